@@ -1,0 +1,43 @@
+# Thin driver over CMake. Build trees: build/ (normal) and build-asan/
+# (AddressSanitizer + UndefinedBehaviorSanitizer).
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+
+.PHONY: all deps build build-asan demo test test-normal test-asan bench soak install clean fuzz
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@$(CMAKE) --build build -j $(JOBS)
+
+build-asan: deps
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRPMSG_SANITIZE=ON -DRPMSG_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build build-asan -j $(JOBS)
+
+demo: build
+	@scripts/demo build
+
+test: test-normal test-asan
+
+test-normal: build
+	cd build && ctest --output-on-failure -j $(JOBS) -LE soak
+
+test-asan: build-asan
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE soak
+
+soak: build
+	cd build && RPMSG_SOAK=1 ctest --output-on-failure -L soak
+
+bench: build
+	@scripts/bench build
+
+install: build
+	@$(CMAKE) --install build --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,9 @@
+/* OS port types for bare metal: one context, nothing to lock, nothing to wait on. */
+#ifndef RPMSG_OS_NONE_H
+#define RPMSG_OS_NONE_H
+
+typedef struct { char unused; } rpmsg_mutex_t;
+typedef struct { char unused; } rpmsg_cond_t;
+typedef struct { char unused; } rpmsg_thread_t;
+
+#endif

@@ -1,0 +1,15 @@
+/* OS port types for POSIX threads. */
+#ifndef RPMSG_OS_POSIX_H
+#define RPMSG_OS_POSIX_H
+
+#include <pthread.h>
+
+typedef pthread_mutex_t rpmsg_mutex_t;
+typedef pthread_cond_t rpmsg_cond_t;
+typedef struct {
+    pthread_t id;
+    void (*fn)(void *);
+    void *arg;
+} rpmsg_thread_t;
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Compile-time options, lwIP style: every value here is a default that a
+ * build overrides by defining it first, either on the compiler command line
+ * or in a header named by RPMSG_CONFIG_FILE (-DRPMSG_CONFIG_FILE='"my_cfg.h"').
+ *
+ * The core sizes all of its state from these numbers; it never calls malloc.
+ */
+#ifndef RPMSG_OPT_H
+#define RPMSG_OPT_H
+
+#ifdef RPMSG_CONFIG_FILE
+#include RPMSG_CONFIG_FILE
+#endif
+
+/* 1: no threads, no blocking primitives; the application calls rpmsg_poll(). */
+#ifndef RPMSG_NO_SYS
+#define RPMSG_NO_SYS 0
+#endif
+
+/*
+ * Dynamic addresses come from [RPMSG_ADDR_DYN_BASE, +RPMSG_EPT_DYN_MAX) and are
+ * looked up by direct indexing, so dispatch cost does not grow with the number
+ * of endpoints. Costs one pointer per slot per device.
+ */
+#ifndef RPMSG_EPT_DYN_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_EPT_DYN_MAX 64
+#else
+#define RPMSG_EPT_DYN_MAX 16384
+#endif
+#endif
+
+/* Buckets for endpoints at static addresses outside the dynamic range (power of 2). */
+#ifndef RPMSG_EPT_HASH_SIZE
+#define RPMSG_EPT_HASH_SIZE 64
+#endif
+
+/* Services registered with rpmsg_register_callback(), process-wide. */
+#ifndef RPMSG_SERVICE_MAX
+#define RPMSG_SERVICE_MAX 16
+#endif
+
+/* Remote announcements kept per device until a local endpoint or service takes them. */
+#ifndef RPMSG_NS_PENDING_MAX
+#define RPMSG_NS_PENDING_MAX 32
+#endif
+
+/* RX buffers an application may hold at once per device (rpmsg_hold_rx_buffer). */
+#ifndef RPMSG_HOLD_MAX
+#define RPMSG_HOLD_MAX 64
+#endif
+
+/* Default bound for blocking sends (free buffer, binding), in milliseconds. */
+#ifndef RPMSG_SEND_TIMEOUT_MS
+#define RPMSG_SEND_TIMEOUT_MS 15000
+#endif
+
+/*
+ * How deep a callback that waits (rpmsg_wait, blocking send) may nest further
+ * dispatch on its own RX thread before the wait gives up with -EDEADLK.
+ */
+#ifndef RPMSG_NEST_MAX
+#define RPMSG_NEST_MAX 8
+#endif
+
+#ifndef RPMSG_CPUNAME_SIZE
+#define RPMSG_CPUNAME_SIZE 32
+#endif
+
+/* Default buffer size of transports (header included), as in Linux and OpenAMP. */
+#ifndef RPMSG_BUFFER_SIZE
+#define RPMSG_BUFFER_SIZE 512
+#endif
+
+#endif /* RPMSG_OPT_H */

@@ -1,0 +1,174 @@
+/*
+ * The contract between the framework and a transport (VirtIO, port, router,
+ * loopback). A transport embeds a struct rpmsg_device, fills an ops table,
+ * and calls the rpmsg_device_* functions below. The core never includes a
+ * transport's header; it knows a link only through these ops.
+ *
+ * Buffers: a transport hands out whole buffers, rpmsg header included. The
+ * core writes the header and the payload and gives the buffer back through
+ * send() or release_tx_buffer(). Received buffers go to rpmsg_device_rx()
+ * and come back through release_rx_buffer(), possibly later and from another
+ * thread when the application held them.
+ */
+#ifndef RPMSG_TRANSPORT_H
+#define RPMSG_TRANSPORT_H
+
+#include "rpmsg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The rpmsg message header, little-endian on the wire (wire-formats.md §1). */
+struct rpmsg_hdr {
+    uint32_t src;
+    uint32_t dst;
+    uint32_t reserved;
+    uint16_t len;
+    uint16_t flags;
+} __attribute__((packed));
+
+/* Name service message (wire-formats.md §2). */
+struct rpmsg_ns_msg {
+    char name[RPMSG_NAME_SIZE];
+    uint32_t addr;
+    uint32_t flags;
+} __attribute__((packed));
+
+#define RPMSG_NS_CREATE 0u
+#define RPMSG_NS_DESTROY 1u
+#define RPMSG_NS_CREATE_ACK 2u
+
+struct rpmsg_transport_ops {
+    /*
+     * A free TX buffer (header included) or NULL if none right now; never
+     * blocks. *size receives the buffer's capacity in bytes.
+     */
+    void *(*get_tx_buffer)(struct rpmsg_device *rdev, uint32_t *size);
+    /* Transmits len bytes of buf (header included) and takes the buffer back. */
+    int (*send)(struct rpmsg_device *rdev, void *buf, uint32_t len);
+    /* Takes back a TX buffer that will not be sent. */
+    int (*release_tx_buffer)(struct rpmsg_device *rdev, void *buf);
+    /* Takes back an RX buffer once the core and the application are done. */
+    void (*release_rx_buffer)(struct rpmsg_device *rdev, void *buf);
+    /*
+     * Does the link's pending work without blocking: passes each received
+     * message to rpmsg_device_rx(), reclaims sent buffers (then calls
+     * rpmsg_device_tx_done()), follows link state (rpmsg_device_link_up/down).
+     * Returns the number of messages received, or -errno if the link failed.
+     */
+    int (*poll)(struct rpmsg_device *rdev);
+    /*
+     * Blocks until the peer signals anything, rpmsg_device's wakeup() is
+     * called, or the absolute deadline (rpmsg_time_ms() scale) passes.
+     * Returns 0 or -ETIMEDOUT. Spurious returns are fine.
+     */
+    int (*wait)(struct rpmsg_device *rdev, uint64_t deadline_ms);
+    /* Makes a concurrent or the next wait() return. */
+    void (*wakeup)(struct rpmsg_device *rdev);
+};
+
+/* Endpoint flags (struct rpmsg_endpoint.flags), private to the core. */
+#define RPMSG_EPT_F_NS_BIND 0x01  /* created with dst ANY: bound by NS or first message */
+#define RPMSG_EPT_F_ANNOUNCED 0x02
+#define RPMSG_EPT_F_DESTROYING 0x04
+#define RPMSG_EPT_F_REGISTERED 0x08
+
+struct rpmsg_ns_pending {
+    char name[RPMSG_NAME_SIZE];
+    uint32_t addr;
+    bool used;
+};
+
+struct rpmsg_hold {
+    void *buf; /* whole buffer (header) */
+    uint32_t count;
+};
+
+struct rpmsg_dispatch_frame;
+
+struct rpmsg_device_config {
+    const char *local_cpuname;
+    uint32_t features;  /* RPMSG_F_* this side offers */
+    bool no_rx_thread;  /* the application calls rpmsg_poll() */
+};
+
+struct rpmsg_device {
+    /* Set by rpmsg_device_init(). */
+    const struct rpmsg_transport_ops *ops;
+    void *transport; /* the transport's own state */
+    char local_cpuname[RPMSG_CPUNAME_SIZE];
+    char remote_cpuname[RPMSG_CPUNAME_SIZE];
+    uint32_t local_features;
+    uint32_t features; /* negotiated, while up */
+    /* Largest buffer (header included) the transport sends; set by it. */
+    uint32_t tx_buf_size;
+
+    /* Private to the core. */
+    rpmsg_mutex_t lock;
+    rpmsg_cond_t cond;         /* any state change: buffer freed, bound, unref, link */
+    unsigned waiters;          /* threads in cond wait: broadcast only when > 0 */
+    uint64_t send_timeout_ms;
+    bool up;
+    bool no_rx_thread;
+    volatile bool running;
+    bool thread_started;
+    rpmsg_thread_t rx_thread;
+    unsigned nest;                    /* dispatch depth on the RX context */
+    struct rpmsg_dispatch_frame *frames;
+    struct rpmsg_endpoint *epts;      /* list of every endpoint */
+    struct rpmsg_endpoint *dyn[RPMSG_EPT_DYN_MAX];
+    uint32_t dyn_bitmap[(RPMSG_EPT_DYN_MAX + 31) / 32];
+    uint32_t dyn_next;
+    struct rpmsg_endpoint *hash[RPMSG_EPT_HASH_SIZE];
+    struct rpmsg_ns_pending pending[RPMSG_NS_PENDING_MAX];
+    struct rpmsg_hold holds[RPMSG_HOLD_MAX];
+    unsigned nholds;
+    struct rpmsg_stats stats;
+    struct rpmsg_device *next; /* process-wide device list */
+    bool listed;
+};
+
+/* Prepares rdev; starts nothing. transport is stored in rdev->transport. */
+int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_ops *ops,
+                      void *transport, const struct rpmsg_device_config *cfg);
+/* Starts the RX thread (unless no_rx_thread or RPMSG_NO_SYS). */
+int rpmsg_device_start(struct rpmsg_device *rdev);
+/* Stops the RX thread, takes the link down, forgets the device. */
+void rpmsg_device_deinit(struct rpmsg_device *rdev);
+
+/*
+ * The link is established. remote_features: what the peer offers; the
+ * negotiated set is the intersection. Fires device_created for every service
+ * and announces the named endpoints waiting for a peer.
+ */
+void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
+                          uint32_t remote_features);
+/*
+ * The link is lost (peer reset, fault). Unbinds name-bound endpoints (their
+ * ns_unbind_cb runs), drops pending announcements, fires device_destroyed.
+ */
+void rpmsg_device_link_down(struct rpmsg_device *rdev);
+
+/*
+ * A message arrived: buf holds the header, len is how many bytes of buf the
+ * transport vouches for (at most the buffer's size). The core validates the
+ * header, dispatches, and returns the buffer through release_rx_buffer()
+ * unless the application holds it.
+ */
+void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len);
+
+/* Sent buffers came back: wakes senders waiting for a buffer. */
+void rpmsg_device_tx_done(struct rpmsg_device *rdev);
+
+/* Iterates over the process's devices (for services and tools). */
+struct rpmsg_device *rpmsg_device_first(void);
+struct rpmsg_device *rpmsg_device_next(struct rpmsg_device *rdev);
+/* Finds an up device by its remote cpu name, or NULL. */
+struct rpmsg_device *rpmsg_device_find(const char *remote_cpuname);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPMSG_TRANSPORT_H */
