@@ -64,6 +64,7 @@ struct rpmsg_endpoint {
 
     /* Private to the core. */
     struct rpmsg_endpoint *next;      /* device's endpoint list */
+    struct rpmsg_endpoint *prev;
     struct rpmsg_endpoint *hash_next; /* static-address bucket chain */
     uint32_t refs;                    /* senders and dispatches in flight */
     uint16_t flags;

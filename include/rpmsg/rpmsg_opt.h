@@ -63,6 +63,15 @@
 #define RPMSG_NEST_MAX 8
 #endif
 
+/*
+ * A blocking send on an RX thread that finds no free buffer first waits this
+ * long for the peer to return one, then starts dispatching its own link's
+ * messages (nested) in case the peer is blocked on it.
+ */
+#ifndef RPMSG_RX_STALL_MS
+#define RPMSG_RX_STALL_MS 5
+#endif
+
 #ifndef RPMSG_CPUNAME_SIZE
 #define RPMSG_CPUNAME_SIZE 32
 #endif

@@ -56,6 +56,10 @@ struct rpmsg_transport_ops {
      * message to rpmsg_device_rx(), reclaims sent buffers (then calls
      * rpmsg_device_tx_done()), follows link state (rpmsg_device_link_up/down).
      * Returns the number of messages received, or -errno if the link failed.
+     * Must be reentrant: a callback that waits (rpmsg_wait, a blocking send on
+     * the RX thread) calls poll() again from inside rpmsg_device_rx(). So take
+     * each message off the ring before delivering it and hold no lock across
+     * rpmsg_device_rx().
      */
     int (*poll)(struct rpmsg_device *rdev);
     /*
@@ -73,6 +77,7 @@ struct rpmsg_transport_ops {
 #define RPMSG_EPT_F_ANNOUNCED 0x02
 #define RPMSG_EPT_F_DESTROYING 0x04
 #define RPMSG_EPT_F_REGISTERED 0x08
+#define RPMSG_EPT_F_TODO 0x10 /* link up/down work still to do on this endpoint */
 
 struct rpmsg_ns_pending {
     char name[RPMSG_NAME_SIZE];
@@ -109,6 +114,9 @@ struct rpmsg_device {
     rpmsg_cond_t cond;         /* any state change: buffer freed, bound, unref, link */
     unsigned waiters;          /* threads in cond wait: broadcast only when > 0 */
     uint64_t send_timeout_ms;
+    uint32_t tx_gen;                  /* bumped when TX buffers come back */
+    uint32_t users;                   /* service callbacks in flight on this device */
+    uint32_t svc_created;             /* bit per service slot: device_created delivered */
     bool up;
     bool no_rx_thread;
     volatile bool running;

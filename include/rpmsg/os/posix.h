@@ -12,4 +12,7 @@ typedef struct {
     void *arg;
 } rpmsg_thread_t;
 
+#define RPMSG_MUTEX_INITIALIZER PTHREAD_MUTEX_INITIALIZER
+#define RPMSG_COND_INITIALIZER PTHREAD_COND_INITIALIZER
+
 #endif

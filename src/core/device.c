@@ -1,0 +1,351 @@
+/* A link as the framework sees it: lifecycle, RX thread, waiting, link state. */
+#include "internal.h"
+
+rpmsg_mutex_t rpmsg_registry_lock = RPMSG_MUTEX_INITIALIZER;
+static rpmsg_cond_t registry_cond = RPMSG_COND_INITIALIZER;
+static struct rpmsg_device *devices;
+
+static void copy_name(char *dst, const char *src, size_t size)
+{
+    size_t i = 0;
+    if (src)
+        for (; i + 1 < size && src[i]; i++)
+            dst[i] = src[i];
+    memset(dst + i, 0, size - i);
+}
+
+int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_ops *ops,
+                      void *transport, const struct rpmsg_device_config *cfg)
+{
+    if (!rdev || !ops || !ops->get_tx_buffer || !ops->send || !ops->release_tx_buffer ||
+        !ops->release_rx_buffer || !ops->poll || !ops->wait || !ops->wakeup)
+        return -EINVAL;
+    memset(rdev, 0, sizeof(*rdev));
+    int r = rpmsg_mutex_init(&rdev->lock);
+    if (r)
+        return r;
+    r = rpmsg_cond_init(&rdev->cond);
+    if (r) {
+        rpmsg_mutex_deinit(&rdev->lock);
+        return r;
+    }
+    rdev->ops = ops;
+    rdev->transport = transport;
+    rdev->send_timeout_ms = RPMSG_SEND_TIMEOUT_MS;
+    rdev->tx_buf_size = RPMSG_BUFFER_SIZE;
+    if (cfg) {
+        copy_name(rdev->local_cpuname, cfg->local_cpuname, sizeof(rdev->local_cpuname));
+        rdev->local_features = cfg->features;
+        rdev->no_rx_thread = cfg->no_rx_thread;
+    }
+#if RPMSG_NO_SYS
+    rdev->no_rx_thread = true;
+#endif
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    rdev->next = devices;
+    devices = rdev;
+    rdev->listed = true;
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    return 0;
+}
+
+static void rx_thread(void *arg)
+{
+    struct rpmsg_device *rdev = arg;
+    while (rdev->running) {
+        int n = rdev->ops->poll(rdev);
+        if (n > 0)
+            continue;
+        /* The transport's wait owns its own timers (liveness, retransmission). */
+        rdev->ops->wait(rdev, RPMSG_FOREVER);
+    }
+}
+
+int rpmsg_device_start(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return -EINVAL;
+    if (rdev->no_rx_thread || rdev->thread_started)
+        return 0;
+    rdev->running = true;
+    char name[16] = "rpmsg-rx";
+    int r = rpmsg_thread_create(&rdev->rx_thread, rx_thread, rdev, name);
+    if (r) {
+        rdev->running = false;
+        return r;
+    }
+    rdev->thread_started = true;
+    return 0;
+}
+
+void rpmsg_device_deinit(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return;
+    if (rdev->thread_started) {
+        rdev->running = false;
+        rdev->ops->wakeup(rdev);
+        rpmsg_thread_join(&rdev->rx_thread);
+        rdev->thread_started = false;
+    }
+    if (rdev->up)
+        rpmsg_device_link_down(rdev);
+
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    if (rdev->listed) {
+        for (struct rpmsg_device **p = &devices; *p; p = &(*p)->next)
+            if (*p == rdev) {
+                *p = rdev->next;
+                break;
+            }
+        rdev->listed = false;
+    }
+    while (rdev->users)
+        rpmsg_cond_wait(&registry_cond, &rpmsg_registry_lock, RPMSG_FOREVER);
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+
+    rpmsg_cond_deinit(&rdev->cond);
+    rpmsg_mutex_deinit(&rdev->lock);
+    rdev->ops = NULL;
+}
+
+bool rpmsg_on_rx_context(struct rpmsg_device *rdev)
+{
+    if (rdev->no_rx_thread)
+        return true;
+    return rdev->thread_started && rpmsg_thread_is_self(&rdev->rx_thread);
+}
+
+int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_now,
+                   bool (*ready)(void *arg), void *arg)
+{
+    uint64_t stalled_since = 0;
+    while (!ready(arg)) {
+        if (!rpmsg_on_rx_context(rdev)) {
+            rdev->waiters++;
+            int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, deadline);
+            rdev->waiters--;
+            if (r == -ETIMEDOUT)
+                return ready(arg) ? 0 : -ETIMEDOUT;
+            continue;
+        }
+        /* On the RX context, sleeping would stop the link that must deliver
+         * what we wait for. A reply can only come by dispatching, so do that
+         * at once. A free buffer usually comes by itself as the peer
+         * consumes: dispatch (nested) only when none came for a while, which
+         * is when the peer may be blocked on us in turn. */
+        uint64_t now = rpmsg_time_ms();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        if (!stalled_since)
+            stalled_since = now;
+        bool nest = dispatch_now || now - stalled_since >= RPMSG_RX_STALL_MS;
+        if (nest && rdev->nest >= RPMSG_NEST_MAX) {
+            if (dispatch_now)
+                return -EDEADLK;
+            nest = false;
+        }
+        rpmsg_mutex_unlock(&rdev->lock);
+        int n = nest ? rdev->ops->poll(rdev) : 0;
+        if (n <= 0) {
+            uint64_t until = nest ? deadline : now + 1;
+            rdev->ops->wait(rdev, until < deadline ? until : deadline);
+        }
+        rpmsg_mutex_lock(&rdev->lock);
+    }
+    return 0;
+}
+
+int rpmsg_poll(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return -EINVAL;
+    return rdev->ops->poll(rdev);
+}
+
+void rpmsg_device_tx_done(struct rpmsg_device *rdev)
+{
+    if (!rdev)
+        return;
+    rpmsg_mutex_lock(&rdev->lock);
+    rdev->tx_gen++;
+    rpmsg_dev_signal(rdev);
+    rpmsg_mutex_unlock(&rdev->lock);
+}
+
+/*
+ * Endpoint work at a link change is done one endpoint at a time with the
+ * lock dropped (a send or a user callback may block), so mark the candidates
+ * first and pick them off by flag: an endpoint destroyed meanwhile just
+ * leaves the list.
+ */
+static struct rpmsg_endpoint *next_todo(struct rpmsg_device *rdev)
+{
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
+        if (e->flags & RPMSG_EPT_F_TODO) {
+            e->flags &= (uint16_t)~RPMSG_EPT_F_TODO;
+            return e;
+        }
+    return NULL;
+}
+
+void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
+                          uint32_t remote_features)
+{
+    if (!rdev || !rdev->ops)
+        return;
+    rpmsg_mutex_lock(&rdev->lock);
+    if (rdev->up) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return;
+    }
+    copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
+    rdev->features = rdev->local_features & remote_features;
+    rdev->up = true;
+    bool ns = rdev->features & RPMSG_F_NS;
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
+        if (ns && e->name[0] && (e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr == RPMSG_ADDR_ANY)
+            e->flags |= RPMSG_EPT_F_TODO;
+    rpmsg_dev_signal(rdev);
+    struct rpmsg_endpoint *e;
+    while ((e = next_todo(rdev))) {
+        char name[RPMSG_NAME_SIZE];
+        memcpy(name, e->name, sizeof(name));
+        uint32_t addr = e->addr;
+        e->flags |= RPMSG_EPT_F_ANNOUNCED;
+        rpmsg_mutex_unlock(&rdev->lock);
+        rpmsg_ns_send(rdev, name, addr, RPMSG_NS_CREATE);
+        rpmsg_mutex_lock(&rdev->lock);
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    rpmsg_services_link_up(rdev);
+}
+
+void rpmsg_device_link_down(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return;
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    rpmsg_pending_clear(rdev);
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+
+    rpmsg_mutex_lock(&rdev->lock);
+    if (!rdev->up) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return;
+    }
+    rdev->up = false;
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
+        e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
+        if ((e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr != RPMSG_ADDR_ANY) {
+            e->dest_addr = RPMSG_ADDR_ANY;
+            e->flags |= RPMSG_EPT_F_TODO;
+        }
+    }
+    rpmsg_dev_signal(rdev);
+    struct rpmsg_endpoint *e;
+    while ((e = next_todo(rdev))) {
+        if (!e->ns_unbind_cb || (e->flags & RPMSG_EPT_F_DESTROYING))
+            continue;
+        e->refs++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        e->ns_unbind_cb(e);
+        rpmsg_mutex_lock(&rdev->lock);
+        if (--e->refs == 0)
+            rpmsg_dev_signal(rdev);
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    rpmsg_services_link_down(rdev);
+}
+
+/* ---- Device registry ---------------------------------------------------- */
+
+void rpmsg_device_get(struct rpmsg_device *rdev)
+{
+    rdev->users++; /* registry lock held */
+}
+
+void rpmsg_device_put(struct rpmsg_device *rdev)
+{
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    if (--rdev->users == 0)
+        rpmsg_cond_broadcast(&registry_cond);
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+}
+
+struct rpmsg_device *rpmsg_device_first(void)
+{
+    return devices;
+}
+
+struct rpmsg_device *rpmsg_device_next(struct rpmsg_device *rdev)
+{
+    return rdev ? rdev->next : NULL;
+}
+
+struct rpmsg_device *rpmsg_device_find(const char *remote_cpuname)
+{
+    if (!remote_cpuname)
+        return NULL;
+    struct rpmsg_device *found = NULL;
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    for (struct rpmsg_device *d = devices; d; d = d->next)
+        if (d->up && !strncmp(d->remote_cpuname, remote_cpuname, RPMSG_CPUNAME_SIZE)) {
+            found = d;
+            break;
+        }
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    return found;
+}
+
+/* ---- Queries ------------------------------------------------------------ */
+
+const char *rpmsg_get_cpuname(struct rpmsg_device *rdev)
+{
+    return rdev ? rdev->remote_cpuname : NULL;
+}
+
+const char *rpmsg_get_local_cpuname(struct rpmsg_device *rdev)
+{
+    return rdev ? rdev->local_cpuname : NULL;
+}
+
+bool rpmsg_device_is_up(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return false;
+    rpmsg_mutex_lock(&rdev->lock);
+    bool up = rdev->up;
+    rpmsg_mutex_unlock(&rdev->lock);
+    return up;
+}
+
+uint32_t rpmsg_get_features(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return 0;
+    rpmsg_mutex_lock(&rdev->lock);
+    uint32_t f = rdev->up ? rdev->features : 0;
+    rpmsg_mutex_unlock(&rdev->lock);
+    return f;
+}
+
+int rpmsg_get_stats(struct rpmsg_device *rdev, struct rpmsg_stats *out)
+{
+    if (!rdev || !rdev->ops || !out)
+        return -EINVAL;
+    rpmsg_mutex_lock(&rdev->lock);
+    *out = rdev->stats;
+    rpmsg_mutex_unlock(&rdev->lock);
+    return 0;
+}
+
+int rpmsg_set_send_timeout(struct rpmsg_device *rdev, uint32_t timeout_ms)
+{
+    if (!rdev || !rdev->ops)
+        return -EINVAL;
+    rpmsg_mutex_lock(&rdev->lock);
+    rdev->send_timeout_ms = timeout_ms;
+    rpmsg_mutex_unlock(&rdev->lock);
+    return 0;
+}

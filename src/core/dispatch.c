@@ -1,0 +1,153 @@
+/*
+ * The receive path: validate the header, find the endpoint, run its callback,
+ * give the buffer back. Runs on the link's RX context, one message at a time,
+ * so messages of one link reach their callbacks in arrival order.
+ */
+#include "internal.h"
+
+static void give_back(struct rpmsg_device *rdev, void *buf)
+{
+    rdev->ops->release_rx_buffer(rdev, buf);
+}
+
+static void count_drop(struct rpmsg_device *rdev, uint64_t *counter)
+{
+    rpmsg_mutex_lock(&rdev->lock);
+    (*counter)++;
+    rpmsg_mutex_unlock(&rdev->lock);
+}
+
+void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    if (!rdev || !rdev->ops || !buf)
+        return;
+    /* The header may live in memory the peer can still write: read it once. */
+    struct rpmsg_hdr hdr;
+    if (len < RPMSG_HDR_SIZE) {
+        count_drop(rdev, &rdev->stats.drop_bad_header);
+        give_back(rdev, buf);
+        return;
+    }
+    memcpy(&hdr, buf, sizeof(hdr));
+    uint32_t src = rpmsg_le32(hdr.src);
+    uint32_t dst = rpmsg_le32(hdr.dst);
+    uint32_t plen = rpmsg_le16(hdr.len);
+    if (plen > len - RPMSG_HDR_SIZE) {
+        count_drop(rdev, &rdev->stats.drop_bad_header);
+        give_back(rdev, buf);
+        return;
+    }
+    uint8_t *payload = (uint8_t *)buf + RPMSG_HDR_SIZE;
+
+    if (dst == RPMSG_NS_ADDR && (rdev->local_features & RPMSG_F_NS)) {
+        struct rpmsg_ns_msg ns;
+        uint32_t n = plen < sizeof(ns) ? plen : (uint32_t)sizeof(ns);
+        memcpy(&ns, payload, n);
+        give_back(rdev, buf);
+        rpmsg_ns_rx(rdev, &ns, plen);
+        return;
+    }
+
+    rpmsg_mutex_lock(&rdev->lock);
+    struct rpmsg_endpoint *ept = rpmsg_ept_lookup(rdev, dst);
+    if (!ept || (ept->flags & RPMSG_EPT_F_DESTROYING)) {
+        rdev->stats.drop_unknown_dst++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        give_back(rdev, buf);
+        return;
+    }
+    if (ept->dest_addr == RPMSG_ADDR_ANY) {
+        /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message. */
+        ept->dest_addr = src;
+        rpmsg_dev_signal(rdev);
+    }
+    ept->refs++;
+    rdev->stats.rx_msgs++;
+    rdev->stats.rx_bytes += plen;
+    struct rpmsg_dispatch_frame frame = { .ept = ept, .buf = buf, .up = rdev->frames };
+    rdev->frames = &frame;
+    rdev->nest++;
+    rpmsg_ept_cb cb = ept->cb;
+    void *priv = ept->priv;
+    rpmsg_mutex_unlock(&rdev->lock);
+
+    if (cb)
+        cb(ept, payload, plen, src, priv);
+
+    rpmsg_mutex_lock(&rdev->lock);
+    rdev->frames = frame.up;
+    rdev->nest--;
+    if (!frame.released && --ept->refs == 0 && (ept->flags & RPMSG_EPT_F_DESTROYING))
+        rpmsg_dev_signal(rdev);
+    bool held = rdev->nholds && rpmsg_hold_find(rdev, buf);
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (!held)
+        give_back(rdev, buf);
+}
+
+/* ---- Holding received buffers past the callback ------------------------- */
+
+struct rpmsg_hold *rpmsg_hold_find(struct rpmsg_device *rdev, void *buf)
+{
+    for (unsigned i = 0; i < RPMSG_HOLD_MAX; i++)
+        if (rdev->holds[i].buf == buf)
+            return &rdev->holds[i];
+    return NULL;
+}
+
+static bool in_dispatch(struct rpmsg_device *rdev, void *buf)
+{
+    for (struct rpmsg_dispatch_frame *f = rdev->frames; f; f = f->up)
+        if (f->buf == buf)
+            return true;
+    return false;
+}
+
+int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
+{
+    if (!ept || !ept->rdev || !rxbuf)
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    void *buf = (uint8_t *)rxbuf - RPMSG_HDR_SIZE;
+    int r = 0;
+    rpmsg_mutex_lock(&rdev->lock);
+    struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
+    if (h) {
+        h->count++;
+    } else if (!in_dispatch(rdev, buf)) {
+        r = -EINVAL; /* neither being delivered nor held: not ours to keep */
+    } else if (!(h = rpmsg_hold_find(rdev, NULL))) {
+        r = -ENOMEM;
+    } else {
+        h->buf = buf;
+        h->count = 1;
+        rdev->nholds++;
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    return r;
+}
+
+int rpmsg_release_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
+{
+    if (!ept || !ept->rdev || !rxbuf)
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    void *buf = (uint8_t *)rxbuf - RPMSG_HDR_SIZE;
+    bool give = false;
+    rpmsg_mutex_lock(&rdev->lock);
+    struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
+    if (!h) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return -EINVAL;
+    }
+    if (--h->count == 0) {
+        h->buf = NULL;
+        rdev->nholds--;
+        /* Still inside its callback: the dispatcher gives it back on return. */
+        give = !in_dispatch(rdev, buf);
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (give)
+        give_back(rdev, buf);
+    return 0;
+}

@@ -1,0 +1,250 @@
+/*
+ * Endpoints and their addresses. Dynamic addresses index a direct table, so
+ * dispatch costs one load whatever the number of endpoints; static addresses
+ * outside that range (few, by nature) go to a small hash.
+ */
+#include "internal.h"
+
+#define DYN_WORDS ((RPMSG_EPT_DYN_MAX + 31) / 32)
+
+static inline uint32_t dyn_index(uint32_t addr)
+{
+    return addr - RPMSG_ADDR_DYN_BASE; /* wraps above DYN_MAX for addr < base */
+}
+
+static inline bool in_dyn(uint32_t addr)
+{
+    return dyn_index(addr) < RPMSG_EPT_DYN_MAX;
+}
+
+static inline bool dyn_used(const struct rpmsg_device *rdev, uint32_t i)
+{
+    return rdev->dyn_bitmap[i / 32] & (1u << (i % 32));
+}
+
+/* Next-fit from the last allocation: a just-freed address is reused last, so a
+ * late message for a destroyed endpoint does not reach its successor. */
+static int dyn_alloc(struct rpmsg_device *rdev, uint32_t *index)
+{
+    uint32_t start = rdev->dyn_next;
+    for (uint32_t n = 0; n < RPMSG_EPT_DYN_MAX;) {
+        uint32_t i = (start + n) % RPMSG_EPT_DYN_MAX;
+        if (i % 32 == 0 && rdev->dyn_bitmap[i / 32] == UINT32_MAX &&
+            RPMSG_EPT_DYN_MAX - i >= 32) {
+            n += 32;
+            continue;
+        }
+        if (!dyn_used(rdev, i)) {
+            *index = i;
+            rdev->dyn_next = (i + 1) % RPMSG_EPT_DYN_MAX;
+            return 0;
+        }
+        n++;
+    }
+    return -EADDRNOTAVAIL;
+}
+
+struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr)
+{
+    if (in_dyn(addr))
+        return rdev->dyn[dyn_index(addr)];
+    for (struct rpmsg_endpoint *e = rdev->hash[addr & (RPMSG_EPT_HASH_SIZE - 1)]; e; e = e->hash_next)
+        if (e->addr == addr)
+            return e;
+    return NULL;
+}
+
+struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
+{
+    struct rpmsg_endpoint *bound = NULL;
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
+        if (!(e->flags & RPMSG_EPT_F_NS_BIND) || (e->flags & RPMSG_EPT_F_DESTROYING) ||
+            strncmp(e->name, name, RPMSG_NAME_SIZE))
+            continue;
+        if (e->dest_addr == RPMSG_ADDR_ANY)
+            return e; /* an unbound one is the better match */
+        if (!bound)
+            bound = e;
+    }
+    return bound;
+}
+
+static int table_insert(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t src)
+{
+    uint32_t i;
+    if (src == RPMSG_ADDR_ANY) {
+        int r = dyn_alloc(rdev, &i);
+        if (r)
+            return r;
+        src = RPMSG_ADDR_DYN_BASE + i;
+    } else if (src == RPMSG_NS_ADDR || rpmsg_ept_lookup(rdev, src)) {
+        return -EADDRINUSE;
+    }
+    ept->addr = src;
+    if (in_dyn(src)) {
+        i = dyn_index(src);
+        rdev->dyn[i] = ept;
+        rdev->dyn_bitmap[i / 32] |= 1u << (i % 32);
+    } else {
+        struct rpmsg_endpoint **b = &rdev->hash[src & (RPMSG_EPT_HASH_SIZE - 1)];
+        ept->hash_next = *b;
+        *b = ept;
+    }
+    ept->prev = NULL;
+    ept->next = rdev->epts;
+    if (rdev->epts)
+        rdev->epts->prev = ept;
+    rdev->epts = ept;
+    return 0;
+}
+
+static void table_remove(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
+{
+    if (in_dyn(ept->addr)) {
+        uint32_t i = dyn_index(ept->addr);
+        rdev->dyn[i] = NULL;
+        rdev->dyn_bitmap[i / 32] &= ~(1u << (i % 32));
+    } else {
+        for (struct rpmsg_endpoint **p = &rdev->hash[ept->addr & (RPMSG_EPT_HASH_SIZE - 1)]; *p;
+             p = &(*p)->hash_next)
+            if (*p == ept) {
+                *p = ept->hash_next;
+                break;
+            }
+    }
+    if (ept->prev)
+        ept->prev->next = ept->next;
+    else
+        rdev->epts = ept->next;
+    if (ept->next)
+        ept->next->prev = ept->prev;
+    ept->next = ept->prev = ept->hash_next = NULL;
+}
+
+int rpmsg_create_ept(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev,
+                     const char *name, uint32_t src, uint32_t dst,
+                     rpmsg_ept_cb cb, rpmsg_ns_unbind_cb ns_unbind_cb)
+{
+    if (!ept || !rdev || !rdev->ops)
+        return -EINVAL;
+    size_t nlen = name ? strnlen(name, RPMSG_NAME_SIZE) : 0;
+    if (nlen >= RPMSG_NAME_SIZE)
+        return -ENAMETOOLONG;
+    if ((ept->flags & RPMSG_EPT_F_REGISTERED) && ept->rdev == rdev) {
+        /* Only trust the flag if the device really holds this struct. */
+        rpmsg_mutex_lock(&rdev->lock);
+        bool live = rpmsg_ept_lookup(rdev, ept->addr) == ept;
+        rpmsg_mutex_unlock(&rdev->lock);
+        if (live)
+            return -EBUSY;
+    }
+
+    void *priv = ept->priv;
+    memset(ept, 0, sizeof(*ept));
+    ept->priv = priv;
+    if (nlen)
+        memcpy(ept->name, name, nlen);
+    ept->rdev = rdev;
+    ept->dest_addr = dst;
+    ept->cb = cb;
+    ept->ns_unbind_cb = ns_unbind_cb;
+    if (dst == RPMSG_ADDR_ANY)
+        ept->flags |= RPMSG_EPT_F_NS_BIND;
+
+    /* Registry first: an announcement arriving now either sees this endpoint
+     * or is already pending for us to take. */
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    rpmsg_mutex_lock(&rdev->lock);
+    int r = table_insert(rdev, ept, src);
+    if (r) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        ept->rdev = NULL;
+        return r;
+    }
+    ept->flags |= RPMSG_EPT_F_REGISTERED;
+
+    uint32_t ns_flags = UINT32_MAX; /* nothing to say */
+    bool ns = rdev->up && (rdev->features & RPMSG_F_NS) && nlen;
+    bool ack = rdev->features & RPMSG_F_ACK;
+    uint32_t peer;
+    if (ns && dst == RPMSG_ADDR_ANY) {
+        if (rpmsg_pending_take(rdev, ept->name, &peer)) {
+            ept->dest_addr = peer;
+            ns_flags = ack ? RPMSG_NS_CREATE_ACK : RPMSG_NS_CREATE;
+        } else {
+            ns_flags = RPMSG_NS_CREATE;
+        }
+    } else if (ns && ack) {
+        /* A service binding to an announced address answers it (NuttX). */
+        ns_flags = RPMSG_NS_CREATE_ACK;
+    }
+    if (ns_flags != UINT32_MAX)
+        ept->flags |= RPMSG_EPT_F_ANNOUNCED;
+    uint32_t addr = ept->addr;
+    rpmsg_mutex_unlock(&rdev->lock);
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+
+    if (ns_flags != UINT32_MAX)
+        rpmsg_ns_send(rdev, ept->name, addr, ns_flags);
+    return 0;
+}
+
+int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops)
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    rpmsg_mutex_lock(&rdev->lock);
+    if (!(ept->flags & RPMSG_EPT_F_REGISTERED) || (ept->flags & RPMSG_EPT_F_DESTROYING) ||
+        rpmsg_ept_lookup(rdev, ept->addr) != ept) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return -EINVAL;
+    }
+    ept->flags |= RPMSG_EPT_F_DESTROYING;
+    table_remove(rdev, ept);
+    /* Our own callback frames (destroy from inside a callback) give up their
+     * references here; the dispatcher will not touch ept again. */
+    if (rpmsg_on_rx_context(rdev))
+        for (struct rpmsg_dispatch_frame *f = rdev->frames; f; f = f->up)
+            if (f->ept == ept && !f->released) {
+                f->released = true;
+                ept->refs--;
+            }
+    rpmsg_dev_signal(rdev); /* blocked senders see DESTROYING and leave */
+    bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
+                    (rdev->features & RPMSG_F_NS);
+    rpmsg_mutex_unlock(&rdev->lock);
+
+    if (announce)
+        rpmsg_ns_send(rdev, ept->name, ept->addr, RPMSG_NS_DESTROY);
+
+    rpmsg_mutex_lock(&rdev->lock);
+    while (ept->refs) {
+        /* Other threads' sends and dispatches leave promptly: wait them out.
+         * The RX context must not spin the link here (it may be the one
+         * holding the reference), hence no rpmsg_dev_wait(). */
+        rdev->waiters++;
+        int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, RPMSG_FOREVER);
+        rdev->waiters--;
+        if (r == -EAGAIN)
+            break; /* no threads: nobody else can hold a reference */
+    }
+    ept->flags = 0;
+    rpmsg_mutex_unlock(&rdev->lock);
+    /* ept->rdev stays: a zero-copy buffer taken before may still be released. */
+    ept->addr = RPMSG_ADDR_ANY;
+    ept->dest_addr = RPMSG_ADDR_ANY;
+    return 0;
+}
+
+bool rpmsg_is_ept_ready(const struct rpmsg_endpoint *ept)
+{
+    if (!ept || !ept->rdev || !(ept->flags & RPMSG_EPT_F_REGISTERED))
+        return false;
+    struct rpmsg_device *rdev = ept->rdev;
+    rpmsg_mutex_lock(&rdev->lock);
+    bool ready = ept->dest_addr != RPMSG_ADDR_ANY;
+    rpmsg_mutex_unlock(&rdev->lock);
+    return ready;
+}

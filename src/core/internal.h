@@ -1,0 +1,79 @@
+/* Shared between the core's files; not part of the public API. */
+#ifndef RPMSG_CORE_INTERNAL_H
+#define RPMSG_CORE_INTERNAL_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "rpmsg/rpmsg_transport.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+static inline uint32_t rpmsg_le32(uint32_t v) { return __builtin_bswap32(v); }
+static inline uint16_t rpmsg_le16(uint16_t v) { return __builtin_bswap16(v); }
+#else
+static inline uint32_t rpmsg_le32(uint32_t v) { return v; }
+static inline uint16_t rpmsg_le16(uint16_t v) { return v; }
+#endif
+
+/* One callback in progress on the RX context; lives on the dispatcher's stack. */
+struct rpmsg_dispatch_frame {
+    struct rpmsg_endpoint *ept;
+    void *buf;
+    bool released; /* the endpoint was destroyed from inside: its ref is gone */
+    struct rpmsg_dispatch_frame *up;
+};
+
+/* Process-wide registry: services, the device list, pending announcements.
+ * Lock order: registry before any device lock. */
+extern rpmsg_mutex_t rpmsg_registry_lock;
+
+/* Wakes threads waiting on rdev->cond; call with rdev->lock held. */
+static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
+{
+    if (rdev->waiters)
+        rpmsg_cond_broadcast(&rdev->cond);
+}
+
+/* True on the thread that dispatches rdev's messages (or always, without threads). */
+bool rpmsg_on_rx_context(struct rpmsg_device *rdev);
+
+/*
+ * Waits, rdev->lock held, until ready(arg) or the deadline. On the RX context
+ * it drives the link (nested dispatch) instead of sleeping.
+ * 0, -ETIMEDOUT, or -EDEADLK (nesting limit).
+ */
+int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_now,
+                   bool (*ready)(void *arg), void *arg);
+
+/* Endpoint table (rdev->lock held). */
+struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr);
+struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name);
+
+/* Sends a raw message from the core itself (NS), blocking within the send
+ * timeout. Call without rdev->lock. */
+int rpmsg_core_send(struct rpmsg_device *rdev, uint32_t src, uint32_t dst,
+                    const void *data, uint32_t len);
+int rpmsg_ns_send(struct rpmsg_device *rdev, const char *name, uint32_t addr, uint32_t flags);
+
+/* Name service receive path: payload already copied out of the buffer. */
+void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len);
+
+/* Pending announcements (registry lock held). */
+bool rpmsg_pending_take(struct rpmsg_device *rdev, const char *name, uint32_t *addr);
+void rpmsg_pending_clear(struct rpmsg_device *rdev);
+
+/* Services (registry lock NOT held): deliver device_created / destroyed for rdev. */
+void rpmsg_services_link_up(struct rpmsg_device *rdev);
+void rpmsg_services_link_down(struct rpmsg_device *rdev);
+/* Offer an unclaimed announcement to services, else keep it pending.
+ * Registry lock held; returns with it released. */
+void rpmsg_services_offer(struct rpmsg_device *rdev, const char *name, uint32_t addr);
+
+/* Pins a device while a service callback runs on it (registry lock held for get). */
+void rpmsg_device_get(struct rpmsg_device *rdev);
+void rpmsg_device_put(struct rpmsg_device *rdev);
+
+/* Holds (rdev->lock held). */
+struct rpmsg_hold *rpmsg_hold_find(struct rpmsg_device *rdev, void *buf);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * Name service (address 0x35): announcements, two-phase binding with
+ * CREATE_ACK, and teardown. Wire format: wire-formats.md §2.
+ */
+#include "internal.h"
+
+int rpmsg_ns_send(struct rpmsg_device *rdev, const char *name, uint32_t addr, uint32_t flags)
+{
+    struct rpmsg_ns_msg msg;
+    memset(&msg, 0, sizeof(msg));
+    memcpy(msg.name, name, strnlen(name, sizeof(msg.name) - 1));
+    msg.addr = rpmsg_le32(addr);
+    msg.flags = rpmsg_le32(flags);
+    int r = rpmsg_core_send(rdev, addr, RPMSG_NS_ADDR, &msg, sizeof(msg));
+    return r < 0 ? r : 0;
+}
+
+static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr)
+{
+    /* Registry lock across the lookup and the pending insert, so an endpoint
+     * or service being created right now cannot miss this announcement. */
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    rpmsg_mutex_lock(&rdev->lock);
+    struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
+    if (ept) {
+        ept->dest_addr = addr; /* also a rebind after the peer restarted */
+        ept->flags |= RPMSG_EPT_F_ANNOUNCED;
+        rpmsg_dev_signal(rdev);
+        uint32_t local = ept->addr;
+        bool ack = rdev->features & RPMSG_F_ACK;
+        rpmsg_mutex_unlock(&rdev->lock);
+        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        if (ack)
+            rpmsg_ns_send(rdev, name, local, RPMSG_NS_CREATE_ACK);
+        return;
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    rpmsg_services_offer(rdev, name, addr);
+}
+
+static void ns_ack(struct rpmsg_device *rdev, const char *name, uint32_t addr)
+{
+    rpmsg_mutex_lock(&rdev->lock);
+    struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
+    if (ept) {
+        ept->dest_addr = addr;
+        rpmsg_dev_signal(rdev);
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+}
+
+static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t addr)
+{
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    uint32_t stale;
+    while (rpmsg_pending_take(rdev, name, &stale))
+        ;
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+
+    rpmsg_mutex_lock(&rdev->lock);
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
+        if (!(e->flags & RPMSG_EPT_F_NS_BIND) || (e->flags & RPMSG_EPT_F_DESTROYING) ||
+            e->dest_addr != addr || strncmp(e->name, name, RPMSG_NAME_SIZE))
+            continue;
+        e->dest_addr = RPMSG_ADDR_ANY;
+        e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
+        rpmsg_ns_unbind_cb cb = e->ns_unbind_cb;
+        if (cb) {
+            e->refs++;
+            rpmsg_mutex_unlock(&rdev->lock);
+            cb(e);
+            rpmsg_mutex_lock(&rdev->lock);
+            if (--e->refs == 0 && (e->flags & RPMSG_EPT_F_DESTROYING))
+                rpmsg_dev_signal(rdev);
+        }
+        break;
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+}
+
+void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len)
+{
+    struct rpmsg_ns_msg msg;
+    if (len != sizeof(msg)) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rdev->stats.drop_bad_ns++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        return;
+    }
+    memcpy(&msg, payload, sizeof(msg));
+    uint32_t addr = rpmsg_le32(msg.addr);
+    uint32_t flags = rpmsg_le32(msg.flags);
+    bool ok = memchr(msg.name, '\0', sizeof(msg.name)) != NULL && msg.name[0] &&
+              addr != RPMSG_ADDR_ANY && flags <= RPMSG_NS_CREATE_ACK;
+    if (!ok) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rdev->stats.drop_bad_ns++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        return;
+    }
+    switch (flags) {
+    case RPMSG_NS_CREATE:
+        ns_create(rdev, msg.name, addr);
+        break;
+    case RPMSG_NS_CREATE_ACK:
+        ns_ack(rdev, msg.name, addr);
+        break;
+    default:
+        ns_destroy(rdev, msg.name, addr);
+        break;
+    }
+}

@@ -1,0 +1,311 @@
+/*
+ * The send family. A send takes a reference on its endpoint for its whole
+ * life, so a concurrent rpmsg_destroy_ept() waits for it, and leaves as soon
+ * as the endpoint is marked for destruction.
+ */
+#include "internal.h"
+
+struct tx_wait {
+    struct rpmsg_device *rdev;
+    struct rpmsg_endpoint *ept;
+    uint32_t gen;
+    bool need_bind;
+};
+
+static bool tx_ready(void *arg)
+{
+    struct tx_wait *w = arg;
+    if (w->ept && (w->ept->flags & RPMSG_EPT_F_DESTROYING))
+        return true;
+    if (!w->rdev->up)
+        return false;
+    if (w->need_bind)
+        return w->ept->dest_addr != RPMSG_ADDR_ANY;
+    return w->rdev->tx_gen != w->gen;
+}
+
+static int ept_get(struct rpmsg_endpoint *ept)
+{
+    if (!(ept->flags & RPMSG_EPT_F_REGISTERED))
+        return -EINVAL;
+    if (ept->flags & RPMSG_EPT_F_DESTROYING)
+        return -EPIPE;
+    ept->refs++;
+    return 0;
+}
+
+static void ept_put(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
+{
+    if (--ept->refs == 0 && (ept->flags & RPMSG_EPT_F_DESTROYING))
+        rpmsg_dev_signal(rdev);
+}
+
+/*
+ * Takes a TX buffer for ept (NULL for the core's own messages), waiting if
+ * asked. rdev->lock held on entry and exit. *dst ANY means "the endpoint's
+ * peer": it is resolved here, after waiting for the binding if need be.
+ */
+static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
+                         uint32_t *dst, bool wait, uint32_t *size, int *err)
+{
+    uint64_t deadline = wait ? rpmsg_deadline(rdev->send_timeout_ms) : 0;
+    struct tx_wait w = { .rdev = rdev, .ept = ept };
+    bool waited = false;
+    for (;;) {
+        if (ept && (ept->flags & RPMSG_EPT_F_DESTROYING)) {
+            *err = -EPIPE;
+            return NULL;
+        }
+        w.need_bind = false;
+        if (!rdev->up) {
+            *err = wait ? 0 : -ENOTCONN;
+        } else if (ept && *dst == RPMSG_ADDR_ANY && ept->dest_addr == RPMSG_ADDR_ANY) {
+            *err = wait ? 0 : -EAGAIN;
+            w.need_bind = true;
+        } else {
+            w.gen = rdev->tx_gen;
+            rpmsg_mutex_unlock(&rdev->lock);
+            void *buf = rdev->ops->get_tx_buffer(rdev, size);
+            rpmsg_mutex_lock(&rdev->lock);
+            if (buf) {
+                if (*dst == RPMSG_ADDR_ANY)
+                    *dst = ept->dest_addr;
+                if (waited)
+                    rdev->stats.tx_waits++;
+                return buf;
+            }
+            *err = wait ? 0 : -EAGAIN;
+        }
+        if (*err)
+            return NULL;
+        waited = true;
+        int r = rpmsg_dev_wait(rdev, deadline, false, tx_ready, &w);
+        if (r) {
+            *err = r;
+            return NULL;
+        }
+    }
+}
+
+static int fill_and_send(struct rpmsg_device *rdev, void *buf, uint32_t src, uint32_t dst,
+                         uint32_t len)
+{
+    struct rpmsg_hdr hdr = {
+        .src = rpmsg_le32(src),
+        .dst = rpmsg_le32(dst),
+        .reserved = 0,
+        .len = rpmsg_le16((uint16_t)len),
+        .flags = 0,
+    };
+    memcpy(buf, &hdr, sizeof(hdr));
+    return rdev->ops->send(rdev, buf, RPMSG_HDR_SIZE + len);
+}
+
+static uint32_t payload_max(struct rpmsg_device *rdev)
+{
+    return rdev->tx_buf_size > RPMSG_HDR_SIZE ? rdev->tx_buf_size - RPMSG_HDR_SIZE : 0;
+}
+
+static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, const void *data,
+                     size_t len, bool wait)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops || (!data && len))
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    if (len > payload_max(rdev) || len > UINT16_MAX)
+        return -EMSGSIZE;
+    if (src == RPMSG_ADDR_ANY)
+        src = ept->addr;
+    rpmsg_mutex_lock(&rdev->lock);
+    int r = ept_get(ept);
+    if (r) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return r;
+    }
+    uint32_t size = 0;
+    void *buf = take_buffer(rdev, ept, &dst, wait, &size, &r);
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (buf) {
+        if (len + RPMSG_HDR_SIZE > size) {
+            rdev->ops->release_tx_buffer(rdev, buf);
+            r = -EMSGSIZE;
+        } else {
+            if (len)
+                memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
+            r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
+        }
+    }
+    rpmsg_mutex_lock(&rdev->lock);
+    if (buf && r == 0) {
+        rdev->stats.tx_msgs++;
+        rdev->stats.tx_bytes += len;
+        r = (int)len;
+    }
+    ept_put(rdev, ept);
+    rpmsg_mutex_unlock(&rdev->lock);
+    return r;
+}
+
+int rpmsg_send(struct rpmsg_endpoint *ept, const void *data, size_t len)
+{
+    return send_copy(ept, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, data, len, true);
+}
+
+int rpmsg_sendto(struct rpmsg_endpoint *ept, const void *data, size_t len, uint32_t dst)
+{
+    if (dst == RPMSG_ADDR_ANY)
+        return -EINVAL;
+    return send_copy(ept, RPMSG_ADDR_ANY, dst, data, len, true);
+}
+
+int rpmsg_send_offchannel(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                          const void *data, size_t len)
+{
+    if (dst == RPMSG_ADDR_ANY)
+        return -EINVAL;
+    return send_copy(ept, src, dst, data, len, true);
+}
+
+int rpmsg_trysend(struct rpmsg_endpoint *ept, const void *data, size_t len)
+{
+    return send_copy(ept, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, data, len, false);
+}
+
+int rpmsg_trysendto(struct rpmsg_endpoint *ept, const void *data, size_t len, uint32_t dst)
+{
+    if (dst == RPMSG_ADDR_ANY)
+        return -EINVAL;
+    return send_copy(ept, RPMSG_ADDR_ANY, dst, data, len, false);
+}
+
+int rpmsg_trysend_offchannel(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                             const void *data, size_t len)
+{
+    if (dst == RPMSG_ADDR_ANY)
+        return -EINVAL;
+    return send_copy(ept, src, dst, data, len, false);
+}
+
+int rpmsg_core_send(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const void *data,
+                    uint32_t len)
+{
+    if (len > payload_max(rdev))
+        return -EMSGSIZE;
+    int r = 0;
+    uint32_t size = 0;
+    rpmsg_mutex_lock(&rdev->lock);
+    void *buf = take_buffer(rdev, NULL, &dst, true, &size, &r);
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (!buf)
+        return r;
+    if (len + RPMSG_HDR_SIZE > size) {
+        rdev->ops->release_tx_buffer(rdev, buf);
+        return -EMSGSIZE;
+    }
+    memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
+    return fill_and_send(rdev, buf, src, dst, len);
+}
+
+/* ---- Zero copy ---------------------------------------------------------- */
+
+void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int wait)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops || !len)
+        return NULL;
+    struct rpmsg_device *rdev = ept->rdev;
+    rpmsg_mutex_lock(&rdev->lock);
+    int r = ept_get(ept);
+    if (r) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return NULL;
+    }
+    uint32_t size = 0;
+    uint32_t dst = 0; /* the buffer does not depend on a binding */
+    void *buf = take_buffer(rdev, ept, &dst, wait != 0, &size, &r);
+    ept_put(rdev, ept);
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (!buf)
+        return NULL;
+    if (size <= RPMSG_HDR_SIZE) {
+        rdev->ops->release_tx_buffer(rdev, buf);
+        return NULL;
+    }
+    *len = size - RPMSG_HDR_SIZE;
+    return (uint8_t *)buf + RPMSG_HDR_SIZE;
+}
+
+static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, void *data,
+                       size_t len)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops || !data)
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    if (len > payload_max(rdev) || len > UINT16_MAX)
+        return -EMSGSIZE;
+    if (src == RPMSG_ADDR_ANY)
+        src = ept->addr;
+    void *buf = (uint8_t *)data - RPMSG_HDR_SIZE;
+    rpmsg_mutex_lock(&rdev->lock);
+    int r = ept_get(ept);
+    if (r) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return r; /* the buffer stays the caller's: release it */
+    }
+    if (dst == RPMSG_ADDR_ANY) {
+        dst = ept->dest_addr;
+        if (dst == RPMSG_ADDR_ANY) {
+            ept_put(rdev, ept);
+            rpmsg_mutex_unlock(&rdev->lock);
+            return -EAGAIN; /* the buffer stays the caller's: bind, then retry */
+        }
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
+    rpmsg_mutex_lock(&rdev->lock);
+    if (r == 0) {
+        rdev->stats.tx_msgs++;
+        rdev->stats.tx_bytes += len;
+        r = (int)len;
+    }
+    ept_put(rdev, ept);
+    rpmsg_mutex_unlock(&rdev->lock);
+    return r;
+}
+
+int rpmsg_send_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len)
+{
+    return send_nocopy(ept, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, data, len);
+}
+
+int rpmsg_sendto_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t dst)
+{
+    if (dst == RPMSG_ADDR_ANY)
+        return -EINVAL;
+    return send_nocopy(ept, RPMSG_ADDR_ANY, dst, data, len);
+}
+
+int rpmsg_send_offchannel_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                 void *data, size_t len)
+{
+    if (dst == RPMSG_ADDR_ANY)
+        return -EINVAL;
+    return send_nocopy(ept, src, dst, data, len);
+}
+
+int rpmsg_release_tx_buffer(struct rpmsg_endpoint *ept, void *data)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops || !data)
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    int r = rdev->ops->release_tx_buffer(rdev, (uint8_t *)data - RPMSG_HDR_SIZE);
+    if (r == 0)
+        rpmsg_device_tx_done(rdev);
+    return r;
+}
+
+int rpmsg_get_tx_buffer_size(struct rpmsg_endpoint *ept)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops)
+        return -EINVAL;
+    return (int)payload_max(ept->rdev);
+}
