@@ -1,0 +1,13 @@
+/* Subcommands of the `rpmsg` tool. */
+#ifndef RPMSG_TOOLS_H
+#define RPMSG_TOOLS_H
+
+struct rpmsg_tool_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+};
+
+extern const struct rpmsg_tool_cmd rpmsg_cmd_demo;
+
+#endif
