@@ -169,7 +169,8 @@ struct rpmsg_sem {
 
 int rpmsg_sem_init(struct rpmsg_sem *sem, unsigned count);
 void rpmsg_sem_deinit(struct rpmsg_sem *sem);
-/* Waits without a bound (NuttX semantics). */
+/* Waits without a bound (NuttX semantics). ept may be NULL off any RX
+ * context (a plain semaphore wait, e.g. in main()). */
 int rpmsg_wait(struct rpmsg_endpoint *ept, struct rpmsg_sem *sem);
 /* Returns 0, -ETIMEDOUT, or -EDEADLK when nesting would exceed RPMSG_NEST_MAX. */
 int rpmsg_wait_timeout(struct rpmsg_endpoint *ept, struct rpmsg_sem *sem, uint32_t timeout_ms);

@@ -46,11 +46,11 @@ static bool sem_ready(void *arg)
 
 int rpmsg_wait_timeout(struct rpmsg_endpoint *ept, struct rpmsg_sem *sem, uint32_t timeout_ms)
 {
-    if (!ept || !ept->rdev || !ept->rdev->ops || !sem)
+    if (!sem || (ept && (!ept->rdev || !ept->rdev->ops)))
         return -EINVAL;
-    struct rpmsg_device *rdev = ept->rdev;
+    struct rpmsg_device *rdev = ept ? ept->rdev : NULL;
     uint64_t deadline = timeout_ms == UINT32_MAX ? RPMSG_FOREVER : rpmsg_deadline(timeout_ms);
-    if (rpmsg_on_rx_context(rdev)) {
+    if (rdev && rpmsg_on_rx_context(rdev)) {
         rpmsg_mutex_lock(&rdev->lock);
         int r = rpmsg_dev_wait(rdev, deadline, true, sem_ready, sem);
         rpmsg_mutex_unlock(&rdev->lock);
