@@ -39,5 +39,12 @@ bench: build
 install: build
 	@$(CMAKE) --install build --prefix $(PREFIX)
 
+# libFuzzer runs of every fuzz/fuzz_*.c target (FUZZ_SECONDS each), with clang.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRPMSG_FUZZ=ON -DRPMSG_BUILD_TESTS=OFF -DRPMSG_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build build-fuzz -j $(JOBS)
+	@for f in build-fuzz/fuzz/fuzz_*; do echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 3 || exit 1; done
+
 clean:
 	rm -rf build build-asan build-fuzz
