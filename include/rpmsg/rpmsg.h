@@ -108,6 +108,11 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept);
 
 /* True when the endpoint knows its peer's address. */
 bool rpmsg_is_ept_ready(const struct rpmsg_endpoint *ept);
+/*
+ * Waits until the endpoint is bound (woken by the binding itself).
+ * 0, -ETIMEDOUT, -EPIPE (destroyed meanwhile) or -EINVAL.
+ */
+int rpmsg_wait_ept_ready(struct rpmsg_endpoint *ept, uint32_t timeout_ms);
 
 /* ---- Sending (copy) -----------------------------------------------------
  * All return the number of payload bytes sent or a negative errno:

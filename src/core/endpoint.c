@@ -56,17 +56,13 @@ struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr
 
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
 {
-    struct rpmsg_endpoint *bound = NULL;
-    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
-        if (!(e->flags & RPMSG_EPT_F_NS_BIND) || (e->flags & RPMSG_EPT_F_DESTROYING) ||
-            strncmp(e->name, name, RPMSG_NAME_SIZE))
-            continue;
-        if (e->dest_addr == RPMSG_ADDR_ANY)
-            return e; /* an unbound one is the better match */
-        if (!bound)
-            bound = e;
-    }
-    return bound;
+    /* Only an unbound endpoint takes a binding: a bound one keeps its peer
+     * (a restarted peer unbinds it first, by DESTROY or link down). */
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
+        if ((e->flags & RPMSG_EPT_F_NS_BIND) && !(e->flags & RPMSG_EPT_F_DESTROYING) &&
+            e->dest_addr == RPMSG_ADDR_ANY && !strncmp(e->name, name, RPMSG_NAME_SIZE))
+            return e;
+    return NULL;
 }
 
 static int table_insert(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t src)
@@ -121,6 +117,27 @@ static void table_remove(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
     ept->next = ept->prev = ept->hash_next = NULL;
 }
 
+/* Whether ept is registered on some device right now. The struct may be
+ * uninitialised memory, so its flag is only a hint: ask the device it names,
+ * if that is a device at all. */
+static bool ept_is_live(struct rpmsg_endpoint *ept)
+{
+    if (!(ept->flags & RPMSG_EPT_F_REGISTERED) || !ept->rdev)
+        return false;
+    bool live = false;
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    for (struct rpmsg_device *d = rpmsg_device_first(); d; d = rpmsg_device_next(d)) {
+        if (d != ept->rdev)
+            continue;
+        rpmsg_mutex_lock(&d->lock);
+        live = rpmsg_ept_lookup(d, ept->addr) == ept;
+        rpmsg_mutex_unlock(&d->lock);
+        break;
+    }
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    return live;
+}
+
 int rpmsg_create_ept(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev,
                      const char *name, uint32_t src, uint32_t dst,
                      rpmsg_ept_cb cb, rpmsg_ns_unbind_cb ns_unbind_cb)
@@ -130,14 +147,8 @@ int rpmsg_create_ept(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev,
     size_t nlen = name ? strnlen(name, RPMSG_NAME_SIZE) : 0;
     if (nlen >= RPMSG_NAME_SIZE)
         return -ENAMETOOLONG;
-    if ((ept->flags & RPMSG_EPT_F_REGISTERED) && ept->rdev == rdev) {
-        /* Only trust the flag if the device really holds this struct. */
-        rpmsg_mutex_lock(&rdev->lock);
-        bool live = rpmsg_ept_lookup(rdev, ept->addr) == ept;
-        rpmsg_mutex_unlock(&rdev->lock);
-        if (live)
-            return -EBUSY;
-    }
+    if (ept_is_live(ept))
+        return -EBUSY;
 
     void *priv = ept->priv;
     memset(ept, 0, sizeof(*ept));
@@ -230,7 +241,8 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         if (r == -EAGAIN)
             break; /* no threads: nobody else can hold a reference */
     }
-    ept->flags = 0;
+    /* Stays marked: a late send on it gets -EPIPE, not -EINVAL. */
+    ept->flags = RPMSG_EPT_F_DESTROYING;
     rpmsg_mutex_unlock(&rdev->lock);
     /* ept->rdev stays: a zero-copy buffer taken before may still be released. */
     ept->addr = RPMSG_ADDR_ANY;
@@ -247,4 +259,26 @@ bool rpmsg_is_ept_ready(const struct rpmsg_endpoint *ept)
     bool ready = ept->dest_addr != RPMSG_ADDR_ANY;
     rpmsg_mutex_unlock(&rdev->lock);
     return ready;
+}
+
+static bool bound_or_gone(void *arg)
+{
+    const struct rpmsg_endpoint *ept = arg;
+    return ept->dest_addr != RPMSG_ADDR_ANY || (ept->flags & RPMSG_EPT_F_DESTROYING);
+}
+
+int rpmsg_wait_ept_ready(struct rpmsg_endpoint *ept, uint32_t timeout_ms)
+{
+    if (!ept || !ept->rdev || !ept->rdev->ops || !(ept->flags & RPMSG_EPT_F_REGISTERED))
+        return -EINVAL;
+    struct rpmsg_device *rdev = ept->rdev;
+    uint64_t deadline = timeout_ms == UINT32_MAX ? RPMSG_FOREVER : rpmsg_deadline(timeout_ms);
+    rpmsg_mutex_lock(&rdev->lock);
+    /* The binding arrives by dispatch (NS or first message): on the RX
+     * context, run the link at once. */
+    int r = rpmsg_dev_wait(rdev, deadline, true, bound_or_gone, ept);
+    if (!r && (ept->flags & RPMSG_EPT_F_DESTROYING))
+        r = -EPIPE;
+    rpmsg_mutex_unlock(&rdev->lock);
+    return r;
 }

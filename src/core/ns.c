@@ -23,7 +23,7 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
-        ept->dest_addr = addr; /* also a rebind after the peer restarted */
+        ept->dest_addr = addr;
         ept->flags |= RPMSG_EPT_F_ANNOUNCED;
         rpmsg_dev_signal(rdev);
         uint32_t local = ept->addr;

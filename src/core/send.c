@@ -26,10 +26,10 @@ static bool tx_ready(void *arg)
 
 static int ept_get(struct rpmsg_endpoint *ept)
 {
-    if (!(ept->flags & RPMSG_EPT_F_REGISTERED))
-        return -EINVAL;
     if (ept->flags & RPMSG_EPT_F_DESTROYING)
         return -EPIPE;
+    if (!(ept->flags & RPMSG_EPT_F_REGISTERED))
+        return -EINVAL;
     ept->refs++;
     return 0;
 }
@@ -50,7 +50,7 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
 {
     uint64_t deadline = wait ? rpmsg_deadline(rdev->send_timeout_ms) : 0;
     struct tx_wait w = { .rdev = rdev, .ept = ept };
-    bool waited = false;
+    bool counted = false;
     for (;;) {
         if (ept && (ept->flags & RPMSG_EPT_F_DESTROYING)) {
             *err = -EPIPE;
@@ -70,15 +70,16 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
             if (buf) {
                 if (*dst == RPMSG_ADDR_ANY)
                     *dst = ept->dest_addr;
-                if (waited)
-                    rdev->stats.tx_waits++;
                 return buf;
             }
             *err = wait ? 0 : -EAGAIN;
+            if (wait && !counted) {
+                rdev->stats.tx_waits++; /* this send waits for a buffer */
+                counted = true;
+            }
         }
         if (*err)
             return NULL;
-        waited = true;
         int r = rpmsg_dev_wait(rdev, deadline, false, tx_ready, &w);
         if (r) {
             *err = r;

@@ -32,7 +32,8 @@ struct rpmsg_loopback {
     uint32_t nbuf, size;
     uint32_t features[2];
     char names[2][RPMSG_CPUNAME_SIZE];
-    bool up;
+    bool up;      /* the line carries messages */
+    bool rx_open; /* both ends are up: messages may be delivered */
 };
 
 static struct lb_side *side_of(struct rpmsg_device *rdev)
@@ -139,7 +140,7 @@ static int lb_poll(struct rpmsg_device *rdev)
     int n = 0;
     for (; n < 64; n++) {
         rpmsg_mutex_lock(&lb->lock);
-        if (!d->count) {
+        if (!d->count || !lb->rx_open) {
             rpmsg_mutex_unlock(&lb->lock);
             break;
         }
@@ -306,6 +307,7 @@ int rpmsg_loopback_link_down(struct rpmsg_loopback *lb)
         return -EINVAL;
     rpmsg_mutex_lock(&lb->lock);
     lb->up = false;
+    lb->rx_open = false;
     /* Messages on the line are lost with it, as on a reset peer. */
     for (int i = 0; i < 2; i++) {
         struct lb_dir *d = &lb->dir[i];
@@ -332,6 +334,13 @@ int rpmsg_loopback_link_up(struct rpmsg_loopback *lb)
     rpmsg_mutex_unlock(&lb->lock);
     for (int i = 0; i < 2; i++)
         rpmsg_device_link_up(&lb->side[i].dev, lb->names[1 - i], lb->features[1 - i]);
+    /* Deliver only once both ends know the negotiated features: an
+     * announcement handled by a side not yet up could not be answered. */
+    rpmsg_mutex_lock(&lb->lock);
+    lb->rx_open = true;
+    ring(&lb->side[0]);
+    ring(&lb->side[1]);
+    rpmsg_mutex_unlock(&lb->lock);
     return 0;
 }
 
