@@ -2,7 +2,7 @@
 #include "internal.h"
 
 rpmsg_mutex_t rpmsg_registry_lock = RPMSG_MUTEX_INITIALIZER;
-static rpmsg_cond_t registry_cond = RPMSG_COND_INITIALIZER;
+rpmsg_cond_t rpmsg_registry_cond = RPMSG_COND_INITIALIZER;
 static struct rpmsg_device *devices;
 
 static void copy_name(char *dst, const char *src, size_t size)
@@ -101,7 +101,7 @@ void rpmsg_device_deinit(struct rpmsg_device *rdev)
         rdev->listed = false;
     }
     while (rdev->users)
-        rpmsg_cond_wait(&registry_cond, &rpmsg_registry_lock, RPMSG_FOREVER);
+        rpmsg_cond_wait(&rpmsg_registry_cond, &rpmsg_registry_lock, RPMSG_FOREVER);
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
 
     rpmsg_cond_deinit(&rdev->cond);
@@ -269,7 +269,7 @@ void rpmsg_device_put(struct rpmsg_device *rdev)
 {
     rpmsg_mutex_lock(&rpmsg_registry_lock);
     if (--rdev->users == 0)
-        rpmsg_cond_broadcast(&registry_cond);
+        rpmsg_cond_broadcast(&rpmsg_registry_cond);
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
 }
 

@@ -26,6 +26,8 @@ struct rpmsg_dispatch_frame {
 /* Process-wide registry: services, the device list, pending announcements.
  * Lock order: registry before any device lock. */
 extern rpmsg_mutex_t rpmsg_registry_lock;
+/* Broadcast when a pinned device or a running service callback is released. */
+extern rpmsg_cond_t rpmsg_registry_cond;
 
 /* Wakes threads waiting on rdev->cond; call with rdev->lock held. */
 static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)

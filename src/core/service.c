@@ -11,11 +11,42 @@ struct service {
     rpmsg_dev_cb_t created, destroyed;
     rpmsg_match_cb_t match;
     rpmsg_bind_cb_t bind;
+    unsigned busy; /* callbacks of this service running now */
 };
 
 static struct service services[RPMSG_SERVICE_MAX];
 
 _Static_assert(RPMSG_SERVICE_MAX <= 32, "svc_created is a 32-bit mask");
+
+#if !RPMSG_NO_SYS
+/* The service whose callback this thread is running, so that a service may
+ * unregister itself from its own callback without waiting for itself. */
+static _Thread_local int current_svc = -1;
+#else
+static int current_svc = -1;
+#endif
+
+/* Registry lock held on entry, released on return: the callback runs unlocked
+ * with its device pinned and its service marked busy. */
+static int call_begin(unsigned i, struct rpmsg_device *rdev)
+{
+    services[i].busy++;
+    rpmsg_device_get(rdev);
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    int prev = current_svc;
+    current_svc = (int)i;
+    return prev;
+}
+
+static void call_end(unsigned i, struct rpmsg_device *rdev, int prev)
+{
+    current_svc = prev;
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    services[i].busy--;
+    rpmsg_cond_broadcast(&rpmsg_registry_cond);
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    rpmsg_device_put(rdev);
+}
 
 bool rpmsg_pending_take(struct rpmsg_device *rdev, const char *name, uint32_t *addr)
 {
@@ -65,11 +96,10 @@ void rpmsg_services_offer(struct rpmsg_device *rdev, const char *name, uint32_t 
         struct service s = services[i];
         if (!s.used || !s.match || !s.match(rdev, s.priv, name, addr))
             continue;
-        rpmsg_device_get(rdev);
-        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        int prev = call_begin(i, rdev);
         if (s.bind)
             s.bind(rdev, s.priv, name, addr);
-        rpmsg_device_put(rdev);
+        call_end(i, rdev, prev);
         return;
     }
     pending_add(rdev, name, addr);
@@ -89,12 +119,11 @@ static bool deliver_one(struct rpmsg_device *rdev, bool created)
         if (!s.used || has == created)
             continue;
         rdev->svc_created ^= bit;
-        rpmsg_device_get(rdev);
-        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        int prev = call_begin(i, rdev);
         rpmsg_dev_cb_t cb = created ? s.created : s.destroyed;
         if (cb)
             cb(rdev, s.priv);
-        rpmsg_device_put(rdev);
+        call_end(i, rdev, prev);
         return true;
     }
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
@@ -157,7 +186,7 @@ int rpmsg_register_callback(void *priv, rpmsg_dev_cb_t device_created,
             rpmsg_mutex_unlock(&rpmsg_registry_lock);
             return -EEXIST;
         }
-        if (!services[i].used && slot == RPMSG_SERVICE_MAX)
+        if (!services[i].used && !services[i].busy && slot == RPMSG_SERVICE_MAX)
             slot = i;
     }
     if (slot == RPMSG_SERVICE_MAX) {
@@ -165,7 +194,7 @@ int rpmsg_register_callback(void *priv, rpmsg_dev_cb_t device_created,
         return -ENOMEM;
     }
     services[slot] = (struct service){ true, priv, device_created, device_destroyed,
-                                       ns_match, ns_bind };
+                                       ns_match, ns_bind, 0 };
     for (struct rpmsg_device *d = rpmsg_device_first(); d; d = d->next)
         d->svc_created &= ~(1u << slot);
 
@@ -177,11 +206,10 @@ int rpmsg_register_callback(void *priv, rpmsg_dev_cb_t device_created,
         if (!d)
             break;
         d->svc_created |= 1u << slot;
-        rpmsg_device_get(d);
-        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        int prev = call_begin(slot, d);
         if (device_created)
             device_created(d, priv);
-        rpmsg_device_put(d);
+        call_end(slot, d, prev);
         rpmsg_mutex_lock(&rpmsg_registry_lock);
     }
     for (;;) {
@@ -190,11 +218,10 @@ int rpmsg_register_callback(void *priv, rpmsg_dev_cb_t device_created,
         uint32_t addr;
         if (!services[slot].used || !take_match(slot, &d, name, &addr))
             break;
-        rpmsg_device_get(d);
-        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        int prev = call_begin(slot, d);
         if (ns_bind)
             ns_bind(d, priv, name, addr);
-        rpmsg_device_put(d);
+        call_end(slot, d, prev);
         rpmsg_mutex_lock(&rpmsg_registry_lock);
     }
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
@@ -211,6 +238,12 @@ int rpmsg_unregister_callback(void *priv, rpmsg_dev_cb_t device_created,
             services[i].used = false;
             for (struct rpmsg_device *d = rpmsg_device_first(); d; d = d->next)
                 d->svc_created &= ~(1u << i);
+            /* On return the caller may free priv: let running callbacks end
+             * (but not one on this very thread: that would wait for itself). */
+            while (services[i].busy > (current_svc == (int)i ? 1u : 0u) &&
+                   rpmsg_cond_wait(&rpmsg_registry_cond, &rpmsg_registry_lock,
+                                   RPMSG_FOREVER) != -EAGAIN)
+                ;
             rpmsg_mutex_unlock(&rpmsg_registry_lock);
             return 0;
         }

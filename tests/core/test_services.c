@@ -430,6 +430,64 @@ static void test_threaded_bind(void **state)
     assert_counts(s, 2, 2, 1, 1);
 }
 
+/* Unregistering waits for a callback of the service still running on an RX
+ * thread, so the caller may free priv on return. */
+struct slow_svc {
+    struct tu_event entered, release, unregistered;
+    volatile bool cb_done;
+};
+
+static bool slow_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    (void)rdev, (void)priv, (void)dest;
+    return !strcmp(name, "slow-svc");
+}
+
+static void slow_bind(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    (void)rdev, (void)name, (void)dest;
+    struct slow_svc *s = priv;
+    tu_event_post(&s->entered);
+    TU_CHECK(tu_event_wait(&s->release, 1, TU_TIMEOUT_MS) == 0);
+    /* The unregistering thread must still be waiting for us. */
+    TU_CHECK(tu_event_count(&s->unregistered) == 0);
+    s->cb_done = true;
+}
+
+static void *unregister_thread(void *arg)
+{
+    struct slow_svc *s = arg;
+    TU_CHECK(rpmsg_unregister_callback(s, NULL, NULL, slow_match, slow_bind) == 0);
+    TU_CHECK(s->cb_done);
+    tu_event_post(&s->unregistered);
+    return NULL;
+}
+
+static void test_unregister_waits_for_running_callback(void **state)
+{
+    struct fx *f = *state;
+    static struct slow_svc s;
+    tu_event_init(&s.entered);
+    tu_event_init(&s.release);
+    tu_event_init(&s.unregistered);
+    s.cb_done = false;
+    assert_int_equal(tu_pair_open(&f->p, NULL), 0);
+    assert_int_equal(rpmsg_register_callback(&s, NULL, NULL, slow_match, slow_bind), 0);
+    assert_int_equal(mk(f, 0, f->p.a, "slow-svc", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY), 0);
+    assert_int_equal(tu_event_wait(&s.entered, 1, TU_TIMEOUT_MS), 0);
+
+    struct tu_thread t;
+    assert_int_equal(tu_thread_start(&t, unregister_thread, &s), 0);
+    /* Give the unregistering thread every chance to return too early: it is
+     * blocked until the callback is released, whatever the scheduling. */
+    assert_int_equal(tu_event_wait(&s.unregistered, 1, 200), -ETIMEDOUT);
+    tu_event_post(&s.release);
+    assert_int_equal(tu_event_wait(&s.unregistered, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_true(s.cb_done);
+    TU_ASSERT_NO_THREAD_FAILURES();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ns_match_bind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_replayed_at_registration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threaded_bind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unregister_waits_for_running_callback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
