@@ -1,14 +1,84 @@
 /*
  * VirtIO transport: rpmsg over split virtqueues in a shared region, with the
  * remoteproc resource table, byte-compatible with Linux virtio_rpmsg_bus and
- * OpenAMP (wire-formats.md §1-3).
+ * OpenAMP (wire-formats.md §1-4).
  *
  * The transport knows nothing of how the region is mapped or how the peer is
  * interrupted: a platform (src/platform/linux on a host, a BSP on a chip)
- * supplies the region and the doorbell through struct rpmsg_virtio_platform.
+ * supplies the region and the doorbell through struct rpmsg_virtio_platform_ops.
+ *
+ * Usage:
+ *     static struct rpmsg_virtio vdev;          // no malloc anywhere
+ *     struct rpmsg_virtio_layout lay;
+ *     rpmsg_virtio_layout_default(&lay, NULL);  // or rpmsg_virtio_layout_openamp()
+ *     struct rpmsg_virtio_config cfg = {
+ *         .role = RPMSG_VIRTIO_HOST, .shm = base, .shm_size = size, .layout = &lay,
+ *         .cpuname = "ap", .ops = &plat_ops, .plat = plat,
+ *     };
+ *     rpmsg_virtio_init(&vdev, &cfg);           // returns at once
+ *     struct rpmsg_device *rdev = rpmsg_virtio_get_device(&vdev);
+ *     // the link comes up asynchronously (device_created fires) once both
+ *     // sides ran their handshake in poll() (RX thread or rpmsg_poll()).
+ *     ...
+ *     rpmsg_virtio_deinit(&vdev);
+ *
+ * Addresses: a "device address" (da) is a byte offset into the region; the
+ * descriptors carry it in their u64 addr field. Both sides use the same
+ * region; nothing outside [shm, shm + shm_size) is ever touched, whatever
+ * the peer writes.
+ *
+ * HANDSHAKE AND RESET (our own protocol on top of virtio; a "legacy" peer,
+ * i.e. plain Linux or OpenAMP, does not take part in it, see .legacy):
+ * two bytes of the vdev entry that Linux and OpenAMP leave as reserved carry
+ *   reserved[0] = gen: written by the host only. 0 = "not published"; 1..255
+ *                 = generation of the rings the host has just (re)initialised.
+ *   reserved[1] = ack: written by the remote only. 0 = "not ready / please
+ *                 reset"; otherwise the gen whose table the remote accepted
+ *                 (it has written dfeatures and its config fields by then).
+ * Host:   gen = 0, status = 0 (unpublished); writes the table if it is the
+ *         table writer, else validates the remote's; gen = previous gen + 1
+ *         (skipping 0); waits until ack == gen; reads dfeatures, negotiates,
+ *         lays out the buffers, zeroes the rings, posts its RX buffers, writes
+ *         gfeatures and the config fields, status = 0x0f (ACK|DRIVER|
+ *         FEATURES_OK|DRIVER_OK); link up.
+ * Remote: ack = 0 (writes the table first, status 0, if it is the writer);
+ *         waits until gen != 0 and status has no DRIVER_OK; validates the
+ *         table; writes dfeatures and its config fields; ack = gen; waits for
+ *         DRIVER_OK (going back if gen changes meanwhile); link up.
+ * Resets: the host signals one by unpublishing (gen = 0, status = 0) and
+ * publishing a new gen; the remote by writing ack = 0. A side takes the link
+ * down when it sees the other's reset, when the platform's peer_alive() says
+ * -ENOTCONN, or on a protocol violation in the region (a "fault": counted,
+ * poll() returns -EPROTO). Then the host unpublishes, waits for ack == 0 (or
+ * for the peer to come back alive) and runs its sequence again; the remote
+ * writes ack = 0 and waits for a new gen. A peer restart therefore brings
+ * the link back up by itself. After 3 faults without the link coming up in
+ * between, the host stops trying until peer_alive() reports a restart.
+ *
+ * Feature bits (the u32 dfeatures/gfeatures of the vdev entry):
+ *   bit 0  RPMSG_F_NS, bit 1 RPMSG_F_ACK (rpmsg.h)
+ *   bit 2  RPMSG_VIRTIO_F_BUFSZ: per-direction buffer sizes from the config space
+ *   bit 3  RPMSG_VIRTIO_F_CPUNAME: both cpu names in the config space
+ *   bit 29 RPMSG_VIRTIO_F_EVENT_IDX: VIRTIO_RING_F_EVENT_IDX (used_event/avail_event)
+ * BUFSZ and CPUNAME need a config space (config_len >= 128) in the table;
+ * the table writer adds one when it offers either bit. Without BUFSZ both
+ * directions use RPMSG_BUFFER_SIZE (512) byte buffers as Linux does.
+ * EVENT_IDX is the standard virtio ring feature: with it a burst of messages
+ * into an idle peer costs one notification; without it the rings use the
+ * NO_INTERRUPT/NO_NOTIFY flags (set while the consumer drains, or while it
+ * is not short of buffers).
+ *
+ * Talking to plain OpenAMP / Linux peers (wire-formats.md §4):
+ *   rpmsg_virtio_layout_openamp(), .legacy = true, .features = RPMSG_F_NS
+ *   (a plain peer does not know the other bits; with NS only the table has
+ *   no config space, byte for byte what OpenAMP expects), and
+ *   .remote_writes_table = true when the OpenAMP side writes the table
+ *   (the side that listens on the socket does).
  */
 #ifndef RPMSG_VIRTIO_H
 #define RPMSG_VIRTIO_H
+
+#include <stddef.h>
 
 #include "rpmsg_transport.h"
 
@@ -36,7 +106,237 @@ enum rpmsg_virtio_role {
     RPMSG_VIRTIO_REMOTE, /* virtio device: OpenAMP remote / firmware role */
 };
 
-/* The transport's own API (config, init, deinit) follows here. */
+/* ---- Wire constants (wire-formats.md §3) -------------------------------- */
+
+#define RPMSG_VIRTIO_F_BUFSZ (1u << 2)
+#define RPMSG_VIRTIO_F_CPUNAME (1u << 3)
+#define RPMSG_VIRTIO_F_EVENT_IDX (1u << 29)
+/* What a zeroed config offers (see rpmsg_virtio_config.features). */
+#define RPMSG_VIRTIO_F_DEFAULT \
+    (RPMSG_F_NS | RPMSG_F_ACK | RPMSG_VIRTIO_F_BUFSZ | RPMSG_VIRTIO_F_CPUNAME | \
+     RPMSG_VIRTIO_F_EVENT_IDX)
+
+#define RPMSG_VIRTIO_ID_RPMSG 7u
+#define RPMSG_RSC_VDEV 3u
+#define RPMSG_VIRTIO_STATUS_ACK 0x01u
+#define RPMSG_VIRTIO_STATUS_DRIVER 0x02u
+#define RPMSG_VIRTIO_STATUS_DRIVER_OK 0x04u
+#define RPMSG_VIRTIO_STATUS_FEATURES_OK 0x08u
+
+/*
+ * Device config space (config_len bytes after the vrings in the vdev entry),
+ * little-endian, this project's own layout (buffer sizes, reserved words for
+ * later use, then the names). Who writes what:
+ *   h2r/r2h_buf_size: the table writer proposes; the host writes the final
+ *     values before DRIVER_OK. Used only when BUFSZ is negotiated.
+ *   host_cpuname: the host; remote_cpuname: the remote (before its ack).
+ *     NUL-padded; a name without NUL is cut. Used only when CPUNAME is negotiated.
+ */
+struct rpmsg_virtio_cfgspace {
+    uint32_t h2r_buf_size; /* host→remote (vring1) buffers, header included */
+    uint32_t r2h_buf_size; /* remote→host (vring0) buffers, header included */
+    uint32_t reserved[14];
+    char host_cpuname[RPMSG_CPUNAME_SIZE];
+    char remote_cpuname[RPMSG_CPUNAME_SIZE];
+} __attribute__((packed));
+
+/* ---- Layout ------------------------------------------------------------- */
+
+/* Largest vring (entries) a device can track; sizes struct rpmsg_virtio. */
+#ifndef RPMSG_VIRTIO_NUM_MAX
+#define RPMSG_VIRTIO_NUM_MAX 1024
+#endif
+
+/*
+ * Where things live in the region (all offsets = device addresses).
+ * Index 0 is vring0 (remote→host), index 1 is vring1 (host→remote).
+ *
+ * The table writer writes the vring geometry of its layout into the table;
+ * the other side takes the geometry from the table (after validating it
+ * against the region), so it only needs its own buffer pool bounds right.
+ * The buffer pool holds vring0's buffers (num[0] × buf_size[0]) and then
+ * vring1's, laid out by the host; the remote accepts only descriptors that
+ * lie inside [buf_offset, buf_offset + pool_size).
+ */
+struct rpmsg_virtio_layout {
+    uint32_t rsc_offset;    /* resource table */
+    uint32_t vdev_notifyid; /* notifyid of the vdev entry itself */
+    uint32_t vring_da[2];
+    uint32_t num[2];        /* entries, power of two, <= RPMSG_VIRTIO_NUM_MAX; one buffer each */
+    uint32_t align;         /* vring alignment, power of two >= 4 (0x1000 in Linux) */
+    uint32_t notifyid[2];   /* passed to platform notify() when kicking that vring */
+    uint32_t buf_offset;    /* buffer pool start */
+    uint32_t pool_size;     /* 0: up to the end of the region */
+    /* Proposed sizes (header included) when BUFSZ is negotiated; 0: RPMSG_BUFFER_SIZE. */
+    uint32_t buf_size[2];
+};
+
+/* Parameters of the default layout; a zeroed field takes the default. */
+struct rpmsg_virtio_layout_params {
+    uint32_t num[2];      /* default 256 each */
+    uint32_t buf_size[2]; /* default RPMSG_BUFFER_SIZE each */
+    uint32_t align;       /* default 0x1000 */
+};
+
+/*
+ * Default layout: table at 0, each vring and then the buffer pool at the
+ * next align boundary, pool sized for num × max(buf_size, 512) each way
+ * (room for the 512-byte fallback when BUFSZ is not negotiated). p may be
+ * NULL. Returns the region size the layout needs, or 0 if the parameters are
+ * invalid. With no parameters: 0x47000 bytes (vrings at 0x1000 and 0x4000,
+ * pool at 0x7000).
+ */
+size_t rpmsg_virtio_layout_default(struct rpmsg_virtio_layout *l,
+                                   const struct rpmsg_virtio_layout_params *p);
+/*
+ * The exact layout of OpenAMP's Linux demos (wire-formats.md §4): table at 0,
+ * vring0 0x4000, vring1 0x8000, 256 entries, align 0x1000, notify ids 1 and 2,
+ * buffers 0x10000..0x50000. Returns the region size, 0x80000.
+ */
+size_t rpmsg_virtio_layout_openamp(struct rpmsg_virtio_layout *l);
+/* Bytes needed by a split vring of num entries at this alignment. */
+size_t rpmsg_virtio_vring_size(uint32_t num, uint32_t align);
+/* 0 if the layout fits a region of shm_size bytes without overlaps, else -EINVAL. */
+int rpmsg_virtio_layout_check(const struct rpmsg_virtio_layout *l, size_t shm_size);
+
+/* ---- Configuration ------------------------------------------------------ */
+
+struct rpmsg_virtio_config {
+    enum rpmsg_virtio_role role;
+    void *shm;        /* the region; 8-byte aligned */
+    size_t shm_size;  /* bytes; at most 4 GiB */
+    /* NULL: rpmsg_virtio_layout_default(NULL) */
+    const struct rpmsg_virtio_layout *layout;
+    /*
+     * Who writes the resource table: by default the host. true: the remote
+     * writes it (remoteproc firmware style, or the side that listens in
+     * OpenAMP's Linux demos) and the host waits for it. Both sides must agree.
+     */
+    bool remote_writes_table;
+    /*
+     * The peer does not speak the gen/ack handshake (plain Linux or OpenAMP):
+     * the host goes to DRIVER_OK as soon as the table is there, using the
+     * table's dfeatures (the host writes its own offer there when it is the
+     * writer); the remote only waits for DRIVER_OK. Resets are then detected
+     * only through peer_alive().
+     */
+    bool legacy;
+    const char *cpuname;      /* local; "" if NULL */
+    const char *peer_cpuname; /* peer's name when CPUNAME is not negotiated; default "host"/"remote" */
+    uint32_t features;        /* offered; 0: RPMSG_VIRTIO_F_DEFAULT */
+    bool no_features;         /* offer nothing (overrides features) */
+    const struct rpmsg_virtio_platform_ops *ops; /* notify and wait required */
+    void *plat;
+    bool no_rx_thread;        /* the application drives rpmsg_poll() */
+};
+
+/* ---- Statistics --------------------------------------------------------- */
+
+enum rpmsg_virtio_fault {
+    RPMSG_VIRTIO_FAULT_NONE,
+    RPMSG_VIRTIO_FAULT_TABLE,    /* reserved: a bad table only keeps the link from coming up */
+    RPMSG_VIRTIO_FAULT_FEATURES, /* gfeatures not a subset of what was offered */
+    RPMSG_VIRTIO_FAULT_CONFIG,   /* config space values unusable (buffer sizes) */
+    RPMSG_VIRTIO_FAULT_IDX,      /* avail/used idx moved by more than the ring holds */
+    RPMSG_VIRTIO_FAULT_ID,       /* descriptor id out of range or not in the peer's hands */
+    RPMSG_VIRTIO_FAULT_ADDR,     /* descriptor address/length outside the buffer pool */
+    RPMSG_VIRTIO_FAULT_LEN,      /* length too small or beyond the buffer */
+    RPMSG_VIRTIO_FAULT_DUP,      /* the same buffer handed out twice */
+};
+
+struct rpmsg_virtio_stats {
+    uint64_t notify_sent;       /* platform notify() calls */
+    uint64_t notify_suppressed; /* kicks skipped because the peer asked for none */
+    uint64_t notify_received;   /* platform wait() returns other than timeouts */
+    uint64_t rx_msgs;           /* buffers handed to the core */
+    uint64_t tx_msgs;           /* buffers published to the peer */
+    uint64_t faults;            /* protocol violations found in the region */
+    uint32_t last_fault;        /* enum rpmsg_virtio_fault */
+    uint32_t link_ups;
+    uint32_t link_downs;
+    uint32_t resets;            /* host: sessions started (gens published); remote: 0 */
+};
+
+/* ---- The device --------------------------------------------------------- */
+
+/* Private: local bookkeeping of one vring (never in shared memory). */
+struct rpmsg_virtio_slot {
+    uint32_t off;   /* buffer offset in the region */
+    uint32_t len;   /* capacity (or length published) */
+    uint16_t next;  /* free list / hash chain helper */
+    uint8_t state;
+    uint8_t pad;
+};
+
+struct rpmsg_virtio_vq {
+    uint32_t da, num, align, notifyid;
+    uint8_t *desc, *avail, *used; /* in the region */
+    uint16_t last;     /* next entry to consume from the peer's ring */
+    uint16_t shadow;   /* our producer idx */
+    uint16_t kicked;   /* producer idx at the last notification decision */
+    uint16_t nfree, free_head; /* host TX free list / remote TX spare list */
+    uint32_t buf_size; /* negotiated buffer size of this direction */
+    uint32_t buf_base; /* host: offset of this direction's first buffer */
+    uint32_t stride;   /* host: distance between two buffers */
+    struct rpmsg_virtio_slot slot[RPMSG_VIRTIO_NUM_MAX];
+    uint16_t hash[2 * RPMSG_VIRTIO_NUM_MAX]; /* remote: buffer offset -> id */
+};
+
+struct rpmsg_virtio {
+    struct rpmsg_device rdev; /* rdev.transport points back here */
+    /* Everything below is private to the transport. */
+    const struct rpmsg_virtio_platform_ops *ops;
+    void *plat;
+    enum rpmsg_virtio_role role;
+    bool writer;        /* this side writes the resource table */
+    bool legacy;
+    struct rpmsg_virtio_layout layout;
+    uint8_t *shm;
+    size_t shm_size;
+    uint32_t pool_start, pool_end;
+    uint8_t *vdev;      /* vdev entry in the region, once known */
+    uint8_t *cfgsp;     /* its config space, NULL if absent or too small */
+    uint32_t offered;   /* features this side offers */
+    uint32_t declared;  /* remote: dfeatures it wrote */
+    uint32_t negotiated;
+    int state;
+    uint8_t gen;        /* host: gen published last; remote: gen of the session */
+    bool peer_dead;
+    bool event_idx;
+    bool tx_starved;
+    bool up;
+    uint32_t fault_pending; /* enum rpmsg_virtio_fault not yet acted on by poll() */
+    unsigned fault_streak;  /* host: faults since the link was last up */
+    char local_name[RPMSG_CPUNAME_SIZE];
+    char peer_name[RPMSG_CPUNAME_SIZE];
+    char peer_default[RPMSG_CPUNAME_SIZE];
+    rpmsg_mutex_t lock;
+    struct rpmsg_virtio_stats stats;
+    struct rpmsg_virtio_vq vq[2];
+};
+
+/*
+ * Checks cfg, prepares the device, and (host, or remote table writer)
+ * writes the resource table; starts the RX thread unless no_rx_thread.
+ * The link comes up later, in poll(). The region must stay mapped until
+ * rpmsg_virtio_deinit() returns. Returns 0 or -EINVAL/-ENOMEM/-errno.
+ */
+int rpmsg_virtio_init(struct rpmsg_virtio *vdev, const struct rpmsg_virtio_config *cfg);
+/* The framework device of this link (for rpmsg_create_ept and friends). */
+struct rpmsg_device *rpmsg_virtio_get_device(struct rpmsg_virtio *vdev);
+/*
+ * Stops the RX thread, takes the link down, tells the peer (host: status 0,
+ * gen 0; remote: ack 0) and kicks it. Endpoints must be destroyed first.
+ */
+void rpmsg_virtio_deinit(struct rpmsg_virtio *vdev);
+/* A consistent snapshot of the counters. */
+int rpmsg_virtio_get_stats(struct rpmsg_virtio *vdev, struct rpmsg_virtio_stats *out);
+
+/*
+ * The one translation from device address to pointer: NULL unless
+ * [da, da + len) lies inside the region.
+ */
+void *rpmsg_virtio_da_to_va(struct rpmsg_virtio *vdev, uint64_t da, uint32_t len);
 
 #ifdef __cplusplus
 }

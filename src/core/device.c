@@ -202,6 +202,7 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
     rdev->features = rdev->local_features & remote_features;
     rdev->up = true;
+    rdev->tx_gen++; /* a sender that waited for the link retries its buffer now */
     bool ns = rdev->features & RPMSG_F_NS;
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
         if (ns && e->name[0] && (e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr == RPMSG_ADDR_ANY)

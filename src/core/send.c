@@ -57,13 +57,13 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
             return NULL;
         }
         w.need_bind = false;
+        w.gen = rdev->tx_gen;
         if (!rdev->up) {
-            *err = wait ? 0 : -ENOTCONN;
+            *err = wait ? 0 : -ENOTCONN; /* link up bumps tx_gen */
         } else if (ept && *dst == RPMSG_ADDR_ANY && ept->dest_addr == RPMSG_ADDR_ANY) {
             *err = wait ? 0 : -EAGAIN;
             w.need_bind = true;
         } else {
-            w.gen = rdev->tx_gen;
             rpmsg_mutex_unlock(&rdev->lock);
             void *buf = rdev->ops->get_tx_buffer(rdev, size);
             rpmsg_mutex_lock(&rdev->lock);

@@ -1,0 +1,135 @@
+/*
+ * Linux host platform for the VirtIO transport: the shared region and the
+ * doorbells between two processes on one machine.
+ *
+ * Two flavours:
+ *
+ * - Native link (rpmsg_linux_open): one POSIX shm object /dev/shm/<name>
+ *   holding the region followed by one control page (the "trailer", never
+ *   part of the virtio layout). The trailer holds magic, version, both pids,
+ *   a generation counter and one futex doorbell per direction. The creator
+ *   publishes the object fully initialised (O_TMPFILE + linkat), the attacher
+ *   maps it, registers, and unlinks the name at once: a running link has no
+ *   name left in /dev/shm, so a killed process leaves nothing behind. A name
+ *   left by a creator that died before anyone attached is detected (owner pid
+ *   gone, or reused by another process) and replaced by the next creator or
+ *   removed by the next attacher; a live owner is refused with -EADDRINUSE.
+ *
+ * - OpenAMP link (rpmsg_linux_open_openamp): wire-formats.md §4, for talking
+ *   to OpenAMP's Linux-process demos. The shm object is plain (no trailer);
+ *   a kick is one byte on an AF_UNIX stream socket. Both names are unlinked
+ *   once the socket is connected (both sides map the shm before connecting).
+ *
+ * Either way the result is a struct rpmsg_linux_link: ops + plat for the
+ * transport's struct rpmsg_virtio_platform_ops seam, and the region (base,
+ * size; a device address is a byte offset into it).
+ *
+ * Every function returns 0 or a negative errno. Nothing read from the
+ * shared page or the socket is trusted.
+ *
+ * Threads: the four ops may be called concurrently from any threads (senders
+ * notify, the RX thread waits, anyone wakes up or asks peer_alive).
+ * rpmsg_linux_close() must come after the last op call has returned.
+ *
+ * A native wait() returns (0) once when it finds the peer dead, so that a
+ * thread sleeping on the link notices; the caller learns why from
+ * peer_alive(). A dead link stays dead: close it and open a new one.
+ */
+#ifndef RPMSG_LINUX_H
+#define RPMSG_LINUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rpmsg_virtio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rpmsg_linux_side {
+    RPMSG_LINUX_CREATOR,  /* makes the object; must come first */
+    RPMSG_LINUX_ATTACHER, /* maps the creator's object */
+};
+
+/* How wait() waits for the peer's doorbell. Local to each side. */
+enum rpmsg_linux_mode {
+    RPMSG_LINUX_ADAPTIVE,  /* spin briefly, then sleep in the kernel (default) */
+    RPMSG_LINUX_POLL,      /* spin only: lowest latency, burns a CPU while waiting */
+    RPMSG_LINUX_INTERRUPT, /* sleep at once: least CPU, one wake-up syscall per ring */
+};
+
+/* Largest region a link accepts (either side), a sanity bound. */
+#define RPMSG_LINUX_REGION_MAX ((size_t)1 << 30)
+/* Default size of an OpenAMP shm object (wire-formats.md §4). */
+#define RPMSG_LINUX_OPENAMP_SHM_SIZE 0x80000u
+
+struct rpmsg_linux_config {
+    /* shm object name: 1..200 characters, no '/' (a leading '/' is ignored), not "." or "..". */
+    const char *name;
+    enum rpmsg_linux_side side;
+    /*
+     * Creator: the region's size in bytes (1..RPMSG_LINUX_REGION_MAX).
+     * Attacher: 0 takes the creator's size, anything else must match it.
+     */
+    size_t region_size;
+    enum rpmsg_linux_mode mode;
+    uint32_t spin_us;     /* adaptive mode: spin budget per wait; 0: 20 us */
+    /*
+     * A sleeping wait checks the peer's liveness this often, so that it
+     * returns when the peer dies (0: 100 ms). Costs one syscall per period.
+     */
+    uint32_t liveness_ms;
+    /* Attacher: how long to wait for the creator's object to appear (0: don't). */
+    uint32_t timeout_ms;
+};
+
+struct rpmsg_linux_openamp_config {
+    const char *shm_name;  /* /dev/shm/<shm_name>, created if missing */
+    size_t shm_size;       /* 0: RPMSG_LINUX_OPENAMP_SHM_SIZE */
+    /* Socket path; a leading '@' selects the abstract namespace (no file at all). */
+    const char *sock_path;
+    bool listen;           /* true: bind+listen+accept ("unixs:"), false: connect ("unix:") */
+    uint32_t timeout_ms;   /* how long open waits for the peer; 0: 10 s, UINT32_MAX: forever */
+    bool keep_names;       /* do not unlink the shm object once connected */
+};
+
+/* What the transport needs. Everything else stays behind plat. */
+struct rpmsg_linux_link {
+    struct rpmsg_virtio_platform_ops ops;
+    void *plat;
+    void *base;  /* the region: device address N is base + N */
+    size_t size; /* bytes of the region the transport may use */
+};
+
+/* Sets up a native link; on failure nothing is left mapped, open or named. */
+int rpmsg_linux_open(struct rpmsg_linux_link *link, const struct rpmsg_linux_config *cfg);
+
+/* Sets up an OpenAMP-compatible link; blocks until the socket is connected. */
+int rpmsg_linux_open_openamp(struct rpmsg_linux_link *link,
+                             const struct rpmsg_linux_openamp_config *cfg);
+
+/*
+ * Tells the peer this side is gone (native: it sees -ENOTCONN from
+ * peer_alive), unmaps, closes, removes any name this link still owns.
+ * Safe on a zeroed or already closed link.
+ */
+void rpmsg_linux_close(struct rpmsg_linux_link *link);
+
+/*
+ * Native creator: waits until an attacher has registered (its doorbell ring
+ * wakes us). 0, -ETIMEDOUT, or -ENOTCONN if the link is already dead.
+ * Attacher and OpenAMP links: 0 at once (open already paired them).
+ */
+int rpmsg_linux_wait_peer(struct rpmsg_linux_link *link, uint64_t deadline_ms);
+
+/* The peer's pid once known (native: from the trailer; OpenAMP: SO_PEERCRED), else 0. */
+pid_t rpmsg_linux_peer_pid(const struct rpmsg_linux_link *link);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPMSG_LINUX_H */

@@ -1,0 +1,244 @@
+/*
+ * Port transport: rpmsg between two chips over a serial link (UART or SPI).
+ *
+ * The core sees the same device as over VirtIO: whole buffers handed out and
+ * taken back, zero-copy included. Underneath, one protocol is shared by both
+ * links (docs in src/transport/port/port_wire.h):
+ *   - a connect handshake with cpu names, buffer sizes, features, a protocol
+ *     version and a per-boot nonce: a peer seen again with a new nonce has
+ *     rebooted, which the core learns as link_down then link_up;
+ *   - every frame protected by CRC-32C (Castagnoli) over header and body; a
+ *     frame that fails it is dropped, never delivered;
+ *   - per-message sequence numbers, cumulative ACK + selective ACK bitmap,
+ *     retransmission timer, duplicate suppression: delivery exactly once and
+ *     in order across bit errors, lost bytes and cut lines;
+ *   - credit-based flow control: the receiver advertises how far the sender
+ *     may go (one credit per free RX buffer), on UART too.
+ * Small messages are packed several to a frame.
+ *
+ * The physical layer is a small ops table, so the protocol runs unchanged
+ * over a real tty, a spidev, or the emulators used by tests and benchmarks.
+ */
+#ifndef RPMSG_PORT_H
+#define RPMSG_PORT_H
+
+#include <stddef.h>
+
+#include "rpmsg_transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Byte stream under a UART link. Deadlines are absolute, rpmsg_time_ms() scale. */
+struct rpmsg_port_uart_ops {
+    /* Writes all len bytes. Returns len, or -ETIMEDOUT / -errno (nothing
+     * or part written: the protocol recovers either way). */
+    int (*write)(void *ctx, const void *buf, size_t len, uint64_t deadline_ms);
+    /* Reads between 1 and len bytes; 0 when the deadline passed or wakeup()
+     * was called; -errno on failure. */
+    int (*read)(void *ctx, void *buf, size_t len, uint64_t deadline_ms);
+    /* Makes a concurrent or the next read() return at once. May be NULL. */
+    void (*wakeup)(void *ctx);
+};
+
+/*
+ * Full-duplex SPI with two handshake lines, as on hardware:
+ *   MREQ (master -> slave): the master wants a transfer;
+ *   SREQ (slave -> master): the slave has armed its side of a transfer
+ *                           (it has data, or MREQ asked for it).
+ * The slave cannot speak until clocked: it arms, raises SREQ and waits.
+ */
+struct rpmsg_port_spi_ops {
+    /*
+     * Master: clocks one transfer of len bytes now (tx out, rx in); returns
+     * len or -errno.
+     * Slave: arms tx behind what is already armed (SREQ stays high while
+     * anything is armed) and hands back the oldest finished exchange in rx.
+     * Returns len when rx was filled; 0 when tx was armed and the backend
+     * can take one more before anything finished (a ping-pong pair), or
+     * after wakeup(); -ETIMEDOUT when nothing finished by the deadline (tx
+     * stays armed); -EBUSY when no more can be armed. A backend that arms
+     * one at a time simply blocks until clocked and returns len. tx NULL
+     * only collects; tx and rx NULL withdraw everything armed.
+     */
+    int (*transfer)(void *ctx, const void *tx, void *rx, size_t len, uint64_t deadline_ms);
+    /* Master only: drives MREQ. */
+    int (*set_request)(void *ctx, bool on);
+    /*
+     * Master: 1 when the slave armed a transfer not yet clocked (SREQ rose).
+     * Slave: 1 while MREQ is high. 0 at the deadline or after wakeup().
+     */
+    int (*wait_peer)(void *ctx, uint64_t deadline_ms);
+    /* Makes a concurrent or the next wait_peer() return at once. */
+    void (*wakeup)(void *ctx);
+};
+
+enum rpmsg_port_link {
+    RPMSG_PORT_UART,
+    RPMSG_PORT_SPI_MASTER,
+    RPMSG_PORT_SPI_SLAVE,
+};
+
+struct rpmsg_port_config {
+    const char *local_cpuname;
+    uint32_t features;      /* RPMSG_F_* offered; 0: RPMSG_F_NS | RPMSG_F_ACK */
+    bool no_features;       /* offer nothing */
+    uint32_t buf_size;      /* per buffer, rpmsg header included; 0: RPMSG_BUFFER_SIZE */
+    uint32_t num_tx_bufs;   /* 1..128; 0: 32 */
+    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: 32 */
+    /*
+     * Largest frame body in bytes (several messages are packed up to it);
+     * 0: 2 * buf_size. On SPI every transfer is this plus the 20-byte
+     * frame overhead. Both SPI ends must use the same value.
+     */
+    uint32_t frame_body;
+    /*
+     * Bytes per second the link carries (UART: baud / 10; SPI: clock / 8);
+     * 0 if unknown or unthrottled. Sizes the retransmission timer and, on
+     * UART, keeps the driver's queue short so that messages queue here and
+     * get packed.
+     */
+    uint32_t line_rate;
+    uint32_t rto_min_ms;    /* floor of the retransmission timer; 0: derived */
+    bool no_rx_thread;      /* the application calls rpmsg_poll() */
+
+    enum rpmsg_port_link link;
+    const struct rpmsg_port_uart_ops *uart; /* link == RPMSG_PORT_UART */
+    const struct rpmsg_port_spi_ops *spi;   /* SPI roles */
+    void *link_ctx;                         /* passed to the ops */
+};
+
+/* Per-link counters; all monotonic. */
+struct rpmsg_port_stats {
+    uint64_t tx_frames, rx_frames;   /* frames sent / received intact */
+    uint64_t tx_msgs, rx_msgs;       /* messages first sent / delivered */
+    uint64_t tx_line_bytes, rx_line_bytes; /* bytes on the wire, framing included */
+    uint64_t retransmits;            /* messages sent again */
+    uint64_t crc_errors;             /* frames dropped: CRC mismatch */
+    uint64_t resyncs;                /* framing lost and found again (garbage, overrun, idle SPI) */
+    uint64_t credit_stalls;          /* times the sender had data but no credit */
+    uint64_t bad_length;             /* header length disagrees with the frame */
+    uint64_t truncated;              /* shorter than a header, or a message cut short */
+    uint64_t oversized;              /* frame or message larger than allowed */
+    uint64_t unknown_cmd;            /* unknown frame type or version */
+    uint64_t duplicates;             /* messages received again (already delivered or held) */
+    uint64_t out_of_window;          /* messages beyond the credit given */
+    uint64_t stale;                  /* frames of another session */
+    uint64_t timeouts;               /* retransmission timer expiries */
+    uint64_t connects;               /* sessions established */
+    uint64_t peer_resets;            /* peer seen rebooted */
+    uint64_t lost_on_reset;          /* messages unacknowledged when a session ended */
+};
+
+struct rpmsg_port;
+
+/*
+ * Creates the transport and its device, starts the link threads and the
+ * device (RX thread unless no_rx_thread). The link comes up by itself once
+ * the peer answers the handshake; the ops and their ctx must outlive the port.
+ */
+int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg);
+/* Stops everything and frees the port; the device is gone on return. */
+void rpmsg_port_deinit(struct rpmsg_port *port);
+struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *port);
+/* Counters of the port behind rdev; -EINVAL if rdev is not a port device. */
+int rpmsg_port_get_stats(struct rpmsg_device *rdev, struct rpmsg_port_stats *out);
+/* True while the handshake is complete (the core may not know yet). */
+bool rpmsg_port_is_connected(struct rpmsg_port *port);
+
+/* ---- Linux backends (src/platform/linux) --------------------------------- */
+#if !RPMSG_NO_SYS && defined(__linux__)
+
+/* A real tty through termios: raw 8N1, the given baud, optional RTS/CTS. */
+struct rpmsg_tty_config {
+    const char *path;  /* opened O_RDWR|O_NOCTTY; or NULL to use fd */
+    int fd;            /* used when path is NULL; not closed by rpmsg_tty_close */
+    uint32_t baud;     /* a standard rate (9600 .. 4000000); 0 leaves it as is */
+    bool rtscts;       /* hardware flow control */
+};
+struct rpmsg_tty;
+int rpmsg_tty_open(struct rpmsg_tty **out, const struct rpmsg_tty_config *cfg);
+void rpmsg_tty_close(struct rpmsg_tty *tty);
+extern const struct rpmsg_port_uart_ops rpmsg_tty_ops; /* ctx: the struct rpmsg_tty */
+
+/*
+ * Line emulator: two pseudo-terminal pairs with a relay thread between
+ * them. Side A opens tty_a, side B tty_b (through rpmsg_tty_open); bytes are
+ * paced at baud / 10 per second and can be corrupted on the way.
+ */
+struct rpmsg_line_config {
+    uint32_t baud;     /* 0: no pacing */
+    double ber;        /* bit error rate, each direction */
+    double drop_rate;  /* probability that a byte is lost */
+    uint32_t seed;     /* 0: fixed default */
+};
+struct rpmsg_line_stats {
+    uint64_t bytes[2];    /* relayed A->B, B->A */
+    uint64_t flipped[2];  /* bits flipped */
+    uint64_t dropped[2];  /* bytes dropped (faults and cuts) */
+};
+struct rpmsg_line;
+int rpmsg_line_create(struct rpmsg_line **out, const struct rpmsg_line_config *cfg);
+void rpmsg_line_destroy(struct rpmsg_line *line);
+const char *rpmsg_line_tty_a(struct rpmsg_line *line);
+const char *rpmsg_line_tty_b(struct rpmsg_line *line);
+/* Both directions lose every byte for ms milliseconds from now. */
+int rpmsg_line_cut(struct rpmsg_line *line, uint32_t ms);
+int rpmsg_line_set_faults(struct rpmsg_line *line, double ber, double drop_rate);
+/* Raw bytes delivered to side to_b ? B : A, ahead of the relayed stream. */
+int rpmsg_line_inject(struct rpmsg_line *line, bool to_b, const void *buf, size_t len);
+void rpmsg_line_get_stats(struct rpmsg_line *line, struct rpmsg_line_stats *out);
+
+/*
+ * Simulated SPI bus: exactly full-duplex transfers paced at clock_hz, the
+ * two handshake lines, and the line emulator's faults. Lives in shared
+ * memory, so the two ends may be threads or processes forked after create.
+ */
+struct rpmsg_spibus_config {
+    uint32_t clock_hz; /* 0: no pacing */
+    double ber;
+    double drop_rate;  /* a dropped byte shifts the rest of the transfer */
+    uint32_t seed;
+};
+struct rpmsg_spibus_stats {
+    uint64_t transfers, bytes, flipped, dropped, unarmed; /* unarmed: master clocked an idle slave */
+};
+struct rpmsg_spibus;
+int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_config *cfg);
+void rpmsg_spibus_destroy(struct rpmsg_spibus *bus);
+/* The ctx for rpmsg_spibus_ops of one end. */
+void *rpmsg_spibus_end(struct rpmsg_spibus *bus, bool master);
+int rpmsg_spibus_cut(struct rpmsg_spibus *bus, uint32_t ms);
+int rpmsg_spibus_set_faults(struct rpmsg_spibus *bus, double ber, double drop_rate);
+void rpmsg_spibus_get_stats(struct rpmsg_spibus *bus, struct rpmsg_spibus_stats *out);
+extern const struct rpmsg_port_spi_ops rpmsg_spibus_ops;
+
+/*
+ * Real hardware: /dev/spidevB.C plus two GPIO lines through libgpiod v1
+ * (loaded at run time, so nothing extra to link). Returns -ENOTSUP when
+ * built without <linux/spi/spidev.h> or <gpiod.h>, -ENOENT without
+ * libgpiod at run time. See docs in src/platform/linux/spibus_spidev.c.
+ */
+struct rpmsg_spidev_config {
+    const char *spidev;      /* "/dev/spidev0.0" */
+    uint32_t speed_hz;
+    uint8_t mode;            /* SPI_MODE_0..3 */
+    bool slave;              /* the controller is in slave mode (spi-slave) */
+    const char *gpiochip;    /* "gpiochip0" */
+    unsigned mreq_line;      /* output on the master, input on the slave */
+    unsigned sreq_line;      /* input on the master, output on the slave */
+    bool active_low;
+};
+struct rpmsg_spidev;
+int rpmsg_spidev_open(struct rpmsg_spidev **out, const struct rpmsg_spidev_config *cfg);
+void rpmsg_spidev_close(struct rpmsg_spidev *dev);
+extern const struct rpmsg_port_spi_ops rpmsg_spidev_ops; /* ctx: the struct rpmsg_spidev */
+
+#endif /* Linux */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPMSG_PORT_H */

@@ -1,0 +1,378 @@
+/*
+ * Simulated SPI bus for the port transport's SPI link. The bus lives in an
+ * anonymous shared mapping with process-shared locks, so its two ends may be
+ * threads of one process or processes forked after rpmsg_spibus_create().
+ *
+ * A transfer is exactly full duplex: the master's bytes reach the slave and
+ * the slave's armed bytes reach the master in the same exchange, which
+ * takes len * 8 / clock_hz seconds (the master's call returns at its end;
+ * back-to-back transfers are scheduled end to start). A master clocking a
+ * slave that armed nothing reads 0xFF, as from an idle MISO line.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include "line_fault.h"
+#include "rpmsg/rpmsg_port.h"
+
+#define XFER_MAX 8448u
+#define SLOTS 2u
+
+struct spibus_end {
+    struct rpmsg_spibus *bus;
+    bool master;
+};
+
+struct rpmsg_spibus {
+    pthread_mutex_t lock;
+    sem_t bell[2]; /* per end ([0] slave, [1] master): "look again" */
+    double clock_hz;
+    struct line_fault fault[2]; /* [0] MOSI, [1] MISO */
+    uint64_t cut_until_us;
+    uint64_t busy_until_us;
+    bool mreq, sreq;
+    /* The slave's side: up to SLOTS transfers armed or done but not yet
+     * collected, like a DMA ping-pong pair. */
+    unsigned a_head, a_n;     /* armed, in the order they will be clocked */
+    unsigned d_head, d_n;     /* exchanged, waiting for the slave to collect */
+    bool inflight;            /* being clocked right now */
+    size_t a_len[2];
+    bool wake[2]; /* [0] slave end, [1] master end */
+    uint8_t slave_tx[2][XFER_MAX], slave_rx[2][XFER_MAX];
+    struct rpmsg_spibus_stats stats;
+    struct spibus_end ends[2];
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The lock is robust: an end killed while holding it (a crashed peer
+ * process) must not hang the other end. The state it guards stays usable. */
+static void bus_lock(struct rpmsg_spibus *b)
+{
+    if (pthread_mutex_lock(&b->lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&b->lock);
+}
+
+static void bus_unlock(struct rpmsg_spibus *b)
+{
+    pthread_mutex_unlock(&b->lock);
+}
+
+/*
+ * Sleeps on end me's bell with the lock dropped. Semaphores, not a condition
+ * variable: a process killed while waiting on a shared condition variable
+ * can leave it unusable for the survivor, a semaphore cannot.
+ */
+static int wait_until(struct rpmsg_spibus *b, int me, uint64_t deadline_ms)
+{
+    if (deadline_ms == RPMSG_FOREVER) {
+        /* Bounded anyway, so that a peer that died mid-transfer is noticed. */
+        deadline_ms = rpmsg_time_ms() + 1000;
+    }
+    struct timespec ts = { .tv_sec = (time_t)(deadline_ms / 1000),
+                           .tv_nsec = (long)(deadline_ms % 1000) * 1000000L };
+    bus_unlock(b);
+    int r = 0;
+    while (sem_clockwait(&b->bell[me], CLOCK_MONOTONIC, &ts) != 0) {
+        if (errno != EINTR) {
+            r = errno == ETIMEDOUT ? -ETIMEDOUT : -errno;
+            break;
+        }
+    }
+    bus_lock(b);
+    return r;
+}
+
+static void ring(struct rpmsg_spibus *b, int end)
+{
+    int v = 0;
+    if (sem_getvalue(&b->bell[end], &v) == 0 && v > 0)
+        return; /* already rung: one look is enough */
+    sem_post(&b->bell[end]);
+}
+
+/* One direction of the exchange: faults, and a lost byte shifts the rest. */
+static void carry(struct rpmsg_spibus *b, int dir, const uint8_t *in, uint8_t *out, size_t len,
+                  bool cut)
+{
+    size_t o = 0;
+    if (!cut)
+        for (size_t i = 0; i < len; i++) {
+            uint8_t v = in[i];
+            if (line_fault_byte(&b->fault[dir], &v))
+                out[o++] = v;
+        }
+    memset(out + o, 0xFF, len - o);
+    b->stats.flipped = b->fault[0].flipped + b->fault[1].flipped;
+    b->stats.dropped = b->fault[0].dropped + b->fault[1].dropped;
+}
+
+static unsigned outstanding(const struct rpmsg_spibus *b)
+{
+    return b->a_n + b->d_n + (b->inflight ? 1u : 0u);
+}
+
+static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, size_t len)
+{
+    static __thread bool slack_set;
+    if (!slack_set) {
+        /* The exchange ends on a timer: sleep precisely, as a clock would. */
+        prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+        slack_set = true;
+    }
+    bus_lock(b);
+    uint64_t now = now_us();
+    uint64_t start = b->busy_until_us > now ? b->busy_until_us : now;
+    uint64_t end = start;
+    if (b->clock_hz > 0)
+        end += (uint64_t)((double)len * 8e6 / b->clock_hz);
+    b->busy_until_us = end;
+    bool cut = now < b->cut_until_us;
+    unsigned slot = b->a_head;
+    bool armed = b->a_n && b->a_len[slot] == len;
+    if (b->a_n && !armed) {
+        b->a_head = (b->a_head + 1) % SLOTS; /* armed for another size: lost */
+        b->a_n--;
+    }
+    if (armed) {
+        b->a_head = (b->a_head + 1) % SLOTS;
+        b->a_n--;
+        b->inflight = true;
+        /* The exchange: its rx lands in the slot the slave will collect from. */
+        unsigned dslot = (b->d_head + b->d_n) % SLOTS;
+        carry(b, 1, b->slave_tx[slot], rx, len, cut);
+        carry(b, 0, tx, b->slave_rx[dslot], len, cut);
+    } else {
+        memset(rx, 0xFF, len);
+        b->stats.unarmed++;
+    }
+    b->sreq = b->a_n > 0;
+    b->stats.transfers++;
+    b->stats.bytes += len;
+    bus_unlock(b);
+
+    if (b->clock_hz > 0) {
+        struct timespec ts = { .tv_sec = (time_t)(end / 1000000u), .tv_nsec = (long)(end % 1000000u) * 1000L };
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+        }
+    }
+    if (armed) {
+        bus_lock(b);
+        b->inflight = false;
+        b->d_n++;
+        ring(b, 0);
+        bus_unlock(b);
+    }
+    return (int)len;
+}
+
+/*
+ * Slave: arms tx behind what is already armed (at most SLOTS outstanding),
+ * then hands back the oldest finished exchange: len when rx was filled, 0
+ * when tx was armed and room is left for another (or after wakeup), and
+ * -ETIMEDOUT when nothing finished by the deadline (tx stays armed).
+ * tx NULL only collects; tx and rx NULL withdraw everything armed.
+ */
+static int slave_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, size_t len,
+                          uint64_t deadline)
+{
+    bus_lock(b);
+    if (!tx && !rx) {
+        b->a_n = 0;
+        b->d_n = 0;
+        b->sreq = false;
+        bus_unlock(b);
+        return 0;
+    }
+    if (tx) {
+        if (outstanding(b) >= SLOTS) {
+            bus_unlock(b);
+            return -EBUSY;
+        }
+        unsigned slot = (b->a_head + b->a_n) % SLOTS;
+        memcpy(b->slave_tx[slot], tx, len);
+        b->a_len[slot] = len;
+        b->a_n++;
+        b->sreq = true;
+        ring(b, 1);
+    }
+    int r = 0;
+    for (;;) {
+        if (b->d_n) {
+            memcpy(rx, b->slave_rx[b->d_head], len);
+            b->d_head = (b->d_head + 1) % SLOTS;
+            b->d_n--;
+            r = (int)len;
+            break;
+        }
+        if (tx && outstanding(b) < SLOTS)
+            break;
+        if (b->wake[0]) {
+            b->wake[0] = false;
+            break;
+        }
+        if (r == -ETIMEDOUT)
+            break;
+        r = wait_until(b, 0, deadline);
+    }
+    bus_unlock(b);
+    return r;
+}
+
+static int bus_transfer(void *ctx, const void *tx, void *rx, size_t len, uint64_t deadline)
+{
+    struct spibus_end *e = ctx;
+    if (!e || len > XFER_MAX || (e->master && (!tx || !rx || !len)) || (tx && !rx))
+        return -EINVAL;
+    return e->master ? master_transfer(e->bus, tx, rx, len)
+                     : slave_transfer(e->bus, tx, rx, len, deadline);
+}
+
+static int bus_set_request(void *ctx, bool on)
+{
+    struct spibus_end *e = ctx;
+    if (!e || !e->master)
+        return -EINVAL;
+    struct rpmsg_spibus *b = e->bus;
+    bus_lock(b);
+    if (b->mreq != on) {
+        b->mreq = on;
+        ring(b, 0);
+    }
+    bus_unlock(b);
+    return 0;
+}
+
+static int bus_wait_peer(void *ctx, uint64_t deadline)
+{
+    struct spibus_end *e = ctx;
+    if (!e)
+        return -EINVAL;
+    struct rpmsg_spibus *b = e->bus;
+    int me = e->master ? 1 : 0;
+    bus_lock(b);
+    int r = 0;
+    for (;;) {
+        bool ready = e->master ? b->a_n > 0 : b->mreq;
+        if (ready || b->wake[me] || r)
+            break;
+        r = wait_until(b, me, deadline);
+    }
+    int out = (e->master ? b->a_n > 0 : b->mreq) ? 1 : 0;
+    b->wake[me] = false;
+    bus_unlock(b);
+    return out;
+}
+
+static void bus_wakeup(void *ctx)
+{
+    struct spibus_end *e = ctx;
+    if (!e)
+        return;
+    struct rpmsg_spibus *b = e->bus;
+    bus_lock(b);
+    b->wake[e->master ? 1 : 0] = true;
+    ring(b, e->master ? 1 : 0);
+    bus_unlock(b);
+}
+
+const struct rpmsg_port_spi_ops rpmsg_spibus_ops = {
+    .transfer = bus_transfer,
+    .set_request = bus_set_request,
+    .wait_peer = bus_wait_peer,
+    .wakeup = bus_wakeup,
+};
+
+int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_config *cfg)
+{
+    static const struct rpmsg_spibus_config defaults;
+    if (!out)
+        return -EINVAL;
+    if (!cfg)
+        cfg = &defaults;
+    if (cfg->ber < 0 || cfg->ber > 1 || cfg->drop_rate < 0 || cfg->drop_rate > 1)
+        return -EINVAL;
+    struct rpmsg_spibus *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED)
+        return -errno;
+    memset(b, 0, sizeof(*b));
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    int r = -pthread_mutex_init(&b->lock, &ma);
+    if (!r && (sem_init(&b->bell[0], 1, 0) || sem_init(&b->bell[1], 1, 0))) {
+        r = -errno;
+        pthread_mutex_destroy(&b->lock);
+    }
+    pthread_mutexattr_destroy(&ma);
+    if (r) {
+        munmap(b, sizeof(*b));
+        return r;
+    }
+    b->clock_hz = cfg->clock_hz;
+    uint64_t seed = cfg->seed ? cfg->seed : 777;
+    line_fault_init(&b->fault[0], seed * 2 + 1, cfg->ber, cfg->drop_rate);
+    line_fault_init(&b->fault[1], seed * 2 + 2, cfg->ber, cfg->drop_rate);
+    b->ends[0] = (struct spibus_end){ b, false };
+    b->ends[1] = (struct spibus_end){ b, true };
+    *out = b;
+    return 0;
+}
+
+void rpmsg_spibus_destroy(struct rpmsg_spibus *b)
+{
+    if (!b)
+        return;
+    sem_destroy(&b->bell[0]);
+    sem_destroy(&b->bell[1]);
+    pthread_mutex_destroy(&b->lock);
+    munmap(b, sizeof(*b));
+}
+
+void *rpmsg_spibus_end(struct rpmsg_spibus *b, bool master)
+{
+    return b ? &b->ends[master ? 1 : 0] : NULL;
+}
+
+int rpmsg_spibus_cut(struct rpmsg_spibus *b, uint32_t ms)
+{
+    if (!b)
+        return -EINVAL;
+    bus_lock(b);
+    b->cut_until_us = now_us() + (uint64_t)ms * 1000u;
+    bus_unlock(b);
+    return 0;
+}
+
+int rpmsg_spibus_set_faults(struct rpmsg_spibus *b, double ber, double drop_rate)
+{
+    if (!b || ber < 0 || ber > 1 || drop_rate < 0 || drop_rate > 1)
+        return -EINVAL;
+    bus_lock(b);
+    line_fault_set(&b->fault[0], ber, drop_rate);
+    line_fault_set(&b->fault[1], ber, drop_rate);
+    bus_unlock(b);
+    return 0;
+}
+
+void rpmsg_spibus_get_stats(struct rpmsg_spibus *b, struct rpmsg_spibus_stats *out)
+{
+    if (!b || !out)
+        return;
+    bus_lock(b);
+    *out = b->stats;
+    bus_unlock(b);
+}

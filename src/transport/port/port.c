@@ -1,0 +1,398 @@
+/*
+ * The port transport as the core sees it: a pool of TX and RX buffers, a
+ * queue of messages delivered in order, and link state reported through
+ * poll(). The link threads (port_uart.c, port_spi.c) move frames; this file
+ * never touches the wire.
+ */
+#include <time.h>
+
+#include "port_internal.h"
+
+uint64_t rpmsg_port_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct rpmsg_port *port_of(struct rpmsg_device *rdev)
+{
+    return rdev->transport;
+}
+
+void rpmsg_port_core_signal(struct rpmsg_port *p)
+{
+    p->core_event = true;
+    rpmsg_cond_broadcast(&p->core_cond);
+}
+
+void rpmsg_port_kick(struct rpmsg_port *p)
+{
+    rpmsg_cond_broadcast(&p->link_cond);
+    if (p->cfg.link != RPMSG_PORT_UART && p->cfg.spi->wakeup)
+        p->cfg.spi->wakeup(p->cfg.link_ctx);
+}
+
+void rpmsg_port_link_wakeup(struct rpmsg_port *p)
+{
+    rpmsg_cond_broadcast(&p->link_cond);
+    if (p->cfg.link == RPMSG_PORT_UART) {
+        if (p->cfg.uart->wakeup)
+            p->cfg.uart->wakeup(p->cfg.link_ctx);
+    } else if (p->cfg.spi->wakeup) {
+        p->cfg.spi->wakeup(p->cfg.link_ctx);
+    }
+}
+
+/* Index of buf in a pool [first, first + n) of buffers, or -1. */
+static long pool_index(const struct rpmsg_port *p, const void *buf, uint32_t first, uint32_t n)
+{
+    const uint8_t *b = buf, *base = p->mem + (size_t)first * p->buf_size;
+    if (!b || b < base || b >= base + (size_t)n * p->buf_size)
+        return -1;
+    size_t off = (size_t)(b - base);
+    return off % p->buf_size ? -1 : (long)(off / p->buf_size);
+}
+
+static uint32_t tx_size(const struct rpmsg_port *p)
+{
+    return p->peer_rx_size && p->peer_rx_size < p->buf_size ? p->peer_rx_size : p->buf_size;
+}
+
+static void *port_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    void *buf = NULL;
+    rpmsg_mutex_lock(&p->lock);
+    if (p->connected && p->core_up && p->gen == p->core_gen && p->tx_nfree) {
+        buf = p->tx_free[--p->tx_nfree];
+        if (size)
+            *size = tx_size(p);
+    }
+    rpmsg_mutex_unlock(&p->lock);
+    return buf;
+}
+
+static int port_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    if (pool_index(p, buf, 0, p->ntx) < 0)
+        return -EINVAL; /* not ours: nothing to take back */
+    int r = 0;
+    rpmsg_mutex_lock(&p->lock);
+    uint32_t mlen = len >= RPMSG_HDR_SIZE ? RPMSG_HDR_SIZE + port_get16((uint8_t *)buf + 12) : 0;
+    if (len < RPMSG_HDR_SIZE || len > p->buf_size || mlen > len || mlen > tx_size(p)) {
+        r = -EINVAL;
+    } else if (!p->connected || !p->core_up || p->gen != p->core_gen) {
+        r = -ENOTCONN; /* a buffer of a session that ended: its peer is gone */
+    } else {
+        struct port_txent *e = &p->txw[p->snd_end % PORT_WIN_MAX];
+        *e = (struct port_txent){ .buf = buf, .len = mlen };
+        p->snd_end++;
+        rpmsg_port_kick(p);
+    }
+    if (r)
+        p->tx_free[p->tx_nfree++] = buf;
+    rpmsg_mutex_unlock(&p->lock);
+    if (r)
+        rpmsg_device_tx_done(rdev);
+    return r;
+}
+
+static int port_release_tx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    if (pool_index(p, buf, 0, p->ntx) < 0)
+        return -EINVAL;
+    rpmsg_mutex_lock(&p->lock);
+    p->tx_free[p->tx_nfree++] = buf;
+    rpmsg_mutex_unlock(&p->lock);
+    return 0;
+}
+
+static void port_release_rx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    if (pool_index(p, buf, p->ntx, p->nrx) < 0)
+        return;
+    rpmsg_mutex_lock(&p->lock);
+    p->rx_free[p->rx_nfree++] = buf;
+    if (p->connected) {
+        /* Tell the peer about new credit when it matters: a quarter of the
+         * pool freed since the last word, or the peer nearly out of it. */
+        uint16_t limit = (uint16_t)(p->rcv_next + p->rx_nfree + p->ooo);
+        int32_t grown = port_seq_diff(limit, p->adv_limit);
+        int32_t left = port_seq_diff(p->adv_limit, p->rcv_next);
+        int32_t quarter = (int32_t)(p->nrx / 4 ? p->nrx / 4 : 1);
+        if (grown > 0 && (grown >= quarter || left < quarter)) {
+            p->ack_owed = true;
+            rpmsg_port_kick(p);
+        }
+    }
+    rpmsg_mutex_unlock(&p->lock);
+}
+
+static int port_poll(struct rpmsg_device *rdev)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    int n = 0;
+    while (n < 64) {
+        rpmsg_mutex_lock(&p->lock);
+        struct port_rxq *q = p->rxq_count ? &p->rxq[p->rxq_head] : NULL;
+        if (q && p->core_up && q->gen == p->core_gen) {
+            struct port_rxq m = *q;
+            p->rxq_head = (p->rxq_head + 1) % p->nrx;
+            p->rxq_count--;
+            rpmsg_mutex_unlock(&p->lock);
+            rpmsg_device_rx(rdev, m.buf, m.len);
+            n++;
+            continue;
+        }
+        /* What is left of an ended session has been delivered: report the end. */
+        if (p->core_up && (p->core_gen != p->gen || !p->connected)) {
+            p->core_up = false;
+            rpmsg_mutex_unlock(&p->lock);
+            rpmsg_device_link_down(rdev);
+            continue;
+        }
+        if (q && q->gen != p->gen) {
+            /* From a session the core never saw up: nobody to give it to. */
+            p->rx_free[p->rx_nfree++] = q->buf;
+            p->rxq_head = (p->rxq_head + 1) % p->nrx;
+            p->rxq_count--;
+            rpmsg_mutex_unlock(&p->lock);
+            continue;
+        }
+        if (!p->core_up && p->connected) {
+            char name[RPMSG_CPUNAME_SIZE];
+            memcpy(name, p->peer_name, sizeof(name));
+            uint32_t features = p->peer_features;
+            p->core_up = true;
+            p->core_gen = p->gen;
+            rdev->tx_buf_size = tx_size(p);
+            rpmsg_mutex_unlock(&p->lock);
+            rpmsg_device_link_up(rdev, name, features);
+            /* A sender that waited for a buffer across the reset waits for
+             * buffers to come back; in the new session they all are. */
+            rpmsg_device_tx_done(rdev);
+            continue;
+        }
+        bool done = p->tx_done_owed;
+        p->tx_done_owed = false;
+        rpmsg_mutex_unlock(&p->lock);
+        if (done)
+            rpmsg_device_tx_done(rdev);
+        break;
+    }
+    return n;
+}
+
+static int port_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    int r = 0;
+    rpmsg_mutex_lock(&p->lock);
+    while (!p->core_event && r == 0)
+        r = rpmsg_cond_wait(&p->core_cond, &p->lock, deadline_ms);
+    p->core_event = false;
+    rpmsg_mutex_unlock(&p->lock);
+    return r == -ETIMEDOUT ? r : 0;
+}
+
+static void port_wakeup(struct rpmsg_device *rdev)
+{
+    struct rpmsg_port *p = port_of(rdev);
+    rpmsg_mutex_lock(&p->lock);
+    rpmsg_port_core_signal(p);
+    rpmsg_mutex_unlock(&p->lock);
+}
+
+static const struct rpmsg_transport_ops port_ops = {
+    .get_tx_buffer = port_get_tx,
+    .send = port_send,
+    .release_tx_buffer = port_release_tx,
+    .release_rx_buffer = port_release_rx,
+    .poll = port_poll,
+    .wait = port_wait,
+    .wakeup = port_wakeup,
+};
+
+/* ---- Lifecycle ----------------------------------------------------------- */
+
+static int check_config(const struct rpmsg_port_config *cfg)
+{
+    if (!cfg)
+        return -EINVAL;
+    if (cfg->link == RPMSG_PORT_UART) {
+        if (!cfg->uart || !cfg->uart->write || !cfg->uart->read)
+            return -EINVAL;
+    } else if (cfg->link == RPMSG_PORT_SPI_MASTER || cfg->link == RPMSG_PORT_SPI_SLAVE) {
+        if (!cfg->spi || !cfg->spi->transfer || !cfg->spi->wait_peer ||
+            (cfg->link == RPMSG_PORT_SPI_MASTER && !cfg->spi->set_request))
+            return -EINVAL;
+    } else {
+        return -EINVAL;
+    }
+    if (cfg->num_tx_bufs > PORT_WIN_MAX || cfg->num_rx_bufs > PORT_WIN_MAX)
+        return -EINVAL;
+    uint32_t size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
+    if (size <= RPMSG_HDR_SIZE || size > RPMSG_HDR_SIZE + UINT16_MAX || size > PORT_BODY_MAX)
+        return -EINVAL;
+    if (cfg->frame_body && (cfg->frame_body < size || cfg->frame_body > PORT_BODY_MAX))
+        return -EINVAL;
+    return 0;
+}
+
+static void free_port(struct rpmsg_port *p)
+{
+    free(p->mem);
+    free(p->tx_free);
+    free(p->rx_free);
+    free(p->rxq);
+    free(p->frame_tx);
+    free(p->frame_rx);
+    free(p);
+}
+
+static void stop_links(struct rpmsg_port *p)
+{
+    rpmsg_mutex_lock(&p->lock);
+    p->stop = true;
+    rpmsg_mutex_unlock(&p->lock);
+    rpmsg_port_link_wakeup(p);
+    for (int i = 0; i < p->nthreads; i++)
+        rpmsg_thread_join(&p->threads[i]);
+    p->nthreads = 0;
+}
+
+int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+{
+    if (!out)
+        return -EINVAL;
+    int r = check_config(cfg);
+    if (r)
+        return r;
+    struct rpmsg_port *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->cfg = *cfg;
+    if (cfg->local_cpuname)
+        strncpy(p->cpuname, cfg->local_cpuname, sizeof(p->cpuname) - 1);
+    p->features = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
+    p->buf_size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
+    p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : 32;
+    p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : 32;
+    p->body_max = cfg->frame_body ? cfg->frame_body : 2 * p->buf_size;
+    if (p->body_max > PORT_BODY_MAX)
+        p->body_max = PORT_BODY_MAX;
+    p->frame_cap = PORT_OVERHEAD + p->body_max;
+
+    /* The retransmission floor: a couple of frames on the wire each way,
+     * plus what the UART driver may queue ahead (port_uart.c keeps ~2 ms). */
+    uint32_t frame_ms = cfg->line_rate ? (uint32_t)((uint64_t)p->frame_cap * 1000 / cfg->line_rate) + 1 : 0;
+    p->rto_min = cfg->rto_min_ms ? cfg->rto_min_ms : 5 + 3 * frame_ms;
+
+    p->mem = calloc((size_t)p->ntx + p->nrx, p->buf_size);
+    p->tx_free = calloc(p->ntx, sizeof(*p->tx_free));
+    p->rx_free = calloc(p->nrx, sizeof(*p->rx_free));
+    p->rxq = calloc(p->nrx, sizeof(*p->rxq));
+    /* The RX side also holds a whole COBS-encoded frame before decoding. */
+    p->frame_tx = calloc(1, port_cobs_max(p->frame_cap) + 2);
+    p->frame_rx = calloc(1, port_cobs_max(p->frame_cap) + 2);
+    if (!p->mem || !p->tx_free || !p->rx_free || !p->rxq || !p->frame_tx || !p->frame_rx) {
+        free_port(p);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < p->ntx; i++)
+        p->tx_free[p->tx_nfree++] = p->mem + (size_t)i * p->buf_size;
+    for (uint32_t i = 0; i < p->nrx; i++)
+        p->rx_free[p->rx_nfree++] = p->mem + (size_t)(p->ntx + i) * p->buf_size;
+
+    (void)rpmsg_port_crc32c(0, NULL, 0); /* builds the tables before any thread runs */
+    if ((r = rpmsg_mutex_init(&p->lock))) {
+        free_port(p);
+        return r;
+    }
+    if ((r = rpmsg_cond_init(&p->core_cond))) {
+        rpmsg_mutex_deinit(&p->lock);
+        free_port(p);
+        return r;
+    }
+    if ((r = rpmsg_cond_init(&p->link_cond))) {
+        rpmsg_cond_deinit(&p->core_cond);
+        rpmsg_mutex_deinit(&p->lock);
+        free_port(p);
+        return r;
+    }
+    rpmsg_port_proto_init(p);
+
+    struct rpmsg_device_config dc = {
+        .local_cpuname = p->cpuname,
+        .features = p->features,
+        .no_rx_thread = cfg->no_rx_thread,
+    };
+    r = rpmsg_device_init(&p->rdev, &port_ops, p, &dc);
+    if (!r) {
+        p->rdev_inited = true;
+        p->rdev.tx_buf_size = p->buf_size;
+        r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
+    }
+    if (!r)
+        r = rpmsg_device_start(&p->rdev);
+    if (r) {
+        rpmsg_port_deinit(p);
+        return r;
+    }
+    *out = p;
+    return 0;
+}
+
+void rpmsg_port_deinit(struct rpmsg_port *p)
+{
+    if (!p)
+        return;
+    /* Give what the application already sent (an NS destroy, say) a short
+     * chance to reach the peer before the link stops. */
+    uint64_t until = rpmsg_time_ms() + 100;
+    rpmsg_mutex_lock(&p->lock);
+    while (p->nthreads && p->connected && p->snd_una != p->snd_end && !p->stop) {
+        uint64_t now = rpmsg_time_ms();
+        if (now >= until)
+            break;
+        rpmsg_cond_wait(&p->core_cond, &p->lock, now + 5 < until ? now + 5 : until);
+    }
+    rpmsg_mutex_unlock(&p->lock);
+    stop_links(p);
+    if (p->rdev_inited)
+        rpmsg_device_deinit(&p->rdev);
+    rpmsg_cond_deinit(&p->link_cond);
+    rpmsg_cond_deinit(&p->core_cond);
+    rpmsg_mutex_deinit(&p->lock);
+    free_port(p);
+}
+
+struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *p)
+{
+    return p ? &p->rdev : NULL;
+}
+
+int rpmsg_port_get_stats(struct rpmsg_device *rdev, struct rpmsg_port_stats *out)
+{
+    if (!rdev || !out || rdev->ops != &port_ops || !rdev->transport)
+        return -EINVAL;
+    struct rpmsg_port *p = port_of(rdev);
+    rpmsg_mutex_lock(&p->lock);
+    *out = p->stats;
+    rpmsg_mutex_unlock(&p->lock);
+    return 0;
+}
+
+bool rpmsg_port_is_connected(struct rpmsg_port *p)
+{
+    if (!p)
+        return false;
+    rpmsg_mutex_lock(&p->lock);
+    bool c = p->connected;
+    rpmsg_mutex_unlock(&p->lock);
+    return c;
+}

@@ -1,0 +1,149 @@
+/*
+ * The port transport's state, shared by its files:
+ *   port.c       the rpmsg_device face (buffers, poll/wait, init/deinit)
+ *   port_proto.c the protocol (handshake, ARQ, credits): frames in, frames out
+ *   port_uart.c  UART link threads (COBS framing, pacing)
+ *   port_spi.c   SPI link thread (master / slave)
+ *
+ * One mutex (lock) covers all of it. Link threads build and parse frames
+ * under it and do their I/O outside it; nothing calls into the core with it
+ * held.
+ */
+#ifndef RPMSG_PORT_INTERNAL_H
+#define RPMSG_PORT_INTERNAL_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "port_wire.h"
+#include "rpmsg/rpmsg_port.h"
+
+struct port_txent {
+    uint8_t *buf;
+    uint32_t len;       /* bytes on the wire: 16 + hdr.len */
+    uint64_t sent_ms;   /* last transmission */
+    uint64_t first_ms;  /* first transmission (RTT sample if never resent) */
+    uint32_t order;     /* transmission order of the last send */
+    uint16_t sends;
+    bool sacked;
+    bool rtx;           /* to be sent again */
+};
+
+struct port_rxslot {
+    uint8_t *buf;
+    uint32_t len;
+    bool used;
+};
+
+struct port_rxq {
+    uint8_t *buf;
+    uint32_t len;
+    uint32_t gen;
+};
+
+struct rpmsg_port {
+    struct rpmsg_device rdev;
+    bool rdev_inited;
+    struct rpmsg_port_config cfg;
+    char cpuname[RPMSG_CPUNAME_SIZE];
+    uint32_t features;
+
+    rpmsg_mutex_t lock;
+    rpmsg_cond_t core_cond;  /* the core's wait(): events or wakeup */
+    rpmsg_cond_t link_cond;  /* UART TX thread: something to send */
+    bool core_event;
+    bool stop;
+
+    /* Buffers: one block, rpmsg header at the start of each. */
+    uint8_t *mem;
+    uint32_t buf_size, ntx, nrx;
+    uint8_t **tx_free;
+    uint32_t tx_nfree;
+    uint8_t **rx_free;
+    uint32_t rx_nfree;
+    uint32_t body_max;
+
+    /* Session. */
+    uint32_t nonce, peer_nonce;
+    uint8_t tag, peer_tag;
+    bool peer_known;   /* peer_nonce valid */
+    bool connected;    /* both sides know each other's nonce */
+    bool connack_owed;
+    uint64_t next_hello_ms;
+    uint32_t hello_backoff;
+    uint32_t gen;      /* bumped when a session ends */
+    char peer_name[RPMSG_CPUNAME_SIZE];
+    uint32_t peer_features, peer_rx_size;
+
+    /* Sender: [snd_una, snd_nxt) sent and unacknowledged, [snd_nxt, snd_end) queued. */
+    uint16_t snd_una, snd_nxt, snd_end, peer_limit;
+    struct port_txent txw[PORT_WIN_MAX];
+    uint32_t tx_order;
+    uint32_t srtt8, rttvar4; /* ms, scaled as in TCP; 0: no sample yet */
+    uint32_t rto_min, rto;
+    uint32_t backoff;
+    bool stalled;
+    uint64_t next_probe_ms;
+
+    /* Receiver: rxw holds out-of-order messages in [rcv_next, rcv_next + window). */
+    uint16_t rcv_next;
+    struct port_rxslot rxw[PORT_WIN_MAX];
+    uint32_t ooo;
+    uint16_t adv_limit;
+    bool ack_owed;
+
+    /* Delivered in order, not yet given to the core. */
+    struct port_rxq *rxq;
+    uint32_t rxq_head, rxq_count;
+
+    /* What the core was told. */
+    bool core_up;
+    uint32_t core_gen;
+    bool tx_done_owed;
+
+    /* Link threads. */
+    rpmsg_thread_t threads[2];
+    int nthreads;
+    uint8_t *frame_tx, *frame_rx; /* raw frames: PORT_OVERHEAD + body_max */
+    uint32_t frame_cap;
+
+    struct rpmsg_port_stats stats;
+};
+
+/* ---- port_proto.c (lock held unless said otherwise) ---------------------- */
+
+void rpmsg_port_proto_init(struct rpmsg_port *p);
+/* Ends the session: in-flight messages are lost, the peer is forgotten. */
+void rpmsg_port_proto_reset(struct rpmsg_port *p);
+/* A received frame (header + body + CRC), len bytes as read. */
+void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len);
+/*
+ * Builds the next frame into out (frame_cap bytes). Returns its length, or 0
+ * when nothing is due now (unless force: then at least an ACK, or a CONNECT
+ * while not connected).
+ */
+size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, bool force);
+/* When build() may next have something without outside events (RPMSG_FOREVER if never). */
+uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now);
+/* True when build() has something to send now. */
+bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now);
+
+/* ---- port.c -------------------------------------------------------------- */
+
+/* Something for the link threads to send (lock held). */
+void rpmsg_port_kick(struct rpmsg_port *p);
+/* Something for the core's poll (lock held). */
+void rpmsg_port_core_signal(struct rpmsg_port *p);
+
+/* ---- link layers --------------------------------------------------------- */
+
+int rpmsg_port_uart_start(struct rpmsg_port *p);
+int rpmsg_port_spi_start(struct rpmsg_port *p);
+/* Wakes whatever the link threads block in (lock held or not). */
+void rpmsg_port_link_wakeup(struct rpmsg_port *p);
+
+/* Monotonic microseconds, for pacing finer than rpmsg_time_ms(). */
+uint64_t rpmsg_port_now_us(void);
+
+#endif

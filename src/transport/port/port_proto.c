@@ -1,0 +1,568 @@
+/*
+ * The port protocol, independent of the physical link: handshake, selective
+ * repeat ARQ with cumulative + selective ACKs, credits. Frames come in
+ * through rpmsg_port_proto_rx() and go out through rpmsg_port_proto_build();
+ * the caller holds p->lock for both.
+ *
+ * Credits: the receiver advertises limit = rcv_next + free buffers + buffers
+ * holding out-of-order messages. Delivering a message in order moves
+ * rcv_next and uses a buffer, so the limit never goes back; every sequence
+ * number below it has a free buffer waiting, hence a message inside the
+ * limit is never dropped for want of memory.
+ */
+#include "port_internal.h"
+
+#define RTO_MAX_MS 250u
+#define BACKOFF_MAX 6u
+#define HELLO_MIN_MS 10u
+#define HELLO_MAX_MS 200u
+
+static struct port_txent *txe(struct rpmsg_port *p, uint16_t seq)
+{
+    return &p->txw[seq % PORT_WIN_MAX];
+}
+
+static struct port_rxslot *rxs(struct rpmsg_port *p, uint16_t seq)
+{
+    return &p->rxw[seq % PORT_WIN_MAX];
+}
+
+static uint16_t rx_limit(const struct rpmsg_port *p)
+{
+    return (uint16_t)(p->rcv_next + p->rx_nfree + p->ooo);
+}
+
+static uint32_t rx_sack(struct rpmsg_port *p)
+{
+    uint32_t sack = 0;
+    if (!p->ooo)
+        return 0;
+    for (uint32_t i = 0; i < 32; i++)
+        if (rxs(p, (uint16_t)(p->rcv_next + 1 + i))->used)
+            sack |= 1u << i;
+    return sack;
+}
+
+static uint32_t rto_now(const struct rpmsg_port *p)
+{
+    uint32_t rto = p->rto << (p->backoff < BACKOFF_MAX ? p->backoff : BACKOFF_MAX);
+    uint32_t cap = RTO_MAX_MS > 2 * p->rto ? RTO_MAX_MS : 2 * p->rto;
+    return rto < cap ? rto : cap;
+}
+
+static uint32_t hello_interval(const struct rpmsg_port *p)
+{
+    uint32_t base = p->rto_min > HELLO_MIN_MS ? p->rto_min : HELLO_MIN_MS;
+    uint32_t v = base << (p->hello_backoff < 5 ? p->hello_backoff : 5);
+    return v < HELLO_MAX_MS ? v : HELLO_MAX_MS;
+}
+
+static uint32_t fresh_nonce(void)
+{
+    uint32_t n = 0;
+    while (!n || (n & 0xFF) == 0) {
+        /* Time, address and a counter: differs across boots and ports. */
+        static uint32_t counter;
+        uint64_t t = rpmsg_port_now_us();
+        n = (uint32_t)(t * 2654435761u) ^ (uint32_t)(t >> 32) ^
+            (uint32_t)(uintptr_t)&n ^ (__atomic_add_fetch(&counter, 0x9E3779B9u, __ATOMIC_RELAXED));
+        n ^= n >> 16;
+        n *= 0x45D9F3Bu;
+        n ^= n >> 16;
+    }
+    return n;
+}
+
+void rpmsg_port_proto_init(struct rpmsg_port *p)
+{
+    p->nonce = fresh_nonce();
+    p->tag = (uint8_t)p->nonce;
+    p->rto = p->rto_min;
+    p->adv_limit = rx_limit(p);
+}
+
+void rpmsg_port_proto_reset(struct rpmsg_port *p)
+{
+    uint32_t lost = 0;
+    for (uint16_t s = p->snd_una; s != p->snd_end; s++) {
+        struct port_txent *e = txe(p, s);
+        p->tx_free[p->tx_nfree++] = e->buf;
+        e->buf = NULL;
+        lost++;
+    }
+    for (uint32_t i = 0; i < PORT_WIN_MAX; i++)
+        if (p->rxw[i].used) {
+            p->rx_free[p->rx_nfree++] = p->rxw[i].buf;
+            p->rxw[i].used = false;
+        }
+    p->stats.lost_on_reset += lost;
+    p->snd_una = p->snd_nxt = p->snd_end = p->peer_limit = 0;
+    p->stalled = false;
+    p->backoff = 0;
+    p->ooo = 0;
+    p->rcv_next = 0;
+    p->adv_limit = rx_limit(p);
+    p->ack_owed = false;
+    p->peer_known = false;
+    p->connected = false;
+    p->connack_owed = false;
+    p->next_hello_ms = 0;
+    p->hello_backoff = 0;
+    p->gen++;
+    if (lost)
+        p->tx_done_owed = true;
+    rpmsg_port_core_signal(p);
+    rpmsg_port_kick(p);
+}
+
+/* ---- Receiving ----------------------------------------------------------- */
+
+static void rtt_sample(struct rpmsg_port *p, uint32_t rtt)
+{
+    if (!p->srtt8) {
+        p->srtt8 = (rtt << 3) | 1; /* | 1: a zero RTT is still a sample */
+        p->rttvar4 = rtt << 1;
+    } else {
+        int32_t delta = (int32_t)rtt - (int32_t)(p->srtt8 >> 3);
+        p->srtt8 = (uint32_t)((int32_t)p->srtt8 + delta) | 1;
+        if (delta < 0)
+            delta = -delta;
+        delta -= (int32_t)(p->rttvar4 >> 2);
+        p->rttvar4 = (uint32_t)((int32_t)p->rttvar4 + delta);
+    }
+    uint32_t rto = (p->srtt8 >> 3) + p->rttvar4 + 1;
+    if (rto < p->rto_min)
+        rto = p->rto_min;
+    if (rto > 1000)
+        rto = 1000;
+    p->rto = rto;
+}
+
+static void take_limit(struct rpmsg_port *p, uint16_t limit)
+{
+    if (port_seq_diff(limit, p->peer_limit) <= 0 ||
+        port_seq_diff(limit, p->snd_una) > (int32_t)PORT_WIN_MAX)
+        return;
+    p->peer_limit = limit;
+    if (p->snd_nxt != p->snd_end) {
+        p->stalled = false;
+        rpmsg_port_kick(p);
+    }
+}
+
+static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t now)
+{
+    uint16_t a = h->ack;
+    if (port_seq_diff(a, p->snd_una) < 0 || port_seq_diff(a, p->snd_nxt) > 0)
+        return; /* older than what we know, or acks what was never sent: ignore */
+    uint32_t freed = 0;
+    while (p->snd_una != a) {
+        struct port_txent *e = txe(p, p->snd_una);
+        if (e->sends == 1 && now >= e->first_ms)
+            rtt_sample(p, (uint32_t)(now - e->first_ms));
+        p->tx_free[p->tx_nfree++] = e->buf;
+        e->buf = NULL;
+        p->snd_una++;
+        freed++;
+    }
+    if (freed) {
+        p->backoff = 0;
+        p->tx_done_owed = true;
+        rpmsg_port_core_signal(p);
+    }
+    if (h->sack) {
+        bool any = false;
+        uint32_t newest = 0;
+        for (uint32_t i = 0; i < 32; i++) {
+            uint16_t s = (uint16_t)(a + 1 + i);
+            if (port_seq_diff(s, p->snd_nxt) >= 0)
+                break;
+            struct port_txent *e = txe(p, s);
+            if (h->sack & (1u << i))
+                e->sacked = true;
+            if (e->sacked && (!any || (int32_t)(e->order - newest) > 0)) {
+                newest = e->order;
+                any = true;
+            }
+        }
+        /* A serial link never reorders: a hole sent before something the peer
+         * holds was lost. Resend it now rather than at the timer. */
+        bool marked = false;
+        for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+            struct port_txent *e = txe(p, s);
+            if (any && !e->sacked && !e->rtx && (int32_t)(e->order - newest) < 0) {
+                e->rtx = true;
+                marked = true;
+            }
+        }
+        if (marked)
+            rpmsg_port_kick(p);
+    }
+    if (p->snd_una == p->snd_nxt && p->snd_nxt == p->snd_end)
+        p->backoff = 0;
+}
+
+static void take_data(struct rpmsg_port *p, const struct port_hdr *h, const uint8_t *body)
+{
+    uint32_t off = 0, n = 0;
+    while (off < h->len) {
+        if (h->len - off < RPMSG_HDR_SIZE) {
+            p->stats.truncated++;
+            return;
+        }
+        uint32_t mlen = RPMSG_HDR_SIZE + port_get16(body + off + 12);
+        if (mlen > p->buf_size) {
+            p->stats.oversized++;
+            return;
+        }
+        if (mlen > h->len - off) {
+            p->stats.truncated++;
+            return;
+        }
+        off += mlen;
+        n++;
+    }
+    if (!n) {
+        p->stats.bad_length++;
+        return;
+    }
+    off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t s = (uint16_t)(h->seq + i);
+        uint32_t mlen = RPMSG_HDR_SIZE + port_get16(body + off + 12);
+        int32_t d = port_seq_diff(s, p->rcv_next);
+        struct port_rxslot *slot = rxs(p, s);
+        if (d < 0 || (d < (int32_t)(p->rx_nfree + p->ooo) && slot->used)) {
+            p->stats.duplicates++;
+        } else if (d >= (int32_t)(p->rx_nfree + p->ooo) || !p->rx_nfree) {
+            p->stats.out_of_window++;
+        } else {
+            uint8_t *buf = p->rx_free[--p->rx_nfree];
+            memcpy(buf, body + off, mlen);
+            slot->buf = buf;
+            slot->len = mlen;
+            slot->used = true;
+            p->ooo++;
+        }
+        off += mlen;
+    }
+    bool delivered = false;
+    for (;;) {
+        struct port_rxslot *slot = rxs(p, p->rcv_next);
+        if (!slot->used)
+            break;
+        uint32_t tail = (p->rxq_head + p->rxq_count) % p->nrx;
+        p->rxq[tail] = (struct port_rxq){ slot->buf, slot->len, p->gen };
+        p->rxq_count++;
+        slot->used = false;
+        p->ooo--;
+        p->rcv_next++;
+        p->stats.rx_msgs++;
+        delivered = true;
+    }
+    p->ack_owed = true;
+    rpmsg_port_kick(p);
+    if (delivered)
+        rpmsg_port_core_signal(p);
+}
+
+static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uint8_t *body)
+{
+    if (h->len < PORT_HELLO_SIZE) {
+        p->stats.bad_length++;
+        return;
+    }
+    struct port_hello m;
+    rpmsg_port_hello_get(&m, body);
+    if (m.version != PORT_VERSION) {
+        p->stats.unknown_cmd++;
+        return;
+    }
+    if (!m.nonce)
+        return;
+    if (p->peer_known && m.nonce != p->peer_nonce) {
+        /* Someone else speaks now: the peer rebooted. Nothing in flight survives. */
+        if (p->connected)
+            p->stats.peer_resets++;
+        rpmsg_port_proto_reset(p);
+    }
+    if (!p->peer_known) {
+        p->peer_known = true;
+        p->peer_nonce = m.nonce;
+        p->peer_tag = (uint8_t)m.nonce;
+        memcpy(p->peer_name, m.cpuname, sizeof(p->peer_name));
+        p->peer_features = m.features;
+        p->peer_rx_size = m.rx_buf_size;
+        p->peer_limit = 0;
+    }
+    take_limit(p, h->limit);
+    if (h->type == PORT_T_CONNECT)
+        p->connack_owed = true;
+    if (m.peer_nonce == p->nonce && !p->connected) {
+        p->connected = true;
+        p->stats.connects++;
+        p->hello_backoff = 0;
+        /* The peer may not know yet that we know it: say so once. */
+        if (h->type == PORT_T_CONNACK)
+            p->connack_owed = true;
+        rpmsg_port_core_signal(p);
+    }
+    if (p->connack_owed)
+        rpmsg_port_kick(p);
+}
+
+void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
+{
+    if (len < PORT_OVERHEAD) {
+        p->stats.truncated++;
+        return;
+    }
+    if (len > p->frame_cap) {
+        p->stats.oversized++;
+        return;
+    }
+    if (rpmsg_port_crc32c(0, frame, len - PORT_CRC_SIZE) != port_get32(frame + len - PORT_CRC_SIZE)) {
+        p->stats.crc_errors++;
+        return;
+    }
+    struct port_hdr h;
+    rpmsg_port_hdr_get(&h, frame);
+    if (h.type >> 4 != PORT_VERSION) {
+        p->stats.unknown_cmd++;
+        return;
+    }
+    h.type &= 0x0F;
+    if (h.len != len - PORT_OVERHEAD) {
+        p->stats.bad_length++;
+        return;
+    }
+    const uint8_t *body = frame + PORT_HDR_SIZE;
+    switch (h.type) {
+    case PORT_T_CONNECT:
+    case PORT_T_CONNACK:
+        p->stats.rx_frames++;
+        take_hello(p, &h, body);
+        return;
+    case PORT_T_DATA:
+    case PORT_T_ACK:
+        break;
+    default:
+        p->stats.unknown_cmd++;
+        return;
+    }
+    if (h.type == PORT_T_ACK && h.len) {
+        p->stats.bad_length++;
+        return;
+    }
+    p->stats.rx_frames++;
+    if (!p->connected || h.stag != p->peer_tag || h.rtag != p->tag) {
+        p->stats.stale++;
+        return;
+    }
+    take_ack(p, &h, rpmsg_time_ms());
+    take_limit(p, h.limit);
+    if (h.flags & PORT_F_POLL) {
+        p->ack_owed = true;
+        rpmsg_port_kick(p);
+    }
+    if (h.type == PORT_T_DATA)
+        take_data(p, &h, body);
+}
+
+/* ---- Sending ------------------------------------------------------------- */
+
+/* Oldest transmission still waiting for an answer, or RPMSG_FOREVER. */
+static uint64_t oldest_unanswered(struct rpmsg_port *p)
+{
+    uint64_t t = RPMSG_FOREVER;
+    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+        struct port_txent *e = txe(p, s);
+        if (!e->sacked && !e->rtx && e->sent_ms < t)
+            t = e->sent_ms;
+    }
+    return t;
+}
+
+static bool has_rtx(struct rpmsg_port *p)
+{
+    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++)
+        if (txe(p, s)->rtx && !txe(p, s)->sacked)
+            return true;
+    return false;
+}
+
+static void check_timer(struct rpmsg_port *p, uint64_t now)
+{
+    uint64_t oldest = oldest_unanswered(p);
+    uint32_t rto = rto_now(p);
+    if (oldest == RPMSG_FOREVER || now < oldest + rto)
+        return;
+    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+        struct port_txent *e = txe(p, s);
+        if (!e->sacked && e->sent_ms + rto <= now)
+            e->rtx = true;
+    }
+    p->stats.timeouts++;
+    if (p->backoff < BACKOFF_MAX)
+        p->backoff++;
+}
+
+static bool can_send_new(const struct rpmsg_port *p)
+{
+    return p->snd_nxt != p->snd_end && port_seq_diff(p->snd_nxt, p->peer_limit) < 0;
+}
+
+/* Data queued and no credit for it: the start of a stall is counted once. */
+static void note_stall(struct rpmsg_port *p, uint64_t now)
+{
+    if (p->stalled || p->snd_nxt == p->snd_end || can_send_new(p))
+        return;
+    p->stalled = true;
+    p->stats.credit_stalls++;
+    p->next_probe_ms = now + rto_now(p);
+}
+
+bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now)
+{
+    if (p->connack_owed)
+        return true;
+    if (!p->connected)
+        return now >= p->next_hello_ms;
+    if (p->ack_owed || can_send_new(p) || has_rtx(p))
+        return true;
+    note_stall(p, now);
+    if (p->stalled && now >= p->next_probe_ms)
+        return true;
+    uint64_t oldest = oldest_unanswered(p);
+    return oldest != RPMSG_FOREVER && now >= oldest + rto_now(p);
+}
+
+uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now)
+{
+    (void)now;
+    if (!p->connected)
+        return p->next_hello_ms;
+    uint64_t t = oldest_unanswered(p);
+    if (t != RPMSG_FOREVER)
+        t += rto_now(p);
+    if (p->snd_nxt != p->snd_end && !can_send_new(p) && p->next_probe_ms < t)
+        t = p->next_probe_ms;
+    return t;
+}
+
+static size_t put_hello(struct rpmsg_port *p, uint8_t *body)
+{
+    struct port_hello m = {
+        .version = PORT_VERSION,
+        .nonce = p->nonce,
+        .peer_nonce = p->peer_known ? p->peer_nonce : 0,
+        .features = p->features,
+        .rx_buf_size = p->buf_size,
+        .rx_bufs = (uint16_t)p->nrx,
+    };
+    memcpy(m.cpuname, p->cpuname, sizeof(m.cpuname));
+    rpmsg_port_hello_put(body, &m);
+    return PORT_HELLO_SIZE;
+}
+
+/* Copies a run of messages starting at seq into body; returns bytes used. */
+static size_t pack(struct rpmsg_port *p, uint8_t *body, uint16_t seq, bool resend,
+                   uint64_t now, uint16_t *count)
+{
+    size_t used = 0;
+    uint16_t n = 0;
+    for (uint16_t s = seq;; s++) {
+        struct port_txent *e = txe(p, s);
+        if (resend) {
+            if (s == p->snd_nxt || !e->rtx || e->sacked)
+                break;
+        } else if (s == p->snd_end || port_seq_diff(s, p->peer_limit) >= 0) {
+            break;
+        }
+        if (used + e->len > p->body_max)
+            break;
+        memcpy(body + used, e->buf, e->len);
+        used += e->len;
+        e->sent_ms = now;
+        e->order = ++p->tx_order;
+        if (resend) {
+            e->rtx = false;
+            p->stats.retransmits++;
+        } else {
+            e->first_ms = now;
+            e->sacked = false;
+            e->rtx = false;
+            p->stats.tx_msgs++;
+        }
+        e->sends++;
+        n++;
+    }
+    *count = n;
+    return used;
+}
+
+size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, bool force)
+{
+    struct port_hdr h = { 0 };
+    uint8_t *body = out + PORT_HDR_SIZE;
+    size_t blen = 0;
+
+    if (p->connack_owed || !p->connected) {
+        if (p->connack_owed) {
+            h.type = PORT_T_CONNACK;
+        } else if (now >= p->next_hello_ms || force) {
+            h.type = PORT_T_CONNECT;
+            p->next_hello_ms = now + hello_interval(p);
+            if (p->hello_backoff < 5)
+                p->hello_backoff++;
+        } else {
+            return 0;
+        }
+        p->connack_owed = false;
+        blen = put_hello(p, body);
+    } else {
+        check_timer(p, now);
+        uint16_t count = 0;
+        for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+            struct port_txent *e = txe(p, s);
+            if (e->rtx && !e->sacked) {
+                h.seq = s;
+                blen = pack(p, body, s, true, now, &count);
+                break;
+            }
+        }
+        if (!count && p->snd_nxt != p->snd_end) {
+            if (can_send_new(p)) {
+                h.seq = p->snd_nxt;
+                blen = pack(p, body, p->snd_nxt, false, now, &count);
+                p->snd_nxt = (uint16_t)(p->snd_nxt + count);
+                p->stalled = false;
+            } else {
+                note_stall(p, now);
+            }
+        }
+        if (count) {
+            h.type = PORT_T_DATA;
+        } else if (p->stalled && now >= p->next_probe_ms) {
+            /* Our last credit update from the peer may have been lost: ask. */
+            h.type = PORT_T_ACK;
+            h.flags = PORT_F_POLL;
+            p->next_probe_ms = now + rto_now(p);
+        } else if (p->ack_owed || force) {
+            h.type = PORT_T_ACK;
+        } else {
+            return 0;
+        }
+    }
+    h.stag = p->tag;
+    h.rtag = p->peer_known ? p->peer_tag : 0;
+    h.ack = p->rcv_next;
+    h.limit = rx_limit(p);
+    h.sack = rx_sack(p);
+    h.len = (uint16_t)blen;
+    p->adv_limit = h.limit;
+    p->ack_owed = false;
+    rpmsg_port_hdr_put(out, &h);
+    p->stats.tx_frames++;
+    return rpmsg_port_seal(out, blen);
+}

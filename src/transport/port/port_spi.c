@@ -1,0 +1,148 @@
+/*
+ * SPI link of the port transport. Every transfer is one frame each way,
+ * padded to the fixed size PORT_OVERHEAD + body_max; both ends must agree
+ * on it. One thread per end:
+ *
+ * master: raises MREQ while it has something to send; clocks a transfer each
+ *         time the slave has armed one (SREQ), whoever wanted it.
+ * slave:  arms a transfer when it has something to send or MREQ is high,
+ *         which raises SREQ; then waits to be clocked. Where the backend
+ *         allows, a second frame is armed behind the first (ping-pong), so
+ *         that the master never waits for this thread between transfers.
+ *
+ * A transfer always carries a frame from both sides (an ACK when there is
+ * nothing else), so acknowledgements and credits ride for free.
+ */
+#include "port_internal.h"
+
+static void after_rx(struct rpmsg_port *p)
+{
+    rpmsg_mutex_lock(&p->lock);
+    bool done = p->tx_done_owed && p->core_up;
+    if (done)
+        p->tx_done_owed = false;
+    rpmsg_mutex_unlock(&p->lock);
+    if (done)
+        rpmsg_device_tx_done(&p->rdev);
+}
+
+static bool idle_pattern(const uint8_t *b, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (b[i] != b[0])
+            return false;
+    return b[0] == 0x00 || b[0] == 0xFF;
+}
+
+static void take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
+{
+    rpmsg_mutex_lock(&p->lock);
+    p->stats.rx_line_bytes += size;
+    if (idle_pattern(rx, PORT_HDR_SIZE)) {
+        p->stats.resyncs++; /* nothing armed on the other side, or a dead line */
+    } else {
+        uint16_t len = port_get16(rx + 10);
+        if (len > p->body_max)
+            p->stats.crc_errors++; /* a damaged header: no CRC to check against */
+        else
+            rpmsg_port_proto_rx(p, rx, PORT_OVERHEAD + (size_t)len);
+    }
+    rpmsg_mutex_unlock(&p->lock);
+    after_rx(p);
+}
+
+/* Builds this side's half of the next transfer; returns false when stopping. */
+static bool build(struct rpmsg_port *p, uint8_t *tx, size_t size)
+{
+    rpmsg_mutex_lock(&p->lock);
+    bool stop = p->stop;
+    size_t n = stop ? 0 : rpmsg_port_proto_build(p, tx, rpmsg_time_ms(), true);
+    if (!stop)
+        p->stats.tx_line_bytes += size;
+    rpmsg_mutex_unlock(&p->lock);
+    memset(tx + n, 0, size - n);
+    return !stop;
+}
+
+static void spi_thread(void *arg)
+{
+    struct rpmsg_port *p = arg;
+    const struct rpmsg_port_spi_ops *ops = p->cfg.spi;
+    void *ctx = p->cfg.link_ctx;
+    bool master = p->cfg.link == RPMSG_PORT_SPI_MASTER;
+    size_t size = p->frame_cap;
+    uint8_t *tx = p->frame_tx, *rx = p->frame_rx;
+    bool mreq = false;
+    int armed = 0; /* slave: frames armed and not yet collected */
+    if (!master)
+        ops->transfer(ctx, NULL, NULL, 0, 0); /* whatever a previous life armed is void */
+
+    for (;;) {
+        rpmsg_mutex_lock(&p->lock);
+        bool stop = p->stop;
+        uint64_t now = rpmsg_time_ms();
+        bool pending = !stop && rpmsg_port_proto_pending(p, now);
+        uint64_t dl = rpmsg_port_proto_deadline(p, now);
+        rpmsg_mutex_unlock(&p->lock);
+        if (stop)
+            break;
+        uint64_t idle_dl = dl < now + 200 ? dl : now + 200;
+
+        if (master) {
+            if (pending != mreq) {
+                ops->set_request(ctx, pending);
+                mreq = pending;
+            }
+            if (ops->wait_peer(ctx, pending ? now + 50 : idle_dl) <= 0)
+                continue;
+            if (!build(p, tx, size))
+                break;
+            if (ops->transfer(ctx, tx, rx, size, rpmsg_time_ms() + 1000) < 0)
+                continue;
+            take_transfer(p, rx, size);
+        } else {
+            /* Keep up to two frames armed while there is something to say,
+             * so that the master can clock back to back. */
+            bool arm = false;
+            if (armed < 2) {
+                if (pending)
+                    arm = true;
+                else if (ops->wait_peer(ctx, armed ? now : idle_dl) > 0)
+                    arm = true; /* MREQ: the master has something for us */
+                else if (!armed)
+                    continue;
+            }
+            int r;
+            if (arm) {
+                if (!build(p, tx, size))
+                    break;
+                r = ops->transfer(ctx, tx, rx, size, rpmsg_time_ms() + 200);
+                if (r == -EBUSY)
+                    armed = 2;
+                else if (r >= 0 || r == -ETIMEDOUT)
+                    armed++;
+            } else {
+                r = ops->transfer(ctx, NULL, rx, size, idle_dl);
+            }
+            if (r > 0) {
+                if (armed)
+                    armed--;
+                take_transfer(p, rx, size);
+            }
+        }
+    }
+    if (master && mreq)
+        ops->set_request(ctx, false);
+    if (!master)
+        ops->transfer(ctx, NULL, NULL, 0, 0);
+}
+
+int rpmsg_port_spi_start(struct rpmsg_port *p)
+{
+    int r = rpmsg_thread_create(&p->threads[0], spi_thread, p,
+                                p->cfg.link == RPMSG_PORT_SPI_MASTER ? "port-spi-m" : "port-spi-s");
+    if (r)
+        return r;
+    p->nthreads = 1;
+    return 0;
+}

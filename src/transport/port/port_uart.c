@@ -1,0 +1,177 @@
+/*
+ * UART link of the port transport: frames are COBS-encoded and closed by a
+ * 0x00, so a receiver that lost its place (dropped bytes, garbage, a cut
+ * line) is back in step at the next zero byte. Overhead: one byte per 254
+ * plus the delimiter.
+ *
+ * Two threads: RX reads and parses, TX builds and writes. When the line rate
+ * is known, TX keeps the driver's queue short (about two frames or 2 ms):
+ * messages then wait here, where they can be packed and where credits and
+ * retransmissions still apply, instead of in a kernel buffer.
+ */
+#include <time.h>
+
+#include "port_internal.h"
+
+static void after_rx(struct rpmsg_port *p)
+{
+    rpmsg_mutex_lock(&p->lock);
+    bool done = p->tx_done_owed && p->core_up;
+    if (done)
+        p->tx_done_owed = false;
+    rpmsg_mutex_unlock(&p->lock);
+    if (done)
+        rpmsg_device_tx_done(&p->rdev);
+}
+
+static void sleep_us(uint64_t us)
+{
+    struct timespec ts = { .tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000L };
+    nanosleep(&ts, NULL);
+}
+
+static void uart_rx_thread(void *arg)
+{
+    struct rpmsg_port *p = arg;
+    const struct rpmsg_port_uart_ops *ops = p->cfg.uart;
+    size_t cap = port_cobs_max(p->frame_cap);
+    uint8_t *acc = malloc(cap);
+    uint8_t chunk[2048];
+    size_t alen = 0;
+    bool skipping = false;
+    if (!acc)
+        return;
+    for (;;) {
+        rpmsg_mutex_lock(&p->lock);
+        bool stop = p->stop;
+        rpmsg_mutex_unlock(&p->lock);
+        if (stop)
+            break;
+        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), rpmsg_time_ms() + 100);
+        if (n < 0) {
+            sleep_us(5000); /* the line is gone for now (a pty with no other end) */
+            continue;
+        }
+        if (n == 0)
+            continue;
+        uint64_t resync = 0, oversized = 0;
+        rpmsg_mutex_lock(&p->lock);
+        p->stats.rx_line_bytes += (uint64_t)n;
+        for (int i = 0; i < n; i++) {
+            uint8_t b = chunk[i];
+            if (b) {
+                if (skipping)
+                    continue;
+                if (alen == cap) {
+                    /* No delimiter where one had to be: garbage or a lost zero. */
+                    skipping = true;
+                    alen = 0;
+                    oversized++;
+                    resync++;
+                    continue;
+                }
+                acc[alen++] = b;
+                continue;
+            }
+            if (skipping) {
+                skipping = false;
+                continue;
+            }
+            if (!alen)
+                continue;
+            long len = rpmsg_port_cobs_decode(acc, alen, p->frame_rx, cap);
+            alen = 0;
+            if (len < 0) {
+                resync++;
+                p->stats.crc_errors++; /* bit errors broke the encoding itself */
+                continue;
+            }
+            rpmsg_port_proto_rx(p, p->frame_rx, (size_t)len);
+        }
+        p->stats.resyncs += resync;
+        p->stats.oversized += oversized;
+        rpmsg_mutex_unlock(&p->lock);
+        after_rx(p);
+    }
+    free(acc);
+}
+
+static void uart_tx_thread(void *arg)
+{
+    struct rpmsg_port *p = arg;
+    const struct rpmsg_port_uart_ops *ops = p->cfg.uart;
+    uint8_t *enc = malloc(port_cobs_max(p->frame_cap) + 1);
+    if (!enc)
+        return;
+    uint64_t rate = p->cfg.line_rate; /* bytes per second */
+    /* Driver queue allowed: one encoded frame plus 2 ms of line time. */
+    double high = rate ? (double)port_cobs_max(p->frame_cap) + 1 + (double)rate / 500.0 : 0;
+    double level = 0;
+    uint64_t last = rpmsg_port_now_us();
+
+    rpmsg_mutex_lock(&p->lock);
+    while (!p->stop) {
+        if (rate) {
+            uint64_t now = rpmsg_port_now_us();
+            level -= (double)(now - last) * (double)rate / 1e6;
+            last = now;
+            if (level < 0)
+                level = 0;
+            /* Wait for the queue to drain down to one frame, so that the
+             * line never idles while frames are being built. */
+            double low = high - (double)port_cobs_max(p->frame_cap) - 1;
+            if (level > low) {
+                rpmsg_mutex_unlock(&p->lock);
+                sleep_us((uint64_t)((level - low) * 1e6 / (double)rate) + 1);
+                rpmsg_mutex_lock(&p->lock);
+                continue;
+            }
+        }
+        uint64_t now = rpmsg_time_ms();
+        size_t n = rpmsg_port_proto_build(p, p->frame_tx, now, false);
+        if (!n) {
+            uint64_t dl = rpmsg_port_proto_deadline(p, now);
+            rpmsg_cond_wait(&p->link_cond, &p->lock, dl);
+            continue;
+        }
+        size_t m = rpmsg_port_cobs_encode(p->frame_tx, n, enc);
+        enc[m++] = 0;
+        p->stats.tx_line_bytes += m;
+        rpmsg_mutex_unlock(&p->lock);
+
+        size_t off = 0;
+        while (off < m) {
+            int w = ops->write(p->cfg.link_ctx, enc + off, m - off, rpmsg_time_ms() + 200);
+            if (w > 0) {
+                off += (size_t)w;
+                continue;
+            }
+            rpmsg_mutex_lock(&p->lock);
+            bool stop = p->stop;
+            rpmsg_mutex_unlock(&p->lock);
+            if (stop)
+                break;
+            if (w < 0 && w != -ETIMEDOUT && w != -EAGAIN)
+                sleep_us(5000); /* the other end is not there: the frame is lost, ARQ resends */
+            if (w < 0 && w != -ETIMEDOUT && w != -EAGAIN)
+                break;
+        }
+        level += (double)m;
+        rpmsg_mutex_lock(&p->lock);
+    }
+    rpmsg_mutex_unlock(&p->lock);
+    free(enc);
+}
+
+int rpmsg_port_uart_start(struct rpmsg_port *p)
+{
+    int r = rpmsg_thread_create(&p->threads[0], uart_rx_thread, p, "port-uart-rx");
+    if (r)
+        return r;
+    p->nthreads = 1;
+    r = rpmsg_thread_create(&p->threads[1], uart_tx_thread, p, "port-uart-tx");
+    if (r)
+        return r;
+    p->nthreads = 2;
+    return 0;
+}

@@ -1,0 +1,143 @@
+/* Wire helpers of the port transport: CRC-32C, header and hello codecs, COBS. */
+#include <string.h>
+
+#include "port_wire.h"
+
+/* Slicing-by-4 tables, built once: the CRC covers every byte on the line. */
+static uint32_t crc_tab[4][256];
+static int crc_ready;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        crc_tab[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 4; t++)
+            crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
+    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t rpmsg_port_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
+        crc_init(); /* idempotent: concurrent first calls write the same values */
+    const uint8_t *p = data;
+    crc = ~crc;
+    while (len >= 4) {
+        crc ^= (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        crc = crc_tab[3][crc & 0xFF] ^ crc_tab[2][(crc >> 8) & 0xFF] ^
+              crc_tab[1][(crc >> 16) & 0xFF] ^ crc_tab[0][crc >> 24];
+        p += 4;
+        len -= 4;
+    }
+    while (len--)
+        crc = (crc >> 8) ^ crc_tab[0][(crc ^ *p++) & 0xFF];
+    return ~crc;
+}
+
+void rpmsg_port_hdr_put(uint8_t *out, const struct port_hdr *h)
+{
+    out[0] = (uint8_t)(PORT_VERSION << 4 | (h->type & 0x0F));
+    out[1] = h->flags;
+    out[2] = h->stag;
+    out[3] = h->rtag;
+    port_put16(out + 4, h->seq);
+    port_put16(out + 6, h->ack);
+    port_put16(out + 8, h->limit);
+    port_put16(out + 10, h->len);
+    port_put32(out + 12, h->sack);
+}
+
+void rpmsg_port_hdr_get(struct port_hdr *h, const uint8_t *in)
+{
+    h->type = in[0];
+    h->flags = in[1];
+    h->stag = in[2];
+    h->rtag = in[3];
+    h->seq = port_get16(in + 4);
+    h->ack = port_get16(in + 6);
+    h->limit = port_get16(in + 8);
+    h->len = port_get16(in + 10);
+    h->sack = port_get32(in + 12);
+}
+
+void rpmsg_port_hello_put(uint8_t *out, const struct port_hello *m)
+{
+    port_put16(out, m->version);
+    port_put16(out + 2, m->hflags);
+    port_put32(out + 4, m->nonce);
+    port_put32(out + 8, m->peer_nonce);
+    port_put32(out + 12, m->features);
+    port_put32(out + 16, m->rx_buf_size);
+    port_put16(out + 20, m->rx_bufs);
+    port_put16(out + 22, m->reserved);
+    memcpy(out + 24, m->cpuname, RPMSG_CPUNAME_SIZE);
+}
+
+void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in)
+{
+    m->version = port_get16(in);
+    m->hflags = port_get16(in + 2);
+    m->nonce = port_get32(in + 4);
+    m->peer_nonce = port_get32(in + 8);
+    m->features = port_get32(in + 12);
+    m->rx_buf_size = port_get32(in + 16);
+    m->rx_bufs = port_get16(in + 20);
+    m->reserved = port_get16(in + 22);
+    memcpy(m->cpuname, in + 24, RPMSG_CPUNAME_SIZE);
+    m->cpuname[RPMSG_CPUNAME_SIZE - 1] = '\0'; /* never trust the peer to terminate */
+}
+
+size_t rpmsg_port_seal(uint8_t *frame, size_t body_len)
+{
+    size_t n = PORT_HDR_SIZE + body_len;
+    port_put32(frame + n, rpmsg_port_crc32c(0, frame, n));
+    return n + PORT_CRC_SIZE;
+}
+
+size_t rpmsg_port_cobs_encode(const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t code_at = 0, o = 1;
+    uint8_t code = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i]) {
+            out[o++] = in[i];
+            code++;
+        }
+        if (!in[i] || code == 0xFF) {
+            out[code_at] = code;
+            code = 1;
+            code_at = o++;
+        }
+    }
+    out[code_at] = code;
+    return o;
+}
+
+long rpmsg_port_cobs_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+    while (i < n) {
+        uint8_t code = in[i++];
+        if (code == 0 || (size_t)(code - 1) > n - i)
+            return -1;
+        if (o + (size_t)(code - 1) > cap)
+            return -1;
+        for (uint8_t k = 1; k < code; k++) {
+            if (!in[i])
+                return -1;
+            out[o++] = in[i++];
+        }
+        /* A code below 0xFF stands for a zero, except at the very end. */
+        if (code < 0xFF && i < n) {
+            if (o >= cap)
+                return -1;
+            out[o++] = 0;
+        }
+    }
+    return (long)o;
+}

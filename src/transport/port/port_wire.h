@@ -1,0 +1,118 @@
+/*
+ * The port transport's wire format, shared by the UART and SPI links.
+ * Every multi-byte field is little-endian.
+ *
+ * Frame = header (16) + body (len) + CRC-32C (4) over header and body.
+ *
+ *   0  u8   version << 4 | type     (version 1)
+ *   1  u8   flags                   (PORT_F_POLL: answer with an ACK now)
+ *   2  u8   stag                    sender's session tag (low byte of its nonce)
+ *   3  u8   rtag                    receiver's tag as the sender knows it
+ *   4  u16  seq                     sequence number of the first message (DATA)
+ *   6  u16  ack                     next sequence number the sender expects
+ *   8  u16  limit                   the receiver of this frame may send seq < limit
+ *  10  u16  len                     body length
+ *  12  u32  sack                    bit i: the sender holds seq ack + 1 + i
+ *
+ * DATA bodies are rpmsg messages back to back; each one's length is its own
+ * header's (16 + hdr.len), so packing costs no extra byte. CONNECT and
+ * CONNACK carry struct port_hello.
+ *
+ * UART: each frame is COBS-encoded and followed by a 0x00 delimiter.
+ * SPI: each transfer carries one frame padded to the fixed transfer size.
+ */
+#ifndef RPMSG_PORT_WIRE_H
+#define RPMSG_PORT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpmsg/rpmsg.h"
+
+#define PORT_VERSION 1u
+#define PORT_HDR_SIZE 16u
+#define PORT_CRC_SIZE 4u
+#define PORT_OVERHEAD (PORT_HDR_SIZE + PORT_CRC_SIZE)
+#define PORT_WIN_MAX 128u  /* largest window (buffers) each way */
+#define PORT_BODY_MAX 8192u
+
+enum port_type {
+    PORT_T_CONNECT = 1,
+    PORT_T_CONNACK = 2,
+    PORT_T_DATA = 3,
+    PORT_T_ACK = 4,
+};
+
+#define PORT_F_POLL 0x01u
+
+struct port_hdr {
+    uint8_t type;
+    uint8_t flags;
+    uint8_t stag, rtag;
+    uint16_t seq, ack, limit, len;
+    uint32_t sack;
+};
+
+/* Body of CONNECT and CONNACK. */
+struct port_hello {
+    uint16_t version;
+    uint16_t hflags;
+    uint32_t nonce;      /* the sender's, fresh at every boot */
+    uint32_t peer_nonce; /* the receiver's as the sender knows it, 0 if not */
+    uint32_t features;
+    uint32_t rx_buf_size;
+    uint16_t rx_bufs;
+    uint16_t reserved;
+    char cpuname[RPMSG_CPUNAME_SIZE];
+};
+#define PORT_HELLO_SIZE (24u + RPMSG_CPUNAME_SIZE)
+
+static inline void port_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void port_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t port_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t port_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Signed distance a - b in sequence space. */
+static inline int32_t port_seq_diff(uint16_t a, uint16_t b)
+{
+    return (int16_t)(uint16_t)(a - b);
+}
+
+/* CRC-32C (Castagnoli, reflected, init and final xor 0xFFFFFFFF). */
+uint32_t rpmsg_port_crc32c(uint32_t crc, const void *data, size_t len);
+
+void rpmsg_port_hdr_put(uint8_t *out, const struct port_hdr *h);
+void rpmsg_port_hdr_get(struct port_hdr *h, const uint8_t *in);
+void rpmsg_port_hello_put(uint8_t *out, const struct port_hello *m);
+void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in);
+/* Writes the CRC after header + body (h->len bytes); returns the frame length. */
+size_t rpmsg_port_seal(uint8_t *frame, size_t body_len);
+
+/* COBS: worst case output for n input bytes (without the delimiter). */
+static inline size_t port_cobs_max(size_t n)
+{
+    return n + n / 254 + 1;
+}
+/* Encodes n bytes; out holds port_cobs_max(n). Returns the encoded length (no zero byte). */
+size_t rpmsg_port_cobs_encode(const uint8_t *in, size_t n, uint8_t *out);
+/* Decodes n bytes (no delimiter) into out (cap bytes); decoded length or -1 if invalid. */
+long rpmsg_port_cobs_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
+
+#endif

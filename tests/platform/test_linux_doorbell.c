@@ -1,0 +1,302 @@
+/*
+ * Linux platform: the futex doorbell between two processes, in every
+ * notification mode. Assertions count rings, rounds and timeouts, never time.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "plat_helpers.h"
+#include "platform/linux/linux_priv.h"
+#include "rpmsg/rpmsg_linux.h"
+
+#define REGION 0x10000u
+#define WAIT_MS 10000u /* per wait: only a lost wake-up (a bug) runs into it */
+
+/* Two counters on separate cache lines at the start of the region. */
+static _Atomic uint32_t *to_child(struct rpmsg_linux_link *l)
+{
+    return (_Atomic uint32_t *)l->base;
+}
+
+static _Atomic uint32_t *to_parent(struct rpmsg_linux_link *l)
+{
+    return (_Atomic uint32_t *)((char *)l->base + 64);
+}
+
+static int open_side(struct rpmsg_linux_link *l, const char *name, enum rpmsg_linux_side side,
+                     enum rpmsg_linux_mode mode)
+{
+    struct rpmsg_linux_config c = {
+        .name = name,
+        .side = side,
+        .region_size = side == RPMSG_LINUX_CREATOR ? REGION : 0,
+        .mode = mode,
+        .timeout_ms = 10000,
+        /* Longer than any wait here: a liveness slice must not rescue a lost wake-up. */
+        .liveness_ms = 60000,
+    };
+    return rpmsg_linux_open(l, &c);
+}
+
+/* Waits until *ctr == want; returns how many waits timed out (must stay 0). */
+static unsigned wait_for(struct rpmsg_linux_link *l, _Atomic uint32_t *ctr, uint32_t want,
+                         unsigned *returns)
+{
+    unsigned timeouts = 0;
+    while (atomic_load(ctr) != want) {
+        int r = l->ops.wait(l->plat, rpmsg_deadline(WAIT_MS));
+        if (r == -ETIMEDOUT && ++timeouts)
+            break;
+        if (r != 0 && r != -ETIMEDOUT)
+            return 1000;
+        if (returns)
+            (*returns)++;
+    }
+    return timeouts;
+}
+
+struct pp_arg {
+    const char *name;
+    enum rpmsg_linux_mode mode;
+    uint32_t rounds;
+};
+
+/* Child of the ping-pong: answers every ping with a pong. */
+static int child_pong(void *p)
+{
+    struct pp_arg *a = p;
+    struct rpmsg_linux_link l;
+    if (open_side(&l, a->name, RPMSG_LINUX_ATTACHER, a->mode) != 0)
+        return 1;
+    for (uint32_t k = 1; k <= a->rounds; k++) {
+        if (wait_for(&l, to_child(&l), k, NULL) != 0)
+            return 2;
+        atomic_store(to_parent(&l), k);
+        if (l.ops.notify(l.plat, 1) != 0)
+            return 3;
+    }
+    rpmsg_linux_close(&l);
+    return 0;
+}
+
+static void ping_pong(enum rpmsg_linux_mode parent_mode, enum rpmsg_linux_mode child_mode,
+                      uint32_t rounds)
+{
+    char name[64];
+    ph_shm_name(name, sizeof(name));
+    struct rpmsg_linux_link l;
+    assert_int_equal(open_side(&l, name, RPMSG_LINUX_CREATOR, parent_mode), 0);
+    struct pp_arg a = { name, child_mode, rounds };
+    pid_t pid = ph_fork(child_pong, &a);
+    assert_true(pid > 0);
+    assert_int_equal(rpmsg_linux_wait_peer(&l, rpmsg_deadline(WAIT_MS)), 0);
+    uint32_t done = 0;
+    for (uint32_t k = 1; k <= rounds; k++) {
+        atomic_store(to_child(&l), k);
+        assert_int_equal(l.ops.notify(l.plat, 0), 0);
+        if (wait_for(&l, to_parent(&l), k, NULL) != 0)
+            break;
+        done++;
+    }
+    assert_int_equal(done, rounds);
+    assert_int_equal(ph_join(pid), 0);
+    rpmsg_linux_close(&l);
+    assert_int_equal(ph_shm_leftovers(), 0);
+}
+
+static void test_pingpong_adaptive(void **state)
+{
+    (void)state;
+    ping_pong(RPMSG_LINUX_ADAPTIVE, RPMSG_LINUX_ADAPTIVE, 3000);
+}
+
+/* Every round the waiter goes to sleep just as the ringer rings: the lost wake-up race. */
+static void test_pingpong_interrupt(void **state)
+{
+    (void)state;
+    ping_pong(RPMSG_LINUX_INTERRUPT, RPMSG_LINUX_INTERRUPT, 20000);
+}
+
+static void test_pingpong_mixed(void **state)
+{
+    (void)state;
+    /* A spinning side must still wake a sleeping one, and the other way round. */
+    ping_pong(RPMSG_LINUX_POLL, RPMSG_LINUX_INTERRUPT, 300);
+    ping_pong(RPMSG_LINUX_INTERRUPT, RPMSG_LINUX_POLL, 300);
+    ping_pong(RPMSG_LINUX_ADAPTIVE, RPMSG_LINUX_INTERRUPT, 1000);
+}
+
+static void test_pingpong_poll(void **state)
+{
+    (void)state;
+    ping_pong(RPMSG_LINUX_POLL, RPMSG_LINUX_POLL, 300);
+}
+
+/* Child of the burst: rings as fast as it can, publishing a counter first. */
+static int child_burst(void *p)
+{
+    struct pp_arg *a = p;
+    struct rpmsg_linux_link l;
+    if (open_side(&l, a->name, RPMSG_LINUX_ATTACHER, a->mode) != 0)
+        return 1;
+    for (uint32_t k = 1; k <= a->rounds; k++) {
+        atomic_store(to_parent(&l), k);
+        if (l.ops.notify(l.plat, 0) != 0)
+            return 2;
+    }
+    /* Stay until the parent has seen the last one (its close wakes us). */
+    if (wait_for(&l, to_child(&l), 1, NULL) != 0)
+        return 3;
+    rpmsg_linux_close(&l);
+    return 0;
+}
+
+static void burst(enum rpmsg_linux_mode parent_mode, uint32_t rings)
+{
+    char name[64];
+    ph_shm_name(name, sizeof(name));
+    struct rpmsg_linux_link l;
+    assert_int_equal(open_side(&l, name, RPMSG_LINUX_CREATOR, parent_mode), 0);
+    struct pp_arg a = { name, RPMSG_LINUX_ADAPTIVE, rings };
+    pid_t pid = ph_fork(child_burst, &a);
+    assert_true(pid > 0);
+    unsigned returns = 0;
+    /* The last ring must never be lost, however the rings coalesce. */
+    assert_int_equal(wait_for(&l, to_parent(&l), rings, &returns), 0);
+    assert_int_equal(atomic_load(to_parent(&l)), rings);
+    /* It may have finished before we looked; then its rings are still pending. */
+    if (returns == 0)
+        assert_int_equal(l.ops.wait(l.plat, rpmsg_deadline(0)), 0);
+    assert_true(returns <= rings + 1); /* + the attach ring */
+    atomic_store(to_child(&l), 1);
+    assert_int_equal(l.ops.notify(l.plat, 0), 0);
+    assert_int_equal(ph_join(pid), 0);
+    rpmsg_linux_close(&l);
+    assert_int_equal(ph_shm_leftovers(), 0);
+}
+
+static void test_burst_not_lost(void **state)
+{
+    (void)state;
+    burst(RPMSG_LINUX_INTERRUPT, 20000);
+    burst(RPMSG_LINUX_ADAPTIVE, 20000);
+    burst(RPMSG_LINUX_POLL, 20000);
+}
+
+/* Rings coalesce but every ring is observed: k rings before a wait → one return, then quiet. */
+static void test_rings_seen_in_process(void **state)
+{
+    (void)state;
+    char name[64];
+    ph_shm_name(name, sizeof(name));
+    struct rpmsg_linux_link c, a;
+    assert_int_equal(open_side(&c, name, RPMSG_LINUX_CREATOR, RPMSG_LINUX_INTERRUPT), 0);
+    /* Rings before the attacher exists are kept for it. */
+    assert_int_equal(c.ops.notify(c.plat, 0), 0);
+    assert_int_equal(open_side(&a, name, RPMSG_LINUX_ATTACHER, RPMSG_LINUX_INTERRUPT), 0);
+    assert_int_equal(a.ops.wait(a.plat, rpmsg_deadline(1000)), 0);
+    assert_int_equal(a.ops.wait(a.plat, rpmsg_deadline(20)), -ETIMEDOUT);
+    /* The attach rang the creator once. */
+    assert_int_equal(c.ops.wait(c.plat, rpmsg_deadline(1000)), 0);
+    assert_int_equal(c.ops.wait(c.plat, rpmsg_deadline(20)), -ETIMEDOUT);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(a.ops.notify(a.plat, 1), 0);
+    assert_int_equal(c.ops.wait(c.plat, rpmsg_deadline(1000)), 0);
+    assert_int_equal(c.ops.wait(c.plat, rpmsg_deadline(20)), -ETIMEDOUT);
+    /* Nobody slept, so nobody was woken: the ringers left no sleeper counts behind. */
+    struct rpmsg_linux_plat *p = c.plat;
+    assert_int_equal(atomic_load(&p->shm.ctl->bell[0].sleepers), 0);
+    assert_int_equal(atomic_load(&p->shm.ctl->bell[1].sleepers), 0);
+    rpmsg_linux_close(&a);
+    rpmsg_linux_close(&c);
+    assert_int_equal(ph_shm_leftovers(), 0);
+}
+
+struct waiter {
+    struct rpmsg_linux_link *l;
+    uint64_t deadline;
+    atomic_int result;
+    atomic_bool started;
+    atomic_int tid;
+};
+
+static void *waiter_thread(void *p)
+{
+    struct waiter *w = p;
+    atomic_store(&w->tid, (int)gettid());
+    atomic_store(&w->started, true);
+    atomic_store(&w->result, w->l->ops.wait(w->l->plat, w->deadline));
+    return NULL;
+}
+
+static void wakeup_mode(enum rpmsg_linux_mode mode)
+{
+    char name[64];
+    ph_shm_name(name, sizeof(name));
+    struct rpmsg_linux_link l;
+    assert_int_equal(open_side(&l, name, RPMSG_LINUX_CREATOR, mode), 0);
+
+    /* Nothing pending: a wait times out. */
+    assert_int_equal(l.ops.wait(l.plat, rpmsg_deadline(20)), -ETIMEDOUT);
+    /* wakeup() before wait(): the next wait returns at once, the one after does not. */
+    l.ops.wakeup(l.plat);
+    assert_int_equal(l.ops.wait(l.plat, rpmsg_deadline(1000)), 0);
+    assert_int_equal(l.ops.wait(l.plat, rpmsg_deadline(20)), -ETIMEDOUT);
+
+    /* wakeup() during a wait that would otherwise run into its deadline. */
+    struct waiter w = { .l = &l, .deadline = rpmsg_deadline(WAIT_MS), .result = 1 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, waiter_thread, &w), 0);
+    while (!atomic_load(&w.started))
+        sched_yield();
+    struct rpmsg_linux_plat *p = l.plat;
+    if (mode == RPMSG_LINUX_INTERRUPT) {
+        /* Make it the sleeping case for sure: announced, and asleep in the kernel. */
+        while (atomic_load(&p->shm.ctl->bell[0].sleepers) == 0)
+            sched_yield();
+        char st = 'R';
+        while (rpmsg_linux_proc_stat(atomic_load(&w.tid), NULL, &st) == 0 && st != 'S')
+            sched_yield();
+        assert_int_equal(st, 'S');
+    }
+    l.ops.wakeup(l.plat);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(atomic_load(&w.result), 0);
+    /* A lost wake-up would still end in 0 (the ring is seen at the deadline),
+     * but only once the 10 s deadline has passed. */
+    assert_true(rpmsg_time_ms() < w.deadline);
+    assert_int_equal(atomic_load(&p->shm.ctl->bell[0].sleepers), 0);
+    rpmsg_linux_close(&l);
+    assert_int_equal(ph_shm_leftovers(), 0);
+}
+
+static void test_wakeup_and_timeout(void **state)
+{
+    (void)state;
+    wakeup_mode(RPMSG_LINUX_INTERRUPT);
+    wakeup_mode(RPMSG_LINUX_ADAPTIVE);
+    wakeup_mode(RPMSG_LINUX_POLL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rings_seen_in_process),
+        cmocka_unit_test(test_wakeup_and_timeout),
+        cmocka_unit_test(test_pingpong_adaptive),
+        cmocka_unit_test(test_pingpong_interrupt),
+        cmocka_unit_test(test_pingpong_poll),
+        cmocka_unit_test(test_pingpong_mixed),
+        cmocka_unit_test(test_burst_not_lost),
+    };
+    ph_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
