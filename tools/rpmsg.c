@@ -6,6 +6,8 @@
 
 static const struct rpmsg_tool_cmd *const cmds[] = {
     &rpmsg_cmd_demo,
+    &rpmsg_cmd_echo,
+    &rpmsg_cmd_ping,
 };
 
 static void usage(FILE *f)

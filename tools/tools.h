@@ -9,5 +9,7 @@ struct rpmsg_tool_cmd {
 };
 
 extern const struct rpmsg_tool_cmd rpmsg_cmd_demo;
+extern const struct rpmsg_tool_cmd rpmsg_cmd_echo;
+extern const struct rpmsg_tool_cmd rpmsg_cmd_ping;
 
 #endif

@@ -119,7 +119,7 @@ struct rpmsg_device {
     uint32_t svc_created;             /* bit per service slot: device_created delivered */
     bool up;
     bool no_rx_thread;
-    volatile bool running;
+    bool running; /* accessed atomically: the RX thread's stop flag */
     bool thread_started;
     rpmsg_thread_t rx_thread;
     unsigned nest;                    /* dispatch depth on the RX context */

@@ -52,7 +52,7 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
 static void rx_thread(void *arg)
 {
     struct rpmsg_device *rdev = arg;
-    while (rdev->running) {
+    while (__atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
         int n = rdev->ops->poll(rdev);
         if (n > 0)
             continue;
@@ -67,11 +67,11 @@ int rpmsg_device_start(struct rpmsg_device *rdev)
         return -EINVAL;
     if (rdev->no_rx_thread || rdev->thread_started)
         return 0;
-    rdev->running = true;
+    __atomic_store_n(&rdev->running, true, __ATOMIC_RELEASE);
     char name[16] = "rpmsg-rx";
     int r = rpmsg_thread_create(&rdev->rx_thread, rx_thread, rdev, name);
     if (r) {
-        rdev->running = false;
+        __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
         return r;
     }
     rdev->thread_started = true;
@@ -83,7 +83,7 @@ void rpmsg_device_deinit(struct rpmsg_device *rdev)
     if (!rdev || !rdev->ops)
         return;
     if (rdev->thread_started) {
-        rdev->running = false;
+        __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
         rdev->ops->wakeup(rdev);
         rpmsg_thread_join(&rdev->rx_thread);
         rdev->thread_started = false;

@@ -252,11 +252,11 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
 
 bool rpmsg_is_ept_ready(const struct rpmsg_endpoint *ept)
 {
-    if (!ept || !ept->rdev || !(ept->flags & RPMSG_EPT_F_REGISTERED))
+    if (!ept || !ept->rdev || !ept->rdev->ops)
         return false;
     struct rpmsg_device *rdev = ept->rdev;
     rpmsg_mutex_lock(&rdev->lock);
-    bool ready = ept->dest_addr != RPMSG_ADDR_ANY;
+    bool ready = (ept->flags & RPMSG_EPT_F_REGISTERED) && ept->dest_addr != RPMSG_ADDR_ANY;
     rpmsg_mutex_unlock(&rdev->lock);
     return ready;
 }

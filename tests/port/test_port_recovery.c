@@ -40,6 +40,15 @@ static void run_cut(const struct ph_opts *o)
         { .ept = &ept[0], .count = n, .max = MAXP, .salt = 2 },
         { .ept = &ept[1], .count = n, .max = MAXP, .salt = 1 },
     };
+    /* A probe pair outside the streams: one message sent into the cut line
+     * guarantees the cut is felt, however far the streams have got. */
+    struct rpmsg_endpoint probe[2];
+    struct tu_rec probe_rec;
+    tu_rec_init(&probe_rec);
+    memset(probe, 0, sizeof(probe));
+    probe[1].priv = &probe_rec;
+    assert_int_equal(rpmsg_create_ept(&probe[0], p.dev[0], NULL, 0x300, 0x301, NULL, NULL), 0);
+    assert_int_equal(rpmsg_create_ept(&probe[1], p.dev[1], NULL, 0x301, 0x300, tu_rec_cb, NULL), 0);
     struct tu_thread th[2] = { 0 };
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_thread_start(&th[i], ph_sender_run, &snd[i]), 0);
@@ -51,7 +60,8 @@ static void run_cut(const struct ph_opts *o)
         assert_int_equal(rpmsg_line_cut(p.line, 500), 0);
     else
         assert_int_equal(rpmsg_spibus_cut(p.bus, 500), 0);
-    usleep(500 * 1000);
+    assert_int_equal(rpmsg_send(&probe[0], "probe", 5), 5);
+    assert_int_equal(tu_rec_wait(&probe_rec, 1, 10000), 0);
 
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_thread_join(&th[i], 60000), 0);
@@ -75,6 +85,10 @@ static void run_cut(const struct ph_opts *o)
         rpmsg_line_get_stats(p.line, &ls);
         assert_true(ls.dropped[0] + ls.dropped[1] > 0);
     }
+    assert_int_equal(tu_rec_count(&probe_rec), 1);
+    rpmsg_destroy_ept(&probe[0]);
+    rpmsg_destroy_ept(&probe[1]);
+    tu_rec_deinit(&probe_rec);
     rpmsg_destroy_ept(&ept[0]);
     rpmsg_destroy_ept(&ept[1]);
     ph_close(&p);

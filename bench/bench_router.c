@@ -1,0 +1,244 @@
+/*
+ * Router cost: big --L1-- A (hub) --L2-- B over loopback links (16 buffers
+ * of 512 bytes each way), big -> B through the hub against big -> A
+ * directly on L1, in the same run:
+ *
+ *   latency     round trip of a 16-byte message echoed by the far side's
+ *               callback (median and mean over many round trips)
+ *   throughput  one sender thread, largest payload each path allows (496
+ *               bytes direct, 480 through the hub: the tunnel takes 16),
+ *               counted in the far side's callback
+ *
+ * Prints a table, then as the last line one JSON object {"bench":"router",...}.
+ * Usage: bench_router [round_trips] [messages]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rpmsg/rpmsg_loopback.h"
+#include "rpmsg/rpmsg_router.h"
+
+#define ADDR_TX 0x300u
+#define ADDR_RX 0x301u
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- A path: a sender endpoint and an echoing/counting far endpoint ---- */
+
+struct path {
+    const char *label;
+    struct rpmsg_endpoint tx, rx;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned long replies, received;
+    bool echo;
+};
+
+static void path_signal(struct path *p, unsigned long *counter)
+{
+    pthread_mutex_lock(&p->lock);
+    (*counter)++;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int far_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)src;
+    struct path *p = priv;
+    if (p->echo)
+        rpmsg_send(ept, data, len);
+    else
+        path_signal(p, &p->received);
+    return 0;
+}
+
+static int near_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept, (void)data, (void)len, (void)src;
+    struct path *p = priv;
+    path_signal(p, &p->replies);
+    return 0;
+}
+
+static int path_open(struct path *p, const char *label, struct rpmsg_device *near,
+                     struct rpmsg_device *far)
+{
+    memset(p, 0, sizeof(*p));
+    p->label = label;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    p->tx.priv = p;
+    p->rx.priv = p;
+    int r = rpmsg_create_ept(&p->tx, near, NULL, ADDR_TX, ADDR_RX, near_cb, NULL);
+    if (!r)
+        r = rpmsg_create_ept(&p->rx, far, NULL, ADDR_RX, ADDR_TX, far_cb, NULL);
+    return r;
+}
+
+static void path_close(struct path *p)
+{
+    rpmsg_destroy_ept(&p->tx);
+    rpmsg_destroy_ept(&p->rx);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+}
+
+static void wait_count(struct path *p, unsigned long *counter, unsigned long n)
+{
+    pthread_mutex_lock(&p->lock);
+    while (*counter < n)
+        pthread_cond_wait(&p->cond, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct result {
+    double rtt_median_us, rtt_mean_us;
+    double msgs_per_s, mb_per_s;
+    int payload;
+};
+
+static int measure(struct path *p, unsigned rounds, unsigned msgs, struct result *out)
+{
+    uint8_t buf[RPMSG_BUFFER_SIZE];
+    memset(buf, 0xA5, sizeof(buf));
+    uint64_t *t = malloc(rounds * sizeof(*t));
+    if (!t)
+        return -1;
+    p->echo = true;
+    for (unsigned i = 0; i < rounds; i++) {
+        uint64_t t0 = now_ns();
+        if (rpmsg_send(&p->tx, buf, 16) != 16) {
+            free(t);
+            return -1;
+        }
+        wait_count(p, &p->replies, i + 1ul);
+        t[i] = now_ns() - t0;
+    }
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < rounds; i++)
+        sum += t[i];
+    qsort(t, rounds, sizeof(*t), cmp_u64);
+    out->rtt_median_us = (double)t[rounds / 2] / 1000.0;
+    out->rtt_mean_us = (double)sum / rounds / 1000.0;
+    free(t);
+
+    p->echo = false;
+    int len = rpmsg_get_tx_buffer_size(&p->tx);
+    if (len <= 0)
+        return -1;
+    out->payload = len;
+    uint64_t t0 = now_ns();
+    for (unsigned i = 0; i < msgs; i++)
+        if (rpmsg_send(&p->tx, buf, (size_t)len) != len)
+            return -1;
+    wait_count(p, &p->received, msgs);
+    double s = (double)(now_ns() - t0) / 1e9;
+    out->msgs_per_s = msgs / s;
+    out->mb_per_s = (double)msgs * len / s / 1e6;
+    return 0;
+}
+
+/* ---- Topology ------------------------------------------------------------ */
+
+static bool wait_up(struct rpmsg_router *r, const char *cpu)
+{
+    for (int i = 0; i < 10000; i++) {
+        struct rpmsg_device *d = rpmsg_router_find(r, cpu);
+        if (d && rpmsg_device_is_up(d))
+            return true;
+        struct timespec ms = { 0, 1000000L };
+        nanosleep(&ms, NULL);
+    }
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 10000;
+    unsigned msgs = argc > 2 ? (unsigned)atoi(argv[2]) : 100000;
+    if (!rounds || !msgs)
+        return 2;
+
+    struct rpmsg_loopback *l1, *l2;
+    struct rpmsg_loopback_config c1 = { .name_a = "big", .name_b = "A" };
+    struct rpmsg_loopback_config c2 = { .name_a = "A", .name_b = "B" };
+    if (rpmsg_loopback_create(&l1, &c1) || rpmsg_loopback_create(&l2, &c2)) {
+        fprintf(stderr, "bench_router: loopback failed\n");
+        return 1;
+    }
+    struct rpmsg_router *rbig, *ra, *rb;
+    struct rpmsg_router_config cbig = { .local_cpuname = "big" };
+    struct rpmsg_router_config ca = { .local_cpuname = "A", .hub = true };
+    struct rpmsg_router_config cb = { .local_cpuname = "B" };
+    if (rpmsg_router_create(&rbig, &cbig) || rpmsg_router_create(&ra, &ca) ||
+        rpmsg_router_create(&rb, &cb) ||
+        rpmsg_router_attach(rbig, rpmsg_loopback_dev_a(l1)) ||
+        rpmsg_router_attach(ra, rpmsg_loopback_dev_b(l1)) ||
+        rpmsg_router_attach(ra, rpmsg_loopback_dev_a(l2)) ||
+        rpmsg_router_attach(rb, rpmsg_loopback_dev_b(l2)) || !wait_up(rbig, "B") ||
+        !wait_up(rb, "big")) {
+        fprintf(stderr, "bench_router: route did not come up\n");
+        return 1;
+    }
+
+    struct path direct, hop;
+    struct result rd, rh;
+    if (path_open(&direct, "big->A direct", rpmsg_loopback_dev_a(l1), rpmsg_loopback_dev_b(l1)) ||
+        path_open(&hop, "big->B via hub", rpmsg_router_find(rbig, "B"),
+                  rpmsg_router_find(rb, "big")) ||
+        measure(&direct, rounds, msgs, &rd) || measure(&hop, rounds, msgs, &rh)) {
+        fprintf(stderr, "bench_router: measurement failed\n");
+        return 1;
+    }
+    struct rpmsg_router_stats st;
+    rpmsg_router_get_stats(ra, &st);
+
+    printf("router: %u round trips (16 B), %u messages one way, loopback links, 16 x 512 B buffers\n",
+           rounds, msgs);
+    printf("%-16s %8s %12s %12s %12s %10s\n", "path", "payload", "rtt med us", "rtt mean us",
+           "msgs/s", "MB/s");
+    const struct { struct path *p; struct result *r; } rows[] = { { &direct, &rd }, { &hop, &rh } };
+    for (int i = 0; i < 2; i++)
+        printf("%-16s %8d %12.2f %12.2f %12.0f %10.1f\n", rows[i].p->label, rows[i].r->payload,
+               rows[i].r->rtt_median_us, rows[i].r->rtt_mean_us, rows[i].r->msgs_per_s,
+               rows[i].r->mb_per_s);
+    double lat_ratio = rh.rtt_median_us / rd.rtt_median_us;
+    double tput_ratio = rh.msgs_per_s / rd.msgs_per_s;
+    printf("hop/direct: latency x%.2f, throughput x%.2f (hub relayed %llu, drops %llu)\n",
+           lat_ratio, tput_ratio, (unsigned long long)st.relayed_msgs,
+           (unsigned long long)(st.drop_no_route + st.drop_tx_fail + st.drop_too_big));
+
+    path_close(&hop);
+    path_close(&direct);
+    rpmsg_router_destroy(rb);
+    rpmsg_router_destroy(ra);
+    rpmsg_router_destroy(rbig);
+    rpmsg_loopback_destroy(l2);
+    rpmsg_loopback_destroy(l1);
+
+    printf("{\"bench\":\"router\",\"round_trips\":%u,\"messages\":%u,"
+           "\"direct\":{\"payload\":%d,\"rtt_median_us\":%.2f,\"rtt_mean_us\":%.2f,"
+           "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f},"
+           "\"hop\":{\"payload\":%d,\"rtt_median_us\":%.2f,\"rtt_mean_us\":%.2f,"
+           "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f},"
+           "\"ratio_latency\":%.2f,\"ratio_throughput\":%.2f}\n",
+           rounds, msgs, rd.payload, rd.rtt_median_us, rd.rtt_mean_us, rd.msgs_per_s,
+           rd.mb_per_s, rh.payload, rh.rtt_median_us, rh.rtt_mean_us, rh.msgs_per_s,
+           rh.mb_per_s, lat_ratio, tput_ratio);
+    return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * Router: logical routing across domains. A core that is two or more hops
+ * away appears on this core as an ordinary rpmsg device (a *virtual device*)
+ * whose remote cpu name is the far core's: device_created fires when the
+ * route is up, device_destroyed when any hop on it is lost, services bind by
+ * name through it (names keep all 31 characters) and data flows both ways.
+ *
+ * Run one router per core. Attach it to the core's links (any struct
+ * rpmsg_device: VirtIO, port, loopback, even a virtual device of another
+ * router). A router made with hub = true also forwards: it tells each link
+ * which cores it can reach through its other links and relays their
+ * traffic. Every router, hub or not, turns the routes it hears of into
+ * virtual devices.
+ *
+ *   big --link-- A (hub) --link-- B (hub) --link-- C
+ *   big sees A (real), B and C (virtual); C sees B (real), A and big (virtual).
+ *
+ * Largest payload through a route: min over the hops of (that hop's buffer
+ * payload - 16), e.g. 480 bytes with 512-byte buffers everywhere; it is what
+ * rpmsg_get_tx_buffer_size() returns on the virtual device.
+ *
+ * The design and the wire protocol are described at the top of
+ * src/transport/router/router.c.
+ */
+#ifndef RPMSG_ROUTER_H
+#define RPMSG_ROUTER_H
+
+#include "rpmsg_transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Static address of the router's control endpoint on every link. */
+#ifndef RPMSG_ROUTER_ADDR
+#define RPMSG_ROUTER_ADDR 0x3F0u
+#endif
+
+/* Links one router can attach. */
+#ifndef RPMSG_ROUTER_LINKS_MAX
+#define RPMSG_ROUTER_LINKS_MAX 8
+#endif
+
+/* Distinct cpu names a router keeps track of (neighbours and far cores). */
+#ifndef RPMSG_ROUTER_CPUS_MAX
+#define RPMSG_ROUTER_CPUS_MAX 32
+#endif
+
+/* Longest route, in hubs; bounds any routing loop in a meshed topology. */
+#ifndef RPMSG_ROUTER_HOPS_MAX
+#define RPMSG_ROUTER_HOPS_MAX 8
+#endif
+
+/* Inner messages queued per virtual device between its link and its RX thread. */
+#ifndef RPMSG_ROUTER_QUEUE_MAX
+#define RPMSG_ROUTER_QUEUE_MAX 256
+#endif
+
+/* Zero-copy TX buffers an application may hold at once per virtual device. */
+#ifndef RPMSG_ROUTER_TX_MAX
+#define RPMSG_ROUTER_TX_MAX 64
+#endif
+
+/* Pause before a failed or refused route setup is tried again. */
+#ifndef RPMSG_ROUTER_RETRY_MS
+#define RPMSG_ROUTER_RETRY_MS 200
+#endif
+
+/* A route setup with no answer after this long is abandoned and retried. */
+#ifndef RPMSG_ROUTER_CONNECT_TIMEOUT_MS
+#define RPMSG_ROUTER_CONNECT_TIMEOUT_MS 2000
+#endif
+
+struct rpmsg_router_config {
+    const char *local_cpuname; /* required: this core's name, as its peers know it */
+    bool hub;                  /* forward between this core's links */
+    uint32_t features;         /* RPMSG_F_* offered on virtual devices; 0: NS|ACK */
+};
+
+struct rpmsg_router_stats {
+    uint64_t relayed_msgs;   /* hub: messages handed from one link to another */
+    uint64_t relayed_bytes;
+    uint64_t tunnel_tx;      /* edge: messages sent from virtual devices */
+    uint64_t tunnel_rx;      /* edge: messages delivered to virtual devices */
+    uint64_t routes_up;      /* end-to-end routes established (virtual device up) */
+    uint64_t routes_down;
+    uint64_t connect_refused; /* route setups refused by a hop or the far end */
+    uint64_t drop_bad_ctrl;  /* control message: wrong size or version, bad field */
+    uint64_t drop_stale_ctrl; /* control message about a route this router does not know */
+    uint64_t drop_no_route;  /* tunnel message for a route not (or no longer) up */
+    uint64_t drop_too_big;   /* relayed message larger than the next hop carries */
+    uint64_t drop_tx_fail;   /* relay or control send failed (link down, timeout) */
+    uint64_t drop_queue_full; /* virtual device queue full */
+    uint64_t rx_bounced;     /* inner messages copied because the link's hold table was full */
+};
+
+struct rpmsg_router;
+
+/* Starts a router (allocates it and its worker thread). */
+int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_config *cfg);
+/*
+ * Stops the router: every virtual device goes down (device_destroyed) and is
+ * freed, so endpoints on them must be destroyed first (typically in
+ * device_destroyed). Attached links are left as they are.
+ */
+void rpmsg_router_destroy(struct rpmsg_router *r);
+
+/*
+ * Routes over link from now on, whether it is up already or comes up later.
+ * The link must outlive the attachment: detach it (or destroy the router)
+ * before deinitialising it. Returns 0, -EINVAL, -EEXIST (already attached),
+ * -EADDRINUSE (another router has RPMSG_ROUTER_ADDR on it) or -ENOMEM.
+ */
+int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link);
+/* Takes every route over link down and stops using it. 0 or -ENOENT. */
+int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link);
+
+/* The virtual device for a far cpu, or NULL if no route to it was ever seen. */
+struct rpmsg_device *rpmsg_router_find(struct rpmsg_router *r, const char *cpuname);
+/* True when rdev is a virtual device of some router. */
+bool rpmsg_router_is_virtual(const struct rpmsg_device *rdev);
+
+int rpmsg_router_get_stats(struct rpmsg_router *r, struct rpmsg_router_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPMSG_ROUTER_H */

@@ -1,0 +1,602 @@
+/*
+ * Routes end to end ("circuits"): set up by CONNECT / ACCEPT along the path,
+ * torn down by DISCONNECT (or REJECT while setting up), and the hubs' relay.
+ *
+ * ACCEPT, REJECT and DISCONNECT are handled on the RX thread of the link
+ * they arrive on, so they stay in order with the tunnel traffic of that link:
+ * a hub has its relay open before the first message behind the ACCEPT
+ * arrives, and an edge queues UP before that message and DOWN after
+ * everything that preceded the DISCONNECT. CONNECT creates endpoints and
+ * devices, nothing is behind it yet, so the worker handles it.
+ */
+#include "router_priv.h"
+
+static uint32_t min32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+static void hc_kill(struct rpmsg_router *r, struct rr_hub_circuit *hc)
+{
+    if (hc->state == RR_HC_DEAD)
+        return;
+    hc->state = RR_HC_DEAD;
+    rr_tx_wake(r); /* a relay waiting for a buffer gives up */
+    rr_kick(r);    /* the worker destroys the endpoints */
+}
+
+/* The hub circuit whose endpoint on l is `to` (or, to unknown, whose
+ * neighbour on l is `from`). r->lock held. */
+static struct rr_hub_circuit *hc_find(struct rpmsg_router *r, struct rr_link *l, uint32_t to,
+                                      uint32_t from, int *side)
+{
+    for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next) {
+        if (hc->state == RR_HC_DEAD)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            struct rr_side *s = &hc->s[i];
+            if (s->link != l || !s->live)
+                continue;
+            if (to != RPMSG_ADDR_ANY ? s->ept.addr == to
+                                     : from != RPMSG_ADDR_ANY && s->peer == from) {
+                *side = i;
+                return hc;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Same for an edge: returns the virtual device locked. r->lock held. */
+static struct rr_vdev *vd_find(struct rpmsg_router *r, struct rr_link *l, uint32_t to,
+                               uint32_t from)
+{
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
+        struct rr_vdev *v = r->vdevs[i];
+        if (!v)
+            continue;
+        rpmsg_mutex_lock(&v->lock);
+        bool hit = v->state != RR_V_DOWN && v->carrier == l && v->tun_live &&
+                   (to != RPMSG_ADDR_ANY ? v->tun.addr == to
+                                         : from != RPMSG_ADDR_ANY && v->peer == from);
+        if (hit)
+            return v;
+        rpmsg_mutex_unlock(&v->lock);
+    }
+    return NULL;
+}
+
+/* One attempt, for answers sent on the RX thread of the same link: a wait
+ * there would not dispatch, and these are only courtesy clean-ups. */
+static void send_once(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    uint8_t buf[RR_WIRE_SIZE];
+    rr_encode(m, buf);
+    if (rpmsg_trysend_offchannel(&l->ctrl, RPMSG_ROUTER_ADDR, RPMSG_ROUTER_ADDR, buf,
+                                 sizeof(buf)) < 0)
+        RR_STAT(r, drop_tx_fail);
+}
+
+static struct rr_msg mk(uint8_t type, uint32_t to, uint32_t from)
+{
+    struct rr_msg m = { .type = type, .to = to, .from = from };
+    return m;
+}
+
+/* ---- Relay ------------------------------------------------------------------- */
+
+/*
+ * The one copy on the path: from the RX buffer of one link straight into a
+ * TX buffer of the other. A buffer cannot be handed on as it is: it belongs
+ * to the first link's pool (another transport, or another shared memory) and
+ * must go back to it through release_rx_buffer.
+ */
+static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    struct rr_hub_circuit *hc = priv;
+    struct rpmsg_router *r = hc->r;
+    rpmsg_mutex_lock(&r->lock);
+    int in = ept == &hc->s[0].ept ? 0 : 1;
+    if (hc->state != RR_HC_UP || src != hc->s[in].peer) {
+        rpmsg_mutex_unlock(&r->lock);
+        RR_STAT(r, drop_no_route);
+        return 0;
+    }
+    struct rr_side *o = &hc->s[1 - in];
+    struct rr_link *ol = o->link;
+    uint32_t from = o->ept.addr, to = o->peer;
+    rpmsg_mutex_unlock(&r->lock);
+    if (len > rr_link_mtu(ol)) {
+        RR_STAT(r, drop_too_big);
+        return 0;
+    }
+    if (rr_send(r, ol, from, to, data, (uint32_t)len, hc)) {
+        RR_STAT(r, drop_tx_fail);
+        return 0;
+    }
+    RR_STAT(r, relayed_msgs);
+    RR_STAT_ADD(r, relayed_bytes, len);
+    return 0;
+}
+
+/* ---- CONNECT (worker) ------------------------------------------------------------- */
+
+static void reject(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    struct rr_msg out = mk(RR_REJECT, m->from, RPMSG_ADDR_ANY);
+    rr_send_msg(r, l, &out);
+}
+
+static void hub_forward(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    rpmsg_mutex_lock(&r->lock);
+    struct rr_link *y = NULL;
+    int s = rr_cpu_slot(r, m->name, false);
+    uint8_t h = rr_best(r, s, &y);
+    bool ok = r->hub && h != RR_INF && y && y != l && m->hops + 1 <= RPMSG_ROUTER_HOPS_MAX;
+    uint32_t fwd = 0, rev = 0;
+    if (ok) {
+        fwd = min32(m->fwd, rr_link_mtu(y));
+        rev = min32(m->rev, rr_link_mtu(l));
+        ok = fwd > RPMSG_HDR_SIZE && rev > RPMSG_HDR_SIZE;
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    if (!ok) {
+        reject(r, l, m);
+        return;
+    }
+    struct rr_hub_circuit *hc = calloc(1, sizeof(*hc));
+    if (!hc) {
+        reject(r, l, m);
+        return;
+    }
+    hc->r = r;
+    hc->state = RR_HC_CONNECTING;
+    hc->s[0].link = l;
+    hc->s[0].peer = m->from;
+    hc->s[1].link = y;
+    hc->s[1].peer = RPMSG_ADDR_ANY;
+    for (int i = 0; i < 2; i++) {
+        hc->s[i].ept.priv = hc;
+        if (rpmsg_create_ept(&hc->s[i].ept, hc->s[i].link->rdev, NULL, RPMSG_ADDR_ANY,
+                             hc->s[i].peer, hub_cb, NULL)) {
+            if (i)
+                rpmsg_destroy_ept(&hc->s[0].ept);
+            free(hc);
+            reject(r, l, m);
+            return;
+        }
+        hc->s[i].live = true;
+    }
+    rpmsg_mutex_lock(&r->lock);
+    hc->next = r->circuits;
+    r->circuits = hc;
+    rpmsg_mutex_unlock(&r->lock);
+
+    struct rr_msg out = *m;
+    out.to = RPMSG_ADDR_ANY;
+    out.from = hc->s[1].ept.addr;
+    out.fwd = fwd;
+    out.rev = rev;
+    out.hops = (uint8_t)(m->hops + 1);
+    if (rr_send_msg(r, y, &out)) {
+        rpmsg_mutex_lock(&r->lock);
+        hc_kill(r, hc);
+        rpmsg_mutex_unlock(&r->lock);
+        reject(r, l, m);
+    }
+}
+
+/* We are the target: the far core becomes a device here. */
+static void accept_route(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    uint32_t rev = min32(m->rev, rr_link_mtu(l));
+    /* One side initiates (the smaller name), so two setups never cross. */
+    if (strncmp(r->name, m->src, RPMSG_CPUNAME_SIZE) < 0 || rev <= RPMSG_HDR_SIZE ||
+        m->fwd <= RPMSG_HDR_SIZE) {
+        reject(r, l, m);
+        return;
+    }
+    rpmsg_mutex_lock(&r->lock);
+    int s = rr_cpu_slot(r, m->src, true);
+    struct rr_vdev *v = s >= 0 ? r->vdevs[s] : NULL;
+    rpmsg_mutex_unlock(&r->lock);
+    if (s < 0) {
+        reject(r, l, m);
+        return;
+    }
+    if (!v) {
+        v = rr_vdev_create(r, m->src);
+        if (!v) {
+            reject(r, l, m);
+            return;
+        }
+        rpmsg_mutex_lock(&r->lock);
+        r->vdevs[s] = v;
+        rpmsg_mutex_unlock(&r->lock);
+    }
+
+    /* A new setup from the same core replaces the route we had with it (it
+     * restarted, or lost a hop we have not heard about yet). */
+    uint64_t now = rpmsg_time_ms();
+    rpmsg_mutex_lock(&r->lock);
+    rpmsg_mutex_lock(&v->lock);
+    bool old = v->state != RR_V_DOWN;
+    struct rr_link *ol = v->carrier;
+    struct rr_msg bye = mk(RR_DISCONNECT, v->peer, v->tun.addr);
+    if (old)
+        rr_vdev_circuit_end(v, now);
+    bool destroy = v->tun_live;
+    rpmsg_mutex_unlock(&v->lock);
+    rpmsg_mutex_unlock(&r->lock);
+    if (old)
+        rr_send_msg(r, ol, &bye);
+    if (destroy) {
+        rpmsg_destroy_ept(&v->tun);
+        rpmsg_mutex_lock(&v->lock);
+        v->tun_live = v->tun_dead = false;
+        rpmsg_mutex_unlock(&v->lock);
+    }
+
+    v->tun.priv = v;
+    if (rpmsg_create_ept(&v->tun, l->rdev, NULL, RPMSG_ADDR_ANY, m->from, rr_vdev_tun_cb, NULL)) {
+        reject(r, l, m);
+        return;
+    }
+    rpmsg_mutex_lock(&r->lock);
+    rpmsg_mutex_lock(&v->lock);
+    v->tun_live = true;
+    v->carrier = l;
+    v->peer = m->from;
+    v->mtu = rev;
+    v->gen++;
+    v->initiator = false;
+    /* UP for the data path now (the initiator may answer as soon as it
+     * has our ACCEPT), the UP marker once the ACCEPT is out, so our first
+     * announcement cannot overtake it (or by the tunnel callback, before
+     * the first message, whichever comes first). */
+    v->state = RR_V_UP;
+    v->up_pending = true;
+    v->up_features = m->features;
+    uint32_t gen = v->gen;
+    struct rr_msg acc = mk(RR_ACCEPT, m->from, v->tun.addr);
+    acc.fwd = m->fwd;
+    acc.features = r->features;
+    rpmsg_mutex_unlock(&v->lock);
+    rpmsg_mutex_unlock(&r->lock);
+
+    int rc = rr_send_msg(r, l, &acc);
+    rpmsg_mutex_lock(&r->lock);
+    rpmsg_mutex_lock(&v->lock);
+    if (v->gen == gen && v->state == RR_V_UP) {
+        if (rc)
+            rr_vdev_circuit_end(v, now);
+        else
+            rr_vdev_flush_up(v);
+    }
+    rpmsg_mutex_unlock(&v->lock);
+    rpmsg_mutex_unlock(&r->lock);
+}
+
+void rr_on_connect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    if (rr_same(m->src, r->name)) {
+        reject(r, l, m); /* came back to where it started: a loop */
+        return;
+    }
+    if (rr_same(m->name, r->name))
+        accept_route(r, l, m);
+    else
+        hub_forward(r, l, m);
+}
+
+/* ---- ACCEPT, REJECT, DISCONNECT (RX thread of l) ---------------------------------- */
+
+void rr_on_accept(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    rpmsg_mutex_lock(&r->lock);
+    int side;
+    struct rr_hub_circuit *hc = hc_find(r, l, m->to, RPMSG_ADDR_ANY, &side);
+    if (hc && side == 1 && hc->state == RR_HC_CONNECTING) {
+        hc->s[1].peer = m->from;
+        hc->state = RR_HC_UP;
+        struct rr_side *up = &hc->s[0];
+        struct rr_link *ul = up->link;
+        struct rr_msg out = *m;
+        out.to = up->peer;
+        out.from = up->ept.addr;
+        rpmsg_mutex_unlock(&r->lock);
+        if (rr_send_msg(r, ul, &out)) {
+            rpmsg_mutex_lock(&r->lock);
+            struct rr_msg bye = mk(RR_DISCONNECT, hc->s[1].peer, hc->s[1].ept.addr);
+            hc_kill(r, hc);
+            rpmsg_mutex_unlock(&r->lock);
+            send_once(r, l, &bye);
+        }
+        return;
+    }
+    struct rr_vdev *v = vd_find(r, l, m->to, RPMSG_ADDR_ANY);
+    if (v && v->state == RR_V_CONNECTING && v->initiator) {
+        uint32_t mtu = m->fwd;
+        if (mtu > RPMSG_HDR_SIZE && mtu <= rr_link_mtu(l)) {
+            v->peer = m->from;
+            v->mtu = mtu;
+            v->state = RR_V_UP;
+            v->up_pending = true;
+            v->up_features = m->features;
+            rr_vdev_flush_up(v);
+            rpmsg_mutex_unlock(&v->lock);
+            rpmsg_mutex_unlock(&r->lock);
+            return;
+        }
+        /* Claims more room than our own first hop has: not a path we set up. */
+        RR_STAT(r, drop_bad_ctrl);
+        rr_vdev_circuit_end(v, rpmsg_time_ms() + RPMSG_ROUTER_RETRY_MS);
+        rpmsg_mutex_unlock(&v->lock);
+        rpmsg_mutex_unlock(&r->lock);
+        struct rr_msg bye = mk(RR_DISCONNECT, m->from, m->to);
+        send_once(r, l, &bye);
+        return;
+    }
+    if (v)
+        rpmsg_mutex_unlock(&v->lock);
+    rpmsg_mutex_unlock(&r->lock);
+    /* Nobody here waits for it (timed out, or forged): tell the far end. */
+    RR_STAT(r, drop_stale_ctrl);
+    struct rr_msg bye = mk(RR_DISCONNECT, m->from, m->to);
+    send_once(r, l, &bye);
+}
+
+void rr_on_reject(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    rpmsg_mutex_lock(&r->lock);
+    int side;
+    struct rr_hub_circuit *hc = hc_find(r, l, m->to, RPMSG_ADDR_ANY, &side);
+    if (hc && side == 1 && hc->state == RR_HC_CONNECTING) {
+        struct rr_link *ul = hc->s[0].link;
+        struct rr_msg out = mk(RR_REJECT, hc->s[0].peer, hc->s[0].ept.addr);
+        hc_kill(r, hc);
+        rpmsg_mutex_unlock(&r->lock);
+        rr_send_msg(r, ul, &out);
+        return;
+    }
+    struct rr_vdev *v = vd_find(r, l, m->to, RPMSG_ADDR_ANY);
+    if (v && v->state == RR_V_CONNECTING) {
+        RR_STAT(r, connect_refused);
+        rr_vdev_circuit_end(v, rpmsg_time_ms() + RPMSG_ROUTER_RETRY_MS);
+        rr_kick(r);
+        rpmsg_mutex_unlock(&v->lock);
+        rpmsg_mutex_unlock(&r->lock);
+        return;
+    }
+    if (v)
+        rpmsg_mutex_unlock(&v->lock);
+    rpmsg_mutex_unlock(&r->lock);
+    RR_STAT(r, drop_stale_ctrl);
+}
+
+void rr_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    rpmsg_mutex_lock(&r->lock);
+    int side;
+    struct rr_hub_circuit *hc = hc_find(r, l, m->to, m->from, &side);
+    if (hc) {
+        struct rr_side *o = &hc->s[1 - side];
+        struct rr_link *ol = o->link;
+        struct rr_msg out = mk(RR_DISCONNECT, o->peer, o->ept.addr);
+        hc_kill(r, hc);
+        rpmsg_mutex_unlock(&r->lock);
+        rr_send_msg(r, ol, &out);
+        return;
+    }
+    struct rr_vdev *v = vd_find(r, l, m->to, m->from);
+    if (v) {
+        rr_vdev_circuit_end(v, rpmsg_time_ms());
+        rr_kick(r);
+        rpmsg_mutex_unlock(&v->lock);
+        rpmsg_mutex_unlock(&r->lock);
+        return;
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    RR_STAT(r, drop_stale_ctrl);
+}
+
+/* ---- Worker ------------------------------------------------------------------------ */
+
+void rr_circuits_link_down(struct rpmsg_router *r, struct rr_link *l)
+{
+    uint64_t now = rpmsg_time_ms();
+    rpmsg_mutex_lock(&r->lock);
+    for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next) {
+        if (hc->state == RR_HC_DEAD || (hc->s[0].link != l && hc->s[1].link != l))
+            continue;
+        struct rr_side *o = &hc->s[hc->s[0].link == l ? 1 : 0];
+        if (o->link != l) {
+            struct rr_msg out = mk(RR_DISCONNECT, o->peer, o->ept.addr);
+            rr_out_add(r, o->link, &out);
+        }
+        hc_kill(r, hc);
+    }
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
+        struct rr_vdev *v = r->vdevs[i];
+        if (!v)
+            continue;
+        rpmsg_mutex_lock(&v->lock);
+        if (v->carrier == l && (v->state != RR_V_DOWN || v->tun_live))
+            rr_vdev_circuit_end(v, now);
+        rpmsg_mutex_unlock(&v->lock);
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    rr_out_flush(r);
+}
+
+void rr_circuits_reap(struct rpmsg_router *r)
+{
+    for (;;) {
+        rpmsg_mutex_lock(&r->lock);
+        struct rr_hub_circuit **pp = &r->circuits, *hc = NULL;
+        for (; *pp; pp = &(*pp)->next)
+            if ((*pp)->state == RR_HC_DEAD) {
+                hc = *pp;
+                *pp = hc->next;
+                break;
+            }
+        rpmsg_mutex_unlock(&r->lock);
+        if (!hc)
+            break;
+        /* Waits for a relay in progress; it leaves at once, seeing DEAD. */
+        for (int i = 0; i < 2; i++)
+            if (hc->s[i].live)
+                rpmsg_destroy_ept(&hc->s[i].ept);
+        free(hc);
+    }
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
+        rpmsg_mutex_lock(&r->lock);
+        struct rr_vdev *v = r->vdevs[i];
+        rpmsg_mutex_unlock(&r->lock);
+        if (!v)
+            continue;
+        rpmsg_mutex_lock(&v->lock);
+        bool dead = v->tun_dead;
+        rpmsg_mutex_unlock(&v->lock);
+        if (!dead)
+            continue;
+        rpmsg_destroy_ept(&v->tun);
+        rpmsg_mutex_lock(&v->lock);
+        v->tun_dead = v->tun_live = false;
+        rpmsg_mutex_unlock(&v->lock);
+    }
+}
+
+struct start {
+    struct rr_vdev *v;
+    struct rr_link *via;
+};
+
+static void start_route(struct rpmsg_router *r, struct rr_vdev *v, struct rr_link *via,
+                        uint64_t now)
+{
+    v->tun.priv = v;
+    if (rpmsg_create_ept(&v->tun, via->rdev, NULL, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                         rr_vdev_tun_cb, NULL)) {
+        v->next_try = now + RPMSG_ROUTER_RETRY_MS;
+        return;
+    }
+    rpmsg_mutex_lock(&r->lock);
+    rpmsg_mutex_lock(&v->lock);
+    v->tun_live = true;
+    v->carrier = via;
+    v->peer = RPMSG_ADDR_ANY;
+    v->gen++;
+    v->initiator = true;
+    v->since = now;
+    v->state = RR_V_CONNECTING;
+    uint32_t gen = v->gen;
+    struct rr_msg m = mk(RR_CONNECT, RPMSG_ADDR_ANY, v->tun.addr);
+    rr_copy_name(m.name, v->name);
+    rr_copy_name(m.src, r->name);
+    m.fwd = rr_link_mtu(via);
+    m.rev = UINT32_MAX;
+    m.features = r->features;
+    rpmsg_mutex_unlock(&v->lock);
+    rpmsg_mutex_unlock(&r->lock);
+    if (rr_send_msg(r, via, &m)) {
+        rpmsg_mutex_lock(&r->lock);
+        rpmsg_mutex_lock(&v->lock);
+        if (v->gen == gen && v->state == RR_V_CONNECTING)
+            rr_vdev_circuit_end(v, now + RPMSG_ROUTER_RETRY_MS);
+        rpmsg_mutex_unlock(&v->lock);
+        rpmsg_mutex_unlock(&r->lock);
+    }
+}
+
+uint64_t rr_circuits_update(struct rpmsg_router *r)
+{
+    uint64_t now = rpmsg_time_ms();
+    /* Every core we have a route to (not a direct one) gets its device. */
+    for (;;) {
+        char name[RPMSG_CPUNAME_SIZE];
+        int want = -1;
+        rpmsg_mutex_lock(&r->lock);
+        for (unsigned s = 0; s < r->ncpus && want < 0; s++) {
+            struct rr_link *via;
+            uint8_t h = rr_best(r, (int)s, &via);
+            if (!r->vdevs[s] && h != RR_INF && h > 0)
+                want = (int)s;
+        }
+        if (want >= 0)
+            memcpy(name, r->cpus[want], sizeof(name));
+        rpmsg_mutex_unlock(&r->lock);
+        if (want < 0)
+            break;
+        struct rr_vdev *v = rr_vdev_create(r, name);
+        if (!v)
+            return RPMSG_ROUTER_RETRY_MS;
+        rpmsg_mutex_lock(&r->lock);
+        r->vdevs[want] = v;
+        rpmsg_mutex_unlock(&r->lock);
+    }
+
+    struct start starts[RPMSG_ROUTER_CPUS_MAX];
+    unsigned nstart = 0;
+    uint64_t wake = RPMSG_FOREVER;
+    rpmsg_mutex_lock(&r->lock);
+    for (unsigned s = 0; s < r->ncpus; s++) {
+        struct rr_vdev *v = r->vdevs[s];
+        if (!v)
+            continue;
+        struct rr_link *via;
+        uint8_t h = rr_best(r, (int)s, &via);
+        bool initiator = strncmp(r->name, v->name, RPMSG_CPUNAME_SIZE) < 0;
+        rpmsg_mutex_lock(&v->lock);
+        if (v->state == RR_V_CONNECTING) {
+            if (now - v->since >= RPMSG_ROUTER_CONNECT_TIMEOUT_MS) {
+                /* No answer: whoever holds a half-made route drops it. */
+                struct rr_msg bye = mk(RR_DISCONNECT, RPMSG_ADDR_ANY, v->tun.addr);
+                rr_out_add(r, v->carrier, &bye);
+                RR_STAT(r, connect_refused);
+                rr_vdev_circuit_end(v, now + RPMSG_ROUTER_RETRY_MS);
+            } else if (v->since + RPMSG_ROUTER_CONNECT_TIMEOUT_MS < wake) {
+                wake = v->since + RPMSG_ROUTER_CONNECT_TIMEOUT_MS;
+            }
+        } else if (v->state == RR_V_UP && h == 0) {
+            /* A direct link to that core appeared: it replaces the route. */
+            struct rr_msg bye = mk(RR_DISCONNECT, v->peer, v->tun.addr);
+            rr_out_add(r, v->carrier, &bye);
+            rr_vdev_circuit_end(v, now);
+        }
+        if (v->tun_dead) {
+            wake = now; /* reap, then start over */
+        } else if (initiator && v->state == RR_V_DOWN && !v->tun_live && h != RR_INF && h > 0) {
+            if (now >= v->next_try)
+                starts[nstart++] = (struct start){ v, via };
+            else if (v->next_try < wake)
+                wake = v->next_try;
+        }
+        rpmsg_mutex_unlock(&v->lock);
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    rr_out_flush(r);
+    for (unsigned i = 0; i < nstart; i++)
+        start_route(r, starts[i].v, starts[i].via, now);
+    if (wake == RPMSG_FOREVER)
+        return RPMSG_FOREVER;
+    return wake > now ? wake - now : 0;
+}
+
+void rr_circuits_kill_all(struct rpmsg_router *r)
+{
+    rpmsg_mutex_lock(&r->lock);
+    for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next)
+        hc_kill(r, hc);
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
+        struct rr_vdev *v = r->vdevs[i];
+        if (!v)
+            continue;
+        rpmsg_mutex_lock(&v->lock);
+        rr_vdev_circuit_end(v, RPMSG_FOREVER);
+        rpmsg_mutex_unlock(&v->lock);
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    rr_circuits_reap(r);
+}

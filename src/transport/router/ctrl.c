@@ -1,0 +1,212 @@
+/*
+ * The router's control messages on the wire, and how the router sends:
+ * without ever sleeping on a link's RX thread for a buffer of the same link,
+ * and woken by a per-link pump when buffers come back (the transport contract
+ * has no "buffer returned" hook for anyone but the core).
+ */
+#include "router_priv.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void rr_encode(const struct rr_msg *m, uint8_t out[RR_WIRE_SIZE])
+{
+    memset(out, 0, RR_WIRE_SIZE);
+    out[0] = RR_VERSION;
+    out[1] = m->type;
+    out[2] = m->hops;
+    out[3] = m->flags;
+    put32(out + 4, m->to);
+    put32(out + 8, m->from);
+    put32(out + 12, m->fwd);
+    put32(out + 16, m->rev);
+    put32(out + 20, m->features);
+    memcpy(out + 24, m->name, strnlen(m->name, RR_WIRE_NAME - 1));
+    memcpy(out + 24 + RR_WIRE_NAME, m->src, strnlen(m->src, RR_WIRE_NAME - 1));
+}
+
+/* A name field: NUL inside, short enough for our buffers. */
+static int get_name(char *dst, const uint8_t *p)
+{
+    size_t n = strnlen((const char *)p, RR_WIRE_NAME);
+    if (n >= RR_WIRE_NAME || n >= RPMSG_CPUNAME_SIZE)
+        return -EBADMSG;
+    memcpy(dst, p, n);
+    memset(dst + n, 0, RPMSG_CPUNAME_SIZE - n);
+    return 0;
+}
+
+int rr_decode(const void *data, size_t len, struct rr_msg *m)
+{
+    const uint8_t *p = data;
+    if (!p || len != RR_WIRE_SIZE || p[0] != RR_VERSION)
+        return -EBADMSG;
+    memset(m, 0, sizeof(*m));
+    m->type = p[1];
+    m->hops = p[2];
+    m->flags = p[3];
+    m->to = get32(p + 4);
+    m->from = get32(p + 8);
+    m->fwd = get32(p + 12);
+    m->rev = get32(p + 16);
+    m->features = get32(p + 20);
+    if (get_name(m->name, p + 24) || get_name(m->src, p + 24 + RR_WIRE_NAME))
+        return -EBADMSG;
+    switch (m->type) {
+    case RR_HELLO:
+        return m->name[0] && !(m->flags & ~(RR_HELLO_REPLY | RR_HELLO_HUB | RR_HELLO_BYE))
+                   ? 0
+                   : -EBADMSG;
+    case RR_ROUTE:
+        if (!m->name[0] || m->hops == 0 || (m->hops > RPMSG_ROUTER_HOPS_MAX && m->hops != RR_INF))
+            return -EBADMSG;
+        return 0;
+    case RR_CONNECT:
+        if (!m->name[0] || !m->src[0] || m->from == RPMSG_ADDR_ANY || m->from == RPMSG_NS_ADDR ||
+            m->hops > RPMSG_ROUTER_HOPS_MAX)
+            return -EBADMSG;
+        return 0;
+    case RR_ACCEPT:
+        return m->to != RPMSG_ADDR_ANY && m->from != RPMSG_ADDR_ANY && m->from != RPMSG_NS_ADDR
+                   ? 0
+                   : -EBADMSG;
+    case RR_REJECT:
+        return m->to != RPMSG_ADDR_ANY ? 0 : -EBADMSG;
+    case RR_DISCONNECT:
+        return m->to != RPMSG_ADDR_ANY || m->from != RPMSG_ADDR_ANY ? 0 : -EBADMSG;
+    default:
+        return -EBADMSG;
+    }
+}
+
+/* ---- Sending ------------------------------------------------------------------ */
+
+void rr_tx_wake(struct rpmsg_router *r)
+{
+    /* Atomic: rr_send reads it before taking the lock. */
+    __atomic_add_fetch(&r->tx_gen, 1, __ATOMIC_RELEASE);
+    rpmsg_cond_broadcast(&r->tx_cond);
+}
+
+void rr_starve(struct rpmsg_router *r, struct rr_link *l)
+{
+    rpmsg_mutex_lock(&r->lock);
+    if (!l->starved) {
+        l->starved = true;
+        rpmsg_cond_broadcast(&l->pump_cond);
+    }
+    rpmsg_mutex_unlock(&r->lock);
+}
+
+int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t dst,
+            const void *data, uint32_t len, struct rr_hub_circuit *hc)
+{
+    uint64_t deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
+    for (;;) {
+        uint32_t gen = __atomic_load_n(&r->tx_gen, __ATOMIC_ACQUIRE);
+        int n = rpmsg_trysend_offchannel(&l->ctrl, src, dst, data, len);
+        if (n != -EAGAIN)
+            return n < 0 ? n : 0;
+        /* No buffer: the pump wakes us (tx_gen) when one comes back. The
+         * generation was read before the attempt, so a buffer returned in
+         * between is not missed. */
+        rpmsg_mutex_lock(&r->lock);
+        if (!l->starved) {
+            l->starved = true;
+            rpmsg_cond_broadcast(&l->pump_cond);
+        }
+        int rc = 0;
+        while (__atomic_load_n(&r->tx_gen, __ATOMIC_ACQUIRE) == gen && !r->stop && !(hc && hc->state == RR_HC_DEAD) && rc == 0)
+            rc = rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline);
+        bool cancel = r->stop || (hc && hc->state == RR_HC_DEAD);
+        rpmsg_mutex_unlock(&r->lock);
+        if (cancel)
+            return -ECANCELED;
+        if (rc == -ETIMEDOUT)
+            return -ETIMEDOUT;
+    }
+}
+
+int rr_send_msg(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    uint8_t buf[RR_WIRE_SIZE];
+    rr_encode(m, buf);
+    int rc = rr_send(r, l, RPMSG_ROUTER_ADDR, RPMSG_ROUTER_ADDR, buf, sizeof(buf), NULL);
+    if (rc)
+        RR_STAT(r, drop_tx_fail);
+    return rc;
+}
+
+/* ---- The pump ---------------------------------------------------------------- */
+
+/*
+ * Waits (in the core, on the link's own condition) for a free buffer while
+ * someone is starved, gives it straight back and wakes the starved. Costs a
+ * thread per link, but keeps every buffer wait event-driven.
+ */
+static void pump_main(void *arg)
+{
+    struct rr_link *l = arg;
+    struct rpmsg_router *r = l->r;
+    for (;;) {
+        rpmsg_mutex_lock(&r->lock);
+        while (!l->starved && !l->pump_stop)
+            rpmsg_cond_wait(&l->pump_cond, &r->lock, RPMSG_FOREVER);
+        if (l->pump_stop) {
+            rpmsg_mutex_unlock(&r->lock);
+            return;
+        }
+        l->starved = false;
+        rpmsg_mutex_unlock(&r->lock);
+
+        uint32_t cap = 0;
+        void *p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, RPMSG_WAIT);
+        if (p)
+            rpmsg_release_tx_buffer(&l->ctrl, p);
+
+        rpmsg_mutex_lock(&r->lock);
+        rr_tx_wake(r);
+        rpmsg_mutex_unlock(&r->lock);
+        rr_vdev_kick_starved(r, l);
+    }
+}
+
+int rr_pump_start(struct rr_link *l)
+{
+    int rc = rpmsg_cond_init(&l->pump_cond);
+    if (rc)
+        return rc;
+    l->pump_stop = false;
+    l->starved = false;
+    rc = rpmsg_thread_create(&l->pump, pump_main, l, "rpmsg-rpump");
+    if (rc) {
+        rpmsg_cond_deinit(&l->pump_cond);
+        return rc;
+    }
+    l->pump_started = true;
+    return 0;
+}
+
+void rr_pump_join(struct rr_link *l)
+{
+    if (!l->pump_started)
+        return;
+    struct rpmsg_router *r = l->r;
+    rpmsg_mutex_lock(&r->lock);
+    l->pump_stop = true;
+    rpmsg_cond_broadcast(&l->pump_cond);
+    rpmsg_mutex_unlock(&r->lock);
+    rpmsg_thread_join(&l->pump);
+    rpmsg_cond_deinit(&l->pump_cond);
+    l->pump_started = false;
+}

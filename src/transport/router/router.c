@@ -1,0 +1,563 @@
+/*
+ * Router: a core two or more hops away as an ordinary rpmsg device.
+ *
+ * DESIGN
+ *
+ * Roles. One router per core, attached to the core's links (any struct
+ * rpmsg_device). Every router is an *edge*: for each far core it can reach
+ * it keeps a *virtual device* (vdev.c) whose remote cpu name is that core's.
+ * A router made with hub = true is also a *hub*: it advertises what it can
+ * reach and relays traffic between its links.
+ *
+ * Tunnel. The virtual device's messages are ordinary rpmsg messages (16-byte
+ * header + payload, name-service messages to 0x35 included) carried whole as
+ * the payload of a message on the real link, between two *tunnel endpoints*.
+ * Names therefore cross hops untouched: all 31 characters (NuttX rewrites
+ * them to r:<cpu>:<name>, which leaves 22). A route ("circuit") is a chain of
+ * tunnel segments, one per link on the path; each hub holds one endpoint on
+ * each side of it and relays between them (circuit.c). The nesting is flat:
+ * one 16-byte header of overhead whatever the number of hubs, so the largest
+ * inner message is min over the hops of (buffer - 16), and the largest
+ * payload is that minus 16. It is measured per direction during setup.
+ *
+ * Copies. Edges are zero-copy both ways (vdev.c): a virtual device's TX buffer
+ * is the payload area of a carrier TX buffer; an inner message is delivered
+ * in place in the carrier's RX buffer, held until released. A hub copies
+ * once, from the RX buffer of one link straight into a TX buffer of the
+ * other: the transport contract only lets a link send its own buffers and
+ * get its RX buffers back, and two links are two pools (two transports, or
+ * two shared-memory regions), so a buffer cannot be handed on as it is.
+ *
+ * Control protocol. A control endpoint at static address RPMSG_ROUTER_ADDR on
+ * both sides of every link (no name service needed: works on links without
+ * NS too). Messages are 88 bytes, little-endian, versioned (ctrl.c):
+ *
+ *   u8 version(1) u8 type u8 hops u8 flags u32 to u32 from u32 fwd u32 rev
+ *   u32 features char name[32] char src[32]
+ *
+ *   HELLO       name = sender's cpu; flags REPLY, HUB, BYE. Sent when a link
+ *               comes up, answered with a REPLY. A HELLO (not REPLY) means
+ *               "I start over on this link": both sides forget what they
+ *               advertised to each other and re-advertise; from a peer
+ *               already known it means its router restarted, so the routes
+ *               through it are torn down. BYE (router detached or
+ *               destroyed): same, and the peer no longer counts as a router.
+ *   ROUTE       name reachable through the sender, `hops` hubs away from the
+ *               receiver; hops 0xFF withdraws it. Hubs only; distance vector
+ *               with split horizon, bounded by RPMSG_ROUTER_HOPS_MAX.
+ *   CONNECT     src (initiator) wants a route to name (target); from = the
+ *               sender's new tunnel endpoint; fwd / rev = largest inner
+ *               message each way so far. Each hub takes the min with its
+ *               links, makes its two endpoints and passes it on.
+ *   ACCEPT      back along the path: to = the receiver's endpoint, from =
+ *               the sender's, fwd = the final forward limit.
+ *   REJECT      back along the path: no route, loop, too small, refused.
+ *   DISCONNECT  along the path, either way: the route is gone. to (or, to =
+ *               ANY, from) names the segment.
+ *
+ * Who connects. Both ends learn of each other from the advertisements; the
+ * one with the smaller cpu name sends CONNECT, the other only answers, so two
+ * setups never cross. A route lost is set up again by the same rule as soon
+ * as a route to the far core is advertised again (and every
+ * RPMSG_ROUTER_RETRY_MS after a refusal).
+ *
+ * Loss of a hop. Each router sees its own link go down (device_destroyed). A
+ * hub withdraws the routes through that link, then sends DISCONNECT out of
+ * the other side of every circuit through it; an edge takes its virtual
+ * devices carried by that link down. So both far ends get device_destroyed,
+ * the route is re-advertised when the link returns, the initiator
+ * reconnects, both ends get device_created again and the core re-announces
+ * their named endpoints.
+ *
+ * Ordering. ACCEPT/REJECT/DISCONNECT are handled on the RX thread of the link
+ * that carries them, so they keep their place among that link's tunnel
+ * messages; HELLO and ROUTE update state there and wake the worker; CONNECT
+ * (which creates endpoints and devices) and all link events go to the
+ * worker, one thread per router that does all control sending.
+ *
+ * Threading of virtual devices. Each virtual device has its own RX thread
+ * (an ordinary device started with rpmsg_device_start). The tunnel endpoint's
+ * callback, on the carrier's RX thread, only holds the buffer and queues it;
+ * the virtual device's thread dispatches. Chosen over dispatching straight
+ * from the carrier's RX thread because the core ties waiting and endpoint
+ * destruction to the device's own RX context: with its own thread,
+ * rpmsg_wait() in a callback on the virtual device runs that device's queue
+ * nested (the reply arrives through the carrier's thread, which never
+ * blocks), and rpmsg_destroy_ept() from inside or outside a callback keeps
+ * its guarantees. FIFO per route holds: one carrier thread feeds one queue
+ * read by one thread. A slow callback on one far core also no longer stalls
+ * the other routes sharing the link. The price is one thread hop per
+ * received message at the edge.
+ *
+ * Buffer waits. The contract gives no "buffer came back" hook to anyone but
+ * the core, so a per-link pump thread, woken when a router send or a virtual
+ * device finds no buffer, waits for one in the core and wakes them (ctrl.c).
+ * A relay waits for a buffer of the next link on the RX thread of the
+ * previous one (that is the backpressure), but gives up as soon as its
+ * circuit dies; the router never waits for a buffer of a link on that same
+ * link's RX thread (it would not dispatch meanwhile).
+ *
+ * Chains are not built by nesting: hubs pass routes on (distance vector)
+ * and relay flat tunnels, so a chain of any length costs one tunnel header
+ * and one relay thread per hub, and no hub needs virtual devices of its
+ * own. A router can still be attached to a virtual device like to any
+ * device (untested).
+ *
+ * Limits. Meshed topologies are handled in principle (split horizon, hop
+ * bound, one route per far core, a direct link preferred) but untested and
+ * not optimised: routes are not re-balanced while they work.
+ */
+#include "router_priv.h"
+
+/* Routers of the process, for the one service registration they share. */
+static rpmsg_mutex_t list_lock = RPMSG_MUTEX_INITIALIZER;
+static struct rpmsg_router *routers;
+static rpmsg_mutex_t reg_lock = RPMSG_MUTEX_INITIALIZER;
+static unsigned nrouters;
+static int service_token;
+
+void rr_kick(struct rpmsg_router *r)
+{
+    r->work = true;
+    rpmsg_cond_broadcast(&r->cond);
+}
+
+/* ---- Link events ------------------------------------------------------------ */
+
+/* Registered once for all routers: the service's priv cannot outlive them,
+ * the list lock keeps a router alive while its counters are touched. */
+static void dev_event(struct rpmsg_device *rdev, bool up)
+{
+    rpmsg_mutex_lock(&list_lock);
+    for (struct rpmsg_router *r = routers; r; r = r->next) {
+        rpmsg_mutex_lock(&r->lock);
+        for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
+            struct rr_link *l = &r->links[i];
+            if (l->rdev != rdev)
+                continue;
+            if (up) {
+                l->ups++;
+            } else {
+                l->downs++;
+                rr_tx_wake(r); /* senders waiting on this link: it is gone */
+            }
+            rr_kick(r);
+        }
+        rpmsg_mutex_unlock(&r->lock);
+    }
+    rpmsg_mutex_unlock(&list_lock);
+}
+
+static void on_created(struct rpmsg_device *rdev, void *priv)
+{
+    (void)priv;
+    dev_event(rdev, true);
+}
+
+static void on_destroyed(struct rpmsg_device *rdev, void *priv)
+{
+    (void)priv;
+    dev_event(rdev, false);
+}
+
+/* ---- Control endpoint ----------------------------------------------------------- */
+
+static int ctrl_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept;
+    struct rr_link *l = priv;
+    struct rpmsg_router *r = l->r;
+    struct rr_msg m;
+    if (src != RPMSG_ROUTER_ADDR || rr_decode(data, len, &m)) {
+        RR_STAT(r, drop_bad_ctrl);
+        return 0;
+    }
+    switch (m.type) {
+    case RR_HELLO:
+        rr_on_hello(r, l, &m);
+        break;
+    case RR_ROUTE:
+        rr_on_route(r, l, &m);
+        break;
+    case RR_CONNECT:
+        rpmsg_mutex_lock(&r->lock);
+        if (r->creq_count == RR_CONNECTQ) {
+            /* The initiator times out and tries again. */
+            RR_STAT(r, drop_stale_ctrl);
+        } else {
+            struct rr_creq *c = &r->creq[(r->creq_head + r->creq_count++) % RR_CONNECTQ];
+            c->link = l;
+            c->downs = l->downs;
+            c->m = m;
+            rr_kick(r);
+        }
+        rpmsg_mutex_unlock(&r->lock);
+        break;
+    case RR_ACCEPT:
+        rr_on_accept(r, l, &m);
+        break;
+    case RR_REJECT:
+        rr_on_reject(r, l, &m);
+        break;
+    default:
+        rr_on_disconnect(r, l, &m);
+        break;
+    }
+    return 0;
+}
+
+/* ---- Worker ---------------------------------------------------------------------- */
+
+void rr_out_add(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    if (r->nout == r->out_max) {
+        /* Sized for a full re-advertisement on every link; if it ever
+         * overflows, say what was lost so the next round repeats it. */
+        if (m->type == RR_ROUTE) {
+            int s = rr_cpu_slot(r, m->name, false);
+            if (s >= 0)
+                l->advertised[s] = RR_UNKNOWN;
+        } else if (m->type == RR_HELLO) {
+            l->need_hello = true;
+        }
+        rr_kick(r);
+        return;
+    }
+    r->out[r->nout].link = l;
+    r->out[r->nout].m = *m;
+    r->nout++;
+}
+
+void rr_out_flush(struct rpmsg_router *r)
+{
+    /* Only the worker adds and flushes: no lock needed to walk the list. */
+    unsigned n = r->nout;
+    r->nout = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct rr_out *o = &r->out[i];
+        if (!rr_send_msg(r, o->link, &o->m))
+            continue;
+        rpmsg_mutex_lock(&r->lock);
+        if (o->link->up && o->m.type == RR_ROUTE) {
+            int s = rr_cpu_slot(r, o->m.name, false);
+            if (s >= 0)
+                o->link->advertised[s] = RR_UNKNOWN;
+        } else if (o->link->up && o->m.type == RR_HELLO) {
+            o->link->need_hello = true;
+        }
+        rpmsg_mutex_unlock(&r->lock);
+    }
+}
+
+static void process_links(struct rpmsg_router *r)
+{
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
+        struct rr_link *l = &r->links[i];
+        rpmsg_mutex_lock(&r->lock);
+        if (!l->rdev) {
+            rpmsg_mutex_unlock(&r->lock);
+            continue;
+        }
+        bool down = l->downs != l->downs_seen;
+        bool up = l->ups != l->ups_seen;
+        unsigned downs = l->downs;
+        l->ups_seen = l->ups;
+        bool detaching = l->detaching;
+        bool restarted = l->restarted;
+        l->restarted = false;
+        rpmsg_mutex_unlock(&r->lock);
+        if (restarted && !down)
+            rr_circuits_link_down(r, l);
+        if (down) {
+            /* Withdrawals first: an edge that then hears DISCONNECT on the
+             * same link knows there is no route to retry at once. */
+            rr_routes_link_down(r, l);
+            rr_routes_update(r);
+            rr_circuits_link_down(r, l);
+        }
+        if (up && !detaching && rpmsg_device_is_up(l->rdev))
+            rr_routes_link_up(r, l);
+        /* Seen only now: detach waits for the teardown, not just the count. */
+        rpmsg_mutex_lock(&r->lock);
+        l->downs_seen = downs;
+        rpmsg_mutex_unlock(&r->lock);
+    }
+}
+
+static void process_connects(struct rpmsg_router *r)
+{
+    for (;;) {
+        rpmsg_mutex_lock(&r->lock);
+        if (!r->creq_count) {
+            rpmsg_mutex_unlock(&r->lock);
+            return;
+        }
+        struct rr_creq c = r->creq[r->creq_head];
+        r->creq_head = (r->creq_head + 1) % RR_CONNECTQ;
+        r->creq_count--;
+        bool stale = !c.link->rdev || !c.link->up || c.link->detaching ||
+                     c.link->downs != c.downs;
+        rpmsg_mutex_unlock(&r->lock);
+        if (stale)
+            RR_STAT(r, drop_stale_ctrl);
+        else
+            rr_on_connect(r, c.link, &c.m);
+    }
+}
+
+static void worker_main(void *arg)
+{
+    struct rpmsg_router *r = arg;
+    uint64_t wait_ms = RPMSG_FOREVER;
+    for (;;) {
+        rpmsg_mutex_lock(&r->lock);
+        uint64_t deadline = wait_ms == RPMSG_FOREVER ? RPMSG_FOREVER : rpmsg_deadline(wait_ms);
+        while (!r->work && !r->stop)
+            if (rpmsg_cond_wait(&r->cond, &r->lock, deadline) == -ETIMEDOUT)
+                break;
+        bool stop = r->stop;
+        r->work = false;
+        rpmsg_mutex_unlock(&r->lock);
+        if (stop)
+            return;
+        process_links(r);
+        process_connects(r);
+        rr_circuits_reap(r);
+        rr_routes_update(r);
+        wait_ms = rr_circuits_update(r);
+    }
+}
+
+/* ---- API ------------------------------------------------------------------------ */
+
+int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_config *cfg)
+{
+    if (!out || !cfg || !cfg->local_cpuname || !cfg->local_cpuname[0] ||
+        strnlen(cfg->local_cpuname, RPMSG_CPUNAME_SIZE) >= RPMSG_CPUNAME_SIZE)
+        return -EINVAL;
+    struct rpmsg_router *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    rr_copy_name(r->name, cfg->local_cpuname);
+    r->hub = cfg->hub;
+    r->features = cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
+    r->out_max = RPMSG_ROUTER_LINKS_MAX * (RPMSG_ROUTER_CPUS_MAX + 4);
+    r->out = calloc(r->out_max, sizeof(*r->out));
+    int rc = r->out ? 0 : -ENOMEM;
+    int inited = 0;
+    if (!rc && !(rc = rpmsg_mutex_init(&r->lock)))
+        inited++;
+    if (!rc && !(rc = rpmsg_cond_init(&r->cond)))
+        inited++;
+    if (!rc && !(rc = rpmsg_cond_init(&r->tx_cond)))
+        inited++;
+    if (!rc) {
+        rpmsg_mutex_lock(&reg_lock);
+        if (nrouters == 0)
+            rc = rpmsg_register_callback(&service_token, on_created, on_destroyed, NULL, NULL);
+        if (!rc)
+            nrouters++;
+        rpmsg_mutex_unlock(&reg_lock);
+    }
+    if (!rc) {
+        rc = rpmsg_thread_create(&r->worker, worker_main, r, "rpmsg-router");
+        if (rc) {
+            rpmsg_mutex_lock(&reg_lock);
+            if (--nrouters == 0)
+                rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
+            rpmsg_mutex_unlock(&reg_lock);
+        }
+    }
+    if (rc) {
+        if (inited > 2)
+            rpmsg_cond_deinit(&r->tx_cond);
+        if (inited > 1)
+            rpmsg_cond_deinit(&r->cond);
+        if (inited > 0)
+            rpmsg_mutex_deinit(&r->lock);
+        free(r->out);
+        free(r);
+        return rc;
+    }
+    r->worker_started = true;
+    rpmsg_mutex_lock(&list_lock);
+    r->next = routers;
+    routers = r;
+    rpmsg_mutex_unlock(&list_lock);
+    *out = r;
+    return 0;
+}
+
+void rpmsg_router_destroy(struct rpmsg_router *r)
+{
+    if (!r)
+        return;
+    rpmsg_mutex_lock(&list_lock);
+    for (struct rpmsg_router **p = &routers; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    rpmsg_mutex_unlock(&list_lock);
+    rpmsg_mutex_lock(&reg_lock);
+    if (--nrouters == 0)
+        rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
+    rpmsg_mutex_unlock(&reg_lock);
+
+    rpmsg_mutex_lock(&r->lock);
+    r->stop = true;
+    rpmsg_cond_broadcast(&r->cond);
+    rr_tx_wake(r);
+    rpmsg_mutex_unlock(&r->lock);
+    if (r->worker_started)
+        rpmsg_thread_join(&r->worker);
+
+    /* Neighbours first (they take down the routes through us), then our
+     * routes (no more relays or tunnel callbacks), then the links (no more
+     * control messages, pumps stopped), then the devices, which by now only
+     * their own RX threads touch. */
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++)
+        if (r->links[i].rdev && !r->links[i].detaching)
+            rr_routes_bye(r, &r->links[i]);
+    rr_circuits_kill_all(r);
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
+        struct rr_link *l = &r->links[i];
+        if (!l->rdev)
+            continue;
+        rpmsg_destroy_ept(&l->ctrl);
+        rr_pump_join(l);
+    }
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++)
+        if (r->vdevs[i])
+            rr_vdev_destroy(r->vdevs[i]);
+    rpmsg_cond_deinit(&r->tx_cond);
+    rpmsg_cond_deinit(&r->cond);
+    rpmsg_mutex_deinit(&r->lock);
+    free(r->out);
+    free(r);
+}
+
+int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
+{
+    if (!r || !link || !link->ops)
+        return -EINVAL;
+    if (rpmsg_router_is_virtual(link) && ((struct rr_vdev *)link->transport)->r == r)
+        return -EINVAL; /* its own virtual device: every route would loop */
+    rpmsg_mutex_lock(&r->lock);
+    struct rr_link *l = NULL;
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
+        if (r->links[i].rdev == link) {
+            rpmsg_mutex_unlock(&r->lock);
+            return -EEXIST;
+        }
+        if (!r->links[i].rdev && !l)
+            l = &r->links[i];
+    }
+    if (!l) {
+        rpmsg_mutex_unlock(&r->lock);
+        return -ENOMEM;
+    }
+    memset(l, 0, sizeof(*l));
+    l->r = r;
+    l->rdev = link;
+    l->detaching = true; /* reserved: not routed over until set up */
+    memset(l->learned, RR_INF, sizeof(l->learned));
+    memset(l->advertised, RR_INF, sizeof(l->advertised));
+    rpmsg_mutex_unlock(&r->lock);
+
+    l->ctrl.priv = l;
+    int rc = rpmsg_create_ept(&l->ctrl, link, NULL, RPMSG_ROUTER_ADDR, RPMSG_ROUTER_ADDR, ctrl_cb,
+                              NULL);
+    if (!rc) {
+        rc = rr_pump_start(l);
+        if (rc)
+            rpmsg_destroy_ept(&l->ctrl);
+    }
+    rpmsg_mutex_lock(&r->lock);
+    if (rc) {
+        l->rdev = NULL;
+    } else {
+        l->detaching = false;
+        if (rpmsg_device_is_up(link))
+            l->ups++;
+        rr_kick(r);
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    return rc;
+}
+
+static bool link_quiet(struct rpmsg_router *r, struct rr_link *l)
+{
+    if (l->downs_seen != l->downs || __atomic_load_n(&l->refs, __ATOMIC_RELAXED))
+        return false;
+    for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next)
+        if (hc->s[0].link == l || hc->s[1].link == l)
+            return false;
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
+        struct rr_vdev *v = r->vdevs[i];
+        if (!v)
+            continue;
+        rpmsg_mutex_lock(&v->lock);
+        bool busy = v->carrier == l && (v->tun_live || v->state != RR_V_DOWN);
+        rpmsg_mutex_unlock(&v->lock);
+        if (busy)
+            return false;
+    }
+    return true;
+}
+
+int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link)
+{
+    if (!r || !link)
+        return -EINVAL;
+    rpmsg_mutex_lock(&r->lock);
+    struct rr_link *l = NULL;
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++)
+        if (r->links[i].rdev == link && !r->links[i].detaching)
+            l = &r->links[i];
+    if (!l) {
+        rpmsg_mutex_unlock(&r->lock);
+        return -ENOENT;
+    }
+    l->detaching = true;
+    l->downs++;
+    rr_tx_wake(r);
+    rr_kick(r);
+    /* The worker takes every route over l down; buffers the applications
+     * still hold on it are theirs to give back. Bounded, never forever. */
+    uint64_t deadline = rpmsg_deadline(2 * RPMSG_SEND_TIMEOUT_MS);
+    while (!link_quiet(r, l) && rpmsg_time_ms() < deadline) {
+        rpmsg_cond_wait(&r->tx_cond, &r->lock, rpmsg_time_ms() + 1);
+        rr_kick(r);
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    rr_routes_bye(r, l);
+    rpmsg_destroy_ept(&l->ctrl);
+    rr_pump_join(l);
+    rpmsg_mutex_lock(&r->lock);
+    l->rdev = NULL;
+    rpmsg_mutex_unlock(&r->lock);
+    return 0;
+}
+
+struct rpmsg_device *rpmsg_router_find(struct rpmsg_router *r, const char *cpuname)
+{
+    if (!r || !cpuname)
+        return NULL;
+    rpmsg_mutex_lock(&r->lock);
+    int s = rr_cpu_slot(r, cpuname, false);
+    struct rr_vdev *v = s >= 0 ? r->vdevs[s] : NULL;
+    rpmsg_mutex_unlock(&r->lock);
+    return v ? &v->dev : NULL;
+}
+
+int rpmsg_router_get_stats(struct rpmsg_router *r, struct rpmsg_router_stats *out)
+{
+    if (!r || !out)
+        return -EINVAL;
+    const uint64_t *src = (const uint64_t *)&r->stats;
+    uint64_t *dst = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    return 0;
+}

@@ -1,0 +1,283 @@
+/* Router internals shared by its files; see router.c for the design. */
+#ifndef RPMSG_ROUTER_PRIV_H
+#define RPMSG_ROUTER_PRIV_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpmsg/rpmsg_router.h"
+
+/* ---- Wire format (router.c, "Control protocol") ---------------------------- */
+
+#define RR_VERSION 1
+#define RR_WIRE_NAME 32
+#define RR_WIRE_SIZE (24 + 2 * RR_WIRE_NAME)
+
+enum rr_type {
+    RR_HELLO = 1,
+    RR_ROUTE = 2,
+    RR_CONNECT = 3,
+    RR_ACCEPT = 4,
+    RR_REJECT = 5,
+    RR_DISCONNECT = 6,
+};
+
+#define RR_HELLO_REPLY 0x01u
+#define RR_HELLO_HUB 0x02u
+#define RR_HELLO_BYE 0x04u /* the sender stops routing on this link */
+
+#define RR_INF 0xFFu     /* hops: no route (ROUTE: withdrawn) */
+#define RR_UNKNOWN 0xFEu /* advertised: a send failed, the peer's view is unknown */
+
+/* A control message, decoded to host order. */
+struct rr_msg {
+    uint8_t type;
+    uint8_t hops;
+    uint8_t flags;
+    uint32_t to;       /* circuit: the receiver's tunnel address (ANY: unknown) */
+    uint32_t from;     /* circuit: the sender's tunnel address */
+    uint32_t fwd;      /* largest inner message initiator -> target, so far */
+    uint32_t rev;      /* largest inner message target -> initiator, so far */
+    uint32_t features; /* RPMSG_F_* of the virtual device at the sending end */
+    char name[RPMSG_CPUNAME_SIZE]; /* HELLO: sender; ROUTE: destination; CONNECT: target */
+    char src[RPMSG_CPUNAME_SIZE];  /* CONNECT: initiator */
+};
+
+void rr_encode(const struct rr_msg *m, uint8_t out[RR_WIRE_SIZE]);
+/* 0, or -EBADMSG for anything malformed. */
+int rr_decode(const void *data, size_t len, struct rr_msg *m);
+
+/* ---- State ----------------------------------------------------------------- */
+
+struct rpmsg_router;
+
+struct rr_link {
+    struct rpmsg_router *r;
+    struct rpmsg_device *rdev; /* NULL: free slot */
+    struct rpmsg_endpoint ctrl;
+    /* Counted by the service callbacks, consumed by the worker: a down then
+     * up is never mistaken for nothing. */
+    unsigned ups, downs, ups_seen, downs_seen;
+    bool up;         /* the worker's view */
+    bool present;    /* the peer runs a router (HELLO exchanged) */
+    bool need_hello; /* send HELLO (REPLY when need_reply) */
+    bool need_reply;
+    bool detaching;
+    bool restarted;  /* the peer router started over: its circuits are gone */
+    char remote[RPMSG_CPUNAME_SIZE]; /* the device's remote cpu, at link up */
+    char peer[RPMSG_CPUNAME_SIZE];   /* the peer router's name, from HELLO */
+    uint8_t learned[RPMSG_ROUTER_CPUS_MAX];    /* hops the peer advertised */
+    uint8_t advertised[RPMSG_ROUTER_CPUS_MAX]; /* hops we told the peer */
+    unsigned refs; /* buffers of virtual devices still on this link (atomic) */
+    /* TX pump: turns "a buffer came back on this link" into wakeups. */
+    rpmsg_thread_t pump;
+    rpmsg_cond_t pump_cond;
+    bool pump_started, pump_stop, starved;
+};
+
+enum rr_hc_state { RR_HC_CONNECTING, RR_HC_UP, RR_HC_DEAD };
+
+/* A hub's part of a route: one endpoint on each link; each relays to the other. */
+struct rr_hub_circuit {
+    struct rr_hub_circuit *next;
+    struct rpmsg_router *r;
+    enum rr_hc_state state;
+    struct rr_side {
+        struct rr_link *link;
+        struct rpmsg_endpoint ept;
+        uint32_t peer; /* the neighbour's tunnel address (ANY until known) */
+        bool live;     /* ept created, not yet destroyed */
+    } s[2]; /* 0: toward the initiator, 1: toward the target */
+};
+
+enum rr_vstate { RR_V_DOWN, RR_V_CONNECTING, RR_V_UP };
+enum rr_qkind { RR_Q_DATA, RR_Q_UP, RR_Q_DOWN };
+
+struct rr_qent {
+    uint8_t kind;
+    bool bounce; /* buf is a malloc'd copy, not the link's held buffer */
+    uint32_t len;
+    void *buf;
+    struct rr_link *link;
+    uint32_t mtu, features; /* RR_Q_UP */
+};
+
+struct rr_held {
+    void *buf;
+    struct rr_link *link;
+    bool bounce;
+};
+
+struct rr_txbuf {
+    void *buf;
+    struct rr_link *link;
+    uint32_t gen;
+};
+
+/* Dispatched but not yet released: nested dispatch plus application holds. */
+#define RR_HELD_MAX (RPMSG_HOLD_MAX + RPMSG_NEST_MAX + 4)
+
+/* A far core as seen from here: an ordinary device with its own RX thread. */
+struct rr_vdev {
+    struct rpmsg_device dev;
+    struct rpmsg_router *r;
+    char name[RPMSG_CPUNAME_SIZE];
+    rpmsg_mutex_t lock; /* everything below; after r->lock */
+    rpmsg_cond_t cond;
+    /* The current route (circuit). */
+    enum rr_vstate state;
+    bool initiator;
+    struct rr_link *carrier;
+    struct rpmsg_endpoint tun; /* on carrier: receives the far end's messages */
+    bool tun_live, tun_dead;   /* dead: the worker must destroy it */
+    uint32_t peer;             /* the next hop's tunnel address on carrier */
+    uint32_t mtu;              /* largest inner message this way */
+    uint32_t gen;              /* bumped per circuit: stale TX buffers are not sent */
+    uint64_t since;            /* CONNECTING since */
+    uint64_t next_try;
+    bool up_pending;      /* UP, but its marker not queued yet */
+    uint32_t up_features; /* the far end's RPMSG_F_* */
+    /* RX: FIFO of inner messages and link markers, drained by the RX thread. */
+    struct rr_qent q[RPMSG_ROUTER_QUEUE_MAX];
+    unsigned qhead, qcount;
+    bool wake;
+    struct rr_held held[RR_HELD_MAX];
+    unsigned nheld;
+    /* TX buffers handed to the core and not yet sent or released. */
+    struct rr_txbuf tx[RPMSG_ROUTER_TX_MAX];
+    unsigned ntx;
+    bool starved;
+};
+
+#define RR_CONNECTQ 32
+
+struct rpmsg_router {
+    struct rpmsg_router *next; /* process-wide list (service callbacks) */
+    char name[RPMSG_CPUNAME_SIZE];
+    bool hub;
+    uint32_t features;
+    rpmsg_mutex_t lock;
+    rpmsg_cond_t cond;    /* the worker's */
+    rpmsg_cond_t tx_cond; /* senders waiting for a buffer on some link */
+    uint32_t tx_gen;
+    bool work, stop;
+    rpmsg_thread_t worker;
+    bool worker_started;
+    struct rr_link links[RPMSG_ROUTER_LINKS_MAX];
+    char cpus[RPMSG_ROUTER_CPUS_MAX][RPMSG_CPUNAME_SIZE];
+    unsigned ncpus;
+    struct rr_vdev *vdevs[RPMSG_ROUTER_CPUS_MAX]; /* by cpu slot, created on demand */
+    struct rr_hub_circuit *circuits;
+    /* CONNECT requests, handled by the worker (they create endpoints, devices). */
+    struct rr_creq {
+        struct rr_link *link;
+        unsigned downs; /* link->downs when received: stale after a link loss */
+        struct rr_msg m;
+    } creq[RR_CONNECTQ];
+    unsigned creq_head, creq_count;
+    struct rpmsg_router_stats stats; /* updated with atomics */
+    /* Worker scratch: messages computed under the lock, sent after. */
+    struct rr_out {
+        struct rr_link *link;
+        struct rr_msg m;
+    } *out;
+    unsigned nout, out_max;
+};
+
+#define RR_STAT(r, field) __atomic_add_fetch(&(r)->stats.field, 1, __ATOMIC_RELAXED)
+#define RR_STAT_ADD(r, field, n) __atomic_add_fetch(&(r)->stats.field, (n), __ATOMIC_RELAXED)
+
+/* Largest inner message (header included) a link carries from this side. */
+static inline uint32_t rr_link_mtu(const struct rr_link *l)
+{
+    return l->rdev->tx_buf_size > 2 * RPMSG_HDR_SIZE ? l->rdev->tx_buf_size - RPMSG_HDR_SIZE : 0;
+}
+
+static inline void rr_copy_name(char *dst, const char *src)
+{
+    size_t n = src ? strnlen(src, RPMSG_CPUNAME_SIZE - 1) : 0;
+    memcpy(dst, src, n);
+    memset(dst + n, 0, RPMSG_CPUNAME_SIZE - n);
+}
+
+static inline bool rr_same(const char *a, const char *b)
+{
+    return strncmp(a, b, RPMSG_CPUNAME_SIZE) == 0;
+}
+
+/* ---- router.c ----------------------------------------------------------------- */
+
+/* Wakes the worker; r->lock held. */
+void rr_kick(struct rpmsg_router *r);
+/* Queues m for link in the worker's scratch; r->lock held. */
+void rr_out_add(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+/* Sends what rr_out_add queued; r->lock not held. */
+void rr_out_flush(struct rpmsg_router *r);
+
+/* ---- ctrl.c: sending and the TX pump -------------------------------------- */
+
+/*
+ * Sends len bytes from src to dst over l (via its control endpoint), waiting
+ * for a buffer if need be, but not past the send timeout, r->stop, or hc dying.
+ * Never call on l's own RX thread (it would not dispatch while waiting).
+ */
+int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t dst,
+            const void *data, uint32_t len, struct rr_hub_circuit *hc);
+int rr_send_msg(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+/* Marks l starved: its pump will wake waiters when a buffer comes back. */
+void rr_starve(struct rpmsg_router *r, struct rr_link *l);
+int rr_pump_start(struct rr_link *l);
+/* Stops and joins the pump; l->ctrl must already be destroyed. */
+void rr_pump_join(struct rr_link *l);
+/* Wakes senders waiting on r->tx_cond; r->lock held. */
+void rr_tx_wake(struct rpmsg_router *r);
+
+/* ---- routes.c: HELLO, ROUTE, the routing table ------------------------------ */
+
+/* Slot of name, added if new; -1 when full or name is ours. r->lock held. */
+int rr_cpu_slot(struct rpmsg_router *r, const char *name, bool add);
+void rr_on_hello(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+void rr_on_route(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+/* Best route to cpu slot s: hops (RR_INF none, 0 direct) and link. r->lock held. */
+uint8_t rr_best(struct rpmsg_router *r, int s, struct rr_link **via);
+/* Worker: link state changes, HELLOs, advertisements. */
+void rr_routes_link_up(struct rpmsg_router *r, struct rr_link *l);
+void rr_routes_link_down(struct rpmsg_router *r, struct rr_link *l);
+void rr_routes_update(struct rpmsg_router *r);
+/* Tells the peer this router stops routing on l. */
+void rr_routes_bye(struct rpmsg_router *r, struct rr_link *l);
+/* Name of the cpu at the other end of l (device name, else HELLO name). */
+const char *rr_link_peer(const struct rr_link *l);
+
+/* ---- circuit.c: route setup, relay, teardown ------------------------------ */
+
+void rr_on_connect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m); /* worker */
+void rr_on_accept(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+void rr_on_reject(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+void rr_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+/* Worker: start routes this core should initiate, time out stale ones. Returns
+ * the ms until it wants to run again (RPMSG_FOREVER: nothing pending). */
+uint64_t rr_circuits_update(struct rpmsg_router *r);
+/* Worker: every circuit through l is lost. */
+void rr_circuits_link_down(struct rpmsg_router *r, struct rr_link *l);
+/* Worker: destroys the endpoints of dead circuits, frees them. */
+void rr_circuits_reap(struct rpmsg_router *r);
+/* Destroy: kills and reaps everything. */
+void rr_circuits_kill_all(struct rpmsg_router *r);
+
+/* ---- vdev.c: the virtual device transport ----------------------------------- */
+
+struct rr_vdev *rr_vdev_create(struct rpmsg_router *r, const char *name);
+void rr_vdev_destroy(struct rr_vdev *v);
+/* Queues a link marker (v->lock held). false when the queue is full. */
+bool rr_vdev_push_marker(struct rr_vdev *v, enum rr_qkind kind, uint32_t mtu, uint32_t features);
+/* Queues the pending UP marker (v->lock held). */
+void rr_vdev_flush_up(struct rr_vdev *v);
+/* The circuit ended (v->lock held): DOWN marker if it was up, tunnel to destroy. */
+void rr_vdev_circuit_end(struct rr_vdev *v, uint64_t retry_at);
+int rr_vdev_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);
+/* Pump: buffers came back on l; wakes starved virtual devices carried by it. */
+void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * The VirtIO rpmsg device: configuration, the status/feature handshake, link
+ * state, resets and faults. The protocol (gen/ack bytes, who writes what) is
+ * described in include/rpmsg/rpmsg_virtio.h; the data path is virtio_bufs.c.
+ *
+ * Everything that changes link state happens in poll(), on the RX context,
+ * so the core's link_up/link_down are called from one place and never with
+ * our lock held.
+ */
+#include "virtio_internal.h"
+#include "virtio_wire.h"
+
+#define STATUS_ALL                                                                     \
+    (RPMSG_VIRTIO_STATUS_ACK | RPMSG_VIRTIO_STATUS_DRIVER | RPMSG_VIRTIO_STATUS_FEATURES_OK | \
+     RPMSG_VIRTIO_STATUS_DRIVER_OK)
+#define CFG_FEATURES (RPMSG_VIRTIO_F_BUFSZ | RPMSG_VIRTIO_F_CPUNAME)
+/* Consecutive faults after which the host stops restarting sessions. */
+#define FAULT_STREAK_MAX 3u
+
+static void copy_name(char *dst, const char *src)
+{
+    size_t i = 0;
+    if (src)
+        for (; i + 1 < RPMSG_CPUNAME_SIZE && src[i]; i++)
+            dst[i] = src[i];
+    memset(dst + i, 0, RPMSG_CPUNAME_SIZE - i);
+}
+
+/* A name from the region: each byte read once, cut at 31 characters. */
+static void read_name(char *dst, const uint8_t *src)
+{
+    for (size_t i = 0; i < RPMSG_CPUNAME_SIZE; i++)
+        dst[i] = (char)vw_ld8(src + i);
+    dst[RPMSG_CPUNAME_SIZE - 1] = 0;
+}
+
+static void write_name(uint8_t *dst, const char *src)
+{
+    for (size_t i = 0; i < RPMSG_CPUNAME_SIZE; i++)
+        vw_st8(dst + i, (uint8_t)src[i]);
+}
+
+static bool size_ok(uint32_t s)
+{
+    return s > RPMSG_HDR_SIZE && s <= RPMSG_VIRTIO_BUF_MAX;
+}
+
+/* Features that can work with the table as it is (config space or not). */
+static uint32_t usable(const struct rpmsg_virtio *vd)
+{
+    return vd->cfgsp ? ~0u : ~CFG_FEATURES;
+}
+
+static int my_vq(const struct rpmsg_virtio *vd)
+{
+    return vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST;
+}
+
+/* ---- The table ------------------------------------------------------------ */
+
+static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config_len)
+{
+    vd->vdev = vd->shm + vdev_off;
+    vd->cfgsp = config_len >= CFG_SIZE ? vd->vdev + VDEV_CONFIG : NULL;
+}
+
+/* Writes our table from our layout. Lock held. */
+static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
+{
+    const struct rpmsg_virtio_layout *l = &vd->layout;
+    struct rpmsg_rsc_info info = { 0 };
+    info.vdev_notifyid = l->vdev_notifyid;
+    info.config_len = (vd->offered & CFG_FEATURES) ? CFG_SIZE : 0;
+    for (int i = 0; i < 2; i++) {
+        info.vring[i].da = l->vring_da[i];
+        info.vring[i].align = l->align;
+        info.vring[i].num = l->num[i];
+        info.vring[i].notifyid = l->notifyid[i];
+    }
+    uint32_t mask = info.config_len ? ~0u : ~CFG_FEATURES;
+    /* The remote declares its features here; a host declares its own only
+     * for a legacy remote, which takes the table as its firmware's. */
+    if (vd->role == RPMSG_VIRTIO_REMOTE || vd->legacy)
+        info.dfeatures = vd->offered & mask;
+    vd->declared = info.dfeatures;
+    uint8_t *tbl = vd->shm + l->rsc_offset;
+    rpmsg_rsc_write(tbl, &info, keep_ack);
+    use_vdev(vd, l->rsc_offset + RSC_VDEV_OFF, info.config_len);
+    if (vd->cfgsp) {
+        vw_st32(vd->cfgsp + CFG_H2R, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
+        vw_st32(vd->cfgsp + CFG_R2H, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
+        write_name(vd->cfgsp + (vd->role == RPMSG_VIRTIO_HOST ? CFG_HOST_NAME : CFG_REMOTE_NAME),
+                   vd->local_name);
+    }
+    for (int i = 0; i < 2; i++)
+        rpmsg_vring_attach(&vd->vq[i], vd->shm, l->vring_da[i], l->num[i], l->align, l->notifyid[i]);
+}
+
+/*
+ * Parses the table in the region and takes its vring geometry once it is
+ * validated against the region and our buffer pool. Lock held.
+ * 0, -EAGAIN (not written yet) or -EPROTO.
+ */
+static int read_table(struct rpmsg_virtio *vd)
+{
+    struct rpmsg_rsc_info info;
+    int r = rpmsg_rsc_parse(vd->shm, vd->shm_size, vd->layout.rsc_offset, &info);
+    if (r)
+        return r;
+    struct rpmsg_virtio_geom g = {
+        .table_off = vd->layout.rsc_offset,
+        .table_end = info.entry_end,
+        .pool_start = vd->pool_start,
+        .pool_end = vd->pool_end,
+    };
+    if (g.table_end < g.table_off + RSC_VDEV_OFF)
+        g.table_end = g.table_off + RSC_VDEV_OFF;
+    for (int i = 0; i < 2; i++)
+        g.vring[i] = info.vring[i];
+    if (rpmsg_virtio_geometry_check(&g, vd->shm_size))
+        return -EPROTO;
+    use_vdev(vd, info.vdev_off, info.config_len);
+    for (int i = 0; i < 2; i++)
+        rpmsg_vring_attach(&vd->vq[i], vd->shm, g.vring[i].da, g.vring[i].num, g.vring[i].align,
+                           g.vring[i].notifyid);
+    return 0;
+}
+
+/* ---- Link state --------------------------------------------------------- */
+
+/* Leaves the session. Lock held. True if the core must hear link_down. */
+static bool go_down(struct rpmsg_virtio *vd)
+{
+    bool was = vd->up;
+    vd->up = false;
+    rpmsg_virtio_bufs_down(vd);
+    if (was)
+        vd->stats.link_downs++;
+    return was;
+}
+
+static void host_unpublish(struct rpmsg_virtio *vd)
+{
+    if (!vd->vdev)
+        return;
+    vw_st8(vd->vdev + VDEV_GEN, 0);
+    vw_st8_rel(vd->vdev + VDEV_STATUS, 0);
+}
+
+/* Host: starts a session (unpublish, table, new gen). Lock held. */
+static void host_publish(struct rpmsg_virtio *vd)
+{
+    uint8_t prev = vd->vdev ? vw_ld8(vd->vdev + VDEV_GEN) : 0;
+    if (!prev)
+        prev = vd->gen;
+    host_unpublish(vd);
+    if (vd->writer) {
+        /* A fresh table also clears a stale ack left by an earlier life. */
+        write_table(vd, vd->vdev != NULL);
+    } else if (read_table(vd)) {
+        vd->state = VS_WAIT_TABLE;
+        return;
+    }
+    vd->stats.resets++;
+    vd->state = VS_WAIT_ACK;
+    if (vd->legacy)
+        return;
+    uint8_t g = (uint8_t)(prev + 1);
+    vd->gen = g ? g : 1;
+    vw_st8_rel(vd->vdev + VDEV_GEN, vd->gen);
+}
+
+/* Host: the remote is ready (acked, or legacy). Lock held. True if now up. */
+static bool host_negotiate(struct rpmsg_virtio *vd)
+{
+    uint32_t neg = vw_ld32(vd->vdev + VDEV_DFEATURES) & vd->offered & usable(vd);
+    uint32_t s0 = RPMSG_BUFFER_SIZE, s1 = RPMSG_BUFFER_SIZE;
+    if (neg & RPMSG_VIRTIO_F_BUFSZ) {
+        s1 = vw_ld32(vd->cfgsp + CFG_H2R);
+        s0 = vw_ld32(vd->cfgsp + CFG_R2H);
+        if (!size_ok(s0) || !size_ok(s1)) {
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
+            return false;
+        }
+    }
+    vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
+    for (int i = 0; i < 2; i++)
+        rpmsg_vring_clear(&vd->vq[i]);
+    if (rpmsg_virtio_host_bufs_up(vd, s0, s1)) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
+        return false;
+    }
+    if (neg & RPMSG_VIRTIO_F_CPUNAME)
+        read_name(vd->peer_name, vd->cfgsp + CFG_REMOTE_NAME);
+    else
+        memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
+    if (vd->cfgsp) {
+        if (neg & RPMSG_VIRTIO_F_BUFSZ) {
+            vw_st32(vd->cfgsp + CFG_H2R, s1);
+            vw_st32(vd->cfgsp + CFG_R2H, s0);
+        }
+        write_name(vd->cfgsp + CFG_HOST_NAME, vd->local_name);
+    }
+    vw_st32(vd->vdev + VDEV_GFEATURES, neg);
+    vd->negotiated = neg;
+    vw_st8_rel(vd->vdev + VDEV_STATUS, STATUS_ALL);
+    return true;
+}
+
+/* Remote: the host's DRIVER_OK arrived. Lock held. True if now up. */
+static bool remote_negotiate(struct rpmsg_virtio *vd)
+{
+    uint32_t gf = vw_ld32(vd->vdev + VDEV_GFEATURES);
+    uint32_t mine = vd->legacy ? vd->offered & usable(vd) : vd->declared;
+    if (!vd->legacy && (gf & ~mine)) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_FEATURES);
+        return false;
+    }
+    uint32_t neg = gf & mine;
+    uint32_t s0 = RPMSG_BUFFER_SIZE, s1 = RPMSG_BUFFER_SIZE;
+    if (neg & RPMSG_VIRTIO_F_BUFSZ) {
+        s1 = vw_ld32(vd->cfgsp + CFG_H2R);
+        s0 = vw_ld32(vd->cfgsp + CFG_R2H);
+        if (!size_ok(s0) || !size_ok(s1)) {
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
+            return false;
+        }
+    }
+    if (neg & RPMSG_VIRTIO_F_CPUNAME)
+        read_name(vd->peer_name, vd->cfgsp + CFG_HOST_NAME);
+    else
+        memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
+    vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
+    vd->negotiated = neg;
+    rpmsg_virtio_remote_bufs_up(vd, s0, s1);
+    return true;
+}
+
+static void mark_up(struct rpmsg_virtio *vd)
+{
+    vd->state = VS_UP;
+    vd->up = true;
+    vd->fault_streak = 0;
+    vd->stats.link_ups++;
+}
+
+/* Remote: ack the published gen if there is one to ack. Lock held. True if acked. */
+static bool remote_try_ack(struct rpmsg_virtio *vd)
+{
+    if (read_table(vd))
+        return false;
+    uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
+    uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
+    if (vd->legacy) {
+        if (st & RPMSG_VIRTIO_STATUS_DRIVER_OK)
+            vd->state = VS_WAIT_OK;
+        return false;
+    }
+    if (!g || (st & RPMSG_VIRTIO_STATUS_DRIVER_OK))
+        return false; /* not published, or a session we are not part of */
+    vd->declared = vd->offered & usable(vd);
+    vw_st32(vd->vdev + VDEV_DFEATURES, vd->declared);
+    if (vd->cfgsp)
+        write_name(vd->cfgsp + CFG_REMOTE_NAME, vd->local_name);
+    if (vw_ld8_acq(vd->vdev + VDEV_GEN) != g)
+        return false; /* the host restarted meanwhile: try again on its next kick */
+    vd->gen = g;
+    vw_st8_rel(vd->vdev + VDEV_ACK, g);
+    vd->state = VS_WAIT_OK;
+    return true;
+}
+
+/* Acts on a fault found anywhere. Lock held. True if the core must hear link_down. */
+static bool fault_locked(struct rpmsg_virtio *vd)
+{
+    vd->fault_pending = 0;
+    bool was = go_down(vd);
+    if (vd->role == RPMSG_VIRTIO_HOST) {
+        host_unpublish(vd);
+        vd->fault_streak++;
+        vd->state = VS_FAULTED;
+    } else if (!vd->legacy) {
+        if (vd->vdev)
+            vw_st8_rel(vd->vdev + VDEV_ACK, 0);
+        vd->state = VS_WAIT_GEN;
+    } else {
+        vd->state = VS_FAULTED;
+    }
+    return was;
+}
+
+/*
+ * One step of the handshake or link watch. Lock held. Sets *down / *up when
+ * the core must be told, *kick when the peer must look.
+ */
+static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
+{
+    if (vd->role == RPMSG_VIRTIO_HOST) {
+        switch (vd->state) {
+        case VS_WAIT_TABLE:
+            host_publish(vd);
+            *kick = vd->state != VS_WAIT_TABLE;
+            if (*kick && vd->legacy)
+                goto wait_ack;
+            break;
+        case VS_WAIT_ACK:
+        wait_ack:
+            if (vd->legacy || vw_ld8_acq(vd->vdev + VDEV_ACK) == vd->gen) {
+                if (host_negotiate(vd)) {
+                    mark_up(vd);
+                    *up = *kick = true;
+                }
+            }
+            break;
+        case VS_UP:
+            if (!vd->legacy && vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen) {
+                /* The remote restarted or gave up on this session. */
+                *down |= go_down(vd);
+                host_publish(vd);
+                *kick = true;
+            }
+            break;
+        case VS_FAULTED:
+            if (!vd->legacy && vd->fault_streak < FAULT_STREAK_MAX &&
+                vw_ld8_acq(vd->vdev + VDEV_ACK) == 0) {
+                host_publish(vd);
+                *kick = true;
+            }
+            break;
+        default:
+            break;
+        }
+        return;
+    }
+    switch (vd->state) {
+    case VS_WAIT_GEN:
+        *kick = remote_try_ack(vd);
+        if (vd->state != VS_WAIT_OK)
+            break;
+        /* DRIVER_OK may already be there (legacy) */
+        __attribute__((fallthrough));
+    case VS_WAIT_OK:
+        if (!vd->legacy && vw_ld8_acq(vd->vdev + VDEV_GEN) != vd->gen) {
+            vd->state = VS_WAIT_GEN;
+            *kick |= remote_try_ack(vd);
+            break;
+        }
+        if ((vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_DRIVER_OK) &&
+            remote_negotiate(vd)) {
+            mark_up(vd);
+            *up = true;
+        }
+        break;
+    case VS_UP: {
+        uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
+        uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
+        if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd->legacy && g != vd->gen)) {
+            /* The host reset the device. */
+            *down |= go_down(vd);
+            vd->state = VS_WAIT_GEN;
+            if (!vd->legacy)
+                vw_st8_rel(vd->vdev + VDEV_ACK, 0);
+            *kick = true;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Peer liveness transitions. Lock held. */
+static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kick)
+{
+    if (alive < 0 && !vd->peer_dead) {
+        vd->peer_dead = true;
+        vd->fault_pending = 0;
+        *down |= go_down(vd);
+        if (vd->role == RPMSG_VIRTIO_HOST)
+            host_unpublish(vd);
+        else if (vd->vdev && !vd->legacy)
+            vw_st8_rel(vd->vdev + VDEV_ACK, 0);
+        else if (vd->vdev)
+            /* Nobody else writes it now, and a restarted legacy host must be
+             * seen setting DRIVER_OK again, not the dead one's. */
+            vw_st8_rel(vd->vdev + VDEV_STATUS, 0);
+        vd->state = VS_DEAD;
+    } else if (alive == 0 && vd->peer_dead) {
+        vd->peer_dead = false;
+        vd->fault_streak = 0;
+        if (vd->role == RPMSG_VIRTIO_HOST)
+            host_publish(vd);
+        else
+            vd->state = VS_WAIT_GEN;
+        *kick = true;
+    }
+}
+
+int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    int alive = vd->ops->peer_alive ? vd->ops->peer_alive(vd->plat) : 0;
+    bool down = false, up = false, kick = false;
+    int ret = 0;
+
+    rpmsg_mutex_lock(&vd->lock);
+    watch_peer(vd, alive, &down, &kick);
+    if (vd->peer_dead) {
+        ret = -ENOTCONN;
+    } else {
+        if (vd->fault_pending) {
+            down |= fault_locked(vd);
+            kick = true;
+            ret = -EPROTO;
+        } else if (vd->state == VS_FAULTED && (vd->legacy || vd->fault_streak >= FAULT_STREAK_MAX)) {
+            ret = -EPROTO;
+        }
+        step(vd, &down, &up, &kick);
+        if (vd->fault_pending) {
+            /* The handshake itself found the region unusable. */
+            down |= fault_locked(vd);
+            up = false;
+            kick = true;
+            ret = -EPROTO;
+        }
+    }
+    uint32_t tx_size = vd->vq[vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
+    rpmsg_mutex_unlock(&vd->lock);
+
+    if (down)
+        rpmsg_device_link_down(rdev);
+    if (kick)
+        rpmsg_virtio_kick(vd, my_vq(vd));
+    if (up) {
+        rdev->tx_buf_size = tx_size;
+        rpmsg_device_link_up(rdev, vd->peer_name, vd->negotiated);
+    }
+    if (ret)
+        return ret;
+
+    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
+
+    /* A fault found while receiving (or by another thread's send). */
+    rpmsg_mutex_lock(&vd->lock);
+    bool faulted = vd->fault_pending != 0;
+    down = faulted && fault_locked(vd);
+    rpmsg_mutex_unlock(&vd->lock);
+    if (!faulted)
+        return n;
+    if (down)
+        rpmsg_device_link_down(rdev);
+    rpmsg_virtio_kick(vd, my_vq(vd));
+    return -EPROTO;
+}
+
+int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    int r = vd->ops->wait(vd->plat, deadline_ms);
+    if (r == -ETIMEDOUT)
+        return r;
+    __atomic_add_fetch(&vd->stats.notify_received, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+void rpmsg_virtio_op_wakeup(struct rpmsg_device *rdev)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    if (vd->ops->wakeup)
+        vd->ops->wakeup(vd->plat);
+}
+
+/* ---- API ------------------------------------------------------------------ */
+
+int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config *cfg)
+{
+    if (!vd || !cfg || !cfg->shm || ((uintptr_t)cfg->shm & 7) || !cfg->shm_size ||
+        cfg->shm_size > UINT32_MAX || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait ||
+        (cfg->role != RPMSG_VIRTIO_HOST && cfg->role != RPMSG_VIRTIO_REMOTE))
+        return -EINVAL;
+    struct rpmsg_virtio_layout lay;
+    if (cfg->layout)
+        lay = *cfg->layout;
+    else if (!rpmsg_virtio_layout_default(&lay, NULL))
+        return -EINVAL;
+    if (rpmsg_virtio_layout_check(&lay, cfg->shm_size))
+        return -EINVAL;
+
+    memset(vd, 0, sizeof(*vd));
+    vd->ops = cfg->ops;
+    vd->plat = cfg->plat;
+    vd->role = cfg->role;
+    vd->writer = (cfg->role == RPMSG_VIRTIO_REMOTE) == cfg->remote_writes_table;
+    vd->legacy = cfg->legacy;
+    vd->layout = lay;
+    vd->shm = cfg->shm;
+    vd->shm_size = cfg->shm_size;
+    vd->pool_start = lay.buf_offset;
+    vd->pool_end = lay.pool_size ? lay.buf_offset + lay.pool_size : (uint32_t)cfg->shm_size;
+    vd->offered = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+    copy_name(vd->local_name, cfg->cpuname);
+    copy_name(vd->peer_default, cfg->peer_cpuname ? cfg->peer_cpuname
+                                : cfg->role == RPMSG_VIRTIO_HOST ? "remote" : "host");
+    vd->state = cfg->role == RPMSG_VIRTIO_HOST ? VS_WAIT_TABLE : VS_WAIT_GEN;
+    for (int i = 0; i < 2; i++) {
+        rpmsg_vring_attach(&vd->vq[i], vd->shm, lay.vring_da[i], lay.num[i], lay.align,
+                           lay.notifyid[i]);
+        vd->vq[i].free_head = SLOT_NIL;
+    }
+
+    int r = rpmsg_mutex_init(&vd->lock);
+    if (r)
+        return r;
+    struct rpmsg_device_config dc = {
+        .local_cpuname = vd->local_name,
+        .features = vd->offered,
+        .no_rx_thread = cfg->no_rx_thread,
+    };
+    r = rpmsg_device_init(&vd->rdev,
+                          cfg->role == RPMSG_VIRTIO_HOST ? &rpmsg_virtio_ops_host
+                                                         : &rpmsg_virtio_ops_remote,
+                          vd, &dc);
+    if (r) {
+        rpmsg_mutex_deinit(&vd->lock);
+        return r;
+    }
+
+    rpmsg_mutex_lock(&vd->lock);
+    if (vd->role == RPMSG_VIRTIO_HOST) {
+        host_publish(vd);
+    } else if (vd->writer) {
+        write_table(vd, false);
+    } else if (read_table(vd) == 0 && !vd->legacy) {
+        /* A host still running an earlier session of ours must restart it. */
+        vw_st8_rel(vd->vdev + VDEV_ACK, 0);
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_virtio_kick(vd, my_vq(vd));
+
+    r = rpmsg_device_start(&vd->rdev);
+    if (r) {
+        rpmsg_device_deinit(&vd->rdev);
+        rpmsg_mutex_deinit(&vd->lock);
+        return r;
+    }
+    return 0;
+}
+
+struct rpmsg_device *rpmsg_virtio_get_device(struct rpmsg_virtio *vd)
+{
+    return vd ? &vd->rdev : NULL;
+}
+
+void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
+{
+    if (!vd || !vd->rdev.ops)
+        return;
+    rpmsg_device_deinit(&vd->rdev);
+    rpmsg_mutex_lock(&vd->lock);
+    go_down(vd);
+    if (vd->role == RPMSG_VIRTIO_HOST)
+        host_unpublish(vd);
+    else if (vd->vdev && !vd->legacy)
+        vw_st8_rel(vd->vdev + VDEV_ACK, 0);
+    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_virtio_kick(vd, my_vq(vd));
+    rpmsg_mutex_deinit(&vd->lock);
+}
+
+int rpmsg_virtio_get_stats(struct rpmsg_virtio *vd, struct rpmsg_virtio_stats *out)
+{
+    if (!vd || !out)
+        return -EINVAL;
+    rpmsg_mutex_lock(&vd->lock);
+    *out = vd->stats;
+    out->notify_received = __atomic_load_n(&vd->stats.notify_received, __ATOMIC_RELAXED);
+    rpmsg_mutex_unlock(&vd->lock);
+    return 0;
+}
+
+void *rpmsg_virtio_da_to_va(struct rpmsg_virtio *vd, uint64_t da, uint32_t len)
+{
+    if (!vd || !vd->shm || da > vd->shm_size || len > vd->shm_size - da)
+        return NULL;
+    return vd->shm + da;
+}

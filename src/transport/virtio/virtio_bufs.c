@@ -1,0 +1,658 @@
+/*
+ * The data path: buffers on and off the rings, for both roles.
+ *
+ * Local bookkeeping (struct rpmsg_virtio_slot, one per descriptor id) says
+ * who holds each buffer; the region only ever tells us ids, indices,
+ * addresses and lengths, and each of those is checked against the
+ * bookkeeping and the buffer pool before it is used. A violation is a
+ * fault: recorded here, acted on by poll() (link down, -EPROTO).
+ *
+ * The host lays its buffers out itself (descriptor i of a vring always
+ * points at buffer i of that direction), so a buffer pointer maps back to
+ * its id by arithmetic. The remote only learns buffer addresses from the
+ * host's descriptors and maps them back through a small hash table.
+ */
+#include "virtio_internal.h"
+#include "virtio_wire.h"
+
+#define HASH_SIZE (2u * RPMSG_VIRTIO_NUM_MAX)
+_Static_assert((RPMSG_VIRTIO_NUM_MAX & (RPMSG_VIRTIO_NUM_MAX - 1)) == 0 &&
+                   RPMSG_VIRTIO_NUM_MAX <= 32768,
+               "RPMSG_VIRTIO_NUM_MAX must be a power of two <= 32768");
+
+static bool live(const struct rpmsg_virtio *vd)
+{
+    return vd->up && !vd->fault_pending;
+}
+
+void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason)
+{
+    vd->stats.faults++;
+    vd->stats.last_fault = reason;
+    if (!vd->fault_pending)
+        vd->fault_pending = reason;
+}
+
+void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i)
+{
+    rpmsg_mutex_lock(&vd->lock);
+    vd->stats.notify_sent++;
+    uint32_t id = vd->vq[i].notifyid;
+    rpmsg_mutex_unlock(&vd->lock);
+    vd->ops->notify(vd->plat, id);
+}
+
+/* Counts a kick decision; the caller kicks after unlocking if it returns true. */
+static bool decide(struct rpmsg_virtio *vd, bool need)
+{
+    if (need)
+        vd->stats.notify_sent++;
+    else
+        vd->stats.notify_suppressed++;
+    return need;
+}
+
+static void notify(struct rpmsg_virtio *vd, int i)
+{
+    vd->ops->notify(vd->plat, vd->vq[i].notifyid);
+}
+
+/* ---- Remote: buffer offset -> descriptor id -------------------------------- */
+
+static uint32_t hhome(uint32_t off)
+{
+    return (uint32_t)(off * 2654435761u) >> (32 - __builtin_ctz(HASH_SIZE));
+}
+
+static int hash_pos(const struct rpmsg_virtio_vq *vq, uint32_t off)
+{
+    for (uint32_t i = hhome(off), n = 0; n < HASH_SIZE; i = (i + 1) & (HASH_SIZE - 1), n++) {
+        uint16_t e = vq->hash[i];
+        if (!e)
+            return -1;
+        if (vq->slot[e - 1].off == off)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* slot[id].off must be set. -EEXIST if another outstanding buffer has that offset. */
+static int hash_add(struct rpmsg_virtio_vq *vq, uint16_t id)
+{
+    uint32_t off = vq->slot[id].off;
+    if (hash_pos(vq, off) >= 0)
+        return -EEXIST;
+    uint32_t i = hhome(off);
+    while (vq->hash[i])
+        i = (i + 1) & (HASH_SIZE - 1); /* never full: at most num <= HASH_SIZE/2 entries */
+    vq->hash[i] = (uint16_t)(id + 1);
+    return 0;
+}
+
+/* Linear probing deletion without tombstones: pull later entries back. */
+static void hash_del(struct rpmsg_virtio_vq *vq, uint32_t i)
+{
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & (HASH_SIZE - 1);
+        uint16_t e = vq->hash[j];
+        if (!e)
+            break;
+        uint32_t k = hhome(vq->slot[e - 1].off);
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        vq->hash[i] = e;
+        i = j;
+    }
+    vq->hash[i] = 0;
+}
+
+/* Id of an outstanding remote buffer, or -1. */
+static int remote_id(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, const void *buf,
+                     int *pos)
+{
+    uintptr_t p = (uintptr_t)buf, base = (uintptr_t)vd->shm;
+    if (p < base || p - base >= vd->shm_size)
+        return -1;
+    *pos = hash_pos(vq, (uint32_t)(p - base));
+    return *pos < 0 ? -1 : vq->hash[*pos] - 1;
+}
+
+/* ---- Host: buffer pointer -> id ---------------------------------------- */
+
+static int host_id(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq, const void *buf)
+{
+    uintptr_t p = (uintptr_t)buf, base = (uintptr_t)vd->shm + vq->buf_base;
+    if (!vq->stride || p < base)
+        return -1;
+    uintptr_t off = p - base;
+    if (off % vq->stride || off / vq->stride >= vq->num)
+        return -1;
+    return (int)(off / vq->stride);
+}
+
+/* ---- Session start and end --------------------------------------------- */
+
+void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
+{
+    for (int i = 0; i < 2; i++) {
+        struct rpmsg_virtio_vq *vq = &vd->vq[i];
+        if (vd->role == RPMSG_VIRTIO_REMOTE) {
+            /* The host owns these buffers; whatever the core still has is
+             * forgotten here and ignored when it comes back. */
+            memset(vq->slot, 0, sizeof(vq->slot));
+            memset(vq->hash, 0, sizeof(vq->hash));
+            vq->free_head = SLOT_NIL;
+            vq->nfree = 0;
+            continue;
+        }
+        for (uint32_t id = 0; id < vq->num; id++)
+            if (vq->slot[id].state == SLOT_PEER)
+                vq->slot[id].state = SLOT_IDLE; /* the remote will not return it */
+    }
+    vd->tx_starved = false;
+}
+
+int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
+{
+    uint32_t size[2] = { s0, s1 };
+    uint64_t at = vd->pool_start;
+    for (int i = 0; i < 2; i++) {
+        struct rpmsg_virtio_vq *vq = &vd->vq[i];
+        uint32_t stride = rpmsg_virtio_stride(size[i]);
+        bool same = vq->buf_size == size[i] && vq->stride == stride && vq->buf_base == at;
+        vq->buf_size = size[i];
+        vq->stride = stride;
+        vq->buf_base = (uint32_t)at;
+        at += (uint64_t)vq->num * stride;
+        if (at > vd->pool_end)
+            return -EINVAL;
+        vq->free_head = SLOT_NIL;
+        vq->nfree = 0;
+        for (uint32_t id = 0; id < vq->num; id++) {
+            struct rpmsg_virtio_slot *s = &vq->slot[id];
+            /* Buffers the core still has from the last session stay with
+             * it unless the layout moved under them. */
+            if (!same || s->state == SLOT_PEER)
+                s->state = SLOT_IDLE;
+            s->off = vq->buf_base + id * stride;
+            s->len = size[i];
+        }
+    }
+    struct rpmsg_virtio_vq *rx = &vd->vq[VQ_RX_HOST], *tx = &vd->vq[VQ_TX_HOST];
+    for (uint32_t id = 0; id < rx->num; id++)
+        if (rx->slot[id].state == SLOT_IDLE) {
+            rpmsg_vring_drv_add(rx, (uint16_t)id, rx->slot[id].off, rx->buf_size, VRING_DESC_F_WRITE);
+            rx->slot[id].state = SLOT_PEER;
+        }
+    rpmsg_vring_drv_publish(rx);
+    rx->kicked = rx->shadow; /* DRIVER_OK is the notification for these */
+    for (uint32_t id = tx->num; id-- > 0;)
+        if (tx->slot[id].state == SLOT_IDLE) {
+            tx->slot[id].next = tx->free_head;
+            tx->free_head = (uint16_t)id;
+            tx->nfree++;
+        }
+    rpmsg_vring_drv_intr(rx, vd->event_idx, true);
+    rpmsg_vring_drv_intr(tx, vd->event_idx, false);
+    vd->tx_starved = false;
+    return 0;
+}
+
+void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
+{
+    uint32_t size[2] = { s0, s1 };
+    for (int i = 0; i < 2; i++) {
+        struct rpmsg_virtio_vq *vq = &vd->vq[i];
+        memset(vq->slot, 0, sizeof(vq->slot));
+        memset(vq->hash, 0, sizeof(vq->hash));
+        vq->free_head = SLOT_NIL;
+        vq->nfree = 0;
+        vq->buf_size = size[i];
+        vq->last = vq->shadow = vq->kicked = 0;
+    }
+    /* TX buffers the host returns: only interesting while starved. */
+    rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
+    rpmsg_vring_dev_notify(&vd->vq[VQ_TX_HOST], vd->event_idx, true);
+    vd->tx_starved = false;
+}
+
+/* ---- Host data path ------------------------------------------------------ */
+
+/* Takes back TX buffers the remote consumed. Lock held. Returns how many. */
+static int host_reclaim(struct rpmsg_virtio *vd)
+{
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    int n = 0;
+    while (live(vd)) {
+        uint32_t id, len;
+        int r = rpmsg_vring_drv_get_used(vq, &id, &len);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX);
+            break;
+        }
+        if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID);
+            break;
+        }
+        vq->slot[id].state = SLOT_IDLE;
+        vq->slot[id].next = vq->free_head;
+        vq->free_head = (uint16_t)id;
+        vq->nfree++;
+        n++;
+    }
+    if (n && vd->tx_starved) {
+        vd->tx_starved = false;
+        rpmsg_vring_drv_intr(vq, vd->event_idx, false);
+    }
+    return n;
+}
+
+static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    void *buf = NULL;
+    int reclaimed = 0;
+    rpmsg_mutex_lock(&vd->lock);
+    if (live(vd) && !vq->nfree) {
+        reclaimed = host_reclaim(vd);
+        if (!vq->nfree && live(vd)) {
+            /* Ask for an interrupt when buffers come back, then look again:
+             * they may have come back before the request was visible. */
+            vd->tx_starved = true;
+            rpmsg_vring_drv_intr(vq, vd->event_idx, true);
+            reclaimed += host_reclaim(vd);
+        }
+    }
+    if (live(vd) && vq->nfree) {
+        uint16_t id = vq->free_head;
+        vq->free_head = vq->slot[id].next;
+        vq->nfree--;
+        vq->slot[id].state = SLOT_TAKEN;
+        buf = vd->shm + vq->slot[id].off;
+        *size = vq->buf_size;
+    }
+    bool wake = vd->fault_pending != 0;
+    rpmsg_mutex_unlock(&vd->lock);
+    if (wake)
+        vd->ops->wakeup(vd->plat); /* the RX context acts on the fault */
+    if (reclaimed)
+        rpmsg_device_tx_done(rdev); /* other senders may wait for these */
+    return buf;
+}
+
+static int host_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    int r = 0;
+    bool kick = false;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_id(vd, vq, buf);
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+        r = -EINVAL;
+    } else if (!live(vd) || len > vq->buf_size) {
+        r = live(vd) ? -EMSGSIZE : -ENOTCONN;
+        vq->slot[id].state = SLOT_IDLE;
+        vq->slot[id].next = vq->free_head;
+        vq->free_head = (uint16_t)id;
+        vq->nfree++;
+    } else {
+        rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, len, 0);
+        rpmsg_vring_drv_publish(vq);
+        vq->slot[id].state = SLOT_PEER;
+        vd->stats.tx_msgs++;
+        kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, VQ_TX_HOST);
+    return r;
+}
+
+static int host_release_tx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    int r = 0;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_id(vd, vq, buf);
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+        r = -EINVAL;
+    } else {
+        vq->slot[id].state = SLOT_IDLE;
+        vq->slot[id].next = vq->free_head;
+        vq->free_head = (uint16_t)id;
+        vq->nfree++;
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    return r;
+}
+
+static void host_release_rx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    bool kick = false;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_id(vd, vq, buf);
+    if (id >= 0 && vq->slot[id].state == SLOT_HELD) {
+        if (live(vd)) {
+            rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
+            rpmsg_vring_drv_publish(vq);
+            vq->slot[id].state = SLOT_PEER;
+            kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+        } else {
+            vq->slot[id].state = SLOT_IDLE; /* posted when the link comes up */
+        }
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, VQ_RX_HOST);
+}
+
+/* One received buffer off vring0, or NULL. Lock held. */
+static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
+{
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    uint32_t id, ulen;
+    int r = rpmsg_vring_drv_get_used(vq, &id, &ulen);
+    if (r <= 0) {
+        if (r < 0)
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX);
+        return NULL;
+    }
+    if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID);
+        return NULL;
+    }
+    if (ulen > vq->slot[id].len) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN);
+        return NULL;
+    }
+    vq->slot[id].state = SLOT_HELD;
+    /* Remotes differ in what they put in used.len (the message, the whole
+     * buffer); the buffer is ours and whole, and the core bounds the
+     * message by the header's len. */
+    *len = vq->slot[id].len;
+    return vd->shm + vq->slot[id].off;
+}
+
+/* ---- Remote data path ---------------------------------------------------- */
+
+/*
+ * Takes the next descriptor the host made available on vq and checks it:
+ * id in range and not already ours, buffer inside the pool, at least a
+ * header long and at most max_len. Lock held. NULL if none or on a fault.
+ */
+static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t max_len,
+                         bool clamp, uint32_t *len, uint8_t state)
+{
+    uint16_t id;
+    int r = rpmsg_vring_dev_get_avail(vq, &id);
+    if (r <= 0) {
+        if (r < 0)
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX);
+        return NULL;
+    }
+    if (id >= vq->num || vq->slot[id].state != SLOT_IDLE) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID);
+        return NULL;
+    }
+    uint64_t addr;
+    uint32_t dlen;
+    uint16_t flags;
+    /* rpmsg uses one descriptor per buffer: NEXT/WRITE are not needed and a
+     * chain is not followed, so the flags cannot lead us anywhere. */
+    rpmsg_vring_dev_read_desc(vq, id, &addr, &dlen, &flags);
+    (void)flags;
+    if (addr < vd->pool_start || addr > vd->pool_end || dlen > vd->pool_end - addr) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ADDR);
+        return NULL;
+    }
+    if (clamp) {
+        if (dlen < RPMSG_HDR_SIZE) {
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN);
+            return NULL;
+        }
+        if (dlen > max_len)
+            dlen = max_len;
+    } else if (dlen > max_len) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN);
+        return NULL;
+    }
+    vq->slot[id].off = (uint32_t)addr;
+    vq->slot[id].len = dlen;
+    if (hash_add(vq, id)) {
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_DUP);
+        return NULL;
+    }
+    vq->slot[id].state = state;
+    *len = dlen;
+    return vd->shm + addr;
+}
+
+static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    void *buf = NULL;
+    rpmsg_mutex_lock(&vd->lock);
+    if (live(vd) && vq->nfree) {
+        uint16_t id = vq->free_head;
+        vq->free_head = vq->slot[id].next;
+        vq->nfree--;
+        vq->slot[id].state = SLOT_TAKEN;
+        buf = vd->shm + vq->slot[id].off;
+        *size = vq->slot[id].len;
+    } else if (live(vd)) {
+        uint32_t len = 0;
+        buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
+        if (!buf && live(vd)) {
+            /* Ask the host to kick us when it returns buffers, then look again. */
+            vd->tx_starved = true;
+            rpmsg_vring_dev_notify(vq, vd->event_idx, true);
+            buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
+        }
+        if (buf) {
+            *size = len;
+            if (vd->tx_starved) {
+                vd->tx_starved = false;
+                rpmsg_vring_dev_notify(vq, vd->event_idx, false);
+            }
+        }
+    }
+    bool wake = vd->fault_pending != 0;
+    rpmsg_mutex_unlock(&vd->lock);
+    if (wake)
+        vd->ops->wakeup(vd->plat);
+    return buf;
+}
+
+/* Returns buffer id of vq to the host on the used ring. Lock held. */
+static bool remote_give(struct rpmsg_virtio *vd, int qi, int id, int pos, uint32_t len)
+{
+    struct rpmsg_virtio_vq *vq = &vd->vq[qi];
+    hash_del(vq, (uint32_t)pos);
+    vq->slot[id].state = SLOT_IDLE;
+    rpmsg_vring_dev_put_used(vq, (uint16_t)id, len);
+    rpmsg_vring_dev_publish(vq);
+    return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
+}
+
+static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    int r = 0, pos = -1;
+    bool kick = false;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = remote_id(vd, vq, buf, &pos);
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+        r = live(vd) ? -EINVAL : -ENOTCONN; /* a session's bookkeeping ends with it */
+    } else if (!live(vd)) {
+        r = -ENOTCONN;
+    } else if (len > vq->slot[id].len) {
+        r = -EMSGSIZE;
+        vq->slot[id].state = SLOT_SPARE;
+        vq->slot[id].next = vq->free_head;
+        vq->free_head = (uint16_t)id;
+        vq->nfree++;
+    } else {
+        vd->stats.tx_msgs++;
+        kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, VQ_RX_HOST);
+    return r;
+}
+
+static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    int r = 0, pos = -1;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = remote_id(vd, vq, buf, &pos);
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+        r = live(vd) ? -EINVAL : 0;
+    } else {
+        /* It cannot go back on the avail ring (only the host writes that),
+         * and returning it used with length 0 would be read as a message by
+         * some hosts: keep it for our next get_tx_buffer. */
+        vq->slot[id].state = SLOT_SPARE;
+        vq->slot[id].next = vq->free_head;
+        vq->free_head = (uint16_t)id;
+        vq->nfree++;
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    return r;
+}
+
+static void remote_release_rx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    int pos = -1;
+    bool kick = false;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = remote_id(vd, vq, buf, &pos);
+    if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
+        kick = remote_give(vd, VQ_TX_HOST, id, pos, 0);
+    rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, VQ_TX_HOST);
+}
+
+/* ---- poll(): receive, reclaim ------------------------------------------- */
+
+/* Next received message or NULL; lock held. */
+static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
+{
+    if (!live(vd))
+        return NULL;
+    if (vd->role == RPMSG_VIRTIO_HOST)
+        return host_take_rx(vd, len);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    return remote_take(vd, vq, vq->buf_size, false, len, SLOT_HELD);
+}
+
+/* Asks for (or against) notifications of new RX messages; lock held. */
+static void rx_notify(struct rpmsg_virtio *vd, bool on)
+{
+    if (vd->role == RPMSG_VIRTIO_HOST)
+        rpmsg_vring_drv_intr(&vd->vq[VQ_RX_HOST], vd->event_idx, on);
+    else
+        rpmsg_vring_dev_notify(&vd->vq[VQ_TX_HOST], vd->event_idx, on);
+}
+
+static bool rx_pending(struct rpmsg_virtio *vd)
+{
+    if (vd->role == RPMSG_VIRTIO_HOST)
+        return rpmsg_vring_drv_pending(&vd->vq[VQ_RX_HOST]);
+    return rpmsg_vring_dev_pending(&vd->vq[VQ_TX_HOST]);
+}
+
+int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
+{
+    int n = 0;
+    bool quiet = false; /* notifications switched off while we drain */
+    for (;;) {
+        uint32_t len = 0;
+        rpmsg_mutex_lock(&vd->lock);
+        if (!live(vd)) {
+            rpmsg_mutex_unlock(&vd->lock);
+            break;
+        }
+        if (!quiet && !vd->event_idx) {
+            /* Without event indices, the peer kicks for every message while
+             * notifications are on; they are useless while we are draining. */
+            rx_notify(vd, false);
+            quiet = true;
+        }
+        void *buf = n < budget ? take_rx(vd, &len) : NULL;
+        if (!buf && n < budget && live(vd)) {
+            /* Empty: ask for a kick for the next one, then make sure none
+             * slipped in before the request was visible. */
+            rx_notify(vd, true);
+            quiet = false;
+            if (rx_pending(vd))
+                buf = take_rx(vd, &len);
+        }
+        if (buf)
+            vd->stats.rx_msgs++;
+        rpmsg_mutex_unlock(&vd->lock);
+        if (!buf)
+            break;
+        n++;
+        rpmsg_device_rx(&vd->rdev, buf, len);
+    }
+    if (quiet) {
+        rpmsg_mutex_lock(&vd->lock);
+        if (live(vd))
+            rx_notify(vd, true);
+        rpmsg_mutex_unlock(&vd->lock);
+    }
+
+    /* TX side: buffers coming back. */
+    bool tx_done = false;
+    rpmsg_mutex_lock(&vd->lock);
+    if (live(vd)) {
+        if (vd->role == RPMSG_VIRTIO_HOST) {
+            tx_done = host_reclaim(vd) > 0;
+        } else if (vd->tx_starved && rpmsg_vring_dev_pending(&vd->vq[VQ_RX_HOST])) {
+            vd->tx_starved = false;
+            rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
+            tx_done = true;
+        }
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    if (tx_done)
+        rpmsg_device_tx_done(&vd->rdev);
+    return n;
+}
+
+const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {
+    .get_tx_buffer = host_get_tx,
+    .send = host_send,
+    .release_tx_buffer = host_release_tx,
+    .release_rx_buffer = host_release_rx,
+    .poll = rpmsg_virtio_op_poll,
+    .wait = rpmsg_virtio_op_wait,
+    .wakeup = rpmsg_virtio_op_wakeup,
+};
+
+const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
+    .get_tx_buffer = remote_get_tx,
+    .send = remote_send,
+    .release_tx_buffer = remote_release_tx,
+    .release_rx_buffer = remote_release_rx,
+    .poll = rpmsg_virtio_op_poll,
+    .wait = rpmsg_virtio_op_wait,
+    .wakeup = rpmsg_virtio_op_wakeup,
+};

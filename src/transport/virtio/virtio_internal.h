@@ -1,0 +1,80 @@
+/* Shared by the VirtIO transport's files; not part of the API. */
+#ifndef RPMSG_VIRTIO_INTERNAL_H
+#define RPMSG_VIRTIO_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "rpmsg/rpmsg_virtio.h"
+#include "rsc_table.h"
+#include "vring.h"
+
+/* Largest buffer (header included) either direction may use. */
+#define RPMSG_VIRTIO_BUF_MAX 65536u
+
+#define VQ_RX_HOST 0 /* vring0: remote→host */
+#define VQ_TX_HOST 1 /* vring1: host→remote */
+#define SLOT_NIL 0xFFFFu
+
+/* Who holds a descriptor/buffer (struct rpmsg_virtio_slot.state). */
+enum {
+    SLOT_IDLE,  /* host: not posted (RX) / in the free list (TX); remote: not ours */
+    SLOT_PEER,  /* host: posted to the remote */
+    SLOT_TAKEN, /* the core has this TX buffer */
+    SLOT_HELD,  /* the core (or the application) has this RX buffer */
+    SLOT_SPARE, /* remote: TX buffer taken from the ring but given back unused */
+};
+
+enum {
+    VS_WAIT_TABLE, /* host: waiting for a valid table (the remote writes it) */
+    VS_WAIT_ACK,   /* host: published a gen, waiting for the remote's ack */
+    VS_WAIT_GEN,   /* remote: waiting for a published gen */
+    VS_WAIT_OK,    /* remote: acked, waiting for DRIVER_OK */
+    VS_UP,
+    VS_FAULTED,    /* host: unpublished after a fault, waiting for ack 0; legacy: stuck */
+    VS_DEAD,       /* peer_alive() said -ENOTCONN */
+};
+
+/* Where everything is, as validated (from our layout or a parsed table). */
+struct rpmsg_virtio_geom {
+    uint64_t table_off, table_end;
+    struct rpmsg_rsc_vring vring[2];
+    uint64_t pool_start, pool_end;
+};
+
+uint32_t rpmsg_virtio_stride(uint32_t size);
+uint32_t rpmsg_virtio_pool_need(const struct rpmsg_virtio_layout *l);
+void rpmsg_virtio_layout_geom(const struct rpmsg_virtio_layout *l, size_t shm_size,
+                              uint32_t config_len, struct rpmsg_virtio_geom *g);
+/* Everything inside the region, vrings well-formed, no two parts overlapping. */
+int rpmsg_virtio_geometry_check(const struct rpmsg_virtio_geom *g, size_t shm_size);
+
+/* ---- virtio_bufs.c: the data path (lock held where noted) ---------------- */
+
+/* Records a protocol violation; poll() acts on it. Lock held. */
+void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason);
+/* Forgets every buffer the peer had (link down). Lock held. */
+void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd);
+/* Host: lays out the buffers for the negotiated sizes, posts RX buffers. Lock held. */
+int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
+/* Remote: fresh bookkeeping for a new session. Lock held. */
+void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
+/* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock not held. */
+int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
+/* Rings the peer for vring i (counts it). Lock not held. */
+void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i);
+
+extern const struct rpmsg_transport_ops rpmsg_virtio_ops_host;
+extern const struct rpmsg_transport_ops rpmsg_virtio_ops_remote;
+/* Shared ops implemented in rpmsg_virtio.c. */
+int rpmsg_virtio_op_poll(struct rpmsg_device *rdev);
+int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms);
+void rpmsg_virtio_op_wakeup(struct rpmsg_device *rdev);
+
+static inline struct rpmsg_virtio *vd_of(struct rpmsg_device *rdev)
+{
+    return rdev->transport;
+}
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * Access to the shared region: little-endian on the wire, one load or store
+ * per field (so a value read from the peer is read exactly once and copied
+ * into a local), acquire/release where a field publishes other data.
+ * Every pointer passed here must be naturally aligned for its width.
+ */
+#ifndef RPMSG_VIRTIO_WIRE_H
+#define RPMSG_VIRTIO_WIRE_H
+
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define VW_LE16(x) __builtin_bswap16(x)
+#define VW_LE32(x) __builtin_bswap32(x)
+#define VW_LE64(x) __builtin_bswap64(x)
+#else
+#define VW_LE16(x) (x)
+#define VW_LE32(x) (x)
+#define VW_LE64(x) (x)
+#endif
+
+static inline uint8_t vw_ld8(const void *p)
+{
+    return __atomic_load_n((const uint8_t *)p, __ATOMIC_RELAXED);
+}
+static inline uint8_t vw_ld8_acq(const void *p)
+{
+    return __atomic_load_n((const uint8_t *)p, __ATOMIC_ACQUIRE);
+}
+static inline void vw_st8(void *p, uint8_t v)
+{
+    __atomic_store_n((uint8_t *)p, v, __ATOMIC_RELAXED);
+}
+static inline void vw_st8_rel(void *p, uint8_t v)
+{
+    __atomic_store_n((uint8_t *)p, v, __ATOMIC_RELEASE);
+}
+static inline uint16_t vw_ld16(const void *p)
+{
+    uint16_t v = __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+    return (uint16_t)VW_LE16(v);
+}
+static inline uint16_t vw_ld16_acq(const void *p)
+{
+    uint16_t v = __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE);
+    return (uint16_t)VW_LE16(v);
+}
+static inline void vw_st16(void *p, uint16_t v)
+{
+    __atomic_store_n((uint16_t *)p, (uint16_t)VW_LE16(v), __ATOMIC_RELAXED);
+}
+static inline void vw_st16_rel(void *p, uint16_t v)
+{
+    __atomic_store_n((uint16_t *)p, (uint16_t)VW_LE16(v), __ATOMIC_RELEASE);
+}
+static inline uint32_t vw_ld32(const void *p)
+{
+    uint32_t v = __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+    return VW_LE32(v);
+}
+static inline uint32_t vw_ld32_acq(const void *p)
+{
+    uint32_t v = __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
+    return VW_LE32(v);
+}
+static inline void vw_st32(void *p, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)p, VW_LE32(v), __ATOMIC_RELAXED);
+}
+static inline void vw_st32_rel(void *p, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)p, VW_LE32(v), __ATOMIC_RELEASE);
+}
+static inline uint64_t vw_ld64(const void *p)
+{
+    uint64_t v = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+    return VW_LE64(v);
+}
+static inline void vw_st64(void *p, uint64_t v)
+{
+    __atomic_store_n((uint64_t *)p, VW_LE64(v), __ATOMIC_RELAXED);
+}
+/* Orders our last store before our next load (event suppression handshakes). */
+static inline void vw_fence(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+#endif

@@ -1,0 +1,189 @@
+/* Split virtqueue index and entry handling; see vring.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "vring.h"
+#include "virtio_wire.h"
+
+size_t rpmsg_vring_avail_off(uint32_t num)
+{
+    return (size_t)VRING_DESC_SIZE * num;
+}
+
+size_t rpmsg_vring_used_off(uint32_t num, uint32_t align)
+{
+    /* avail: flags, idx, ring[num], used_event */
+    size_t end = rpmsg_vring_avail_off(num) + 2u * (3u + (size_t)num);
+    return (end + align - 1) & ~((size_t)align - 1);
+}
+
+size_t rpmsg_virtio_vring_size(uint32_t num, uint32_t align)
+{
+    if (!num || (num & (num - 1)) || num > 32768 || !align || (align & (align - 1)))
+        return 0;
+    /* used: flags, idx, ring[num], avail_event */
+    return rpmsg_vring_used_off(num, align) + 6u + (size_t)VRING_USED_ELEM_SIZE * num;
+}
+
+void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, uint32_t num,
+                        uint32_t align, uint32_t notifyid)
+{
+    vq->da = da;
+    vq->num = num;
+    vq->align = align;
+    vq->notifyid = notifyid;
+    vq->desc = shm + da;
+    vq->avail = vq->desc + rpmsg_vring_avail_off(num);
+    vq->used = vq->desc + rpmsg_vring_used_off(num, align);
+    vq->last = vq->shadow = vq->kicked = 0;
+}
+
+void rpmsg_vring_clear(struct rpmsg_virtio_vq *vq)
+{
+    memset(vq->desc, 0, rpmsg_virtio_vring_size(vq->num, vq->align));
+    vq->last = vq->shadow = vq->kicked = 0;
+}
+
+static uint8_t *avail_ring(const struct rpmsg_virtio_vq *vq, uint32_t i)
+{
+    return vq->avail + 4 + 2 * (i & (vq->num - 1));
+}
+
+static uint8_t *used_elem(const struct rpmsg_virtio_vq *vq, uint32_t i)
+{
+    return vq->used + 4 + VRING_USED_ELEM_SIZE * (i & (vq->num - 1));
+}
+
+/* used_event lives after the avail ring, avail_event after the used ring. */
+static uint8_t *used_event(const struct rpmsg_virtio_vq *vq)
+{
+    return vq->avail + 4 + 2 * vq->num;
+}
+
+static uint8_t *avail_event(const struct rpmsg_virtio_vq *vq)
+{
+    return vq->used + 4 + VRING_USED_ELEM_SIZE * vq->num;
+}
+
+/* ---- Driver side --------------------------------------------------------- */
+
+void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr, uint32_t len,
+                         uint16_t flags)
+{
+    uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
+    vw_st64(d, addr);
+    vw_st32(d + 8, len);
+    vw_st16(d + 12, flags);
+    vw_st16(d + 14, 0);
+    vw_st16(avail_ring(vq, vq->shadow), id);
+    vq->shadow++;
+}
+
+void rpmsg_vring_drv_publish(struct rpmsg_virtio_vq *vq)
+{
+    vw_st16_rel(vq->avail + 2, vq->shadow);
+}
+
+bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
+{
+    uint16_t old_idx = vq->kicked, new_idx = vq->shadow;
+    vq->kicked = new_idx;
+    if (old_idx == new_idx)
+        return false;
+    vw_fence(); /* our idx store before the device's suppression field load */
+    if (event_idx)
+        return rpmsg_vring_need_event(vw_ld16(avail_event(vq)), new_idx, old_idx);
+    return !(vw_ld16(vq->used) & VRING_USED_F_NO_NOTIFY);
+}
+
+int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len)
+{
+    uint16_t idx = vw_ld16_acq(vq->used + 2);
+    if (idx == vq->last)
+        return 0;
+    if ((uint16_t)(idx - vq->last) > vq->num)
+        return -EPROTO;
+    const uint8_t *e = used_elem(vq, vq->last);
+    *id = vw_ld32(e);
+    *len = vw_ld32(e + 4);
+    vq->last++;
+    return 1;
+}
+
+void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
+{
+    if (event_idx)
+        /* "Off" parks the event index just behind: it is crossed again
+         * only after 65536 entries, which costs one spurious kick. */
+        vw_st16(used_event(vq), on ? vq->last : (uint16_t)(vq->last - 1));
+    else
+        vw_st16(vq->avail, on ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
+    vw_fence(); /* the store before the caller re-checks used.idx */
+}
+
+bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
+{
+    return vw_ld16_acq(vq->used + 2) != vq->last;
+}
+
+/* ---- Device side --------------------------------------------------------- */
+
+int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
+{
+    uint16_t idx = vw_ld16_acq(vq->avail + 2);
+    if (idx == vq->last)
+        return 0;
+    if ((uint16_t)(idx - vq->last) > vq->num)
+        return -EPROTO;
+    *id = vw_ld16(avail_ring(vq, vq->last));
+    vq->last++;
+    return 1;
+}
+
+void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
+                               uint32_t *len, uint16_t *flags)
+{
+    const uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
+    *addr = vw_ld64(d);
+    *len = vw_ld32(d + 8);
+    *flags = vw_ld16(d + 12);
+}
+
+void rpmsg_vring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t len)
+{
+    uint8_t *e = used_elem(vq, vq->shadow);
+    vw_st32(e, id);
+    vw_st32(e + 4, len);
+    vq->shadow++;
+}
+
+void rpmsg_vring_dev_publish(struct rpmsg_virtio_vq *vq)
+{
+    vw_st16_rel(vq->used + 2, vq->shadow);
+}
+
+bool rpmsg_vring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
+{
+    uint16_t old_idx = vq->kicked, new_idx = vq->shadow;
+    vq->kicked = new_idx;
+    if (old_idx == new_idx)
+        return false;
+    vw_fence();
+    if (event_idx)
+        return rpmsg_vring_need_event(vw_ld16(used_event(vq)), new_idx, old_idx);
+    return !(vw_ld16(vq->avail) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
+{
+    if (event_idx)
+        vw_st16(avail_event(vq), on ? vq->last : (uint16_t)(vq->last - 1));
+    else
+        vw_st16(vq->used, on ? 0 : VRING_USED_F_NO_NOTIFY);
+    vw_fence();
+}
+
+bool rpmsg_vring_dev_pending(const struct rpmsg_virtio_vq *vq)
+{
+    return vw_ld16_acq(vq->avail + 2) != vq->last;
+}

@@ -1,0 +1,72 @@
+/*
+ * Split virtqueue ("legacy" layout used by remoteproc, wire-formats.md §3),
+ * seen from either side. These functions only move indices and entries; the
+ * caller owns the bookkeeping of which descriptor is where and validates ids,
+ * addresses and lengths against it. Each returns what it read from the peer
+ * in locals; nothing here dereferences an address taken from the ring.
+ */
+#ifndef RPMSG_VRING_H
+#define RPMSG_VRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpmsg/rpmsg_virtio.h"
+
+#define VRING_DESC_F_NEXT 1u
+#define VRING_DESC_F_WRITE 2u
+#define VRING_AVAIL_F_NO_INTERRUPT 1u
+#define VRING_USED_F_NO_NOTIFY 1u
+
+#define VRING_DESC_SIZE 16u
+#define VRING_USED_ELEM_SIZE 8u
+
+/* Offsets from the vring's start (da) for num entries at this alignment. */
+size_t rpmsg_vring_avail_off(uint32_t num);
+size_t rpmsg_vring_used_off(uint32_t num, uint32_t align);
+
+/* Points vq at the vring at shm + da (geometry already validated); resets indices. */
+void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, uint32_t num,
+                        uint32_t align, uint32_t notifyid);
+/* Zeroes the whole vring in shared memory and the local indices. */
+void rpmsg_vring_clear(struct rpmsg_virtio_vq *vq);
+
+/* virtio's vring_need_event(): did the producer move past the consumer's event index? */
+static inline bool rpmsg_vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/* ---- Driver (host) side: produces avail, consumes used ------------------- */
+
+/* Writes descriptor id and queues it on the avail ring (not yet visible). */
+void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr, uint32_t len,
+                         uint16_t flags);
+/* Makes the queued entries visible to the device. */
+void rpmsg_vring_drv_publish(struct rpmsg_virtio_vq *vq);
+/* After publish: does the device want a notification for what was added since the last call? */
+bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
+/* Next used entry: 1 (id, len set), 0 none, -EPROTO if used.idx ran more than num ahead. */
+int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len);
+/* Asks the device for (on) or against (off) an interrupt when it adds used entries. */
+void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
+/* True if used entries are waiting. */
+bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq);
+
+/* ---- Device (remote) side: consumes avail, produces used ----------------- */
+
+/* Next avail entry: 1 (*id set, unchecked), 0 none, -EPROTO if avail.idx ran ahead. */
+int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id);
+/* Copies descriptor id (id < num checked by the caller) into locals. */
+void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
+                               uint32_t *len, uint16_t *flags);
+/* Queues a used entry (not yet visible). */
+void rpmsg_vring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t len);
+void rpmsg_vring_dev_publish(struct rpmsg_virtio_vq *vq);
+bool rpmsg_vring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
+/* Asks the driver for (on) or against (off) a notification when it adds avail entries. */
+void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
+bool rpmsg_vring_dev_pending(const struct rpmsg_virtio_vq *vq);
+
+#endif

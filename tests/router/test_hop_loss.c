@@ -1,0 +1,236 @@
+/*
+ * Loss of a hop: big --L1-- A (hub) --L2-- B. Cutting either link takes the
+ * virtual devices at both far ends down (device_destroyed, endpoints
+ * unbound); restoring it brings the route, the devices and the bindings back
+ * by themselves, and traffic resumes with exact counts. Nothing leaks: every
+ * link buffer is back in its pool at the end.
+ */
+#include "router_fixture.h"
+
+static const char *const NAMES3[] = { "big", "A", "B" };
+
+struct fx {
+    struct rf_topo t;
+    struct rf_app pg, pb;   /* persistent peers "flap" */
+    struct rf_app cli, srv; /* NuttX-style client on big, server on B */
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    rf_watch_start();
+    rf_app_init(&f->pg, "big", "B", "flap", false);
+    rf_app_init(&f->pb, "B", "big", "flap", false);
+    rf_app_init(&f->cli, "big", "B", RF_NAME31, true);
+    rf_app_init(&f->srv, "B", "big", RF_NAME31, false);
+    f->pg.rx.max_len = f->pb.rx.max_len = f->cli.rx.max_len = f->srv.rx.max_len = 480;
+    if (rf_chain_open(&f->t, 3, NAMES3, NULL))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    struct rf_app *apps[] = { &f->pg, &f->pb, &f->cli, &f->srv };
+    for (int i = 0; i < 4; i++)
+        rf_app_stop(apps[i]);
+    rf_chain_close(&f->t);
+    for (int i = 0; i < 4; i++)
+        rf_app_deinit(apps[i]);
+    rf_watch_stop();
+    free(f);
+    TU_ASSERT_NO_THREAD_FAILURES();
+    return 0;
+}
+
+static void wait_all_ready(struct fx *f, unsigned binds)
+{
+    assert_int_equal(rf_app_wait_ready(&f->pg), 0);
+    assert_int_equal(rf_app_wait_ready(&f->pb), 0);
+    assert_int_equal(tu_event_wait(&f->cli.binds, binds, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rf_app_wait_ready(&f->cli), 0);
+    assert_int_equal(rf_app_wait_ready(&f->srv), 0);
+}
+
+/* n numbered messages each way on both pairs, all at once; exact counts. */
+static void traffic(struct fx *f, unsigned n)
+{
+    struct rf_app *tx[4] = { &f->pg, &f->pb, &f->cli, &f->srv };
+    struct rf_app *rx[4] = { &f->pb, &f->pg, &f->srv, &f->cli };
+    struct rf_sender s[4];
+    struct tu_thread t[4];
+    for (int i = 0; i < 4; i++) {
+        rf_stream_reset(&rx[i]->rx, 0);
+        s[i] = (struct rf_sender){ &tx[i]->ept, 0, n, 480, 0 };
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tu_thread_start(&t[i], rf_sender_main, &s[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(tu_thread_join(&t[i], 60000), 0);
+        assert_int_equal(s[i].result, (int)n);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rf_stream_wait(&rx[i]->rx, n), 0);
+        assert_int_equal(rx[i]->rx.count, n);
+        assert_int_equal(rx[i]->rx.bad_seq, 0);
+        assert_int_equal(rx[i]->rx.bad_sum, 0);
+        assert_int_equal(rx[i]->rx.bad_len, 0);
+    }
+}
+
+struct free_wait {
+    struct rf_topo *t;
+};
+
+static bool pools_full(void *arg)
+{
+    struct rf_topo *t = arg;
+    for (int i = 0; i + 1 < t->ncores; i++)
+        if (rpmsg_loopback_free_tx(t->link[i].lb, t->link[i].a) != 16 ||
+            rpmsg_loopback_free_tx(t->link[i].lb, t->link[i].b) != 16)
+            return false;
+    return true;
+}
+
+/* Cuts link i, checks both far ends lost the route, restores it, checks it is
+ * back. `round` counts the previous cuts. */
+static void cut_and_restore(struct fx *f, int i, unsigned round)
+{
+    struct rpmsg_loopback *lb = f->t.link[i].lb;
+    unsigned ub = (unsigned)tu_event_count(&f->pg.unbinds);
+    assert_int_equal(rpmsg_loopback_link_down(lb), 0);
+    struct rpmsg_device *on_big = rf_wait_dev("big", "B", round + 1, round + 1);
+    struct rpmsg_device *on_b = rf_wait_dev("B", "big", round + 1, round + 1);
+    assert_non_null(on_big);
+    assert_non_null(on_b);
+    assert_false(rpmsg_device_is_up(on_big));
+    assert_false(rpmsg_device_is_up(on_b));
+    /* The persistent endpoints were unbound, the client dropped its own. */
+    assert_int_equal(tu_event_wait(&f->pg.unbinds, ub + 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_wait(&f->cli.unbinds, round + 1, TU_TIMEOUT_MS), 0);
+    assert_false(rpmsg_is_ept_ready(&f->pg.ept));
+    assert_int_equal(rpmsg_trysend(&f->pg.ept, "x", 1), -ENOTCONN);
+    assert_int_equal(rpmsg_trysend(&f->pb.ept, "x", 1), -ENOTCONN);
+
+    assert_int_equal(rpmsg_loopback_link_up(lb), 0);
+    assert_ptr_equal(rf_wait_dev("big", "B", round + 2, round + 1), on_big);
+    assert_ptr_equal(rf_wait_dev("B", "big", round + 2, round + 1), on_b);
+    wait_all_ready(f, round + 2);
+    /* Same device objects: what an application kept stays valid. */
+    assert_ptr_equal(rpmsg_router_find(f->t.r[0], "B"), on_big);
+    assert_ptr_equal(rpmsg_router_find(f->t.r[2], "big"), on_b);
+}
+
+static void test_cut_far_hop(void **state)
+{
+    struct fx *f = *state;
+    wait_all_ready(f, 1);
+    traffic(f, 300);
+    cut_and_restore(f, 1, 0);
+    traffic(f, 500);
+    assert_int_equal(rf_rstats(f->t.r[0]).routes_up, 2);
+    assert_int_equal(rf_rstats(f->t.r[0]).routes_down, 1);
+    assert_int_equal(rf_rstats(f->t.r[2]).routes_down, 1);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+static void test_cut_near_hop(void **state)
+{
+    struct fx *f = *state;
+    wait_all_ready(f, 1);
+    traffic(f, 300);
+    cut_and_restore(f, 0, 0);
+    traffic(f, 500);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+static void test_repeated_flaps(void **state)
+{
+    struct fx *f = *state;
+    wait_all_ready(f, 1);
+    for (unsigned round = 0; round < 6; round++) {
+        cut_and_restore(f, (int)(round % 2), round);
+        traffic(f, 100);
+    }
+    assert_int_equal(rf_count("big", "B", true), 7);
+    assert_int_equal(rf_count("big", "B", false), 6);
+    assert_int_equal(rf_count("B", "big", true), 7);
+    assert_int_equal(rf_count("B", "big", false), 6);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rf_drops(f->t.r[i]), 0);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+/* Like rf_sender, but a send caught by the cut (-ENOTCONN: the buffer was
+ * taken on the route that just went) is counted as lost, not fatal. */
+struct lossy {
+    struct rpmsg_endpoint *ept;
+    unsigned n, lost;
+    int result;
+};
+
+static void *lossy_main(void *arg)
+{
+    struct lossy *s = arg;
+    uint8_t buf[RPMSG_BUFFER_SIZE];
+    s->result = 0;
+    for (uint32_t seq = 0; seq < s->n; seq++) {
+        size_t len = rf_len(seq, 480);
+        rf_fill(buf, seq, len);
+        int rc = rpmsg_send(s->ept, buf, len);
+        if (rc == -ENOTCONN) {
+            s->lost++;
+        } else if (rc != (int)len) {
+            s->result = rc;
+            return NULL;
+        }
+    }
+    s->result = (int)s->n;
+    return NULL;
+}
+
+/* A cut while messages flow both ways: what was on the cut line is lost (as on
+ * any link), nothing hangs or leaks, and the next stream is exact again. */
+static void test_cut_under_load(void **state)
+{
+    struct fx *f = *state;
+    wait_all_ready(f, 1);
+    const unsigned N = 4000;
+    struct lossy s1 = { &f->pg.ept, N, 0, 0 }, s2 = { &f->pb.ept, N, 0, 0 };
+    struct tu_thread t1, t2;
+    assert_int_equal(tu_thread_start(&t1, lossy_main, &s1), 0);
+    assert_int_equal(tu_thread_start(&t2, lossy_main, &s2), 0);
+    assert_int_equal(rf_stream_wait(&f->pb.rx, 200), 0);
+    assert_int_equal(rpmsg_loopback_link_down(f->t.link[1].lb), 0);
+    assert_non_null(rf_wait_dev("big", "B", 1, 1));
+    assert_non_null(rf_wait_dev("B", "big", 1, 1));
+    assert_int_equal(rpmsg_loopback_link_up(f->t.link[1].lb), 0);
+    /* The senders block while the route is down and go on when it is back. */
+    assert_int_equal(tu_thread_join(&t1, 60000), 0);
+    assert_int_equal(tu_thread_join(&t2, 60000), 0);
+    assert_int_equal(s1.result, (int)N);
+    assert_int_equal(s2.result, (int)N);
+    assert_true(rf_stream_count(&f->pb.rx) + s1.lost <= N);
+    assert_true(rf_stream_count(&f->pg.rx) + s2.lost <= N);
+    assert_int_equal(f->pb.rx.bad_sum + f->pg.rx.bad_sum, 0);
+    wait_all_ready(f, 2);
+    /* Nothing of the lossy phase still on its way: every buffer is home. */
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+    traffic(f, 300);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cut_far_hop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_near_hop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_flaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_under_load, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,462 @@
+/*
+ * A peer that writes garbage into the region: bad indices, descriptor ids,
+ * addresses and lengths, a buffer handed out twice, a broken resource table,
+ * junk NS messages, and random bytes all over the rings while traffic runs.
+ * Each violation must fault the link (counter, poll() -EPROTO, link down,
+ * device_destroyed) without touching memory outside the region, and the
+ * deterministic ones must heal (the link comes back up by itself).
+ */
+#include <unistd.h>
+
+#include "vt_plat.h"
+#include "transport/virtio/vring.h"
+
+struct ring {
+    uint8_t *desc, *avail, *used;
+    uint32_t num;
+};
+
+static struct ring ring_of(struct vt_pair *p, int i)
+{
+    struct ring r;
+    r.num = p->layout.num[i];
+    r.desc = p->shm + p->layout.vring_da[i];
+    r.avail = r.desc + rpmsg_vring_avail_off(r.num);
+    r.used = r.desc + rpmsg_vring_used_off(r.num, p->layout.align);
+    return r;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    __atomic_store_n(p, (uint8_t)v, __ATOMIC_RELAXED);
+    __atomic_store_n(p + 1, (uint8_t)(v >> 8), __ATOMIC_RELAXED);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* What a rogue host does: makes descriptor id available on vring i. */
+static void rogue_avail(struct ring *r, uint16_t id, uint64_t addr, uint32_t len)
+{
+    put64(r->desc + 16 * id, addr);
+    put32(r->desc + 16 * id + 8, len);
+    put16(r->desc + 16 * id + 12, 0);
+    uint16_t idx = vt_le16(r->avail + 2);
+    put16(r->avail + 4 + 2 * (idx & (r->num - 1)), id);
+    put16(r->avail + 2, (uint16_t)(idx + 1));
+}
+
+/* What a rogue remote does: returns id on the used ring. */
+static void rogue_used(struct ring *r, uint32_t id, uint32_t len)
+{
+    uint16_t idx = vt_le16(r->used + 2);
+    put32(r->used + 4 + 8 * (idx & (r->num - 1)), id);
+    put32(r->used + 8 + 8 * (idx & (r->num - 1)), len);
+    put16(r->used + 2, (uint16_t)(idx + 1));
+}
+
+static struct tu_event destroyed_ev;
+
+static void destroyed(struct rpmsg_device *rdev, void *priv)
+{
+    (void)rdev;
+    (void)priv;
+    tu_event_post(&destroyed_ev);
+}
+
+struct fx {
+    struct vt_pair p;
+    struct rpmsg_endpoint he, re;
+    struct tu_rec hr, rr;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    tu_event_init(&destroyed_ev);
+    if (rpmsg_register_callback(f, NULL, destroyed, NULL, NULL))
+        return -1;
+    struct vt_opts o = { .no_rx_thread = true };
+    if (vt_pair_open(&f->p, &o) || vt_wait_up(&f->p))
+        return -1;
+    tu_rec_init(&f->hr);
+    tu_rec_init(&f->rr);
+    if (tu_ept_create(&f->he, f->p.h, NULL, 0x800, 0x801, tu_rec_cb, NULL, &f->hr) ||
+        tu_ept_create(&f->re, f->p.r, NULL, 0x801, 0x800, tu_rec_cb, NULL, &f->rr))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    rpmsg_destroy_ept(&f->he);
+    rpmsg_destroy_ept(&f->re);
+    vt_pair_close(&f->p);
+    rpmsg_unregister_callback(f, NULL, destroyed, NULL, NULL);
+    tu_rec_deinit(&f->hr);
+    tu_rec_deinit(&f->rr);
+    tu_event_deinit(&destroyed_ev);
+    free(f);
+    return 0;
+}
+
+/* The side that polled found fault 'why'; then the link heals and carries data. */
+static void expect_nth_fault_and_heal(struct fx *f, struct rpmsg_device *d,
+                                      struct rpmsg_virtio *v, uint32_t why, unsigned nth)
+{
+    int r = 0;
+    for (int i = 0; i < 4 && r != -EPROTO; i++)
+        r = rpmsg_poll(d);
+    assert_int_equal(r, -EPROTO);
+    struct rpmsg_virtio_stats s = vt_stats(v);
+    assert_int_equal(s.faults, nth);
+    assert_int_equal(s.last_fault, why);
+    assert_int_equal(s.link_downs, nth);
+    assert_false(rpmsg_device_is_up(d));
+    assert_true(tu_event_count(&destroyed_ev) >= 1);
+
+    assert_int_equal(vt_wait_up(&f->p), 0);
+    assert_int_equal(vt_stats(f->p.host).link_ups, nth + 1);
+    assert_int_equal(vt_stats(f->p.remote).link_ups, nth + 1);
+    unsigned hn = tu_rec_count(&f->hr), rn = tu_rec_count(&f->rr);
+    assert_int_equal(rpmsg_send(&f->he, "h", 1), 1);
+    assert_int_equal(rpmsg_send(&f->re, "r", 1), 1);
+    assert_int_equal(tu_poll_idle(f->p.h, f->p.r) >= 2, 1);
+    assert_int_equal(tu_rec_count(&f->hr), hn + 1);
+    assert_int_equal(tu_rec_count(&f->rr), rn + 1);
+}
+
+static void expect_fault_and_heal(struct fx *f, struct rpmsg_device *d, struct rpmsg_virtio *v,
+                                  uint32_t why)
+{
+    expect_nth_fault_and_heal(f, d, v, why, 1);
+}
+
+/* ---- A rogue remote, seen by the host ------------------------------------ */
+
+static void test_used_idx_runs_ahead(void **state)
+{
+    struct fx *f = *state;
+    struct ring r0 = ring_of(&f->p, 0);
+    put16(r0.used + 2, (uint16_t)(vt_le16(r0.used + 2) + 257));
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_IDX);
+}
+
+static void test_used_id_out_of_range(void **state)
+{
+    struct fx *f = *state;
+    struct ring r0 = ring_of(&f->p, 0);
+    rogue_used(&r0, 999, 16);
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_ID);
+}
+
+static void test_used_len_too_big(void **state)
+{
+    struct fx *f = *state;
+    struct ring r0 = ring_of(&f->p, 0);
+    rogue_used(&r0, 0, 4096);
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_LEN);
+}
+
+static void test_used_returns_free_tx(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    rogue_used(&r1, 5, 0); /* TX buffer 5 was never sent */
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_ID);
+}
+
+/* ---- A rogue host, seen by the remote ------------------------------------ */
+
+static void test_desc_addr_in_table(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    rogue_avail(&r1, 10, 0x10, 16);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR);
+}
+
+static void test_desc_addr_len_wraps(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    rogue_avail(&r1, 10, f->p.layout.buf_offset + f->p.layout.pool_size - 8, 0xFFFFFFF0u);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR);
+}
+
+static void test_desc_addr_beyond_4g(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    rogue_avail(&r1, 10, (1ull << 40) + f->p.layout.buf_offset, 16);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR);
+}
+
+static void test_desc_len_beyond_buffer(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    rogue_avail(&r1, 10, f->p.layout.buf_offset, 4096);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_LEN);
+}
+
+static void test_avail_idx_runs_ahead(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    put16(r1.avail + 2, (uint16_t)(vt_le16(r1.avail + 2) + 300));
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_IDX);
+}
+
+static void test_avail_id_out_of_range(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    uint16_t idx = vt_le16(r1.avail + 2);
+    put16(r1.avail + 4 + 2 * (idx & 255), 300);
+    put16(r1.avail + 2, (uint16_t)(idx + 1));
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ID);
+}
+
+/* The remote's TX path: the host's RX buffers (vring0 avail) are bad. */
+static void test_tx_avail_bad(void **state)
+{
+    struct fx *f = *state;
+    struct ring r0 = ring_of(&f->p, 0);
+    put16(r0.avail + 2, (uint16_t)(vt_le16(r0.avail + 2) + 1000));
+    assert_int_equal(rpmsg_trysend(&f->re, "x", 1), -EAGAIN);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_IDX);
+
+    /* next RX buffer of the host pointing into the rings */
+    uint16_t last = vt_le16(r0.used + 2); /* the remote has consumed up to here */
+    uint16_t id = vt_le16(r0.avail + 4 + 2 * (last & 255));
+    put64(r0.desc + 16 * id, f->p.layout.vring_da[1]);
+    assert_int_equal(rpmsg_trysend(&f->re, "x", 1), -EAGAIN);
+    expect_nth_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR, 2);
+}
+
+/* A buffer handed out again while the remote's application still holds it. */
+static void *held;
+static int hold_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)len;
+    (void)src;
+    (void)priv;
+    TU_CHECK(rpmsg_hold_rx_buffer(ept, data) == 0);
+    held = data;
+    return 0;
+}
+
+static void test_buffer_given_twice(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    f->re.cb = hold_cb;
+    held = NULL;
+    assert_int_equal(rpmsg_send(&f->he, "held", 4), 4);
+    assert_true(rpmsg_poll(f->p.r) >= 1);
+    assert_non_null(held);
+    uint64_t addr = (uint64_t)((uint8_t *)held - RPMSG_HDR_SIZE - f->p.shm);
+    rogue_avail(&r1, 77, addr, 32);
+    int r = rpmsg_poll(f->p.r);
+    assert_int_equal(r, -EPROTO);
+    assert_int_equal(vt_stats(f->p.remote).last_fault, RPMSG_VIRTIO_FAULT_DUP);
+    /* the stale hold is released after the session ended: ignored */
+    assert_int_equal(rpmsg_release_rx_buffer(&f->re, held), 0);
+    f->re.cb = tu_rec_cb;
+    TU_ASSERT_NO_THREAD_FAILURES();
+    assert_int_equal(vt_wait_up(&f->p), 0);
+    assert_int_equal(rpmsg_send(&f->he, "ok", 2), 2);
+    assert_true(tu_poll_idle(f->p.h, f->p.r) >= 1);
+    assert_int_equal(tu_rec_count(&f->rr), 1);
+}
+
+/* ---- Junk NS messages: the core drops them, the transport is fine ---------- */
+
+static void test_junk_ns(void **state)
+{
+    struct fx *f = *state;
+    uint32_t s = 99;
+    uint8_t junk[RPMSG_BUFFER_SIZE];
+    for (unsigned i = 0; i < 200; i++) {
+        for (size_t k = 0; k < sizeof(junk); k++) {
+            s = s * 1103515245u + 12345u;
+            junk[k] = (uint8_t)(s >> 16);
+        }
+        size_t len = i % 3 ? 40 : (s >> 8) % 200;
+        assert_int_equal(rpmsg_send_offchannel(&f->he, 0x800, RPMSG_NS_ADDR, junk, len), (int)len);
+        if (i % 50 == 49)
+            tu_poll_idle(f->p.h, f->p.r);
+    }
+    tu_poll_idle(f->p.h, f->p.r);
+    assert_int_equal(vt_stats(f->p.remote).faults, 0);
+    assert_true(rpmsg_device_is_up(f->p.r));
+    assert_int_equal(vt_stats(f->p.remote).rx_msgs, 200);
+    assert_true(tu_stats(f->p.r).drop_bad_ns > 0);
+}
+
+/* ---- A broken table: the remote never joins, nothing crashes -------------- */
+
+static void test_bad_table(void **state)
+{
+    (void)state;
+    struct vt_pair p;
+    struct vt_opts o = { .no_rx_thread = true, .no_start_remote = true };
+    assert_int_equal(vt_pair_open(&p, &o), 0);
+    /* vring1's da (table offset 20 + 28 + 20) far outside the region */
+    put32(p.shm + 68, 0xFFFFF000u);
+    assert_int_equal(vt_start(&p, 1), 0);
+    for (int i = 0; i < 50; i++) {
+        rpmsg_poll(p.h);
+        rpmsg_poll(p.r);
+    }
+    assert_false(rpmsg_device_is_up(p.r));
+    assert_false(rpmsg_device_is_up(p.h));
+    /* num not a power of two, vrings overlapping the pool */
+    put32(p.shm + 68, p.layout.vring_da[1]);
+    put32(p.shm + 56, 100);
+    for (int i = 0; i < 50; i++)
+        rpmsg_poll(p.r);
+    assert_false(rpmsg_device_is_up(p.r));
+    put32(p.shm + 56, 256);
+    put32(p.shm + 68, p.layout.buf_offset);
+    for (int i = 0; i < 50; i++)
+        rpmsg_poll(p.r);
+    assert_false(rpmsg_device_is_up(p.r));
+    /* repaired: it joins */
+    put32(p.shm + 68, p.layout.vring_da[1]);
+    assert_int_equal(vt_wait_up(&p), 0);
+    vt_pair_close(&p);
+}
+
+/* ---- Random garbage while traffic runs ---------------------------------- */
+
+struct chaos {
+    struct vt_pair *p;
+    struct rpmsg_endpoint *ept;
+    volatile bool stop;
+    unsigned long ok;
+};
+
+static void *traffic(void *arg)
+{
+    struct chaos *c = arg;
+    uint8_t buf[256];
+    memset(buf, 0x5A, sizeof(buf));
+    unsigned i = 0;
+    while (!c->stop) {
+        int r = rpmsg_trysend(c->ept, buf, 1 + i++ % sizeof(buf));
+        if (r > 0)
+            c->ok++;
+        else
+            usleep(100);
+    }
+    return NULL;
+}
+
+static void *corrupter(void *arg)
+{
+    struct chaos *c = arg;
+    struct vt_pair *p = c->p;
+    uint32_t s = 4242;
+    struct ring r[2] = { ring_of(p, 0), ring_of(p, 1) };
+    while (!c->stop) {
+        s = s * 1103515245u + 12345u;
+        uint32_t x = s >> 8;
+        struct ring *q = &r[x & 1];
+        switch ((x >> 1) % 8) {
+        case 0: put16(q->avail + 2, (uint16_t)(s >> 3)); break;
+        case 1: put16(q->used + 2, (uint16_t)(s >> 5)); break;
+        case 2: put64(q->desc + 16 * ((s >> 4) % q->num), (uint64_t)s << (x % 40)); break;
+        case 3: put32(q->desc + 16 * ((s >> 4) % q->num) + 8, s * 7); break;
+        case 4: put32(q->used + 4 + 8 * ((s >> 4) % q->num), s % 600); break;
+        case 5: put16(q->avail + 4 + 2 * ((s >> 4) % q->num), (uint16_t)(s % 400)); break;
+        case 6: /* junk into a buffer, where messages (NS ones too) live */
+            put32(p->shm + p->layout.buf_offset + (s % (p->layout.pool_size - 4)), s);
+            break;
+        default: /* anywhere in the table, rings, or pool */
+            p->shm[s % p->size] = (uint8_t)x;
+            break;
+        }
+        usleep(50);
+    }
+    return NULL;
+}
+
+static void test_chaos(void **state)
+{
+    (void)state;
+    tu_event_init(&destroyed_ev);
+    int me;
+    assert_int_equal(rpmsg_register_callback(&me, NULL, destroyed, NULL, NULL), 0);
+    struct vt_pair p;
+    assert_int_equal(vt_pair_open(&p, NULL), 0);
+    assert_int_equal(vt_wait_up(&p), 0);
+    struct rpmsg_endpoint he, re;
+    struct tu_rec hr, rr;
+    tu_rec_init(&hr);
+    tu_rec_init(&rr);
+    assert_int_equal(tu_ept_create(&he, p.h, NULL, 0x900, 0x901, tu_rec_cb, NULL, &hr), 0);
+    assert_int_equal(tu_ept_create(&re, p.r, NULL, 0x901, 0x900, tu_rec_cb, NULL, &rr), 0);
+    struct chaos ch = { .p = &p, .ept = &he }, cr = { .p = &p, .ept = &re }, cc = { .p = &p };
+    struct tu_thread t1, t2, t3;
+    assert_int_equal(tu_thread_start(&t1, traffic, &ch), 0);
+    assert_int_equal(tu_thread_start(&t2, traffic, &cr), 0);
+    usleep(50000);
+    assert_int_equal(tu_thread_start(&t3, corrupter, &cc), 0);
+    usleep(1500000);
+    cc.stop = true;
+    assert_int_equal(tu_thread_join(&t3, 10000), 0);
+    ch.stop = cr.stop = true;
+    assert_int_equal(tu_thread_join(&t1, 10000), 0);
+    assert_int_equal(tu_thread_join(&t2, 10000), 0);
+
+    struct rpmsg_virtio_stats hs = vt_stats(p.host), rs = vt_stats(p.remote);
+    print_message("  chaos: host faults %llu (last %u), remote faults %llu (last %u), "
+                  "link ups %u/%u, sent %lu/%lu\n",
+                  (unsigned long long)hs.faults, hs.last_fault, (unsigned long long)rs.faults,
+                  rs.last_fault, hs.link_ups, rs.link_ups, ch.ok, cr.ok);
+    assert_true(hs.faults + rs.faults > 0);
+    assert_true(hs.link_downs + rs.link_downs > 0);
+    assert_true(tu_event_count(&destroyed_ev) >= 1);
+    rpmsg_destroy_ept(&he);
+    rpmsg_destroy_ept(&re);
+    vt_pair_close(&p);
+    assert_int_equal(rpmsg_unregister_callback(&me, NULL, destroyed, NULL, NULL), 0);
+    tu_rec_deinit(&hr);
+    tu_rec_deinit(&rr);
+    tu_event_deinit(&destroyed_ev);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_used_idx_runs_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_used_id_out_of_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_used_len_too_big, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_used_returns_free_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_desc_addr_in_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_desc_addr_len_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_desc_addr_beyond_4g, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_desc_len_beyond_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_avail_idx_runs_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_avail_id_out_of_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tx_avail_bad, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_given_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_junk_ns, setup, teardown),
+        cmocka_unit_test(test_bad_table),
+        cmocka_unit_test(test_chaos),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,123 @@
+/*
+ * `rpmsg echo`: announces a service and sends every message back to its
+ * sender. Plays the OpenAMP demo's remote (rpmsg-openamp-demo-channel) too.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linkopts.h"
+#include "tools.h"
+
+static volatile sig_atomic_t stop;
+
+struct echo {
+    struct rpmsg_endpoint ept;
+    bool nocopy;
+    unsigned long count, limit, errors;
+    struct rpmsg_sem done;
+};
+
+static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    struct echo *e = priv;
+    int r;
+    if (e->nocopy) {
+        uint32_t cap;
+        void *tx = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
+        r = tx ? 0 : -ENOBUFS;
+        if (tx) {
+            memcpy(tx, data, len);
+            r = rpmsg_sendto_nocopy(ept, tx, len, src);
+            if (r < 0)
+                rpmsg_release_tx_buffer(ept, tx);
+        }
+    } else {
+        r = rpmsg_sendto(ept, data, len, src);
+    }
+    if (r < 0)
+        e->errors++;
+    if (++e->count == e->limit)
+        rpmsg_post(ept, &e->done);
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rpmsg echo [options]\n"
+               "Announces SERVICE and echoes every message back to its sender.\n"
+               "  --name SERVICE   service name (default rpmsg-ping; OpenAMP demo: "
+               "rpmsg-openamp-demo-channel)\n"
+               "  --count N        exit after echoing N messages (default: until signalled "
+               "or the link drops)\n"
+               "  --nocopy         answer through zero-copy TX buffers\n"
+               "defaults: --role remote --side create\n" LINKOPTS_USAGE);
+}
+
+static int run(int argc, char **argv)
+{
+    static struct echo e;
+    const char *name = "rpmsg-ping";
+    struct linkopts lo;
+    linkopts_init(&lo, RPMSG_LINK_REMOTE, RPMSG_LINK_CREATE);
+    static const struct option opts[] = {
+        LINKOPTS_LONG,
+        { "name", required_argument, NULL, 'N' },
+        { "count", required_argument, NULL, 'n' },
+        { "nocopy", no_argument, NULL, 'z' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = linkopts_parse(&lo, c, optarg);
+        if (k < 0)
+            return 2;
+        if (k)
+            continue;
+        switch (c) {
+        case 'N': name = optarg; break;
+        case 'n': e.limit = strtoul(optarg, NULL, 0); break;
+        case 'z': e.nocopy = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rpmsg_sem_init(&e.done, 0);
+    struct rpmsg_link *link;
+    if (linkopts_open(&lo, &link, "echo"))
+        return 1;
+    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    e.ept.priv = &e;
+    int r = rpmsg_create_ept(&e.ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL);
+    if (r) {
+        fprintf(stderr, "rpmsg echo: %s\n", rpmsg_strerror(r));
+        rpmsg_link_close(link);
+        return 1;
+    }
+    fprintf(stderr, "rpmsg echo: '%s' at 0x%x on link to '%s'\n", name, e.ept.addr,
+            rpmsg_get_cpuname(rdev));
+    /* Runs until told to stop, the count is reached, or the peer goes away. */
+    while (!stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e.done, 100))
+        ;
+    rpmsg_destroy_ept(&e.ept);
+    fprintf(stderr, "rpmsg echo: echoed %lu messages, %lu errors\n", e.count, e.errors);
+    rpmsg_link_close(link);
+    return e.errors ? 1 : 0;
+}
+
+const struct rpmsg_tool_cmd rpmsg_cmd_echo = {
+    .name = "echo",
+    .summary = "announce a service and echo every message back",
+    .run = run,
+};

@@ -1,0 +1,72 @@
+#include "linkopts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side)
+{
+    memset(o, 0, sizeof(*o));
+    o->cfg.role = role;
+    o->cfg.side = side;
+    o->cfg.timeout_ms = 10000;
+}
+
+static int bad(const char *what, const char *arg)
+{
+    fprintf(stderr, "rpmsg: bad value for --%s: '%s'\n", what, arg);
+    return -1;
+}
+
+int linkopts_parse(struct linkopts *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case 0x100: o->link = arg; return 1;
+    case 0x101: o->openamp = arg; return 1;
+    case 0x102: o->cfg.listen = true; return 1;
+    case 0x103:
+        if (!strcmp(arg, "host")) o->cfg.role = RPMSG_LINK_HOST;
+        else if (!strcmp(arg, "remote")) o->cfg.role = RPMSG_LINK_REMOTE;
+        else return bad("role", arg);
+        return 1;
+    case 0x104:
+        if (!strcmp(arg, "create")) o->cfg.side = RPMSG_LINK_CREATE;
+        else if (!strcmp(arg, "attach")) o->cfg.side = RPMSG_LINK_ATTACH;
+        else return bad("side", arg);
+        return 1;
+    case 0x105:
+        if (!strcmp(arg, "adaptive")) o->cfg.wait = RPMSG_LINK_ADAPTIVE;
+        else if (!strcmp(arg, "poll")) o->cfg.wait = RPMSG_LINK_POLL;
+        else if (!strcmp(arg, "interrupt")) o->cfg.wait = RPMSG_LINK_INTERRUPT;
+        else return bad("mode", arg);
+        return 1;
+    case 0x106: o->cfg.cpuname = arg; return 1;
+    case 0x107: o->cfg.timeout_ms = (uint32_t)strtoul(arg, NULL, 0); return 1;
+    default: return 0;
+    }
+}
+
+int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
+{
+    if (!o->link == !o->openamp) {
+        fprintf(stderr, "rpmsg %s: give exactly one of --link NAME or --openamp SHM:SOCK\n", cmd);
+        return -EINVAL;
+    }
+    snprintf(o->spec, sizeof(o->spec), "%s:%s", o->link ? "virtio" : "openamp",
+             o->link ? o->link : o->openamp);
+    o->cfg.spec = o->spec;
+    int r = rpmsg_link_open(out, &o->cfg);
+    if (r) {
+        fprintf(stderr, "rpmsg %s: cannot open %s: %s\n", cmd, o->spec, rpmsg_strerror(r));
+        return r;
+    }
+    r = rpmsg_link_wait_up(*out, o->cfg.timeout_ms);
+    if (r) {
+        fprintf(stderr, "rpmsg %s: link %s did not come up: %s\n", cmd, o->spec,
+                rpmsg_strerror(r));
+        rpmsg_link_close(*out);
+        *out = NULL;
+    }
+    return r;
+}

@@ -1,0 +1,43 @@
+/* Link options shared by the link commands of the `rpmsg` tool. */
+#ifndef RPMSG_TOOLS_LINKOPTS_H
+#define RPMSG_TOOLS_LINKOPTS_H
+
+#include <getopt.h>
+
+#include "rpmsg/rpmsg_link.h"
+
+/* getopt_long entries (values 0x100..0x1ff are reserved for them). */
+#define LINKOPTS_LONG                                  \
+    { "link", required_argument, NULL, 0x100 },        \
+    { "openamp", required_argument, NULL, 0x101 },     \
+    { "listen", no_argument, NULL, 0x102 },            \
+    { "role", required_argument, NULL, 0x103 },        \
+    { "side", required_argument, NULL, 0x104 },        \
+    { "mode", required_argument, NULL, 0x105 },        \
+    { "cpu", required_argument, NULL, 0x106 },         \
+    { "wait", required_argument, NULL, 0x107 }
+
+#define LINKOPTS_USAGE                                                                     \
+    "link:\n"                                                                              \
+    "  --link NAME           native VirtIO link over /dev/shm/NAME (futex doorbell)\n"     \
+    "  --openamp SHM:SOCK    OpenAMP-compatible VirtIO link: /dev/shm/SHM + AF_UNIX SOCK\n" \
+    "  --listen              OpenAMP mode: listen on SOCK (default: connect)\n"            \
+    "  --role host|remote    virtio role\n"                                                \
+    "  --side create|attach  native mode: create the shm object (start first) or attach\n" \
+    "  --mode adaptive|poll|interrupt   how the RX thread waits (default adaptive)\n"      \
+    "  --cpu NAME            local cpu name\n"                                             \
+    "  --wait MS             how long to wait for the peer (default 10000)\n"
+
+struct linkopts {
+    struct rpmsg_link_config cfg;
+    char spec[512];
+    const char *link, *openamp;
+};
+
+void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side);
+/* 1: consumed; 0: not a link option; -1: bad value (message printed). */
+int linkopts_parse(struct linkopts *o, int opt, const char *arg);
+/* Opens the link and waits until it is up; prints why not. 0 or -errno. */
+int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd);
+
+#endif
