@@ -44,6 +44,30 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     return 0;
 }
 
+/* One link's life: open, announce, echo until the peer goes away. */
+static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
+{
+    struct rpmsg_link *link;
+    if (linkopts_open(lo, &link, "echo"))
+        return 1;
+    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    e->ept.priv = e;
+    int r = rpmsg_create_ept(&e->ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL);
+    if (r) {
+        fprintf(stderr, "rpmsg echo: %s\n", rpmsg_strerror(r));
+        rpmsg_link_close(link);
+        return 1;
+    }
+    fprintf(stderr, "rpmsg echo: '%s' at 0x%x on link to '%s'\n", name, e->ept.addr,
+            rpmsg_get_cpuname(rdev));
+    /* Until told to stop, the count is reached, or the peer goes away. */
+    while (!stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e->done, 100))
+        ;
+    rpmsg_destroy_ept(&e->ept);
+    rpmsg_link_close(link);
+    return 0;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -59,6 +83,7 @@ static void usage(FILE *f)
                "  --count N        exit after echoing N messages (default: until signalled "
                "or the link drops)\n"
                "  --nocopy         answer through zero-copy TX buffers\n"
+               "  --serve          after a peer leaves, open the link again for the next one\n"
                "defaults: --role remote --side create\n" LINKOPTS_USAGE);
 }
 
@@ -66,6 +91,7 @@ static int run(int argc, char **argv)
 {
     static struct echo e;
     const char *name = "rpmsg-ping";
+    bool serve = false;
     struct linkopts lo;
     linkopts_init(&lo, RPMSG_LINK_REMOTE, RPMSG_LINK_CREATE);
     static const struct option opts[] = {
@@ -73,6 +99,7 @@ static int run(int argc, char **argv)
         { "name", required_argument, NULL, 'N' },
         { "count", required_argument, NULL, 'n' },
         { "nocopy", no_argument, NULL, 'z' },
+        { "serve", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -87,6 +114,7 @@ static int run(int argc, char **argv)
         case 'N': name = optarg; break;
         case 'n': e.limit = strtoul(optarg, NULL, 0); break;
         case 'z': e.nocopy = true; break;
+        case 'S': serve = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -94,26 +122,12 @@ static int run(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     rpmsg_sem_init(&e.done, 0);
-    struct rpmsg_link *link;
-    if (linkopts_open(&lo, &link, "echo"))
-        return 1;
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
-    e.ept.priv = &e;
-    int r = rpmsg_create_ept(&e.ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL);
-    if (r) {
-        fprintf(stderr, "rpmsg echo: %s\n", rpmsg_strerror(r));
-        rpmsg_link_close(link);
-        return 1;
-    }
-    fprintf(stderr, "rpmsg echo: '%s' at 0x%x on link to '%s'\n", name, e.ept.addr,
-            rpmsg_get_cpuname(rdev));
-    /* Runs until told to stop, the count is reached, or the peer goes away. */
-    while (!stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e.done, 100))
-        ;
-    rpmsg_destroy_ept(&e.ept);
+    int rc = 0;
+    do {
+        rc = serve_once(&e, &lo, name);
+    } while (serve && !stop && rc == 0 && (!e.limit || e.count < e.limit));
     fprintf(stderr, "rpmsg echo: echoed %lu messages, %lu errors\n", e.count, e.errors);
-    rpmsg_link_close(link);
-    return e.errors ? 1 : 0;
+    return rc || e.errors ? 1 : 0;
 }
 
 const struct rpmsg_tool_cmd rpmsg_cmd_echo = {

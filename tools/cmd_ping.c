@@ -94,6 +94,7 @@ static bool match(struct rpmsg_device *rdev, void *priv, const char *name, uint3
 static void bind(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
 {
     struct ping *p = priv;
+    p->ept.priv = p;
     if (rpmsg_create_ept(&p->ept, rdev, name, RPMSG_ADDR_ANY, dest, ping_cb, NULL) == 0)
         rpmsg_post(NULL, &p->bound);
 }
