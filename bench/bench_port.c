@@ -10,7 +10,9 @@
  * measured round trip; 1.0 would be a round trip at wire speed.
  *
  * Usage: bench_port [--json] [--quick]; BENCH_PORT_DEBUG=1 prints per-run counters,
- * BENCH_PORT_FRAME_BODY=n changes the frame body (SPI transfer size - 20).
+ * BENCH_PORT_FRAME_BODY=n changes the frame body (SPI transfer size - 20),
+ * BENCH_PORT_LINKS=spi (or uart, or a full link name) runs only the links
+ * whose name starts with it.
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -317,8 +319,11 @@ int main(int argc, char **argv)
     if (getenv("BENCH_PORT_FRAME_BODY"))
         FRAME_BODY = (unsigned)atoi(getenv("BENCH_PORT_FRAME_BODY"));
 
+    const char *only = getenv("BENCH_PORT_LINKS");
     for (size_t l = 0; l < sizeof(links) / sizeof(links[0]); l++)
         for (int b = 0; b < 2; b++) {
+            if (only && strncmp(links[l].name, only, strlen(only)))
+                continue;
             struct row *r = &rows[nrows++];
             memset(r, 0, sizeof(*r));
             r->link = links[l].name;

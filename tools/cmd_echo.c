@@ -63,6 +63,12 @@ static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
     /* Until told to stop, the count is reached, or the peer goes away. */
     while (!stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e->done, 100))
         ;
+    /* Count reached: our last echo may still sit in the ring, and closing
+     * takes the link down under it. Let the peer leave first (bounded). */
+    for (int t = 0; t < 200 && !stop && e->limit && e->count >= e->limit &&
+                    rpmsg_device_is_up(rdev);
+         t++)
+        rpmsg_wait_timeout(NULL, &e->done, 10);
     rpmsg_destroy_ept(&e->ept);
     rpmsg_link_close(link);
     return 0;

@@ -184,7 +184,16 @@ static int run(int argc, char **argv)
     for (unsigned i = 0; i < first; i++)
         if (send_one(&p) < 0)
             break;
-    r = rpmsg_wait_timeout(NULL, &p.done, 60000);
+    /* Bounded, and given up early if the link drops (the echo is gone). */
+    r = -ETIMEDOUT;
+    for (int t = 0; t < 600 && r; t++) {
+        r = rpmsg_wait_timeout(NULL, &p.done, 100);
+        if (r && !rpmsg_device_is_up(rpmsg_link_device(link))) {
+            fprintf(stderr, "rpmsg ping: link went down after %u replies\n", p.received);
+            r = -ENOTCONN;
+            break;
+        }
+    }
     uint64_t elapsed = now_ns() - t0;
     rpmsg_unregister_callback(&p, NULL, NULL, match, bind);
 

@@ -8,6 +8,12 @@
  *   virtio:NAME            native VirtIO link over /dev/shm/NAME with a futex doorbell
  *   openamp:SHM:SOCK       OpenAMP-compatible VirtIO link (wire-formats.md §4):
  *                          /dev/shm/SHM + one-byte kicks on AF_UNIX socket SOCK
+ *   uart:PATH[@BAUD]       port transport over a tty (real, or one side of the
+ *                          line emulator, rpmsg_line_tty_a/b); BAUD sets termios
+ *                          and the protocol's timers
+ *   spi:BUS:master|slave   port transport over a simulated SPI bus registered
+ *                          under the name BUS in this process (or a parent it
+ *                          was forked from) with rpmsg_link_register_spibus()
  *
  * Allocates (this is the hosted convenience layer, not the core).
  */
@@ -35,10 +41,25 @@ struct rpmsg_link_config {
     const char *cpuname;       /* local cpu name; default "host"/"remote" */
     uint32_t timeout_ms;       /* for the peer to appear; 0: 10 s */
     uint32_t num_bufs;         /* native: buffers per direction; 0: 256 */
-    uint32_t buf_size;         /* native: bytes per buffer; 0: 512 */
+    uint32_t buf_size;         /* native and port: bytes per buffer; 0: 512 */
+    /*
+     * native: feature bits this side offers (RPMSG_F_*, RPMSG_VIRTIO_F_*);
+     * 0: everything (RPMSG_VIRTIO_F_DEFAULT). RPMSG_F_NS alone makes this
+     * side look like a plain Linux/OpenAMP peer (no CREATE_ACK: endpoints
+     * bind on the first message). openamp: always RPMSG_F_NS.
+     */
+    uint32_t features;
 };
 
 struct rpmsg_link;
+struct rpmsg_spibus;
+
+/*
+ * Names a simulated SPI bus (rpmsg_spibus_create) for "spi:" specs; bus NULL
+ * removes the name. The bus is in anonymous shared memory: register it
+ * before forking the processes that open its two ends.
+ */
+int rpmsg_link_register_spibus(const char *name, struct rpmsg_spibus *bus, uint32_t clock_hz);
 
 /* Opens the link; returns once it is set up (not necessarily up yet). */
 int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg);
@@ -47,8 +68,34 @@ struct rpmsg_device *rpmsg_link_device(struct rpmsg_link *link);
 int rpmsg_link_wait_up(struct rpmsg_link *link, uint32_t timeout_ms);
 /* Transport counters as "key=value" text (notifications, faults...). */
 int rpmsg_link_describe(struct rpmsg_link *link, char *buf, size_t size);
+/* Transport-level errors so far: VirtIO faults; port CRC/framing errors and
+ * messages lost across a peer reset. */
+uint64_t rpmsg_link_errors(struct rpmsg_link *link);
+/* True when the link can no longer come up (native VirtIO after its peer
+ * died): close it and open a new one. Port links recover by themselves. */
+bool rpmsg_link_is_dead(struct rpmsg_link *link);
 /* Takes the link down, tells the peer, removes every name it owns. */
 void rpmsg_link_close(struct rpmsg_link *link);
+
+/*
+ * Joining an `rpmsg sim` topology as one of its cores. For a core whose
+ * section has `program = CMD`, the sim runs CMD (sh -c) with the core's name
+ * in RPMSG_SIM_CORE, "1" in RPMSG_SIM_HUB if it routes, and its links in
+ * RPMSG_SIM_LINKS ("SPEC,host|remote;..."; VirtIO and UART only: SPI buses
+ * cannot cross exec). rpmsg_link_join() opens them all (waiting up to
+ * timeout_ms, 0: 10 s, for each peer), starts a router on them, and
+ * returns: from then on the program registers services and reaches any core
+ * of the topology by name (device_created with its cpu name, or
+ * rpmsg_router_find). A VirtIO link whose peer dies stays down: the program
+ * should leave and join again. -ENOENT when not started by `rpmsg sim`.
+ */
+struct rpmsg_link_member;
+struct rpmsg_router;
+int rpmsg_link_join(struct rpmsg_link_member **out, uint32_t timeout_ms);
+const char *rpmsg_link_member_cpuname(struct rpmsg_link_member *m);
+struct rpmsg_router *rpmsg_link_member_router(struct rpmsg_link_member *m);
+/* Stops the router (destroy endpoints on far cores first) and closes the links. */
+void rpmsg_link_leave(struct rpmsg_link_member *m);
 
 #ifdef __cplusplus
 }

@@ -64,12 +64,38 @@
 #endif
 
 /*
- * A blocking send on an RX thread that finds no free buffer first waits this
- * long for the peer to return one, then starts dispatching its own link's
- * messages (nested) in case the peer is blocked on it.
+ * A blocking send on an RX thread that finds no free buffer sets later
+ * messages aside (RPMSG_RX_DEFER_MAX). Only when no buffer came for this long
+ * and every copy slot is taken does it dispatch them nested, the last
+ * defence against two sides blocked on each other with all buffers held.
  */
 #ifndef RPMSG_RX_STALL_MS
-#define RPMSG_RX_STALL_MS 5
+#define RPMSG_RX_STALL_MS 500
+#endif
+
+/*
+ * While a callback's blocking send waits for a buffer on its RX thread, the
+ * link's later messages are set aside and dispatched, in order, after the
+ * callback returns: up to RPMSG_RX_DEFER_MAX of them. The first
+ * RPMSG_RX_BACKLOG (if they fit in RPMSG_BACKLOG_BUF_SIZE bytes) are copied
+ * and their buffers given back at once, so a peer blocked on us can go on.
+ */
+#ifndef RPMSG_RX_DEFER_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_RX_DEFER_MAX 16
+#else
+#define RPMSG_RX_DEFER_MAX 1024
+#endif
+#endif
+#ifndef RPMSG_RX_BACKLOG
+#if RPMSG_NO_SYS
+#define RPMSG_RX_BACKLOG 2
+#else
+#define RPMSG_RX_BACKLOG 16
+#endif
+#endif
+#ifndef RPMSG_BACKLOG_BUF_SIZE
+#define RPMSG_BACKLOG_BUF_SIZE RPMSG_BUFFER_SIZE
 #endif
 
 #ifndef RPMSG_CPUNAME_SIZE

@@ -92,6 +92,17 @@ struct rpmsg_hold {
 
 struct rpmsg_dispatch_frame;
 
+/* A message set aside while its link's RX thread waits for a TX buffer:
+ * the transport's buffer itself, or a copy in one of the device's slots. */
+struct rpmsg_deferred {
+    void *buf;
+    uint32_t len;
+};
+
+struct rpmsg_backlog_slot {
+    uint8_t data[RPMSG_BACKLOG_BUF_SIZE] __attribute__((aligned(8)));
+};
+
 struct rpmsg_device_config {
     const char *local_cpuname;
     uint32_t features;  /* RPMSG_F_* this side offers */
@@ -132,6 +143,12 @@ struct rpmsg_device {
     struct rpmsg_ns_pending pending[RPMSG_NS_PENDING_MAX];
     struct rpmsg_hold holds[RPMSG_HOLD_MAX];
     unsigned nholds;
+    /* RX context only: messages set aside while a send waits for a buffer. */
+    struct rpmsg_deferred deferred[RPMSG_RX_DEFER_MAX];
+    unsigned bl_head, bl_count;
+    struct rpmsg_backlog_slot backlog[RPMSG_RX_BACKLOG];
+    uint32_t slot_busy; /* bit per backlog slot */
+    unsigned deferring; /* > 0: the RX context waits for a TX buffer */
     struct rpmsg_stats stats;
     struct rpmsg_device *next; /* process-wide device list */
     bool listed;

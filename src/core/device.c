@@ -53,6 +53,7 @@ static void rx_thread(void *arg)
 {
     struct rpmsg_device *rdev = arg;
     while (__atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
+        rpmsg_backlog_drain(rdev);
         int n = rdev->ops->poll(rdev);
         if (n > 0)
             continue;
@@ -116,42 +117,82 @@ bool rpmsg_on_rx_context(struct rpmsg_device *rdev)
     return rdev->thread_started && rpmsg_thread_is_self(&rdev->rx_thread);
 }
 
-int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_now,
-                   bool (*ready)(void *arg), void *arg)
+/* The RX context waits by running its own link (see docs/architecture.md). */
+static int rx_context_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_now,
+                           bool (*ready)(void *arg), void *arg)
 {
-    uint64_t stalled_since = 0;
+    uint64_t stalled_since = rpmsg_time_ms();
+    int r = 0;
     while (!ready(arg)) {
-        if (!rpmsg_on_rx_context(rdev)) {
-            rdev->waiters++;
-            int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, deadline);
-            rdev->waiters--;
-            if (r == -ETIMEDOUT)
-                return ready(arg) ? 0 : -ETIMEDOUT;
-            continue;
-        }
-        /* On the RX context, sleeping would stop the link that must deliver
-         * what we wait for. A reply can only come by dispatching, so do that
-         * at once. A free buffer usually comes by itself as the peer
-         * consumes: dispatch (nested) only when none came for a while, which
-         * is when the peer may be blocked on us in turn. */
         uint64_t now = rpmsg_time_ms();
-        if (now >= deadline)
-            return -ETIMEDOUT;
-        if (!stalled_since)
-            stalled_since = now;
-        bool nest = dispatch_now || now - stalled_since >= RPMSG_RX_STALL_MS;
-        if (nest && rdev->nest >= RPMSG_NEST_MAX) {
-            if (dispatch_now)
-                return -EDEADLK;
-            nest = false;
+        if (now >= deadline) {
+            r = -ETIMEDOUT;
+            break;
+        }
+        bool run;
+        if (dispatch_now) {
+            /* A reply comes only by dispatching: nested, in arrival order. */
+            if (rdev->nest >= RPMSG_NEST_MAX) {
+                r = -EDEADLK;
+                break;
+            }
+            run = true;
+        } else {
+            /* Waiting for a buffer: arrivals are set aside (copied while
+             * slots last, which frees the peer's buffers) without running
+             * callbacks out of order. Slots all taken and still no buffer
+             * after a stall: the peer may be blocked on the buffers we hold,
+             * so let deferral overflow into nested dispatch. */
+            bool slots_free = rdev->slot_busy != (uint32_t)((1ull << RPMSG_RX_BACKLOG) - 1);
+            bool stalled = now - stalled_since >= RPMSG_RX_STALL_MS;
+            run = slots_free || stalled;
+            if (stalled && !slots_free && rdev->nest < RPMSG_NEST_MAX) {
+                rdev->deferring = 0; /* last resort */
+                rpmsg_mutex_unlock(&rdev->lock);
+                rpmsg_backlog_drain(rdev);
+                rpmsg_mutex_lock(&rdev->lock);
+                rdev->deferring = 1;
+                stalled_since = rpmsg_time_ms();
+                continue;
+            }
         }
         rpmsg_mutex_unlock(&rdev->lock);
-        int n = nest ? rdev->ops->poll(rdev) : 0;
+        int n = run ? rdev->ops->poll(rdev) : 0;
         if (n <= 0) {
-            uint64_t until = nest ? deadline : now + 1;
+            uint64_t until = run ? deadline : now + 1;
             rdev->ops->wait(rdev, until < deadline ? until : deadline);
         }
         rpmsg_mutex_lock(&rdev->lock);
+    }
+    return r;
+}
+
+int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_now,
+                   bool (*ready)(void *arg), void *arg)
+{
+    if (rpmsg_on_rx_context(rdev)) {
+        /* deferring and the backlog belong to the RX context: no lock needed,
+         * but the lock is held here and dispatch takes it, so drop it. */
+        unsigned saved = rdev->deferring;
+        int r;
+        if (dispatch_now) {
+            rdev->deferring = 0;
+            rpmsg_mutex_unlock(&rdev->lock);
+            rpmsg_backlog_drain(rdev);
+            rpmsg_mutex_lock(&rdev->lock);
+        } else {
+            rdev->deferring++;
+        }
+        r = rx_context_wait(rdev, deadline, dispatch_now, ready, arg);
+        rdev->deferring = saved;
+        return r;
+    }
+    while (!ready(arg)) {
+        rdev->waiters++;
+        int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, deadline);
+        rdev->waiters--;
+        if (r == -ETIMEDOUT)
+            return ready(arg) ? 0 : -ETIMEDOUT;
     }
     return 0;
 }
@@ -160,6 +201,8 @@ int rpmsg_poll(struct rpmsg_device *rdev)
 {
     if (!rdev || !rdev->ops)
         return -EINVAL;
+    if (!rdev->deferring)
+        rpmsg_backlog_drain(rdev);
     return rdev->ops->poll(rdev);
 }
 

@@ -5,9 +5,16 @@
  */
 #include "internal.h"
 
+static bool in_backlog(const struct rpmsg_device *rdev, const void *buf)
+{
+    const uint8_t *p = buf, *lo = (const uint8_t *)rdev->backlog;
+    return p >= lo && p < lo + sizeof(rdev->backlog);
+}
+
 static void give_back(struct rpmsg_device *rdev, void *buf)
 {
-    rdev->ops->release_rx_buffer(rdev, buf);
+    if (!in_backlog(rdev, buf))
+        rdev->ops->release_rx_buffer(rdev, buf);
 }
 
 static void count_drop(struct rpmsg_device *rdev, uint64_t *counter)
@@ -17,10 +24,9 @@ static void count_drop(struct rpmsg_device *rdev, uint64_t *counter)
     rpmsg_mutex_unlock(&rdev->lock);
 }
 
-void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
+/* The receive path proper. buf is a transport buffer, or a backlog slot. */
+static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
-    if (!rdev || !rdev->ops || !buf)
-        return;
     /* The header may live in memory the peer can still write: read it once. */
     struct rpmsg_hdr hdr;
     if (len < RPMSG_HDR_SIZE) {
@@ -85,6 +91,79 @@ void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
         give_back(rdev, buf);
 }
 
+_Static_assert(RPMSG_RX_BACKLOG <= 32, "slot_busy is a 32-bit mask");
+
+static int slot_of(const struct rpmsg_device *rdev, const void *buf)
+{
+    return in_backlog(rdev, buf)
+               ? (int)(((const uint8_t *)buf - (const uint8_t *)rdev->backlog) /
+                       sizeof(struct rpmsg_backlog_slot))
+               : -1;
+}
+
+/*
+ * Dispatches what was set aside, oldest first, as long as nobody on this RX
+ * context is waiting for a TX buffer. Entries leave the queue before their
+ * callback runs, so a drain nested inside one (rpmsg_wait) continues with the
+ * next; a copy slot is freed only once its callback returned.
+ */
+void rpmsg_backlog_drain(struct rpmsg_device *rdev)
+{
+    while (rdev->bl_count && !rdev->deferring) {
+        struct rpmsg_deferred d = rdev->deferred[rdev->bl_head];
+        rdev->bl_head = (rdev->bl_head + 1) % RPMSG_RX_DEFER_MAX;
+        rdev->bl_count--;
+        deliver(rdev, d.buf, d.len);
+        int k = slot_of(rdev, d.buf);
+        if (k >= 0)
+            rdev->slot_busy &= ~(1u << k);
+    }
+}
+
+static bool backlog_push(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    if (rdev->bl_count == RPMSG_RX_DEFER_MAX)
+        return false;
+    struct rpmsg_deferred *d =
+        &rdev->deferred[(rdev->bl_head + rdev->bl_count) % RPMSG_RX_DEFER_MAX];
+    d->buf = buf;
+    d->len = len;
+    /* A copy gives the peer its buffer back now (it may be blocked on us). */
+    for (unsigned k = 0; k < RPMSG_RX_BACKLOG && len <= RPMSG_BACKLOG_BUF_SIZE; k++)
+        if (!(rdev->slot_busy & (1u << k))) {
+            rdev->slot_busy |= 1u << k;
+            memcpy(rdev->backlog[k].data, buf, len);
+            d->buf = rdev->backlog[k].data;
+            give_back(rdev, buf);
+            break;
+        }
+    rdev->bl_count++;
+    return true;
+}
+
+void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    if (!rdev || !rdev->ops || !buf)
+        return;
+    if (rdev->deferring || rdev->bl_count) {
+        /* Keep arrival order: behind what is already set aside. With no
+         * room left at all, dispatch what waits, nested: order is then lost
+         * for the waiting callback, but the link does not stop. */
+        if (backlog_push(rdev, buf, len)) {
+            if (!rdev->deferring)
+                rpmsg_backlog_drain(rdev);
+            return;
+        }
+        unsigned saved = rdev->deferring;
+        rdev->deferring = 0;
+        rpmsg_backlog_drain(rdev);
+        rdev->deferring = saved;
+    }
+    deliver(rdev, buf, len);
+    if (rdev->nest == 0)
+        rpmsg_backlog_drain(rdev);
+}
+
 /* ---- Holding received buffers past the callback ------------------------- */
 
 struct rpmsg_hold *rpmsg_hold_find(struct rpmsg_device *rdev, void *buf)
@@ -116,6 +195,8 @@ int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
         h->count++;
     } else if (!in_dispatch(rdev, buf)) {
         r = -EINVAL; /* neither being delivered nor held: not ours to keep */
+    } else if (in_backlog(rdev, buf)) {
+        r = -EBUSY; /* a copy set aside during a send's wait: cannot be kept */
     } else if (!(h = rpmsg_hold_find(rdev, NULL))) {
         r = -ENOMEM;
     } else {

@@ -75,6 +75,9 @@ void rpmsg_services_offer(struct rpmsg_device *rdev, const char *name, uint32_t 
 void rpmsg_device_get(struct rpmsg_device *rdev);
 void rpmsg_device_put(struct rpmsg_device *rdev);
 
+/* Dispatches messages set aside while a send waited (RX context, no lock). */
+void rpmsg_backlog_drain(struct rpmsg_device *rdev);
+
 /* Holds (rdev->lock held). */
 struct rpmsg_hold *rpmsg_hold_find(struct rpmsg_device *rdev, void *buf);
 

@@ -269,6 +269,8 @@ struct ph_sender {
     struct rpmsg_endpoint *ept;
     uint32_t first, count, max, salt;
     bool retry;        /* keep going through link loss (restart tests) */
+    uint32_t hold_at;  /* if nonzero: message index to stop before until released */
+    volatile bool release;
     volatile bool stop;
     uint32_t sent;
     int err;
@@ -279,6 +281,10 @@ static inline void *ph_sender_run(void *arg)
     struct ph_sender *s = arg;
     uint8_t buf[RPMSG_BUFFER_SIZE * 16];
     for (uint32_t i = 0; i < s->count && !s->stop; i++) {
+        while (s->hold_at && i == s->hold_at && !s->release && !s->stop) {
+            struct timespec nap = { 0, 1000000L };
+            nanosleep(&nap, NULL);
+        }
         uint32_t len = ph_payload(buf, s->first + i, s->max, s->salt);
         int r = rpmsg_send(s->ept, buf, len);
         if (r == (int)len) {

@@ -4,6 +4,7 @@
  * twice; small messages are packed several to a frame; the handshake carries
  * cpu names and buffer sizes; the SPI bus works between two processes.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -81,7 +82,7 @@ static void run_credit(enum ph_kind kind)
         assert_int_equal(rpmsg_release_rx_buffer(&eb, h.held[i]), 0);
     assert_int_equal(tu_thread_join(&th, 30000), 0);
     assert_int_equal(snd.err, 0);
-    assert_int_equal(ph_stream_wait(&h.s, n, 5000), 0);
+    assert_int_equal(ph_stream_wait(&h.s, n, TU_TIMEOUT_MS), 0);
     assert_int_equal(h.s.received, n);
     assert_int_equal(h.s.corrupt + h.s.misordered + h.s.skipped, 0);
     sb = ph_stats(p.dev[1]);
@@ -129,12 +130,14 @@ static void run_packing(enum ph_kind kind, uint32_t rate, uint32_t n)
     struct ph_sender snd = { .ept = &ea, .count = n, .max = 40, .salt = 2 };
     ph_sender_run(&snd);
     assert_int_equal(snd.err, 0);
-    assert_int_equal(ph_stream_wait(&rs, n, 5000), 0);
+    assert_int_equal(ph_stream_wait(&rs, n, TU_TIMEOUT_MS), 0);
     assert_int_equal(rs.received, n);
     assert_int_equal(rs.corrupt + rs.misordered + rs.skipped, 0);
     uint64_t frames = ph_stats(p.dev[0]).tx_frames - frames0;
     printf("%u messages in %llu frames\n", n, (unsigned long long)frames);
-    /* Messages queue while the line is busy and leave together. */
+    /* Messages queue while the line is busy and leave together. The line is
+     * slow enough (a frame takes tens of ms, a message microseconds to
+     * queue) that only a sender starved for most of the run could fail this. */
     assert_true(frames * 3 < n);
     rpmsg_destroy_ept(&ea);
     rpmsg_destroy_ept(&eb);
@@ -145,13 +148,13 @@ static void run_packing(enum ph_kind kind, uint32_t rate, uint32_t n)
 static void test_packing_uart(void **state)
 {
     (void)state;
-    run_packing(PH_UART, 115200, 120);
+    run_packing(PH_UART, 57600, 120);
 }
 
 static void test_packing_spi(void **state)
 {
     (void)state;
-    run_packing(PH_SPI, 1000000, 300);
+    run_packing(PH_SPI, 250000, 300);
 }
 
 /* ---- Handshake contents ----------------------------------------------------- */
@@ -236,11 +239,61 @@ static void kill_child(void)
     }
 }
 
+/*
+ * The slave's echo. Not sent from the callback: a blocking send on the RX
+ * thread that finds no buffer for a while dispatches the next messages
+ * nested (see rpmsg_dev_wait), so their echoes could overtake this one.
+ * The callback holds the buffer and a thread sends the echoes in order.
+ */
+#define ECHO_Q 256u /* more than the port's RX buffers: never full */
+
+struct echo_item {
+    void *data;
+    size_t len;
+    uint32_t src;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct echo_item q[ECHO_Q];
+    unsigned head, count;
+    struct rpmsg_endpoint *ept;
+} echo = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
 static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)priv;
-    rpmsg_sendto(ept, data, len, src);
+    if (rpmsg_hold_rx_buffer(ept, data) != 0)
+        return 0;
+    pthread_mutex_lock(&echo.lock);
+    if (echo.count < ECHO_Q) {
+        echo.q[(echo.head + echo.count++) % ECHO_Q] = (struct echo_item){ data, len, src };
+        pthread_cond_signal(&echo.cond);
+        data = NULL;
+    }
+    pthread_mutex_unlock(&echo.lock);
+    if (data)
+        rpmsg_release_rx_buffer(ept, data);
     return 0;
+}
+
+static void *echo_run(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&echo.lock);
+        while (!echo.count)
+            pthread_cond_wait(&echo.cond, &echo.lock);
+        struct echo_item it = echo.q[echo.head];
+        echo.head = (echo.head + 1) % ECHO_Q;
+        echo.count--;
+        pthread_mutex_unlock(&echo.lock);
+        while (rpmsg_sendto(echo.ept, it.data, it.len, it.src) == -ETIMEDOUT) {
+        }
+        rpmsg_release_rx_buffer(echo.ept, it.data);
+    }
+    return NULL;
 }
 
 static void test_spi_two_processes(void **state)
@@ -265,6 +318,10 @@ static void test_spi_two_processes(void **state)
         if (rpmsg_port_init(&port, &c))
             _exit(1);
         static struct rpmsg_endpoint e;
+        echo.ept = &e;
+        pthread_t et;
+        if (pthread_create(&et, NULL, echo_run, NULL))
+            _exit(3);
         if (rpmsg_create_ept(&e, rpmsg_port_device(port), NULL, PH_ADDR_B, RPMSG_ADDR_ANY, echo_cb, NULL))
             _exit(2);
         for (;;)
@@ -282,6 +339,21 @@ static void test_spi_two_processes(void **state)
     struct ph_pair fake = { .dev = { d, d } };
     assert_int_equal(ph_wait_up(&fake), 0);
     assert_string_equal(rpmsg_get_cpuname(d), "slave");
+    /* The slave creates its endpoint after its link is up: ping it from
+     * another endpoint until an echo comes back, so that the stream's
+     * first message cannot arrive before the echo endpoint exists. */
+    struct tu_rec pings;
+    tu_rec_init(&pings);
+    struct rpmsg_endpoint pe;
+    memset(&pe, 0, sizeof(pe));
+    pe.priv = &pings;
+    assert_int_equal(rpmsg_create_ept(&pe, d, NULL, 0x700, PH_ADDR_B, tu_rec_cb, NULL), 0);
+    bool echoed = false;
+    for (int i = 0; i < 500 && !echoed; i++) {
+        assert_int_equal(rpmsg_send(&pe, "ping", 4), 4);
+        echoed = tu_rec_wait(&pings, 1, 20) == 0;
+    }
+    assert_true(echoed);
     struct ph_stream rs;
     ph_stream_init(&rs, 300, 9);
     struct rpmsg_endpoint e;
@@ -291,10 +363,12 @@ static void test_spi_two_processes(void **state)
     struct ph_sender snd = { .ept = &e, .count = n, .max = 300, .salt = 9 };
     ph_sender_run(&snd);
     assert_int_equal(snd.err, 0);
-    assert_int_equal(ph_stream_wait(&rs, n, 5000), 0);
+    assert_int_equal(ph_stream_wait(&rs, n, TU_TIMEOUT_MS), 0);
     assert_int_equal(rs.received, n);
     assert_int_equal(rs.corrupt + rs.misordered + rs.skipped, 0);
     kill_child();
+    rpmsg_destroy_ept(&pe);
+    tu_rec_deinit(&pings);
     rpmsg_destroy_ept(&e);
     rpmsg_port_deinit(port);
     rpmsg_spibus_destroy(bus);

@@ -241,7 +241,7 @@ static void test_still_works(void **state)
         assert_int_equal(snd[i].err, 0);
     }
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ph_stream_wait(&f->rs[i], 500, 5000), 0);
+        assert_int_equal(ph_stream_wait(&f->rs[i], 500, TU_TIMEOUT_MS), 0);
         assert_int_equal(f->rs[i].received, 500);
         assert_int_equal(f->rs[i].corrupt + f->rs[i].misordered + f->rs[i].skipped, 0);
     }

@@ -1,5 +1,6 @@
 /*
- * Links that break and come back: a line cut for 500 ms loses nothing; a
+ * Links that break and come back: a line cut long enough for the
+ * retransmission timer to fire loses nothing; a
  * peer torn down and created again mid-stream is seen as a reboot (the core
  * gets device_destroyed, then device_created) and traffic resumes, in order
  * and without duplicates. Both over UART and over SPI.
@@ -24,6 +25,17 @@ static double secs(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct timer_arg {
+    struct rpmsg_device *d;
+    uint64_t timeouts;
+};
+
+static bool timer_fired(void *arg)
+{
+    struct timer_arg *a = arg;
+    return ph_stats(a->d).timeouts > a->timeouts;
 }
 
 static void run_cut(const struct ph_opts *o)
@@ -53,22 +65,34 @@ static void run_cut(const struct ph_opts *o)
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_thread_start(&th[i], ph_sender_run, &snd[i]), 0);
 
-    /* Cut while both directions are busy. */
-    assert_int_equal(ph_stream_wait(&rs[1], 2000, 10000), 0);
+    /* Cut while both directions are busy, and keep it cut until A's
+     * retransmission timer has fired, however slowly this machine runs
+     * (a fixed-length cut could end before a descheduled sender noticed). */
+    assert_int_equal(ph_stream_wait(&rs[1], 2000, TU_TIMEOUT_MS), 0);
     struct rpmsg_port_stats before = ph_stats(p.dev[0]);
     if (o->kind == PH_UART)
-        assert_int_equal(rpmsg_line_cut(p.line, 500), 0);
+        assert_int_equal(rpmsg_line_cut(p.line, 60000), 0);
     else
-        assert_int_equal(rpmsg_spibus_cut(p.bus, 500), 0);
-    assert_int_equal(rpmsg_send(&probe[0], "probe", 5), 5);
-    assert_int_equal(tu_rec_wait(&probe_rec, 1, 10000), 0);
+        assert_int_equal(rpmsg_spibus_cut(p.bus, 60000), 0);
+    /* Without a free buffer for the probe, A has messages in flight, which
+     * the cut holds up just as well; the probe then goes after the cut. */
+    bool probe_sent = rpmsg_trysend(&probe[0], "probe", 5) == 5;
+    struct timer_arg ta = { p.dev[0], before.timeouts };
+    assert_int_equal(tu_wait_until(timer_fired, &ta, TU_TIMEOUT_MS), 0);
+    if (o->kind == PH_UART)
+        assert_int_equal(rpmsg_line_cut(p.line, 0), 0);
+    else
+        assert_int_equal(rpmsg_spibus_cut(p.bus, 0), 0);
+    if (!probe_sent)
+        assert_int_equal(rpmsg_send(&probe[0], "probe", 5), 5);
+    assert_int_equal(tu_rec_wait(&probe_rec, 1, TU_TIMEOUT_MS), 0);
 
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_thread_join(&th[i], 60000), 0);
     assert_int_equal(snd[0].err, 0);
     assert_int_equal(snd[1].err, 0);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ph_stream_wait(&rs[i], n, 5000), 0);
+        assert_int_equal(ph_stream_wait(&rs[i], n, TU_TIMEOUT_MS), 0);
         assert_int_equal(rs[i].received, n);
         assert_int_equal(rs[i].corrupt, 0);
         assert_int_equal(rs[i].misordered, 0);
@@ -158,14 +182,18 @@ static void run_restart(const struct ph_opts *o)
     struct rpmsg_endpoint ept[2];
     struct ph_stream rs[2];
     open_stream_epts(&p, ept, rs);
-    struct ph_sender snd = { .ept = &ept[0], .count = n, .max = MAXP, .salt = 2, .retry = true };
+    /* The sender pauses halfway until B is gone: however fast or slow this
+     * machine, part of the stream is left for the new B. */
+    struct ph_sender snd = { .ept = &ept[0], .count = n, .max = MAXP, .salt = 2, .retry = true,
+                             .hold_at = n / 2 };
     struct tu_thread th = { 0 };
     assert_int_equal(tu_thread_start(&th, ph_sender_run, &snd), 0);
 
     /* Mid-stream, B goes away and comes back as a new instance. */
-    assert_int_equal(ph_stream_wait(&rs[1], 3000, 10000), 0);
+    assert_int_equal(ph_stream_wait(&rs[1], 3000, TU_TIMEOUT_MS), 0);
     rpmsg_destroy_ept(&ept[1]);
     ph_side_close(&p, 1);
+    snd.release = true; /* it now sends into a lost link and retries */
     uint32_t seen = rs[1].next;
     printf("closed at %.2f s\n", secs() - t0);
     usleep(100 * 1000);
@@ -182,7 +210,7 @@ static void run_restart(const struct ph_opts *o)
     assert_int_equal(tu_event_wait(&life.created, 2, TU_TIMEOUT_MS), 0);
     assert_int_equal(tu_thread_join(&th, 60000), 0);
     assert_int_equal(snd.err, 0);
-    assert_int_equal(ph_stream_wait(&fresh, n, 5000), 0);
+    assert_int_equal(ph_stream_wait(&fresh, n, TU_TIMEOUT_MS), 0);
     printf("restart: %.2f s, skipped %u\n", secs() - t0, fresh.skipped);
 
     assert_int_equal(life.order_bad, 0);

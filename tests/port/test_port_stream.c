@@ -37,8 +37,8 @@ static void run_stream(const struct ph_opts *o)
         assert_int_equal(tu_thread_join(&th[i], 120000), 0);
     assert_int_equal(snd[0].err, 0);
     assert_int_equal(snd[1].err, 0);
-    assert_int_equal(ph_stream_wait(&rs[0], n, 5000), 0);
-    assert_int_equal(ph_stream_wait(&rs[1], n, 5000), 0);
+    assert_int_equal(ph_stream_wait(&rs[0], n, TU_TIMEOUT_MS), 0);
+    assert_int_equal(ph_stream_wait(&rs[1], n, TU_TIMEOUT_MS), 0);
 
     for (int i = 0; i < 2; i++) {
         assert_int_equal(rs[i].received, n);

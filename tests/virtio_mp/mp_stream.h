@@ -17,7 +17,10 @@ struct mp_stream_result {
     bool fin; /* the peer's end-of-stream marker arrived */
 };
 
-/* Runs one side on an open link. 0 when everything matched. */
+/*
+ * Runs one side on an open link. 0 when everything matched. Side 0 must close
+ * the link first: side 1 returns only once the link went down (or after 30 s).
+ */
 int mp_stream_run(struct rpmsg_link *link, int dir, unsigned count, bool nocopy,
                   struct mp_stream_result *res);
 

@@ -7,17 +7,125 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rpmsg/rpmsg_link.h"
 #include "rpmsg/rpmsg_linux.h"
+#include "rpmsg/rpmsg_port.h"
+#include "rpmsg/rpmsg_router.h"
 #include "rpmsg/rpmsg_virtio.h"
 
 struct rpmsg_link {
     struct rpmsg_linux_link phys;
     struct rpmsg_virtio vdev; /* large; this struct is heap-allocated */
     bool vdev_inited;
+    struct rpmsg_port *port; /* uart: and spi: links */
+    struct rpmsg_tty *tty;
     struct rpmsg_sem up;
 };
+
+/*
+ * Simulated SPI buses live in anonymous shared memory, which only forked
+ * processes share; a name table is how a spec string finds one.
+ */
+#define SPIBUS_NAMES_MAX 16
+static struct {
+    char name[64];
+    struct rpmsg_spibus *bus;
+    uint32_t clock_hz;
+} spibus_names[SPIBUS_NAMES_MAX];
+static rpmsg_mutex_t spibus_lock = RPMSG_MUTEX_INITIALIZER;
+
+int rpmsg_link_register_spibus(const char *name, struct rpmsg_spibus *bus, uint32_t clock_hz)
+{
+    if (!name || !name[0] || strlen(name) >= sizeof(spibus_names[0].name))
+        return -EINVAL;
+    int r = -ENOSPC, slot = -1;
+    rpmsg_mutex_lock(&spibus_lock);
+    for (int i = 0; i < SPIBUS_NAMES_MAX; i++) {
+        if (spibus_names[i].bus && !strcmp(spibus_names[i].name, name)) {
+            slot = i;
+            break;
+        }
+        if (!spibus_names[i].bus && slot < 0)
+            slot = i;
+    }
+    if (slot >= 0) {
+        strcpy(spibus_names[slot].name, name);
+        spibus_names[slot].bus = bus;
+        spibus_names[slot].clock_hz = clock_hz;
+        if (!bus)
+            spibus_names[slot].name[0] = '\0';
+        r = 0;
+    }
+    rpmsg_mutex_unlock(&spibus_lock);
+    return r;
+}
+
+static struct rpmsg_spibus *find_spibus(const char *name, uint32_t *clock_hz)
+{
+    struct rpmsg_spibus *bus = NULL;
+    rpmsg_mutex_lock(&spibus_lock);
+    for (int i = 0; i < SPIBUS_NAMES_MAX; i++)
+        if (spibus_names[i].bus && !strcmp(spibus_names[i].name, name)) {
+            bus = spibus_names[i].bus;
+            *clock_hz = spibus_names[i].clock_hz;
+        }
+    rpmsg_mutex_unlock(&spibus_lock);
+    return bus;
+}
+
+/* "uart:PATH[@BAUD]" or "spi:BUS:master|slave". */
+static int open_port(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, bool spi,
+                     char *rest)
+{
+    struct rpmsg_port_config pc = {
+        .local_cpuname = cfg->cpuname ? cfg->cpuname : "local",
+        .buf_size = cfg->buf_size,
+    };
+    int r;
+    if (spi) {
+        char *role = strrchr(rest, ':');
+        if (!role || role == rest)
+            return -EINVAL;
+        *role++ = '\0';
+        bool master = !strcmp(role, "master");
+        if (!master && strcmp(role, "slave"))
+            return -EINVAL;
+        uint32_t clock = 0;
+        struct rpmsg_spibus *bus = find_spibus(rest, &clock);
+        if (!bus)
+            return -ENOENT;
+        pc.link = master ? RPMSG_PORT_SPI_MASTER : RPMSG_PORT_SPI_SLAVE;
+        pc.spi = &rpmsg_spibus_ops;
+        pc.link_ctx = rpmsg_spibus_end(bus, master);
+        pc.line_rate = clock / 8;
+    } else {
+        char *at = strrchr(rest, '@');
+        uint32_t baud = 0;
+        if (at) {
+            *at++ = '\0';
+            char *end;
+            baud = (uint32_t)strtoul(at, &end, 10);
+            if (*end || !baud)
+                return -EINVAL;
+        }
+        struct rpmsg_tty_config tc = { .path = rest, .baud = baud };
+        r = rpmsg_tty_open(&l->tty, &tc);
+        if (r)
+            return r;
+        pc.link = RPMSG_PORT_UART;
+        pc.uart = &rpmsg_tty_ops;
+        pc.link_ctx = l->tty;
+        pc.line_rate = baud / 10;
+    }
+    r = rpmsg_port_init(&l->port, &pc);
+    if (r && l->tty) {
+        rpmsg_tty_close(l->tty);
+        l->tty = NULL;
+    }
+    return r;
+}
 
 static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg,
                        const char *name, bool openamp, const char *sock)
@@ -69,7 +177,7 @@ static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg
         .legacy = openamp,
         .cpuname = cfg->cpuname ? cfg->cpuname : cfg->role == RPMSG_LINK_HOST ? "host" : "remote",
         /* OpenAMP's demos offer the name service only. */
-        .features = openamp ? RPMSG_F_NS : 0,
+        .features = openamp ? RPMSG_F_NS : cfg->features,
         .ops = &l->phys.ops,
         .plat = l->phys.plat,
     };
@@ -113,6 +221,8 @@ int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg
             *sock++ = '\0';
             r = open_virtio(l, cfg, rest, true, sock);
         }
+    } else if (!strcmp(kind, "uart") || !strcmp(kind, "spi")) {
+        r = open_port(l, cfg, kind[0] == 's', rest);
     } else {
         r = -EPROTONOSUPPORT;
     }
@@ -127,7 +237,32 @@ int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg
 
 struct rpmsg_device *rpmsg_link_device(struct rpmsg_link *l)
 {
+    if (l && l->port)
+        return rpmsg_port_device(l->port);
     return l && l->vdev_inited ? rpmsg_virtio_get_device(&l->vdev) : NULL;
+}
+
+bool rpmsg_link_is_dead(struct rpmsg_link *l)
+{
+    /* A port link recovers by itself; a native VirtIO link, once its peer
+     * is gone, stays down until it is reopened. */
+    struct rpmsg_virtio_stats st;
+    return l && l->vdev_inited && !rpmsg_virtio_get_stats(&l->vdev, &st) && st.link_downs > 0;
+}
+
+uint64_t rpmsg_link_errors(struct rpmsg_link *l)
+{
+    if (!l)
+        return 0;
+    if (l->port) {
+        struct rpmsg_port_stats ps;
+        if (rpmsg_port_get_stats(rpmsg_port_device(l->port), &ps))
+            return 0;
+        return ps.crc_errors + ps.bad_length + ps.truncated + ps.oversized + ps.unknown_cmd +
+               ps.lost_on_reset;
+    }
+    struct rpmsg_virtio_stats st;
+    return l->vdev_inited && !rpmsg_virtio_get_stats(&l->vdev, &st) ? st.faults : 0;
 }
 
 static void up_cb(struct rpmsg_device *rdev, void *priv)
@@ -154,6 +289,20 @@ int rpmsg_link_describe(struct rpmsg_link *l, char *buf, size_t size)
 {
     if (!l || !buf || !size)
         return -EINVAL;
+    if (l->port) {
+        struct rpmsg_port_stats ps;
+        int r = rpmsg_port_get_stats(rpmsg_port_device(l->port), &ps);
+        if (r)
+            return r;
+        int n = snprintf(buf, size,
+                         "frames_tx=%llu frames_rx=%llu line_bytes_tx=%llu line_bytes_rx=%llu "
+                         "retransmits=%llu crc_errors=%llu connects=%llu peer_resets=%llu",
+                         (unsigned long long)ps.tx_frames, (unsigned long long)ps.rx_frames,
+                         (unsigned long long)ps.tx_line_bytes, (unsigned long long)ps.rx_line_bytes,
+                         (unsigned long long)ps.retransmits, (unsigned long long)ps.crc_errors,
+                         (unsigned long long)ps.connects, (unsigned long long)ps.peer_resets);
+        return n < 0 ? -EINVAL : n;
+    }
     struct rpmsg_virtio_stats st;
     int r = rpmsg_virtio_get_stats(&l->vdev, &st);
     if (r)
@@ -171,9 +320,109 @@ void rpmsg_link_close(struct rpmsg_link *l)
 {
     if (!l)
         return;
+    if (l->port)
+        rpmsg_port_deinit(l->port);
+    if (l->tty)
+        rpmsg_tty_close(l->tty);
     if (l->vdev_inited)
         rpmsg_virtio_deinit(&l->vdev);
     rpmsg_linux_close(&l->phys);
     rpmsg_sem_deinit(&l->up);
     free(l);
+}
+
+/* ---- Joining an `rpmsg sim` topology --------------------------------------- */
+
+
+
+struct rpmsg_link_member {
+    char cpuname[RPMSG_CPUNAME_SIZE];
+    struct rpmsg_router *router;
+    struct rpmsg_link *link[RPMSG_ROUTER_LINKS_MAX];
+    int nlinks;
+};
+
+void rpmsg_link_leave(struct rpmsg_link_member *m)
+{
+    if (!m)
+        return;
+    if (m->router)
+        rpmsg_router_destroy(m->router);
+    for (int i = 0; i < m->nlinks; i++)
+        rpmsg_link_close(m->link[i]);
+    free(m);
+}
+
+/* One "SPEC,host|remote" entry of RPMSG_SIM_LINKS. */
+static int join_link(struct rpmsg_link_member *m, char *entry, uint32_t timeout_ms)
+{
+    char *role = strrchr(entry, ',');
+    if (!role || m->nlinks == RPMSG_ROUTER_LINKS_MAX)
+        return -EINVAL;
+    *role++ = '\0';
+    bool host = !strcmp(role, "host");
+    if (!host && strcmp(role, "remote"))
+        return -EINVAL;
+    struct rpmsg_link_config cfg = {
+        .spec = entry,
+        .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
+        .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
+        .cpuname = m->cpuname,
+        .timeout_ms = timeout_ms,
+    };
+    int r = rpmsg_link_open(&m->link[m->nlinks], &cfg);
+    if (r)
+        return r;
+    r = rpmsg_router_attach(m->router, rpmsg_link_device(m->link[m->nlinks]));
+    if (r) {
+        rpmsg_link_close(m->link[m->nlinks]);
+        return r;
+    }
+    m->nlinks++;
+    return 0;
+}
+
+int rpmsg_link_join(struct rpmsg_link_member **out, uint32_t timeout_ms)
+{
+    const char *name = getenv("RPMSG_SIM_CORE"), *links = getenv("RPMSG_SIM_LINKS");
+    const char *hub = getenv("RPMSG_SIM_HUB");
+    if (!out)
+        return -EINVAL;
+    if (!name || !links)
+        return -ENOENT;
+    if (!name[0] || strlen(name) >= RPMSG_CPUNAME_SIZE || strlen(links) >= 4096)
+        return -EINVAL;
+    struct rpmsg_link_member *m = calloc(1, sizeof(*m));
+    char *list = strdup(links);
+    if (!m || !list) {
+        free(m);
+        free(list);
+        return -ENOMEM;
+    }
+    strcpy(m->cpuname, name);
+    struct rpmsg_router_config rc = {
+        .local_cpuname = m->cpuname,
+        .hub = hub && !strcmp(hub, "1"),
+    };
+    int r = rpmsg_router_create(&m->router, &rc);
+    char *save = NULL;
+    for (char *e = strtok_r(list, ";", &save); e && !r; e = strtok_r(NULL, ";", &save))
+        r = join_link(m, e, timeout_ms ? timeout_ms : 10000);
+    free(list);
+    if (r) {
+        rpmsg_link_leave(m);
+        return r;
+    }
+    *out = m;
+    return 0;
+}
+
+const char *rpmsg_link_member_cpuname(struct rpmsg_link_member *m)
+{
+    return m ? m->cpuname : NULL;
+}
+
+struct rpmsg_router *rpmsg_link_member_router(struct rpmsg_link_member *m)
+{
+    return m ? m->router : NULL;
 }

@@ -8,9 +8,19 @@
  * takes len * 8 / clock_hz seconds (the master's call returns at its end;
  * back-to-back transfers are scheduled end to start). A master clocking a
  * slave that armed nothing reads 0xFF, as from an idle MISO line.
+ *
+ * Timing: on a small VM a sleeping thread wakes 50-150 us late, which is
+ * most of a 40 MHz transfer, where hardware would signal the end within
+ * microseconds (DMA interrupt). So the master sleeps to shortly before the
+ * end of its clocking and spins the rest (the margin adapts to how late
+ * its sleeps wake), and a master with data waiting for SREQ looks at the
+ * bell briefly before sleeping. Nothing gets faster than the clock: a
+ * transfer starts no earlier than the previous one ended and lasts
+ * len * 8 / clock_hz; the master's call returns at its end, never before.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +33,12 @@
 
 #define XFER_MAX 8448u
 #define SLOTS 2u
+/* Bounds of the spin that stands for an end-of-transfer interrupt. */
+#define MARGIN_MIN_US 20u
+#define MARGIN_MAX_US 200u
+/* How long a waiter looks at the bell before sleeping when nothing says
+ * when the peer will act (the master waiting for SREQ while it has data). */
+#define SPIN_PEER_US 30u
 
 struct spibus_end {
     struct rpmsg_spibus *bus;
@@ -32,6 +48,8 @@ struct spibus_end {
 struct rpmsg_spibus {
     pthread_mutex_t lock;
     sem_t bell[2]; /* per end ([0] slave, [1] master): "look again" */
+    _Atomic uint32_t ring_seq[2]; /* bumped with every ring: what spinners watch */
+    _Atomic uint32_t late_us[2];  /* per end: how late its timed sleeps wake (running average) */
     double clock_hz;
     struct line_fault fault[2]; /* [0] MOSI, [1] MISO */
     uint64_t cut_until_us;
@@ -56,6 +74,50 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* How far ahead of an event end me starts spinning instead of sleeping. */
+static uint64_t margin_us(struct rpmsg_spibus *b, int me)
+{
+    uint64_t m = atomic_load_explicit(&b->late_us[me], memory_order_relaxed) * 3 / 2 + 10;
+    return m < MARGIN_MIN_US ? MARGIN_MIN_US : m > MARGIN_MAX_US ? MARGIN_MAX_US : m;
+}
+
+/* Folds one observed wake-up lateness into end me's running average. */
+static void note_late(struct rpmsg_spibus *b, int me, uint64_t late)
+{
+    if (late > 4 * MARGIN_MAX_US)
+        late = 4 * MARGIN_MAX_US; /* preempted: not what a sleep costs */
+    uint32_t old = atomic_load_explicit(&b->late_us[me], memory_order_relaxed);
+    atomic_store_explicit(&b->late_us[me], (uint32_t)((old * 7u + late) / 8u), memory_order_relaxed);
+}
+
+static void sleep_until_us(uint64_t t)
+{
+    struct timespec ts = { .tv_sec = (time_t)(t / 1000000u), .tv_nsec = (long)(t % 1000000u) * 1000L };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+/* Spins on end me's bell until it rings or until 'until'; true when rung. */
+static bool spin_bell(struct rpmsg_spibus *b, int me, uint32_t seen, uint64_t until)
+{
+    for (unsigned i = 1;; i++) {
+        cpu_relax();
+        if (atomic_load_explicit(&b->ring_seq[me], memory_order_acquire) != seen)
+            return true;
+        if ((i & 15) == 0 && now_us() >= until)
+            return false;
+    }
+}
+
 /* The lock is robust: an end killed while holding it (a crashed peer
  * process) must not hang the other end. The state it guards stays usable. */
 static void bus_lock(struct rpmsg_spibus *b)
@@ -72,10 +134,20 @@ static void bus_unlock(struct rpmsg_spibus *b)
 /*
  * Sleeps on end me's bell with the lock dropped. Semaphores, not a condition
  * variable: a process killed while waiting on a shared condition variable
- * can leave it unusable for the survivor, a semaphore cannot.
+ * can leave it unusable for the survivor, a semaphore cannot. With spin_us,
+ * first watches the bell that long without sleeping (a ring caught there
+ * leaves the semaphore posted: the next wait returns at once, harmlessly).
  */
-static int wait_until(struct rpmsg_spibus *b, int me, uint64_t deadline_ms)
+static int wait_until(struct rpmsg_spibus *b, int me, uint64_t deadline_ms, uint32_t spin_us)
 {
+    if (spin_us) {
+        uint32_t seen = atomic_load_explicit(&b->ring_seq[me], memory_order_acquire);
+        bus_unlock(b);
+        bool rung = spin_bell(b, me, seen, now_us() + spin_us);
+        bus_lock(b);
+        if (rung)
+            return 0;
+    }
     if (deadline_ms == RPMSG_FOREVER) {
         /* Bounded anyway, so that a peer that died mid-transfer is noticed. */
         deadline_ms = rpmsg_time_ms() + 1000;
@@ -96,6 +168,7 @@ static int wait_until(struct rpmsg_spibus *b, int me, uint64_t deadline_ms)
 
 static void ring(struct rpmsg_spibus *b, int end)
 {
+    atomic_fetch_add_explicit(&b->ring_seq[end], 1, memory_order_release);
     int v = 0;
     if (sem_getvalue(&b->bell[end], &v) == 0 && v > 0)
         return; /* already rung: one look is enough */
@@ -163,8 +236,17 @@ static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, siz
     bus_unlock(b);
 
     if (b->clock_hz > 0) {
-        struct timespec ts = { .tv_sec = (time_t)(end / 1000000u), .tv_nsec = (long)(end % 1000000u) * 1000L };
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+        /* Sleep most of the transfer, spin to its end (never past it early). */
+        uint64_t m = margin_us(b, 1);
+        uint64_t t = now_us();
+        if (end > t + m) {
+            sleep_until_us(end - m);
+            t = now_us();
+            note_late(b, 1, t > end - m ? t - (end - m) : 0);
+        }
+        while (t < end) {
+            cpu_relax();
+            t = now_us();
         }
     }
     if (armed) {
@@ -224,7 +306,9 @@ static int slave_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, size
         }
         if (r == -ETIMEDOUT)
             break;
-        r = wait_until(b, 0, deadline);
+        /* No spinning here: with two slots armed the slave has a whole
+         * transfer to collect and re-arm, which a plain sleep meets. */
+        r = wait_until(b, 0, deadline, 0);
     }
     bus_unlock(b);
     return r;
@@ -267,7 +351,11 @@ static int bus_wait_peer(void *ctx, uint64_t deadline)
         bool ready = e->master ? b->a_n > 0 : b->mreq;
         if (ready || b->wake[me] || r)
             break;
-        r = wait_until(b, me, deadline);
+        /* A master with data to send (MREQ up) expects SREQ any moment. */
+        if (e->master && b->mreq)
+            r = wait_until(b, me, deadline, SPIN_PEER_US);
+        else
+            r = wait_until(b, me, deadline, 0);
     }
     int out = (e->master ? b->a_n > 0 : b->mreq) ? 1 : 0;
     b->wake[me] = false;

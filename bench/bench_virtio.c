@@ -1,0 +1,478 @@
+/*
+ * VirtIO link between two processes (native link: /dev/shm + futex
+ * doorbell), measured against the machine's own limits taken in the same
+ * run (bench/common/machine_limits.h):
+ *   - round trip, 16 and 496 bytes, poll and interrupt mode (both sides),
+ *     ping-pong driven from the receive callbacks, median;
+ *     ratios: poll RTT / shared-memory ping-pong, interrupt RTT / futex ping-pong
+ *   - pipelined one-way messages/s, 16 and 496 bytes, copy and zero-copy,
+ *     counted at the receiver over fixed batches, median of the batches;
+ *     ratio: 496-byte msgs/s / SPSC ring of 512-byte slots
+ *   - CPU of an idle link (adaptive mode, both processes) over 5 s.
+ * Each side runs in its own process (fork), pinned to its own CPU when two
+ * are available, and opens its link with rpmsg_link_open under a name that
+ * holds the pid.
+ *
+ * Usage: bench_virtio [--json] [--quick]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "bench_report.h"
+#include "machine_limits.h"
+#include "rpmsg/rpmsg_link.h"
+
+#define SVC "bench-virtio"
+
+static bool quick;
+static struct bench_cpus cpus;
+static int seq;
+
+struct side_cfg {
+    char spec[96];
+    enum rpmsg_link_wait wait;
+    int kind;          /* child job: 0 echo, 1 count, 2 idle */
+    uint32_t size;
+    unsigned batch, batches;
+    int res_fd;        /* child writes its results here */
+};
+
+static void new_spec(struct side_cfg *c)
+{
+    snprintf(c->spec, sizeof(c->spec), "virtio:rpmsg-bench-%d-%d", (int)getpid(), seq++);
+}
+
+static struct rpmsg_link *open_side(const struct side_cfg *c, bool host)
+{
+    struct rpmsg_link_config cfg = {
+        .spec = c->spec,
+        .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
+        .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
+        .wait = c->wait,
+    };
+    struct rpmsg_link *l;
+    if (rpmsg_link_open(&l, &cfg))
+        return NULL;
+    if (rpmsg_link_wait_up(l, 10000)) {
+        rpmsg_link_close(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* ---- child (remote) ------------------------------------------------------ */
+
+struct child_state {
+    struct rpmsg_endpoint ept;
+    const struct side_cfg *cfg;
+    unsigned long n;
+    uint64_t t_first;
+    double *rates;
+    unsigned nrates;
+    struct rpmsg_sem done;
+};
+
+static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)priv;
+    rpmsg_sendto(ept, data, len, src);
+    return 0;
+}
+
+/* Counts a pipelined stream; one rate per batch, timed from its first to its last message. */
+static int count_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept, (void)data, (void)len, (void)src;
+    struct child_state *s = priv;
+    unsigned b = s->cfg->batch;
+    unsigned long i = s->n++ % b;
+    if (i == 0) {
+        s->t_first = bench_now_ns();
+    } else if (i == b - 1 && s->nrates < s->cfg->batches) {
+        uint64_t dt = bench_now_ns() - s->t_first;
+        s->rates[s->nrates++] = dt ? (b - 1) * 1e9 / (double)dt : 0;
+        if (s->nrates == s->cfg->batches)
+            rpmsg_post(NULL, &s->done);
+    }
+    return 0;
+}
+
+static int child_fn(void *arg)
+{
+    const struct side_cfg *c = arg;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    static struct child_state s;
+    memset(&s, 0, sizeof(s));
+    s.cfg = c;
+    rpmsg_sem_init(&s.done, 0);
+    double rates[64] = { 0 };
+    s.rates = rates;
+    uint64_t cpu0 = 0;
+    struct rpmsg_link *l = open_side(c, false);
+    if (!l)
+        return 2;
+    s.ept.priv = &s;
+    if (rpmsg_create_ept(&s.ept, rpmsg_link_device(l), SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                         c->kind == 1 ? count_cb : echo_cb, NULL))
+        return 3;
+    double out[66] = { 0 };
+    int nout = 0;
+    if (c->kind == 1) {
+        rpmsg_wait_timeout(NULL, &s.done, 60000);
+        for (unsigned i = 0; i < s.nrates; i++)
+            out[nout++] = rates[i];
+    } else if (c->kind == 2) {
+        cpu0 = bench_cpu_ns();
+        uint64_t t0 = bench_now_ns();
+        /* Idle until the parent leaves; its own measurement window is inside ours. */
+        struct rpmsg_device *rdev = rpmsg_link_device(l);
+        while (rpmsg_device_is_up(rdev))
+            usleep(200000);
+        out[nout++] = (double)(bench_cpu_ns() - cpu0) / (double)(bench_now_ns() - t0) * 100.0;
+    }
+    if (nout && write(c->res_fd, out, sizeof(double) * (size_t)nout) < 0)
+        return 4;
+    struct rpmsg_device *rdev = rpmsg_link_device(l);
+    for (int t = 0; t < 2000 && rpmsg_device_is_up(rdev); t++)
+        usleep(10000);
+    rpmsg_destroy_ept(&s.ept);
+    rpmsg_link_close(l);
+    return 0;
+}
+
+/* Forks the child first (it waits for our shm object), then opens our side. */
+static struct rpmsg_link *start_pair(struct side_cfg *c, pid_t *pid, int *rfd)
+{
+    int p[2];
+    if (pipe(p))
+        return NULL;
+    c->res_fd = p[1];
+    new_spec(c);
+    fflush(NULL);
+    *pid = bench_fork(cpus.b, child_fn, c);
+    close(p[1]);
+    *rfd = p[0];
+    if (*pid < 0) {
+        close(p[0]);
+        return NULL;
+    }
+    struct rpmsg_link *l = open_side(c, true);
+    if (!l) {
+        kill(*pid, SIGKILL);
+        bench_join(*pid);
+        close(p[0]);
+    }
+    return l;
+}
+
+static int stop_pair(struct rpmsg_link *l, pid_t pid, int rfd)
+{
+    rpmsg_link_close(l);
+    int rc = bench_join(pid);
+    close(rfd);
+    return rc;
+}
+
+/* ---- host side ----------------------------------------------------------- */
+
+struct pp {
+    struct rpmsg_endpoint ept;
+    uint8_t buf[512];
+    uint32_t size;
+    uint64_t t_sent, deadline;
+    unsigned warm, n, max;
+    double *rtt;
+    struct rpmsg_sem done;
+    int err;
+};
+
+static int pp_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)data, (void)src;
+    struct pp *p = priv;
+    uint64_t t = bench_now_ns();
+    if (len != p->size)
+        p->err++;
+    if (p->warm)
+        p->warm--;
+    else
+        p->rtt[p->n++] = (double)(t - p->t_sent);
+    if (p->n >= p->max || t >= p->deadline || p->err) {
+        rpmsg_post(NULL, &p->done);
+        return 0;
+    }
+    p->t_sent = bench_now_ns();
+    if (rpmsg_send(ept, p->buf, p->size) != (int)p->size) {
+        p->err++;
+        rpmsg_post(NULL, &p->done);
+    }
+    return 0;
+}
+
+static int measure_rtt(enum rpmsg_link_wait wait, uint32_t size, struct bench_result *res)
+{
+    struct side_cfg c = { .wait = wait, .kind = 0 };
+    pid_t pid;
+    int rfd;
+    struct rpmsg_link *l = start_pair(&c, &pid, &rfd);
+    if (!l)
+        return -EIO;
+    static struct pp p;
+    memset(&p, 0, sizeof(p));
+    p.size = size;
+    p.warm = 500;
+    p.max = 400000;
+    p.rtt = calloc(p.max, sizeof(double));
+    rpmsg_sem_init(&p.done, 0);
+    p.ept.priv = &p;
+    int r = p.rtt ? rpmsg_create_ept(&p.ept, rpmsg_link_device(l), SVC, RPMSG_ADDR_ANY,
+                                     RPMSG_ADDR_ANY, pp_cb, NULL)
+                  : -ENOMEM;
+    if (!r)
+        r = rpmsg_wait_ept_ready(&p.ept, 10000);
+    if (!r) {
+        p.deadline = bench_now_ns() + (uint64_t)((quick ? 0.3 : 1.2) * 1e9);
+        p.t_sent = bench_now_ns();
+        r = rpmsg_send(&p.ept, p.buf, size) == (int)size ? 0 : -EIO;
+        if (!r)
+            r = rpmsg_wait_timeout(NULL, &p.done, 30000);
+        if (!r && p.err)
+            r = -EPROTO;
+        rpmsg_destroy_ept(&p.ept);
+    }
+    if (getenv("BENCH_VIRTIO_DEBUG")) {
+        char d[256];
+        if (rpmsg_link_describe(l, d, sizeof(d)) > 0)
+            fprintf(stderr, "rtt %u B mode %d: %u samples: %s\n", size, (int)wait, p.n, d);
+    }
+    stop_pair(l, pid, rfd);
+    if (!r) {
+        struct bench_samples s = { .v = p.rtt, .n = p.n, .cap = p.max };
+        struct bench_dist d;
+        bench_samples_summary(&s, &d);
+        char name[48], label[64];
+        const char *m = wait == RPMSG_LINK_POLL ? "poll" : "interrupt";
+        snprintf(name, sizeof(name), "rtt_%s_%u", m, size);
+        snprintf(label, sizeof(label), "round trip %u B, %s mode", size, m);
+        bench_result_set(res, name, label, "ns", d.p50);
+        bench_result_dist(res, &d);
+    }
+    free(p.rtt);
+    rpmsg_sem_deinit(&p.done);
+    return r;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int measure_stream(uint32_t size, bool nocopy, struct bench_result *res)
+{
+    struct side_cfg c = { .wait = RPMSG_LINK_ADAPTIVE, .kind = 1, .size = size,
+                          .batch = quick ? 50000 : 200000, .batches = quick ? 3 : 5 };
+    pid_t pid;
+    int rfd;
+    struct rpmsg_link *l = start_pair(&c, &pid, &rfd);
+    if (!l)
+        return -EIO;
+    static struct rpmsg_endpoint e;
+    int r = rpmsg_create_ept(&e, rpmsg_link_device(l), SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                             NULL, NULL);
+    if (!r)
+        r = rpmsg_wait_ept_ready(&e, 10000);
+    uint8_t buf[512];
+    memset(buf, 0x5a, sizeof(buf));
+    unsigned long total = (unsigned long)c.batch * c.batches;
+    uint64_t t0 = bench_now_ns();
+    for (unsigned long i = 0; !r && i < total; i++) {
+        if (nocopy) {
+            uint32_t cap;
+            uint8_t *tx = rpmsg_get_tx_payload_buffer(&e, &cap, RPMSG_WAIT);
+            if (!tx) {
+                r = -ENOBUFS;
+                break;
+            }
+            memcpy(tx, buf, size);
+            if (rpmsg_send_nocopy(&e, tx, size) != (int)size) {
+                rpmsg_release_tx_buffer(&e, tx);
+                r = -EIO;
+            }
+        } else if (rpmsg_send(&e, buf, size) != (int)size) {
+            r = -EIO;
+        }
+    }
+    double send_rate = total * 1e9 / (double)(bench_now_ns() - t0);
+    double rates[64];
+    size_t want = sizeof(double) * c.batches;
+    ssize_t got = r ? -1 : read(rfd, rates, want);
+    if (!r && got != (ssize_t)want)
+        r = -EPROTO;
+    if (e.rdev)
+        rpmsg_destroy_ept(&e);
+    stop_pair(l, pid, rfd);
+    if (r)
+        return r;
+    qsort(rates, c.batches, sizeof(double), cmp_d);
+    char name[48], label[64];
+    snprintf(name, sizeof(name), "stream_%s_%u", nocopy ? "nocopy" : "copy", size);
+    snprintf(label, sizeof(label), "pipelined one-way %u B, %s", size,
+             nocopy ? "zero-copy" : "copy");
+    bench_result_set(res, name, label, "msgs/s", rates[c.batches / 2]);
+    bench_result_extra(res, "min", rates[0]);
+    bench_result_extra(res, "max", rates[c.batches - 1]);
+    bench_result_extra(res, "MB_s", rates[c.batches / 2] * size / 1e6);
+    bench_result_extra(res, "sender", send_rate);
+    return 0;
+}
+
+static int measure_idle(double seconds, struct bench_result *res)
+{
+    struct side_cfg c = { .wait = RPMSG_LINK_ADAPTIVE, .kind = 2 };
+    pid_t pid;
+    int rfd;
+    struct rpmsg_link *l = start_pair(&c, &pid, &rfd);
+    if (!l)
+        return -EIO;
+    static struct rpmsg_endpoint e;
+    int r = rpmsg_create_ept(&e, rpmsg_link_device(l), SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                             NULL, NULL);
+    if (!r)
+        r = rpmsg_wait_ept_ready(&e, 10000);
+    /* Let the binding traffic settle before the window opens. */
+    usleep(200000);
+    uint64_t cpu0 = bench_cpu_ns(), t0 = bench_now_ns();
+    usleep((useconds_t)(seconds * 1e6));
+    double host = (double)(bench_cpu_ns() - cpu0) / (double)(bench_now_ns() - t0) * 100.0;
+    if (e.rdev)
+        rpmsg_destroy_ept(&e);
+    rpmsg_link_close(l);
+    double remote = -1;
+    if (read(rfd, &remote, sizeof(remote)) != sizeof(remote))
+        r = r ? r : -EPROTO;
+    bench_join(pid);
+    close(rfd);
+    if (r)
+        return r;
+    bench_result_set(res, "idle_cpu", "idle link CPU, both processes (adaptive)", "%",
+                     host + remote);
+    bench_result_extra(res, "host", host);
+    bench_result_extra(res, "remote", remote);
+    return 0;
+}
+
+/* ---- report -------------------------------------------------------------- */
+
+static void add_ratio(struct bench_report *rep, const char *name, const char *label, double v,
+                      double target, bool at_most)
+{
+    struct bench_result r;
+    memset(&r, 0, sizeof(r));
+    bench_result_set(&r, name, label, "x", v);
+    bench_result_extra(&r, "target", target);
+    bool ok = at_most ? v <= target : v >= target;
+    snprintf(r.note, sizeof(r.note), "target %s %.2f: %s", at_most ? "<=" : ">=", target,
+             ok ? "met" : "MISSED");
+    bench_report_add(rep, &r);
+}
+
+static const struct bench_result *find(const struct bench_report *rep, const char *name)
+{
+    for (int i = 0; i < rep->n; i++)
+        if (!strcmp(rep->r[i].name, name))
+            return &rep->r[i];
+    return NULL;
+}
+
+static void fail(const char *what, int r)
+{
+    fprintf(stderr, "bench_virtio: %s failed: %d\n", what, r);
+}
+
+int main(int argc, char **argv)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        json |= !strcmp(argv[i], "--json");
+        quick |= !strcmp(argv[i], "--quick");
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct bench_limits_opts lo;
+    bench_limits_defaults(&lo);
+    lo.seconds = quick ? 0.5 : 1.5;
+    cpus = lo.cpus;
+    static struct bench_report rep;
+    bench_report_init(&rep, "virtio", "VirtIO link between two processes (native: shm + futex)",
+                      &cpus);
+    /* The link's own processes pin the same way as the limits. */
+    bench_pin(cpus.a);
+
+    struct bench_result shm_pp, futex_pp, ring_msgs, ring_gbps, r;
+    int e;
+    if ((e = bench_limits_shm_pingpong(&lo, &shm_pp)) == 0)
+        bench_report_add(&rep, &shm_pp);
+    else
+        fail("shm ping-pong", e);
+    if ((e = bench_limits_futex_pingpong(&lo, &futex_pp)) == 0)
+        bench_report_add(&rep, &futex_pp);
+    else
+        fail("futex ping-pong", e);
+    if ((e = bench_limits_spsc_ring(&lo, 512, &ring_msgs, &ring_gbps)) == 0)
+        bench_report_add(&rep, &ring_msgs);
+    else
+        fail("spsc ring", e);
+
+    static const enum rpmsg_link_wait modes[] = { RPMSG_LINK_POLL, RPMSG_LINK_INTERRUPT };
+    static const uint32_t sizes[] = { 16, 496 };
+    for (int m = 0; m < 2; m++)
+        for (int s = 0; s < 2; s++) {
+            memset(&r, 0, sizeof(r));
+            if ((e = measure_rtt(modes[m], sizes[s], &r)) == 0)
+                bench_report_add(&rep, &r);
+            else
+                fail("round trip", e);
+        }
+    for (int z = 0; z < 2; z++)
+        for (int s = 0; s < 2; s++) {
+            memset(&r, 0, sizeof(r));
+            if ((e = measure_stream(sizes[s], z, &r)) == 0)
+                bench_report_add(&rep, &r);
+            else
+                fail("stream", e);
+        }
+    memset(&r, 0, sizeof(r));
+    if ((e = measure_idle(quick ? 1.0 : 5.0, &r)) == 0)
+        bench_report_add(&rep, &r);
+    else
+        fail("idle", e);
+
+    const struct bench_result *a, *b;
+    if ((a = find(&rep, "rtt_poll_16")) && (b = find(&rep, shm_pp.name)) && b->value > 0)
+        add_ratio(&rep, "ratio_poll_rtt", "poll RTT 16 B / shm ping-pong", a->value / b->value,
+                  1.5, true);
+    if ((a = find(&rep, "rtt_interrupt_16")) && (b = find(&rep, futex_pp.name)) && b->value > 0)
+        add_ratio(&rep, "ratio_interrupt_rtt", "interrupt RTT 16 B / futex ping-pong",
+                  a->value / b->value, 1.3, true);
+    if ((a = find(&rep, "stream_copy_496")) && (b = find(&rep, ring_msgs.name)) && b->value > 0)
+        add_ratio(&rep, "ratio_stream_496", "pipelined 496 B msgs/s / SPSC ring 512 B",
+                  a->value / b->value, 0.25, false);
+    if ((a = find(&rep, "stream_nocopy_496")) && (b = find(&rep, ring_msgs.name)) &&
+        b->value > 0)
+        add_ratio(&rep, "ratio_stream_496_nocopy",
+                  "pipelined 496 B zero-copy msgs/s / SPSC ring", a->value / b->value, 0.25,
+                  false);
+    if ((a = find(&rep, "idle_cpu")))
+        add_ratio(&rep, "ratio_idle_cpu", "idle CPU % (both processes)", a->value, 1.0, true);
+
+    if (!json)
+        bench_report_table(stdout, &rep);
+    bench_report_json(stdout, &rep);
+    return 0;
+}

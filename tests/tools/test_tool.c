@@ -1,0 +1,264 @@
+/*
+ * The built `rpmsg` tool, run as separate programs: `rpmsg echo` in one
+ * process and `rpmsg ping --json` in another over a native link and over
+ * the OpenAMP-compatible link (abstract socket: no file left), and
+ * `rpmsg demo`. Checks exit codes, the ping's JSON counts, the echo's
+ * endpoint address. Output is captured in memfds; the binary comes from
+ * $RPMSG_TEST_BIN_DIR/rpmsg.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define MAX_PROCS 2
+
+struct proc {
+    pid_t pid;
+    int out, err; /* memfds */
+    int status;   /* exit code, 128 + signal, or -1 */
+};
+
+static struct proc procs[MAX_PROCS];
+static char bin[512];
+static char prefix[64];
+
+static void kill_all(void)
+{
+    for (int i = 0; i < MAX_PROCS; i++) {
+        if (procs[i].pid > 0) {
+            kill(procs[i].pid, SIGKILL);
+            waitpid(procs[i].pid, NULL, 0);
+            procs[i].pid = 0;
+        }
+        if (procs[i].out > 0)
+            close(procs[i].out);
+        if (procs[i].err > 0)
+            close(procs[i].err);
+        procs[i].out = procs[i].err = 0;
+    }
+}
+
+/* Entries of /dev/shm with our prefix, removed as counted. */
+static int leftovers(void)
+{
+    DIR *d = opendir("/dev/shm");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+            char p[512];
+            snprintf(p, sizeof(p), "/dev/shm/%s", e->d_name);
+            fprintf(stderr, "leftover %s\n", p);
+            unlink(p);
+            n++;
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void at_exit(void)
+{
+    kill_all();
+    leftovers();
+}
+
+/* Starts `rpmsg argv...` with stdout and stderr captured. */
+static void start(struct proc *p, const char *const *args)
+{
+    p->out = memfd_create("rpmsg-out", 0);
+    p->err = memfd_create("rpmsg-err", 0);
+    assert_true(p->out >= 0 && p->err >= 0);
+    char *argv[16];
+    int n = 0;
+    argv[n++] = bin;
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    pid_t parent = getpid();
+    fflush(NULL);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(126);
+        dup2(p->out, 1);
+        dup2(p->err, 2);
+        execv(bin, argv);
+        _exit(127);
+    }
+}
+
+/* Waits at most ms for the process; kills it after that. */
+static int finish(struct proc *p, int ms)
+{
+    int st = 0;
+    pid_t r = 0;
+    for (int t = 0; t < ms && (r = waitpid(p->pid, &st, WNOHANG)) == 0; t += 10)
+        usleep(10000);
+    if (r == 0) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, &st, 0);
+    }
+    p->pid = 0;
+    p->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+    return p->status;
+}
+
+/* The whole of a memfd as a string (static buffer per call site). */
+static void slurp(int fd, char *buf, size_t size)
+{
+    ssize_t n = pread(fd, buf, size - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+}
+
+static void dump(const char *what, struct proc *p)
+{
+    char o[8192], e[8192];
+    slurp(p->out, o, sizeof(o));
+    slurp(p->err, e, sizeof(e));
+    fprintf(stderr, "--- %s: status %d\nstdout:\n%s\nstderr:\n%s\n", what, p->status, o, e);
+}
+
+/* Integer value of "key": in a JSON text, or -1. */
+static long json_int(const char *j, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof(k), "\"%s\":", key);
+    const char *s = strstr(j, k);
+    return s ? strtol(s + strlen(k), NULL, 10) : -1;
+}
+
+#define COUNT "2000"
+
+static void check_ping_json(struct proc *ping, long count)
+{
+    char out[8192];
+    slurp(ping->out, out, sizeof(out));
+    assert_non_null(strstr(out, "{\"service\""));
+    assert_int_equal(json_int(out, "received"), count);
+    assert_int_equal(json_int(out, "count"), count);
+    assert_int_equal(json_int(out, "errors"), 0);
+    assert_non_null(strstr(out, "\"ok\":true"));
+}
+
+static void test_echo_ping_native(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%snative", prefix);
+    const char *echo[] = { "echo", "--link", name, "--count", COUNT, NULL };
+    const char *ping[] = { "ping", "--link", name, "--count", COUNT, "--json", NULL };
+    start(&procs[0], echo);
+    start(&procs[1], ping);
+    int rp = finish(&procs[1], 30000);
+    int re = finish(&procs[0], 10000);
+    if (rp || re) {
+        dump("ping", &procs[1]);
+        dump("echo", &procs[0]);
+    }
+    assert_int_equal(rp, 0);
+    assert_int_equal(re, 0);
+    check_ping_json(&procs[1], 2000);
+    char err[8192];
+    slurp(procs[0].err, err, sizeof(err));
+    assert_non_null(strstr(err, "echoed 2000 messages, 0 errors"));
+    assert_int_equal(leftovers(), 0);
+}
+
+static void test_echo_ping_openamp(void **st)
+{
+    (void)st;
+    char link[160];
+    snprintf(link, sizeof(link), "%soamp:@%soamp-sock", prefix, prefix);
+    const char *echo[] = { "echo", "--openamp", link, "--listen", "--name",
+                           "rpmsg-openamp-demo-channel", "--count", COUNT, NULL };
+    const char *ping[] = { "ping", "--openamp", link, "--name", "rpmsg-openamp-demo-channel",
+                           "--count", COUNT, "--json", NULL };
+    start(&procs[0], echo);
+    start(&procs[1], ping);
+    int rp = finish(&procs[1], 30000);
+    int re = finish(&procs[0], 10000);
+    if (rp || re) {
+        dump("ping", &procs[1]);
+        dump("echo", &procs[0]);
+    }
+    assert_int_equal(rp, 0);
+    assert_int_equal(re, 0);
+    check_ping_json(&procs[1], 2000);
+    char err[8192];
+    slurp(procs[0].err, err, sizeof(err));
+    /* The first dynamic address, as OpenAMP's demo remote has it. */
+    assert_non_null(strstr(err, "'rpmsg-openamp-demo-channel' at 0x400 "));
+    assert_non_null(strstr(err, "echoed 2000 messages, 0 errors"));
+    assert_int_equal(leftovers(), 0);
+}
+
+static void test_demo(void **st)
+{
+    (void)st;
+    const char *demo[] = { "demo", NULL };
+    start(&procs[0], demo);
+    int r = finish(&procs[0], 30000);
+    if (r)
+        dump("demo", &procs[0]);
+    assert_int_equal(r, 0);
+    char out[8192];
+    slurp(procs[0].out, out, sizeof(out));
+    assert_non_null(strstr(out, "OK"));
+    assert_null(strstr(out, "FAILED"));
+}
+
+static void test_bad_usage(void **st)
+{
+    (void)st;
+    /* Neither --link nor --openamp: refused, not hung. */
+    const char *ping[] = { "ping", "--count", "1", NULL };
+    start(&procs[0], ping);
+    assert_true(finish(&procs[0], 10000) != 0);
+    char err[8192];
+    slurp(procs[0].err, err, sizeof(err));
+    assert_non_null(strstr(err, "--link"));
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    kill_all();
+    return 0;
+}
+
+int main(void)
+{
+    const char *dir = getenv("RPMSG_TEST_BIN_DIR");
+    snprintf(bin, sizeof(bin), "%s/rpmsg", dir ? dir : ".");
+    snprintf(prefix, sizeof(prefix), "rpmsg-tooltest-%d-", (int)getpid());
+    atexit(at_exit);
+    if (access(bin, X_OK)) {
+        fprintf(stderr, "no rpmsg binary at %s\n", bin);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_echo_ping_native, teardown),
+        cmocka_unit_test_teardown(test_echo_ping_openamp, teardown),
+        cmocka_unit_test_teardown(test_demo, teardown),
+        cmocka_unit_test_teardown(test_bad_usage, teardown),
+    };
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    return r || leftovers() ? 1 : 0;
+}

@@ -1,0 +1,473 @@
+/*
+ * `rpmsg sim TOPOLOGY`: every core of a topology file as its own process on
+ * this host. This process owns the physical layer that has to outlive a
+ * core (simulated SPI buses, emulated UART lines), forks the cores, prints
+ * their status, takes commands (stdin or a control socket, see sim_ctl.c),
+ * and cleans up everything when it ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpmsg/rpmsg_link.h"
+#include "rpmsg/rpmsg_port.h"
+#include "sim.h"
+#include "sim_line.h"
+#include "sim_report.h"
+#include "tools.h"
+
+struct sim {
+    struct topo t;
+    struct sim_opts o;
+    struct sim_shared *sh;
+    struct rpmsg_spibus *bus[TOPO_LINKS_MAX];
+    struct sim_line line[TOPO_LINKS_MAX];
+    const char *tty[TOPO_LINKS_MAX * 2];
+    char ctl_path[108];
+    int ctl_fd;
+    bool stdin_open;
+    uint64_t go_ms; /* when the demo client was let go */
+    uint64_t t0;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static int start_core(struct sim *s, int i)
+{
+    struct sim_core_status *st = &s->sh->core[i];
+    const struct topo_core *c = &s->t.cores[i];
+    memset(st->link, 0, sizeof(st->link));
+    st->state = SIM_CORE_STARTING;
+    char links[2048] = "";
+    if (c->program[0]) {
+        /* An external program gets its links as specs in the environment
+         * (rpmsg_sim_join() reads them); SPI buses cannot cross exec. */
+        for (int li = 0; li < s->t.nlinks; li++) {
+            const struct topo_link *l = &s->t.links[li];
+            if (l->end[0] != i && l->end[1] != i)
+                continue;
+            if (l->type == TOPO_SPI) {
+                fprintf(stderr, "rpmsg sim: core %s runs a program; its link %s cannot be SPI\n",
+                        c->name, l->name);
+                st->state = SIM_CORE_DEAD;
+                return -EINVAL;
+            }
+            char spec[300];
+            sim_link_spec(&s->t, &s->o, li, i, s->tty, spec, sizeof(spec));
+            size_t n = strlen(links);
+            snprintf(links + n, sizeof(links) - n, "%s%s,%s", n ? ";" : "", spec,
+                     l->end[0] == i ? "host" : "remote");
+        }
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        st->state = SIM_CORE_DEAD;
+        return -errno;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_DFL);
+        /* Nothing of the parent's is needed (the buses are mapped, the
+         * lines reopened by path); an inherited control connection would
+         * keep its client waiting. */
+        closefrom(3);
+        if (c->program[0]) {
+            setenv("RPMSG_SIM_CORE", c->name, 1);
+            setenv("RPMSG_SIM_HUB", c->hub ? "1" : "0", 1);
+            setenv("RPMSG_SIM_LINKS", links, 1);
+            execl("/bin/sh", "sh", "-c", c->program, (char *)NULL);
+            _exit(127);
+        }
+        _exit(sim_core_main(&s->t, i, s->sh, &s->o, s->tty));
+    }
+    st->pid = pid;
+    st->state = SIM_CORE_RUNNING;
+    return 0;
+}
+
+static void kill_core(struct sim *s, int i)
+{
+    struct sim_core_status *st = &s->sh->core[i];
+    if (st->state == SIM_CORE_RUNNING && st->pid > 0) {
+        kill(st->pid, SIGKILL);
+        waitpid(st->pid, NULL, 0);
+    }
+    st->pid = 0;
+    st->state = SIM_CORE_DEAD;
+    memset(st->link, 0, sizeof(st->link));
+}
+
+static void reap_children(struct sim *s, bool quiet)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        for (int i = 0; i < s->t.ncores; i++)
+            if (s->sh->core[i].pid == pid) {
+                s->sh->core[i].pid = 0;
+                s->sh->core[i].state = SIM_CORE_DEAD;
+                memset(s->sh->core[i].link, 0, sizeof(s->sh->core[i].link));
+                if (!quiet)
+                    printf("rpmsg sim: core %s exited (%s %d)\n", s->t.cores[i].name,
+                           WIFSIGNALED(status) ? "signal" : "status",
+                           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            }
+}
+
+/* Executes one command line; the answer goes to out. Returns 1 on "quit". */
+static int command(struct sim *s, char *line, FILE *out)
+{
+    char verb[16] = "", arg[64] = "";
+    unsigned ms = 1000;
+    if (sscanf(line, "%15s %63s %u", verb, arg, &ms) < 1)
+        return 0;
+    if (!strcmp(verb, "quit") || !strcmp(verb, "stop")) {
+        fprintf(out, "ok\n");
+        return 1;
+    }
+    if (!strcmp(verb, "go")) {
+        __atomic_store_n(&s->sh->demo.go, 1, __ATOMIC_RELEASE);
+        s->go_ms = rpmsg_time_ms();
+        fprintf(out, "ok\n");
+        return 0;
+    }
+    if (!strcmp(verb, "status")) {
+        sim_print_status(&s->t, s->sh, out, rpmsg_time_ms() - s->t0);
+        return 0;
+    }
+    if (!strcmp(verb, "cut")) {
+        for (int li = 0; li < s->t.nlinks; li++)
+            if (!strcmp(s->t.links[li].name, arg)) {
+                int r = s->bus[li] ? rpmsg_spibus_cut(s->bus[li], ms)
+                        : s->line[li].pid > 0 ? sim_line_cut(&s->line[li], ms) : -ENOTSUP;
+                fprintf(out, r ? "error: %s\n" : "ok\n", rpmsg_strerror(r));
+                return 0;
+            }
+        fprintf(out, "error: no link '%s'\n", arg);
+        return 0;
+    }
+    int i = topo_core_index(&s->t, arg);
+    bool k = !strcmp(verb, "kill"), rs = !strcmp(verb, "restart"), st = !strcmp(verb, "start");
+    if (!k && !rs && !st) {
+        fprintf(out, "error: unknown command '%s' (kill|restart|start CORE, cut LINK MS, "
+                     "status, go, quit)\n", verb);
+        return 0;
+    }
+    if (i < 0) {
+        fprintf(out, "error: no core '%s'\n", arg);
+        return 0;
+    }
+    if (k || rs)
+        kill_core(s, i);
+    int r = 0;
+    if (rs || st) {
+        if (s->sh->core[i].state == SIM_CORE_RUNNING) {
+            fprintf(out, "error: core %s is running\n", arg);
+            return 0;
+        }
+        r = start_core(s, i);
+        if (!r)
+            s->sh->core[i].restarts++;
+    }
+    fprintf(out, r ? "error: %s\n" : "ok\n", rpmsg_strerror(r));
+    fflush(out);
+    return 0;
+}
+
+static int ctl_open(struct sim *s)
+{
+    s->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s->ctl_fd < 0)
+        return -errno;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    if (strlen(s->ctl_path) >= sizeof(a.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(a.sun_path, s->ctl_path);
+    unlink(s->ctl_path);
+    if (bind(s->ctl_fd, (struct sockaddr *)&a, sizeof(a)) || listen(s->ctl_fd, 4)) {
+        int e = -errno;
+        close(s->ctl_fd);
+        s->ctl_fd = -1;
+        return e;
+    }
+    return 0;
+}
+
+/* One request per connection: a command line in, the answer out. */
+static int ctl_serve(struct sim *s)
+{
+    int fd = accept4(s->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct timeval tv = { .tv_sec = 2 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char line[256];
+    ssize_t n = recv(fd, line, sizeof(line) - 1, 0);
+    int quit = 0;
+    if (n > 0) {
+        line[n] = '\0';
+        FILE *out = fdopen(dup(fd), "w");
+        if (out) {
+            quit = command(s, line, out);
+            fclose(out);
+        }
+    }
+    close(fd);
+    return quit;
+}
+
+static int setup(struct sim *s)
+{
+    for (int li = 0; li < s->t.nlinks; li++) {
+        const struct topo_link *l = &s->t.links[li];
+        int r = 0;
+        if (l->type == TOPO_SPI) {
+            struct rpmsg_spibus_config bc = { .clock_hz = l->rate, .ber = l->ber };
+            char name[96];
+            snprintf(name, sizeof(name), "%s-%s", s->o.tag, l->name);
+            r = rpmsg_spibus_create(&s->bus[li], &bc);
+            if (!r)
+                r = rpmsg_link_register_spibus(name, s->bus[li], l->rate);
+        } else if (l->type == TOPO_UART) {
+            struct rpmsg_line_config lc = { .baud = l->rate, .ber = l->ber };
+            r = sim_line_start(&s->line[li], &lc);
+            if (!r) {
+                s->tty[li * 2] = s->line[li].tty[0];
+                s->tty[li * 2 + 1] = s->line[li].tty[1];
+            }
+        }
+        if (r) {
+            fprintf(stderr, "rpmsg sim: link %s: %s\n", l->name, rpmsg_strerror(r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static void teardown(struct sim *s)
+{
+    for (int i = 0; i < s->t.ncores; i++)
+        if (s->sh->core[i].state == SIM_CORE_RUNNING && s->sh->core[i].pid > 0)
+            kill(s->sh->core[i].pid, SIGTERM);
+    uint64_t end = rpmsg_time_ms() + 5000;
+    for (int i = 0; i < s->t.ncores; i++) {
+        pid_t pid = s->sh->core[i].pid;
+        if (s->sh->core[i].state != SIM_CORE_RUNNING || pid <= 0)
+            continue;
+        while (waitpid(pid, NULL, WNOHANG) == 0) {
+            if (rpmsg_time_ms() > end) {
+                fprintf(stderr, "rpmsg sim: core %s did not stop, killed\n", s->t.cores[i].name);
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                break;
+            }
+            usleep(10000);
+        }
+        s->sh->core[i].state = SIM_CORE_STOPPED;
+        s->sh->core[i].pid = 0;
+    }
+    /* A core killed before its peer attached leaves its shm object. */
+    for (int li = 0; li < s->t.nlinks; li++) {
+        if (s->t.links[li].type == TOPO_VIRTIO) {
+            char name[128];
+            snprintf(name, sizeof(name), "/%s-%s", s->o.tag, s->t.links[li].name);
+            shm_unlink(name);
+        }
+        if (s->line[li].pid > 0)
+            sim_line_stop(&s->line[li]);
+        if (s->bus[li]) {
+            char name[96];
+            snprintf(name, sizeof(name), "%s-%s", s->o.tag, s->t.links[li].name);
+            rpmsg_link_register_spibus(name, NULL, 0);
+            rpmsg_spibus_destroy(s->bus[li]);
+        }
+    }
+    if (s->ctl_fd >= 0) {
+        close(s->ctl_fd);
+        unlink(s->ctl_path);
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rpmsg sim TOPOLOGY [OPTIONS]\n"
+            "Runs every core of TOPOLOGY (docs/topology.md) as a process on this host.\n"
+            "  --demo            run the demo client ([sim] demo_from -> demo_to), print a\n"
+            "                    report and exit: 0 when every check passed\n"
+            "  --demo-wait       like --demo, but the client starts on the `go` command\n"
+            "  --count N         demo: messages streamed (default 2000)\n"
+            "  --size BYTES      demo: message size (default 256)\n"
+            "  --pings N         demo: ping round trips (default 200)\n"
+            "  --duration SEC    stop after SEC seconds (default: Ctrl-C, or the demo's end)\n"
+            "  --interval MS     status lines every MS (default 1000; 0: none)\n"
+            "  --ctl PATH        control socket for `rpmsg sim-ctl`\n"
+            "  --check           only parse the topology and print it\n"
+            "commands (stdin or sim-ctl): kill CORE | restart CORE | start CORE |\n"
+            "                             cut LINK MS | status | go | quit\n");
+}
+
+static int run(int argc, char **argv)
+{
+    static struct sim s;
+    memset(&s, 0, sizeof(s));
+    s.ctl_fd = -1;
+    s.o.count = 0;
+    unsigned duration = 0, interval = 1000;
+    bool check = false;
+    static const struct option opts[] = {
+        { "demo", no_argument, NULL, 'd' },
+        { "demo-wait", no_argument, NULL, 'w' },
+        { "count", required_argument, NULL, 'n' },
+        { "size", required_argument, NULL, 's' },
+        { "pings", required_argument, NULL, 'p' },
+        { "duration", required_argument, NULL, 't' },
+        { "interval", required_argument, NULL, 'i' },
+        { "ctl", required_argument, NULL, 'c' },
+        { "check", no_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "dwn:s:p:t:i:c:kh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd': s.o.demo = true; break;
+        case 'w': s.o.demo = s.o.demo_wait = true; break;
+        case 'n': s.o.count = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 's': s.o.size = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'p': s.o.pings = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 't': duration = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'i': interval = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'c': snprintf(s.ctl_path, sizeof(s.ctl_path), "%s", optarg); break;
+        case 'k': check = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    char err[512];
+    if (topo_load(&s.t, argv[optind], err, sizeof(err))) {
+        fprintf(stderr, "rpmsg sim: %s\n", err);
+        return 2;
+    }
+    if (!s.o.count) s.o.count = s.t.demo_count ? s.t.demo_count : 2000;
+    if (!s.o.size) s.o.size = s.t.demo_size ? s.t.demo_size : 256;
+    if (!s.o.pings) s.o.pings = s.t.demo_pings ? s.t.demo_pings : 200;
+    if (s.o.size < 16 || s.o.size > 65536) {
+        fprintf(stderr, "rpmsg sim: --size must be %d..65536\n", 16);
+        return 2;
+    }
+    if (check) {
+        sim_print_topology(&s.t, stdout);
+        return 0;
+    }
+    if (s.o.demo && (s.t.demo_from < 0 || s.t.demo_to < 0)) {
+        fprintf(stderr, "rpmsg sim: %s: --demo needs demo_from and demo_to in [sim]\n", s.t.file);
+        return 2;
+    }
+    snprintf(s.o.tag, sizeof(s.o.tag), "rpmsg-sim-%d", (int)getpid());
+    s.sh = mmap(NULL, sizeof(*s.sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s.sh == MAP_FAILED) {
+        perror("rpmsg sim: mmap");
+        return 1;
+    }
+    memset(s.sh, 0, sizeof(*s.sh));
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sim_print_topology(&s.t, stdout);
+    int rc = 0;
+    if (setup(&s) || (s.ctl_path[0] && ctl_open(&s))) {
+        if (s.ctl_path[0] && s.ctl_fd < 0)
+            fprintf(stderr, "rpmsg sim: cannot listen on %s\n", s.ctl_path);
+        rc = 1;
+    }
+    s.t0 = rpmsg_time_ms();
+    for (int i = 0; i < s.t.ncores && !rc; i++)
+        if (start_core(&s, i))
+            rc = 1;
+
+    s.stdin_open = !rc;
+    uint64_t next_status = s.t0 + interval;
+    s.go_ms = s.t0;
+    bool quit = rc != 0;
+    while (!quit && !got_signal) {
+        struct pollfd pf[2] = { { .fd = s.stdin_open ? 0 : -1, .events = POLLIN },
+                                { .fd = s.ctl_fd, .events = POLLIN } };
+        if (poll(pf, 2, 50) > 0) {
+            if (pf[0].revents) {
+                char line[256];
+                ssize_t n = read(0, line, sizeof(line) - 1);
+                if (n <= 0) {
+                    s.stdin_open = false;
+                } else {
+                    line[n] = '\0';
+                    for (char *save, *l = strtok_r(line, "\n", &save); l && !quit;
+                         l = strtok_r(NULL, "\n", &save))
+                        quit = command(&s, l, stdout);
+                    fflush(stdout);
+                }
+            }
+            if (pf[1].revents)
+                quit = ctl_serve(&s) || quit;
+        }
+        reap_children(&s, false);
+        uint64_t now = rpmsg_time_ms();
+        if (interval && now >= next_status) {
+            sim_print_status(&s.t, s.sh, stdout, now - s.t0);
+            fflush(stdout);
+            next_status = now + interval;
+        }
+        if (duration && now - s.t0 >= duration * 1000ull)
+            quit = true;
+        if (s.o.demo && (__atomic_load_n(&s.sh->demo.done, __ATOMIC_ACQUIRE) ||
+                         ((!s.o.demo_wait || s.sh->demo.go) && now > s.go_ms + 50000)))
+            quit = true;
+    }
+    if (s.o.demo)
+        sim_print_status(&s.t, s.sh, stdout, rpmsg_time_ms() - s.t0);
+    teardown(&s);
+    if (got_signal)
+        printf("rpmsg sim: stopped by signal %d\n", (int)got_signal);
+    if (s.o.demo && !rc)
+        rc = sim_print_report(&s.t, &s.o, s.sh, stdout) ? 0 : 1;
+    else if (!rc)
+        printf("rpmsg sim: stopped cleanly\n");
+    munmap(s.sh, sizeof(*s.sh));
+    return rc;
+}
+
+const struct rpmsg_tool_cmd rpmsg_cmd_sim = {
+    .name = "sim",
+    .summary = "run a topology file: every core a process, live status, demo",
+    .run = run,
+};

@@ -1,0 +1,72 @@
+/* `rpmsg sim`: shared state between the sim process and its core processes. */
+#ifndef RPMSG_TOOLS_SIM_H
+#define RPMSG_TOOLS_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sim_topo.h"
+
+/* Service names every built-in core answers (echo back whatever arrives). */
+#define SIM_ECHO_SVC "rpmsg-sim-echo"
+#define SIM_PING_SVC "rpmsg-ping" /* the one `rpmsg ping` uses */
+
+struct sim_link_status {
+    uint8_t open, up;
+    uint32_t reopens;
+    uint64_t tx_msgs, rx_msgs, tx_bytes, rx_bytes, errors;
+};
+
+enum sim_core_state { SIM_CORE_STOPPED, SIM_CORE_STARTING, SIM_CORE_RUNNING, SIM_CORE_DEAD };
+
+struct sim_core_status {
+    pid_t pid;
+    uint32_t state; /* enum sim_core_state, written by the sim process */
+    uint32_t restarts;
+    uint32_t far_up;              /* virtual devices up (cores reached through hubs) */
+    uint64_t relayed_msgs, relayed_bytes;
+    uint64_t echoed;              /* messages answered by the echo service */
+    struct sim_link_status link[TOPO_LINKS_MAX]; /* by topology link index */
+};
+
+/* One measured route: ping round trips, then a windowed echo stream. */
+struct sim_measure {
+    uint32_t target;       /* core index */
+    uint32_t ok;
+    uint32_t bind_ms;      /* from start until its echo service was bound */
+    uint32_t pings;
+    double rtt_min_us, rtt_avg_us, rtt_max_us;
+    uint32_t sent, received, seq_errors, sum_errors;
+    uint32_t size;
+    double seconds;
+    char error[96];
+};
+
+struct sim_demo {
+    uint32_t go;           /* --demo-wait: set by the `go` command */
+    uint32_t done;         /* the client finished (either way) */
+    struct sim_measure far, near; /* demo_to; and the first hop, if different */
+};
+
+struct sim_shared {
+    struct sim_core_status core[TOPO_CORES_MAX];
+    struct sim_demo demo;
+};
+
+struct sim_opts {
+    bool demo;
+    bool demo_wait; /* start the client on the `go` command only */
+    uint32_t count, size, pings;
+    char tag[48]; /* unique per sim run: names shm objects */
+};
+
+/* Link spec of core `me` on topology link `li` (for rpmsg_link_open). */
+int sim_link_spec(const struct topo *t, const struct sim_opts *o, int li, int me,
+                  const char *const *tty_paths, char *buf, size_t len);
+
+/* Body of a forked built-in core; returns the process exit code. */
+int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
+                  const struct sim_opts *o, const char *const *tty_paths);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * One core of `rpmsg sim`, in its own (forked) process: its links, a router
+ * (hub or not, as the topology says), the built-in echo and ping services,
+ * and, on the demo's source core, the demo client (sim_demo.c).
+ *
+ * The main thread supervises: it opens links whose peer is not there yet,
+ * reopens native VirtIO links whose peer died (they never come back by
+ * themselves, unlike port links), and publishes counters for the sim
+ * process's status lines.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rpmsg/rpmsg_link.h"
+#include "rpmsg/rpmsg_router.h"
+#include "sim.h"
+#include "sim_demo.h"
+
+#define ECHO_EPTS 64
+
+enum { SLOT_FREE, SLOT_LIVE, SLOT_UNBOUND, SLOT_CLOSING };
+
+struct core {
+    const struct topo *t;
+    int me;
+    struct sim_shared *sh;
+    struct rpmsg_router *router;
+    struct rpmsg_link *link[TOPO_LINKS_MAX];
+    pthread_mutex_t lock;
+    struct {
+        struct rpmsg_endpoint ept;
+        int state;
+    } slot[ECHO_EPTS];
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+int sim_link_spec(const struct topo *t, const struct sim_opts *o, int li, int me,
+                  const char *const *tty_paths, char *buf, size_t len)
+{
+    const struct topo_link *l = &t->links[li];
+    int end = l->end[1] == me;
+    int n;
+    switch (l->type) {
+    case TOPO_VIRTIO:
+        n = snprintf(buf, len, "virtio:%s-%s", o->tag, l->name);
+        break;
+    case TOPO_SPI:
+        n = snprintf(buf, len, "spi:%s-%s:%s", o->tag, l->name, end ? "slave" : "master");
+        break;
+    default:
+        if (l->rate)
+            n = snprintf(buf, len, "uart:%s@%u", tty_paths[li * 2 + end], l->rate);
+        else
+            n = snprintf(buf, len, "uart:%s", tty_paths[li * 2 + end]);
+        break;
+    }
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    struct core *c = priv;
+    if (rpmsg_sendto(ept, data, len, src) >= 0)
+        __atomic_add_fetch(&c->sh->core[c->me].echoed, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void echo_unbind(struct rpmsg_endpoint *ept)
+{
+    struct core *c = ept->priv;
+    /* Destroying here would wait on ourselves; the supervisor does it. */
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < ECHO_EPTS; i++)
+        if (&c->slot[i].ept == ept && c->slot[i].state == SLOT_LIVE)
+            c->slot[i].state = SLOT_UNBOUND;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static bool svc_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    (void)rdev, (void)priv, (void)dest;
+    return !strcmp(name, SIM_ECHO_SVC) || !strcmp(name, SIM_PING_SVC);
+}
+
+static void svc_bind(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    struct core *c = priv;
+    int s = -1;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < ECHO_EPTS && s < 0; i++)
+        if (c->slot[i].state == SLOT_FREE) {
+            c->slot[i].state = SLOT_CLOSING; /* reserved while being created */
+            s = i;
+        }
+    pthread_mutex_unlock(&c->lock);
+    if (s < 0)
+        return;
+    struct rpmsg_endpoint *e = &c->slot[s].ept;
+    memset(e, 0, sizeof(*e));
+    e->priv = c;
+    int r = rpmsg_create_ept(e, rdev, name, RPMSG_ADDR_ANY, dest, echo_cb, echo_unbind);
+    pthread_mutex_lock(&c->lock);
+    c->slot[s].state = r ? SLOT_FREE : SLOT_LIVE;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Destroys the echo endpoints that match (all on rdev, or all unbound). */
+static void reap(struct core *c, struct rpmsg_device *rdev, bool all)
+{
+    for (int i = 0; i < ECHO_EPTS; i++) {
+        pthread_mutex_lock(&c->lock);
+        bool take = (c->slot[i].state == SLOT_LIVE || c->slot[i].state == SLOT_UNBOUND) &&
+                    (all || (rdev ? c->slot[i].ept.rdev == rdev : c->slot[i].state == SLOT_UNBOUND));
+        if (take)
+            c->slot[i].state = SLOT_CLOSING;
+        pthread_mutex_unlock(&c->lock);
+        if (!take)
+            continue;
+        rpmsg_destroy_ept(&c->slot[i].ept);
+        pthread_mutex_lock(&c->lock);
+        c->slot[i].state = SLOT_FREE;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+static void dev_destroyed(struct rpmsg_device *rdev, void *priv)
+{
+    reap(priv, rdev, false);
+}
+
+static int open_link(struct core *c, const struct sim_opts *o, int li,
+                     const char *const *tty_paths)
+{
+    const struct topo_link *tl = &c->t->links[li];
+    char spec[300];
+    int r = sim_link_spec(c->t, o, li, c->me, tty_paths, spec, sizeof(spec));
+    if (r)
+        return r;
+    bool first = tl->end[0] == c->me;
+    struct rpmsg_link_config cfg = {
+        .spec = spec,
+        .role = first ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
+        .side = first ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
+        .cpuname = c->t->cores[c->me].name,
+        .timeout_ms = 200, /* attacher: short, so that the supervisor stays responsive */
+        .num_bufs = tl->num_bufs,
+        .buf_size = tl->buf_size,
+    };
+    r = rpmsg_link_open(&c->link[li], &cfg);
+    if (r)
+        return r;
+    r = rpmsg_router_attach(c->router, rpmsg_link_device(c->link[li]));
+    if (r) {
+        rpmsg_link_close(c->link[li]);
+        c->link[li] = NULL;
+    }
+    return r;
+}
+
+static void close_link(struct core *c, int li)
+{
+    rpmsg_router_detach(c->router, rpmsg_link_device(c->link[li]));
+    reap(c, rpmsg_link_device(c->link[li]), false);
+    rpmsg_link_close(c->link[li]);
+    c->link[li] = NULL;
+}
+
+static void publish(struct core *c)
+{
+    struct sim_core_status *st = &c->sh->core[c->me];
+    for (int li = 0; li < c->t->nlinks; li++) {
+        struct sim_link_status *ls = &st->link[li];
+        if (!c->link[li]) {
+            ls->open = ls->up = 0;
+            continue;
+        }
+        struct rpmsg_device *d = rpmsg_link_device(c->link[li]);
+        struct rpmsg_stats s;
+        ls->open = 1;
+        ls->up = rpmsg_device_is_up(d);
+        if (!rpmsg_get_stats(d, &s)) {
+            ls->tx_msgs = s.tx_msgs;
+            ls->rx_msgs = s.rx_msgs;
+            ls->tx_bytes = s.tx_bytes;
+            ls->rx_bytes = s.rx_bytes;
+            ls->errors = s.drop_bad_header + s.drop_bad_ns + rpmsg_link_errors(c->link[li]);
+        }
+    }
+    struct rpmsg_router_stats rs;
+    if (!rpmsg_router_get_stats(c->router, &rs)) {
+        st->relayed_msgs = rs.relayed_msgs;
+        st->relayed_bytes = rs.relayed_bytes;
+        st->far_up = (uint32_t)(rs.routes_up - rs.routes_down);
+    }
+}
+
+int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
+                  const struct sim_opts *o, const char *const *tty_paths)
+{
+    static struct core c; /* one per process */
+    memset(&c, 0, sizeof(c));
+    c.t = t;
+    c.me = me;
+    c.sh = sh;
+    pthread_mutex_init(&c.lock, NULL);
+    signal(SIGINT, SIG_IGN); /* the sim process decides when cores stop */
+    signal(SIGTERM, on_term);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct rpmsg_router_config rc = { .local_cpuname = t->cores[me].name, .hub = t->cores[me].hub };
+    int r = rpmsg_router_create(&c.router, &rc);
+    if (!r)
+        r = rpmsg_register_callback(&c, NULL, dev_destroyed, svc_match, svc_bind);
+    if (r) {
+        fprintf(stderr, "sim: core %s: setup failed: %s\n", t->cores[me].name, rpmsg_strerror(r));
+        return 1;
+    }
+    struct sim_demo_client *demo = NULL;
+    if (o->demo && t->demo_from == me)
+        sim_demo_start(&demo, t, sh, o);
+
+    int last_err[TOPO_LINKS_MAX] = { 0 };
+    while (!stop_flag) {
+        for (int li = 0; li < t->nlinks && !stop_flag; li++) {
+            if (t->links[li].end[0] != me && t->links[li].end[1] != me)
+                continue;
+            if (c.link[li] && rpmsg_link_is_dead(c.link[li])) {
+                close_link(&c, li);
+                sh->core[me].link[li].reopens++;
+            }
+            if (!c.link[li]) {
+                r = open_link(&c, o, li, tty_paths);
+                if (r && r != -ETIMEDOUT && r != -ENOENT && r != last_err[li])
+                    fprintf(stderr, "sim: core %s: link %s: %s\n", t->cores[me].name,
+                            t->links[li].name, rpmsg_strerror(r));
+                last_err[li] = r;
+            }
+        }
+        reap(&c, NULL, false);
+        publish(&c);
+        usleep(50 * 1000);
+    }
+
+    sim_demo_stop(demo);
+    rpmsg_unregister_callback(&c, NULL, dev_destroyed, svc_match, svc_bind);
+    reap(&c, NULL, true);
+    rpmsg_router_destroy(c.router);
+    for (int li = 0; li < t->nlinks; li++)
+        if (c.link[li]) {
+            rpmsg_link_close(c.link[li]);
+            c.link[li] = NULL;
+        }
+    return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * Demo client: waits for the demo's target core to appear (a virtual device
+ * when it is behind a hub), binds its echo service by name, measures ping
+ * round trips, then streams messages with sequence numbers and checksums
+ * through the echo and checks every one coming back. When the target is
+ * several hops away the first hop is measured the same way for comparison.
+ */
+#include "sim_demo.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "payload.h"
+#include "rpmsg/rpmsg.h"
+
+#define WINDOW 16
+#define WAIT_DEV_MS 20000
+
+struct sim_demo_client {
+    const struct topo *t;
+    struct sim_shared *sh;
+    const struct sim_opts *o;
+    pthread_t thread;
+    volatile int stop;
+    struct rpmsg_sem found;
+    const char *want;
+    struct rpmsg_device *dev;
+};
+
+struct run {
+    struct rpmsg_sem credit, pong;
+    uint32_t expect, received, seq_errors, sum_errors;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void created(struct rpmsg_device *rdev, void *priv)
+{
+    struct sim_demo_client *d = priv;
+    const char *want = __atomic_load_n(&d->want, __ATOMIC_ACQUIRE);
+    if (want && !d->dev && !strcmp(rpmsg_get_cpuname(rdev), want)) {
+        d->dev = rdev;
+        rpmsg_post(NULL, &d->found);
+    }
+}
+
+static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)src;
+    struct run *r = priv;
+    uint32_t seq = 0;
+    if (payload_check(data, len, &seq))
+        r->sum_errors++;
+    else if (seq != r->expect)
+        r->seq_errors++;
+    r->expect = seq + 1;
+    r->received++;
+    rpmsg_post(ept, &r->pong);
+    rpmsg_post(ept, &r->credit);
+    return 0;
+}
+
+/* Finds the device of core `target`; NULL after WAIT_DEV_MS. */
+static struct rpmsg_device *find_dev(struct sim_demo_client *d, const char *target)
+{
+    d->dev = NULL;
+    rpmsg_sem_deinit(&d->found);
+    rpmsg_sem_init(&d->found, 0);
+    __atomic_store_n(&d->want, target, __ATOMIC_RELEASE);
+    /* Registering replays the devices already up. */
+    if (rpmsg_register_callback(d, created, NULL, NULL, NULL))
+        return NULL;
+    uint64_t end = rpmsg_time_ms() + WAIT_DEV_MS;
+    while (!d->stop && rpmsg_time_ms() < end)
+        if (!rpmsg_wait_timeout(NULL, &d->found, 100))
+            break;
+    rpmsg_unregister_callback(d, created, NULL, NULL, NULL);
+    __atomic_store_n(&d->want, NULL, __ATOMIC_RELEASE);
+    return d->dev;
+}
+
+static void measure(struct sim_demo_client *d, int target, struct sim_measure *m)
+{
+    const char *name = d->t->cores[target].name;
+    m->target = (uint32_t)target;
+    uint64_t t0 = rpmsg_time_ms();
+    struct rpmsg_device *dev = find_dev(d, name);
+    if (!dev) {
+        snprintf(m->error, sizeof(m->error), "core %s never appeared", name);
+        return;
+    }
+    static struct run run;
+    memset(&run, 0, sizeof(run));
+    rpmsg_sem_init(&run.credit, WINDOW);
+    rpmsg_sem_init(&run.pong, 0);
+    struct rpmsg_endpoint ept;
+    memset(&ept, 0, sizeof(ept));
+    ept.priv = &run;
+    int r = rpmsg_create_ept(&ept, dev, SIM_ECHO_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, client_cb, NULL);
+    if (!r)
+        r = rpmsg_wait_ept_ready(&ept, 5000);
+    if (r) {
+        snprintf(m->error, sizeof(m->error), "binding '%s' on %s: %s", SIM_ECHO_SVC, name,
+                 rpmsg_strerror(r));
+        if (!ept.rdev)
+            return;
+        goto out;
+    }
+    m->bind_ms = (uint32_t)(rpmsg_time_ms() - t0);
+    uint32_t size = d->o->size;
+    int cap = rpmsg_get_tx_buffer_size(&ept);
+    if (cap > 0 && size > (uint32_t)cap)
+        size = (uint32_t)cap;
+    m->size = size;
+    uint8_t *buf = malloc(size);
+    if (!buf) {
+        snprintf(m->error, sizeof(m->error), "out of memory");
+        goto out;
+    }
+
+    /* Ping: one message in flight at a time. */
+    uint32_t seq = 0;
+    double sum = 0, mn = 1e18, mx = 0;
+    for (uint32_t i = 0; i < d->o->pings && !d->stop; i++) {
+        payload_fill(buf, 16, seq++);
+        rpmsg_wait_timeout(NULL, &run.credit, 0); /* keep the window count honest */
+        uint64_t p0 = now_ns();
+        r = rpmsg_send(&ept, buf, 16);
+        if (r >= 0)
+            r = rpmsg_wait_timeout(NULL, &run.pong, 5000);
+        if (r < 0) {
+            snprintf(m->error, sizeof(m->error), "ping %u: %s", i, rpmsg_strerror(r));
+            break;
+        }
+        double us = (double)(now_ns() - p0) / 1000.0;
+        sum += us;
+        mn = us < mn ? us : mn;
+        mx = us > mx ? us : mx;
+        m->pings++;
+    }
+    if (m->pings) {
+        m->rtt_min_us = mn;
+        m->rtt_avg_us = sum / m->pings;
+        m->rtt_max_us = mx;
+    }
+
+    /* Stream: WINDOW messages in flight. */
+    uint32_t base = run.received;
+    uint64_t s0 = now_ns();
+    for (uint32_t i = 0; i < d->o->count && !d->stop && !m->error[0]; i++) {
+        r = rpmsg_wait_timeout(NULL, &run.credit, 5000);
+        if (!r) {
+            payload_fill(buf, size, seq++);
+            r = rpmsg_send(&ept, buf, size);
+        }
+        if (r < 0)
+            snprintf(m->error, sizeof(m->error), "stream message %u: %s", i, rpmsg_strerror(r));
+        else
+            m->sent++;
+    }
+    uint64_t end = rpmsg_time_ms() + 5000;
+    while (run.received - base < m->sent && rpmsg_time_ms() < end && !d->stop)
+        rpmsg_wait_timeout(NULL, &run.pong, 100);
+    m->seconds = (double)(now_ns() - s0) / 1e9;
+    m->received = run.received - base;
+    m->seq_errors = run.seq_errors;
+    m->sum_errors = run.sum_errors;
+    free(buf);
+    if (!m->error[0] && m->received != m->sent)
+        snprintf(m->error, sizeof(m->error), "%u of %u echoes missing", m->sent - m->received,
+                 m->sent);
+    m->ok = !m->error[0] && m->pings == d->o->pings && m->sent == d->o->count &&
+            !m->seq_errors && !m->sum_errors;
+out:
+    rpmsg_destroy_ept(&ept);
+    rpmsg_sem_deinit(&run.credit);
+    rpmsg_sem_deinit(&run.pong);
+}
+
+static void *client(void *arg)
+{
+    struct sim_demo_client *d = arg;
+    struct sim_demo *res = &d->sh->demo;
+    const struct topo *t = d->t;
+    while (d->o->demo_wait && !d->stop && !__atomic_load_n(&res->go, __ATOMIC_ACQUIRE))
+        usleep(20 * 1000);
+    measure(d, t->demo_to, &res->far);
+    int path[TOPO_CORES_MAX];
+    int n = topo_path(t, t->demo_from, t->demo_to, path, TOPO_CORES_MAX);
+    if (n > 2 && !d->stop)
+        measure(d, path[1], &res->near);
+    __atomic_store_n(&res->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+int sim_demo_start(struct sim_demo_client **out, const struct topo *t, struct sim_shared *sh,
+                   const struct sim_opts *o)
+{
+    if (t->demo_from < 0 || t->demo_to < 0)
+        return -EINVAL;
+    struct sim_demo_client *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->t = t;
+    d->sh = sh;
+    d->o = o;
+    rpmsg_sem_init(&d->found, 0);
+    int r = -pthread_create(&d->thread, NULL, client, d);
+    if (r) {
+        free(d);
+        return r;
+    }
+    *out = d;
+    return 0;
+}
+
+void sim_demo_stop(struct sim_demo_client *d)
+{
+    if (!d)
+        return;
+    d->stop = 1;
+    pthread_join(d->thread, NULL);
+    rpmsg_sem_deinit(&d->found);
+    free(d);
+}

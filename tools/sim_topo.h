@@ -1,0 +1,57 @@
+/* Topology files of `rpmsg sim` (format: docs/topology.md). */
+#ifndef RPMSG_TOOLS_SIM_TOPO_H
+#define RPMSG_TOOLS_SIM_TOPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOPO_CORES_MAX 16
+#define TOPO_LINKS_MAX 32
+#define TOPO_NAME_MAX 24
+#define TOPO_LINKS_PER_CORE 8
+
+enum topo_link_type { TOPO_VIRTIO, TOPO_UART, TOPO_SPI };
+
+struct topo_core {
+    char name[TOPO_NAME_MAX];
+    bool hub;
+    char program[256]; /* empty: built-in core; else run this with sh -c */
+    int line;
+};
+
+struct topo_link {
+    char name[TOPO_NAME_MAX];
+    enum topo_link_type type;
+    /* end[0]: virtio host, SPI master, UART side A; end[1]: the other */
+    int end[2];
+    uint32_t num_bufs, buf_size; /* virtio; buf_size also for ports */
+    uint32_t rate;               /* UART baud / SPI clock in Hz; 0: unpaced */
+    double ber;
+    int line;
+};
+
+struct topo {
+    char file[256];
+    struct topo_core cores[TOPO_CORES_MAX];
+    struct topo_link links[TOPO_LINKS_MAX];
+    int ncores, nlinks;
+    /* [sim] */
+    int demo_from, demo_to; /* core indexes, -1 if unset */
+    uint32_t demo_count, demo_size, demo_pings;
+};
+
+/*
+ * Parses path into t. On failure returns -1 and writes "file:line: reason"
+ * into err.
+ */
+int topo_load(struct topo *t, const char *path, char *err, size_t errlen);
+int topo_core_index(const struct topo *t, const char *name);
+/* Shortest path from a to b as core indexes (BFS through hubs only);
+ * returns the number of cores on it (0 if none). */
+int topo_path(const struct topo *t, int a, int b, int *path, int max);
+/* The link joining two cores, or -1. */
+int topo_link_between(const struct topo *t, int a, int b);
+const char *topo_type_name(enum topo_link_type type);
+
+#endif
