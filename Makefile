@@ -13,7 +13,7 @@ deps:
 
 build: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
-	@$(CMAKE) --build build -j $(JOBS)
+	@$(CMAKE) --build build -j $(JOBS) -- --no-print-directory
 
 build-asan: deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRPMSG_SANITIZE=ON -DRPMSG_BUILD_BENCH=OFF >/dev/null
