@@ -5,15 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/byteorder.h"
 #include "rpmsg/rpmsg_transport.h"
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-static inline uint32_t rpmsg_le32(uint32_t v) { return __builtin_bswap32(v); }
-static inline uint16_t rpmsg_le16(uint16_t v) { return __builtin_bswap16(v); }
-#else
-static inline uint32_t rpmsg_le32(uint32_t v) { return v; }
-static inline uint16_t rpmsg_le16(uint16_t v) { return v; }
-#endif
 
 /* One callback in progress on the RX context; lives on the dispatcher's stack. */
 struct rpmsg_dispatch_frame {

@@ -175,8 +175,8 @@ static inline uint32_t ph_payload(uint8_t *out, uint32_t seq, uint32_t max, uint
         x = x * 1103515245u + 12345u;
         out[i] = (uint8_t)(x >> 16);
     }
-    port_put32(out, seq);
-    port_put32(out + 4, rpmsg_port_crc32c(0, out + 8, len - 8));
+    rpmsg_put32(out, seq);
+    rpmsg_put32(out + 4, rpmsg_port_crc32c(0, out + 8, len - 8));
     return len;
 }
 
@@ -215,7 +215,7 @@ static inline int ph_stream_cb(struct rpmsg_endpoint *ept, void *data, size_t le
     uint8_t expect[RPMSG_BUFFER_SIZE * 16];
     pthread_mutex_lock(&s->lock);
     bool ok = len >= 8;
-    uint32_t seq = ok ? port_get32(data) : 0;
+    uint32_t seq = ok ? rpmsg_get32(data) : 0;
     if (ok) {
         uint32_t n = ph_payload(expect, seq, s->max, s->salt);
         ok = n == len && !memcmp(expect, data, len);

@@ -63,9 +63,9 @@ static struct port_hdr hdr_to_b(struct fx *f, uint8_t type, uint16_t len)
 static uint32_t msg(uint8_t *out, uint16_t plen)
 {
     memset(out, 0, RPMSG_HDR_SIZE);
-    port_put32(out, PH_ADDR_A);
-    port_put32(out + 4, PH_ADDR_B);
-    port_put16(out + 12, plen);
+    rpmsg_put32(out, PH_ADDR_A);
+    rpmsg_put32(out + 4, PH_ADDR_B);
+    rpmsg_put16(out + 12, plen);
     memset(out + RPMSG_HDR_SIZE, 0xA5, plen);
     return RPMSG_HDR_SIZE + plen;
 }
@@ -177,7 +177,7 @@ static void test_unknown_command(void **state)
     h = hdr_to_b(f, PORT_T_ACK, 0);
     size_t n = seal(fr, &h, 0);
     fr[0] = (uint8_t)(2u << 4 | PORT_T_ACK);
-    port_put32(fr + n - 4, rpmsg_port_crc32c(0, fr, n - 4));
+    rpmsg_put32(fr + n - 4, rpmsg_port_crc32c(0, fr, n - 4));
     expect(f, fr, n, true, OFF(unknown_cmd), SIZE_MAX);
 }
 

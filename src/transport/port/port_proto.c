@@ -210,7 +210,7 @@ static void take_data(struct rpmsg_port *p, const struct port_hdr *h, const uint
             p->stats.truncated++;
             return;
         }
-        uint32_t mlen = RPMSG_HDR_SIZE + port_get16(body + off + 12);
+        uint32_t mlen = RPMSG_HDR_SIZE + rpmsg_get16(body + off + 12);
         if (mlen > p->buf_size) {
             p->stats.oversized++;
             return;
@@ -229,7 +229,7 @@ static void take_data(struct rpmsg_port *p, const struct port_hdr *h, const uint
     off = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint16_t s = (uint16_t)(h->seq + i);
-        uint32_t mlen = RPMSG_HDR_SIZE + port_get16(body + off + 12);
+        uint32_t mlen = RPMSG_HDR_SIZE + rpmsg_get16(body + off + 12);
         int32_t d = port_seq_diff(s, p->rcv_next);
         struct port_rxslot *slot = rxs(p, s);
         if (d < 0 || (d < (int32_t)(p->rx_nfree + p->ooo) && slot->used)) {
@@ -321,7 +321,7 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
         p->stats.oversized++;
         return;
     }
-    if (rpmsg_port_crc32c(0, frame, len - PORT_CRC_SIZE) != port_get32(frame + len - PORT_CRC_SIZE)) {
+    if (rpmsg_port_crc32c(0, frame, len - PORT_CRC_SIZE) != rpmsg_get32(frame + len - PORT_CRC_SIZE)) {
         p->stats.crc_errors++;
         return;
     }

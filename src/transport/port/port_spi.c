@@ -41,7 +41,7 @@ static void take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
     if (idle_pattern(rx, PORT_HDR_SIZE)) {
         p->stats.resyncs++; /* nothing armed on the other side, or a dead line */
     } else {
-        uint16_t len = port_get16(rx + 10);
+        uint16_t len = rpmsg_get16(rx + 10);
         if (len > p->body_max)
             p->stats.crc_errors++; /* a damaged header: no CRC to check against */
         else

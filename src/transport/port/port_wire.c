@@ -45,11 +45,11 @@ void rpmsg_port_hdr_put(uint8_t *out, const struct port_hdr *h)
     out[1] = h->flags;
     out[2] = h->stag;
     out[3] = h->rtag;
-    port_put16(out + 4, h->seq);
-    port_put16(out + 6, h->ack);
-    port_put16(out + 8, h->limit);
-    port_put16(out + 10, h->len);
-    port_put32(out + 12, h->sack);
+    rpmsg_put16(out + 4, h->seq);
+    rpmsg_put16(out + 6, h->ack);
+    rpmsg_put16(out + 8, h->limit);
+    rpmsg_put16(out + 10, h->len);
+    rpmsg_put32(out + 12, h->sack);
 }
 
 void rpmsg_port_hdr_get(struct port_hdr *h, const uint8_t *in)
@@ -58,36 +58,36 @@ void rpmsg_port_hdr_get(struct port_hdr *h, const uint8_t *in)
     h->flags = in[1];
     h->stag = in[2];
     h->rtag = in[3];
-    h->seq = port_get16(in + 4);
-    h->ack = port_get16(in + 6);
-    h->limit = port_get16(in + 8);
-    h->len = port_get16(in + 10);
-    h->sack = port_get32(in + 12);
+    h->seq = rpmsg_get16(in + 4);
+    h->ack = rpmsg_get16(in + 6);
+    h->limit = rpmsg_get16(in + 8);
+    h->len = rpmsg_get16(in + 10);
+    h->sack = rpmsg_get32(in + 12);
 }
 
 void rpmsg_port_hello_put(uint8_t *out, const struct port_hello *m)
 {
-    port_put16(out, m->version);
-    port_put16(out + 2, m->hflags);
-    port_put32(out + 4, m->nonce);
-    port_put32(out + 8, m->peer_nonce);
-    port_put32(out + 12, m->features);
-    port_put32(out + 16, m->rx_buf_size);
-    port_put16(out + 20, m->rx_bufs);
-    port_put16(out + 22, m->reserved);
+    rpmsg_put16(out, m->version);
+    rpmsg_put16(out + 2, m->hflags);
+    rpmsg_put32(out + 4, m->nonce);
+    rpmsg_put32(out + 8, m->peer_nonce);
+    rpmsg_put32(out + 12, m->features);
+    rpmsg_put32(out + 16, m->rx_buf_size);
+    rpmsg_put16(out + 20, m->rx_bufs);
+    rpmsg_put16(out + 22, m->reserved);
     memcpy(out + 24, m->cpuname, RPMSG_CPUNAME_SIZE);
 }
 
 void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in)
 {
-    m->version = port_get16(in);
-    m->hflags = port_get16(in + 2);
-    m->nonce = port_get32(in + 4);
-    m->peer_nonce = port_get32(in + 8);
-    m->features = port_get32(in + 12);
-    m->rx_buf_size = port_get32(in + 16);
-    m->rx_bufs = port_get16(in + 20);
-    m->reserved = port_get16(in + 22);
+    m->version = rpmsg_get16(in);
+    m->hflags = rpmsg_get16(in + 2);
+    m->nonce = rpmsg_get32(in + 4);
+    m->peer_nonce = rpmsg_get32(in + 8);
+    m->features = rpmsg_get32(in + 12);
+    m->rx_buf_size = rpmsg_get32(in + 16);
+    m->rx_bufs = rpmsg_get16(in + 20);
+    m->reserved = rpmsg_get16(in + 22);
     memcpy(m->cpuname, in + 24, RPMSG_CPUNAME_SIZE);
     m->cpuname[RPMSG_CPUNAME_SIZE - 1] = '\0'; /* never trust the peer to terminate */
 }
@@ -95,7 +95,7 @@ void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in)
 size_t rpmsg_port_seal(uint8_t *frame, size_t body_len)
 {
     size_t n = PORT_HDR_SIZE + body_len;
-    port_put32(frame + n, rpmsg_port_crc32c(0, frame, n));
+    rpmsg_put32(frame + n, rpmsg_port_crc32c(0, frame, n));
     return n + PORT_CRC_SIZE;
 }
 

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/byteorder.h"
 #include "rpmsg/rpmsg.h"
 
 #define PORT_VERSION 1u
@@ -66,28 +67,6 @@ struct port_hello {
     char cpuname[RPMSG_CPUNAME_SIZE];
 };
 #define PORT_HELLO_SIZE (24u + RPMSG_CPUNAME_SIZE)
-
-static inline void port_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void port_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t port_get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t port_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Signed distance a - b in sequence space. */
 static inline int32_t port_seq_diff(uint16_t a, uint16_t b)

@@ -4,20 +4,8 @@
  * and woken by a per-link pump when buffers come back (the transport contract
  * has no "buffer returned" hook for anyone but the core).
  */
+#include "common/byteorder.h"
 #include "router_priv.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 void rr_encode(const struct rr_msg *m, uint8_t out[RR_WIRE_SIZE])
 {
@@ -26,11 +14,11 @@ void rr_encode(const struct rr_msg *m, uint8_t out[RR_WIRE_SIZE])
     out[1] = m->type;
     out[2] = m->hops;
     out[3] = m->flags;
-    put32(out + 4, m->to);
-    put32(out + 8, m->from);
-    put32(out + 12, m->fwd);
-    put32(out + 16, m->rev);
-    put32(out + 20, m->features);
+    rpmsg_put32(out + 4, m->to);
+    rpmsg_put32(out + 8, m->from);
+    rpmsg_put32(out + 12, m->fwd);
+    rpmsg_put32(out + 16, m->rev);
+    rpmsg_put32(out + 20, m->features);
     memcpy(out + 24, m->name, strnlen(m->name, RR_WIRE_NAME - 1));
     memcpy(out + 24 + RR_WIRE_NAME, m->src, strnlen(m->src, RR_WIRE_NAME - 1));
 }
@@ -55,11 +43,11 @@ int rr_decode(const void *data, size_t len, struct rr_msg *m)
     m->type = p[1];
     m->hops = p[2];
     m->flags = p[3];
-    m->to = get32(p + 4);
-    m->from = get32(p + 8);
-    m->fwd = get32(p + 12);
-    m->rev = get32(p + 16);
-    m->features = get32(p + 20);
+    m->to = rpmsg_get32(p + 4);
+    m->from = rpmsg_get32(p + 8);
+    m->fwd = rpmsg_get32(p + 12);
+    m->rev = rpmsg_get32(p + 16);
+    m->features = rpmsg_get32(p + 20);
     if (get_name(m->name, p + 24) || get_name(m->src, p + 24 + RR_WIRE_NAME))
         return -EBADMSG;
     switch (m->type) {
