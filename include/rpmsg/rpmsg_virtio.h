@@ -99,13 +99,6 @@ struct rpmsg_virtio_platform_ops {
     void (*wakeup)(void *plat);
     /* 0 while the peer is alive, -ENOTCONN once it is known dead. May be NULL. */
     int (*peer_alive)(void *plat);
-    /*
-     * True when wait() busy-polls anyway (a poll-mode doorbell): the
-     * transport then watches its RX ring for a moment before calling wait(),
-     * since a message's index is visible before the doorbell it rings.
-     * NULL or false: never spin (a sleeping wait must stay a sleeping wait).
-     */
-    bool (*wait_polls)(void *plat);
 };
 
 enum rpmsg_virtio_role {

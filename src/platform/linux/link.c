@@ -88,12 +88,6 @@ static int native_notify(void *plat, uint32_t notifyid)
     return 0;
 }
 
-static bool native_wait_polls(void *plat)
-{
-    const struct rpmsg_linux_plat *p = plat;
-    return p->db.mode == RPMSG_LINUX_POLL;
-}
-
 static int native_wait(void *plat, uint64_t deadline_ms)
 {
     struct rpmsg_linux_plat *p = plat;
@@ -125,7 +119,6 @@ static const struct rpmsg_virtio_platform_ops native_ops = {
     .wait = native_wait,
     .wakeup = native_wakeup,
     .peer_alive = native_alive,
-    .wait_polls = native_wait_polls,
 };
 
 int rpmsg_linux_open(struct rpmsg_linux_link *link, const struct rpmsg_linux_config *cfg)

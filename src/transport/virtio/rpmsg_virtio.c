@@ -16,8 +16,6 @@
 #define CFG_FEATURES (RPMSG_VIRTIO_F_BUFSZ | RPMSG_VIRTIO_F_CPUNAME)
 /* Consecutive faults after which the host stops restarting sessions. */
 #define FAULT_STREAK_MAX 3u
-/* Pauses spent watching the RX ring before a polling wait (rx_soon). */
-#define RX_SPIN_ROUNDS 256u
 
 static void copy_name(char *dst, const char *src)
 {
@@ -398,25 +396,6 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
     }
 }
 
-/* Receives, then acts on a fault found meanwhile (while receiving or by
- * another thread's send). Called with the lock held; releases it. */
-static int data_and_faults(struct rpmsg_device *rdev, struct rpmsg_virtio *vd)
-{
-    bool tx_done = false;
-    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num, &tx_done);
-    bool faulted = vd->fault_pending != 0;
-    bool down = faulted && fault_locked(vd);
-    rpmsg_mutex_unlock(&vd->lock);
-    if (tx_done)
-        rpmsg_device_tx_done(rdev);
-    if (!faulted)
-        return n;
-    if (down)
-        rpmsg_device_link_down(rdev);
-    rpmsg_virtio_kick(vd, my_vq(vd));
-    return -EPROTO;
-}
-
 int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
@@ -445,11 +424,6 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
             ret = -EPROTO;
         }
     }
-    if (!ret && !down && !up && !kick) {
-        /* The usual case, a link already up: go on receiving under the
-         * same lock rather than dropping and retaking it. */
-        return data_and_faults(rdev, vd);
-    }
     uint32_t tx_size = vd->vq[vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
     rpmsg_mutex_unlock(&vd->lock);
 
@@ -463,49 +437,25 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     }
     if (ret)
         return ret;
+
+    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
+
+    /* A fault found while receiving (or by another thread's send). */
     rpmsg_mutex_lock(&vd->lock);
-    return data_and_faults(rdev, vd);
-}
-
-
-static inline void spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-    __asm__ __volatile__("yield" ::: "memory");
-#else
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
-}
-
-/*
- * Only where the platform says its wait() polls (wait_polls). Unlocked:
- * it only reads the peer's index, and a stale answer costs at most one
- * empty poll or the usual wait. Bounded, so that a wakeup() (which rings
- * the doorbell, not the ring) is still seen soon.
- */
-static bool rx_soon(struct rpmsg_virtio *vd)
-{
-    if (!vd->ops->wait_polls || !vd->ops->wait_polls(vd->plat) ||
-        !__atomic_load_n(&vd->up, __ATOMIC_RELAXED))
-        return false;
-    const struct rpmsg_virtio_vq *vq = &vd->vq[my_vq(vd) ^ 1];
-    const uint8_t *idx = vd->role == RPMSG_VIRTIO_HOST ? vq->used + 2 : vq->avail + 2;
-    uint16_t last = __atomic_load_n(&vq->last, __ATOMIC_RELAXED);
-    for (unsigned i = 0; i < RX_SPIN_ROUNDS; i++) {
-        if (vw_ld16_acq(idx) != last)
-            return true;
-        spin_pause();
-    }
-    return false;
+    bool faulted = vd->fault_pending != 0;
+    down = faulted && fault_locked(vd);
+    rpmsg_mutex_unlock(&vd->lock);
+    if (!faulted)
+        return n;
+    if (down)
+        rpmsg_device_link_down(rdev);
+    rpmsg_virtio_kick(vd, my_vq(vd));
+    return -EPROTO;
 }
 
 int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
-    if (rx_soon(vd))
-        return 0;
     int r = vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;

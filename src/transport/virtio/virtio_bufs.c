@@ -578,17 +578,17 @@ static bool rx_pending(struct rpmsg_virtio *vd)
     return rpmsg_vring_dev_pending(&vd->vq[VQ_TX_HOST]);
 }
 
-int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool *tx_done)
+int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 {
     int n = 0;
     bool quiet = false; /* notifications switched off while we drain */
-    /* The lock is held on entry and on return: every lock round trip is
-     * on the message path, so the empty check, the TX reclaim and the
-     * caller's fault check share one critical section. */
     for (;;) {
         uint32_t len = 0;
-        if (!live(vd))
+        rpmsg_mutex_lock(&vd->lock);
+        if (!live(vd)) {
+            rpmsg_mutex_unlock(&vd->lock);
             break;
+        }
         if (!quiet && !vd->event_idx) {
             /* Without event indices, the peer kicks for every message while
              * notifications are on; they are useless while we are draining. */
@@ -604,28 +604,36 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool *tx_done)
             if (rx_pending(vd))
                 buf = take_rx(vd, &len);
         }
+        if (buf)
+            vd->stats.rx_msgs++;
+        rpmsg_mutex_unlock(&vd->lock);
         if (!buf)
             break;
-        vd->stats.rx_msgs++;
-        rpmsg_mutex_unlock(&vd->lock);
         n++;
         rpmsg_device_rx(&vd->rdev, buf, len);
-        rpmsg_mutex_lock(&vd->lock);
     }
-    if (quiet && live(vd))
-        rx_notify(vd, true);
+    if (quiet) {
+        rpmsg_mutex_lock(&vd->lock);
+        if (live(vd))
+            rx_notify(vd, true);
+        rpmsg_mutex_unlock(&vd->lock);
+    }
 
     /* TX side: buffers coming back. */
-    *tx_done = false;
+    bool tx_done = false;
+    rpmsg_mutex_lock(&vd->lock);
     if (live(vd)) {
         if (vd->role == RPMSG_VIRTIO_HOST) {
-            *tx_done = host_reclaim(vd) > 0;
+            tx_done = host_reclaim(vd) > 0;
         } else if (vd->tx_starved && rpmsg_vring_dev_pending(&vd->vq[VQ_RX_HOST])) {
             vd->tx_starved = false;
             rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
-            *tx_done = true;
+            tx_done = true;
         }
     }
+    rpmsg_mutex_unlock(&vd->lock);
+    if (tx_done)
+        rpmsg_device_tx_done(&vd->rdev);
     return n;
 }
 

@@ -60,10 +60,8 @@ void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd);
 int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
 /* Remote: fresh bookkeeping for a new session. Lock held. */
 void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
-/* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock
- * held on entry and on return (dropped around each delivery). *tx_done: the
- * core must hear rpmsg_device_tx_done() once the lock is released. */
-int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool *tx_done);
+/* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock not held. */
+int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
 /* Rings the peer for vring i (counts it). Lock not held. */
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i);
 

@@ -71,20 +71,11 @@ void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr,
                          uint16_t flags)
 {
     uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
-    /* Buffers are reposted with the same descriptor over and over: a store
-     * of an unchanged value still takes the line away from the device's
-     * cache, so only what changed is written (only we write descriptors). */
-    if (vw_ld64(d) != addr)
-        vw_st64(d, addr);
-    if (vw_ld32(d + 8) != len)
-        vw_st32(d + 8, len);
-    if (vw_ld16(d + 12) != flags || vw_ld16(d + 14) != 0) {
-        vw_st16(d + 12, flags);
-        vw_st16(d + 14, 0);
-    }
-    uint8_t *a = avail_ring(vq, vq->shadow);
-    if (vw_ld16(a) != id)
-        vw_st16(a, id);
+    vw_st64(d, addr);
+    vw_st32(d + 8, len);
+    vw_st16(d + 12, flags);
+    vw_st16(d + 14, 0);
+    vw_st16(avail_ring(vq, vq->shadow), id);
     vq->shadow++;
 }
 
@@ -121,15 +112,12 @@ int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t 
 
 void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 {
-    /* "Off" parks the event index just behind: it is crossed again only
-     * after 65536 entries, which costs one spurious kick. The field is only
-     * written when it changes: the device reads it on every message, and a
-     * rewrite of the same value would cost it a cache miss. */
-    uint8_t *f = event_idx ? used_event(vq) : vq->avail;
-    uint16_t v = event_idx ? (on ? vq->last : (uint16_t)(vq->last - 1))
-                           : (on ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
-    if (vw_ld16(f) != v)
-        vw_st16(f, v);
+    if (event_idx)
+        /* "Off" parks the event index just behind: it is crossed again
+         * only after 65536 entries, which costs one spurious kick. */
+        vw_st16(used_event(vq), on ? vq->last : (uint16_t)(vq->last - 1));
+    else
+        vw_st16(vq->avail, on ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
     vw_fence(); /* the store before the caller re-checks used.idx */
 }
 
@@ -188,11 +176,10 @@ bool rpmsg_vring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
 
 void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 {
-    uint8_t *f = event_idx ? avail_event(vq) : vq->used;
-    uint16_t v = event_idx ? (on ? vq->last : (uint16_t)(vq->last - 1))
-                           : (on ? 0 : VRING_USED_F_NO_NOTIFY);
-    if (vw_ld16(f) != v) /* see rpmsg_vring_drv_intr */
-        vw_st16(f, v);
+    if (event_idx)
+        vw_st16(avail_event(vq), on ? vq->last : (uint16_t)(vq->last - 1));
+    else
+        vw_st16(vq->used, on ? 0 : VRING_USED_F_NO_NOTIFY);
     vw_fence();
 }
 
