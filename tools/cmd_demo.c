@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rpmsg/rpmsg_loopback.h"
+#include "payload.h"
 #include "tools.h"
 
 #define SVC "rpmsg-demo-echo"
@@ -21,14 +22,6 @@ struct demo {
     unsigned long expect, received, errors;
     unsigned count;
 };
-
-static uint32_t checksum(const uint8_t *p, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
-}
 
 static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
@@ -54,15 +47,11 @@ static int a_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
 {
     (void)src;
     struct demo *d = priv;
-    uint32_t hdr[2];
-    if (len < sizeof(hdr)) {
+    uint32_t seq = 0;
+    if (payload_check(data, len, &seq) || seq != d->expect)
         d->errors++;
-    } else {
-        memcpy(hdr, data, sizeof(hdr));
-        if (hdr[0] != d->expect || hdr[1] != checksum((uint8_t *)data + 8, len - 8))
-            d->errors++;
-        d->expect = hdr[0] + 1;
-    }
+    if (len >= PAYLOAD_MIN)
+        d->expect = seq + 1;
     if (++d->received == d->count)
         rpmsg_post(ept, &d->done);
     return 0;
@@ -125,10 +114,7 @@ static int run(int argc, char **argv)
     uint8_t buf[496];
     uint64_t t0 = rpmsg_time_ms();
     for (uint32_t i = 0; i < count && r >= 0; i++) {
-        for (unsigned k = 8; k < size; k++)
-            buf[k] = (uint8_t)(i * 31 + k);
-        uint32_t hdr[2] = { i, checksum(buf + 8, size - 8) };
-        memcpy(buf, hdr, sizeof(hdr));
+        payload_fill(buf, size, i);
         r = rpmsg_send(&ept, buf, size); /* waits for the binding, then for buffers */
     }
     if (r >= 0)

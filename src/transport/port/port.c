@@ -26,6 +26,17 @@ void rpmsg_port_core_signal(struct rpmsg_port *p)
     rpmsg_cond_broadcast(&p->core_cond);
 }
 
+void rpmsg_port_after_rx(struct rpmsg_port *p)
+{
+    rpmsg_mutex_lock(&p->lock);
+    bool done = p->tx_done_owed && p->core_up;
+    if (done)
+        p->tx_done_owed = false;
+    rpmsg_mutex_unlock(&p->lock);
+    if (done)
+        rpmsg_device_tx_done(&p->rdev);
+}
+
 void rpmsg_port_kick(struct rpmsg_port *p)
 {
     rpmsg_cond_broadcast(&p->link_cond);

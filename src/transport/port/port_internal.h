@@ -132,6 +132,9 @@ bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now);
 /* ---- port.c -------------------------------------------------------------- */
 
 /* Something for the link threads to send (lock held). */
+/* After received frames were handled by a link thread: tells the core when
+ * TX buffers came back (acknowledged or credited) while it was up. */
+void rpmsg_port_after_rx(struct rpmsg_port *p);
 void rpmsg_port_kick(struct rpmsg_port *p);
 /* Something for the core's poll (lock held). */
 void rpmsg_port_core_signal(struct rpmsg_port *p);

@@ -15,17 +15,6 @@
  */
 #include "port_internal.h"
 
-static void after_rx(struct rpmsg_port *p)
-{
-    rpmsg_mutex_lock(&p->lock);
-    bool done = p->tx_done_owed && p->core_up;
-    if (done)
-        p->tx_done_owed = false;
-    rpmsg_mutex_unlock(&p->lock);
-    if (done)
-        rpmsg_device_tx_done(&p->rdev);
-}
-
 static bool idle_pattern(const uint8_t *b, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -48,7 +37,7 @@ static void take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
             rpmsg_port_proto_rx(p, rx, PORT_OVERHEAD + (size_t)len);
     }
     rpmsg_mutex_unlock(&p->lock);
-    after_rx(p);
+    rpmsg_port_after_rx(p);
 }
 
 /* Builds this side's half of the next transfer; returns false when stopping. */

@@ -13,17 +13,6 @@
 
 #include "port_internal.h"
 
-static void after_rx(struct rpmsg_port *p)
-{
-    rpmsg_mutex_lock(&p->lock);
-    bool done = p->tx_done_owed && p->core_up;
-    if (done)
-        p->tx_done_owed = false;
-    rpmsg_mutex_unlock(&p->lock);
-    if (done)
-        rpmsg_device_tx_done(&p->rdev);
-}
-
 static void sleep_us(uint64_t us)
 {
     struct timespec ts = { .tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000L };
@@ -91,7 +80,7 @@ static void uart_rx_thread(void *arg)
         p->stats.resyncs += resync;
         p->stats.oversized += oversized;
         rpmsg_mutex_unlock(&p->lock);
-        after_rx(p);
+        rpmsg_port_after_rx(p);
     }
     free(acc);
 }
