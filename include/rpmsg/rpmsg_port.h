@@ -118,6 +118,7 @@ struct rpmsg_port_stats {
     uint64_t crc_errors;             /* frames dropped: CRC mismatch */
     uint64_t resyncs;                /* framing lost and found again (garbage, overrun, idle SPI) */
     uint64_t credit_stalls;          /* times the sender had data but no credit */
+    uint64_t credit_probes;          /* stalled sender asked again (credit update lost?) */
     uint64_t bad_length;             /* header length disagrees with the frame */
     uint64_t truncated;              /* shorter than a header, or a message cut short */
     uint64_t oversized;              /* frame or message larger than allowed */

@@ -6,6 +6,8 @@
  * every buffer returned to a starved peer until it runs. Devices are
  * poll-driven so every count is exact.
  */
+#include <unistd.h>
+
 #include "vt_plat.h"
 
 #define BURST 200u
@@ -154,6 +156,128 @@ static void test_flags_burst(void **state)
     vt_pair_close(&p);
 }
 
+/* ---- A starved sender is woken when another sender takes the buffers ---- */
+
+#include <semaphore.h>
+
+struct blocked_send {
+    struct rpmsg_endpoint *ept;
+    int result;
+};
+
+static void *blocked_send_run(void *arg)
+{
+    struct blocked_send *b = arg;
+    int v = 42;
+    b->result = rpmsg_send(b->ept, &v, sizeof(v));
+    return NULL;
+}
+
+static bool is_waiting(void *arg)
+{
+    struct rpmsg_stats st;
+    return rpmsg_get_stats(arg, &st) == 0 && st.tx_waits > 0;
+}
+
+/* Holds its link's RX thread until posted: a kick to that side stays unseen. */
+struct gate {
+    sem_t entered, open;
+};
+
+static int gate_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept, (void)data, (void)len, (void)src;
+    struct gate *g = priv;
+    sem_post(&g->entered);
+    sem_wait(&g->open);
+    return 0;
+}
+
+/*
+ * Sender T waits for a buffer; the peer returns buffers and kicks, but
+ * before this side's RX thread runs, another sender takes one and with it
+ * switches off the kick T was waiting for: that sender must wake T itself.
+ * (With the bug T waited for its whole send timeout.)
+ */
+static void starved_waiter(bool remote_sends)
+{
+    struct vt_pair p;
+    uint32_t f = RPMSG_F_NS | RPMSG_F_ACK | RPMSG_VIRTIO_F_EVENT_IDX;
+    struct vt_opts o = { .hfeat = f, .rfeat = f };
+    assert_int_equal(vt_pair_open(&p, &o), 0);
+    assert_int_equal(vt_wait_up(&p), 0);
+    struct rpmsg_device *sd = remote_sends ? p.r : p.h, *rd = remote_sends ? p.h : p.r;
+    struct gate sg, rg; /* held in the sender's / the receiver's RX thread */
+    sem_init(&sg.entered, 0, 0);
+    sem_init(&sg.open, 0, 0);
+    sem_init(&rg.entered, 0, 0);
+    sem_init(&rg.open, 0, 0);
+    struct rpmsg_endpoint se, re, sgate, rgate;
+    struct tu_rec rr;
+    tu_rec_init(&rr);
+    assert_int_equal(tu_ept_create(&se, sd, NULL, 0x700, 0x701, NULL, NULL, NULL), 0);
+    assert_int_equal(tu_ept_create(&re, rd, NULL, 0x701, 0x700, tu_rec_cb, NULL, &rr), 0);
+    assert_int_equal(tu_ept_create(&rgate, rd, NULL, 0x702, 0x703, gate_cb, NULL, &rg), 0);
+    assert_int_equal(tu_ept_create(&sgate, sd, NULL, 0x703, 0x702, gate_cb, NULL, &sg), 0);
+
+    /* Both RX threads held: the receiver keeps what it gets, the sender
+     * cannot see kicks. */
+    int one = 1;
+    assert_int_equal(rpmsg_trysend(&sgate, &one, sizeof(one)), (int)sizeof(one));
+    assert_int_equal(sem_wait(&rg.entered), 0);
+    assert_int_equal(rpmsg_trysend(&rgate, &one, sizeof(one)), (int)sizeof(one));
+    assert_int_equal(sem_wait(&sg.entered), 0);
+    unsigned sent = 0;
+    while (rpmsg_trysend(&se, &one, sizeof(one)) == (int)sizeof(one))
+        sent++;
+    assert_true(sent >= 200);
+    assert_int_equal(rpmsg_set_send_timeout(sd, 20000), 0);
+
+    struct blocked_send b = { .ept = &se, .result = 1 };
+    struct tu_thread t = { 0 };
+    assert_int_equal(tu_thread_start(&t, blocked_send_run, &b), 0);
+    assert_int_equal(tu_wait_until(is_waiting, sd, TU_TIMEOUT_MS), 0);
+    /* The receiver drains and returns the buffers (kicking the sender). */
+    sem_post(&rg.open);
+    assert_int_equal(tu_rec_wait(&rr, sent, TU_TIMEOUT_MS), 0);
+    /* The other sender, while the sender's RX thread is still held. */
+    int r = -EAGAIN;
+    for (int i = 0; i < 1000 && r == -EAGAIN; i++) {
+        r = rpmsg_trysend(&se, &one, sizeof(one));
+        if (r == -EAGAIN)
+            usleep(1000); /* the last buffers may still be on their way back */
+    }
+    assert_int_equal(r, (int)sizeof(one));
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(b.result, (int)sizeof(int));
+    sem_post(&sg.open);
+    assert_int_equal(tu_rec_wait(&rr, sent + 2, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_rec_count(&rr), sent + 2);
+
+    rpmsg_destroy_ept(&se);
+    rpmsg_destroy_ept(&re);
+    rpmsg_destroy_ept(&sgate);
+    rpmsg_destroy_ept(&rgate);
+    tu_rec_deinit(&rr);
+    vt_pair_close(&p);
+    sem_destroy(&sg.entered);
+    sem_destroy(&sg.open);
+    sem_destroy(&rg.entered);
+    sem_destroy(&rg.open);
+}
+
+static void test_starved_waiter_remote(void **state)
+{
+    (void)state;
+    starved_waiter(true);
+}
+
+static void test_starved_waiter_host(void **state)
+{
+    (void)state;
+    starved_waiter(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +285,8 @@ int main(void)
         cmocka_unit_test(test_starved_event_idx),
         cmocka_unit_test(test_starved_flags),
         cmocka_unit_test(test_flags_burst),
+        cmocka_unit_test(test_starved_waiter_remote),
+        cmocka_unit_test(test_starved_waiter_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

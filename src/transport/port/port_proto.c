@@ -548,6 +548,7 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
             h.type = PORT_T_ACK;
             h.flags = PORT_F_POLL;
             p->next_probe_ms = now + rto_now(p);
+            p->stats.credit_probes++;
         } else if (p->ack_owed || force) {
             h.type = PORT_T_ACK;
         } else {

@@ -441,6 +441,7 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
     void *buf = NULL;
+    bool unstarved = false;
     rpmsg_mutex_lock(&vd->lock);
     if (live(vd) && vq->nfree) {
         uint16_t id = vq->free_head;
@@ -461,8 +462,11 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
         if (buf) {
             *size = len;
             if (vd->tx_starved) {
+                /* Another sender may be the one that starved and now waits
+                 * for the kick this switches off: it is told here instead. */
                 vd->tx_starved = false;
                 rpmsg_vring_dev_notify(vq, vd->event_idx, false);
+                unstarved = true;
             }
         }
     }
@@ -470,6 +474,8 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     rpmsg_mutex_unlock(&vd->lock);
     if (wake)
         vd->ops->wakeup(vd->plat);
+    if (unstarved)
+        rpmsg_device_tx_done(rdev);
     return buf;
 }
 
