@@ -277,7 +277,9 @@ static void teardown(struct sim *s)
         pid_t pid = s->sh->core[i].pid;
         if (s->sh->core[i].state != SIM_CORE_RUNNING || pid <= 0)
             continue;
-        while (waitpid(pid, NULL, WNOHANG) == 0) {
+        int status = 0;
+        pid_t w;
+        while ((w = waitpid(pid, &status, WNOHANG)) == 0) {
             if (rpmsg_time_ms() > end) {
                 fprintf(stderr, "rpmsg sim: core %s did not stop, killed\n", s->t.cores[i].name);
                 kill(pid, SIGKILL);
@@ -286,6 +288,13 @@ static void teardown(struct sim *s)
             }
             usleep(10000);
         }
+        /* A core that crashed on the way out is a failure worth seeing. */
+        if (w == pid && WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+            fprintf(stderr, "rpmsg sim: core %s stopped by signal %d (%s)\n",
+                    s->t.cores[i].name, WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else if (w == pid && WIFEXITED(status) && WEXITSTATUS(status))
+            fprintf(stderr, "rpmsg sim: core %s exited with status %d\n", s->t.cores[i].name,
+                    WEXITSTATUS(status));
         s->sh->core[i].state = SIM_CORE_STOPPED;
         s->sh->core[i].pid = 0;
     }

@@ -18,7 +18,7 @@ static bool tx_ready(void *arg)
     if (w->ept && (w->ept->flags & RPMSG_EPT_F_DESTROYING))
         return true;
     if (!w->rdev->up)
-        return false;
+        return !w->ept; /* the core's own messages give up (see take_buffer) */
     if (w->need_bind)
         return w->ept->dest_addr != RPMSG_ADDR_ANY;
     return w->rdev->tx_gen != w->gen;
@@ -59,7 +59,11 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
         w.need_bind = false;
         w.gen = rdev->tx_gen;
         if (!rdev->up) {
-            *err = wait ? 0 : -ENOTCONN; /* link up bumps tx_gen */
+            /* Applications may wait for the link (link up bumps tx_gen). The
+             * core's own name-service messages do not: the next link up
+             * announces afresh, and a DESTROY for a dead link would hold
+             * rpmsg_destroy_ept() for the whole send timeout. */
+            *err = wait && ept ? 0 : -ENOTCONN;
         } else if (ept && *dst == RPMSG_ADDR_ANY && ept->dest_addr == RPMSG_ADDR_ANY) {
             *err = wait ? 0 : -EAGAIN;
             w.need_bind = true;

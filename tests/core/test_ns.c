@@ -492,6 +492,61 @@ static void test_threaded_link_up_binds_both(void **state)
     assert_int_equal(tu_rec_unbinds(&f->r[1]), 30);
 }
 
+/* ---- NS DESTROY on a link that goes down ----------------------------------- */
+
+static int hold_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    if (rpmsg_hold_rx_buffer(ept, data) == 0)
+        tu_rec_cb(ept, data, len, src, priv);
+    return 0;
+}
+
+struct destroy_arg {
+    struct rpmsg_endpoint *ept;
+    int result;
+};
+
+static void *destroy_run(void *arg)
+{
+    struct destroy_arg *d = arg;
+    d->result = rpmsg_destroy_ept(d->ept);
+    return NULL;
+}
+
+/*
+ * rpmsg_destroy_ept() of an announced endpoint waits for a TX buffer for its
+ * NS DESTROY; when the link goes down meanwhile, the message is moot and the
+ * destroy returns at once instead of after the send timeout.
+ */
+static void test_destroy_while_link_goes_down(void **state)
+{
+    struct fx *f = *state;
+    struct rpmsg_loopback_config cfg = {0};
+    cfg.num_bufs = 4;
+    open_pair(f, &cfg);
+    /* b holds every buffer a sends to it: a runs dry without blocking b. */
+    assert_int_equal(tu_ept_create(&f->e[0], f->p.b, NULL, 0x60, 0x61, hold_cb, NULL, &f->r[0]), 0);
+    assert_int_equal(mk(f, 1, f->p.a, NULL, 0x61, 0x60), 0);
+    assert_int_equal(mk(f, 2, f->p.a, "svc", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY), 0);
+    assert_int_equal(tu_wait_until_free_tx(f->p.lb, f->p.a, 4, TU_TIMEOUT_MS), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rpmsg_trysend(&f->e[1], "x", 1), 1);
+    assert_int_equal(tu_rec_wait(&f->r[0], 4, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_loopback_free_tx(f->p.lb, f->p.a), 0);
+    assert_int_equal(rpmsg_set_send_timeout(f->p.a, 60000), 0);
+
+    struct destroy_arg d = { .ept = &f->e[2], .result = 1 };
+    struct tu_thread t = { 0 };
+    assert_int_equal(tu_thread_start(&t, destroy_run, &d), 0);
+    assert_int_equal(tu_wait_sleepers(f->p.a, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_loopback_link_down(f->p.lb), 0);
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(d.result, 0);
+    assert_false(tu_ept_registered(&f->e[2]));
+    for (unsigned i = 0; i < 4; i++)
+        rpmsg_release_rx_buffer(&f->e[0], f->r[0].msgs[i].ptr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_announce_when_link_comes_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threaded_many_services, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threaded_link_up_binds_both, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_while_link_goes_down, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

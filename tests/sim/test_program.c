@@ -56,7 +56,7 @@ static void program_joins(void **state)
     sim_read(file, out, sizeof(out));
     unlink(file);
     unlink(bin);
-    if (rc)
+    if (rc || !strstr(out, "result: OK") || !strstr(out, "left after echoing"))
         fprintf(stderr, "%s\n", out);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "core app        program: exec ${SIM_JOIN:-./sim_join}"));
