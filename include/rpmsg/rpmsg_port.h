@@ -51,8 +51,13 @@ struct rpmsg_port_uart_ops {
  */
 struct rpmsg_port_spi_ops {
     /*
-     * Master: clocks one transfer of len bytes now (tx out, rx in); returns
-     * len or -errno.
+     * Master: clocks a transfer of len bytes (tx out, rx in). A backend
+     * that queues transfers (a DMA queue) may return 0: tx is queued behind
+     * the transfer being clocked and room is left for another; otherwise it
+     * waits for the oldest transfer to end and returns len with that
+     * transfer's rx. One that does not queue clocks now and returns len.
+     * tx NULL only collects (0: nothing queued); tx and rx NULL finish and
+     * drop whatever is queued. -errno on failure.
      * Slave: arms tx behind what is already armed (SREQ stays high while
      * anything is armed) and hands back the oldest finished exchange in rx.
      * Returns len when rx was filled; 0 when tx was armed and the backend
@@ -67,7 +72,8 @@ struct rpmsg_port_spi_ops {
     int (*set_request)(void *ctx, bool on);
     /*
      * Master: 1 when the slave armed a transfer not yet clocked (SREQ rose).
-     * Slave: 1 while MREQ is high. 0 at the deadline or after wakeup().
+     * Slave: 1 while MREQ is high. 0 at the deadline or after wakeup(), and
+     * for a master with a transfer queued, at the end of the oldest one.
      */
     int (*wait_peer)(void *ctx, uint64_t deadline_ms);
     /* Makes a concurrent or the next wait_peer() return at once. */

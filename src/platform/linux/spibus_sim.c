@@ -9,6 +9,12 @@
  * back-to-back transfers are scheduled end to start). A master clocking a
  * slave that armed nothing reads 0xFF, as from an idle MISO line.
  *
+ * The master may queue a second transfer behind the one being clocked, as
+ * an SPI controller with a DMA queue does: it starts the moment the first
+ * ends, so the bus does not idle while the master's thread handles what the
+ * first brought in. Its bytes are exchanged when it is queued, which is
+ * allowed only while the slave has a transfer armed for it (SREQ).
+ *
  * Timing: on a small VM a sleeping thread wakes 50-150 us late, which is
  * most of a 40 MHz transfer, where hardware would signal the end within
  * microseconds (DMA interrupt). So the master sleeps to shortly before the
@@ -16,7 +22,7 @@
  * its sleeps wake), and a master with data waiting for SREQ looks at the
  * bell briefly before sleeping. Nothing gets faster than the clock: a
  * transfer starts no earlier than the previous one ended and lasts
- * len * 8 / clock_hz; the master's call returns at its end, never before.
+ * len * 8 / clock_hz; the master collects it at its end, never before.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,7 +38,11 @@
 #include "rpmsg/rpmsg_port.h"
 
 #define XFER_MAX 8448u
-#define SLOTS 2u
+/* The slave's DMA slots (armed, clocking or done): three, so that one can be
+ * armed while the master has two queued. */
+#define SLOTS 3u
+/* Transfers the master may have queued or clocking. */
+#define MQUEUE 2u
 /* Bounds of the spin that stands for an end-of-transfer interrupt. */
 #define MARGIN_MIN_US 20u
 #define MARGIN_MAX_US 200u
@@ -55,14 +65,19 @@ struct rpmsg_spibus {
     uint64_t cut_until_us;
     uint64_t busy_until_us;
     bool mreq, sreq;
-    /* The slave's side: up to SLOTS transfers armed or done but not yet
-     * collected, like a DMA ping-pong pair. */
+    /* The slave's side: up to SLOTS transfers armed, clocking, or done but
+     * not yet collected, like a ring of DMA descriptors. */
     unsigned a_head, a_n;     /* armed, in the order they will be clocked */
     unsigned d_head, d_n;     /* exchanged, waiting for the slave to collect */
-    bool inflight;            /* being clocked right now */
-    size_t a_len[2];
+    unsigned s_inflight;      /* slave's transfers queued or clocking, not yet ended */
+    size_t a_len[SLOTS];
+    /* The master's side: transfers queued or clocking, oldest first. */
+    unsigned m_head, m_n;
+    uint64_t m_end_us[MQUEUE];
+    bool m_armed[MQUEUE]; /* the slave had this one armed */
+    uint8_t master_rx[MQUEUE][XFER_MAX];
     bool wake[2]; /* [0] slave end, [1] master end */
-    uint8_t slave_tx[2][XFER_MAX], slave_rx[2][XFER_MAX];
+    uint8_t slave_tx[SLOTS][XFER_MAX], slave_rx[SLOTS][XFER_MAX];
     struct rpmsg_spibus_stats stats;
     struct spibus_end ends[2];
 };
@@ -193,18 +208,14 @@ static void carry(struct rpmsg_spibus *b, int dir, const uint8_t *in, uint8_t *o
 
 static unsigned outstanding(const struct rpmsg_spibus *b)
 {
-    return b->a_n + b->d_n + (b->inflight ? 1u : 0u);
+    return b->a_n + b->d_n + b->s_inflight;
 }
 
-static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, size_t len)
+/* Master, lock held: the exchange of a new transfer, clocked after whatever
+ * is queued. The slave's armed bytes and the master's cross now; each end
+ * sees them when the transfer ends. */
+static void master_queue(struct rpmsg_spibus *b, const void *tx, size_t len)
 {
-    static __thread bool slack_set;
-    if (!slack_set) {
-        /* The exchange ends on a timer: sleep precisely, as a clock would. */
-        prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-        slack_set = true;
-    }
-    bus_lock(b);
     uint64_t now = now_us();
     uint64_t start = b->busy_until_us > now ? b->busy_until_us : now;
     uint64_t end = start;
@@ -212,6 +223,7 @@ static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, siz
         end += (uint64_t)((double)len * 8e6 / b->clock_hz);
     b->busy_until_us = end;
     bool cut = now < b->cut_until_us;
+    unsigned mslot = (b->m_head + b->m_n) % MQUEUE;
     unsigned slot = b->a_head;
     bool armed = b->a_n && b->a_len[slot] == len;
     if (b->a_n && !armed) {
@@ -221,20 +233,31 @@ static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, siz
     if (armed) {
         b->a_head = (b->a_head + 1) % SLOTS;
         b->a_n--;
-        b->inflight = true;
-        /* The exchange: its rx lands in the slot the slave will collect from. */
-        unsigned dslot = (b->d_head + b->d_n) % SLOTS;
-        carry(b, 1, b->slave_tx[slot], rx, len, cut);
+        /* Its rx lands in the slot the slave will collect from after the
+         * ones still in flight. */
+        unsigned dslot = (b->d_head + b->d_n + b->s_inflight) % SLOTS;
+        b->s_inflight++;
+        carry(b, 1, b->slave_tx[slot], b->master_rx[mslot], len, cut);
         carry(b, 0, tx, b->slave_rx[dslot], len, cut);
     } else {
-        memset(rx, 0xFF, len);
+        memset(b->master_rx[mslot], 0xFF, len);
         b->stats.unarmed++;
     }
+    b->m_end_us[mslot] = end;
+    b->m_armed[mslot] = armed;
+    b->m_n++;
     b->sreq = b->a_n > 0;
     b->stats.transfers++;
     b->stats.bytes += len;
-    bus_unlock(b);
+}
 
+/* Master, lock held: waits for the oldest queued transfer to end, hands its
+ * rx over (rx NULL: dropped) and tells the slave. */
+static void master_collect(struct rpmsg_spibus *b, void *rx, size_t len)
+{
+    unsigned mslot = b->m_head;
+    uint64_t end = b->m_end_us[mslot];
+    bus_unlock(b);
     if (b->clock_hz > 0) {
         /* Sleep most of the transfer, spin to its end (never past it early). */
         uint64_t m = margin_us(b, 1);
@@ -249,14 +272,49 @@ static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, siz
             t = now_us();
         }
     }
-    if (armed) {
-        bus_lock(b);
-        b->inflight = false;
+    bus_lock(b);
+    if (rx)
+        memcpy(rx, b->master_rx[mslot], len);
+    if (b->m_armed[mslot] && b->s_inflight) {
+        b->s_inflight--;
         b->d_n++;
         ring(b, 0);
-        bus_unlock(b);
     }
-    return (int)len;
+    b->m_head = (b->m_head + 1) % MQUEUE;
+    b->m_n--;
+}
+
+/*
+ * Master: queues tx behind what is being clocked and returns 0 while room
+ * is left for another; otherwise waits for the oldest transfer to end and
+ * returns len with its rx. tx NULL only collects (0 when nothing is
+ * queued); tx and rx NULL finish and drop whatever is queued.
+ */
+static int master_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, size_t len)
+{
+    static __thread bool slack_set;
+    if (!slack_set) {
+        /* The exchange ends on a timer: sleep precisely, as a clock would. */
+        prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+        slack_set = true;
+    }
+    bus_lock(b);
+    int r = 0;
+    if (!tx && !rx) {
+        while (b->m_n)
+            master_collect(b, NULL, 0);
+    } else if (tx && b->m_n >= MQUEUE) {
+        r = -EBUSY;
+    } else {
+        if (tx)
+            master_queue(b, tx, len);
+        if (b->m_n && (!tx || b->m_n == MQUEUE)) {
+            master_collect(b, rx, len);
+            r = (int)len;
+        }
+    }
+    bus_unlock(b);
+    return r;
 }
 
 /*
@@ -317,7 +375,7 @@ static int slave_transfer(struct rpmsg_spibus *b, const void *tx, void *rx, size
 static int bus_transfer(void *ctx, const void *tx, void *rx, size_t len, uint64_t deadline)
 {
     struct spibus_end *e = ctx;
-    if (!e || len > XFER_MAX || (e->master && (!tx || !rx || !len)) || (tx && !rx))
+    if (!e || len > XFER_MAX || (tx && (!rx || !len)))
         return -EINVAL;
     return e->master ? master_transfer(e->bus, tx, rx, len)
                      : slave_transfer(e->bus, tx, rx, len, deadline);
@@ -338,6 +396,35 @@ static int bus_set_request(void *ctx, bool on)
     return 0;
 }
 
+/*
+ * Master, lock held, a transfer queued: waits for SREQ, a wakeup or the end
+ * of the oldest transfer, whichever comes first, sleeping until shortly
+ * before that end and watching the bell the rest, as master_collect() does.
+ */
+static void master_wait_bell(struct rpmsg_spibus *b, uint64_t deadline_ms)
+{
+    uint64_t end = b->m_end_us[b->m_head];
+    uint64_t dl = deadline_ms == RPMSG_FOREVER ? end : deadline_ms * 1000u;
+    if (dl > end)
+        dl = end;
+    uint32_t seen = atomic_load_explicit(&b->ring_seq[1], memory_order_acquire);
+    uint64_t m = margin_us(b, 1);
+    bus_unlock(b);
+    uint64_t now = now_us();
+    bool rung = false;
+    if (dl > now + m) {
+        uint64_t t = dl - m;
+        struct timespec ts = { .tv_sec = (time_t)(t / 1000000u), .tv_nsec = (long)(t % 1000000u) * 1000L };
+        int r;
+        while ((r = sem_clockwait(&b->bell[1], CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR) {
+        }
+        rung = r == 0;
+    }
+    if (!rung)
+        spin_bell(b, 1, seen, dl);
+    bus_lock(b);
+}
+
 static int bus_wait_peer(void *ctx, uint64_t deadline)
 {
     struct spibus_end *e = ctx;
@@ -351,11 +438,18 @@ static int bus_wait_peer(void *ctx, uint64_t deadline)
         bool ready = e->master ? b->a_n > 0 : b->mreq;
         if (ready || b->wake[me] || r)
             break;
-        /* A master with data to send (MREQ up) expects SREQ any moment. */
-        if (e->master && b->mreq)
+        if (e->master && b->m_n) {
+            /* A transfer is clocking: its end must be collected on time. */
+            if (now_us() >= b->m_end_us[b->m_head] ||
+                (deadline != RPMSG_FOREVER && rpmsg_time_ms() >= deadline))
+                break;
+            master_wait_bell(b, deadline);
+        } else if (e->master && b->mreq) {
+            /* A master with data to send (MREQ up) expects SREQ any moment. */
             r = wait_until(b, me, deadline, SPIN_PEER_US);
-        else
+        } else {
             r = wait_until(b, me, deadline, 0);
+        }
     }
     int out = (e->master ? b->a_n > 0 : b->mreq) ? 1 : 0;
     b->wake[me] = false;

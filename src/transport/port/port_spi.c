@@ -4,16 +4,25 @@
  * on it. One thread per end:
  *
  * master: raises MREQ while it has something to send; clocks a transfer each
- *         time the slave has armed one (SREQ), whoever wanted it.
+ *         time the slave has armed one (SREQ), whoever wanted it. Where the
+ *         backend queues transfers, the next one is queued while the last
+ *         is clocked, so that the bus never waits for this thread.
  * slave:  arms a transfer when it has something to send or MREQ is high,
  *         which raises SREQ; then waits to be clocked. Where the backend
- *         allows, a second frame is armed behind the first (ping-pong), so
+ *         allows, up to SPI_ARM_MAX frames are armed behind one another, so
  *         that the master never waits for this thread between transfers.
  *
  * A transfer always carries a frame from both sides (an ACK when there is
  * nothing else), so acknowledgements and credits ride for free.
  */
 #include "port_internal.h"
+
+/* Slave: frames kept armed at most. Three while data flows, so that one is
+ * armed while a master that queues transfers has the other two clocking;
+ * two otherwise, because an empty frame armed ahead is one more transfer a
+ * reply waits behind. */
+#define SPI_ARM_MAX 3
+#define SPI_ARM_IDLE 2
 
 static bool idle_pattern(const uint8_t *b, size_t n)
 {
@@ -23,9 +32,11 @@ static bool idle_pattern(const uint8_t *b, size_t n)
     return b[0] == 0x00 || b[0] == 0xFF;
 }
 
-static void take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
+/* Returns true when the frame delivered messages. */
+static bool take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
 {
     rpmsg_mutex_lock(&p->lock);
+    uint64_t msgs = p->stats.rx_msgs;
     p->stats.rx_line_bytes += size;
     if (idle_pattern(rx, PORT_HDR_SIZE)) {
         p->stats.resyncs++; /* nothing armed on the other side, or a dead line */
@@ -36,8 +47,10 @@ static void take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
         else
             rpmsg_port_proto_rx(p, rx, PORT_OVERHEAD + (size_t)len);
     }
+    bool data = p->stats.rx_msgs != msgs;
     rpmsg_mutex_unlock(&p->lock);
     rpmsg_port_after_rx(p);
+    return data;
 }
 
 /* Builds this side's half of the next transfer; returns false when stopping. */
@@ -62,9 +75,11 @@ static void spi_thread(void *arg)
     size_t size = p->frame_cap;
     uint8_t *tx = p->frame_tx, *rx = p->frame_rx;
     bool mreq = false;
-    int armed = 0; /* slave: frames armed and not yet collected */
-    if (!master)
-        ops->transfer(ctx, NULL, NULL, 0, 0); /* whatever a previous life armed is void */
+    int armed = 0;  /* slave: frames armed and not yet collected */
+    int queued = 0; /* master: transfers queued and not yet collected */
+    bool streaming = false; /* slave: the last frame collected carried messages */
+    /* Whatever a previous life armed or queued is void. */
+    ops->transfer(ctx, NULL, NULL, 0, 0);
 
     for (;;) {
         rpmsg_mutex_lock(&p->lock);
@@ -82,18 +97,28 @@ static void spi_thread(void *arg)
                 ops->set_request(ctx, pending);
                 mreq = pending;
             }
-            if (ops->wait_peer(ctx, pending ? now + 50 : idle_dl) <= 0)
+            /* With a transfer queued, the backend returns at its end. */
+            int r;
+            if (ops->wait_peer(ctx, pending ? now + 50 : idle_dl) > 0) {
+                if (!build(p, tx, size))
+                    break;
+                r = ops->transfer(ctx, tx, rx, size, rpmsg_time_ms() + 1000);
+                if (r == 0)
+                    queued++;
+            } else if (queued) {
+                r = ops->transfer(ctx, NULL, rx, size, rpmsg_time_ms() + 1000);
+                if (r > 0)
+                    queued--;
+            } else {
                 continue;
-            if (!build(p, tx, size))
-                break;
-            if (ops->transfer(ctx, tx, rx, size, rpmsg_time_ms() + 1000) < 0)
-                continue;
-            take_transfer(p, rx, size);
+            }
+            if (r > 0)
+                take_transfer(p, rx, size);
         } else {
-            /* Keep up to two frames armed while there is something to say,
+            /* Keep frames armed while there is something to say,
              * so that the master can clock back to back. */
             bool arm = false;
-            if (armed < 2) {
+            if (armed < (pending || streaming ? SPI_ARM_MAX : SPI_ARM_IDLE)) {
                 if (pending)
                     arm = true;
                 else if (ops->wait_peer(ctx, armed ? now : idle_dl) > 0)
@@ -107,7 +132,7 @@ static void spi_thread(void *arg)
                     break;
                 r = ops->transfer(ctx, tx, rx, size, rpmsg_time_ms() + 200);
                 if (r == -EBUSY)
-                    armed = 2;
+                    armed = SPI_ARM_MAX;
                 else if (r >= 0 || r == -ETIMEDOUT)
                     armed++;
             } else {
@@ -116,14 +141,13 @@ static void spi_thread(void *arg)
             if (r > 0) {
                 if (armed)
                     armed--;
-                take_transfer(p, rx, size);
+                streaming = take_transfer(p, rx, size);
             }
         }
     }
     if (master && mreq)
         ops->set_request(ctx, false);
-    if (!master)
-        ops->transfer(ctx, NULL, NULL, 0, 0);
+    ops->transfer(ctx, NULL, NULL, 0, 0);
 }
 
 int rpmsg_port_spi_start(struct rpmsg_port *p)
