@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "linkopts.h"
+#include "stop.h"
 #include "tools.h"
 
-static volatile sig_atomic_t stop;
 
 struct echo {
     struct rpmsg_endpoint ept;
@@ -61,23 +61,17 @@ static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
     fprintf(stderr, "rpmsg echo: '%s' at 0x%x on link to '%s'\n", name, e->ept.addr,
             rpmsg_get_cpuname(rdev));
     /* Until told to stop, the count is reached, or the peer goes away. */
-    while (!stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e->done, 100))
+    while (!tool_stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e->done, 100))
         ;
     /* Count reached: our last echo may still sit in the ring, and closing
      * takes the link down under it. Let the peer leave first (bounded). */
-    for (int t = 0; t < 200 && !stop && e->limit && e->count >= e->limit &&
+    for (int t = 0; t < 200 && !tool_stop && e->limit && e->count >= e->limit &&
                     rpmsg_device_is_up(rdev);
          t++)
         rpmsg_wait_timeout(NULL, &e->done, 10);
     rpmsg_destroy_ept(&e->ept);
     rpmsg_link_close(link);
     return 0;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
 }
 
 static void usage(FILE *f)
@@ -125,13 +119,12 @@ static int run(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    tool_stop_on_signals();
     rpmsg_sem_init(&e.done, 0);
     int rc = 0;
     do {
         rc = serve_once(&e, &lo, name);
-    } while (serve && !stop && rc == 0 && (!e.limit || e.count < e.limit));
+    } while (serve && !tool_stop && rc == 0 && (!e.limit || e.count < e.limit));
     fprintf(stderr, "rpmsg echo: echoed %lu messages, %lu errors\n", e.count, e.errors);
     return rc || e.errors ? 1 : 0;
 }

@@ -43,18 +43,45 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg)
         return 1;
     case 0x106: o->cfg.cpuname = arg; return 1;
     case 0x107: o->cfg.timeout_ms = (uint32_t)strtoul(arg, NULL, 0); return 1;
+    case 0x108: o->uart = arg; return 1;
+    case 0x109: o->spi = arg; return 1;
     default: return 0;
     }
 }
 
 int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
 {
-    if (!o->link == !o->openamp) {
-        fprintf(stderr, "rpmsg %s: give exactly one of --link NAME or --openamp SHM:SOCK\n", cmd);
+    if (!!o->link + !!o->openamp + !!o->uart + !!o->spi != 1) {
+        fprintf(stderr, "rpmsg %s: give exactly one of --link NAME, --openamp SHM:SOCK, "
+                        "--uart DEVICE[:BAUD] or --spi NAME[@HZ]\n", cmd);
         return -EINVAL;
     }
-    snprintf(o->spec, sizeof(o->spec), "%s:%s", o->link ? "virtio" : "openamp",
-             o->link ? o->link : o->openamp);
+    int w;
+    if (o->uart) {
+        /* DEVICE:BAUD on the command line, uart:DEVICE@BAUD as a spec. */
+        const char *colon = strrchr(o->uart, ':');
+        char *end = NULL;
+        unsigned long baud = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (colon && (colon == o->uart || !colon[1] || *end || !baud)) {
+            fprintf(stderr, "rpmsg %s: bad value for --uart: '%s'\n", cmd, o->uart);
+            return -EINVAL;
+        }
+        if (colon)
+            w = snprintf(o->spec, sizeof(o->spec), "uart:%.*s@%lu", (int)(colon - o->uart),
+                         o->uart, baud);
+        else
+            w = snprintf(o->spec, sizeof(o->spec), "uart:%s", o->uart);
+    } else if (o->spi) {
+        w = snprintf(o->spec, sizeof(o->spec), "spi:%s:%s", o->spi,
+                     o->cfg.role == RPMSG_LINK_HOST ? "master" : "slave");
+    } else {
+        w = snprintf(o->spec, sizeof(o->spec), "%s:%s", o->link ? "virtio" : "openamp",
+                     o->link ? o->link : o->openamp);
+    }
+    if (w < 0 || (size_t)w >= sizeof(o->spec)) {
+        fprintf(stderr, "rpmsg %s: link name too long\n", cmd);
+        return -ENAMETOOLONG;
+    }
     o->cfg.spec = o->spec;
     int r = rpmsg_link_open(out, &o->cfg);
     if (r) {

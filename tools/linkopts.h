@@ -15,14 +15,21 @@
     { "side", required_argument, NULL, 0x104 },        \
     { "mode", required_argument, NULL, 0x105 },        \
     { "cpu", required_argument, NULL, 0x106 },         \
-    { "wait", required_argument, NULL, 0x107 }
+    { "wait", required_argument, NULL, 0x107 },        \
+    { "uart", required_argument, NULL, 0x108 },        \
+    { "spi", required_argument, NULL, 0x109 }
 
 #define LINKOPTS_USAGE                                                                     \
     "link:\n"                                                                              \
     "  --link NAME           native VirtIO link over /dev/shm/NAME (futex doorbell)\n"     \
     "  --openamp SHM:SOCK    OpenAMP-compatible VirtIO link: /dev/shm/SHM + AF_UNIX SOCK\n" \
+    "  --uart DEVICE[:BAUD]  port link over a tty (a serial port, or one end of\n"        \
+    "                        `rpmsg line`); both ends must use the same BAUD\n"             \
+    "  --spi NAME[@HZ]       port link over a simulated SPI bus in /dev/shm/NAME; the\n"   \
+    "                        host is the master; --side create makes the bus (at HZ,\n"   \
+    "                        default 10 MHz), attach waits for it\n"                        \
     "  --listen              OpenAMP mode: listen on SOCK (default: connect)\n"            \
-    "  --role host|remote    virtio role\n"                                                \
+    "  --role host|remote    virtio role (SPI: host = master, remote = slave)\n"          \
     "  --side create|attach  native mode: create the shm object (start first) or attach\n" \
     "  --mode adaptive|poll|interrupt   how the RX thread waits (default adaptive)\n"      \
     "  --cpu NAME            local cpu name\n"                                             \
@@ -31,7 +38,7 @@
 struct linkopts {
     struct rpmsg_link_config cfg;
     char spec[512];
-    const char *link, *openamp;
+    const char *link, *openamp, *uart, *spi;
 };
 
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side);

@@ -11,9 +11,14 @@
  *   uart:PATH[@BAUD]       port transport over a tty (real, or one side of the
  *                          line emulator, rpmsg_line_tty_a/b); BAUD sets termios
  *                          and the protocol's timers
- *   spi:BUS:master|slave   port transport over a simulated SPI bus registered
- *                          under the name BUS in this process (or a parent it
- *                          was forked from) with rpmsg_link_register_spibus()
+ *   spi:BUS[@HZ]:master|slave
+ *                          port transport over a simulated SPI bus: the one
+ *                          registered under the name BUS in this process (or a
+ *                          parent it was forked from) with
+ *                          rpmsg_link_register_spibus(), else one in the named
+ *                          object /dev/shm/BUS, created by the side
+ *                          RPMSG_LINK_CREATE (clocked at HZ, default 10 MHz)
+ *                          and attached by the other
  *
  * Allocates (this is the hosted convenience layer, not the core).
  */

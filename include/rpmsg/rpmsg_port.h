@@ -213,6 +213,17 @@ struct rpmsg_spibus_stats {
 };
 struct rpmsg_spibus;
 int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_config *cfg);
+/*
+ * A bus in the named shared-memory object /dev/shm/NAME, for two processes
+ * that were not forked from one another (`rpmsg echo --spi` and `rpmsg ping
+ * --spi`): one creates it (cfg applies), the other attaches, waiting up to
+ * timeout_ms for it to appear. The name is gone once both have it, or when
+ * the next creator finds its creator dead; rpmsg_spibus_destroy() lets go.
+ */
+int rpmsg_spibus_open_shared(struct rpmsg_spibus **out, const char *name, bool create,
+                             const struct rpmsg_spibus_config *cfg, uint32_t timeout_ms);
+/* The bus's clock in Hz (0: unpaced). */
+uint32_t rpmsg_spibus_clock(const struct rpmsg_spibus *bus);
 void rpmsg_spibus_destroy(struct rpmsg_spibus *bus);
 /* The ctx for rpmsg_spibus_ops of one end. */
 void *rpmsg_spibus_end(struct rpmsg_spibus *bus, bool master);

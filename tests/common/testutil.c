@@ -73,6 +73,21 @@ static bool past(const struct timespec *dl)
 
 /* ---- Events ------------------------------------------------------------------ */
 
+unsigned tu_soak_factor(void)
+{
+    const char *on = getenv("RPMSG_SOAK");
+    if (!on || !*on || !strcmp(on, "0"))
+        return 1;
+    const char *f = getenv("RPMSG_SOAK_FACTOR");
+    long k = f && *f ? strtol(f, NULL, 0) : 10;
+    return k >= 1 && k <= 10000 ? (unsigned)k : 10;
+}
+
+unsigned tu_soak(unsigned n)
+{
+    return n * tu_soak_factor();
+}
+
 void tu_event_init(struct tu_event *e)
 {
     pthread_mutex_init(&e->lock, NULL);

@@ -49,6 +49,15 @@ void tu_fail_reset(void);
         }                                                                          \
     } while (0)
 
+/* ---- Soak ------------------------------------------------------------------
+ * `make soak` runs the tests labelled soak in CTest: the same tests as
+ * `make test`, with RPMSG_SOAK=1 set, which multiplies their message counts
+ * and rounds (and the bounds of their waits) by RPMSG_SOAK_FACTOR (default 10).
+ */
+unsigned tu_soak_factor(void);
+/* n, times the soak factor in a soak run. */
+unsigned tu_soak(unsigned n);
+
 /* ---- Events ----------------------------------------------------------------
  * A counter with a condition variable: posted from callbacks, waited for by
  * the test until it reaches a target.

@@ -1,7 +1,8 @@
 /*
- * Ordering and exact counts under load: 100,000 messages each way at once,
- * spread over two endpoints per side, each carrying a link-wide sequence
- * number, a per-endpoint one, and a length and fill derived from them.
+ * Ordering and exact counts under load: 100,000 messages each way at once
+ * (ten times that in `make soak`), spread over two endpoints per side, each
+ * carrying a link-wide sequence number, a per-endpoint one, and a length
+ * and fill derived from them.
  * Callbacks of one link must run one at a time, on one thread, in send order.
  */
 #include "testutil.h"
@@ -9,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NMSG 100000u
+/* Messages each way; set in main (more in a soak run). */
+static uint32_t n_msgs = 100000u;
+/* Bound of the waits for a whole run. */
+#define RUN_MS (6 * TU_TIMEOUT_MS * tu_soak_factor())
 #define PAYLOAD_MAX (RPMSG_BUFFER_SIZE - RPMSG_HDR_SIZE)
 #define HDR 8u
 
@@ -107,18 +111,18 @@ out:
     s->received++;
     s->bytes += len;
     __atomic_store_n(&s->in_cb, 0, __ATOMIC_SEQ_CST);
-    if (s->received == NMSG)
+    if (s->received == n_msgs)
         tu_event_post(&s->done);
     return 0;
 }
 
-/* Sends NMSG messages from one device's two endpoints; returns bytes sent or -errno. */
+/* Sends n_msgs messages from one device's two endpoints; returns bytes sent or -errno. */
 static int64_t send_all(struct rpmsg_endpoint *e)
 {
     uint8_t buf[PAYLOAD_MAX];
     uint32_t per_ept[2] = {0, 0};
     int64_t bytes = 0;
-    for (uint32_t g = 0; g < NMSG; g++) {
+    for (uint32_t g = 0; g < n_msgs; g++) {
         uint32_t len = msg_len(g);
         int which = msg_ept(g);
         memcpy(buf, &g, 4);
@@ -163,7 +167,7 @@ static int teardown(void **state)
         tu_ept_cleanup(&f->ea[i]);
         tu_ept_cleanup(&f->eb[i]);
     }
-    if (tu_thread_join(&f->th, 6 * TU_TIMEOUT_MS) < 0)
+    if (tu_thread_join(&f->th, RUN_MS) < 0)
         abort();
     tu_pair_close(&f->p);
     tu_event_deinit(&f->sa.done);
@@ -177,8 +181,8 @@ static void test_fifo_both_ways(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(tu_pair_open(&f->p, NULL), 0);
-    assert_int_equal(rpmsg_set_send_timeout(f->p.a, 6 * TU_TIMEOUT_MS), 0);
-    assert_int_equal(rpmsg_set_send_timeout(f->p.b, 6 * TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_set_send_timeout(f->p.a, RUN_MS), 0);
+    assert_int_equal(rpmsg_set_send_timeout(f->p.b, RUN_MS), 0);
     for (int i = 0; i < 2; i++) {
         f->side_a[i] = (struct side){&f->sa, i};
         f->side_b[i] = (struct side){&f->sb, i};
@@ -193,18 +197,18 @@ static void test_fifo_both_ways(void **state)
     assert_int_equal(tu_thread_start(&f->th, sender_b, f), 0);
     int64_t sent_a = send_all(f->ea);
     assert_true(sent_a > 0);
-    assert_int_equal(tu_thread_join(&f->th, 6 * TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_thread_join(&f->th, RUN_MS), 0);
     assert_int_equal(f->sender_rc, 0);
 
-    assert_int_equal(tu_event_wait(&f->sb.done, 1, 6 * TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_event_wait(&f->sa.done, 1, 6 * TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_wait(&f->sb.done, 1, RUN_MS), 0);
+    assert_int_equal(tu_event_wait(&f->sa.done, 1, RUN_MS), 0);
 
     struct sink *s[2] = {&f->sa, &f->sb};
     for (int i = 0; i < 2; i++) {
         assert_int_equal(s[i]->errors, 0);
-        assert_int_equal(s[i]->received, NMSG);
-        assert_int_equal(s[i]->next_global, NMSG);
-        assert_int_equal(s[i]->next_ept[0] + s[i]->next_ept[1], NMSG);
+        assert_int_equal(s[i]->received, n_msgs);
+        assert_int_equal(s[i]->next_global, n_msgs);
+        assert_int_equal(s[i]->next_ept[0] + s[i]->next_ept[1], n_msgs);
         assert_int_equal(s[i]->overlaps, 0);
         assert_int_equal(s[i]->other_thread, 0);
     }
@@ -216,10 +220,10 @@ static void test_fifo_both_ways(void **state)
     assert_int_equal(f->sb.bytes, (uint64_t)sent_a);
     assert_int_equal(f->sa.bytes, f->sent_bytes_b);
     struct rpmsg_stats sta = tu_stats(f->p.a), stb = tu_stats(f->p.b);
-    assert_int_equal(sta.tx_msgs, NMSG);
-    assert_int_equal(sta.rx_msgs, NMSG);
-    assert_int_equal(stb.tx_msgs, NMSG);
-    assert_int_equal(stb.rx_msgs, NMSG);
+    assert_int_equal(sta.tx_msgs, n_msgs);
+    assert_int_equal(sta.rx_msgs, n_msgs);
+    assert_int_equal(stb.tx_msgs, n_msgs);
+    assert_int_equal(stb.rx_msgs, n_msgs);
     assert_int_equal(sta.tx_bytes, (uint64_t)sent_a);
     assert_int_equal(stb.rx_bytes, (uint64_t)sent_a);
     assert_int_equal(stb.tx_bytes, f->sent_bytes_b);
@@ -232,6 +236,7 @@ static void test_fifo_both_ways(void **state)
 
 int main(void)
 {
+    n_msgs = tu_soak(n_msgs);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fifo_both_ways, setup, teardown),
     };

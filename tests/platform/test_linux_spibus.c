@@ -6,7 +6,8 @@
  * What is checked: the slave's ring of armed frames, the master's queue of
  * two transfers (queued, collected in order, each exchanged with the frame
  * the slave had armed for it), what an unarmed slave gives, dropping the
- * queue, and a master's wait for SREQ ending with its queued transfer.
+ * queue, a master's wait for SREQ ending with its queued transfer, and a
+ * bus in a named object opened twice (two mappings, as in two processes).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -195,6 +198,39 @@ static void test_wait_peer_ends_with_transfer(void **state)
     assert_frame(rx, 0x10);
 }
 
+static void test_shared_bus(void **state)
+{
+    (void)state;
+    char name[64], path[96];
+    snprintf(name, sizeof(name), "rpmsg-spibus-test-%d", (int)getpid());
+    snprintf(path, sizeof(path), "/dev/shm/%s", name);
+    struct rpmsg_spibus_config c = { .clock_hz = 5000000 };
+    struct rpmsg_spibus *mine, *theirs;
+    /* Nobody created it: the attacher gives up at its deadline. */
+    assert_int_equal(rpmsg_spibus_open_shared(&theirs, name, false, &c, 50), -ENOENT);
+    assert_int_equal(rpmsg_spibus_open_shared(&mine, name, true, &c, 0), 0);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(rpmsg_spibus_open_shared(&theirs, name, false, NULL, 1000), 0);
+    /* Both have it: the name has gone, the clock came with the bus. */
+    assert_int_equal(access(path, F_OK), -1);
+    assert_ptr_not_equal(mine, theirs);
+    assert_int_equal(rpmsg_spibus_clock(theirs), 5000000);
+
+    /* Slave on one mapping, master on the other: one bus. */
+    struct bus x = { mine, rpmsg_spibus_end(theirs, true), rpmsg_spibus_end(mine, false) };
+    uint8_t rx[LEN];
+    assert_int_equal(arm(&x, 0x10), 0);
+    assert_int_equal(ops->wait_peer(x.m, 0), 1);
+    assert_int_equal(clock_out(&x, 0xA0, rx), 0);
+    assert_int_equal(ops->transfer(x.m, NULL, rx, LEN, 0), (int)LEN);
+    assert_frame(rx, 0x10);
+    assert_int_equal(ops->transfer(x.s, NULL, rx, LEN, 0), (int)LEN);
+    assert_frame(rx, 0xA0);
+    rpmsg_spibus_destroy(theirs);
+    rpmsg_spibus_destroy(mine);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_bad_args(void **state)
 {
     struct bus *x = *state;
@@ -215,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_master_unarmed_slave, unpaced, bus_close),
         cmocka_unit_test_setup_teardown(test_master_drop_queue, unpaced, bus_close),
         cmocka_unit_test_setup_teardown(test_wait_peer_ends_with_transfer, paced_1mhz, bus_close),
+        cmocka_unit_test(test_shared_bus),
         cmocka_unit_test_setup_teardown(test_bad_args, unpaced, bus_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * Exactly once, in order, intact: 100,000 messages each way at once over a
  * damaged line (BER 1e-4 and lost bytes), UART through ptys and termios,
- * then SPI over the simulated bus. RPMSG_PORT_TEST_MSGS scales the count.
+ * then SPI over the simulated bus. RPMSG_PORT_TEST_MSGS sets the count
+ * (ten times as many in `make soak`).
  */
 #include "port_harness.h"
 
@@ -9,7 +10,7 @@
 
 static void run_stream(const struct ph_opts *o)
 {
-    uint32_t n = ph_env_u32("RPMSG_PORT_TEST_MSGS", 100000);
+    uint32_t n = ph_env_u32("RPMSG_PORT_TEST_MSGS", tu_soak(100000));
     struct ph_pair p;
     assert_int_equal(ph_open(&p, o), 0);
     assert_int_equal(ph_wait_up(&p), 0);
@@ -34,7 +35,7 @@ static void run_stream(const struct ph_opts *o)
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_thread_start(&th[i], ph_sender_run, &snd[i]), 0);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(tu_thread_join(&th[i], 120000), 0);
+        assert_int_equal(tu_thread_join(&th[i], 120000 * tu_soak_factor()), 0);
     assert_int_equal(snd[0].err, 0);
     assert_int_equal(snd[1].err, 0);
     assert_int_equal(ph_stream_wait(&rs[0], n, TU_TIMEOUT_MS), 0);

@@ -1,8 +1,9 @@
 /*
  * The built `rpmsg` tool, run as separate programs: `rpmsg echo` in one
- * process and `rpmsg ping --json` in another over a native link and over
- * the OpenAMP-compatible link (abstract socket: no file left), and
- * `rpmsg demo`. Checks exit codes, the ping's JSON counts, the echo's
+ * process and `rpmsg ping --json` in another over a native link, over
+ * the OpenAMP-compatible link (abstract socket: no file left), over an
+ * emulated UART line (`rpmsg line` in a third process) and over a simulated
+ * SPI bus in shared memory, and `rpmsg demo`. Checks exit codes, the ping's JSON counts, the echo's
  * endpoint address. Output is captured in memfds; the binary comes from
  * $RPMSG_TEST_BIN_DIR/rpmsg.
  */
@@ -12,6 +13,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 
 #include <cmocka.h>
 
-#define MAX_PROCS 2
+#define MAX_PROCS 3
 
 struct proc {
     pid_t pid;
@@ -157,30 +159,6 @@ static void check_ping_json(struct proc *ping, long count)
     assert_non_null(strstr(out, "\"ok\":true"));
 }
 
-static void test_echo_ping_native(void **st)
-{
-    (void)st;
-    char name[96];
-    snprintf(name, sizeof(name), "%snative", prefix);
-    const char *echo[] = { "echo", "--link", name, "--count", COUNT, NULL };
-    const char *ping[] = { "ping", "--link", name, "--count", COUNT, "--json", NULL };
-    start(&procs[0], echo);
-    start(&procs[1], ping);
-    int rp = finish(&procs[1], 30000);
-    int re = finish(&procs[0], 10000);
-    if (rp || re) {
-        dump("ping", &procs[1]);
-        dump("echo", &procs[0]);
-    }
-    assert_int_equal(rp, 0);
-    assert_int_equal(re, 0);
-    check_ping_json(&procs[1], 2000);
-    char err[8192];
-    slurp(procs[0].err, err, sizeof(err));
-    assert_non_null(strstr(err, "echoed 2000 messages, 0 errors"));
-    assert_int_equal(leftovers(), 0);
-}
-
 static void test_echo_ping_openamp(void **st)
 {
     (void)st;
@@ -206,6 +184,92 @@ static void test_echo_ping_openamp(void **st)
     /* The first dynamic address, as OpenAMP's demo remote has it. */
     assert_non_null(strstr(err, "'rpmsg-openamp-demo-channel' at 0x400 "));
     assert_non_null(strstr(err, "echoed 2000 messages, 0 errors"));
+    assert_int_equal(leftovers(), 0);
+}
+
+/* Runs echo (procs[0]) and ping (procs[1]) with the given link options and
+ * checks both ends' reports. */
+static void echo_ping(const char *opt, const char *echo_arg, const char *ping_arg, long count)
+{
+    char n[16];
+    snprintf(n, sizeof(n), "%ld", count);
+    const char *echo[] = { "echo", opt, echo_arg, "--count", n, NULL };
+    const char *ping[] = { "ping", opt, ping_arg, "--count", n, "--json", NULL };
+    start(&procs[0], echo);
+    start(&procs[1], ping);
+    int rp = finish(&procs[1], 60000);
+    int re = finish(&procs[0], 10000);
+    if (rp || re) {
+        dump("ping", &procs[1]);
+        dump("echo", &procs[0]);
+    }
+    assert_int_equal(rp, 0);
+    assert_int_equal(re, 0);
+    check_ping_json(&procs[1], count);
+    char err[8192], want[64];
+    slurp(procs[0].err, err, sizeof(err));
+    snprintf(want, sizeof(want), "echoed %ld messages, 0 errors", count);
+    assert_non_null(strstr(err, want));
+}
+
+/* The value after "key: " on a line of text, into out. */
+static bool field(const char *text, const char *key, char *out, size_t size)
+{
+    const char *s = strstr(text, key);
+    if (!s)
+        return false;
+    s += strlen(key);
+    size_t n = strcspn(s, "\n");
+    if (!s[n] || n == 0 || n >= size)
+        return false; /* no end of line yet: still being written */
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
+}
+
+static void test_echo_ping_native(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%snative", prefix);
+    echo_ping("--link", name, name, 2000);
+    assert_int_equal(leftovers(), 0);
+}
+
+static void test_echo_ping_uart(void **st)
+{
+    (void)st;
+    const char *line[] = { "line", "--baud", "3000000", NULL };
+    start(&procs[2], line);
+    char out[1024], a[256], b[256];
+    bool ok = false;
+    for (int t = 0; t < 500 && !ok; t++) {
+        slurp(procs[2].out, out, sizeof(out));
+        ok = field(out, "a: ", a, sizeof(a)) && field(out, "b: ", b, sizeof(b));
+        if (!ok)
+            usleep(10000);
+    }
+    assert_true(ok);
+    strcat(a, ":3000000");
+    strcat(b, ":3000000");
+    echo_ping("--uart", a, b, 300);
+    /* The line carried it all and stops cleanly when told to. */
+    kill(procs[2].pid, SIGTERM);
+    assert_int_equal(finish(&procs[2], 10000), 0);
+    char err[1024];
+    slurp(procs[2].err, err, sizeof(err));
+    assert_non_null(strstr(err, "rpmsg line: carried "));
+    assert_null(strstr(err, "carried 0 bytes"));
+}
+
+static void test_echo_ping_spi(void **st)
+{
+    (void)st;
+    char bus[96], bus_clocked[128];
+    snprintf(bus, sizeof(bus), "%sspi", prefix);
+    snprintf(bus_clocked, sizeof(bus_clocked), "%s@20000000", bus);
+    /* echo creates the bus (--side create by default), ping attaches. */
+    echo_ping("--spi", bus_clocked, bus, 300);
     assert_int_equal(leftovers(), 0);
 }
 
@@ -256,6 +320,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_echo_ping_native, teardown),
         cmocka_unit_test_teardown(test_echo_ping_openamp, teardown),
+        cmocka_unit_test_teardown(test_echo_ping_uart, teardown),
+        cmocka_unit_test_teardown(test_echo_ping_spi, teardown),
         cmocka_unit_test_teardown(test_demo, teardown),
         cmocka_unit_test_teardown(test_bad_usage, teardown),
     };

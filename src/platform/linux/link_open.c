@@ -21,6 +21,7 @@ struct rpmsg_link {
     bool vdev_inited;
     struct rpmsg_port *port; /* uart: and spi: links */
     struct rpmsg_tty *tty;
+    struct rpmsg_spibus *bus; /* spi: a bus in a named object, opened here */
     struct rpmsg_sem up;
 };
 
@@ -75,12 +76,15 @@ static struct rpmsg_spibus *find_spibus(const char *name, uint32_t *clock_hz)
     return bus;
 }
 
-/* "uart:PATH[@BAUD]" or "spi:BUS:master|slave". */
+/* Default clock of a bus in a named object created by a spi: spec. */
+#define SPI_SHARED_CLOCK_HZ 10000000u
+
+/* "uart:PATH[@BAUD]" or "spi:BUS[@HZ]:master|slave". */
 static int open_port(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, bool spi,
                      char *rest)
 {
     struct rpmsg_port_config pc = {
-        .local_cpuname = cfg->cpuname ? cfg->cpuname : "local",
+        .local_cpuname = cfg->cpuname ? cfg->cpuname : cfg->role == RPMSG_LINK_HOST ? "host" : "remote",
         .buf_size = cfg->buf_size,
     };
     int r;
@@ -93,9 +97,28 @@ static int open_port(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, 
         if (!master && strcmp(role, "slave"))
             return -EINVAL;
         uint32_t clock = 0;
-        struct rpmsg_spibus *bus = find_spibus(rest, &clock);
-        if (!bus)
-            return -ENOENT;
+        char *at = strrchr(rest, '@');
+        if (at) {
+            *at++ = '\0';
+            char *end;
+            clock = (uint32_t)strtoul(at, &end, 10);
+            if (*end || !clock)
+                return -EINVAL;
+        }
+        uint32_t registered_clock = 0;
+        struct rpmsg_spibus *bus = find_spibus(rest, &registered_clock);
+        if (bus) {
+            clock = registered_clock;
+        } else {
+            /* Not one of this process tree's: a bus in /dev/shm/BUS. */
+            struct rpmsg_spibus_config bc = { .clock_hz = clock ? clock : SPI_SHARED_CLOCK_HZ };
+            r = rpmsg_spibus_open_shared(&l->bus, rest, cfg->side == RPMSG_LINK_CREATE, &bc,
+                                         cfg->timeout_ms ? cfg->timeout_ms : 10000);
+            if (r)
+                return r;
+            bus = l->bus;
+            clock = rpmsg_spibus_clock(bus);
+        }
         pc.link = master ? RPMSG_PORT_SPI_MASTER : RPMSG_PORT_SPI_SLAVE;
         pc.spi = &rpmsg_spibus_ops;
         pc.link_ctx = rpmsg_spibus_end(bus, master);
@@ -123,6 +146,10 @@ static int open_port(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, 
     if (r && l->tty) {
         rpmsg_tty_close(l->tty);
         l->tty = NULL;
+    }
+    if (r && l->bus) {
+        rpmsg_spibus_destroy(l->bus);
+        l->bus = NULL;
     }
     return r;
 }
@@ -324,6 +351,8 @@ void rpmsg_link_close(struct rpmsg_link *l)
         rpmsg_port_deinit(l->port);
     if (l->tty)
         rpmsg_tty_close(l->tty);
+    if (l->bus)
+        rpmsg_spibus_destroy(l->bus);
     if (l->vdev_inited)
         rpmsg_virtio_deinit(&l->vdev);
     rpmsg_linux_close(&l->phys);

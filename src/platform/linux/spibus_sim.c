@@ -28,13 +28,16 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <semaphore.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "line_fault.h"
+#include "platform/linux/linux_priv.h"
 #include "rpmsg/rpmsg_port.h"
 
 #define XFER_MAX 8448u
@@ -50,12 +53,16 @@
  * when the peer will act (the master waiting for SREQ while it has data). */
 #define SPIN_PEER_US 30u
 
+/* An end is found from its place in the bus, not through a pointer: a bus
+ * in a named object sits at a different address in each process. */
 struct spibus_end {
-    struct rpmsg_spibus *bus;
     bool master;
 };
 
+#define BUS_READY 0x53504942u /* "SPIB": a shared bus is initialised */
+
 struct rpmsg_spibus {
+    _Atomic uint32_t ready; /* BUS_READY once usable (shared buses) */
     pthread_mutex_t lock;
     sem_t bell[2]; /* per end ([0] slave, [1] master): "look again" */
     _Atomic uint32_t ring_seq[2]; /* bumped with every ring: what spinners watch */
@@ -81,6 +88,12 @@ struct rpmsg_spibus {
     struct rpmsg_spibus_stats stats;
     struct spibus_end ends[2];
 };
+
+static struct rpmsg_spibus *bus_of(struct spibus_end *e)
+{
+    return (struct rpmsg_spibus *)((char *)(e - (e->master ? 1 : 0)) -
+                                   offsetof(struct rpmsg_spibus, ends));
+}
 
 static uint64_t now_us(void)
 {
@@ -377,8 +390,8 @@ static int bus_transfer(void *ctx, const void *tx, void *rx, size_t len, uint64_
     struct spibus_end *e = ctx;
     if (!e || len > XFER_MAX || (tx && (!rx || !len)))
         return -EINVAL;
-    return e->master ? master_transfer(e->bus, tx, rx, len)
-                     : slave_transfer(e->bus, tx, rx, len, deadline);
+    return e->master ? master_transfer(bus_of(e), tx, rx, len)
+                     : slave_transfer(bus_of(e), tx, rx, len, deadline);
 }
 
 static int bus_set_request(void *ctx, bool on)
@@ -386,7 +399,7 @@ static int bus_set_request(void *ctx, bool on)
     struct spibus_end *e = ctx;
     if (!e || !e->master)
         return -EINVAL;
-    struct rpmsg_spibus *b = e->bus;
+    struct rpmsg_spibus *b = bus_of(e);
     bus_lock(b);
     if (b->mreq != on) {
         b->mreq = on;
@@ -430,7 +443,7 @@ static int bus_wait_peer(void *ctx, uint64_t deadline)
     struct spibus_end *e = ctx;
     if (!e)
         return -EINVAL;
-    struct rpmsg_spibus *b = e->bus;
+    struct rpmsg_spibus *b = bus_of(e);
     int me = e->master ? 1 : 0;
     bus_lock(b);
     int r = 0;
@@ -462,7 +475,7 @@ static void bus_wakeup(void *ctx)
     struct spibus_end *e = ctx;
     if (!e)
         return;
-    struct rpmsg_spibus *b = e->bus;
+    struct rpmsg_spibus *b = bus_of(e);
     bus_lock(b);
     b->wake[e->master ? 1 : 0] = true;
     ring(b, e->master ? 1 : 0);
@@ -476,20 +489,15 @@ const struct rpmsg_port_spi_ops rpmsg_spibus_ops = {
     .wakeup = bus_wakeup,
 };
 
-int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_config *cfg)
+static int check_config(const struct rpmsg_spibus_config *cfg)
 {
-    static const struct rpmsg_spibus_config defaults;
-    if (!out)
-        return -EINVAL;
-    if (!cfg)
-        cfg = &defaults;
-    if (cfg->ber < 0 || cfg->ber > 1 || cfg->drop_rate < 0 || cfg->drop_rate > 1)
-        return -EINVAL;
-    struct rpmsg_spibus *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (b == MAP_FAILED)
-        return -errno;
-    memset(b, 0, sizeof(*b));
+    return cfg->ber < 0 || cfg->ber > 1 || cfg->drop_rate < 0 || cfg->drop_rate > 1 ? -EINVAL
+                                                                                   : 0;
+}
+
+/* Initialises a zeroed bus in shared memory. */
+static int bus_init(struct rpmsg_spibus *b, const struct rpmsg_spibus_config *cfg)
+{
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
@@ -500,24 +508,135 @@ int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_con
         pthread_mutex_destroy(&b->lock);
     }
     pthread_mutexattr_destroy(&ma);
-    if (r) {
-        munmap(b, sizeof(*b));
+    if (r)
         return r;
-    }
     b->clock_hz = cfg->clock_hz;
     uint64_t seed = cfg->seed ? cfg->seed : 777;
     line_fault_init(&b->fault[0], seed * 2 + 1, cfg->ber, cfg->drop_rate);
     line_fault_init(&b->fault[1], seed * 2 + 2, cfg->ber, cfg->drop_rate);
-    b->ends[0] = (struct spibus_end){ b, false };
-    b->ends[1] = (struct spibus_end){ b, true };
+    b->ends[0] = (struct spibus_end){ false };
+    b->ends[1] = (struct spibus_end){ true };
+    atomic_store_explicit(&b->ready, BUS_READY, memory_order_release);
+    return 0;
+}
+
+int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_config *cfg)
+{
+    static const struct rpmsg_spibus_config defaults;
+    if (!out)
+        return -EINVAL;
+    if (!cfg)
+        cfg = &defaults;
+    if (check_config(cfg))
+        return -EINVAL;
+    struct rpmsg_spibus *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED)
+        return -errno;
+    memset(b, 0, sizeof(*b));
+    int r = bus_init(b, cfg);
+    if (r) {
+        munmap(b, sizeof(*b));
+        return r;
+    }
     *out = b;
     return 0;
+}
+
+/*
+ * Buses in named objects, by the process that opened them: how to close
+ * each. The object is a native one of shm.c, so it inherits its life: the
+ * attacher removes the name, a creator killed before anyone attached leaves
+ * a stale name that the next creator replaces.
+ */
+#define SHARED_MAX 8
+static struct shared_bus {
+    struct rpmsg_spibus *bus;
+    struct rpmsg_linux_shm shm;
+    int side;
+} shared[SHARED_MAX];
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int rpmsg_spibus_open_shared(struct rpmsg_spibus **out, const char *name, bool create,
+                             const struct rpmsg_spibus_config *cfg, uint32_t timeout_ms)
+{
+    static const struct rpmsg_spibus_config defaults;
+    if (!out || !name)
+        return -EINVAL;
+    if (!cfg)
+        cfg = &defaults;
+    if (check_config(cfg))
+        return -EINVAL;
+    pthread_mutex_lock(&shared_lock);
+    struct shared_bus *sb = NULL;
+    for (int i = 0; i < SHARED_MAX && !sb; i++)
+        if (!shared[i].bus)
+            sb = &shared[i];
+    pthread_mutex_unlock(&shared_lock);
+    if (!sb)
+        return -EMFILE;
+    struct rpmsg_linux_shm shm;
+    int r = create ? rpmsg_linux_shm_create(&shm, name, sizeof(struct rpmsg_spibus))
+                   : rpmsg_linux_shm_attach(&shm, name, sizeof(struct rpmsg_spibus), timeout_ms);
+    if (r)
+        return r;
+    struct rpmsg_spibus *b = shm.map;
+    if (create) {
+        r = bus_init(b, cfg);
+    } else {
+        /* The object is named before its creator fills the bus in. */
+        uint64_t deadline = rpmsg_deadline(timeout_ms ? timeout_ms : 1000);
+        while (atomic_load_explicit(&b->ready, memory_order_acquire) != BUS_READY) {
+            if (rpmsg_time_ms() >= deadline) {
+                r = -ETIMEDOUT;
+                break;
+            }
+            usleep(1000);
+        }
+    }
+    if (r) {
+        rpmsg_linux_shm_close(&shm, create ? 0 : 1);
+        return r;
+    }
+    pthread_mutex_lock(&shared_lock);
+    if (sb->bus) { /* taken meanwhile by another thread: find another */
+        sb = NULL;
+        for (int i = 0; i < SHARED_MAX && !sb; i++)
+            if (!shared[i].bus)
+                sb = &shared[i];
+    }
+    if (sb)
+        *sb = (struct shared_bus){ b, shm, create ? 0 : 1 };
+    pthread_mutex_unlock(&shared_lock);
+    if (!sb) {
+        rpmsg_linux_shm_close(&shm, create ? 0 : 1);
+        return -EMFILE;
+    }
+    *out = b;
+    return 0;
+}
+
+uint32_t rpmsg_spibus_clock(const struct rpmsg_spibus *b)
+{
+    return b ? (uint32_t)b->clock_hz : 0;
 }
 
 void rpmsg_spibus_destroy(struct rpmsg_spibus *b)
 {
     if (!b)
         return;
+    pthread_mutex_lock(&shared_lock);
+    for (int i = 0; i < SHARED_MAX; i++) {
+        if (shared[i].bus != b)
+            continue;
+        struct shared_bus sb = shared[i];
+        shared[i].bus = NULL;
+        pthread_mutex_unlock(&shared_lock);
+        /* The peer may still use the bus: only let go of it. */
+        rpmsg_linux_shm_close(&sb.shm, sb.side);
+        return;
+    }
+    pthread_mutex_unlock(&shared_lock);
     sem_destroy(&b->bell[0]);
     sem_destroy(&b->bell[1]);
     pthread_mutex_destroy(&b->lock);

@@ -1,0 +1,15 @@
+#include "stop.h"
+
+volatile sig_atomic_t tool_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    tool_stop = 1;
+}
+
+void tool_stop_on_signals(void)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
