@@ -286,9 +286,85 @@ static void test_wakeup_and_timeout(void **state)
     wakeup_mode(RPMSG_LINUX_POLL);
 }
 
+/* ---- The adaptive spin's budget (one process, bells in memory) ---- */
+
+static uint32_t spin_now(struct rpmsg_linux_doorbell *db)
+{
+    return atomic_load(&db->spin_now_ns);
+}
+
+static void test_adaptive_spin_backs_off(void **state)
+{
+    (void)state;
+    static struct rpmsg_linux_bell bells[2];
+    struct rpmsg_linux_doorbell db;
+    rpmsg_linux_db_init(&db, &bells[0], &bells[1], RPMSG_LINUX_ADAPTIVE, 20);
+    assert_int_equal(spin_now(&db), 20000);
+    /* Spins that run out halve the next one, down to none. */
+    static const uint32_t want[] = { 10000, 5000, 2500, 1250, 0 };
+    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(rpmsg_linux_db_wait(&db, rpmsg_time_ms(), true), -ETIMEDOUT);
+        assert_int_equal(spin_now(&db), want[i]);
+    }
+    /* Then waits do not spin, but every 64th probes with a full spin. */
+    for (unsigned i = 1; i < 64; i++) {
+        assert_int_equal(rpmsg_linux_db_wait(&db, rpmsg_time_ms(), true), -ETIMEDOUT);
+        assert_int_equal(atomic_load(&db.since_probe), i);
+    }
+    assert_int_equal(rpmsg_linux_db_wait(&db, rpmsg_time_ms(), true), -ETIMEDOUT);
+    assert_int_equal(atomic_load(&db.since_probe), 0);
+    assert_int_equal(spin_now(&db), 0); /* the probe ran out too */
+    /* A wait told not to spin leaves the budget alone. */
+    atomic_store(&db.spin_now_ns, 4000);
+    assert_int_equal(rpmsg_linux_db_wait(&db, rpmsg_time_ms(), false), -ETIMEDOUT);
+    assert_int_equal(spin_now(&db), 4000);
+    /* Other modes never spin this way. */
+    rpmsg_linux_db_init(&db, &bells[0], &bells[1], RPMSG_LINUX_INTERRUPT, 20);
+    assert_int_equal(rpmsg_linux_db_wait(&db, rpmsg_time_ms(), true), -ETIMEDOUT);
+    assert_int_equal(spin_now(&db), 20000);
+}
+
+struct ringer {
+    struct rpmsg_linux_bell *bell;
+    unsigned delay_us;
+};
+
+static void *ringer_thread(void *p)
+{
+    struct ringer *r = p;
+    usleep(r->delay_us);
+    rpmsg_linux_db_ring(r->bell);
+    return NULL;
+}
+
+static void test_adaptive_spin_recovers(void **state)
+{
+    (void)state;
+    static struct rpmsg_linux_bell bells[2];
+    struct rpmsg_linux_doorbell db;
+    /* Long spins, so that a ring from another thread lands inside one. */
+    rpmsg_linux_db_init(&db, &bells[0], &bells[1], RPMSG_LINUX_ADAPTIVE, 200000);
+    bool recovered = false;
+    /* The ring may come before the wait has started (nothing to learn then):
+     * try a few times. */
+    for (int attempt = 0; attempt < 5 && !recovered; attempt++) {
+        atomic_store(&db.spin_now_ns, 50000000u); /* 50 ms: less than the full spin */
+        struct ringer r = { &bells[0], 10000 };
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, ringer_thread, &r), 0);
+        assert_int_equal(rpmsg_linux_db_wait(&db, rpmsg_deadline(WAIT_MS), true), 0);
+        pthread_join(t, NULL);
+        recovered = spin_now(&db) == 200000000u;
+    }
+    /* A spin that caught the ring earns the next wait the full spin. */
+    assert_true(recovered);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_adaptive_spin_backs_off),
+        cmocka_unit_test(test_adaptive_spin_recovers),
         cmocka_unit_test(test_rings_seen_in_process),
         cmocka_unit_test(test_wakeup_and_timeout),
         cmocka_unit_test(test_pingpong_adaptive),

@@ -11,6 +11,13 @@
  * somebody sleeps, and an adaptive waiter usually catches the ring while
  * spinning.
  *
+ * The adaptive spin learns. A spin that catches the ring earns the next wait
+ * the full spin; one that runs out halves it, down to none. With none, every
+ * 64th wait still spins in full, to notice when spinning pays again. Spinning
+ * pays between two processes with a CPU each, and it hurts when there are
+ * more busy threads than CPUs (three cores on two CPUs, a router's hub):
+ * there the spinner holds the CPU that the thread which would ring needs.
+ *
  * The futex ops are the shared (non-PRIVATE) ones: the word lives in a
  * MAP_SHARED mapping used by two processes.
  */
@@ -56,6 +63,27 @@ void rpmsg_linux_db_init(struct rpmsg_linux_doorbell *db, struct rpmsg_linux_bel
     atomic_store_explicit(&db->seen, 0, memory_order_relaxed);
     db->mode = mode;
     db->spin_ns = (uint64_t)(spin_us ? spin_us : RPMSG_LINUX_DEFAULT_SPIN_US) * 1000u;
+    atomic_store_explicit(&db->spin_now_ns, (uint32_t)db->spin_ns, memory_order_relaxed);
+    atomic_store_explicit(&db->since_probe, 0, memory_order_relaxed);
+}
+
+/* How long this wait spins (adaptive mode). */
+static uint64_t spin_budget(struct rpmsg_linux_doorbell *db)
+{
+    uint32_t now = atomic_load_explicit(&db->spin_now_ns, memory_order_relaxed);
+    if (now)
+        return now;
+    if (atomic_fetch_add_explicit(&db->since_probe, 1, memory_order_relaxed) + 1 < 64)
+        return 0;
+    atomic_store_explicit(&db->since_probe, 0, memory_order_relaxed);
+    return db->spin_ns;
+}
+
+static void spin_outcome(struct rpmsg_linux_doorbell *db, bool caught)
+{
+    uint32_t now = atomic_load_explicit(&db->spin_now_ns, memory_order_relaxed);
+    uint32_t next = caught ? (uint32_t)db->spin_ns : now / 2 < 1000u ? 0 : now / 2;
+    atomic_store_explicit(&db->spin_now_ns, next, memory_order_relaxed);
 }
 
 void rpmsg_linux_db_ring(struct rpmsg_linux_bell *bell)
@@ -145,8 +173,15 @@ int rpmsg_linux_db_wait(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, b
     case RPMSG_LINUX_POLL:
         return spin_until_ms(db, seen, deadline_ms);
     case RPMSG_LINUX_ADAPTIVE:
-        if (spin && spin_for_ns(db, seen, db->spin_ns))
-            return 0;
+        if (spin) {
+            uint64_t budget = spin_budget(db);
+            if (budget) {
+                bool caught = spin_for_ns(db, seen, budget);
+                spin_outcome(db, caught);
+                if (caught)
+                    return 0;
+            }
+        }
         break;
     case RPMSG_LINUX_INTERRUPT:
     default:

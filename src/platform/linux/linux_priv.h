@@ -84,7 +84,11 @@ struct rpmsg_linux_doorbell {
     struct rpmsg_linux_bell *peer; /* we ring it */
     _Atomic uint32_t seen;         /* mine->seq when the last wait returned */
     enum rpmsg_linux_mode mode;
-    uint64_t spin_ns;
+    uint64_t spin_ns;              /* adaptive: the most a wait spins */
+    /* Adaptive: what the next wait spins, learnt from how spins end, and
+     * waits since the last full-length probe (see doorbell.c). */
+    _Atomic uint32_t spin_now_ns;
+    _Atomic uint32_t since_probe;
 };
 
 void rpmsg_linux_db_init(struct rpmsg_linux_doorbell *db, struct rpmsg_linux_bell *mine,
