@@ -63,6 +63,8 @@ void rpmsg_linux_db_init(struct rpmsg_linux_doorbell *db, struct rpmsg_linux_bel
     atomic_store_explicit(&db->seen, 0, memory_order_relaxed);
     db->mode = mode;
     db->spin_ns = (uint64_t)(spin_us ? spin_us : RPMSG_LINUX_DEFAULT_SPIN_US) * 1000u;
+    if (db->spin_ns > UINT32_MAX)
+        db->spin_ns = UINT32_MAX; /* over 4 s: the budget below is 32 bits */
     atomic_store_explicit(&db->spin_now_ns, (uint32_t)db->spin_ns, memory_order_relaxed);
     atomic_store_explicit(&db->since_probe, 0, memory_order_relaxed);
 }

@@ -83,8 +83,9 @@ static struct rpmsg_spibus *find_spibus(const char *name, uint32_t *clock_hz)
 static int open_port(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, bool spi,
                      char *rest)
 {
+    const char *role_name = cfg->role == RPMSG_LINK_HOST ? "host" : "remote";
     struct rpmsg_port_config pc = {
-        .local_cpuname = cfg->cpuname ? cfg->cpuname : cfg->role == RPMSG_LINK_HOST ? "host" : "remote",
+        .local_cpuname = cfg->cpuname ? cfg->cpuname : role_name,
         .buf_size = cfg->buf_size,
     };
     int r;
