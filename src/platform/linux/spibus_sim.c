@@ -551,6 +551,7 @@ int rpmsg_spibus_create(struct rpmsg_spibus **out, const struct rpmsg_spibus_con
  */
 #define SHARED_MAX 8
 static struct shared_bus {
+    bool used; /* taken (bus still NULL while being opened) */
     struct rpmsg_spibus *bus;
     struct rpmsg_linux_shm shm;
     int side;
@@ -570,8 +571,10 @@ int rpmsg_spibus_open_shared(struct rpmsg_spibus **out, const char *name, bool c
     pthread_mutex_lock(&shared_lock);
     struct shared_bus *sb = NULL;
     for (int i = 0; i < SHARED_MAX && !sb; i++)
-        if (!shared[i].bus)
+        if (!shared[i].used)
             sb = &shared[i];
+    if (sb)
+        sb->used = true;
     pthread_mutex_unlock(&shared_lock);
     if (!sb)
         return -EMFILE;
@@ -579,7 +582,7 @@ int rpmsg_spibus_open_shared(struct rpmsg_spibus **out, const char *name, bool c
     int r = create ? rpmsg_linux_shm_create(&shm, name, sizeof(struct rpmsg_spibus))
                    : rpmsg_linux_shm_attach(&shm, name, sizeof(struct rpmsg_spibus), timeout_ms);
     if (r)
-        return r;
+        goto unreserve;
     struct rpmsg_spibus *b = shm.map;
     if (create) {
         r = bus_init(b, cfg);
@@ -596,24 +599,19 @@ int rpmsg_spibus_open_shared(struct rpmsg_spibus **out, const char *name, bool c
     }
     if (r) {
         rpmsg_linux_shm_close(&shm, create ? 0 : 1);
-        return r;
+        goto unreserve;
     }
     pthread_mutex_lock(&shared_lock);
-    if (sb->bus) { /* taken meanwhile by another thread: find another */
-        sb = NULL;
-        for (int i = 0; i < SHARED_MAX && !sb; i++)
-            if (!shared[i].bus)
-                sb = &shared[i];
-    }
-    if (sb)
-        *sb = (struct shared_bus){ b, shm, create ? 0 : 1 };
+    *sb = (struct shared_bus){ true, b, shm, create ? 0 : 1 };
     pthread_mutex_unlock(&shared_lock);
-    if (!sb) {
-        rpmsg_linux_shm_close(&shm, create ? 0 : 1);
-        return -EMFILE;
-    }
     *out = b;
     return 0;
+
+unreserve:
+    pthread_mutex_lock(&shared_lock);
+    sb->used = false;
+    pthread_mutex_unlock(&shared_lock);
+    return r;
 }
 
 uint32_t rpmsg_spibus_clock(const struct rpmsg_spibus *b)
@@ -627,10 +625,10 @@ void rpmsg_spibus_destroy(struct rpmsg_spibus *b)
         return;
     pthread_mutex_lock(&shared_lock);
     for (int i = 0; i < SHARED_MAX; i++) {
-        if (shared[i].bus != b)
+        if (!shared[i].used || shared[i].bus != b)
             continue;
         struct shared_bus sb = shared[i];
-        shared[i].bus = NULL;
+        shared[i] = (struct shared_bus){ 0 };
         pthread_mutex_unlock(&shared_lock);
         /* The peer may still use the bus: only let go of it. */
         rpmsg_linux_shm_close(&sb.shm, sb.side);
