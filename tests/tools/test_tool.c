@@ -159,42 +159,12 @@ static void check_ping_json(struct proc *ping, long count)
     assert_non_null(strstr(out, "\"ok\":true"));
 }
 
-static void test_echo_ping_openamp(void **st)
+/* Runs echo (procs[0]) and ping (procs[1]) with the given arguments and
+ * checks both ends' reports: exit codes, the ping's counts, the echo's
+ * total. Leaves echo's stderr in err for further checks. */
+static void run_pair(const char *const *echo, const char *const *ping, long count, char *err,
+                     size_t size)
 {
-    (void)st;
-    char link[160];
-    snprintf(link, sizeof(link), "%soamp:@%soamp-sock", prefix, prefix);
-    const char *echo[] = { "echo", "--openamp", link, "--listen", "--name",
-                           "rpmsg-openamp-demo-channel", "--count", COUNT, NULL };
-    const char *ping[] = { "ping", "--openamp", link, "--name", "rpmsg-openamp-demo-channel",
-                           "--count", COUNT, "--json", NULL };
-    start(&procs[0], echo);
-    start(&procs[1], ping);
-    int rp = finish(&procs[1], 30000);
-    int re = finish(&procs[0], 10000);
-    if (rp || re) {
-        dump("ping", &procs[1]);
-        dump("echo", &procs[0]);
-    }
-    assert_int_equal(rp, 0);
-    assert_int_equal(re, 0);
-    check_ping_json(&procs[1], 2000);
-    char err[8192];
-    slurp(procs[0].err, err, sizeof(err));
-    /* The first dynamic address, as OpenAMP's demo remote has it. */
-    assert_non_null(strstr(err, "'rpmsg-openamp-demo-channel' at 0x400 "));
-    assert_non_null(strstr(err, "echoed 2000 messages, 0 errors"));
-    assert_int_equal(leftovers(), 0);
-}
-
-/* Runs echo (procs[0]) and ping (procs[1]) with the given link options and
- * checks both ends' reports. */
-static void echo_ping(const char *opt, const char *echo_arg, const char *ping_arg, long count)
-{
-    char n[16];
-    snprintf(n, sizeof(n), "%ld", count);
-    const char *echo[] = { "echo", opt, echo_arg, "--count", n, NULL };
-    const char *ping[] = { "ping", opt, ping_arg, "--count", n, "--json", NULL };
     start(&procs[0], echo);
     start(&procs[1], ping);
     int rp = finish(&procs[1], 60000);
@@ -206,10 +176,35 @@ static void echo_ping(const char *opt, const char *echo_arg, const char *ping_ar
     assert_int_equal(rp, 0);
     assert_int_equal(re, 0);
     check_ping_json(&procs[1], count);
-    char err[8192], want[64];
-    slurp(procs[0].err, err, sizeof(err));
+    char want[64];
+    slurp(procs[0].err, err, size);
     snprintf(want, sizeof(want), "echoed %ld messages, 0 errors", count);
     assert_non_null(strstr(err, want));
+}
+
+/* echo and ping over one kind of link, given by opt and its two arguments. */
+static void echo_ping(const char *opt, const char *echo_arg, const char *ping_arg, long count)
+{
+    char n[16], err[8192];
+    snprintf(n, sizeof(n), "%ld", count);
+    const char *echo[] = { "echo", opt, echo_arg, "--count", n, NULL };
+    const char *ping[] = { "ping", opt, ping_arg, "--count", n, "--json", NULL };
+    run_pair(echo, ping, count, err, sizeof(err));
+}
+
+static void test_echo_ping_openamp(void **st)
+{
+    (void)st;
+    char link[160], err[8192];
+    snprintf(link, sizeof(link), "%soamp:@%soamp-sock", prefix, prefix);
+    const char *echo[] = { "echo", "--openamp", link, "--listen", "--name",
+                           "rpmsg-openamp-demo-channel", "--count", COUNT, NULL };
+    const char *ping[] = { "ping", "--openamp", link, "--name", "rpmsg-openamp-demo-channel",
+                           "--count", COUNT, "--json", NULL };
+    run_pair(echo, ping, 2000, err, sizeof(err));
+    /* The first dynamic address, as OpenAMP's demo remote has it. */
+    assert_non_null(strstr(err, "'rpmsg-openamp-demo-channel' at 0x400 "));
+    assert_int_equal(leftovers(), 0);
 }
 
 /* The value after "key: " on a line of text, into out. */
