@@ -9,6 +9,9 @@
  *               bytes direct, 480 through the hub: the tunnel takes 16),
  *               counted in the far side's callback
  *
+ * Twice: far cores' callbacks on the carrier link's RX thread (the default),
+ * then on their virtual devices' own threads (rx_thread_per_far_core).
+ *
  * Prints a table, then as the last line one JSON object {"bench":"router",...}.
  * Usage: bench_router [round_trips] [messages]
  */
@@ -167,13 +170,11 @@ static bool wait_up(struct rpmsg_router *r, const char *cpu)
     return false;
 }
 
-int main(int argc, char **argv)
+/* Builds big --L1-- A --L2-- B, measures direct and through the hub, tears
+ * it all down. own: far cores' callbacks on their virtual devices' threads. */
+static int run(bool own, unsigned rounds, unsigned msgs, struct result *rd, struct result *rh,
+               struct rpmsg_router_stats *st)
 {
-    unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 10000;
-    unsigned msgs = argc > 2 ? (unsigned)atoi(argv[2]) : 100000;
-    if (!rounds || !msgs)
-        return 2;
-
     struct rpmsg_loopback *l1, *l2;
     struct rpmsg_loopback_config c1 = { .name_a = "big", .name_b = "A" };
     struct rpmsg_loopback_config c2 = { .name_a = "A", .name_b = "B" };
@@ -182,9 +183,10 @@ int main(int argc, char **argv)
         return 1;
     }
     struct rpmsg_router *rbig, *ra, *rb;
-    struct rpmsg_router_config cbig = { .local_cpuname = "big" };
-    struct rpmsg_router_config ca = { .local_cpuname = "A", .hub = true };
-    struct rpmsg_router_config cb = { .local_cpuname = "B" };
+    struct rpmsg_router_config cbig = { .local_cpuname = "big", .rx_thread_per_far_core = own };
+    struct rpmsg_router_config ca = { .local_cpuname = "A", .hub = true,
+                                      .rx_thread_per_far_core = own };
+    struct rpmsg_router_config cb = { .local_cpuname = "B", .rx_thread_per_far_core = own };
     if (rpmsg_router_create(&rbig, &cbig) || rpmsg_router_create(&ra, &ca) ||
         rpmsg_router_create(&rb, &cb) ||
         rpmsg_router_attach(rbig, rpmsg_loopback_dev_a(l1)) ||
@@ -197,32 +199,14 @@ int main(int argc, char **argv)
     }
 
     struct path direct, hop;
-    struct result rd, rh;
     if (path_open(&direct, "big->A direct", rpmsg_loopback_dev_a(l1), rpmsg_loopback_dev_b(l1)) ||
         path_open(&hop, "big->B via hub", rpmsg_router_find(rbig, "B"),
                   rpmsg_router_find(rb, "big")) ||
-        measure(&direct, rounds, msgs, &rd) || measure(&hop, rounds, msgs, &rh)) {
+        measure(&direct, rounds, msgs, rd) || measure(&hop, rounds, msgs, rh)) {
         fprintf(stderr, "bench_router: measurement failed\n");
         return 1;
     }
-    struct rpmsg_router_stats st;
-    rpmsg_router_get_stats(ra, &st);
-
-    printf("router: %u round trips (16 B), %u messages one way, loopback links, 16 x 512 B buffers\n",
-           rounds, msgs);
-    printf("%-16s %8s %12s %12s %12s %10s\n", "path", "payload", "rtt med us", "rtt mean us",
-           "msgs/s", "MB/s");
-    const struct { struct path *p; struct result *r; } rows[] = { { &direct, &rd }, { &hop, &rh } };
-    for (int i = 0; i < 2; i++)
-        printf("%-16s %8d %12.2f %12.2f %12.0f %10.1f\n", rows[i].p->label, rows[i].r->payload,
-               rows[i].r->rtt_median_us, rows[i].r->rtt_mean_us, rows[i].r->msgs_per_s,
-               rows[i].r->mb_per_s);
-    double lat_ratio = rh.rtt_median_us / rd.rtt_median_us;
-    double tput_ratio = rh.msgs_per_s / rd.msgs_per_s;
-    printf("hop/direct: latency x%.2f, throughput x%.2f (hub relayed %llu, drops %llu)\n",
-           lat_ratio, tput_ratio, (unsigned long long)st.relayed_msgs,
-           (unsigned long long)(st.drop_no_route + st.drop_tx_fail + st.drop_too_big));
-
+    rpmsg_router_get_stats(ra, st);
     path_close(&hop);
     path_close(&direct);
     rpmsg_router_destroy(rb);
@@ -230,15 +214,56 @@ int main(int argc, char **argv)
     rpmsg_router_destroy(rbig);
     rpmsg_loopback_destroy(l2);
     rpmsg_loopback_destroy(l1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 10000;
+    unsigned msgs = argc > 2 ? (unsigned)atoi(argv[2]) : 100000;
+    if (!rounds || !msgs)
+        return 2;
+
+    struct result rd, rh, rd2, ro;
+    struct rpmsg_router_stats st, st2;
+    if (run(false, rounds, msgs, &rd, &rh, &st) || run(true, rounds, msgs, &rd2, &ro, &st2))
+        return 1;
+
+    printf("router: %u round trips (16 B), %u messages one way, loopback links, 16 x 512 B buffers\n",
+           rounds, msgs);
+    printf("far-core callbacks on the carrier link's thread (default), then on their own (own)\n");
+    printf("%-22s %8s %12s %12s %12s %10s\n", "path", "payload", "rtt med us", "rtt mean us",
+           "msgs/s", "MB/s");
+    const struct { const char *label; struct result *r; } rows[] = {
+        { "big->A direct", &rd }, { "big->B via hub", &rh },
+        { "big->A direct (own)", &rd2 }, { "big->B via hub (own)", &ro },
+    };
+    for (int i = 0; i < 4; i++)
+        printf("%-22s %8d %12.2f %12.2f %12.0f %10.1f\n", rows[i].label, rows[i].r->payload,
+               rows[i].r->rtt_median_us, rows[i].r->rtt_mean_us, rows[i].r->msgs_per_s,
+               rows[i].r->mb_per_s);
+    double lat_ratio = rh.rtt_median_us / rd.rtt_median_us;
+    double tput_ratio = rh.msgs_per_s / rd.msgs_per_s;
+    double lat_own = ro.rtt_median_us / rd2.rtt_median_us;
+    double tput_own = ro.msgs_per_s / rd2.msgs_per_s;
+    printf("hop/direct: latency x%.2f, throughput x%.2f (hub relayed %llu, drops %llu)\n",
+           lat_ratio, tput_ratio, (unsigned long long)st.relayed_msgs,
+           (unsigned long long)(st.drop_no_route + st.drop_tx_fail + st.drop_too_big));
+    printf("hop/direct (own): latency x%.2f, throughput x%.2f (drops %llu)\n", lat_own, tput_own,
+           (unsigned long long)(st2.drop_no_route + st2.drop_tx_fail + st2.drop_too_big));
 
     printf("{\"bench\":\"router\",\"round_trips\":%u,\"messages\":%u,"
            "\"direct\":{\"payload\":%d,\"rtt_median_us\":%.2f,\"rtt_mean_us\":%.2f,"
            "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f},"
            "\"hop\":{\"payload\":%d,\"rtt_median_us\":%.2f,\"rtt_mean_us\":%.2f,"
            "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f},"
-           "\"ratio_latency\":%.2f,\"ratio_throughput\":%.2f}\n",
+           "\"ratio_latency\":%.2f,\"ratio_throughput\":%.2f,"
+           "\"own_thread\":{\"direct_rtt_median_us\":%.2f,\"direct_msgs_per_s\":%.0f,"
+           "\"hop_rtt_median_us\":%.2f,\"hop_msgs_per_s\":%.0f,"
+           "\"ratio_latency\":%.2f,\"ratio_throughput\":%.2f}}\n",
            rounds, msgs, rd.payload, rd.rtt_median_us, rd.rtt_mean_us, rd.msgs_per_s,
            rd.mb_per_s, rh.payload, rh.rtt_median_us, rh.rtt_mean_us, rh.msgs_per_s,
-           rh.mb_per_s, lat_ratio, tput_ratio);
+           rh.mb_per_s, lat_ratio, tput_ratio, rd2.rtt_median_us, rd2.msgs_per_s,
+           ro.rtt_median_us, ro.msgs_per_s, lat_own, tput_own);
     return 0;
 }

@@ -21,14 +21,6 @@
 
 #define WARMUP_ROUNDS 2000u
 
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
 
 /* Shared between parent and child of one measurement. */
 struct shared {
@@ -81,7 +73,7 @@ static double secs(const struct bench_limits_opts *o)
 
 static void spin_once(const struct shared *s, unsigned *n)
 {
-    relax();
+    bench_relax();
     if (s->yield && (++*n & 127) == 0)
         sched_yield();
 }
@@ -105,8 +97,9 @@ static int shm_child(void *p)
     }
 }
 
-static void shm_round(struct shared *s, uint32_t i)
+static void shm_round(void *p, uint32_t i)
 {
+    struct shared *s = p;
     unsigned n = 0;
     atomic_store_explicit(&s->ping, i, memory_order_release);
     while (atomic_load_explicit(&s->pong, memory_order_acquire) != i)
@@ -136,8 +129,9 @@ static int futex_child(void *p)
     }
 }
 
-static void futex_round(struct shared *s, uint32_t i)
+static void futex_round(void *p, uint32_t i)
 {
+    struct shared *s = p;
     atomic_store(&s->ping, i);
     futex(&s->ping, FUTEX_WAKE, 1);
     uint32_t v;
@@ -146,8 +140,9 @@ static void futex_round(struct shared *s, uint32_t i)
 }
 
 /* Changes ping too: a child between its check and FUTEX_WAIT would sleep through a bare wake. */
-static void futex_stop(struct shared *s)
+static void futex_stop(void *p)
 {
+    struct shared *s = p;
     atomic_store(&s->stop, 1);
     atomic_fetch_add(&s->ping, 1);
     futex(&s->ping, FUTEX_WAKE, 1);
@@ -170,8 +165,9 @@ static int eventfd_child(void *p)
     }
 }
 
-static void eventfd_round(struct shared *s, uint32_t i)
+static void eventfd_round(void *p, uint32_t i)
 {
+    struct shared *s = p;
     (void)i;
     uint64_t v = 1;
     if (write(s->efd_ping, &v, sizeof(v)) != sizeof(v) ||
@@ -179,29 +175,26 @@ static void eventfd_round(struct shared *s, uint32_t i)
         atomic_store(&s->child_err, 1);
 }
 
-static void eventfd_stop(struct shared *s)
+static void eventfd_stop(void *p)
 {
+    struct shared *s = p;
     uint64_t v = 1;
     atomic_store(&s->stop, 1);
     if (write(s->efd_ping, &v, sizeof(v)) != sizeof(v))
         atomic_store(&s->child_err, 1);
 }
 
-static void spin_stop(struct shared *s)
+static void spin_stop(void *p)
 {
+    struct shared *s = p;
     atomic_store(&s->stop, 1);
 }
 
-/*
- * Runs rounds for about seconds; one sample per batch of round trips
- * (ns per round trip), after a warm-up.
- */
-static int pingpong(const struct bench_limits_opts *o, int (*child)(void *),
-                    void (*round)(struct shared *, uint32_t), void (*stop)(struct shared *),
-                    unsigned batch, struct bench_dist *d, struct shared *s)
+int bench_pingpong_run(const struct bench_limits_opts *o, int (*child)(void *), void *arg,
+                       void (*round)(void *, uint32_t), void (*stop)(void *),
+                       bool (*failed)(void *), unsigned batch, struct bench_dist *d)
 {
-    s->yield = o->cpus.a < 0;
-    pid_t pid = bench_fork(o->cpus.b, child, s);
+    pid_t pid = bench_fork(o->cpus.b, child, arg);
     if (pid < 0)
         return (int)pid;
     cpu_set_t saved;
@@ -211,31 +204,35 @@ static int pingpong(const struct bench_limits_opts *o, int (*child)(void *),
     bench_samples_init(&smp);
     uint32_t i = 0;
     for (unsigned k = 0; k < WARMUP_ROUNDS; k++)
-        round(s, ++i);
+        round(arg, ++i);
     uint64_t end = bench_now_ns() + (uint64_t)(secs(o) * 1e9);
     for (;;) {
         uint64_t t0 = bench_now_ns();
         for (unsigned k = 0; k < batch; k++)
-            round(s, ++i);
+            round(arg, ++i);
         uint64_t t1 = bench_now_ns();
         bench_samples_add(&smp, (double)(t1 - t0) / batch);
-        if (t1 >= end || atomic_load(&s->child_err))
+        if (t1 >= end || failed(arg))
             break;
     }
-    stop(s);
+    stop(arg);
     int code = bench_join(pid);
     if (restore)
         sched_setaffinity(0, sizeof(saved), &saved);
     bench_samples_summary(&smp, d);
     bench_samples_free(&smp);
-    if (code != 0 || atomic_load(&s->child_err))
-        return -EIO;
-    return 0;
+    return code != 0 || failed(arg) ? -EIO : 0;
+}
+
+static bool child_failed(void *p)
+{
+    struct shared *s = p;
+    return atomic_load(&s->child_err) != 0;
 }
 
 static int run_rtt(const struct bench_limits_opts *o, const char *name, const char *label,
-                   int (*child)(void *), void (*round)(struct shared *, uint32_t),
-                   void (*stop)(struct shared *), unsigned batch, bool efd,
+                   int (*child)(void *), void (*round)(void *, uint32_t),
+                   void (*stop)(void *), unsigned batch, bool efd,
                    struct bench_result *out)
 {
     struct shared *s = shared_new(0);
@@ -256,7 +253,8 @@ static int run_rtt(const struct bench_limits_opts *o, const char *name, const ch
         }
     }
     struct bench_dist d;
-    int r = pingpong(o, child, round, stop, batch, &d, s);
+    s->yield = o->cpus.a < 0;
+    int r = bench_pingpong_run(o, child, s, round, stop, child_failed, batch, &d);
     bench_result_set(out, name, label, "ns", d.p50);
     bench_result_dist(out, &d);
     if (batch > 1)
@@ -491,6 +489,10 @@ int bench_limits_all(const struct bench_limits_opts *o, struct bench_report *rep
 #define KEEP(x) do { r = (x); if (r < 0 && !first) first = r; } while (0)
     KEEP(bench_limits_shm_pingpong(o, &a));
     bench_report_add(rep, &a);
+    if ((r = bench_limits_vring_pingpong(o, &a)) != -EOPNOTSUPP) {
+        KEEP(r);
+        bench_report_add(rep, &a);
+    }
     KEEP(bench_limits_futex_pingpong(o, &a));
     bench_report_add(rep, &a);
     KEEP(bench_limits_eventfd_pingpong(o, &a));

@@ -14,6 +14,16 @@
 #include "bench_report.h"
 #include "rpmsg/rpmsg_linux.h"
 
+/* A busy-wait's pause: kinder to a sibling hyper-thread and to the bus. */
+static inline void bench_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 struct bench_limits_opts {
     double seconds;       /* per measurement; 0: 2.0 */
     double idle_seconds;  /* idle-CPU measurement; 0: 3.0 */
@@ -25,6 +35,12 @@ void bench_limits_defaults(struct bench_limits_opts *o);
 
 /* Round trip through two cache lines written in turn, busy-polled (ns). */
 int bench_limits_shm_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
+/*
+ * Round trip of a 16-byte rpmsg echo over two bare split virtqueues in the
+ * Linux/OpenAMP layout, busy-polled, no rpmsg stack (ns): the wire format's
+ * own floor (vring_floor.c). -EOPNOTSUPP without two CPUs to pin to.
+ */
+int bench_limits_vring_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
 /* Round trip where each side sleeps in FUTEX_WAIT and is woken by FUTEX_WAKE (ns). */
 int bench_limits_futex_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
 /* Round trip through two eventfds, blocking read/write (ns). */
@@ -42,6 +58,17 @@ int bench_limits_spsc_ring(const struct bench_limits_opts *o, uint32_t slot_size
  */
 int bench_limits_idle_wait(const struct bench_limits_opts *o, enum rpmsg_linux_mode mode,
                            struct bench_result *cpu);
+
+/*
+ * The measurement loop of the ping-pongs: forks child(arg) on cpus.b, pins
+ * the caller to cpus.a, runs round(arg, i) for a warm-up and then in batches
+ * for about opts->seconds, calls stop(arg) and joins the child. d: ns per
+ * round trip, one sample per batch. 0, or -EIO when the child or failed(arg)
+ * reports an error.
+ */
+int bench_pingpong_run(const struct bench_limits_opts *o, int (*child)(void *), void *arg,
+                       void (*round)(void *, uint32_t), void (*stop)(void *),
+                       bool (*failed)(void *), unsigned batch, struct bench_dist *d);
 
 /* Runs all of the above into rep. 0 or the first error (the rest still run). */
 int bench_limits_all(const struct bench_limits_opts *o, struct bench_report *rep);

@@ -75,6 +75,15 @@ struct rpmsg_router_config {
     const char *local_cpuname; /* required: this core's name, as its peers know it */
     bool hub;                  /* forward between this core's links */
     uint32_t features;         /* RPMSG_F_* offered on virtual devices; 0: NS|ACK */
+    /*
+     * false (default): a far core's callbacks run on the RX thread of the
+     * link its messages arrive on, as a neighbour's do; its virtual device's
+     * own thread steps in only while that link's thread is busy with it.
+     * true: always on the virtual device's own thread: one more thread
+     * hand-off per message, but a callback that blocks for long cannot hold
+     * up the other traffic of the link.
+     */
+    bool rx_thread_per_far_core;
 };
 
 struct rpmsg_router_stats {

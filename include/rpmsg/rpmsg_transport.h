@@ -107,6 +107,15 @@ struct rpmsg_device_config {
     const char *local_cpuname;
     uint32_t features;  /* RPMSG_F_* this side offers */
     bool no_rx_thread;  /* the application calls rpmsg_poll() */
+    /* Other threads may act as the RX context (rpmsg_device_rx_try_enter);
+     * the device's own RX thread then takes its turn like any of them. */
+    bool lent_rx;
+};
+
+/* A thread's turn as a device's RX context; lives on that thread's stack. */
+struct rpmsg_rx_turn {
+    struct rpmsg_device *rdev;
+    struct rpmsg_rx_turn *up;
 };
 
 struct rpmsg_device {
@@ -130,6 +139,8 @@ struct rpmsg_device {
     uint32_t svc_created;             /* bit per service slot: device_created delivered */
     bool up;
     bool no_rx_thread;
+    bool lent_rx;
+    bool rx_taken; /* lent_rx: some thread is the RX context now */
     bool running; /* accessed atomically: the RX thread's stop flag */
     bool thread_started;
     rpmsg_thread_t rx_thread;
@@ -182,6 +193,19 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev);
  * unless the application holds it.
  */
 void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len);
+
+/*
+ * For a transport that delivers a device's messages on another device's RX
+ * thread (the router delivers a far core's messages on the carrier link's
+ * thread, saving a thread hand-off per message). Makes the calling thread
+ * rdev's RX context, so callbacks run serially and a callback's waits run the
+ * link, until rpmsg_device_rx_leave(). Never blocks: false if another thread
+ * is the context now. Nests on the same thread. Needs cfg.lent_rx.
+ */
+bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn);
+void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn);
+/* True on the thread that is rdev's RX context now (or always, without threads). */
+bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev);
 
 /* Sent buffers came back: wakes senders waiting for a buffer. */
 void rpmsg_device_tx_done(struct rpmsg_device *rdev);

@@ -37,6 +37,7 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
         copy_name(rdev->local_cpuname, cfg->local_cpuname, sizeof(rdev->local_cpuname));
         rdev->local_features = cfg->features;
         rdev->no_rx_thread = cfg->no_rx_thread;
+        rdev->lent_rx = cfg->lent_rx;
     }
 #if RPMSG_NO_SYS
     rdev->no_rx_thread = true;
@@ -49,12 +50,125 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
     return 0;
 }
 
+/* ---- The RX context ---------------------------------------------------------
+ * Normally the device's own RX thread. A lent_rx device's context passes
+ * between threads in turns; each thread keeps its turns on a list of its own,
+ * so asking "am I the context?" takes no lock. */
+
+#if !RPMSG_NO_SYS
+static _Thread_local struct rpmsg_rx_turn *turns;
+
+static bool has_turn(const struct rpmsg_device *rdev)
+{
+    for (const struct rpmsg_rx_turn *t = turns; t; t = t->up)
+        if (t->rdev == rdev)
+            return true;
+    return false;
+}
+
+static void push_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
+{
+    turn->rdev = rdev;
+    turn->up = turns;
+    turns = turn;
+}
+#endif
+
+bool rpmsg_on_rx_context(struct rpmsg_device *rdev)
+{
+    if (rdev->no_rx_thread)
+        return true;
+#if !RPMSG_NO_SYS
+    if (rdev->lent_rx)
+        return has_turn(rdev);
+#endif
+    return rdev->thread_started && rpmsg_thread_is_self(&rdev->rx_thread);
+}
+
+bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev)
+{
+    return rdev && rdev->ops && rpmsg_on_rx_context(rdev);
+}
+
+bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
+{
+    if (!rdev || !rdev->ops || !turn)
+        return false;
+    turn->rdev = rdev;
+    turn->up = NULL;
+#if RPMSG_NO_SYS
+    return true; /* one context */
+#else
+    if (rdev->no_rx_thread)
+        return true;
+    if (!rdev->lent_rx)
+        return false;
+    if (!has_turn(rdev)) {
+        rpmsg_mutex_lock(&rdev->lock);
+        bool free = !rdev->rx_taken;
+        rdev->rx_taken = true;
+        rpmsg_mutex_unlock(&rdev->lock);
+        if (!free)
+            return false;
+    }
+    push_turn(rdev, turn);
+    return true;
+#endif
+}
+
+void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn)
+{
+#if !RPMSG_NO_SYS
+    struct rpmsg_device *rdev = turn->rdev;
+    if (!rdev || rdev->no_rx_thread || turns != turn)
+        return; /* not a turn taken (turns end in the order they began) */
+    turns = turn->up;
+    if (!has_turn(rdev)) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rdev->rx_taken = false;
+        rpmsg_dev_signal(rdev);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
+#else
+    (void)turn;
+#endif
+}
+
+#if !RPMSG_NO_SYS
+/* The RX thread's own turn: waits while another thread has it. */
+static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
+{
+    rpmsg_mutex_lock(&rdev->lock);
+    while (rdev->rx_taken && __atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
+        rdev->waiters++;
+        rpmsg_cond_wait(&rdev->cond, &rdev->lock, RPMSG_FOREVER);
+        rdev->waiters--;
+    }
+    bool ok = !rdev->rx_taken;
+    rdev->rx_taken = true;
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (ok)
+        push_turn(rdev, turn);
+    return ok;
+}
+#else
+static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
+{
+    return rpmsg_device_rx_try_enter(rdev, turn); /* never reached: no RX thread */
+}
+#endif
+
 static void rx_thread(void *arg)
 {
     struct rpmsg_device *rdev = arg;
     while (__atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
+        struct rpmsg_rx_turn turn;
+        if (rdev->lent_rx && !rx_thread_turn(rdev, &turn))
+            continue; /* stopping */
         rpmsg_backlog_drain(rdev);
         int n = rdev->ops->poll(rdev);
+        if (rdev->lent_rx)
+            rpmsg_device_rx_leave(&turn);
         if (n > 0)
             continue;
         /* The transport's wait owns its own timers (liveness, retransmission). */
@@ -85,6 +199,9 @@ void rpmsg_device_deinit(struct rpmsg_device *rdev)
         return;
     if (rdev->thread_started) {
         __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_cond_broadcast(&rdev->cond); /* an RX thread waiting for its turn */
+        rpmsg_mutex_unlock(&rdev->lock);
         rdev->ops->wakeup(rdev);
         rpmsg_thread_join(&rdev->rx_thread);
         rdev->thread_started = false;
@@ -110,12 +227,6 @@ void rpmsg_device_deinit(struct rpmsg_device *rdev)
     rdev->ops = NULL;
 }
 
-bool rpmsg_on_rx_context(struct rpmsg_device *rdev)
-{
-    if (rdev->no_rx_thread)
-        return true;
-    return rdev->thread_started && rpmsg_thread_is_self(&rdev->rx_thread);
-}
 
 /* The RX context waits by running its own link (see docs/architecture.md). */
 static int rx_context_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_now,

@@ -59,6 +59,8 @@ struct rf_topo {
 
 /* Buffers per direction of every link rf_chain_open makes. */
 static uint32_t rf_num_bufs = 16;
+/* Routers rf_chain_open makes: far cores' callbacks on their own RX threads. */
+static bool rf_own_rx;
 
 /* bufsz: per link buffer size (NULL or 0: default). */
 static int rf_chain_open(struct rf_topo *t, int n, const char *const *names, const uint32_t *bufsz)
@@ -78,7 +80,8 @@ static int rf_chain_open(struct rf_topo *t, int n, const char *const *names, con
             return rc;
     }
     for (int i = 0; i < n; i++) {
-        struct rpmsg_router_config rc = { .local_cpuname = names[i], .hub = i > 0 && i < n - 1 };
+        struct rpmsg_router_config rc = { .local_cpuname = names[i], .hub = i > 0 && i < n - 1,
+                                          .rx_thread_per_far_core = rf_own_rx };
         int e = rpmsg_router_create(&t->r[i], &rc);
         if (e)
             return e;
@@ -385,6 +388,7 @@ typedef void (*rf_ctl_fn)(struct rf_app *a, const uint8_t *data, size_t len);
 struct rf_app {
     const char *local, *remote, *name;
     bool client;
+    bool near; /* on the real link to a neighbour, not a virtual device */
     struct rpmsg_endpoint ept;
     bool live; /* atomic: set by device callbacks, read by the test */
     struct rpmsg_device *dev;
@@ -399,7 +403,7 @@ struct rf_app {
 
 static bool rf_match_dev(struct rf_app *a, struct rpmsg_device *rdev)
 {
-    return rpmsg_router_is_virtual(rdev) && !strcmp(rpmsg_get_local_cpuname(rdev), a->local) &&
+    return rpmsg_router_is_virtual(rdev) != a->near && !strcmp(rpmsg_get_local_cpuname(rdev), a->local) &&
            !strcmp(rpmsg_get_cpuname(rdev), a->remote);
 }
 

@@ -39,6 +39,7 @@ static int teardown(void **state)
     rf_app_deinit(&f->pb);
     rf_watch_stop();
     rf_num_bufs = 16;
+    rf_own_rx = false;
     free(f);
     TU_ASSERT_NO_THREAD_FAILURES();
     return 0;
@@ -244,8 +245,9 @@ static void test_detach_attach(void **state)
 }
 
 /*
- * B's first callback blocks: everything behind it waits in the virtual
- * device's queue, holding L2's buffers. Past the hold table (64 per link)
+ * B's far-core callbacks run on B's virtual device's own thread, and the
+ * first one blocks: everything behind it waits in the virtual device's
+ * queue, holding L2's buffers. Past the hold table (64 per link)
  * the router copies instead. Released, all arrive in order and intact.
  */
 static struct tu_event gate_open;
@@ -308,6 +310,7 @@ static void test_hold_overflow(void **state)
     struct fx *f = *state;
     const unsigned N = 90;
     rf_num_bufs = 100;
+    rf_own_rx = true; /* on L2's thread, a blocked callback would stop L2 itself */
     open3(f);
     tu_event_init(&gate_open);
     f->pb.ept.cb = gated_cb; /* only this test's endpoint: set before traffic */

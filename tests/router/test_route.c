@@ -4,6 +4,9 @@
  * across the hop; data flows both ways in order; the route's payload limit
  * is the minimum along the path; waiting inside a callback on a virtual
  * device works; zero-copy buffers and held RX buffers map onto the links.
+ * A far core's callbacks run on the carrier link's RX thread, or on the
+ * virtual device's own with rx_thread_per_far_core; the waiting tests run
+ * both ways.
  */
 #include "router_fixture.h"
 
@@ -11,7 +14,7 @@ static const char *const NAMES3[] = { "big", "A", "B" };
 
 struct fx {
     struct rf_topo t;
-    struct rf_app app[2];
+    struct rf_app app[4];
     int napps;
 };
 
@@ -34,6 +37,8 @@ static int teardown(void **state)
     for (int i = 0; i < f->napps; i++)
         rf_app_deinit(&f->app[i]);
     rf_watch_stop();
+    rf_num_bufs = 16;
+    rf_own_rx = false;
     free(f);
     TU_ASSERT_NO_THREAD_FAILURES();
     return 0;
@@ -45,6 +50,19 @@ static struct rf_app *app(struct fx *f, const char *local, const char *remote, c
     struct rf_app *a = &f->app[f->napps++];
     rf_app_init(a, local, remote, name, client);
     return a;
+}
+
+/* A service `name` between big and B, each side's short words to on_big / on_b. */
+static void open_pair(struct fx *f, const char *name, rf_ctl_fn on_big, rf_ctl_fn on_b,
+                      struct rf_app **pg, struct rf_app **pb)
+{
+    *pb = app(f, "B", "big", name, false);
+    *pg = app(f, "big", "B", name, false);
+    (*pb)->on_ctl = on_b;
+    (*pg)->on_ctl = on_big;
+    assert_int_equal(rf_chain_open(&f->t, 3, NAMES3, NULL), 0);
+    assert_int_equal(rf_app_wait_ready(*pg), 0);
+    assert_int_equal(rf_app_wait_ready(*pb), 0);
 }
 
 static void assert_clean(struct fx *f)
@@ -207,13 +225,8 @@ static void big_ctl(struct rf_app *a, const uint8_t *data, size_t len)
 static void test_wait_in_callback(void **state)
 {
     struct fx *f = *state;
-    struct rf_app *pb = app(f, "B", "big", "rpc", false);
-    struct rf_app *pg = app(f, "big", "B", "rpc", false);
-    pb->on_ctl = b_ctl;
-    pg->on_ctl = big_ctl;
-    assert_int_equal(rf_chain_open(&f->t, 3, NAMES3, NULL), 0);
-    assert_int_equal(rf_app_wait_ready(pg), 0);
-    assert_int_equal(rf_app_wait_ready(pb), 0);
+    struct rf_app *pb, *pg;
+    open_pair(f, "rpc", big_ctl, b_ctl, &pg, &pb);
     const unsigned rounds = 50;
     for (unsigned i = 0; i < rounds; i++) {
         assert_int_equal(rf_app_send_ctl(pg, "req"), 3);
@@ -225,6 +238,129 @@ static void test_wait_in_callback(void **state)
     assert_int_equal(tu_event_count(&pb->ctl), 2 * rounds);
     TU_ASSERT_NO_THREAD_FAILURES();
     assert_clean(f);
+}
+
+static void test_wait_in_callback_own_thread(void **state)
+{
+    rf_own_rx = true;
+    test_wait_in_callback(state);
+}
+
+/*
+ * B answers every word from big inside the callback, with 4 buffers per link
+ * direction: the answer often waits for a buffer, on the thread that must
+ * also take L2's buffers back. Every word is answered, in order of arrival.
+ */
+struct echo_count {
+    pthread_mutex_t lock;
+    unsigned got, bad;
+};
+static struct echo_count echo_rx = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void b_echo(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    if (len == 4 && data[0] == 'e')
+        TU_CHECK(rpmsg_send(&a->ept, data, len) == 4);
+}
+
+static void big_count(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    (void)a;
+    pthread_mutex_lock(&echo_rx.lock);
+    /* "e" + 3 bytes of the word's number, back in the order sent */
+    unsigned n = len == 4 ? (unsigned)data[1] | (unsigned)data[2] << 8 | (unsigned)data[3] << 16 : ~0u;
+    if (n != echo_rx.got)
+        echo_rx.bad++;
+    echo_rx.got++;
+    pthread_mutex_unlock(&echo_rx.lock);
+}
+
+static void test_echo_in_callback(void **state)
+{
+    struct fx *f = *state;
+    const unsigned N = 3000;
+    rf_num_bufs = 4;
+    echo_rx.got = echo_rx.bad = 0;
+    struct rf_app *pb, *pg;
+    open_pair(f, "echo", big_count, b_echo, &pg, &pb);
+    for (unsigned i = 0; i < N; i++) {
+        uint8_t w[4] = { 'e', (uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16) };
+        assert_int_equal(rpmsg_send(&pg->ept, w, 4), 4);
+    }
+    assert_int_equal(tu_event_wait(&pg->ctl, N, TU_TIMEOUT_MS), 0);
+    /* B counts a word after its answer is out: big may be first */
+    assert_int_equal(tu_event_wait(&pb->ctl, N, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_count(&pg->ctl), N);
+    assert_int_equal(tu_event_count(&pb->ctl), N);
+    assert_int_equal(echo_rx.got, N);
+    assert_int_equal(echo_rx.bad, 0);
+    TU_ASSERT_NO_THREAD_FAILURES();
+    assert_clean(f);
+}
+
+static void test_echo_in_callback_own_thread(void **state)
+{
+    rf_own_rx = true;
+    test_echo_in_callback(state);
+}
+
+/*
+ * Where B runs a far core's callbacks: on the thread of L2 (the link they
+ * arrive on), the thread that runs A's (a neighbour's) callbacks; with
+ * rx_thread_per_far_core, on another. Either way that thread is the virtual
+ * device's RX context.
+ */
+static pthread_t seen_far, seen_near;
+static bool far_ctx;
+
+static void note_far(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    (void)len, (void)data;
+    seen_far = pthread_self();
+    far_ctx = rpmsg_device_on_rx_context(a->dev);
+}
+
+static void note_near(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    (void)a, (void)len, (void)data;
+    seen_near = pthread_self();
+}
+
+static void check_threads(struct fx *f, bool own)
+{
+    rf_own_rx = own;
+    far_ctx = false;
+    struct rf_app *pb = app(f, "B", "big", "far", false);
+    struct rf_app *pg = app(f, "big", "B", "far", false);
+    struct rf_app *nb = app(f, "B", "A", "near", false);
+    struct rf_app *na = app(f, "A", "B", "near", false);
+    nb->near = na->near = true;
+    pb->on_ctl = note_far;
+    nb->on_ctl = note_near;
+    assert_int_equal(rf_chain_open(&f->t, 3, NAMES3, NULL), 0);
+    struct rf_app *all[] = { pb, pg, nb, na };
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rf_app_wait_ready(all[i]), 0);
+    assert_int_equal(rf_app_send_ctl(pg, "x"), 1);
+    assert_int_equal(rf_app_send_ctl(na, "y"), 1);
+    assert_int_equal(tu_event_wait(&pb->ctl, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_wait(&nb->ctl, 1, TU_TIMEOUT_MS), 0);
+    assert_true(rpmsg_router_is_virtual(pb->dev));
+    assert_false(rpmsg_router_is_virtual(nb->dev));
+    assert_true(far_ctx);
+    assert_int_equal(pthread_equal(seen_far, seen_near) != 0, !own);
+    assert_false(rpmsg_device_on_rx_context(pb->dev)); /* not this thread */
+    assert_clean(f);
+}
+
+static void test_far_callbacks_on_link_thread(void **state)
+{
+    check_threads(*state, false);
+}
+
+static void test_far_callbacks_on_own_thread(void **state)
+{
+    check_threads(*state, true);
 }
 
 /* Zero-copy TX through the route, and an RX buffer held on the far end. */
@@ -256,12 +392,8 @@ static bool free_is(void *arg)
 static void test_zero_copy_and_hold(void **state)
 {
     struct fx *f = *state;
-    struct rf_app *pb = app(f, "B", "big", "zc", false);
-    struct rf_app *pg = app(f, "big", "B", "zc", false);
-    pb->on_ctl = hold_ctl;
-    assert_int_equal(rf_chain_open(&f->t, 3, NAMES3, NULL), 0);
-    assert_int_equal(rf_app_wait_ready(pg), 0);
-    assert_int_equal(rf_app_wait_ready(pb), 0);
+    struct rf_app *pb, *pg;
+    open_pair(f, "zc", NULL, hold_ctl, &pg, &pb);
     struct rpmsg_loopback *l1 = f->t.link[0].lb, *l2 = f->t.link[1].lb;
     struct rpmsg_device *big_l1 = f->t.link[0].a, *a_l2 = f->t.link[1].a;
     struct free_wait all_l1 = { l1, big_l1, 16 }, all_l2 = { l2, a_l2, 16 };
@@ -305,6 +437,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mtu_small_far, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mtu_small_near, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_in_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_in_callback_own_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echo_in_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echo_in_callback_own_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_far_callbacks_on_link_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_far_callbacks_on_own_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_copy_and_hold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -340,6 +340,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
         return -ENOMEM;
     rr_copy_name(r->name, cfg->local_cpuname);
     r->hub = cfg->hub;
+    r->rx_own_thread = cfg->rx_thread_per_far_core;
     r->features = cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
     r->out_max = RPMSG_ROUTER_LINKS_MAX * (RPMSG_ROUTER_CPUS_MAX + 4);
     r->out = calloc(r->out_max, sizeof(*r->out));

@@ -118,7 +118,7 @@ struct rr_txbuf {
 /* Dispatched but not yet released: nested dispatch plus application holds. */
 #define RR_HELD_MAX (RPMSG_HOLD_MAX + RPMSG_NEST_MAX + 4)
 
-/* A far core as seen from here: an ordinary device with its own RX thread. */
+/* A far core as seen from here: an ordinary device (RX context lent, vdev.c). */
 struct rr_vdev {
     struct rpmsg_device dev;
     struct rpmsg_router *r;
@@ -144,6 +144,11 @@ struct rr_vdev {
     bool wake;
     struct rr_held held[RR_HELD_MAX];
     unsigned nheld;
+    /* Delivering on a carrier link's RX thread (see vdev.c): how deep, on
+     * which link, and whether a nested wait sleeps in that link's wait(). */
+    unsigned inl_depth;
+    struct rr_link *inl;
+    bool inl_waiting;
     /* TX buffers handed to the core and not yet sent or released. */
     struct rr_txbuf tx[RPMSG_ROUTER_TX_MAX];
     unsigned ntx;
@@ -156,6 +161,7 @@ struct rpmsg_router {
     struct rpmsg_router *next; /* process-wide list (service callbacks) */
     char name[RPMSG_CPUNAME_SIZE];
     bool hub;
+    bool rx_own_thread; /* config rx_thread_per_far_core */
     uint32_t features;
     rpmsg_mutex_t lock;
     rpmsg_cond_t cond;    /* the worker's */

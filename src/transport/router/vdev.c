@@ -9,12 +9,23 @@
  *   hop's) with rpmsg_send_offchannel_nocopy on the carrier's control
  *   endpoint, so nothing is copied at the edge.
  * - RX, zero-copy: the tunnel endpoint's callback holds the carrier's RX
- *   buffer and queues a pointer to the inner message; the virtual device's
- *   own RX thread hands it to rpmsg_device_rx(), and release_rx_buffer()
- *   releases the carrier's hold. Only when the carrier's hold table is full
- *   is the message copied (counted in rx_bounced).
+ *   buffer and hands the inner message to rpmsg_device_rx();
+ *   release_rx_buffer() releases the carrier's hold. Only when the carrier's
+ *   hold table is full is the message copied (counted in rx_bounced).
+ * - Where it is delivered: the virtual device lends its RX context (core:
+ *   rpmsg_device_rx_try_enter). When its queue is empty and its own RX thread
+ *   is idle, the carrier's RX thread takes a turn and delivers right there,
+ *   which saves a thread hand-off per message at each far end. Otherwise (or
+ *   with rx_thread_per_far_core) the message is queued for the virtual
+ *   device's own RX thread. Either way one thread at a time delivers, in
+ *   arrival order.
+ * - A callback delivered on the carrier's thread that waits (rpmsg_wait, a
+ *   send waiting for a buffer) runs the core's RX-context wait on the virtual
+ *   device; vd_poll() and vd_wait() then drive the carrier link itself (nested
+ *   dispatch there, the reply arrives through it) instead of the queue alone,
+ *   and a wakeup of the virtual device wakes the carrier's wait.
  * - The queue also carries link markers (UP, DOWN), so device_created and
- *   device_destroyed happen on the virtual device's RX thread in order with
+ *   device_destroyed happen on the virtual device's RX context in order with
  *   its data: everything that arrived before a route was lost is delivered
  *   before device_destroyed.
  */
@@ -154,7 +165,33 @@ static void vd_release_rx(struct rpmsg_device *rdev, void *buf)
     rpmsg_mutex_unlock(&v->lock);
 }
 
+static int drain_queue(struct rpmsg_device *rdev);
+
+/* v->lock held. The caller delivers on the carrier's thread: the turn is
+ * taken there, and its own RX thread waits without one. */
+static bool inline_here(struct rr_vdev *v)
+{
+    return v->inl_depth && rpmsg_device_on_rx_context(&v->dev);
+}
+
 static int vd_poll(struct rpmsg_device *rdev)
+{
+    struct rr_vdev *v = vd_of(rdev);
+    int n = drain_queue(rdev);
+    rpmsg_mutex_lock(&v->lock);
+    struct rr_link *l = inline_here(v) ? v->inl : NULL;
+    rpmsg_mutex_unlock(&v->lock);
+    if (l) {
+        /* A wait nested in a callback on the carrier's thread: what it waits
+         * for comes through the carrier. */
+        int m = rpmsg_poll(l->rdev);
+        if (m > 0)
+            n += m;
+    }
+    return n;
+}
+
+static int drain_queue(struct rpmsg_device *rdev)
 {
     struct rr_vdev *v = vd_of(rdev);
     int n = 0;
@@ -205,11 +242,33 @@ static int vd_wait(struct rpmsg_device *rdev, uint64_t deadline)
     struct rr_vdev *v = vd_of(rdev);
     int rc = 0;
     rpmsg_mutex_lock(&v->lock);
+    if (inline_here(v)) {
+        /* On the carrier's thread: sleep in the carrier's wait, which
+         * push() and vd_wakeup() interrupt. */
+        struct rr_link *l = v->inl;
+        if (!v->qcount && !v->wake) {
+            v->inl_waiting = true;
+            rpmsg_mutex_unlock(&v->lock);
+            rc = l->rdev->ops->wait(l->rdev, deadline);
+            rpmsg_mutex_lock(&v->lock);
+            v->inl_waiting = false;
+        }
+        v->wake = false;
+        rpmsg_mutex_unlock(&v->lock);
+        return rc == -ETIMEDOUT ? rc : 0;
+    }
     while (!v->qcount && !v->wake && rc != -ETIMEDOUT)
         rc = rpmsg_cond_wait(&v->cond, &v->lock, deadline);
     v->wake = false;
     rpmsg_mutex_unlock(&v->lock);
     return rc == -ETIMEDOUT ? rc : 0;
+}
+
+/* v->lock held. The carrier's wakeup never blocks. */
+static void wake_inline(struct rr_vdev *v)
+{
+    if (v->inl_waiting)
+        v->inl->rdev->ops->wakeup(v->inl->rdev);
 }
 
 static void vd_wakeup(struct rpmsg_device *rdev)
@@ -218,6 +277,7 @@ static void vd_wakeup(struct rpmsg_device *rdev)
     rpmsg_mutex_lock(&v->lock);
     v->wake = true;
     rpmsg_cond_broadcast(&v->cond);
+    wake_inline(v);
     rpmsg_mutex_unlock(&v->lock);
 }
 
@@ -245,6 +305,7 @@ static bool push(struct rr_vdev *v, const struct rr_qent *e)
     v->q[(v->qhead + v->qcount) % RPMSG_ROUTER_QUEUE_MAX] = *e;
     v->qcount++;
     rpmsg_cond_broadcast(&v->cond);
+    wake_inline(v);
     return true;
 }
 
@@ -290,17 +351,19 @@ void rr_vdev_circuit_end(struct rr_vdev *v, uint64_t retry_at)
 int rr_vdev_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     struct rr_vdev *v = priv;
+    struct rpmsg_rx_turn turn;
+    bool here = !v->r->rx_own_thread && rpmsg_device_rx_try_enter(&v->dev, &turn);
     rpmsg_mutex_lock(&v->lock);
     if (v->state != RR_V_UP || ept != &v->tun || src != v->peer) {
         rpmsg_mutex_unlock(&v->lock);
         RR_STAT(v->r, drop_no_route);
-        return 0;
+        goto out;
     }
     rr_vdev_flush_up(v); /* the far end answered before our ACCEPT was out */
     if (v->qcount == RPMSG_ROUTER_QUEUE_MAX) {
         rpmsg_mutex_unlock(&v->lock);
         RR_STAT(v->r, drop_queue_full);
-        return 0;
+        goto out;
     }
     struct rr_qent e = { .kind = RR_Q_DATA, .len = (uint32_t)len, .buf = data, .link = v->carrier };
     if (rpmsg_hold_rx_buffer(ept, data) != 0) {
@@ -308,15 +371,34 @@ int rr_vdev_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
         if (!e.buf) {
             rpmsg_mutex_unlock(&v->lock);
             RR_STAT(v->r, drop_queue_full);
-            return 0;
+            goto out;
         }
         memcpy(e.buf, data, len);
         e.bounce = true;
         RR_STAT(v->r, rx_bounced);
     }
     link_ref(e.link, 1);
+    /* Delivered here only behind nothing: a queued marker or message goes
+     * first, on the virtual device's thread. */
+    if (here && !v->qcount && v->nheld < RR_HELD_MAX) {
+        v->held[v->nheld++] = (struct rr_held){ e.buf, e.link, e.bounce };
+        struct rr_link *outer = v->inl;
+        v->inl = e.link;
+        v->inl_depth++;
+        rpmsg_mutex_unlock(&v->lock);
+        RR_STAT(v->r, tunnel_rx);
+        rpmsg_device_rx(&v->dev, e.buf, e.len);
+        rpmsg_mutex_lock(&v->lock);
+        v->inl_depth--;
+        v->inl = outer;
+        rpmsg_mutex_unlock(&v->lock);
+        goto out;
+    }
     push(v, &e);
     rpmsg_mutex_unlock(&v->lock);
+out:
+    if (here)
+        rpmsg_device_rx_leave(&turn);
     return 0;
 }
 
@@ -363,7 +445,8 @@ struct rr_vdev *rr_vdev_create(struct rpmsg_router *r, const char *name)
         free(v);
         return NULL;
     }
-    struct rpmsg_device_config dc = { .local_cpuname = r->name, .features = r->features };
+    struct rpmsg_device_config dc = { .local_cpuname = r->name, .features = r->features,
+                                      .lent_rx = !r->rx_own_thread };
     int rc = rpmsg_device_init(&v->dev, &vd_ops, v, &dc);
     if (!rc) {
         v->dev.tx_buf_size = RPMSG_HDR_SIZE;
