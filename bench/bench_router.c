@@ -9,8 +9,9 @@
  *               bytes direct, 480 through the hub: the tunnel takes 16),
  *               counted in the far side's callback
  *
- * Twice: far cores' callbacks on the carrier link's RX thread (the default),
- * then on their virtual devices' own threads (rx_thread_per_far_core).
+ * Both ways, alternating over several runs: far cores' callbacks on the
+ * carrier link's RX thread (the default), and on their virtual devices' own
+ * threads (rx_thread_per_far_core). Medians and ranges.
  *
  * Prints a table, then as the last line one JSON object {"bench":"router",...}.
  * Usage: bench_router [round_trips] [messages]
@@ -217,6 +218,68 @@ static int run(bool own, unsigned rounds, unsigned msgs, struct result *rd, stru
     return 0;
 }
 
+#define REPS 5
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median, min and max of n values (sorted in place). */
+struct spread {
+    double med, min, max;
+};
+
+static struct spread spread_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return (struct spread){ v[n / 2], v[0], v[n - 1] };
+}
+
+/* One configuration over REPS runs: each figure, and the hop/direct ratios
+ * of each run (direct and hop measured back to back, so a run's ratio is
+ * fairer than a ratio of medians on a machine this noisy). */
+struct summary {
+    struct spread d_rtt, d_rate, h_rtt, h_rate, r_lat, r_tput;
+    int d_payload, h_payload;
+};
+
+static struct summary summarize(const struct result *d, const struct result *h)
+{
+    double v[6][REPS];
+    for (int k = 0; k < REPS; k++) {
+        v[0][k] = d[k].rtt_median_us;
+        v[1][k] = d[k].msgs_per_s;
+        v[2][k] = h[k].rtt_median_us;
+        v[3][k] = h[k].msgs_per_s;
+        v[4][k] = h[k].rtt_median_us / d[k].rtt_median_us;
+        v[5][k] = h[k].msgs_per_s / d[k].msgs_per_s;
+    }
+    return (struct summary){ spread_of(v[0], REPS), spread_of(v[1], REPS),
+                             spread_of(v[2], REPS), spread_of(v[3], REPS),
+                             spread_of(v[4], REPS), spread_of(v[5], REPS),
+                             d[0].payload,          h[0].payload };
+}
+
+static void row(const char *label, int payload, struct spread rtt, struct spread rate)
+{
+    printf("%-22s %8d %10.1f  %6.1f-%-6.1f %10.0f  %7.0f-%-7.0f\n", label, payload, rtt.med,
+           rtt.min, rtt.max, rate.med, rate.min, rate.max);
+}
+
+static void json_mode(const char *key, const struct summary *m, const char *tail)
+{
+    printf("\"%s\":{\"direct_payload\":%d,\"direct_rtt_median_us\":%.2f,"
+           "\"direct_msgs_per_s\":%.0f,\"hop_payload\":%d,\"hop_rtt_median_us\":%.2f,"
+           "\"hop_msgs_per_s\":%.0f,\"ratio_latency\":%.2f,\"ratio_latency_min\":%.2f,"
+           "\"ratio_latency_max\":%.2f,\"ratio_throughput\":%.2f,"
+           "\"ratio_throughput_min\":%.2f,\"ratio_throughput_max\":%.2f}%s",
+           key, m->d_payload, m->d_rtt.med, m->d_rate.med, m->h_payload, m->h_rtt.med,
+           m->h_rate.med, m->r_lat.med, m->r_lat.min, m->r_lat.max, m->r_tput.med,
+           m->r_tput.min, m->r_tput.max, tail);
+}
+
 int main(int argc, char **argv)
 {
     unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 10000;
@@ -224,46 +287,38 @@ int main(int argc, char **argv)
     if (!rounds || !msgs)
         return 2;
 
-    struct result rd, rh, rd2, ro;
-    struct rpmsg_router_stats st, st2;
-    if (run(false, rounds, msgs, &rd, &rh, &st) || run(true, rounds, msgs, &rd2, &ro, &st2))
-        return 1;
+    static struct result rd[2][REPS], rh[2][REPS];
+    unsigned long long relayed = 0, drops = 0;
+    for (int k = 0; k < REPS; k++)
+        for (int own = 0; own < 2; own++) {
+            struct rpmsg_router_stats st;
+            if (run(own, rounds, msgs, &rd[own][k], &rh[own][k], &st))
+                return 1;
+            relayed += st.relayed_msgs;
+            drops += st.drop_no_route + st.drop_tx_fail + st.drop_too_big;
+        }
+    struct summary m[2] = { summarize(rd[0], rh[0]), summarize(rd[1], rh[1]) };
 
     printf("router: %u round trips (16 B), %u messages one way, loopback links, 16 x 512 B buffers\n",
            rounds, msgs);
-    printf("far-core callbacks on the carrier link's thread (default), then on their own (own)\n");
-    printf("%-22s %8s %12s %12s %12s %10s\n", "path", "payload", "rtt med us", "rtt mean us",
-           "msgs/s", "MB/s");
-    const struct { const char *label; struct result *r; } rows[] = {
-        { "big->A direct", &rd }, { "big->B via hub", &rh },
-        { "big->A direct (own)", &rd2 }, { "big->B via hub (own)", &ro },
-    };
-    for (int i = 0; i < 4; i++)
-        printf("%-22s %8d %12.2f %12.2f %12.0f %10.1f\n", rows[i].label, rows[i].r->payload,
-               rows[i].r->rtt_median_us, rows[i].r->rtt_mean_us, rows[i].r->msgs_per_s,
-               rows[i].r->mb_per_s);
-    double lat_ratio = rh.rtt_median_us / rd.rtt_median_us;
-    double tput_ratio = rh.msgs_per_s / rd.msgs_per_s;
-    double lat_own = ro.rtt_median_us / rd2.rtt_median_us;
-    double tput_own = ro.msgs_per_s / rd2.msgs_per_s;
-    printf("hop/direct: latency x%.2f, throughput x%.2f (hub relayed %llu, drops %llu)\n",
-           lat_ratio, tput_ratio, (unsigned long long)st.relayed_msgs,
-           (unsigned long long)(st.drop_no_route + st.drop_tx_fail + st.drop_too_big));
-    printf("hop/direct (own): latency x%.2f, throughput x%.2f (drops %llu)\n", lat_own, tput_own,
-           (unsigned long long)(st2.drop_no_route + st2.drop_tx_fail + st2.drop_too_big));
+    printf("%d runs of each, alternating; median and range. Far-core callbacks on the carrier\n"
+           "link's thread (default), or on the virtual device's own (own).\n", REPS);
+    printf("%-22s %8s %10s  %-13s %10s  %-15s\n", "path", "payload", "rtt med us", "range",
+           "msgs/s", "range");
+    row("big->A direct", m[0].d_payload, m[0].d_rtt, m[0].d_rate);
+    row("big->B via hub", m[0].h_payload, m[0].h_rtt, m[0].h_rate);
+    row("big->A direct (own)", m[1].d_payload, m[1].d_rtt, m[1].d_rate);
+    row("big->B via hub (own)", m[1].h_payload, m[1].h_rtt, m[1].h_rate);
+    for (int own = 0; own < 2; own++)
+        printf("hop/direct%s: latency x%.2f (%.2f-%.2f), throughput x%.2f (%.2f-%.2f)\n",
+               own ? " (own)" : "", m[own].r_lat.med, m[own].r_lat.min, m[own].r_lat.max,
+               m[own].r_tput.med, m[own].r_tput.min, m[own].r_tput.max);
+    printf("hub relayed %llu messages, dropped %llu\n", relayed, drops);
 
-    printf("{\"bench\":\"router\",\"round_trips\":%u,\"messages\":%u,"
-           "\"direct\":{\"payload\":%d,\"rtt_median_us\":%.2f,\"rtt_mean_us\":%.2f,"
-           "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f},"
-           "\"hop\":{\"payload\":%d,\"rtt_median_us\":%.2f,\"rtt_mean_us\":%.2f,"
-           "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f},"
-           "\"ratio_latency\":%.2f,\"ratio_throughput\":%.2f,"
-           "\"own_thread\":{\"direct_rtt_median_us\":%.2f,\"direct_msgs_per_s\":%.0f,"
-           "\"hop_rtt_median_us\":%.2f,\"hop_msgs_per_s\":%.0f,"
-           "\"ratio_latency\":%.2f,\"ratio_throughput\":%.2f}}\n",
-           rounds, msgs, rd.payload, rd.rtt_median_us, rd.rtt_mean_us, rd.msgs_per_s,
-           rd.mb_per_s, rh.payload, rh.rtt_median_us, rh.rtt_mean_us, rh.msgs_per_s,
-           rh.mb_per_s, lat_ratio, tput_ratio, rd2.rtt_median_us, rd2.msgs_per_s,
-           ro.rtt_median_us, ro.msgs_per_s, lat_own, tput_own);
+    printf("{\"bench\":\"router\",\"round_trips\":%u,\"messages\":%u,\"runs\":%d,", rounds,
+           msgs, REPS);
+    json_mode("link_thread", &m[0], ",");
+    json_mode("own_thread", &m[1], "");
+    printf(",\"drops\":%llu}\n", drops);
     return 0;
 }

@@ -331,6 +331,7 @@ static void usage(FILE *f)
             "  --count N         demo: messages streamed (default 2000)\n"
             "  --size BYTES      demo: message size (default 256)\n"
             "  --pings N         demo: ping round trips (default 200)\n"
+            "  --window N        demo: stream messages in flight (default 16)\n"
             "  --duration SEC    stop after SEC seconds (default: Ctrl-C, or the demo's end)\n"
             "  --interval MS     status lines every MS (default 1000; 0: none)\n"
             "  --ctl PATH        control socket for `rpmsg sim-ctl`\n"
@@ -353,6 +354,7 @@ static int run(int argc, char **argv)
         { "count", required_argument, NULL, 'n' },
         { "size", required_argument, NULL, 's' },
         { "pings", required_argument, NULL, 'p' },
+        { "window", required_argument, NULL, 'W' },
         { "duration", required_argument, NULL, 't' },
         { "interval", required_argument, NULL, 'i' },
         { "ctl", required_argument, NULL, 'c' },
@@ -361,13 +363,14 @@ static int run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "dwn:s:p:t:i:c:kh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:kh", opts, NULL)) != -1) {
         switch (opt) {
         case 'd': s.o.demo = true; break;
         case 'w': s.o.demo = s.o.demo_wait = true; break;
         case 'n': s.o.count = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 's': s.o.size = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'p': s.o.pings = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'W': s.o.window = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 't': duration = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'i': interval = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'c': snprintf(s.ctl_path, sizeof(s.ctl_path), "%s", optarg); break;
@@ -388,6 +391,11 @@ static int run(int argc, char **argv)
     if (!s.o.count) s.o.count = s.t.demo_count ? s.t.demo_count : 2000;
     if (!s.o.size) s.o.size = s.t.demo_size ? s.t.demo_size : 256;
     if (!s.o.pings) s.o.pings = s.t.demo_pings ? s.t.demo_pings : 200;
+    if (!s.o.window) s.o.window = 16;
+    if (s.o.window > 4096) {
+        fprintf(stderr, "rpmsg sim: --window must be 1..4096\n");
+        return 2;
+    }
     if (s.o.size < 16 || s.o.size > 65536) {
         fprintf(stderr, "rpmsg sim: --size must be %d..65536\n", 16);
         return 2;

@@ -38,7 +38,7 @@ struct sim_measure {
     uint32_t pings;
     double rtt_min_us, rtt_avg_us, rtt_max_us;
     uint32_t sent, received, seq_errors, sum_errors;
-    uint32_t size;
+    uint32_t size, window;
     double seconds;
     char error[96];
 };
@@ -58,6 +58,7 @@ struct sim_opts {
     bool demo;
     bool demo_wait; /* start the client on the `go` command only */
     uint32_t count, size, pings;
+    uint32_t window; /* demo stream: messages in flight */
     char tag[48]; /* unique per sim run: names shm objects */
 };
 

@@ -18,7 +18,6 @@
 #include "payload.h"
 #include "rpmsg/rpmsg.h"
 
-#define WINDOW 16
 #define WAIT_DEV_MS 20000
 
 struct sim_demo_client {
@@ -101,7 +100,8 @@ static void measure(struct sim_demo_client *d, int target, struct sim_measure *m
     }
     static struct run run;
     memset(&run, 0, sizeof(run));
-    rpmsg_sem_init(&run.credit, WINDOW);
+    rpmsg_sem_init(&run.credit, d->o->window);
+    m->window = d->o->window;
     rpmsg_sem_init(&run.pong, 0);
     struct rpmsg_endpoint ept;
     memset(&ept, 0, sizeof(ept));
@@ -154,7 +154,7 @@ static void measure(struct sim_demo_client *d, int target, struct sim_measure *m
         m->rtt_max_us = mx;
     }
 
-    /* Stream: WINDOW messages in flight. */
+    /* Stream: window messages in flight. */
     uint32_t base = run.received;
     uint64_t s0 = now_ns();
     for (uint32_t i = 0; i < d->o->count && !d->stop && !m->error[0]; i++) {

@@ -97,8 +97,8 @@ static void print_measure(const struct topo *t, const struct sim_measure *m, con
     fprintf(f, "    stream: %u x %u bytes sent, %u echoed back, %u sequence errors, "
                "%u checksum errors\n",
             m->sent, m->size, m->received, m->seq_errors, m->sum_errors);
-    fprintf(f, "            %.0f messages/s, %.2f MB/s each way (16 in flight)\n", rate,
-            rate * m->size / 1e6);
+    fprintf(f, "            %.0f messages/s, %.2f MB/s each way (%u in flight)\n", rate,
+            rate * m->size / 1e6, m->window);
     if (m->error[0])
         fprintf(f, "    error:  %s\n", m->error);
 }
