@@ -36,7 +36,7 @@ struct sim_measure {
     uint32_t ok;
     uint32_t bind_ms;      /* from start until its echo service was bound */
     uint32_t pings;
-    double rtt_min_us, rtt_avg_us, rtt_max_us;
+    double rtt_min_us, rtt_p50_us, rtt_avg_us, rtt_max_us;
     uint32_t sent, received, seq_errors, sum_errors;
     uint32_t size, window;
     double seconds;

@@ -91,8 +91,8 @@ static void print_measure(const struct topo *t, const struct sim_measure *m, con
 {
     const char *from = t->cores[t->demo_from].name, *to = t->cores[m->target].name;
     fprintf(f, "  %s %s -> %s:\n", what, from, to);
-    fprintf(f, "    ping:   %u round trips of 16 bytes, rtt min/avg/max %.1f/%.1f/%.1f us\n",
-            m->pings, m->rtt_min_us, m->rtt_avg_us, m->rtt_max_us);
+    fprintf(f, "    ping:   %u round trips of 16 bytes, rtt min/p50/avg/max %.1f/%.1f/%.1f/%.1f us\n",
+            m->pings, m->rtt_min_us, m->rtt_p50_us, m->rtt_avg_us, m->rtt_max_us);
     double rate = m->seconds > 0 ? m->received / m->seconds : 0;
     fprintf(f, "    stream: %u x %u bytes sent, %u echoed back, %u sequence errors, "
                "%u checksum errors\n",
@@ -140,13 +140,14 @@ bool sim_print_report(const struct topo *t, const struct sim_opts *o,
     fprintf(f,
             "{\"bench\":\"sim_topology\",\"topology\":\"%s\",\"from\":\"%s\",\"to\":\"%s\","
             "\"hops\":%d,\"ok\":%s,\"size\":%u,\"count\":%u,"
-            "\"rtt_avg_us\":%.1f,\"msgs_per_s\":%.0f,\"errors\":%u,"
-            "\"direct_rtt_avg_us\":%.1f,\"direct_msgs_per_s\":%.0f,\"link_errors\":%llu}\n",
+            "\"rtt_avg_us\":%.1f,\"rtt_p50_us\":%.1f,\"msgs_per_s\":%.0f,\"errors\":%u,"
+            "\"direct_rtt_avg_us\":%.1f,\"direct_rtt_p50_us\":%.1f,\"direct_msgs_per_s\":%.0f,"
+            "\"link_errors\":%llu}\n",
             t->file, t->cores[t->demo_from].name, t->cores[t->demo_to].name, hops,
-            ok ? "true" : "false", m->size, o->count, m->rtt_avg_us,
+            ok ? "true" : "false", m->size, o->count, m->rtt_avg_us, m->rtt_p50_us,
             m->seconds > 0 ? m->received / m->seconds : 0.0,
             m->seq_errors + m->sum_errors + (m->sent - m->received),
-            hops > 1 ? n->rtt_avg_us : m->rtt_avg_us,
+            hops > 1 ? n->rtt_avg_us : m->rtt_avg_us, hops > 1 ? n->rtt_p50_us : m->rtt_p50_us,
             hops > 1 ? (n->seconds > 0 ? n->received / n->seconds : 0.0)
                      : (m->seconds > 0 ? m->received / m->seconds : 0.0),
             (unsigned long long)link_errors);
