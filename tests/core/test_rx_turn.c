@@ -1,0 +1,333 @@
+/*
+ * A device that lends its RX context (cfg.lent_rx, rpmsg_device_rx_try_enter):
+ * one thread at a time is the context, turns nest on one thread, the
+ * device's own RX thread waits for its turn, and a callback delivered by a
+ * thread holding a turn waits (rpmsg_wait) by running the device's poll on
+ * that same thread.
+ *
+ * The transport here is a stub: a queue the test fills, delivered by poll().
+ */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QMAX 8
+#define MSG_SIZE 64
+
+struct stub {
+    struct rpmsg_device dev;
+    rpmsg_mutex_t lock;
+    rpmsg_cond_t cond;
+    uint8_t msg[QMAX][MSG_SIZE];
+    uint32_t len[QMAX];
+    unsigned head, count;
+    bool wake;
+    unsigned polls; /* poll() calls that found something */
+};
+
+static struct stub *stub_of(struct rpmsg_device *rdev)
+{
+    return rdev->transport;
+}
+
+static void *st_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    (void)rdev, (void)size;
+    return NULL; /* nothing is sent here */
+}
+
+static int st_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
+{
+    (void)rdev, (void)buf, (void)len;
+    return -EINVAL;
+}
+
+static int st_release_tx(struct rpmsg_device *rdev, void *buf)
+{
+    (void)rdev, (void)buf;
+    return -EINVAL;
+}
+
+static void st_release_rx(struct rpmsg_device *rdev, void *buf)
+{
+    (void)rdev, (void)buf; /* the queue slot is reused only after a reset */
+}
+
+static int st_poll(struct rpmsg_device *rdev)
+{
+    struct stub *s = stub_of(rdev);
+    int n = 0;
+    for (;;) {
+        rpmsg_mutex_lock(&s->lock);
+        if (!s->count) {
+            rpmsg_mutex_unlock(&s->lock);
+            return n;
+        }
+        unsigned i = s->head;
+        s->head = (s->head + 1) % QMAX;
+        s->count--;
+        s->polls++;
+        rpmsg_mutex_unlock(&s->lock);
+        rpmsg_device_rx(rdev, s->msg[i], s->len[i]); /* no lock held: it may nest */
+        n++;
+    }
+}
+
+static int st_wait(struct rpmsg_device *rdev, uint64_t deadline)
+{
+    struct stub *s = stub_of(rdev);
+    int rc = 0;
+    rpmsg_mutex_lock(&s->lock);
+    while (!s->count && !s->wake && rc != -ETIMEDOUT)
+        rc = rpmsg_cond_wait(&s->cond, &s->lock, deadline);
+    s->wake = false;
+    rpmsg_mutex_unlock(&s->lock);
+    return rc == -ETIMEDOUT ? rc : 0;
+}
+
+static void st_wakeup(struct rpmsg_device *rdev)
+{
+    struct stub *s = stub_of(rdev);
+    rpmsg_mutex_lock(&s->lock);
+    s->wake = true;
+    rpmsg_cond_broadcast(&s->cond);
+    rpmsg_mutex_unlock(&s->lock);
+}
+
+static const struct rpmsg_transport_ops stub_ops = {
+    .get_tx_buffer = st_get_tx,
+    .send = st_send,
+    .release_tx_buffer = st_release_tx,
+    .release_rx_buffer = st_release_rx,
+    .poll = st_poll,
+    .wait = st_wait,
+    .wakeup = st_wakeup,
+};
+
+#define EPT_ADDR 0x400u
+#define PEER_ADDR 0x401u
+
+/* Builds message `tag` (one byte of payload) for the endpoint. */
+static void *make_msg(uint8_t *buf, uint32_t *len, uint8_t tag)
+{
+    struct rpmsg_hdr h = { .src = PEER_ADDR, .dst = EPT_ADDR, .len = 1 };
+    memcpy(buf, &h, sizeof(h));
+    buf[sizeof(h)] = tag;
+    *len = (uint32_t)sizeof(h) + 1;
+    return buf;
+}
+
+/* Queues message `tag` for poll() and wakes the transport's waiters. */
+static void inject(struct stub *s, uint8_t tag)
+{
+    rpmsg_mutex_lock(&s->lock);
+    unsigned i = (s->head + s->count) % QMAX;
+    make_msg(s->msg[i], &s->len[i], tag);
+    s->count++;
+    rpmsg_cond_broadcast(&s->cond);
+    rpmsg_mutex_unlock(&s->lock);
+}
+
+/* ---- Fixture ------------------------------------------------------------------ */
+
+struct fx {
+    struct stub st;
+    struct rpmsg_endpoint ept;
+    struct rpmsg_sem sem;
+    pthread_mutex_t log_lock;
+    char log[32]; /* callbacks: 'A' start of a, 'a' its end, 'b' ... */
+    unsigned nlog;
+    pthread_t thread_of[256]; /* the thread each tag's callback ran on */
+    bool ctx_of[256];         /* rpmsg_device_on_rx_context inside it */
+    int wait_rc;
+    struct tu_event ran;
+};
+
+static void log_c(struct fx *f, char c)
+{
+    pthread_mutex_lock(&f->log_lock);
+    if (f->nlog + 1 < sizeof(f->log))
+        f->log[f->nlog++] = c;
+    pthread_mutex_unlock(&f->log_lock);
+}
+
+static int on_msg(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)src;
+    struct fx *f = priv;
+    uint8_t tag = len ? *(uint8_t *)data : 0;
+    f->thread_of[tag] = pthread_self();
+    f->ctx_of[tag] = rpmsg_device_on_rx_context(ept->rdev);
+    log_c(f, (char)(tag - 'a' + 'A'));
+    if (tag == 'w') /* waits for 'p', which posts */
+        f->wait_rc = rpmsg_wait_timeout(ept, &f->sem, TU_TIMEOUT_MS);
+    else if (tag == 'p')
+        rpmsg_post(ept, &f->sem);
+    log_c(f, (char)tag);
+    tu_event_post(&f->ran);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    if (rpmsg_mutex_init(&f->st.lock) || rpmsg_cond_init(&f->st.cond))
+        return -1;
+    pthread_mutex_init(&f->log_lock, NULL);
+    tu_event_init(&f->ran);
+    rpmsg_sem_init(&f->sem, 0);
+    struct rpmsg_device_config cfg = { .local_cpuname = "here", .lent_rx = true };
+    if (rpmsg_device_init(&f->st.dev, &stub_ops, &f->st, &cfg) ||
+        rpmsg_create_ept(&f->ept, &f->st.dev, "turns", EPT_ADDR, PEER_ADDR, on_msg, NULL) ||
+        rpmsg_device_start(&f->st.dev))
+        return -1;
+    f->ept.priv = f;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    rpmsg_destroy_ept(&f->ept);
+    rpmsg_device_deinit(&f->st.dev);
+    rpmsg_sem_deinit(&f->sem);
+    tu_event_deinit(&f->ran);
+    pthread_mutex_destroy(&f->log_lock);
+    rpmsg_cond_deinit(&f->st.cond);
+    rpmsg_mutex_deinit(&f->st.lock);
+    free(f);
+    TU_ASSERT_NO_THREAD_FAILURES();
+    return 0;
+}
+
+/* ---- A helper thread that holds a turn while the test looks on ---------------- */
+
+struct holder {
+    struct fx *f;
+    struct tu_barrier in, out; /* turn taken / may leave */
+    bool entered, nested, ctx_inside, ctx_after_inner;
+    uint8_t deliver; /* after `out`, deliver this tag itself, still in its turn (0: none) */
+};
+
+static void *holder_main(void *arg)
+{
+    struct holder *h = arg;
+    struct rpmsg_device *rdev = &h->f->st.dev;
+    struct rpmsg_rx_turn outer, inner;
+    h->entered = rpmsg_device_rx_try_enter(rdev, &outer);
+    h->nested = rpmsg_device_rx_try_enter(rdev, &inner);
+    h->ctx_inside = rpmsg_device_on_rx_context(rdev);
+    rpmsg_device_rx_leave(&inner);
+    h->ctx_after_inner = rpmsg_device_on_rx_context(rdev);
+    TU_CHECK(tu_barrier_wait(&h->in, TU_TIMEOUT_MS) == 0);
+    TU_CHECK(tu_barrier_wait(&h->out, TU_TIMEOUT_MS) == 0);
+    if (h->deliver) {
+        uint8_t buf[MSG_SIZE];
+        uint32_t len = 0;
+        void *msg = make_msg(buf, &len, h->deliver);
+        rpmsg_device_rx(rdev, msg, len);
+    }
+    rpmsg_device_rx_leave(&outer);
+    return NULL;
+}
+
+static void holder_start(struct holder *h, struct fx *f, struct tu_thread *t, uint8_t deliver)
+{
+    memset(h, 0, sizeof(*h));
+    h->f = f;
+    h->deliver = deliver;
+    tu_barrier_init(&h->in, 2);
+    tu_barrier_init(&h->out, 2);
+    assert_int_equal(tu_thread_start(t, holder_main, h), 0);
+    assert_int_equal(tu_barrier_wait(&h->in, TU_TIMEOUT_MS), 0);
+}
+
+static void holder_finish(struct holder *h, struct tu_thread *t)
+{
+    assert_int_equal(tu_barrier_wait(&h->out, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_thread_join(t, TU_TIMEOUT_MS), 0);
+    tu_barrier_deinit(&h->in);
+    tu_barrier_deinit(&h->out);
+}
+
+/* One thread at a time; a turn nests on its own thread. */
+static void test_one_thread_at_a_time(void **state)
+{
+    struct fx *f = *state;
+    struct holder h;
+    struct tu_thread t;
+    holder_start(&h, f, &t, 0);
+    assert_true(h.entered);
+    assert_true(h.nested);
+    assert_true(h.ctx_inside);
+    assert_true(h.ctx_after_inner); /* the outer turn still holds */
+    struct rpmsg_rx_turn mine;
+    assert_false(rpmsg_device_rx_try_enter(&f->st.dev, &mine));
+    assert_false(rpmsg_device_on_rx_context(&f->st.dev));
+    holder_finish(&h, &t);
+
+    assert_true(rpmsg_device_rx_try_enter(&f->st.dev, &mine));
+    assert_true(rpmsg_device_on_rx_context(&f->st.dev));
+    rpmsg_device_rx_leave(&mine);
+    assert_false(rpmsg_device_on_rx_context(&f->st.dev));
+}
+
+/* The device's own RX thread takes no message while another thread has the
+ * turn, and delivers it once the turn is given back. */
+static void test_rx_thread_waits_for_its_turn(void **state)
+{
+    struct fx *f = *state;
+    struct holder h;
+    struct tu_thread t;
+    holder_start(&h, f, &t, 0);
+    inject(&f->st, 'a');
+    /* Long enough for an RX thread that ignored turns to have polled. */
+    assert_int_equal(tu_event_wait(&f->ran, 1, 200), -ETIMEDOUT);
+    rpmsg_mutex_lock(&f->st.lock);
+    unsigned polls = f->st.polls;
+    rpmsg_mutex_unlock(&f->st.lock);
+    assert_int_equal(polls, 0);
+    holder_finish(&h, &t);
+    assert_int_equal(tu_event_wait(&f->ran, 1, TU_TIMEOUT_MS), 0);
+    assert_memory_equal(f->log, "Aa", 2);
+    assert_true(f->ctx_of['a']);
+    assert_false(pthread_equal(f->thread_of['a'], t.id));
+}
+
+/*
+ * A message delivered by the turn holder runs its callback there; the
+ * callback's rpmsg_wait runs the device's poll on that same thread, which
+ * delivers the message that posts, nested: W P p w, all on the holder.
+ */
+static void test_wait_runs_on_turn_holder(void **state)
+{
+    struct fx *f = *state;
+    struct holder h;
+    struct tu_thread t;
+    holder_start(&h, f, &t, 'w');
+    inject(&f->st, 'p'); /* the RX thread wakes, and waits for its turn */
+    holder_finish(&h, &t);
+    assert_int_equal(tu_event_wait(&f->ran, 2, TU_TIMEOUT_MS), 0);
+    assert_int_equal(f->wait_rc, 0);
+    assert_int_equal(f->nlog, 4);
+    assert_memory_equal(f->log, "WPpw", 4);
+    assert_true(pthread_equal(f->thread_of['w'], t.id));
+    assert_true(pthread_equal(f->thread_of['p'], t.id));
+    assert_true(f->ctx_of['w']);
+    assert_true(f->ctx_of['p']);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_one_thread_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rx_thread_waits_for_its_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_runs_on_turn_holder, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
