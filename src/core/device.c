@@ -120,9 +120,16 @@ void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn)
 {
 #if !RPMSG_NO_SYS
     struct rpmsg_device *rdev = turn->rdev;
-    if (!rdev || rdev->no_rx_thread || turns != turn)
-        return; /* not a turn taken (turns end in the order they began) */
-    turns = turn->up;
+    if (!rdev || rdev->no_rx_thread)
+        return;
+    /* Turns end in the order they began; one ended out of order is still
+     * taken off, or the device's RX thread would wait for it forever. */
+    struct rpmsg_rx_turn **p = &turns;
+    while (*p && *p != turn)
+        p = &(*p)->up;
+    if (!*p)
+        return; /* not a turn this thread took */
+    *p = turn->up;
     if (!has_turn(rdev)) {
         rpmsg_mutex_lock(&rdev->lock);
         rdev->rx_taken = false;

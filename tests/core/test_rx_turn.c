@@ -277,6 +277,29 @@ static void test_one_thread_at_a_time(void **state)
     assert_false(rpmsg_device_on_rx_context(&f->st.dev));
 }
 
+/* Turns ended out of order still end; a turn never taken is ignored. */
+static void test_leave_out_of_order(void **state)
+{
+    struct fx *f = *state;
+    struct rpmsg_rx_turn outer, inner, never = { .rdev = &f->st.dev };
+    assert_true(rpmsg_device_rx_try_enter(&f->st.dev, &outer));
+    assert_true(rpmsg_device_rx_try_enter(&f->st.dev, &inner));
+    rpmsg_device_rx_leave(&outer);
+    assert_true(rpmsg_device_on_rx_context(&f->st.dev)); /* inner still holds */
+    rpmsg_device_rx_leave(&never);
+    assert_true(rpmsg_device_on_rx_context(&f->st.dev));
+    rpmsg_device_rx_leave(&inner);
+    assert_false(rpmsg_device_on_rx_context(&f->st.dev));
+    /* Free again: another thread gets it, and the RX thread delivers after. */
+    struct holder h;
+    struct tu_thread t;
+    holder_start(&h, f, &t, 0);
+    assert_true(h.entered);
+    holder_finish(&h, &t);
+    inject(&f->st, 'a');
+    assert_int_equal(tu_event_wait(&f->ran, 1, TU_TIMEOUT_MS), 0);
+}
+
 /* The device's own RX thread takes no message while another thread has the
  * turn, and delivers it once the turn is given back. */
 static void test_rx_thread_waits_for_its_turn(void **state)
@@ -326,6 +349,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_thread_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leave_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rx_thread_waits_for_its_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_runs_on_turn_holder, setup, teardown),
     };
