@@ -119,7 +119,7 @@ bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *
 void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn)
 {
 #if !RPMSG_NO_SYS
-    struct rpmsg_device *rdev = turn->rdev;
+    struct rpmsg_device *rdev = turn ? turn->rdev : NULL;
     if (!rdev || rdev->no_rx_thread)
         return;
     /* Turns end in the order they began; one ended out of order is still

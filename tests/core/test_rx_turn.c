@@ -287,7 +287,12 @@ static void test_leave_out_of_order(void **state)
     rpmsg_device_rx_leave(&outer);
     assert_true(rpmsg_device_on_rx_context(&f->st.dev)); /* inner still holds */
     rpmsg_device_rx_leave(&never);
+    rpmsg_device_rx_leave(NULL);
     assert_true(rpmsg_device_on_rx_context(&f->st.dev));
+    assert_false(rpmsg_device_on_rx_context(NULL));
+    struct rpmsg_rx_turn t0;
+    assert_false(rpmsg_device_rx_try_enter(NULL, &t0));
+    assert_false(rpmsg_device_rx_try_enter(&f->st.dev, NULL));
     rpmsg_device_rx_leave(&inner);
     assert_false(rpmsg_device_on_rx_context(&f->st.dev));
     /* Free again: another thread gets it, and the RX thread delivers after. */
