@@ -6,7 +6,8 @@
  * device works; zero-copy buffers and held RX buffers map onto the links.
  * A far core's callbacks run on the carrier link's RX thread, or on the
  * virtual device's own with rx_thread_per_far_core; the waiting tests run
- * both ways.
+ * both ways, and a far core's blocked callback holds up its link only in
+ * the first.
  */
 #include "router_fixture.h"
 
@@ -304,6 +305,26 @@ static void test_echo_in_callback_own_thread(void **state)
     test_echo_in_callback(state);
 }
 
+/* On B: a far core's endpoint (big's, through A) and a neighbour's (A's),
+ * both over L2; their callbacks for short words are on_far and on_near. */
+static void open_far_near(struct fx *f, rf_ctl_fn on_far, rf_ctl_fn on_near,
+                          struct rf_app *out[4])
+{
+    struct rf_app *pb = app(f, "B", "big", "far", false);
+    struct rf_app *pg = app(f, "big", "B", "far", false);
+    struct rf_app *nb = app(f, "B", "A", "near", false);
+    struct rf_app *na = app(f, "A", "B", "near", false);
+    nb->near = na->near = true;
+    pb->on_ctl = on_far;
+    nb->on_ctl = on_near;
+    assert_int_equal(rf_chain_open(&f->t, 3, NAMES3, NULL), 0);
+    struct rf_app *all[] = { pb, pg, nb, na };
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rf_app_wait_ready(all[i]), 0);
+        out[i] = all[i];
+    }
+}
+
 /*
  * Where B runs a far core's callbacks: on the thread of L2 (the link they
  * arrive on), the thread that runs A's (a neighbour's) callbacks; with
@@ -330,17 +351,9 @@ static void check_threads(struct fx *f, bool own)
 {
     rf_own_rx = own;
     far_ctx = false;
-    struct rf_app *pb = app(f, "B", "big", "far", false);
-    struct rf_app *pg = app(f, "big", "B", "far", false);
-    struct rf_app *nb = app(f, "B", "A", "near", false);
-    struct rf_app *na = app(f, "A", "B", "near", false);
-    nb->near = na->near = true;
-    pb->on_ctl = note_far;
-    nb->on_ctl = note_near;
-    assert_int_equal(rf_chain_open(&f->t, 3, NAMES3, NULL), 0);
-    struct rf_app *all[] = { pb, pg, nb, na };
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(rf_app_wait_ready(all[i]), 0);
+    struct rf_app *a[4];
+    open_far_near(f, note_far, note_near, a);
+    struct rf_app *pb = a[0], *pg = a[1], *nb = a[2], *na = a[3];
     assert_int_equal(rf_app_send_ctl(pg, "x"), 1);
     assert_int_equal(rf_app_send_ctl(na, "y"), 1);
     assert_int_equal(tu_event_wait(&pb->ctl, 1, TU_TIMEOUT_MS), 0);
@@ -361,6 +374,58 @@ static void test_far_callbacks_on_link_thread(void **state)
 static void test_far_callbacks_on_own_thread(void **state)
 {
     check_threads(*state, true);
+}
+
+/*
+ * The price of delivering on the link's thread: on B, a far core's callback
+ * that blocks holds up L2, so A's (a neighbour's) next message waits for it.
+ * With rx_thread_per_far_core it does not. Either way everything arrives
+ * once the callback returns.
+ */
+static struct tu_event far_blocked, far_gate;
+
+static void far_block(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    (void)a;
+    if (len == 5 && !memcmp(data, "block", 5)) {
+        tu_event_post(&far_blocked);
+        TU_CHECK(tu_event_wait(&far_gate, 1, TU_TIMEOUT_MS) == 0);
+    }
+}
+
+static void check_blocking(struct fx *f, bool own)
+{
+    rf_own_rx = own;
+    tu_event_init(&far_blocked);
+    tu_event_init(&far_gate);
+    struct rf_app *a[4];
+    open_far_near(f, far_block, NULL, a);
+    struct rf_app *pb = a[0], *pg = a[1], *nb = a[2], *na = a[3];
+    assert_int_equal(rf_app_send_ctl(pg, "block"), 5);
+    assert_int_equal(tu_event_wait(&far_blocked, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rf_app_send_ctl(na, "y"), 1);
+    if (own)
+        assert_int_equal(tu_event_wait(&nb->ctl, 1, TU_TIMEOUT_MS), 0);
+    else /* long enough for L2's thread to have delivered it, were it free */
+        assert_int_equal(tu_event_wait(&nb->ctl, 1, 200), -ETIMEDOUT);
+    assert_int_equal(tu_event_count(&pb->ctl), 0); /* still blocked */
+    tu_event_post(&far_gate);
+    assert_int_equal(tu_event_wait(&pb->ctl, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_wait(&nb->ctl, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_count(&nb->ctl), 1);
+    assert_clean(f);
+    tu_event_deinit(&far_gate);
+    tu_event_deinit(&far_blocked);
+}
+
+static void test_blocked_far_callback_holds_link(void **state)
+{
+    check_blocking(*state, false);
+}
+
+static void test_blocked_far_callback_own_thread(void **state)
+{
+    check_blocking(*state, true);
 }
 
 /* Zero-copy TX through the route, and an RX buffer held on the far end. */
@@ -442,6 +507,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_echo_in_callback_own_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_far_callbacks_on_link_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_far_callbacks_on_own_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_far_callback_holds_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_far_callback_own_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_copy_and_hold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
