@@ -428,6 +428,41 @@ static void test_blocked_far_callback_own_thread(void **state)
     check_blocking(*state, true);
 }
 
+/*
+ * A far core's callback destroys its own endpoint: no deadlock on whichever
+ * thread delivered it, big's endpoint is unbound, and L2 carries on.
+ */
+static void far_die(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    if (len == 3 && !memcmp(data, "die", 3) && __atomic_exchange_n(&a->live, false, __ATOMIC_ACQ_REL))
+        TU_CHECK(rpmsg_destroy_ept(&a->ept) == 0);
+}
+
+static void check_die(struct fx *f, bool own)
+{
+    rf_own_rx = own;
+    struct rf_app *a[4];
+    open_far_near(f, far_die, NULL, a);
+    struct rf_app *pb = a[0], *pg = a[1], *nb = a[2], *na = a[3];
+    assert_int_equal(rf_app_send_ctl(pg, "die"), 3);
+    assert_int_equal(tu_event_wait(&pb->ctl, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_event_wait(&pg->unbinds, 1, TU_TIMEOUT_MS), 0);
+    assert_false(__atomic_load_n(&pb->live, __ATOMIC_ACQUIRE));
+    assert_int_equal(rf_app_send_ctl(na, "y"), 1);
+    assert_int_equal(tu_event_wait(&nb->ctl, 1, TU_TIMEOUT_MS), 0);
+    assert_clean(f);
+}
+
+static void test_far_callback_destroys_its_endpoint(void **state)
+{
+    check_die(*state, false);
+}
+
+static void test_far_callback_destroys_its_endpoint_own_thread(void **state)
+{
+    check_die(*state, true);
+}
+
 /* Zero-copy TX through the route, and an RX buffer held on the far end. */
 static void *held_ptr;
 static unsigned held_len;
@@ -509,6 +544,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_far_callbacks_on_own_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_far_callback_holds_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_far_callback_own_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_far_callback_destroys_its_endpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_far_callback_destroys_its_endpoint_own_thread, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_zero_copy_and_hold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

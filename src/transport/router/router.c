@@ -75,19 +75,21 @@
  * (which creates endpoints and devices) and all link events go to the
  * worker, one thread per router that does all control sending.
  *
- * Threading of virtual devices. Each virtual device has its own RX thread
- * (an ordinary device started with rpmsg_device_start). The tunnel endpoint's
- * callback, on the carrier's RX thread, only holds the buffer and queues it;
- * the virtual device's thread dispatches. Chosen over dispatching straight
- * from the carrier's RX thread because the core ties waiting and endpoint
- * destruction to the device's own RX context: with its own thread,
- * rpmsg_wait() in a callback on the virtual device runs that device's queue
- * nested (the reply arrives through the carrier's thread, which never
- * blocks), and rpmsg_destroy_ept() from inside or outside a callback keeps
- * its guarantees. FIFO per route holds: one carrier thread feeds one queue
- * read by one thread. A slow callback on one far core also no longer stalls
- * the other routes sharing the link. The price is one thread hop per
- * received message at the edge.
+ * Threading of virtual devices. A virtual device is an ordinary device with
+ * an RX thread of its own, but it lends its RX context (core: lent_rx). The
+ * tunnel endpoint's callback, on the carrier's RX thread, takes a turn when
+ * the device is idle and its queue empty, and delivers right there: one
+ * thread hand-off less per received message at each far end, where waking
+ * a thread costs more than all the work a hop does on a message.
+ * Otherwise it queues the message for the device's own thread. The core
+ * ties waiting and endpoint destruction to the RX context, and the turn
+ * makes the carrier's thread that context for the time of the delivery:
+ * rpmsg_wait() in such a callback runs the carrier link nested (vd_poll,
+ * vd_wait), and rpmsg_destroy_ept() from inside keeps its guarantees. FIFO
+ * per route holds: one carrier thread feeds the device, and one thread at a
+ * time delivers. The price: a far core's callback that blocks holds up its
+ * carrier link, as a neighbour's does; rx_thread_per_far_core gives every
+ * far core its own thread again.
  *
  * Buffer waits. The contract gives no "buffer came back" hook to anyone but
  * the core, so a per-link pump thread, woken when a router send or a virtual
