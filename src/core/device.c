@@ -94,8 +94,7 @@ bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *
 {
     if (!rdev || !rdev->ops || !turn)
         return false;
-    turn->rdev = rdev;
-    turn->up = NULL;
+    turn->rdev = rdev; /* leave() needs it even for a turn that is not listed */
 #if RPMSG_NO_SYS
     return true; /* one context */
 #else
