@@ -242,6 +242,7 @@ static void test_openamp_region(void **state)
     assert_int_equal(vt_le16(d1 + 12), 0);
     assert_int_equal(vt_le16(u1 + 2), 1); /* consumed and returned */
     assert_int_equal(vt_le32(u1 + 4), 0);
+    assert_int_equal(vt_le32(u1 + 8), 16 + 40); /* used.len: the descriptor's length */
     static const uint8_t ns[56] = {
         0x00, 0x04, 0, 0, 0x35, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0,
         'r', 'p', 'm', 's', 'g', '-', 'o', 'p', 'e', 'n', 'a', 'm', 'p', '-', 'd', 'e',
