@@ -94,6 +94,14 @@ struct rpmsg_linux_openamp_config {
     bool listen;           /* true: bind+listen+accept ("unixs:"), false: connect ("unix:") */
     uint32_t timeout_ms;   /* how long open waits for the peer; 0: 10 s, UINT32_MAX: forever */
     bool keep_names;       /* do not unlink the shm object once connected */
+    /*
+     * Called once the region is mapped and before the socket is offered to
+     * the peer (listen or connect), with the region; a non-zero return
+     * fails the open with it. The side that writes the resource table
+     * writes it here: an OpenAMP host reads it as soon as connect() returns.
+     */
+    int (*prepare)(void *arg, void *base, size_t size);
+    void *prepare_arg;
 };
 
 /* What the transport needs. Everything else stays behind plat. */

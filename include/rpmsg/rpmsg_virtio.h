@@ -221,6 +221,13 @@ struct rpmsg_virtio_config {
      * only through peer_alive().
      */
     bool legacy;
+    /*
+     * The table writer wrote the table already, with
+     * rpmsg_virtio_write_table() and this same config: init takes it as it
+     * is instead of writing it again (the peer may be reading or changing
+     * it by then: an OpenAMP host reads it as soon as connect() returns).
+     */
+    bool table_written;
     const char *cpuname;      /* local; "" if NULL */
     const char *peer_cpuname; /* peer's name when CPUNAME is not negotiated; default "host"/"remote" */
     uint32_t features;        /* offered; 0: RPMSG_VIRTIO_F_DEFAULT */
@@ -289,6 +296,7 @@ struct rpmsg_virtio {
     void *plat;
     enum rpmsg_virtio_role role;
     bool writer;        /* this side writes the resource table */
+    bool table_written; /* ...and had written it before init */
     bool legacy;
     struct rpmsg_virtio_layout layout;
     uint8_t *shm;
@@ -322,6 +330,13 @@ struct rpmsg_virtio {
  * rpmsg_virtio_deinit() returns. Returns 0 or -EINVAL/-ENOMEM/-errno.
  */
 int rpmsg_virtio_init(struct rpmsg_virtio *vdev, const struct rpmsg_virtio_config *cfg);
+/*
+ * Writes the resource table (and the writer's config space fields) that
+ * rpmsg_virtio_init() with this config would write, before there is a
+ * device: for a writer that must publish it before the peer can connect.
+ * Only the table writer may call it. 0 or -EINVAL.
+ */
+int rpmsg_virtio_write_table(const struct rpmsg_virtio_config *cfg);
 /* The framework device of this link (for rpmsg_create_ept and friends). */
 struct rpmsg_device *rpmsg_virtio_get_device(struct rpmsg_virtio *vdev);
 /*

@@ -15,11 +15,14 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,6 +210,93 @@ static void test_echo_ping_openamp(void **st)
     assert_int_equal(leftovers(), 0);
 }
 
+/* Somebody listens on the abstract AF_UNIX socket @name (/proc/net/unix). */
+static bool listening(const char *name)
+{
+    FILE *f = fopen("/proc/net/unix", "re");
+    char line[512], want[160];
+    bool found = false;
+    snprintf(want, sizeof(want), "@%s", name);
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        unsigned flags;
+        int pos = 0;
+        if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %n", &flags, &pos) < 1 || !pos)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        found = (flags & 0x10000) && !strcmp(line + pos, want); /* __SO_ACCEPTCON */
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static int connect_abstract(const char *name)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t n = strlen(name);
+    memcpy(sa.sun_path + 1, name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 &&
+        connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * What an OpenAMP host does: connect to the listening remote and read the
+ * resource table as soon as connect() returns. The listener is stopped once
+ * it listens, so nothing it would do after accept() can have happened: the
+ * table must have been written before listen().
+ */
+static void test_openamp_table_before_listen(void **st)
+{
+    (void)st;
+    char shm[96], sock[96], link[200];
+    snprintf(shm, sizeof(shm), "%soamp-t", prefix);
+    snprintf(sock, sizeof(sock), "%soamp-t-sock", prefix);
+    snprintf(link, sizeof(link), "%s:@%s", shm, sock);
+    const char *echo[] = { "echo", "--openamp", link, "--listen", "--wait", "20000", NULL };
+    start(&procs[0], echo);
+    bool ok = false;
+    for (int t = 0; t < 1000 && !(ok = listening(sock)); t++)
+        usleep(10000);
+    assert_true(ok);
+    assert_int_equal(kill(procs[0].pid, SIGSTOP), 0);
+    int fd = connect_abstract(sock);
+    assert_true(fd >= 0);
+    char path[160];
+    snprintf(path, sizeof(path), "/dev/shm/%s", shm);
+    int sfd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(sfd >= 0);
+    const uint8_t *s = mmap(NULL, 0x1000, PROT_READ, MAP_SHARED, sfd, 0);
+    assert_true(s != MAP_FAILED);
+    /* One vdev (virtio id 7), NS offered, two vrings at 0x4000 and 0x8000. */
+    assert_int_equal(le32(s + 0), 1);
+    assert_int_equal(le32(s + 4), 1);
+    assert_int_equal(le32(s + 16), 20);
+    assert_int_equal(le32(s + 20), 3);
+    assert_int_equal(le32(s + 24), 7);
+    assert_int_equal(le32(s + 32), 1);
+    assert_int_equal(s[44], 0);
+    assert_int_equal(s[45], 2);
+    assert_int_equal(le32(s + 48), 0x4000);
+    assert_int_equal(le32(s + 56), 256);
+    assert_int_equal(le32(s + 68), 0x8000);
+    munmap((void *)s, 0x1000);
+    close(sfd);
+    kill(procs[0].pid, SIGCONT);
+    close(fd);
+    kill_all();
+    leftovers();
+}
+
 /* The value after "key: " on a line of text, into out. */
 static bool field(const char *text, const char *key, char *out, size_t size)
 {
@@ -299,6 +389,7 @@ static int teardown(void **st)
 {
     (void)st;
     kill_all();
+    leftovers(); /* a failed test's names must not fail the next one */
     return 0;
 }
 
@@ -315,6 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_echo_ping_native, teardown),
         cmocka_unit_test_teardown(test_echo_ping_openamp, teardown),
+        cmocka_unit_test_teardown(test_openamp_table_before_listen, teardown),
         cmocka_unit_test_teardown(test_echo_ping_uart, teardown),
         cmocka_unit_test_teardown(test_echo_ping_spi, teardown),
         cmocka_unit_test_teardown(test_demo, teardown),

@@ -201,7 +201,10 @@ int rpmsg_linux_open_openamp(struct rpmsg_linux_link *link,
         plat_free(p);
         return r;
     }
-    r = rpmsg_linux_uds_open(&p->uds, cfg->sock_path, cfg->listen, cfg->timeout_ms);
+    if (cfg->prepare)
+        r = cfg->prepare(cfg->prepare_arg, p->shm.map, p->shm.region_size);
+    if (r == 0)
+        r = rpmsg_linux_uds_open(&p->uds, cfg->sock_path, cfg->listen, cfg->timeout_ms);
     if (r < 0) {
         /* Nobody came: we may have created the object, and nobody else uses it. */
         if (p->keep_names)

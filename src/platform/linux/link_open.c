@@ -155,22 +155,41 @@ static int open_port(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, 
     return r;
 }
 
+/* OpenAMP listener: the table is in place before a host can connect and read it. */
+static int write_table_early(void *arg, void *base, size_t size)
+{
+    struct rpmsg_virtio_config *vc = arg;
+    vc->shm = base;
+    vc->shm_size = size;
+    vc->table_written = true;
+    return rpmsg_virtio_write_table(vc);
+}
+
 static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg,
                        const char *name, bool openamp, const char *sock)
 {
     struct rpmsg_virtio_layout lay;
-    bool remote_writes = false;
+    struct rpmsg_virtio_config vc = {
+        .role = cfg->role == RPMSG_LINK_HOST ? RPMSG_VIRTIO_HOST : RPMSG_VIRTIO_REMOTE,
+        .layout = &lay,
+        .legacy = openamp,
+        .cpuname = cfg->cpuname ? cfg->cpuname : cfg->role == RPMSG_LINK_HOST ? "host" : "remote",
+        /* OpenAMP's demos offer the name service only. */
+        .features = openamp ? RPMSG_F_NS : cfg->features,
+    };
     int r;
     if (openamp) {
+        /* In OpenAMP's Linux demos the side that listens writes the table. */
+        vc.remote_writes_table = cfg->listen == (cfg->role == RPMSG_LINK_REMOTE);
         struct rpmsg_linux_openamp_config oc = {
             .shm_name = name,
             .sock_path = sock,
             .listen = cfg->listen,
             .timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000,
+            .prepare = cfg->listen ? write_table_early : NULL,
+            .prepare_arg = &vc,
         };
         rpmsg_virtio_layout_openamp(&lay);
-        /* In OpenAMP's Linux demos the side that listens writes the table. */
-        remote_writes = cfg->listen == (cfg->role == RPMSG_LINK_REMOTE);
         r = rpmsg_linux_open_openamp(&l->phys, &oc);
     } else {
         struct rpmsg_virtio_layout_params p = {
@@ -196,19 +215,10 @@ static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg
     }
     if (r)
         return r;
-    struct rpmsg_virtio_config vc = {
-        .role = cfg->role == RPMSG_LINK_HOST ? RPMSG_VIRTIO_HOST : RPMSG_VIRTIO_REMOTE,
-        .shm = l->phys.base,
-        .shm_size = l->phys.size,
-        .layout = &lay,
-        .remote_writes_table = remote_writes,
-        .legacy = openamp,
-        .cpuname = cfg->cpuname ? cfg->cpuname : cfg->role == RPMSG_LINK_HOST ? "host" : "remote",
-        /* OpenAMP's demos offer the name service only. */
-        .features = openamp ? RPMSG_F_NS : cfg->features,
-        .ops = &l->phys.ops,
-        .plat = l->phys.plat,
-    };
+    vc.shm = l->phys.base;
+    vc.shm_size = l->phys.size;
+    vc.ops = &l->phys.ops;
+    vc.plat = l->phys.plat;
     r = rpmsg_virtio_init(&l->vdev, &vc);
     if (r) {
         rpmsg_linux_close(&l->phys);

@@ -64,34 +64,65 @@ static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config
     vd->cfgsp = config_len >= CFG_SIZE ? vd->vdev + VDEV_CONFIG : NULL;
 }
 
-/* Writes our table from our layout. Lock held. */
-static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
+static uint32_t offer_of(const struct rpmsg_virtio_config *cfg)
 {
-    const struct rpmsg_virtio_layout *l = &vd->layout;
+    return cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+}
+
+/* Config space length of the table a writer offering these features makes. */
+static uint32_t config_len_of(uint32_t offered)
+{
+    return (offered & CFG_FEATURES) ? CFG_SIZE : 0;
+}
+
+/* The dfeatures a writer puts in its table: the remote declares its
+ * features there; a host declares its own only for a legacy remote, which
+ * takes the table as its firmware's. */
+static uint32_t declared_of(uint32_t offered, bool remote, bool legacy)
+{
+    uint32_t mask = config_len_of(offered) ? ~0u : ~CFG_FEATURES;
+    return remote || legacy ? offered & mask : 0;
+}
+
+/* Writes the table (and the writer's config fields) of layout l into shm. */
+static void put_table(uint8_t *shm, const struct rpmsg_virtio_layout *l, uint32_t offered,
+                      bool remote, bool legacy, const char *name, bool keep_ack)
+{
     struct rpmsg_rsc_info info = { 0 };
     info.vdev_notifyid = l->vdev_notifyid;
-    info.config_len = (vd->offered & CFG_FEATURES) ? CFG_SIZE : 0;
+    info.config_len = config_len_of(offered);
     for (int i = 0; i < 2; i++) {
         info.vring[i].da = l->vring_da[i];
         info.vring[i].align = l->align;
         info.vring[i].num = l->num[i];
         info.vring[i].notifyid = l->notifyid[i];
     }
-    uint32_t mask = info.config_len ? ~0u : ~CFG_FEATURES;
-    /* The remote declares its features here; a host declares its own only
-     * for a legacy remote, which takes the table as its firmware's. */
-    if (vd->role == RPMSG_VIRTIO_REMOTE || vd->legacy)
-        info.dfeatures = vd->offered & mask;
-    vd->declared = info.dfeatures;
-    uint8_t *tbl = vd->shm + l->rsc_offset;
+    info.dfeatures = declared_of(offered, remote, legacy);
+    uint8_t *tbl = shm + l->rsc_offset;
     rpmsg_rsc_write(tbl, &info, keep_ack);
-    use_vdev(vd, l->rsc_offset + RSC_VDEV_OFF, info.config_len);
-    if (vd->cfgsp) {
-        vw_st32(vd->cfgsp + CFG_H2R, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
-        vw_st32(vd->cfgsp + CFG_R2H, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
-        write_name(vd->cfgsp + (vd->role == RPMSG_VIRTIO_HOST ? CFG_HOST_NAME : CFG_REMOTE_NAME),
-                   vd->local_name);
+    if (info.config_len) {
+        uint8_t *cfgsp = tbl + RSC_VDEV_OFF + VDEV_CONFIG;
+        vw_st32(cfgsp + CFG_H2R, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
+        vw_st32(cfgsp + CFG_R2H, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
+        write_name(cfgsp + (remote ? CFG_REMOTE_NAME : CFG_HOST_NAME), name);
     }
+}
+
+/*
+ * Writes our table from our layout, unless the application already wrote it
+ * (rpmsg_virtio_write_table, table_written): then the first call only takes
+ * it as ours, since the peer may be using it already. Lock held.
+ */
+static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
+{
+    const struct rpmsg_virtio_layout *l = &vd->layout;
+    bool remote = vd->role == RPMSG_VIRTIO_REMOTE;
+    if (vd->table_written)
+        vd->table_written = false;
+    else
+        put_table(vd->shm, l, vd->offered, remote, vd->legacy, vd->local_name, keep_ack);
+    vd->declared = declared_of(vd->offered, remote, vd->legacy);
+    use_vdev(vd, l->rsc_offset + RSC_VDEV_OFF, config_len_of(vd->offered));
     for (int i = 0; i < 2; i++)
         rpmsg_vring_attach(&vd->vq[i], vd->shm, l->vring_da[i], l->num[i], l->align, l->notifyid[i]);
 }
@@ -472,18 +503,39 @@ void rpmsg_virtio_op_wakeup(struct rpmsg_device *rdev)
 
 /* ---- API ------------------------------------------------------------------ */
 
-int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config *cfg)
+/* The checks both init and write_table make; the layout in use into *lay. */
+static int check_config(const struct rpmsg_virtio_config *cfg, struct rpmsg_virtio_layout *lay)
 {
-    if (!vd || !cfg || !cfg->shm || ((uintptr_t)cfg->shm & 7) || !cfg->shm_size ||
-        cfg->shm_size > UINT32_MAX || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait ||
+    if (!cfg || !cfg->shm || ((uintptr_t)cfg->shm & 7) || !cfg->shm_size ||
+        cfg->shm_size > UINT32_MAX ||
         (cfg->role != RPMSG_VIRTIO_HOST && cfg->role != RPMSG_VIRTIO_REMOTE))
         return -EINVAL;
-    struct rpmsg_virtio_layout lay;
     if (cfg->layout)
-        lay = *cfg->layout;
-    else if (!rpmsg_virtio_layout_default(&lay, NULL))
+        *lay = *cfg->layout;
+    else if (!rpmsg_virtio_layout_default(lay, NULL))
         return -EINVAL;
-    if (rpmsg_virtio_layout_check(&lay, cfg->shm_size))
+    return rpmsg_virtio_layout_check(lay, cfg->shm_size) ? -EINVAL : 0;
+}
+
+int rpmsg_virtio_write_table(const struct rpmsg_virtio_config *cfg)
+{
+    struct rpmsg_virtio_layout lay;
+    int r = check_config(cfg, &lay);
+    if (r)
+        return r;
+    bool remote = cfg->role == RPMSG_VIRTIO_REMOTE;
+    if (remote != cfg->remote_writes_table)
+        return -EINVAL; /* the other side writes it */
+    char name[RPMSG_CPUNAME_SIZE];
+    copy_name(name, cfg->cpuname);
+    put_table(cfg->shm, &lay, offer_of(cfg), remote, cfg->legacy, name, false);
+    return 0;
+}
+
+int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config *cfg)
+{
+    struct rpmsg_virtio_layout lay;
+    if (!vd || check_config(cfg, &lay) || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait)
         return -EINVAL;
 
     memset(vd, 0, sizeof(*vd));
@@ -497,7 +549,8 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     vd->shm_size = cfg->shm_size;
     vd->pool_start = lay.buf_offset;
     vd->pool_end = lay.pool_size ? lay.buf_offset + lay.pool_size : (uint32_t)cfg->shm_size;
-    vd->offered = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+    vd->offered = offer_of(cfg);
+    vd->table_written = vd->writer && cfg->table_written;
     copy_name(vd->local_name, cfg->cpuname);
     copy_name(vd->peer_default, cfg->peer_cpuname ? cfg->peer_cpuname
                                 : cfg->role == RPMSG_VIRTIO_HOST ? "remote" : "host");
