@@ -44,7 +44,11 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     return 0;
 }
 
-/* One link's life: open, announce, echo until the peer goes away. */
+/* serve_once(): the link worked, but the peer broke it or died. */
+#define PEER_FAILED 3
+
+/* One link's life: open, announce, echo until the peer goes away. 0, 1 (no
+ * link) or PEER_FAILED. */
 static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
 {
     struct rpmsg_link *link;
@@ -69,9 +73,12 @@ static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
                     rpmsg_device_is_up(rdev);
          t++)
         rpmsg_wait_timeout(NULL, &e->done, 10);
+    /* A fault, or a peer that died before we were done, is a failure. */
+    int why = linkopts_report(link, "echo");
+    bool done = e->limit && e->count >= e->limit;
     rpmsg_destroy_ept(&e->ept);
     rpmsg_link_close(link);
-    return 0;
+    return why == RPMSG_LINK_DOWN_FAULT || (why == RPMSG_LINK_DOWN_DEAD && !done) ? PEER_FAILED : 0;
 }
 
 static void usage(FILE *f)
@@ -122,9 +129,13 @@ static int run(int argc, char **argv)
     tool_stop_on_signals();
     rpmsg_sem_init(&e.done, 0);
     int rc = 0;
+    bool failed = false;
     do {
         rc = serve_once(&e, &lo, name);
-    } while (serve && !tool_stop && rc == 0 && (!e.limit || e.count < e.limit));
+        /* Serving goes on after a peer that failed; the exit code tells. */
+        failed |= rc == PEER_FAILED;
+    } while (serve && !tool_stop && rc != 1 && (!e.limit || e.count < e.limit));
+    rc = rc == 1 || failed;
     fprintf(stderr, "rpmsg echo: echoed %lu messages, %lu errors\n", e.count, e.errors);
     return rc || e.errors ? 1 : 0;
 }

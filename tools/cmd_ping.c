@@ -175,6 +175,7 @@ static int run(int argc, char **argv)
     int r = rpmsg_wait_timeout(NULL, &p.bound, lo.cfg.timeout_ms);
     if (r) {
         fprintf(stderr, "rpmsg ping: service '%s' not found: %s\n", p.name, rpmsg_strerror(r));
+        linkopts_report(link, "ping");
         rpmsg_link_close(link);
         return 1;
     }
@@ -207,7 +208,10 @@ static int run(int argc, char **argv)
     double avg = n ? sum / n * us : 0;
     double p50 = n ? p.rtt_ns[n / 2] * us : 0, p99 = n ? p.rtt_ns[(n * 99) / 100] * us : 0;
     double rate = elapsed ? p.received * 1e9 / (double)elapsed : 0;
-    bool ok = r == 0 && p.received == p.count && !p.errors && !atomic_load(&p.send_errors);
+    /* Says why the link went down, or that it faulted (and healed) meanwhile. */
+    bool faulted = linkopts_report(link, "ping") == RPMSG_LINK_DOWN_FAULT;
+    bool ok = r == 0 && p.received == p.count && !p.errors && !atomic_load(&p.send_errors) &&
+              !faulted;
     if (json) {
         printf("{\"service\":\"%s\",\"size\":%u,\"count\":%u,\"window\":%u,\"nocopy\":%s,"
                "\"received\":%u,\"errors\":%lu,\"rtt_us\":{\"min\":%.2f,\"avg\":%.2f,"

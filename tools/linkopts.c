@@ -92,8 +92,18 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
     if (r) {
         fprintf(stderr, "rpmsg %s: link %s did not come up: %s\n", cmd, o->spec,
                 rpmsg_strerror(r));
+        linkopts_report(*out, cmd); /* a fault may be why */
         rpmsg_link_close(*out);
         *out = NULL;
     }
+    return r;
+}
+
+int linkopts_report(struct rpmsg_link *link, const char *cmd)
+{
+    char why[256];
+    int r = rpmsg_link_trouble(link, why, sizeof(why));
+    if (r == RPMSG_LINK_DOWN_FAULT || r == RPMSG_LINK_DOWN_DEAD)
+        fprintf(stderr, "rpmsg %s: link %s\n", cmd, why);
     return r;
 }

@@ -47,4 +47,10 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg);
 /* Opens the link and waits until it is up; prints why not. 0 or -errno. */
 int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd);
 
+/*
+ * Says on stderr what went wrong on the link (a fault, the peer died),
+ * nothing when nothing did. Returns enum rpmsg_link_down.
+ */
+int linkopts_report(struct rpmsg_link *link, const char *cmd);
+
 #endif

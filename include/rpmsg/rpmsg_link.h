@@ -79,6 +79,21 @@ uint64_t rpmsg_link_errors(struct rpmsg_link *link);
 /* True when the link can no longer come up (native VirtIO after its peer
  * died): close it and open a new one. Port links recover by themselves. */
 bool rpmsg_link_is_dead(struct rpmsg_link *link);
+/* Why a link went down (rpmsg_link_trouble). */
+enum rpmsg_link_down {
+    RPMSG_LINK_DOWN_NONE,   /* it did not, or the transport cannot tell */
+    RPMSG_LINK_DOWN_CLOSED, /* the peer closed or reset it in order */
+    RPMSG_LINK_DOWN_DEAD,   /* the peer died without closing */
+    RPMSG_LINK_DOWN_FAULT,  /* the peer broke the protocol (VirtIO: a fault) */
+};
+/*
+ * What went wrong on the link so far: a fault if there was one (even if
+ * the link healed since), else why it last went down. The reason in words
+ * into buf when buf is not NULL ("" for NONE), e.g. "fault: descriptor id
+ * out of range or not in the peer's hands (vring1 avail entry 3: id 300),
+ * 1 fault", or "down: the peer died". Returns enum rpmsg_link_down.
+ */
+int rpmsg_link_trouble(struct rpmsg_link *link, char *buf, size_t size);
 /* Takes the link down, tells the peer, removes every name it owns. */
 void rpmsg_link_close(struct rpmsg_link *link);
 

@@ -49,11 +49,17 @@
  * publishing a new gen; the remote by writing ack = 0. A side takes the link
  * down when it sees the other's reset, when the platform's peer_alive() says
  * -ENOTCONN, or on a protocol violation in the region (a "fault": counted,
- * poll() returns -EPROTO). Then the host unpublishes, waits for ack == 0 (or
+ * with which check failed, where and on what value; poll() returns -EPROTO). Then the host unpublishes, waits for ack == 0 (or
  * for the peer to come back alive) and runs its sequence again; the remote
  * writes ack = 0 and waits for a new gen. A peer restart therefore brings
  * the link back up by itself. After 3 faults without the link coming up in
  * between, the host stops trying until peer_alive() reports a restart.
+ * Legacy peers have no gen/ack. A faulted legacy remote sets NEEDS_RESET
+ * (0x40) in the status, as a virtio device does, and comes back once the
+ * host resets the device (the bit cleared) and sets DRIVER_OK again; a
+ * legacy host that sees NEEDS_RESET resets the device and starts again. A
+ * faulted legacy host resets the device (status 0) and starts again when
+ * peer_alive() reports the remote restarted.
  *
  * Feature bits (the u32 dfeatures/gfeatures of the vdev entry):
  *   bit 0  RPMSG_F_NS, bit 1 RPMSG_F_ACK (rpmsg.h)
@@ -122,6 +128,7 @@ enum rpmsg_virtio_role {
 #define RPMSG_VIRTIO_STATUS_DRIVER 0x02u
 #define RPMSG_VIRTIO_STATUS_DRIVER_OK 0x04u
 #define RPMSG_VIRTIO_STATUS_FEATURES_OK 0x08u
+#define RPMSG_VIRTIO_STATUS_NEEDS_RESET 0x40u
 
 /*
  * Device config space (config_len bytes after the vrings in the vdev entry),
@@ -251,6 +258,17 @@ enum rpmsg_virtio_fault {
     RPMSG_VIRTIO_FAULT_DUP,      /* the same buffer handed out twice */
 };
 
+/* Why the link last went down (rpmsg_virtio_stats.last_down). */
+enum rpmsg_virtio_down {
+    RPMSG_VIRTIO_DOWN_NONE,   /* it never went down */
+    RPMSG_VIRTIO_DOWN_CLOSED, /* the peer closed or reset it in order */
+    RPMSG_VIRTIO_DOWN_DEAD,   /* the platform found the peer gone without closing */
+    RPMSG_VIRTIO_DOWN_FAULT,  /* a fault: last_fault and the fields after it say which */
+};
+
+/* last_fault_vring of a fault found outside the rings (table, features, config). */
+#define RPMSG_VIRTIO_NO_VRING 0xFFFFFFFFu
+
 struct rpmsg_virtio_stats {
     uint64_t notify_sent;       /* platform notify() calls */
     uint64_t notify_suppressed; /* kicks skipped because the peer asked for none */
@@ -262,7 +280,26 @@ struct rpmsg_virtio_stats {
     uint32_t link_ups;
     uint32_t link_downs;
     uint32_t resets;            /* host: sessions started (gens published); remote: 0 */
+    /*
+     * Where the last fault was found: the vring (0, 1 or
+     * RPMSG_VIRTIO_NO_VRING), the ring entry (free-running index of the
+     * avail ring for a remote, of the used ring for a host) and the value
+     * that failed the check: the ring's idx (IDX), the descriptor id (ID,
+     * ADDR, LEN, DUP), the feature word (FEATURES) or the buffer size (CONFIG).
+     */
+    uint32_t last_fault_vring;
+    uint32_t last_fault_entry;
+    uint32_t last_fault_value;
+    uint32_t last_down;         /* enum rpmsg_virtio_down */
 };
+
+/*
+ * The last fault of s in words, e.g. "ring index ran ahead (vring1 avail
+ * entry 12: idx 4660)", into buf (always terminated). Returns the length
+ * snprintf would have written, 0 if there was no fault.
+ */
+int rpmsg_virtio_fault_text(const struct rpmsg_virtio_stats *s, bool host, char *buf,
+                            size_t size);
 
 /* ---- The device --------------------------------------------------------- */
 

@@ -249,6 +249,34 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Starts `rpmsg echo --openamp SHM:@SOCK --listen` (procs[0]) and waits until it listens. */
+static void start_listener(const char *tag, const char *wait_ms, char *shm, char *sock)
+{
+    static char link[200];
+    snprintf(shm, 96, "%s%s", prefix, tag);
+    snprintf(sock, 96, "%s%s-sock", prefix, tag);
+    snprintf(link, sizeof(link), "%s:@%s", shm, sock);
+    const char *echo[] = { "echo", "--openamp", link, "--listen", "--wait", wait_ms, NULL };
+    start(&procs[0], echo);
+    bool ok = false;
+    for (int t = 0; t < 1000 && !(ok = listening(sock)); t++)
+        usleep(10000);
+    assert_true(ok);
+}
+
+/* Maps the first size bytes of /dev/shm/name. */
+static uint8_t *map_shm(const char *name, size_t size)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/dev/shm/%s", name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    assert_true(m != MAP_FAILED);
+    return m;
+}
+
 /*
  * What an OpenAMP host does: connect to the listening remote and read the
  * resource table as soon as connect() returns. The listener is stopped once
@@ -258,25 +286,12 @@ static uint32_t le32(const uint8_t *p)
 static void test_openamp_table_before_listen(void **st)
 {
     (void)st;
-    char shm[96], sock[96], link[200];
-    snprintf(shm, sizeof(shm), "%soamp-t", prefix);
-    snprintf(sock, sizeof(sock), "%soamp-t-sock", prefix);
-    snprintf(link, sizeof(link), "%s:@%s", shm, sock);
-    const char *echo[] = { "echo", "--openamp", link, "--listen", "--wait", "20000", NULL };
-    start(&procs[0], echo);
-    bool ok = false;
-    for (int t = 0; t < 1000 && !(ok = listening(sock)); t++)
-        usleep(10000);
-    assert_true(ok);
+    char shm[96], sock[96];
+    start_listener("oamp-t", "20000", shm, sock);
     assert_int_equal(kill(procs[0].pid, SIGSTOP), 0);
     int fd = connect_abstract(sock);
     assert_true(fd >= 0);
-    char path[160];
-    snprintf(path, sizeof(path), "/dev/shm/%s", shm);
-    int sfd = open(path, O_RDWR | O_CLOEXEC);
-    assert_true(sfd >= 0);
-    const uint8_t *s = mmap(NULL, 0x1000, PROT_READ, MAP_SHARED, sfd, 0);
-    assert_true(s != MAP_FAILED);
+    const uint8_t *s = map_shm(shm, 0x1000);
     /* One vdev (virtio id 7), NS offered, two vrings at 0x4000 and 0x8000. */
     assert_int_equal(le32(s + 0), 1);
     assert_int_equal(le32(s + 4), 1);
@@ -290,11 +305,121 @@ static void test_openamp_table_before_listen(void **st)
     assert_int_equal(le32(s + 56), 256);
     assert_int_equal(le32(s + 68), 0x8000);
     munmap((void *)s, 0x1000);
-    close(sfd);
     kill(procs[0].pid, SIGCONT);
     close(fd);
     kill_all();
     leftovers();
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/*
+ * A hostile OpenAMP host: it sets DRIVER_OK with a descriptor id out of
+ * range on vring1. The echo's link faults: it must say why (which check,
+ * which ring, which entry) and exit non-zero, and ask for a reset.
+ */
+static void test_openamp_fault_reported(void **st)
+{
+    (void)st;
+    char shm[96], sock[96];
+    start_listener("oamp-f", "3000", shm, sock);
+    uint8_t *s = map_shm(shm, 0x80000);
+    int fd = connect_abstract(sock);
+    assert_true(fd >= 0);
+    uint8_t *avail1 = s + 0x9000;
+    put16(avail1 + 4, 300); /* vring1 has 256 entries */
+    put16(avail1 + 2, 1);
+    s[36] = 1; /* gfeatures: NS */
+    __atomic_store_n(&s[44], 0x0f, __ATOMIC_RELEASE);
+    char kick = 1;
+    assert_int_equal(send(fd, &kick, 1, MSG_NOSIGNAL), 1);
+    int r = finish(&procs[0], 20000);
+    char err[8192];
+    slurp(procs[0].err, err, sizeof(err));
+    if (r != 1)
+        dump("echo", &procs[0]);
+    assert_int_equal(r, 1);
+    assert_non_null(strstr(err, "fault: descriptor id out of range"));
+    assert_non_null(strstr(err, "(vring1 avail entry 0: id 300)"));
+    assert_true(__atomic_load_n(&s[44], __ATOMIC_ACQUIRE) & 0x40); /* NEEDS_RESET */
+    munmap(s, 0x80000);
+    close(fd);
+}
+
+/* Waits (bounded) until p's stderr holds text. */
+static bool err_has(struct proc *p, const char *text)
+{
+    char err[8192];
+    for (int t = 0; t < 2000; t++) {
+        slurp(p->err, err, sizeof(err));
+        if (strstr(err, text))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/*
+ * kill -9 of one end of echo/ping while messages flow: the other end says
+ * the peer died and exits non-zero, well before its own limits (--wait and
+ * ping's 60 s).
+ */
+static void peer_killed(const char *opt, const char *echo_arg, const char *ping_arg,
+                        bool listen, bool kill_echo)
+{
+    const char *echo[] = { "echo", opt, echo_arg, listen ? "--listen" : NULL, NULL };
+    const char *ping[] = { "ping", opt, ping_arg, "--count", "100000000", "--window", "4", NULL };
+    start(&procs[0], echo);
+    start(&procs[1], ping);
+    assert_true(err_has(&procs[0], " on link to "));
+    usleep(200000); /* messages are flowing (not asserted: the kill is what counts) */
+    struct proc *victim = &procs[kill_echo ? 0 : 1], *survivor = &procs[kill_echo ? 1 : 0];
+    assert_int_equal(kill(victim->pid, SIGKILL), 0);
+    finish(victim, 10000);
+    int r = finish(survivor, 30000);
+    char err[8192];
+    slurp(survivor->err, err, sizeof(err));
+    if (r != 1 || !strstr(err, "the peer died"))
+        dump("survivor", survivor);
+    assert_int_equal(r, 1);
+    assert_non_null(strstr(err, "link down: the peer died"));
+    leftovers();
+}
+
+static void test_native_ping_killed(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%snkill", prefix);
+    peer_killed("--link", name, name, false, false);
+}
+
+static void test_native_echo_killed(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%snkill", prefix);
+    peer_killed("--link", name, name, false, true);
+}
+
+static void test_openamp_ping_killed(void **st)
+{
+    (void)st;
+    char link[200];
+    snprintf(link, sizeof(link), "%sokill:@%sokill-sock", prefix, prefix);
+    peer_killed("--openamp", link, link, true, false);
+}
+
+static void test_openamp_echo_killed(void **st)
+{
+    (void)st;
+    char link[200];
+    snprintf(link, sizeof(link), "%sokill:@%sokill-sock", prefix, prefix);
+    peer_killed("--openamp", link, link, true, true);
 }
 
 /* The value after "key: " on a line of text, into out. */
@@ -407,6 +532,11 @@ int main(void)
         cmocka_unit_test_teardown(test_echo_ping_native, teardown),
         cmocka_unit_test_teardown(test_echo_ping_openamp, teardown),
         cmocka_unit_test_teardown(test_openamp_table_before_listen, teardown),
+        cmocka_unit_test_teardown(test_openamp_fault_reported, teardown),
+        cmocka_unit_test_teardown(test_native_ping_killed, teardown),
+        cmocka_unit_test_teardown(test_native_echo_killed, teardown),
+        cmocka_unit_test_teardown(test_openamp_ping_killed, teardown),
+        cmocka_unit_test_teardown(test_openamp_echo_killed, teardown),
         cmocka_unit_test_teardown(test_echo_ping_uart, teardown),
         cmocka_unit_test_teardown(test_echo_ping_spi, teardown),
         cmocka_unit_test_teardown(test_demo, teardown),

@@ -6,6 +6,7 @@
  * device_destroyed) without touching memory outside the region, and the
  * deterministic ones must heal (the link comes back up by itself).
  */
+#include <stdio.h>
 #include <unistd.h>
 
 #include "vt_plat.h"
@@ -79,14 +80,13 @@ struct fx {
     struct tu_rec hr, rr;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, const struct vt_opts *o)
 {
     struct fx *f = calloc(1, sizeof(*f));
     tu_event_init(&destroyed_ev);
     if (rpmsg_register_callback(f, NULL, destroyed, NULL, NULL))
         return -1;
-    struct vt_opts o = { .no_rx_thread = true };
-    if (vt_pair_open(&f->p, &o) || vt_wait_up(&f->p))
+    if (vt_pair_open(&f->p, o) || vt_wait_up(&f->p))
         return -1;
     tu_rec_init(&f->hr);
     tu_rec_init(&f->rr);
@@ -95,6 +95,22 @@ static int setup(void **state)
         return -1;
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    struct vt_opts o = { .no_rx_thread = true };
+    return setup_with(state, &o);
+}
+
+/* What OpenAMP's Linux demos run: their layout, no gen/ack, NS only. */
+static int setup_openamp(void **state)
+{
+    struct vt_opts o = {
+        .no_rx_thread = true, .openamp = true, .legacy_host = true, .legacy_remote = true,
+        .hfeat = RPMSG_F_NS, .rfeat = RPMSG_F_NS,
+    };
+    return setup_with(state, &o);
 }
 
 static int teardown(void **state)
@@ -282,6 +298,118 @@ static void test_buffer_given_twice(void **state)
     assert_int_equal(tu_rec_count(&f->rr), 1);
 }
 
+/* ---- Where a fault was found ---------------------------------------------- */
+
+static void expect_where(struct rpmsg_virtio *v, uint32_t vring, uint32_t entry, uint32_t value)
+{
+    struct rpmsg_virtio_stats s = vt_stats(v);
+    assert_int_equal(s.last_fault_vring, vring);
+    assert_int_equal(s.last_fault_entry, entry);
+    assert_int_equal(s.last_fault_value, value);
+    assert_int_equal(s.last_down, RPMSG_VIRTIO_DOWN_FAULT);
+}
+
+static void test_fault_where(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    uint16_t idx = vt_le16(r1.avail + 2);
+    put16(r1.avail + 4 + 2 * (idx & 255), 300);
+    put16(r1.avail + 2, (uint16_t)(idx + 1));
+    assert_int_equal(rpmsg_poll(f->p.r), -EPROTO);
+    expect_where(f->p.remote, 1, idx, 300);
+    char text[160];
+    struct rpmsg_virtio_stats s = vt_stats(f->p.remote);
+    assert_true(rpmsg_virtio_fault_text(&s, false, text, sizeof(text)) > 0);
+    char want[96];
+    snprintf(want, sizeof(want), "(vring1 avail entry %u: id 300)", idx);
+    assert_non_null(strstr(text, want));
+
+    assert_int_equal(vt_wait_up(&f->p), 0);
+    struct ring r0 = ring_of(&f->p, 0);
+    uint16_t uidx = vt_le16(r0.used + 2);
+    put16(r0.used + 2, (uint16_t)(uidx + 257));
+    assert_int_equal(rpmsg_poll(f->p.h), -EPROTO);
+    expect_where(f->p.host, 0, uidx, (uint16_t)(uidx + 257));
+    s = vt_stats(f->p.host);
+    assert_true(rpmsg_virtio_fault_text(&s, true, text, sizeof(text)) > 0);
+    assert_non_null(strstr(text, "ring index ran ahead"));
+    assert_non_null(strstr(text, "vring0 used entry"));
+}
+
+/* ---- OpenAMP layout, legacy peers: a faulted link comes back ---------------- */
+
+/* A rogue host's bad avail id: the legacy remote asks for a reset (NEEDS_RESET). */
+static void fault_legacy_remote(struct fx *f)
+{
+    struct ring r1 = ring_of(&f->p, 1);
+    uint16_t idx = vt_le16(r1.avail + 2);
+    put16(r1.avail + 4 + 2 * (idx & 255), 300);
+    put16(r1.avail + 2, (uint16_t)(idx + 1));
+    assert_int_equal(rpmsg_poll(f->p.r), -EPROTO);
+    assert_false(rpmsg_device_is_up(f->p.r));
+    assert_int_equal(vt_stats(f->p.remote).last_fault, RPMSG_VIRTIO_FAULT_ID);
+    assert_true(f->p.shm[44] & RPMSG_VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void check_traffic(struct fx *f)
+{
+    unsigned hn = tu_rec_count(&f->hr), rn = tu_rec_count(&f->rr);
+    assert_int_equal(rpmsg_send(&f->he, "h", 1), 1);
+    assert_int_equal(rpmsg_send(&f->re, "r", 1), 1);
+    assert_true(tu_poll_idle(f->p.h, f->p.r) >= 2);
+    assert_int_equal(tu_rec_count(&f->hr), hn + 1);
+    assert_int_equal(tu_rec_count(&f->rr), rn + 1);
+}
+
+/* Our legacy host resets the device when it sees NEEDS_RESET. */
+static void test_openamp_remote_fault_heals(void **state)
+{
+    struct fx *f = *state;
+    fault_legacy_remote(f);
+    assert_int_equal(vt_wait_up(&f->p), 0);
+    assert_int_equal(vt_stats(f->p.remote).link_ups, 2);
+    assert_int_equal(vt_stats(f->p.host).link_ups, 2);
+    check_traffic(f);
+}
+
+/* A host that does not look at NEEDS_RESET (OpenAMP's) restarts instead. */
+static void test_openamp_remote_fault_host_restarts(void **state)
+{
+    struct fx *f = *state;
+    fault_legacy_remote(f);
+    rpmsg_destroy_ept(&f->he);
+    vt_stop(&f->p, 0);
+    assert_int_equal(vt_start(&f->p, 0), 0);
+    assert_int_equal(tu_ept_create(&f->he, f->p.h, NULL, 0x800, 0x801, tu_rec_cb, NULL, &f->hr), 0);
+    assert_int_equal(vt_wait_up(&f->p), 0);
+    assert_int_equal(vt_stats(f->p.remote).link_ups, 2);
+    check_traffic(f);
+}
+
+/* A rogue remote's bad used id: the legacy host resets the device and starts
+ * again once the remote restarts (peer_alive() sees it go and come back). */
+static void test_openamp_host_fault_remote_restarts(void **state)
+{
+    struct fx *f = *state;
+    struct ring r1 = ring_of(&f->p, 1);
+    rogue_used(&r1, 300, 0);
+    assert_int_equal(rpmsg_poll(f->p.h), -EPROTO);
+    assert_false(rpmsg_device_is_up(f->p.h));
+    assert_int_equal(f->p.shm[44], 0);
+    expect_where(f->p.host, 1, 0, 300);
+    rpmsg_destroy_ept(&f->re);
+    __atomic_store_n(&f->p.link.alive[1], 0, __ATOMIC_RELEASE);
+    vt_stop(&f->p, 1);
+    rpmsg_poll(f->p.h);
+    __atomic_store_n(&f->p.link.alive[1], 1, __ATOMIC_RELEASE);
+    assert_int_equal(vt_start(&f->p, 1), 0);
+    assert_int_equal(tu_ept_create(&f->re, f->p.r, NULL, 0x801, 0x800, tu_rec_cb, NULL, &f->rr), 0);
+    assert_int_equal(vt_wait_up(&f->p), 0);
+    assert_int_equal(vt_stats(f->p.host).link_ups, 2);
+    check_traffic(f);
+}
+
 /* ---- Junk NS messages: the core drops them, the transport is fine ---------- */
 
 static void test_junk_ns(void **state)
@@ -455,6 +583,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tx_avail_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_given_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junk_ns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_where, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_openamp_remote_fault_heals, setup_openamp, teardown),
+        cmocka_unit_test_setup_teardown(test_openamp_remote_fault_host_restarts, setup_openamp,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_openamp_host_fault_remote_restarts, setup_openamp,
+                                        teardown),
         cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_chaos),
     };

@@ -303,6 +303,32 @@ uint64_t rpmsg_link_errors(struct rpmsg_link *l)
     return l->vdev_inited && !rpmsg_virtio_get_stats(&l->vdev, &st) ? st.faults : 0;
 }
 
+int rpmsg_link_trouble(struct rpmsg_link *l, char *buf, size_t size)
+{
+    struct rpmsg_virtio_stats st;
+    if (buf && size)
+        buf[0] = '\0';
+    if (!l || !l->vdev_inited || rpmsg_virtio_get_stats(&l->vdev, &st))
+        return RPMSG_LINK_DOWN_NONE; /* port links: not told apart yet */
+    int why = st.faults ? RPMSG_LINK_DOWN_FAULT
+              : st.last_down == RPMSG_VIRTIO_DOWN_DEAD ? RPMSG_LINK_DOWN_DEAD
+              : st.last_down == RPMSG_VIRTIO_DOWN_CLOSED ? RPMSG_LINK_DOWN_CLOSED
+                                                        : RPMSG_LINK_DOWN_NONE;
+    if (!buf || !size)
+        return why;
+    if (why == RPMSG_LINK_DOWN_FAULT) {
+        char f[160];
+        rpmsg_virtio_fault_text(&st, l->vdev.role == RPMSG_VIRTIO_HOST, f, sizeof(f));
+        snprintf(buf, size, "fault: %s, %llu fault%s", f, (unsigned long long)st.faults,
+                 st.faults == 1 ? "" : "s");
+    } else if (why == RPMSG_LINK_DOWN_DEAD) {
+        snprintf(buf, size, "down: the peer died");
+    } else if (why == RPMSG_LINK_DOWN_CLOSED) {
+        snprintf(buf, size, "down: the peer closed it");
+    }
+    return why;
+}
+
 static void up_cb(struct rpmsg_device *rdev, void *priv)
 {
     struct rpmsg_link *l = priv;

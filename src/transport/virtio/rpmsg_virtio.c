@@ -159,14 +159,17 @@ static int read_table(struct rpmsg_virtio *vd)
 
 /* ---- Link state --------------------------------------------------------- */
 
-/* Leaves the session. Lock held. True if the core must hear link_down. */
-static bool go_down(struct rpmsg_virtio *vd)
+/* Leaves the session for why (enum rpmsg_virtio_down). Lock held. True if
+ * the core must hear link_down. */
+static bool go_down(struct rpmsg_virtio *vd, uint32_t why)
 {
     bool was = vd->up;
     vd->up = false;
     rpmsg_virtio_bufs_down(vd);
-    if (was)
+    if (was) {
         vd->stats.link_downs++;
+        vd->stats.last_down = why;
+    }
     return was;
 }
 
@@ -210,7 +213,7 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
         s1 = vw_ld32(vd->cfgsp + CFG_H2R);
         s0 = vw_ld32(vd->cfgsp + CFG_R2H);
         if (!size_ok(s0) || !size_ok(s1)) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG, -1, size_ok(s0) ? s1 : s0);
             return false;
         }
     }
@@ -218,7 +221,7 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
     for (int i = 0; i < 2; i++)
         rpmsg_vring_clear(&vd->vq[i]);
     if (rpmsg_virtio_host_bufs_up(vd, s0, s1)) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG, -1, s0 > s1 ? s0 : s1);
         return false;
     }
     if (neg & RPMSG_VIRTIO_F_CPUNAME)
@@ -244,7 +247,7 @@ static bool remote_negotiate(struct rpmsg_virtio *vd)
     uint32_t gf = vw_ld32(vd->vdev + VDEV_GFEATURES);
     uint32_t mine = vd->legacy ? vd->offered & usable(vd) : vd->declared;
     if (!vd->legacy && (gf & ~mine)) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_FEATURES);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_FEATURES, -1, gf);
         return false;
     }
     uint32_t neg = gf & mine;
@@ -253,7 +256,7 @@ static bool remote_negotiate(struct rpmsg_virtio *vd)
         s1 = vw_ld32(vd->cfgsp + CFG_H2R);
         s0 = vw_ld32(vd->cfgsp + CFG_R2H);
         if (!size_ok(s0) || !size_ok(s1)) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG, -1, size_ok(s0) ? s1 : s0);
             return false;
         }
     }
@@ -305,7 +308,7 @@ static bool remote_try_ack(struct rpmsg_virtio *vd)
 static bool fault_locked(struct rpmsg_virtio *vd)
 {
     vd->fault_pending = 0;
-    bool was = go_down(vd);
+    bool was = go_down(vd, RPMSG_VIRTIO_DOWN_FAULT);
     if (vd->role == RPMSG_VIRTIO_HOST) {
         host_unpublish(vd);
         vd->fault_streak++;
@@ -315,6 +318,11 @@ static bool fault_locked(struct rpmsg_virtio *vd)
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
         vd->state = VS_WAIT_GEN;
     } else {
+        /* A legacy host has no ack to watch: ask it for a reset the way a
+         * virtio device does, and wait for it (step, VS_FAULTED). */
+        if (vd->vdev)
+            vw_st8_rel(vd->vdev + VDEV_STATUS,
+                       vw_ld8(vd->vdev + VDEV_STATUS) | RPMSG_VIRTIO_STATUS_NEEDS_RESET);
         vd->state = VS_FAULTED;
     }
     return was;
@@ -344,9 +352,10 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             }
             break;
         case VS_UP:
-            if (!vd->legacy && vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen) {
+            if (vd->legacy ? (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
+                           : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen) {
                 /* The remote restarted or gave up on this session. */
-                *down |= go_down(vd);
+                *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
                 host_publish(vd);
                 *kick = true;
             }
@@ -364,6 +373,12 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
         return;
     }
     switch (vd->state) {
+    case VS_FAULTED:
+        /* Legacy: the host reset the device, which clears NEEDS_RESET. */
+        if (!vd->vdev || (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET))
+            break;
+        vd->state = VS_WAIT_GEN;
+        __attribute__((fallthrough));
     case VS_WAIT_GEN:
         *kick = remote_try_ack(vd);
         if (vd->state != VS_WAIT_OK)
@@ -387,7 +402,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
         uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
         if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd->legacy && g != vd->gen)) {
             /* The host reset the device. */
-            *down |= go_down(vd);
+            *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
             vd->state = VS_WAIT_GEN;
             if (!vd->legacy)
                 vw_st8_rel(vd->vdev + VDEV_ACK, 0);
@@ -400,13 +415,24 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
     }
 }
 
+/* The peer reset the session before it went: it closed in order. Lock held. */
+static bool peer_reset(const struct rpmsg_virtio *vd)
+{
+    if (!vd->up || !vd->vdev)
+        return false;
+    if (vd->role == RPMSG_VIRTIO_REMOTE)
+        return !(vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_DRIVER_OK);
+    return !vd->legacy && vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen;
+}
+
 /* Peer liveness transitions. Lock held. */
 static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kick)
 {
     if (alive < 0 && !vd->peer_dead) {
         vd->peer_dead = true;
         vd->fault_pending = 0;
-        *down |= go_down(vd);
+        *down |= go_down(vd, alive == -ESHUTDOWN || peer_reset(vd) ? RPMSG_VIRTIO_DOWN_CLOSED
+                                                                   : RPMSG_VIRTIO_DOWN_DEAD);
         if (vd->role == RPMSG_VIRTIO_HOST)
             host_unpublish(vd);
         else if (vd->vdev && !vd->legacy)
@@ -610,7 +636,7 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
         return;
     rpmsg_device_deinit(&vd->rdev);
     rpmsg_mutex_lock(&vd->lock);
-    go_down(vd);
+    go_down(vd, vd->stats.last_down);
     if (vd->role == RPMSG_VIRTIO_HOST)
         host_unpublish(vd);
     else if (vd->vdev && !vd->legacy)

@@ -25,10 +25,17 @@ static bool live(const struct rpmsg_virtio *vd)
     return vd->up && !vd->fault_pending;
 }
 
-void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason)
+void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason, int vring, uint32_t value)
 {
     vd->stats.faults++;
     vd->stats.last_fault = reason;
+    vd->stats.last_fault_vring = vring < 0 ? RPMSG_VIRTIO_NO_VRING : (uint32_t)vring;
+    vd->stats.last_fault_value = value;
+    /* An index fault is found at the entry about to be read; the others
+     * in the entry just read. */
+    uint16_t last = vring < 0 ? 0 : vd->vq[vring].last;
+    vd->stats.last_fault_entry = vring < 0 ? 0
+                                 : reason == RPMSG_VIRTIO_FAULT_IDX ? last : (uint16_t)(last - 1);
     if (!vd->fault_pending)
         vd->fault_pending = reason;
 }
@@ -231,11 +238,11 @@ static int host_reclaim(struct rpmsg_virtio *vd)
         if (r == 0)
             break;
         if (r < 0) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, VQ_TX_HOST, id);
             break;
         }
         if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_TX_HOST, id);
             break;
         }
         vq->slot[id].state = SLOT_IDLE;
@@ -363,15 +370,15 @@ static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     int r = rpmsg_vring_drv_get_used(vq, &id, &ulen);
     if (r <= 0) {
         if (r < 0)
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, VQ_RX_HOST, id);
         return NULL;
     }
     if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_RX_HOST, id);
         return NULL;
     }
     if (ulen > vq->slot[id].len) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN, VQ_RX_HOST, id);
         return NULL;
     }
     vq->slot[id].state = SLOT_HELD;
@@ -392,15 +399,16 @@ static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
 static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t max_len,
                          bool clamp, uint32_t *len, uint8_t state)
 {
-    uint16_t id;
+    uint16_t id = 0;
+    int qi = vq == &vd->vq[0] ? 0 : 1;
     int r = rpmsg_vring_dev_get_avail(vq, &id);
     if (r <= 0) {
         if (r < 0)
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, qi, id);
         return NULL;
     }
     if (id >= vq->num || vq->slot[id].state != SLOT_IDLE) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, qi, id);
         return NULL;
     }
     uint64_t addr;
@@ -411,24 +419,24 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     rpmsg_vring_dev_read_desc(vq, id, &addr, &dlen, &flags);
     (void)flags;
     if (addr < vd->pool_start || addr > vd->pool_end || dlen > vd->pool_end - addr) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ADDR);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ADDR, qi, id);
         return NULL;
     }
     if (clamp) {
         if (dlen < RPMSG_HDR_SIZE) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN);
+            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN, qi, id);
             return NULL;
         }
         if (dlen > max_len)
             dlen = max_len;
     } else if (dlen > max_len) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_LEN, qi, id);
         return NULL;
     }
     vq->slot[id].off = (uint32_t)addr;
     vq->slot[id].len = dlen;
     if (hash_add(vq, id)) {
-        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_DUP);
+        rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_DUP, qi, id);
         return NULL;
     }
     vq->slot[id].state = state;

@@ -52,8 +52,11 @@ int rpmsg_virtio_geometry_check(const struct rpmsg_virtio_geom *g, size_t shm_si
 
 /* ---- virtio_bufs.c: the data path (lock held where noted) ---------------- */
 
-/* Records a protocol violation; poll() acts on it. Lock held. */
-void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason);
+/*
+ * Records a protocol violation found in vring (-1: outside the rings) on
+ * value (see rpmsg_virtio_stats); poll() acts on it. Lock held.
+ */
+void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason, int vring, uint32_t value);
 /* Forgets every buffer the peer had (link down). Lock held. */
 void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd);
 /* Host: lays out the buffers for the negotiated sizes, posts RX buffers. Lock held. */

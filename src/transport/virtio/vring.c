@@ -101,8 +101,10 @@ int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t 
     uint16_t idx = vw_ld16_acq(vq->used + 2);
     if (idx == vq->last)
         return 0;
-    if ((uint16_t)(idx - vq->last) > vq->num)
+    if ((uint16_t)(idx - vq->last) > vq->num) {
+        *id = idx;
         return -EPROTO;
+    }
     const uint8_t *e = used_elem(vq, vq->last);
     *id = vw_ld32(e);
     *len = vw_ld32(e + 4);
@@ -133,8 +135,10 @@ int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
     uint16_t idx = vw_ld16_acq(vq->avail + 2);
     if (idx == vq->last)
         return 0;
-    if ((uint16_t)(idx - vq->last) > vq->num)
+    if ((uint16_t)(idx - vq->last) > vq->num) {
+        *id = idx;
         return -EPROTO;
+    }
     *id = vw_ld16(avail_ring(vq, vq->last));
     vq->last++;
     return 1;

@@ -47,7 +47,8 @@ void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr,
 void rpmsg_vring_drv_publish(struct rpmsg_virtio_vq *vq);
 /* After publish: does the device want a notification for what was added since the last call? */
 bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
-/* Next used entry: 1 (id, len set), 0 none, -EPROTO if used.idx ran more than num ahead. */
+/* Next used entry: 1 (id, len set), 0 none, -EPROTO if used.idx ran more than num
+ * ahead (*id = that idx). */
 int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len);
 /* Asks the device for (on) or against (off) an interrupt when it adds used entries. */
 void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
@@ -56,7 +57,8 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq);
 
 /* ---- Device (remote) side: consumes avail, produces used ----------------- */
 
-/* Next avail entry: 1 (*id set, unchecked), 0 none, -EPROTO if avail.idx ran ahead. */
+/* Next avail entry: 1 (*id set, unchecked), 0 none, -EPROTO if avail.idx ran ahead
+ * (*id = that idx). */
 int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id);
 /* Copies descriptor id (id < num checked by the caller) into locals. */
 void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
