@@ -13,6 +13,7 @@
 
 #include "linkopts.h"
 #include "payload.h"
+#include "stop.h"
 #include "tools.h"
 
 struct ping {
@@ -166,13 +167,16 @@ static int run(int argc, char **argv)
     p.rtt_ns = calloc(p.count, sizeof(uint64_t));
     if (!p.sent_ns || !p.rtt_ns)
         return 1;
+    tool_stop_on_signals();
     rpmsg_sem_init(&p.bound, 0);
     rpmsg_sem_init(&p.done, 0);
     rpmsg_register_callback(&p, NULL, NULL, match, bind);
     struct rpmsg_link *link;
     if (linkopts_open(&lo, &link, "ping"))
         return 1;
-    int r = rpmsg_wait_timeout(NULL, &p.bound, lo.cfg.timeout_ms);
+    int r = -ETIMEDOUT;
+    for (uint32_t t = 0; r && t < lo.cfg.timeout_ms && !tool_stop; t += 20)
+        r = rpmsg_wait_timeout(NULL, &p.bound, 20);
     if (r) {
         fprintf(stderr, "rpmsg ping: service '%s' not found: %s\n", p.name, rpmsg_strerror(r));
         linkopts_report(link, "ping");
@@ -187,7 +191,7 @@ static int run(int argc, char **argv)
             break;
     /* Bounded, and given up early if the link drops (the echo is gone). */
     r = -ETIMEDOUT;
-    for (int t = 0; t < 600 && r; t++) {
+    for (int t = 0; t < 600 && r && !tool_stop; t++) {
         r = rpmsg_wait_timeout(NULL, &p.done, 100);
         if (r && !rpmsg_device_is_up(rpmsg_link_device(link))) {
             fprintf(stderr, "rpmsg ping: link went down after %u replies\n", p.received);

@@ -5,12 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stop.h"
+
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side)
 {
     memset(o, 0, sizeof(*o));
     o->cfg.role = role;
     o->cfg.side = side;
     o->cfg.timeout_ms = 10000;
+    /* A signal ends the wait for the peer at once, not after --wait. */
+    o->cfg.cancel = tool_stop_requested;
 }
 
 static int bad(const char *what, const char *arg)
@@ -84,12 +88,20 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
     }
     o->cfg.spec = o->spec;
     int r = rpmsg_link_open(out, &o->cfg);
+    if (r == -ECANCELED) {
+        fprintf(stderr, "rpmsg %s: interrupted while opening %s\n", cmd, o->spec);
+        return r;
+    }
     if (r) {
         fprintf(stderr, "rpmsg %s: cannot open %s: %s\n", cmd, o->spec, rpmsg_strerror(r));
         return r;
     }
     r = rpmsg_link_wait_up(*out, o->cfg.timeout_ms);
-    if (r) {
+    if (r == -ECANCELED) {
+        fprintf(stderr, "rpmsg %s: interrupted while waiting for %s\n", cmd, o->spec);
+        rpmsg_link_close(*out);
+        *out = NULL;
+    } else if (r) {
         fprintf(stderr, "rpmsg %s: link %s did not come up: %s\n", cmd, o->spec,
                 rpmsg_strerror(r));
         linkopts_report(*out, cmd); /* a fault may be why */

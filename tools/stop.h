@@ -3,10 +3,13 @@
 #define RPMSG_TOOLS_STOP_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 extern volatile sig_atomic_t tool_stop;
 
 /* From now on SIGINT and SIGTERM set tool_stop instead of killing. */
 void tool_stop_on_signals(void);
+/* tool_stop as a cancel hook (rpmsg_link_config.cancel). */
+bool tool_stop_requested(void *arg);
 
 #endif

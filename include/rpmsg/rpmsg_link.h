@@ -54,6 +54,14 @@ struct rpmsg_link_config {
      * bind on the first message). openamp: always RPMSG_F_NS.
      */
     uint32_t features;
+    /*
+     * Asked every few ms while rpmsg_link_open() and rpmsg_link_wait_up()
+     * wait for the peer (VirtIO links; wait_up for every kind): true gives
+     * up at once with -ECANCELED. A tool returns its SIGINT/SIGTERM flag
+     * here. NULL: wait out timeout_ms.
+     */
+    bool (*cancel)(void *arg);
+    void *cancel_arg;
 };
 
 struct rpmsg_link;

@@ -17,8 +17,11 @@
  *
  * - OpenAMP link (rpmsg_linux_open_openamp): wire-formats.md §4, for talking
  *   to OpenAMP's Linux-process demos. The shm object is plain (no trailer);
- *   a kick is one byte on an AF_UNIX stream socket. Both names are unlinked
- *   once the socket is connected (both sides map the shm before connecting).
+ *   a kick is one byte on an AF_UNIX stream socket. The socket's name goes
+ *   once the socket is connected; the shm name goes once both sides have
+ *   the region mapped: at once on the connecting side (it maps before it
+ *   connects), on the listening side at the peer's first kick or hang-up
+ *   (a peer may connect first and map afterwards).
  *
  * Either way the result is a struct rpmsg_linux_link: ops + plat for the
  * transport's struct rpmsg_virtio_platform_ops seam, and the region (base,
@@ -84,6 +87,9 @@ struct rpmsg_linux_config {
     uint32_t liveness_ms;
     /* Attacher: how long to wait for the creator's object to appear (0: don't). */
     uint32_t timeout_ms;
+    /* Asked every few ms while the attacher waits: true gives up with -ECANCELED. May be NULL. */
+    bool (*cancel)(void *arg);
+    void *cancel_arg;
 };
 
 struct rpmsg_linux_openamp_config {
@@ -102,6 +108,9 @@ struct rpmsg_linux_openamp_config {
      */
     int (*prepare)(void *arg, void *base, size_t size);
     void *prepare_arg;
+    /* Asked every few ms while open waits for the peer: true gives up with -ECANCELED. May be NULL. */
+    bool (*cancel)(void *arg);
+    void *cancel_arg;
 };
 
 /* What the transport needs. Everything else stays behind plat. */

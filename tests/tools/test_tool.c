@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -422,6 +423,77 @@ static void test_openamp_echo_killed(void **st)
     peer_killed("--openamp", link, link, true, true);
 }
 
+/*
+ * SIGTERM or SIGINT while a link is opening ends the tool at once (exit 1,
+ * "interrupted"), long before its --wait, and leaves no names behind.
+ */
+static void signal_while_opening(const char *const *args, int sig)
+{
+    start(&procs[0], args);
+    usleep(300000); /* into its wait for the peer (not asserted: any moment will do) */
+    assert_int_equal(kill(procs[0].pid, sig), 0);
+    int r = finish(&procs[0], 10000);
+    if (r != 1)
+        dump("opening", &procs[0]);
+    assert_int_equal(r, 1);
+    char err[8192];
+    slurp(procs[0].err, err, sizeof(err));
+    assert_non_null(strstr(err, "interrupted while"));
+    assert_int_equal(leftovers(), 0);
+}
+
+static void test_signal_while_opening(void **st)
+{
+    (void)st;
+    char name[96], link[200];
+    snprintf(name, sizeof(name), "%ssig", prefix);
+    snprintf(link, sizeof(link), "%ssig:@%ssig-sock", prefix, prefix);
+    /* native attacher waiting for its creator */
+    const char *attach[] = { "echo", "--link", name, "--side", "attach", "--wait", "120000", NULL };
+    signal_while_opening(attach, SIGTERM);
+    /* native creator waiting for the link to come up */
+    const char *create[] = { "echo", "--link", name, "--wait", "120000", NULL };
+    signal_while_opening(create, SIGINT);
+    /* OpenAMP listener waiting for a connection */
+    const char *listen[] = { "echo", "--openamp", link, "--listen", "--wait", "120000", NULL };
+    signal_while_opening(listen, SIGTERM);
+    /* OpenAMP connector waiting for a listener */
+    const char *conn[] = { "ping", "--openamp", link, "--wait", "120000", NULL };
+    signal_while_opening(conn, SIGTERM);
+}
+
+/*
+ * A peer that connects to the OpenAMP listener first and maps the region
+ * afterwards: the shm name must still be there when it looks (it used to be
+ * unlinked at accept(): "No such file"). The listener kicks once it has set
+ * up its side, so the peer looks after that; the name goes once the peer
+ * has kicked back.
+ */
+static void test_openamp_name_kept_until_mapped(void **st)
+{
+    (void)st;
+    char shm[96], sock[96];
+    start_listener("oamp-n", "120000", shm, sock);
+    int fd = connect_abstract(sock);
+    assert_true(fd >= 0);
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    assert_int_equal(poll(&pfd, 1, 20000), 1); /* its first kick */
+    uint8_t *s = map_shm(shm, 0x1000);
+    assert_int_equal(s[20], 3); /* its table */
+    munmap(s, 0x1000);
+    char kick = 1, path[160];
+    assert_int_equal(send(fd, &kick, 1, MSG_NOSIGNAL), 1);
+    snprintf(path, sizeof(path), "/dev/shm/%s", shm);
+    bool gone = false;
+    for (int t = 0; t < 2000 && !(gone = access(path, F_OK) != 0); t++)
+        usleep(10000);
+    assert_true(gone);
+    kill(procs[0].pid, SIGTERM);
+    assert_int_equal(finish(&procs[0], 10000), 1);
+    close(fd);
+    assert_int_equal(leftovers(), 0);
+}
+
 /* The value after "key: " on a line of text, into out. */
 static bool field(const char *text, const char *key, char *out, size_t size)
 {
@@ -533,6 +605,8 @@ int main(void)
         cmocka_unit_test_teardown(test_echo_ping_openamp, teardown),
         cmocka_unit_test_teardown(test_openamp_table_before_listen, teardown),
         cmocka_unit_test_teardown(test_openamp_fault_reported, teardown),
+        cmocka_unit_test_teardown(test_signal_while_opening, teardown),
+        cmocka_unit_test_teardown(test_openamp_name_kept_until_mapped, teardown),
         cmocka_unit_test_teardown(test_native_ping_killed, teardown),
         cmocka_unit_test_teardown(test_native_echo_killed, teardown),
         cmocka_unit_test_teardown(test_openamp_ping_killed, teardown),

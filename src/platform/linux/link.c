@@ -136,9 +136,10 @@ int rpmsg_linux_open(struct rpmsg_linux_link *link, const struct rpmsg_linux_con
         return -ENOMEM;
     p->side = cfg->side == RPMSG_LINUX_CREATOR ? 0 : 1;
     p->liveness_ms = cfg->liveness_ms ? cfg->liveness_ms : RPMSG_LINUX_DEFAULT_LIVENESS_MS;
+    struct rpmsg_linux_cancel c = { cfg->cancel, cfg->cancel_arg };
     int r = p->side == 0 ? rpmsg_linux_shm_create(&p->shm, cfg->name, cfg->region_size)
-                         : rpmsg_linux_shm_attach(&p->shm, cfg->name, cfg->region_size,
-                                                  cfg->timeout_ms);
+                         : rpmsg_linux_shm_attach_cancel(&p->shm, cfg->name, cfg->region_size,
+                                                         cfg->timeout_ms, &c);
     if (r < 0) {
         plat_free(p);
         return r;
@@ -163,7 +164,14 @@ static int uds_notify_op(void *plat, uint32_t notifyid)
 
 static int uds_wait_op(void *plat, uint64_t deadline_ms)
 {
-    return rpmsg_linux_uds_wait(&((struct rpmsg_linux_plat *)plat)->uds, deadline_ms);
+    struct rpmsg_linux_plat *p = plat;
+    int r = rpmsg_linux_uds_wait(&p->uds, deadline_ms);
+    /* The peer kicked (so it has the region mapped) or left: the listener's
+     * shm name has done its job. */
+    if (atomic_load(&p->name_held) && atomic_load(&p->uds.heard) &&
+        atomic_exchange(&p->name_held, false))
+        rpmsg_linux_shm_unlink(&p->shm);
+    return r;
 }
 
 static void uds_wakeup_op(void *plat)
@@ -203,8 +211,9 @@ int rpmsg_linux_open_openamp(struct rpmsg_linux_link *link,
     }
     if (cfg->prepare)
         r = cfg->prepare(cfg->prepare_arg, p->shm.map, p->shm.region_size);
+    struct rpmsg_linux_cancel c = { cfg->cancel, cfg->cancel_arg };
     if (r == 0)
-        r = rpmsg_linux_uds_open(&p->uds, cfg->sock_path, cfg->listen, cfg->timeout_ms);
+        r = rpmsg_linux_uds_open(&p->uds, cfg->sock_path, cfg->listen, cfg->timeout_ms, &c);
     if (r < 0) {
         /* Nobody came: we may have created the object, and nobody else uses it. */
         if (p->keep_names)
@@ -213,7 +222,13 @@ int rpmsg_linux_open_openamp(struct rpmsg_linux_link *link,
         plat_free(p);
         return r;
     }
-    if (!p->keep_names)
+    /* A connector mapped the region before it connected, and so did the
+     * listener: the name can go. A listener keeps it until the peer shows
+     * it has mapped it too (uds_wait_op): a peer may connect first and map
+     * afterwards. */
+    if (cfg->listen && !p->keep_names)
+        atomic_store(&p->name_held, true);
+    else if (!p->keep_names)
         rpmsg_linux_shm_unlink(&p->shm);
     link->ops = openamp_ops;
     link->plat = p;

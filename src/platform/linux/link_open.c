@@ -23,6 +23,8 @@ struct rpmsg_link {
     struct rpmsg_tty *tty;
     struct rpmsg_spibus *bus; /* spi: a bus in a named object, opened here */
     struct rpmsg_sem up;
+    bool (*cancel)(void *arg);
+    void *cancel_arg;
 };
 
 /*
@@ -188,6 +190,8 @@ static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg
             .timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000,
             .prepare = cfg->listen ? write_table_early : NULL,
             .prepare_arg = &vc,
+            .cancel = cfg->cancel,
+            .cancel_arg = cfg->cancel_arg,
         };
         rpmsg_virtio_layout_openamp(&lay);
         r = rpmsg_linux_open_openamp(&l->phys, &oc);
@@ -210,6 +214,8 @@ static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg
             .region_size = cfg->side == RPMSG_LINK_CREATE ? size : 0,
             .mode = modes[cfg->wait <= RPMSG_LINK_INTERRUPT ? cfg->wait : 0],
             .timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000,
+            .cancel = cfg->cancel,
+            .cancel_arg = cfg->cancel_arg,
         };
         r = rpmsg_linux_open(&l->phys, &lc);
     }
@@ -249,6 +255,8 @@ int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg
         free(l);
         return r;
     }
+    l->cancel = cfg->cancel;
+    l->cancel_arg = cfg->cancel_arg;
     if (!strcmp(kind, "virtio")) {
         r = open_virtio(l, cfg, rest, false, NULL);
     } else if (!strcmp(kind, "openamp")) {
@@ -344,7 +352,19 @@ int rpmsg_link_wait_up(struct rpmsg_link *l, uint32_t timeout_ms)
     int r = rpmsg_register_callback(l, up_cb, NULL, NULL, NULL);
     if (r)
         return r;
-    r = rpmsg_wait_timeout(NULL, &l->up, timeout_ms);
+    /* In slices, so that the cancel hook is asked every few ms. */
+    uint64_t deadline = rpmsg_deadline(timeout_ms);
+    for (;;) {
+        uint64_t now = rpmsg_time_ms();
+        uint32_t slice = now >= deadline ? 0 : deadline - now > 20 ? 20 : (uint32_t)(deadline - now);
+        r = rpmsg_wait_timeout(NULL, &l->up, slice);
+        if (r != -ETIMEDOUT || now >= deadline)
+            break;
+        if (l->cancel && l->cancel(l->cancel_arg)) {
+            r = -ECANCELED;
+            break;
+        }
+    }
     rpmsg_unregister_callback(l, up_cb, NULL, NULL, NULL);
     return r;
 }

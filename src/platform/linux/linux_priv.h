@@ -77,6 +77,17 @@ static inline void rpmsg_linux_cpu_relax(void)
 
 uint64_t rpmsg_linux_now_ns(void);
 
+/* What a wait for the peer asks, every few ms, whether to give up (-ECANCELED). */
+struct rpmsg_linux_cancel {
+    bool (*fn)(void *arg);
+    void *arg;
+};
+
+static inline bool rpmsg_linux_cancelled(const struct rpmsg_linux_cancel *c)
+{
+    return c && c->fn && c->fn(c->arg);
+}
+
 /* ---- doorbell.c: futex doorbell with poll / interrupt / adaptive waits ---- */
 
 struct rpmsg_linux_doorbell {
@@ -142,6 +153,10 @@ int rpmsg_linux_shm_path(char *out, size_t cap, const char *name);
 int rpmsg_linux_shm_create(struct rpmsg_linux_shm *shm, const char *name, size_t region_size);
 int rpmsg_linux_shm_attach(struct rpmsg_linux_shm *shm, const char *name, size_t region_size,
                            uint32_t timeout_ms);
+/* The same, giving up with -ECANCELED when c says so (c may be NULL). */
+int rpmsg_linux_shm_attach_cancel(struct rpmsg_linux_shm *shm, const char *name,
+                                  size_t region_size, uint32_t timeout_ms,
+                                  const struct rpmsg_linux_cancel *c);
 /* OpenAMP: opens or creates a plain object of at least size bytes. */
 int rpmsg_linux_shm_open_plain(struct rpmsg_linux_shm *shm, const char *name, size_t size);
 /* Removes the name if it still refers to this object. */
@@ -155,12 +170,13 @@ struct rpmsg_linux_uds {
     int sock;
     int efd; /* eventfd: wakeup() */
     atomic_bool dead;
+    atomic_bool heard; /* the peer sent something or hung up */
     _Atomic uint64_t next_check; /* rpmsg_time_ms() of the next hang-up check */
     pid_t peer_pid;
 };
 
 int rpmsg_linux_uds_open(struct rpmsg_linux_uds *u, const char *path, bool listen,
-                         uint32_t timeout_ms);
+                         uint32_t timeout_ms, const struct rpmsg_linux_cancel *c);
 int rpmsg_linux_uds_notify(struct rpmsg_linux_uds *u);
 int rpmsg_linux_uds_wait(struct rpmsg_linux_uds *u, uint64_t deadline_ms);
 void rpmsg_linux_uds_wakeup(struct rpmsg_linux_uds *u);
@@ -182,6 +198,7 @@ struct rpmsg_linux_plat {
     _Atomic uint64_t next_check; /* rpmsg_time_ms() of the next real liveness check */
     atomic_bool dead;
     atomic_bool dead_reported; /* a wait() already returned for the death */
+    atomic_bool name_held; /* OpenAMP listener: shm name kept until the peer has mapped it */
 };
 
 #endif /* RPMSG_LINUX_PRIV_H */

@@ -315,6 +315,13 @@ static int attach_fd(struct rpmsg_linux_shm *shm, int fd, size_t want)
 int rpmsg_linux_shm_attach(struct rpmsg_linux_shm *shm, const char *name, size_t region_size,
                            uint32_t timeout_ms)
 {
+    return rpmsg_linux_shm_attach_cancel(shm, name, region_size, timeout_ms, NULL);
+}
+
+int rpmsg_linux_shm_attach_cancel(struct rpmsg_linux_shm *shm, const char *name,
+                                  size_t region_size, uint32_t timeout_ms,
+                                  const struct rpmsg_linux_cancel *c)
+{
     shm_reset(shm);
     int r = rpmsg_linux_shm_path(shm->path, sizeof(shm->path), name);
     if (r < 0)
@@ -333,6 +340,10 @@ int rpmsg_linux_shm_attach(struct rpmsg_linux_shm *shm, const char *name, size_t
         }
         if (r != -ENOENT || rpmsg_time_ms() >= deadline)
             break;
+        if (rpmsg_linux_cancelled(c)) {
+            r = -ECANCELED;
+            break;
+        }
         usleep(2000);
     }
     if (r < 0) {

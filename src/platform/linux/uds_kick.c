@@ -12,6 +12,9 @@
  * in /proc/net/unix, without connecting to it, since a probing connection
  * would be taken for the peer) is refused with -EADDRINUSE. The listener
  * unlinks its path as soon as the peer is connected.
+ *
+ * While open waits for the peer it asks its cancel hook every few ms, so a
+ * signal handler's flag ends the wait (-ECANCELED).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +82,11 @@ static bool listener_alive(const char *path)
     return found;
 }
 
-static int listen_accept(struct rpmsg_linux_uds *u, const char *path, uint64_t deadline)
+/* Longest a wait for the peer goes without asking its cancel hook. */
+#define CANCEL_SLICE_MS 20
+
+static int listen_accept(struct rpmsg_linux_uds *u, const char *path, uint64_t deadline,
+                         const struct rpmsg_linux_cancel *c)
 {
     struct sockaddr_un sa;
     socklen_t len;
@@ -111,14 +118,19 @@ static int listen_accept(struct rpmsg_linux_uds *u, const char *path, uint64_t d
         goto out;
     }
     for (;;) {
-        int ms = -1;
+        int ms = CANCEL_SLICE_MS;
+        if (rpmsg_linux_cancelled(c)) {
+            r = -ECANCELED;
+            goto out;
+        }
         if (deadline != RPMSG_FOREVER) {
             uint64_t now = rpmsg_time_ms();
             if (now >= deadline) {
                 r = -ETIMEDOUT;
                 goto out;
             }
-            ms = deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+            if (deadline - now < (uint64_t)ms)
+                ms = (int)(deadline - now);
         }
         struct pollfd pfd = { .fd = lfd, .events = POLLIN };
         int n = poll(&pfd, 1, ms);
@@ -149,7 +161,8 @@ out:
     return r;
 }
 
-static int connect_retry(struct rpmsg_linux_uds *u, const char *path, uint64_t deadline)
+static int connect_retry(struct rpmsg_linux_uds *u, const char *path, uint64_t deadline,
+                         const struct rpmsg_linux_cancel *c)
 {
     struct sockaddr_un sa;
     socklen_t len;
@@ -177,16 +190,19 @@ static int connect_retry(struct rpmsg_linux_uds *u, const char *path, uint64_t d
             return r;
         if (rpmsg_time_ms() >= deadline)
             return -ETIMEDOUT;
+        if (rpmsg_linux_cancelled(c))
+            return -ECANCELED;
         usleep(5000);
     }
 }
 
 int rpmsg_linux_uds_open(struct rpmsg_linux_uds *u, const char *path, bool listen,
-                         uint32_t timeout_ms)
+                         uint32_t timeout_ms, const struct rpmsg_linux_cancel *c)
 {
     u->sock = -1;
     u->peer_pid = 0;
     atomic_store(&u->dead, false);
+    atomic_store(&u->heard, false);
     atomic_store(&u->next_check, 0);
     u->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (u->efd < 0)
@@ -194,7 +210,7 @@ int rpmsg_linux_uds_open(struct rpmsg_linux_uds *u, const char *path, bool liste
     if (timeout_ms == 0)
         timeout_ms = RPMSG_LINUX_DEFAULT_OPENAMP_TIMEOUT_MS;
     uint64_t deadline = timeout_ms == UINT32_MAX ? RPMSG_FOREVER : rpmsg_deadline(timeout_ms);
-    int r = listen ? listen_accept(u, path, deadline) : connect_retry(u, path, deadline);
+    int r = listen ? listen_accept(u, path, deadline, c) : connect_retry(u, path, deadline, c);
     if (r < 0) {
         close(u->efd);
         u->efd = -1;
@@ -234,6 +250,8 @@ static void drain_socket(struct rpmsg_linux_uds *u)
     char buf[256];
     for (int i = 0; i < 64; i++) {
         ssize_t n = recv(u->sock, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n >= 0)
+            atomic_store(&u->heard, true);
         if (n > 0)
             continue;
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
