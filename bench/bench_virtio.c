@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "bench_link.h"
 #include "bench_report.h"
 #include "machine_limits.h"
 #include "rpmsg/rpmsg_link.h"
@@ -56,14 +57,7 @@ static struct rpmsg_link *open_side(const struct side_cfg *c, bool host)
         .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
         .wait = c->wait,
     };
-    struct rpmsg_link *l;
-    if (rpmsg_link_open(&l, &cfg))
-        return NULL;
-    if (rpmsg_link_wait_up(l, 10000)) {
-        rpmsg_link_close(l);
-        return NULL;
-    }
-    return l;
+    return bench_link_open(&cfg);
 }
 
 /* ---- child (remote) ------------------------------------------------------ */

@@ -62,6 +62,12 @@ struct rpmsg_link_config {
      */
     bool (*cancel)(void *arg);
     void *cancel_arg;
+    /*
+     * Native VirtIO: how often a side checks that its peer process is
+     * still there, i.e. how long a kill -9 of the peer can go unnoticed
+     * (0: 100 ms). OpenAMP links notice at once (the socket hangs up).
+     */
+    uint32_t liveness_ms;
 };
 
 struct rpmsg_link;

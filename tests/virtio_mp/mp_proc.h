@@ -121,6 +121,7 @@ static struct rpmsg_link *mp_open(const char *spec, bool host, uint32_t features
         .spec = spec,
         .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
         .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
+        .listen = !host, /* openamp: the remote listens, as in OpenAMP's demos */
         .wait = wait,
         .cpuname = host ? "mp-host" : "mp-remote",
         .features = features,

@@ -216,6 +216,7 @@ static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg
             .timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000,
             .cancel = cfg->cancel,
             .cancel_arg = cfg->cancel_arg,
+            .liveness_ms = cfg->liveness_ms,
         };
         r = rpmsg_linux_open(&l->phys, &lc);
     }
