@@ -58,8 +58,9 @@
  * (0x40) in the status, as a virtio device does, and comes back once the
  * host resets the device (the bit cleared) and sets DRIVER_OK again; a
  * legacy host that sees NEEDS_RESET resets the device and starts again. A
- * faulted legacy host resets the device (status 0) and starts again when
- * peer_alive() reports the remote restarted.
+ * legacy remote that leaves (deinit) sets NEEDS_RESET too. A faulted legacy
+ * host resets the device (status 0) and starts again when peer_alive()
+ * reports the remote restarted.
  *
  * Feature bits (the u32 dfeatures/gfeatures of the vdev entry):
  *   bit 0  RPMSG_F_NS, bit 1 RPMSG_F_ACK (rpmsg.h)

@@ -391,7 +391,10 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             *kick |= remote_try_ack(vd);
             break;
         }
-        if ((vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_DRIVER_OK) &&
+        /* DRIVER_OK with NEEDS_RESET is a session about to be reset. */
+        if ((vw_ld8_acq(vd->vdev + VDEV_STATUS) &
+             (RPMSG_VIRTIO_STATUS_DRIVER_OK | RPMSG_VIRTIO_STATUS_NEEDS_RESET)) ==
+                RPMSG_VIRTIO_STATUS_DRIVER_OK &&
             remote_negotiate(vd)) {
             mark_up(vd);
             *up = true;
@@ -420,9 +423,11 @@ static bool peer_reset(const struct rpmsg_virtio *vd)
 {
     if (!vd->up || !vd->vdev)
         return false;
+    uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
     if (vd->role == RPMSG_VIRTIO_REMOTE)
-        return !(vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_DRIVER_OK);
-    return !vd->legacy && vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen;
+        return !(st & RPMSG_VIRTIO_STATUS_DRIVER_OK);
+    return vd->legacy ? (st & RPMSG_VIRTIO_STATUS_NEEDS_RESET) != 0
+                      : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen;
 }
 
 /* Peer liveness transitions. Lock held. */
@@ -431,8 +436,7 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
     if (alive < 0 && !vd->peer_dead) {
         vd->peer_dead = true;
         vd->fault_pending = 0;
-        *down |= go_down(vd, alive == -ESHUTDOWN || peer_reset(vd) ? RPMSG_VIRTIO_DOWN_CLOSED
-                                                                   : RPMSG_VIRTIO_DOWN_DEAD);
+        *down |= go_down(vd, peer_reset(vd) ? RPMSG_VIRTIO_DOWN_CLOSED : RPMSG_VIRTIO_DOWN_DEAD);
         if (vd->role == RPMSG_VIRTIO_HOST)
             host_unpublish(vd);
         else if (vd->vdev && !vd->legacy)
@@ -641,6 +645,10 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
         host_unpublish(vd);
     else if (vd->vdev && !vd->legacy)
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);
+    else if (vd->vdev)
+        /* A legacy remote has no ack: a device that leaves needs a reset. */
+        vw_st8_rel(vd->vdev + VDEV_STATUS,
+                   vw_ld8(vd->vdev + VDEV_STATUS) | RPMSG_VIRTIO_STATUS_NEEDS_RESET);
     rpmsg_mutex_unlock(&vd->lock);
     rpmsg_virtio_kick(vd, my_vq(vd));
     rpmsg_mutex_deinit(&vd->lock);
