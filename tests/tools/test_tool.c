@@ -433,10 +433,29 @@ static void test_openamp_echo_killed(void **st)
  * SIGTERM or SIGINT while a link is opening ends the tool at once (exit 1,
  * "interrupted"), long before its --wait, and leaves no names behind.
  */
+/* pid catches sig (SigCgt in /proc/PID/status): its handler is installed. */
+static bool catches(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    unsigned long long mask = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (mask >> (sig - 1)) & 1;
+}
+
 static void signal_while_opening(const char *const *args, int sig)
 {
     start(&procs[0], args);
-    usleep(300000); /* into its wait for the peer (not asserted: any moment will do) */
+    bool ready = false;
+    for (int t = 0; t < 2000 && !(ready = catches(procs[0].pid, sig)); t++)
+        usleep(10000);
+    assert_true(ready);
+    usleep(100000); /* into its wait for the peer (not asserted: any moment will do) */
     assert_int_equal(kill(procs[0].pid, sig), 0);
     int r = finish(&procs[0], 10000);
     if (r != 1)
@@ -497,6 +516,35 @@ static void test_openamp_name_kept_until_mapped(void **st)
     kill(procs[0].pid, SIGTERM);
     assert_int_equal(finish(&procs[0], 10000), 1);
     close(fd);
+    assert_int_equal(leftovers(), 0);
+}
+
+/*
+ * `rpmsg echo --serve` goes on after a peer that was killed: the next ping
+ * gets all its echoes; asked to stop, echo says a peer died and exits 1.
+ */
+static void test_serve_after_kill(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%sserve", prefix);
+    const char *echo[] = { "echo", "--link", name, "--serve", NULL };
+    const char *ping1[] = { "ping", "--link", name, "--count", "1000000", NULL };
+    const char *ping2[] = { "ping", "--link", name, "--count", "200", "--json", NULL };
+    start(&procs[0], echo);
+    start(&procs[1], ping1);
+    assert_true(err_has(&procs[0], " on link to "));
+    assert_int_equal(kill(procs[1].pid, SIGKILL), 0);
+    finish(&procs[1], 10000);
+    assert_true(err_has(&procs[0], "link down: the peer died"));
+    start(&procs[1], ping2);
+    int r = finish(&procs[1], 60000);
+    if (r)
+        dump("second ping", &procs[1]);
+    assert_int_equal(r, 0);
+    check_ping_json(&procs[1], 200);
+    kill(procs[0].pid, SIGTERM);
+    assert_int_equal(finish(&procs[0], 10000), 1);
     assert_int_equal(leftovers(), 0);
 }
 
@@ -617,6 +665,7 @@ int main(void)
         cmocka_unit_test_teardown(test_native_echo_killed, teardown),
         cmocka_unit_test_teardown(test_openamp_ping_killed, teardown),
         cmocka_unit_test_teardown(test_openamp_echo_killed, teardown),
+        cmocka_unit_test_teardown(test_serve_after_kill, teardown),
         cmocka_unit_test_teardown(test_echo_ping_uart, teardown),
         cmocka_unit_test_teardown(test_echo_ping_spi, teardown),
         cmocka_unit_test_teardown(test_demo, teardown),
