@@ -170,6 +170,12 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
                       void *transport, const struct rpmsg_device_config *cfg);
 /* Starts the RX thread (unless no_rx_thread or RPMSG_NO_SYS). */
 int rpmsg_device_start(struct rpmsg_device *rdev);
+/*
+ * Stops the RX thread and waits for it; nothing else changes. For a
+ * transport whose devices call into each other (loopback: one side's RX
+ * thread returns buffers to the other): stop them all before deinit of any.
+ */
+void rpmsg_device_stop(struct rpmsg_device *rdev);
 /* Stops the RX thread, takes the link down, forgets the device. */
 void rpmsg_device_deinit(struct rpmsg_device *rdev);
 

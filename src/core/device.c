@@ -199,21 +199,25 @@ int rpmsg_device_start(struct rpmsg_device *rdev)
     return 0;
 }
 
+void rpmsg_device_stop(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops || !rdev->thread_started)
+        return;
+    __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
+    rpmsg_mutex_lock(&rdev->lock);
+    rpmsg_cond_broadcast(&rdev->cond); /* an RX thread waiting for its turn */
+    rpmsg_mutex_unlock(&rdev->lock);
+    rdev->ops->wakeup(rdev);
+    rpmsg_thread_join(&rdev->rx_thread);
+    rdev->thread_started = false;
+}
+
 void rpmsg_device_deinit(struct rpmsg_device *rdev)
 {
     if (!rdev || !rdev->ops)
         return;
-    if (rdev->thread_started) {
-        __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
-        rpmsg_mutex_lock(&rdev->lock);
-        rpmsg_cond_broadcast(&rdev->cond); /* an RX thread waiting for its turn */
-        rpmsg_mutex_unlock(&rdev->lock);
-        rdev->ops->wakeup(rdev);
-        rpmsg_thread_join(&rdev->rx_thread);
-        rdev->thread_started = false;
-    }
-    if (rdev->up)
-        rpmsg_device_link_down(rdev);
+    rpmsg_device_stop(rdev);
+    rpmsg_device_link_down(rdev); /* a no-op unless up */
 
     rpmsg_mutex_lock(&rpmsg_registry_lock);
     if (rdev->listed) {
