@@ -365,7 +365,7 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
     }
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
     rdev->features = rdev->local_features & remote_features;
-    rdev->up = true;
+    __atomic_store_n(&rdev->up, true, __ATOMIC_RELAXED);
     rdev->tx_gen++; /* a sender that waited for the link retries its buffer now */
     bool ns = rdev->features & RPMSG_F_NS;
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
@@ -399,7 +399,7 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
         rpmsg_mutex_unlock(&rdev->lock);
         return;
     }
-    rdev->up = false;
+    __atomic_store_n(&rdev->up, false, __ATOMIC_RELAXED);
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
         e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
         if ((e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr != RPMSG_ADDR_ANY) {
@@ -454,11 +454,13 @@ struct rpmsg_device *rpmsg_device_find(const char *remote_cpuname)
         return NULL;
     struct rpmsg_device *found = NULL;
     rpmsg_mutex_lock(&rpmsg_registry_lock);
-    for (struct rpmsg_device *d = devices; d; d = d->next)
-        if (d->up && !strncmp(d->remote_cpuname, remote_cpuname, RPMSG_CPUNAME_SIZE)) {
+    for (struct rpmsg_device *d = devices; d && !found; d = d->next) {
+        /* The name is rewritten at each link-up, under the device lock. */
+        rpmsg_mutex_lock(&d->lock);
+        if (d->up && !strncmp(d->remote_cpuname, remote_cpuname, RPMSG_CPUNAME_SIZE))
             found = d;
-            break;
-        }
+        rpmsg_mutex_unlock(&d->lock);
+    }
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
     return found;
 }
