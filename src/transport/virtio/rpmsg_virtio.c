@@ -432,7 +432,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     if (kick)
         rpmsg_virtio_kick(vd, my_vq(vd));
     if (up) {
-        rdev->tx_buf_size = tx_size;
+        rpmsg_device_set_tx_buf_size(rdev, tx_size);
         rpmsg_device_link_up(rdev, vd->peer_name, vd->negotiated);
     }
     if (ret)
