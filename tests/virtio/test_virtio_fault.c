@@ -349,7 +349,7 @@ struct chaos {
     unsigned long ok;
 };
 
-static void *traffic(void *arg)
+static void *chaos_traffic(void *arg)
 {
     struct chaos *c = arg;
     uint8_t buf[256];
@@ -365,7 +365,7 @@ static void *traffic(void *arg)
     return NULL;
 }
 
-static void *corrupter(void *arg)
+static void *chaos_corrupter(void *arg)
 {
     struct chaos *c = arg;
     struct vt_pair *p = c->p;
@@ -411,10 +411,10 @@ static void test_chaos(void **state)
     assert_int_equal(tu_ept_create(&re, p.r, NULL, 0x901, 0x900, tu_rec_cb, NULL, &rr), 0);
     struct chaos ch = { .p = &p, .ept = &he }, cr = { .p = &p, .ept = &re }, cc = { .p = &p };
     struct tu_thread t1, t2, t3;
-    assert_int_equal(tu_thread_start(&t1, traffic, &ch), 0);
-    assert_int_equal(tu_thread_start(&t2, traffic, &cr), 0);
+    assert_int_equal(tu_thread_start(&t1, chaos_traffic, &ch), 0);
+    assert_int_equal(tu_thread_start(&t2, chaos_traffic, &cr), 0);
     usleep(50000);
-    assert_int_equal(tu_thread_start(&t3, corrupter, &cc), 0);
+    assert_int_equal(tu_thread_start(&t3, chaos_corrupter, &cc), 0);
     usleep(1500000);
     __atomic_store_n(&cc.stop, true, __ATOMIC_RELAXED);
     assert_int_equal(tu_thread_join(&t3, 10000), 0);
