@@ -31,16 +31,32 @@ struct sim_demo_client {
     struct sim_shared *sh;
     const struct sim_opts *o;
     pthread_t thread;
-    volatile int stop;
+    int stop; /* atomic: set by sim_demo_stop() */
     struct rpmsg_sem found;
     const char *want;
     struct rpmsg_device *dev;
 };
 
+/* Counted by client_cb on the RX thread, read by measure(): atomics. */
 struct run {
     struct rpmsg_sem credit, pong;
     uint32_t expect, received, seq_errors, sum_errors;
 };
+
+static uint32_t get(const uint32_t *v)
+{
+    return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void bump(uint32_t *v)
+{
+    __atomic_add_fetch(v, 1, __ATOMIC_RELAXED);
+}
+
+static bool stopping(const struct sim_demo_client *d)
+{
+    return __atomic_load_n(&d->stop, __ATOMIC_RELAXED);
+}
 
 static uint64_t now_ns(void)
 {
@@ -65,11 +81,11 @@ static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
     struct run *r = priv;
     uint32_t seq = 0;
     if (payload_check(data, len, &seq))
-        r->sum_errors++;
+        bump(&r->sum_errors);
     else if (seq != r->expect)
-        r->seq_errors++;
-    r->expect = seq + 1;
-    r->received++;
+        bump(&r->seq_errors);
+    r->expect = seq + 1; /* the RX thread's own */
+    bump(&r->received);
     rpmsg_post(ept, &r->pong);
     rpmsg_post(ept, &r->credit);
     return 0;
@@ -86,7 +102,7 @@ static struct rpmsg_device *find_dev(struct sim_demo_client *d, const char *targ
     if (rpmsg_register_callback(d, created, NULL, NULL, NULL))
         return NULL;
     uint64_t end = rpmsg_time_ms() + WAIT_DEV_MS;
-    while (!d->stop && rpmsg_time_ms() < end)
+    while (!stopping(d) && rpmsg_time_ms() < end)
         if (!rpmsg_wait_timeout(NULL, &d->found, 100))
             break;
     rpmsg_unregister_callback(d, created, NULL, NULL, NULL);
@@ -144,7 +160,7 @@ static void measure(struct sim_demo_client *d, int target, struct sim_measure *m
         snprintf(m->error, sizeof(m->error), "out of memory");
         goto out;
     }
-    for (uint32_t i = 0; i < d->o->pings && !d->stop; i++) {
+    for (uint32_t i = 0; i < d->o->pings && !stopping(d); i++) {
         payload_fill(buf, 16, seq++);
         rpmsg_wait_timeout(NULL, &run.credit, 0); /* keep the window count honest */
         uint64_t p0 = now_ns();
@@ -171,9 +187,9 @@ static void measure(struct sim_demo_client *d, int target, struct sim_measure *m
     free(rtts);
 
     /* Stream: window messages in flight. */
-    uint32_t base = run.received;
+    uint32_t base = get(&run.received);
     uint64_t s0 = now_ns();
-    for (uint32_t i = 0; i < d->o->count && !d->stop && !m->error[0]; i++) {
+    for (uint32_t i = 0; i < d->o->count && !stopping(d) && !m->error[0]; i++) {
         r = rpmsg_wait_timeout(NULL, &run.credit, 5000);
         if (!r) {
             payload_fill(buf, size, seq++);
@@ -185,12 +201,12 @@ static void measure(struct sim_demo_client *d, int target, struct sim_measure *m
             m->sent++;
     }
     uint64_t end = rpmsg_time_ms() + 5000;
-    while (run.received - base < m->sent && rpmsg_time_ms() < end && !d->stop)
+    while (get(&run.received) - base < m->sent && rpmsg_time_ms() < end && !stopping(d))
         rpmsg_wait_timeout(NULL, &run.pong, 100);
     m->seconds = (double)(now_ns() - s0) / 1e9;
-    m->received = run.received - base;
-    m->seq_errors = run.seq_errors;
-    m->sum_errors = run.sum_errors;
+    m->received = get(&run.received) - base;
+    m->seq_errors = get(&run.seq_errors);
+    m->sum_errors = get(&run.sum_errors);
     free(buf);
     if (!m->error[0] && m->received != m->sent)
         snprintf(m->error, sizeof(m->error), "%u of %u echoes missing", m->sent - m->received,
@@ -208,12 +224,12 @@ static void *client(void *arg)
     struct sim_demo_client *d = arg;
     struct sim_demo *res = &d->sh->demo;
     const struct topo *t = d->t;
-    while (d->o->demo_wait && !d->stop && !__atomic_load_n(&res->go, __ATOMIC_ACQUIRE))
+    while (d->o->demo_wait && !stopping(d) && !__atomic_load_n(&res->go, __ATOMIC_ACQUIRE))
         usleep(20 * 1000);
     measure(d, t->demo_to, &res->far);
     int path[TOPO_CORES_MAX];
     int n = topo_path(t, t->demo_from, t->demo_to, path, TOPO_CORES_MAX);
-    if (n > 2 && !d->stop)
+    if (n > 2 && !stopping(d))
         measure(d, path[1], &res->near);
     __atomic_store_n(&res->done, 1, __ATOMIC_RELEASE);
     return NULL;
@@ -244,7 +260,7 @@ void sim_demo_stop(struct sim_demo_client *d)
 {
     if (!d)
         return;
-    d->stop = 1;
+    __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
     pthread_join(d->thread, NULL);
     rpmsg_sem_deinit(&d->found);
     free(d);

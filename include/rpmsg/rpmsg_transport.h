@@ -165,11 +165,31 @@ struct rpmsg_device {
     bool listed;
 };
 
+/*
+ * A transport may change tx_buf_size at link-up while senders size their
+ * messages against it without a lock: once the device runs, set and read it
+ * through these.
+ */
+static inline void rpmsg_device_set_tx_buf_size(struct rpmsg_device *rdev, uint32_t size)
+{
+    __atomic_store_n(&rdev->tx_buf_size, size, __ATOMIC_RELAXED);
+}
+static inline uint32_t rpmsg_device_tx_buf_size(const struct rpmsg_device *rdev)
+{
+    return __atomic_load_n(&rdev->tx_buf_size, __ATOMIC_RELAXED);
+}
+
 /* Prepares rdev; starts nothing. transport is stored in rdev->transport. */
 int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_ops *ops,
                       void *transport, const struct rpmsg_device_config *cfg);
 /* Starts the RX thread (unless no_rx_thread or RPMSG_NO_SYS). */
 int rpmsg_device_start(struct rpmsg_device *rdev);
+/*
+ * Stops the RX thread and waits for it; nothing else changes. For a
+ * transport whose devices call into each other (loopback: one side's RX
+ * thread returns buffers to the other): stop them all before deinit of any.
+ */
+void rpmsg_device_stop(struct rpmsg_device *rdev);
 /* Stops the RX thread, takes the link down, forgets the device. */
 void rpmsg_device_deinit(struct rpmsg_device *rdev);
 

@@ -199,21 +199,25 @@ int rpmsg_device_start(struct rpmsg_device *rdev)
     return 0;
 }
 
+void rpmsg_device_stop(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops || !rdev->thread_started)
+        return;
+    __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
+    rpmsg_mutex_lock(&rdev->lock);
+    rpmsg_cond_broadcast(&rdev->cond); /* an RX thread waiting for its turn */
+    rpmsg_mutex_unlock(&rdev->lock);
+    rdev->ops->wakeup(rdev);
+    rpmsg_thread_join(&rdev->rx_thread);
+    rdev->thread_started = false;
+}
+
 void rpmsg_device_deinit(struct rpmsg_device *rdev)
 {
     if (!rdev || !rdev->ops)
         return;
-    if (rdev->thread_started) {
-        __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
-        rpmsg_mutex_lock(&rdev->lock);
-        rpmsg_cond_broadcast(&rdev->cond); /* an RX thread waiting for its turn */
-        rpmsg_mutex_unlock(&rdev->lock);
-        rdev->ops->wakeup(rdev);
-        rpmsg_thread_join(&rdev->rx_thread);
-        rdev->thread_started = false;
-    }
-    if (rdev->up)
-        rpmsg_device_link_down(rdev);
+    rpmsg_device_stop(rdev);
+    rpmsg_device_link_down(rdev); /* a no-op unless up */
 
     rpmsg_mutex_lock(&rpmsg_registry_lock);
     if (rdev->listed) {
@@ -361,7 +365,7 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
     }
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
     rdev->features = rdev->local_features & remote_features;
-    rdev->up = true;
+    __atomic_store_n(&rdev->up, true, __ATOMIC_RELAXED);
     rdev->tx_gen++; /* a sender that waited for the link retries its buffer now */
     bool ns = rdev->features & RPMSG_F_NS;
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
@@ -395,7 +399,7 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
         rpmsg_mutex_unlock(&rdev->lock);
         return;
     }
-    rdev->up = false;
+    __atomic_store_n(&rdev->up, false, __ATOMIC_RELAXED);
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
         e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
         if ((e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr != RPMSG_ADDR_ANY) {
@@ -450,11 +454,13 @@ struct rpmsg_device *rpmsg_device_find(const char *remote_cpuname)
         return NULL;
     struct rpmsg_device *found = NULL;
     rpmsg_mutex_lock(&rpmsg_registry_lock);
-    for (struct rpmsg_device *d = devices; d; d = d->next)
-        if (d->up && !strncmp(d->remote_cpuname, remote_cpuname, RPMSG_CPUNAME_SIZE)) {
+    for (struct rpmsg_device *d = devices; d && !found; d = d->next) {
+        /* The name is rewritten at each link-up, under the device lock. */
+        rpmsg_mutex_lock(&d->lock);
+        if (d->up && !strncmp(d->remote_cpuname, remote_cpuname, RPMSG_CPUNAME_SIZE))
             found = d;
-            break;
-        }
+        rpmsg_mutex_unlock(&d->lock);
+    }
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
     return found;
 }

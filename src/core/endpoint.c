@@ -269,11 +269,16 @@ static bool bound_or_gone(void *arg)
 
 int rpmsg_wait_ept_ready(struct rpmsg_endpoint *ept, uint32_t timeout_ms)
 {
-    if (!ept || !ept->rdev || !ept->rdev->ops || !(ept->flags & RPMSG_EPT_F_REGISTERED))
+    if (!ept || !ept->rdev || !ept->rdev->ops)
         return -EINVAL;
     struct rpmsg_device *rdev = ept->rdev;
     uint64_t deadline = timeout_ms == UINT32_MAX ? RPMSG_FOREVER : rpmsg_deadline(timeout_ms);
     rpmsg_mutex_lock(&rdev->lock);
+    /* Flags change under the lock (the name service sets ANNOUNCED). */
+    if (!(ept->flags & RPMSG_EPT_F_REGISTERED)) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return -EINVAL;
+    }
     /* The binding arrives by dispatch (NS or first message): on the RX
      * context, run the link at once. */
     int r = rpmsg_dev_wait(rdev, deadline, true, bound_or_gone, ept);

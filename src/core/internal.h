@@ -23,6 +23,14 @@ extern rpmsg_mutex_t rpmsg_registry_lock;
 /* Broadcast when a pinned device or a running service callback is released. */
 extern rpmsg_cond_t rpmsg_registry_cond;
 
+/* rdev->up is written under rdev->lock; code holding only the registry lock
+ * reads it with this (any value will do there: link-up and link-down each
+ * tell the services again under the registry lock). */
+static inline bool rpmsg_dev_up_unlocked(const struct rpmsg_device *rdev)
+{
+    return __atomic_load_n(&rdev->up, __ATOMIC_RELAXED);
+}
+
 /* Wakes threads waiting on rdev->cond; call with rdev->lock held. */
 static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
 {

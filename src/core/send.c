@@ -108,7 +108,8 @@ static int fill_and_send(struct rpmsg_device *rdev, void *buf, uint32_t src, uin
 
 static uint32_t payload_max(struct rpmsg_device *rdev)
 {
-    return rdev->tx_buf_size > RPMSG_HDR_SIZE ? rdev->tx_buf_size - RPMSG_HDR_SIZE : 0;
+    uint32_t size = rpmsg_device_tx_buf_size(rdev);
+    return size > RPMSG_HDR_SIZE ? size - RPMSG_HDR_SIZE : 0;
 }
 
 static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, const void *data,

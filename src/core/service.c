@@ -157,7 +157,7 @@ static bool take_match(unsigned i, struct rpmsg_device **out, char *name, uint32
     if (!s->match)
         return false;
     for (struct rpmsg_device *d = rpmsg_device_first(); d; d = d->next) {
-        if (!d->up)
+        if (!rpmsg_dev_up_unlocked(d))
             continue;
         for (unsigned k = 0; k < RPMSG_NS_PENDING_MAX; k++) {
             struct rpmsg_ns_pending *p = &d->pending[k];
@@ -201,7 +201,7 @@ int rpmsg_register_callback(void *priv, rpmsg_dev_cb_t device_created,
     /* Replay links already up, then announcements nobody took yet. */
     for (;;) {
         struct rpmsg_device *d = rpmsg_device_first();
-        while (d && (!d->up || (d->svc_created & (1u << slot))))
+        while (d && (!rpmsg_dev_up_unlocked(d) || (d->svc_created & (1u << slot))))
             d = d->next;
         if (!d)
             break;

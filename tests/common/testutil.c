@@ -296,7 +296,11 @@ struct sleep_wait {
 static bool sleepers_reached(void *arg)
 {
     struct sleep_wait *w = arg;
-    return __atomic_load_n(&w->d->waiters, __ATOMIC_SEQ_CST) >= w->n;
+    /* The core counts waiters under the device lock. */
+    rpmsg_mutex_lock(&w->d->lock);
+    bool reached = w->d->waiters >= w->n;
+    rpmsg_mutex_unlock(&w->d->lock);
+    return reached;
 }
 
 int tu_wait_sleepers(struct rpmsg_device *d, unsigned n, unsigned timeout_ms)
@@ -337,21 +341,36 @@ int tu_ept_create(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev, const c
                   uint32_t src, uint32_t dst, rpmsg_ept_cb cb, rpmsg_ns_unbind_cb unbind,
                   void *priv)
 {
-    /* Never wipe a live endpoint: let the core see it and refuse (-EBUSY). */
-    if (!tu_ept_registered(ept))
+    /* Never wipe a live endpoint: let the core see it and refuse (-EBUSY).
+     * ept may be uninitialised: its flags alone are looked at. */
+    if (!(ept->flags & RPMSG_EPT_F_REGISTERED))
         memset(ept, 0, sizeof(*ept));
     ept->priv = priv;
     return rpmsg_create_ept(ept, rdev, name, src, dst, cb, unbind);
 }
 
+/* Flags of an endpoint on a live device, read under its lock (the RX thread
+ * changes them); 0 for one never created or whose device is gone. */
+static uint16_t ept_flags(const struct rpmsg_endpoint *ept)
+{
+    struct rpmsg_device *d = ept->rdev;
+    if (!d || !d->ops)
+        return ept->flags;
+    rpmsg_mutex_lock(&d->lock);
+    uint16_t flags = ept->flags;
+    rpmsg_mutex_unlock(&d->lock);
+    return flags;
+}
+
 bool tu_ept_registered(const struct rpmsg_endpoint *ept)
 {
-    return (ept->flags & RPMSG_EPT_F_REGISTERED) != 0;
+    return (ept_flags(ept) & RPMSG_EPT_F_REGISTERED) != 0;
 }
 
 void tu_ept_cleanup(struct rpmsg_endpoint *ept)
 {
-    if (tu_ept_registered(ept) && !(ept->flags & RPMSG_EPT_F_DESTROYING))
+    uint16_t flags = ept_flags(ept);
+    if ((flags & RPMSG_EPT_F_REGISTERED) && !(flags & RPMSG_EPT_F_DESTROYING))
         rpmsg_destroy_ept(ept);
 }
 

@@ -26,7 +26,7 @@ struct fx {
     struct counter c[4];
     struct tu_gate gate;
     struct tu_thread th;
-    volatile bool stop;
+    bool stop; /* atomic */
     int last_rc;
     unsigned long sent;
     volatile bool returned;
@@ -47,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    f->stop = true;
+    __atomic_store_n(&f->stop, true, __ATOMIC_RELAXED);
     tu_gate_open(&f->gate);
     for (int i = 4; i-- > 0;)
         tu_ept_cleanup(&f->e[i]);
@@ -90,7 +90,7 @@ static void *flood_sendto(void *arg)
 {
     struct fx *f = arg;
     uint32_t n = 0;
-    while (!f->stop) {
+    while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
         int rc = rpmsg_sendto(&f->e[0], &n, sizeof(n), 0x200);
         if (rc != (int)sizeof(n)) {
             f->last_rc = rc;
@@ -127,7 +127,7 @@ static void test_destroy_receiver_during_traffic(void **state)
         assert_int_equal(tu_rec_count(&c->rec), seen);
         assert_int_equal(c->after_destroy, 0);
     }
-    f->stop = true;
+    __atomic_store_n(&f->stop, true, __ATOMIC_RELAXED);
     assert_int_equal(tu_thread_join(&f->th, TU_TIMEOUT_MS), 0);
     assert_int_equal(f->last_rc, 0);
 }
@@ -287,7 +287,10 @@ static void *destroy_e1(void *arg)
 static bool is_destroying(void *arg)
 {
     const struct rpmsg_endpoint *e = arg;
-    return (__atomic_load_n(&e->flags, __ATOMIC_SEQ_CST) & RPMSG_EPT_F_DESTROYING) != 0;
+    rpmsg_mutex_lock(&e->rdev->lock); /* the core sets flags under it */
+    bool destroying = (e->flags & RPMSG_EPT_F_DESTROYING) != 0;
+    rpmsg_mutex_unlock(&e->rdev->lock);
+    return destroying;
 }
 
 static int check_not_returned_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,

@@ -473,17 +473,17 @@ static void test_bad_table(void **state)
 struct chaos {
     struct vt_pair *p;
     struct rpmsg_endpoint *ept;
-    volatile bool stop;
+    bool stop; /* atomic */
     unsigned long ok;
 };
 
-static void *traffic(void *arg)
+static void *chaos_traffic(void *arg)
 {
     struct chaos *c = arg;
     uint8_t buf[256];
     memset(buf, 0x5A, sizeof(buf));
     unsigned i = 0;
-    while (!c->stop) {
+    while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
         int r = rpmsg_trysend(c->ept, buf, 1 + i++ % sizeof(buf));
         if (r > 0)
             c->ok++;
@@ -493,13 +493,13 @@ static void *traffic(void *arg)
     return NULL;
 }
 
-static void *corrupter(void *arg)
+static void *chaos_corrupter(void *arg)
 {
     struct chaos *c = arg;
     struct vt_pair *p = c->p;
     uint32_t s = 4242;
     struct ring r[2] = { ring_of(p, 0), ring_of(p, 1) };
-    while (!c->stop) {
+    while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
         s = s * 1103515245u + 12345u;
         uint32_t x = s >> 8;
         struct ring *q = &r[x & 1];
@@ -539,14 +539,15 @@ static void test_chaos(void **state)
     assert_int_equal(tu_ept_create(&re, p.r, NULL, 0x901, 0x900, tu_rec_cb, NULL, &rr), 0);
     struct chaos ch = { .p = &p, .ept = &he }, cr = { .p = &p, .ept = &re }, cc = { .p = &p };
     struct tu_thread t1, t2, t3;
-    assert_int_equal(tu_thread_start(&t1, traffic, &ch), 0);
-    assert_int_equal(tu_thread_start(&t2, traffic, &cr), 0);
+    assert_int_equal(tu_thread_start(&t1, chaos_traffic, &ch), 0);
+    assert_int_equal(tu_thread_start(&t2, chaos_traffic, &cr), 0);
     usleep(50000);
-    assert_int_equal(tu_thread_start(&t3, corrupter, &cc), 0);
+    assert_int_equal(tu_thread_start(&t3, chaos_corrupter, &cc), 0);
     usleep(1500000);
-    cc.stop = true;
+    __atomic_store_n(&cc.stop, true, __ATOMIC_RELAXED);
     assert_int_equal(tu_thread_join(&t3, 10000), 0);
-    ch.stop = cr.stop = true;
+    __atomic_store_n(&ch.stop, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&cr.stop, true, __ATOMIC_RELAXED);
     assert_int_equal(tu_thread_join(&t1, 10000), 0);
     assert_int_equal(tu_thread_join(&t2, 10000), 0);
 

@@ -76,8 +76,9 @@ static void check(struct side *s, const uint8_t *p, size_t len)
     memcpy(&c, p + 8, 4);
     if (seq != s->expect || l != len || c != crc32(p + 12, len - 12))
         s->errors++;
-    s->expect = seq + 1;
     s->bytes += len;
+    /* Last: publishes errors and bytes to the main thread (got_all). */
+    __atomic_store_n(&s->expect, seq + 1, __ATOMIC_RELEASE);
 }
 
 static int rx_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)

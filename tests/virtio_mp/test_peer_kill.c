@@ -91,13 +91,18 @@ static void on_destroyed(struct rpmsg_device *rdev, void *priv)
 }
 
 /* Echoes counted by the flood phase: contents are checked, numbering is not. */
-static volatile unsigned long flood_rx;
+static unsigned long flood_rx; /* atomic: counted on the RX thread, read by the test */
 static int flood_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)ept, (void)data, (void)src, (void)priv;
     if (len == MP_MSG_LEN)
-        flood_rx++;
+        __atomic_add_fetch(&flood_rx, 1, __ATOMIC_RELAXED);
     return 0;
+}
+
+static unsigned long flood_count(void)
+{
+    return __atomic_load_n(&flood_rx, __ATOMIC_RELAXED);
 }
 
 static uint64_t ms_now(void)
@@ -153,7 +158,7 @@ static void run(bool child_host, bool openamp)
     struct rpmsg_device *rdev = rpmsg_link_device(l);
     watched = rdev;
     static struct rpmsg_endpoint e;
-    flood_rx = 0;
+    __atomic_store_n(&flood_rx, 0, __ATOMIC_RELAXED);
     assert_int_equal(rpmsg_create_ept(&e, rdev, "mp-kill", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
                                       flood_cb, NULL), 0);
     assert_int_equal(rpmsg_wait_ept_ready(&e, 10000), 0);
@@ -165,14 +170,14 @@ static void run(bool child_host, bool openamp)
      * waited out its send timeout: see the report on TX-buffer wake-ups).
      */
     for (unsigned sent = 0; sent < 2000; sent++) {
-        for (int t = 0; t < 10000 && sent - flood_rx >= 128; t++)
+        for (int t = 0; t < 10000 && sent - flood_count() >= 128; t++)
             usleep(100);
         assert_int_equal(rpmsg_send(&e, m, sizeof(m)), MP_MSG_LEN);
     }
     /* Echoes are flowing both ways when the peer dies. */
-    for (int t = 0; t < 2000 && flood_rx < 100; t++)
+    for (int t = 0; t < 2000 && flood_count() < 100; t++)
         usleep(1000);
-    assert_true(flood_rx >= 100);
+    assert_true(flood_count() >= 100);
     for (unsigned i = 0; i < 200; i++)
         rpmsg_trysend(&e, m, sizeof(m));
     uint64_t t0 = ms_now();
@@ -183,7 +188,7 @@ static void run(bool child_host, bool openamp)
     assert_int_equal(rpmsg_wait_timeout(NULL, &destroyed, 10000), 0);
     uint64_t noticed = ms_now() - t0;
     fprintf(stderr, "peer death noticed after %llu ms (%lu echoes before)\n",
-            (unsigned long long)noticed, flood_rx);
+            (unsigned long long)noticed, flood_count());
     assert_true(noticed <= DETECT_BOUND_MS);
     assert_false(rpmsg_device_is_up(rdev));
     char why[200];

@@ -281,6 +281,10 @@ void rpmsg_loopback_destroy(struct rpmsg_loopback *lb)
     if (!lb)
         return;
     rpmsg_loopback_link_down(lb);
+    /* Each side's RX thread hands buffers back to the other side's device:
+     * both must be still before either is torn down. */
+    for (int i = 0; i < 2; i++)
+        rpmsg_device_stop(&lb->side[i].dev);
     for (int i = 0; i < 2; i++)
         rpmsg_device_deinit(&lb->side[i].dev);
     for (int i = 0; i < 2; i++) {

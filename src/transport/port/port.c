@@ -180,7 +180,7 @@ static int port_poll(struct rpmsg_device *rdev)
             uint32_t features = p->peer_features;
             p->core_up = true;
             p->core_gen = p->gen;
-            rdev->tx_buf_size = tx_size(p);
+            rpmsg_device_set_tx_buf_size(rdev, tx_size(p));
             rpmsg_mutex_unlock(&p->lock);
             rpmsg_device_link_up(rdev, name, features);
             /* A sender that waited for a buffer across the reset waits for

@@ -197,7 +197,8 @@ struct rpmsg_router {
 /* Largest inner message (header included) a link carries from this side. */
 static inline uint32_t rr_link_mtu(const struct rr_link *l)
 {
-    return l->rdev->tx_buf_size > 2 * RPMSG_HDR_SIZE ? l->rdev->tx_buf_size - RPMSG_HDR_SIZE : 0;
+    uint32_t size = rpmsg_device_tx_buf_size(l->rdev);
+    return size > 2 * RPMSG_HDR_SIZE ? size - RPMSG_HDR_SIZE : 0;
 }
 
 static inline void rr_copy_name(char *dst, const char *src)

@@ -222,7 +222,7 @@ static int drain_queue(struct rpmsg_device *rdev)
             break;
         case RR_Q_UP:
             /* Set while down: no sender sizes a message against it now. */
-            rdev->tx_buf_size = e.mtu;
+            rpmsg_device_set_tx_buf_size(rdev, e.mtu);
             rpmsg_device_link_up(rdev, v->name, e.features);
             /* A sender that found no buffer while the route was changing
              * waits for tx_gen to move, not for the link: move it. */

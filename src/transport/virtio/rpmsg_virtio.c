@@ -493,7 +493,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     if (kick)
         rpmsg_virtio_kick(vd, my_vq(vd));
     if (up) {
-        rdev->tx_buf_size = tx_size;
+        rpmsg_device_set_tx_buf_size(rdev, tx_size);
         rpmsg_device_link_up(rdev, vd->peer_name, vd->negotiated);
     }
     if (ret)
@@ -520,7 +520,10 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
     int r = vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
-    __atomic_add_fetch(&vd->stats.notify_received, 1, __ATOMIC_RELAXED);
+    /* Under the lock, as get_stats copies the whole struct. */
+    rpmsg_mutex_lock(&vd->lock);
+    vd->stats.notify_received++;
+    rpmsg_mutex_unlock(&vd->lock);
     return 0;
 }
 
@@ -660,7 +663,6 @@ int rpmsg_virtio_get_stats(struct rpmsg_virtio *vd, struct rpmsg_virtio_stats *o
         return -EINVAL;
     rpmsg_mutex_lock(&vd->lock);
     *out = vd->stats;
-    out->notify_received = __atomic_load_n(&vd->stats.notify_received, __ATOMIC_RELAXED);
     rpmsg_mutex_unlock(&vd->lock);
     return 0;
 }
