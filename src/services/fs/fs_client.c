@@ -345,6 +345,12 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
     }
     int64_t res = r < 0 ? r : wait_slot(c, s);
     slot_drop(c, s);
+    if (cmd == RPMSGFS_WRITE && res >= 0 && n) {
+        /* Only the last chunk's result came back: the earlier ones are
+         * taken as written, as NuttX's own client does. */
+        size_t last = n - (size_t)(chunks - 1) * chunk;
+        res = (int64_t)(n - last) + res;
+    }
     return (ssize_t)res;
 }
 
