@@ -95,6 +95,7 @@ struct rpmsg_fs_client {
  */
 int rpmsg_fs_client_init(struct rpmsg_fs_client *c, struct rpmsg_device *rdev, const char *root,
                          const struct rpmsg_fs_client_config *cfg);
+/* Safe to call twice, or after a failed init. */
 void rpmsg_fs_client_deinit(struct rpmsg_fs_client *c);
 /* True when both peers are ours and the extension is in use. */
 bool rpmsg_fs_client_extended(const struct rpmsg_fs_client *c);

@@ -210,7 +210,9 @@ static int full_path(struct rpmsg_fs_client *c, const char *path, char *out, siz
         return -EINVAL;
     while (*path == '/')
         path++;
-    int n = snprintf(out, cap, "%s/%s", c->root, path);
+    /* The root itself is named without a trailing '/', as NuttX's client does. */
+    int n = *path ? snprintf(out, cap, "%s/%s", c->root, path)
+                  : snprintf(out, cap, "%s", *c->root ? c->root : "/");
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
@@ -253,17 +255,18 @@ int rpmsg_fs_client_init(struct rpmsg_fs_client *c, struct rpmsg_device *rdev, c
         if (r == 0 && !S_ISDIR(st.mode))
             r = -ENOTDIR;
     }
-    if (r < 0) {
+    if (r < 0)
         rpmsg_fs_client_deinit(c);
-        return r;
-    }
-    return 0;
+    return r;
 }
 
 void rpmsg_fs_client_deinit(struct rpmsg_fs_client *c)
 {
-    if (!c)
+    /* timeout_ms is set by init and cleared here: a second call, or one
+     * after a failed init, does nothing. */
+    if (!c || !c->timeout_ms)
         return;
+    c->timeout_ms = 0;
     if (c->ept.rdev)
         rpmsg_destroy_ept(&c->ept);
     c->ept.rdev = NULL;
