@@ -166,9 +166,30 @@ static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
     return 0;
 }
 
+/* The server's endpoint went away (its NS DESTROY, or the link): what is
+ * in flight will never be answered. */
+static void client_unbind(struct rpmsg_endpoint *ept)
+{
+    struct rpmsg_fs_client *c = ept->priv;
+    rpmsg_mutex_lock(&c->lock);
+    for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++) {
+        struct rpmsg_fs_slot *s = &c->slots[i];
+        if (s->busy && !s->done) {
+            s->result = -ENOTCONN;
+            s->done = true;
+            rpmsg_post(&c->ept, &s->sem);
+        }
+    }
+    rpmsg_mutex_unlock(&c->lock);
+}
+
 /* Encodes m into a transmit buffer and sends it. */
 static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
 {
+    /* Unbound once connected means the server or the link is gone: fail
+     * now rather than wait for a binding that may never come. */
+    if (!rpmsg_is_ept_ready(&c->ept))
+        return -ENOTCONN;
     uint32_t cap;
     void *buf = rpmsg_get_tx_payload_buffer(&c->ept, &cap, RPMSG_WAIT);
     if (!buf)
@@ -244,7 +265,8 @@ int rpmsg_fs_client_init(struct rpmsg_fs_client *c, struct rpmsg_device *rdev, c
     snprintf(name, sizeof(name), "%s%s%lx-%x", RPMSGFS_PREFIX, c->want_ext ? RPMSGFS_EXT_TAG : "",
              (unsigned long)((uintptr_t)c & 0xFFFFFFFu), ++counter);
     c->ept.priv = c;
-    int r = rpmsg_create_ept(&c->ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, client_cb, NULL);
+    int r = rpmsg_create_ept(&c->ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, client_cb,
+                             client_unbind);
     if (r == 0)
         r = rpmsg_wait_ept_ready(&c->ept, c->timeout_ms);
     if (r == 0) {
