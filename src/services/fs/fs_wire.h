@@ -1,8 +1,8 @@
 /*
  * RPMsg FS wire format: NuttX's rpmsgfs messages (../shared/design/nuttx-wire.md
  * §2), packed little-endian, plus this project's extension commands, which are
- * only sent once both peers showed they are ours (HELLO, see fs_proto.md in
- * docs/). Encoding and decoding only: no I/O, no OS, so the bare-metal build
+ * only sent once both peers showed they are ours (HELLO, see docs/fs.md).
+ * Encoding and decoding only: no I/O, no OS, so the bare-metal build
  * links it too.
  */
 #ifndef RPMSG_FS_WIRE_H
