@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #ifndef RPMSG_FS_SLOTS
-#define RPMSG_FS_SLOTS 8 /* requests in flight per client */
+#define RPMSG_FS_SLOTS 8 /* requests in flight per client; more callers wait */
 #endif
 #define RPMSG_FS_ROOT_MAX 128
 #define RPMSG_FS_NAME_MAX 256
@@ -84,6 +84,7 @@ struct rpmsg_fs_client {
     uint32_t timeout_ms;
     bool ext;      /* the server is ours: extension in use */
     bool want_ext;
+    struct rpmsg_sem free; /* counts free slots */
     struct rpmsg_fs_slot slots[RPMSG_FS_SLOTS];
 };
 

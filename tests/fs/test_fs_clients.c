@@ -9,7 +9,7 @@
 #include <dirent.h>
 
 #define NCLIENTS 4
-#define NTHREADS 4
+#define NTHREADS 12 /* more than the client has slots */
 #define ROUNDS 20
 
 struct worker {

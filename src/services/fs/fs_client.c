@@ -19,8 +19,11 @@
 
 #define READ_MAX (1u << 30) /* one request's count: fits NuttX's i32 result */
 
+/* Waits (bounded) for a free slot: more callers than slots queue here. */
 static struct rpmsg_fs_slot *slot_take(struct rpmsg_fs_client *c, uint32_t cmd, uint64_t *cookie)
 {
+    if (rpmsg_wait_timeout(&c->ept, &c->free, c->timeout_ms) < 0)
+        return NULL;
     rpmsg_mutex_lock(&c->lock);
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++) {
         struct rpmsg_fs_slot *s = &c->slots[i];
@@ -52,6 +55,7 @@ static void slot_drop(struct rpmsg_fs_client *c, struct rpmsg_fs_slot *s)
     s->gen++;
     s->busy = false;
     rpmsg_mutex_unlock(&c->lock);
+    rpmsg_post(&c->ept, &c->free);
 }
 
 static struct rpmsg_fs_slot *slot_find(struct rpmsg_fs_client *c, uint64_t cookie, uint32_t cmd)
@@ -216,7 +220,7 @@ static int64_t call(struct rpmsg_fs_client *c, struct rpmsgfs_msg *m, struct rpm
 {
     struct rpmsg_fs_slot *s = pre ? pre : slot_take(c, m->cmd, &m->cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     m->result = -rpmsgfs_errno_to_nx(ENXIO); /* what NuttX's client sends */
     int r = send_msg(c, m);
     int64_t res = r < 0 ? r : wait_slot(c, s);
@@ -260,6 +264,7 @@ int rpmsg_fs_client_init(struct rpmsg_fs_client *c, struct rpmsg_device *rdev, c
     rpmsg_mutex_init(&c->lock);
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++)
         rpmsg_sem_init(&c->slots[i].sem, 0);
+    rpmsg_sem_init(&c->free, RPMSG_FS_SLOTS);
     /* Unique on the link; NuttX uses the client's address in memory. */
     char name[RPMSG_NAME_SIZE];
     snprintf(name, sizeof(name), "%s%s%lx-%x", RPMSGFS_PREFIX, c->want_ext ? RPMSGFS_EXT_TAG : "",
@@ -294,6 +299,7 @@ void rpmsg_fs_client_deinit(struct rpmsg_fs_client *c)
     c->ept.rdev = NULL;
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++)
         rpmsg_sem_deinit(&c->slots[i].sem);
+    rpmsg_sem_deinit(&c->free);
     rpmsg_mutex_deinit(&c->lock);
 }
 
@@ -330,7 +336,7 @@ static ssize_t read_once(struct rpmsg_fs_client *c, int fd, void *buf, size_t n,
     m.cmd = c->ext ? RPMSGFS_X_PREAD : RPMSGFS_READ;
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     s->buf = buf;
     s->want = m.count;
     return (ssize_t)call(c, &m, s);
@@ -352,7 +358,7 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
     uint64_t cookie;
     struct rpmsg_fs_slot *s = slot_take(c, cmd, &cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     uint64_t chunks = n ? (n + chunk - 1) / chunk : 1;
     s->want = chunks;
     const uint8_t *p = buf;
@@ -397,7 +403,7 @@ int64_t rpmsg_fs_lseek(struct rpmsg_fs_client *c, int fd, int64_t off, int whenc
                                  .offset = off };
         struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &cookie);
         if (!s)
-            return -EBUSY;
+            return -ETIMEDOUT;
         m.cookie = cookie;
         m.result = -rpmsgfs_errno_to_nx(ENXIO);
         int r = send_msg(c, &m);
@@ -458,7 +464,7 @@ int rpmsg_fs_fstat(struct rpmsg_fs_client *c, int fd, struct rpmsg_fs_stat *st)
     struct rpmsgfs_msg m = { .cmd = RPMSGFS_FSTAT, .fd = fd };
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     s->st = st;
     return (int)call(c, &m, s);
 }
@@ -469,7 +475,7 @@ int rpmsg_fs_stat(struct rpmsg_fs_client *c, const char *path, struct rpmsg_fs_s
     PATH_CALL(c, m, path);
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     s->st = st;
     return (int)call(c, &m, s);
 }
@@ -480,7 +486,7 @@ int rpmsg_fs_statfs(struct rpmsg_fs_client *c, const char *path, struct rpmsg_fs
     PATH_CALL(c, m, path);
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     s->sfs = st;
     return (int)call(c, &m, s);
 }
@@ -550,7 +556,7 @@ int rpmsg_fs_readdir(struct rpmsg_fs_client *c, int dir, struct rpmsg_fs_dirent 
     struct rpmsgfs_msg m = { .cmd = RPMSGFS_READDIR, .fd = dir };
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
-        return -EBUSY;
+        return -ETIMEDOUT;
     s->buf = ent;
     int r = (int)call(c, &m, s);
     /* NuttX ends a directory with -ENOENT. */
