@@ -124,6 +124,8 @@ int rpmsg_fs_rename(struct rpmsg_fs_client *c, const char *from, const char *to)
 int rpmsg_fs_mkdir(struct rpmsg_fs_client *c, const char *path, mode_t mode);
 int rpmsg_fs_rmdir(struct rpmsg_fs_client *c, const char *path);
 int rpmsg_fs_chmod(struct rpmsg_fs_client *c, const char *path, mode_t mode);
+/* (uid_t)-1 / (gid_t)-1 leave that id alone. NuttX's wire has 16-bit ids. */
+int rpmsg_fs_chown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid);
 /* times[0] access, times[1] modification; tv_nsec may be UTIME_NOW/UTIME_OMIT. */
 int rpmsg_fs_utimens(struct rpmsg_fs_client *c, const char *path, const struct timespec times[2]);
 /* Directory handles (>= 1). readdir returns 1 with an entry, 0 at the end. */

@@ -180,6 +180,13 @@ static void test_stat_rename_chmod_utimens(void **state)
     assert_int_equal(stat(fs_fix_host(&fix, "over"), &hs), 0);
     assert_int_equal(hs.st_mode & 07777, 0600);
     assert_int_equal(rpmsg_fs_chmod(c, "nope", 0600), -ENOENT);
+    if (geteuid() == 0) { /* only root gives files away */
+        assert_int_equal(rpmsg_fs_chown(c, "over", 1234, (gid_t)-1), 0);
+        assert_int_equal(stat(fs_fix_host(&fix, "over"), &hs), 0);
+        assert_int_equal(hs.st_uid, 1234);
+        assert_int_equal(hs.st_gid, getegid());
+    }
+    assert_int_equal(rpmsg_fs_chown(c, "nope", 0, 0), -ENOENT);
 
     struct timespec t[2] = { { 1000, 5 }, { 2000, 7 } };
     assert_int_equal(rpmsg_fs_utimens(c, "over", t), 0);

@@ -531,6 +531,22 @@ int rpmsg_fs_chmod(struct rpmsg_fs_client *c, const char *path, mode_t mode)
     return chstat(c, path, &m);
 }
 
+int rpmsg_fs_chown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid)
+{
+    struct rpmsgfs_msg m = { 0 };
+    if (uid != (uid_t)-1) {
+        m.flags |= RPMSGFS_CH_UID;
+        m.st.uid = (int16_t)uid;
+    }
+    if (gid != (gid_t)-1) {
+        m.flags |= RPMSGFS_CH_GID;
+        m.st.gid = (int16_t)gid;
+    }
+    if (!m.flags)
+        return 0;
+    return chstat(c, path, &m);
+}
+
 int rpmsg_fs_utimens(struct rpmsg_fs_client *c, const char *path, const struct timespec times[2])
 {
     struct rpmsgfs_msg m = { 0 };
