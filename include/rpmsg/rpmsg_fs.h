@@ -67,10 +67,8 @@ struct rpmsg_fs_slot {
     int64_t result;
     struct rpmsg_sem sem;
     void *buf;        /* READ: destination; READDIR: a struct rpmsg_fs_dirent */
-    uint64_t want;    /* READ: bytes asked; X_PWRITE: chunks sent */
-    uint64_t got;     /* READ: bytes received; X_PWRITE: chunks answered */
-    uint64_t written; /* X_PWRITE: bytes before the first short or failed chunk */
-    bool stopped;
+    uint64_t want;    /* READ: bytes asked */
+    uint64_t got;     /* READ: bytes received */
     int64_t offset;   /* X_LSEEK answer */
     struct rpmsg_fs_stat *st;
     struct rpmsg_fs_statfs *sfs;

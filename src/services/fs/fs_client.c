@@ -31,10 +31,10 @@ static struct rpmsg_fs_slot *slot_take(struct rpmsg_fs_client *c, uint32_t cmd, 
             continue;
         /* Field by field: the semaphore stays as it is, only emptied (a
          * late post may have been left in it by a request that timed out). */
-        s->done = s->stopped = false;
+        s->done = false;
         s->result = 0;
         s->buf = NULL;
-        s->want = s->got = s->written = 0;
+        s->want = s->got = 0;
         s->offset = 0;
         s->st = NULL;
         s->sfs = NULL;
@@ -98,25 +98,6 @@ static bool take_answer(struct rpmsg_fs_slot *s, const struct rpmsgfs_msg *m)
         if (r > 0 && s->got < s->want)
             return false;
         s->result = r < 0 && s->got == 0 ? r : (int64_t)s->got;
-        return true;
-    case RPMSGFS_X_PWRITE:
-        /* Chunks are answered in order: the result is what was written
-         * before the first failed or short chunk, or that chunk's error. */
-        if (!s->stopped) {
-            if (r < 0) {
-                s->stopped = true;
-                if (s->written == 0)
-                    s->result = r;
-            } else {
-                s->written += (uint64_t)r;
-                if ((uint64_t)r < m->count)
-                    s->stopped = true;
-            }
-        }
-        if (++s->got < s->want)
-            return false;
-        if (s->written || s->result >= 0)
-            s->result = (int64_t)s->written;
         return true;
     case RPMSGFS_STAT: case RPMSGFS_FSTAT:
         if (r >= 0 && s->st)
@@ -343,9 +324,10 @@ static ssize_t read_once(struct rpmsg_fs_client *c, int fd, void *buf, size_t n,
 }
 
 /*
- * Writes n bytes in chunks that fit a buffer. NuttX format: only the last
- * chunk has a cookie and is answered. Extension: every chunk is answered
- * with its own result, all sent before waiting for any (pipelined).
+ * Writes n bytes in chunks that fit a buffer, all sent before waiting for
+ * the answer (pipelined). NuttX format: the last chunk's result only.
+ * Extension: the server stops at the first failed chunk and answers the
+ * bytes written before it, or its error.
  */
 static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, size_t n, int64_t off)
 {
@@ -360,7 +342,6 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
     if (!s)
         return -ETIMEDOUT;
     uint64_t chunks = n ? (n + chunk - 1) / chunk : 1;
-    s->want = chunks;
     const uint8_t *p = buf;
     size_t done = 0;
     int r = 0;
@@ -370,7 +351,11 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
                                  .data_len = (uint32_t)len,
                                  .offset = off < 0 ? RPMSGFS_X_OFF_CURRENT : off + (int64_t)done,
                                  .result = -rpmsgfs_errno_to_nx(ENXIO) };
+        /* NuttX: only the last chunk has a cookie. Extension: all have it,
+         * and the last is marked in the request's result field. */
         m.cookie = c->ext || i + 1 == chunks ? cookie : 0;
+        if (c->ext)
+            m.result = i + 1 == chunks;
         r = send_msg(c, &m);
         done += len;
     }

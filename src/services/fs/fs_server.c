@@ -25,6 +25,8 @@
 
 #define EXPORTS_MAX 16
 #define EXPORT_NAME_MAX 64
+#define IOBUF_SIZE (64u * 1024u)
+#define WACC_MAX 16 /* a client of ours has at most RPMSG_FS_SLOTS calls in flight */
 
 struct export {
     char name[EXPORT_NAME_MAX];
@@ -47,6 +49,19 @@ struct session {
     } *dirs; /* index = handle; 0 unused (NuttX's handles start at 1) */
     int ndirs;
     const struct export **fexp; /* export of each fd (read-only checks) */
+    uint8_t *iobuf;             /* reads: one file read feeds many answers */
+    struct wacc {
+        bool used, stopped;
+        uint64_t cookie, written, received;
+        int64_t err;
+    } acc[WACC_MAX]; /* write calls in progress (X_PWRITE: by cookie, WRITE: by fd) */
+    /* X_PWRITE data not yet written: contiguous chunks of one call, written
+     * in one system call when full, at the call's end, or before any other
+     * request of this client. */
+    uint8_t *wbuf;
+    uint32_t wb_len;
+    int wb_acc, wb_fd;
+    int64_t wb_off;
     struct session *next;
 };
 
@@ -177,11 +192,14 @@ static DIR *dir_get(struct session *ss, int32_t h)
     return h >= 1 && h < ss->ndirs ? ss->dirs[h].dir : NULL;
 }
 
+static void wb_flush(struct session *ss);
+
 /* Closes everything the client had open: it went away. */
 static void session_release(struct session *ss)
 {
     pthread_mutex_lock(&ss->lock);
     ss->dead = true;
+    wb_flush(ss);
     for (int i = 0; i < ss->nfds; i++)
         if (ss->fds[i] >= 0)
             close(ss->fds[i]);
@@ -191,6 +209,9 @@ static void session_release(struct session *ss)
     free(ss->fds);
     free(ss->fexp);
     free(ss->dirs);
+    free(ss->iobuf);
+    free(ss->wbuf);
+    ss->iobuf = ss->wbuf = NULL;
     ss->fds = NULL;
     ss->fexp = NULL;
     ss->dirs = NULL;
@@ -237,28 +258,45 @@ static void stat_to_wire(const struct stat *h, struct rpmsgfs_wstat *w)
     w->nlink = (uint16_t)(h->st_nlink > UINT16_MAX ? UINT16_MAX : h->st_nlink);
 }
 
-/* Streams a READ/X_PREAD answer: chunks until count, EOF or an error. */
+/*
+ * Streams a READ/X_PREAD answer: chunks until count, EOF or an error. The
+ * file is read in blocks of up to IOBUF_SIZE (never past count, so the file
+ * position ends where the client expects), each cut into answers.
+ */
 static void do_read(struct session *ss, struct rpmsgfs_msg *m, int fd)
 {
     size_t fixed = rpmsgfs_fixed_size(m->cmd);
+    if (!ss->iobuf && !(ss->iobuf = malloc(IOBUF_SIZE)))
+        fd = -2;
     uint64_t done = 0;
+    size_t have = 0, used = 0;
     for (;;) {
+        ssize_t n = 0;
+        if (used == have) {
+            size_t want = m->count - done < IOBUF_SIZE ? (size_t)(m->count - done) : IOBUF_SIZE;
+            if (fd == -2)
+                n = -ENOMEM;
+            else if (fd < 0)
+                n = -EBADF;
+            else if (m->cmd == RPMSGFS_X_PREAD && m->offset >= 0)
+                n = pread(fd, ss->iobuf, want, (off_t)(m->offset + (int64_t)done));
+            else
+                n = read(fd, ss->iobuf, want);
+            if (n < 0 && fd >= 0)
+                n = -errno;
+            have = n > 0 ? (size_t)n : 0;
+            used = 0;
+        }
         uint32_t cap;
         uint8_t *buf = rpmsg_get_tx_payload_buffer(&ss->ept, &cap, RPMSG_WAIT);
         if (!buf)
             return;
-        size_t room = cap > fixed ? cap - fixed : 0;
-        if (room > m->count - done)
-            room = (size_t)(m->count - done);
-        ssize_t n;
-        if (fd < 0)
-            n = -EBADF;
-        else if (m->cmd == RPMSGFS_X_PREAD && m->offset >= 0)
-            n = pread(fd, buf + fixed, room, (off_t)(m->offset + (int64_t)done));
-        else
-            n = read(fd, buf + fixed, room);
-        if (n < 0 && fd >= 0)
-            n = -errno;
+        if (have) {
+            size_t room = cap > fixed ? cap - fixed : 0;
+            n = (ssize_t)(have - used < room ? have - used : room);
+            memcpy(buf + fixed, ss->iobuf + used, (size_t)n);
+            used += (size_t)n;
+        }
         struct rpmsgfs_msg r = *m;
         r.result = rpmsgfs_result_to_nx(n);
         r.data = NULL;
@@ -276,21 +314,46 @@ static void do_read(struct session *ss, struct rpmsgfs_msg *m, int fd)
     }
 }
 
-static int64_t do_write(int fd, const struct rpmsgfs_msg *m)
+/* The bytes written; *err gets the errno that stopped it short (0: none). */
+static int64_t do_write(int fd, const struct rpmsgfs_msg *m, int *err)
 {
-    if (fd < 0)
+    *err = 0;
+    if (fd < 0) {
+        *err = EBADF;
         return -EBADF;
+    }
     uint64_t done = 0;
     const uint8_t *p = m->data;
     while (done < m->data_len) {
-        ssize_t n = m->cmd == RPMSGFS_X_PWRITE && m->offset >= 0
+        ssize_t n = m->offset >= 0
                         ? pwrite(fd, p + done, m->data_len - done, (off_t)(m->offset + (int64_t)done))
                         : write(fd, p + done, m->data_len - done);
-        if (n < 0)
-            return done ? (int64_t)done : -errno;
+        if (n <= 0) {
+            *err = n < 0 ? errno : EIO;
+            return done ? (int64_t)done : -*err;
+        }
         done += (uint64_t)n;
     }
     return (int64_t)done;
+}
+
+/* Writes what wbuf holds, accounting it to the call it belongs to. */
+static void wb_flush(struct session *ss)
+{
+    if (!ss->wb_len)
+        return;
+    struct wacc *a = &ss->acc[ss->wb_acc];
+    struct rpmsgfs_msg w = { .cmd = RPMSGFS_X_PWRITE, .offset = ss->wb_off, .data = ss->wbuf,
+                             .data_len = ss->wb_len, .count = ss->wb_len };
+    int err;
+    int64_t n = do_write(ss->wb_fd, &w, &err);
+    if (n > 0)
+        a->written += (uint64_t)n;
+    if (err) {
+        a->stopped = true;
+        a->err = -err;
+    }
+    ss->wb_len = 0;
 }
 
 static int64_t do_readdir(struct session *ss, struct rpmsgfs_msg *m, char *name, size_t cap)
@@ -526,6 +589,81 @@ static int64_t handle_op(struct session *ss, struct rpmsgfs_msg *m)
     }
 }
 
+/*
+ * One chunk of a write call, which is: an X_PWRITE's chunks (one cookie, the
+ * last marked by result 1), or a NuttX WRITE's chunks on one fd (cookie 0,
+ * then the last with its cookie). Contiguous chunks are gathered in wbuf.
+ * Chunks after a failed or short one are not written. Only the last chunk
+ * is answered: X_PWRITE with the bytes written, or the first failure's
+ * error when nothing was; WRITE, as NuttX's client expects, with what its
+ * own last chunk amounts to. Returns true when *r is to be answered.
+ */
+static bool pwrite_chunk(struct session *ss, struct rpmsgfs_msg *m, int64_t *r)
+{
+    bool nuttx = m->cmd == RPMSGFS_WRITE;
+    uint64_t key = nuttx ? 1ull << 63 | (uint32_t)m->fd : m->cookie;
+    bool last = nuttx ? m->cookie != 0 : m->result == 1;
+    if (nuttx)
+        m->offset = RPMSGFS_X_OFF_CURRENT;
+    struct wacc *a = NULL, *free_slot = NULL;
+    for (int i = 0; i < WACC_MAX; i++) {
+        if (ss->acc[i].used && ss->acc[i].cookie == key)
+            a = &ss->acc[i];
+        else if (!ss->acc[i].used && !free_slot)
+            free_slot = &ss->acc[i];
+    }
+    if (!a) {
+        if (!free_slot) {
+            *r = -ENOBUFS; /* more calls in flight than any client of ours makes */
+            return last;
+        }
+        a = free_slot;
+        *a = (struct wacc){ .used = true, .cookie = key };
+    }
+    a->received += m->data_len;
+    int idx = (int)(a - ss->acc);
+    int hfd = fd_get(ss, m->fd);
+    if (!a->stopped && hfd < 0) {
+        a->stopped = true;
+        a->err = -EBADF;
+    }
+    if (!a->stopped) {
+        bool next = ss->wb_len && ss->wb_acc == idx && ss->wb_fd == hfd &&
+                    (m->offset < 0 ? ss->wb_off < 0
+                                   : ss->wb_off >= 0 && m->offset == ss->wb_off + ss->wb_len);
+        if (ss->wb_len && (!next || ss->wb_len + m->data_len > IOBUF_SIZE))
+            wb_flush(ss);
+        if (!ss->wbuf && !(ss->wbuf = malloc(IOBUF_SIZE))) {
+            a->stopped = true;
+            a->err = -ENOMEM;
+        }
+    }
+    if (!a->stopped) {
+        if (!ss->wb_len) {
+            ss->wb_acc = idx;
+            ss->wb_fd = hfd;
+            ss->wb_off = m->offset;
+        }
+        memcpy(ss->wbuf + ss->wb_len, m->data, m->data_len);
+        ss->wb_len += m->data_len;
+    }
+    if (!last)
+        return false;
+    if (ss->wb_len && ss->wb_acc == idx)
+        wb_flush(ss);
+    if (nuttx) {
+        uint64_t before = a->received - m->data_len; /* the earlier chunks */
+        /* Its client takes the earlier chunks as written: any shortfall
+         * must come back as the error, never as a count. */
+        *r = a->written < a->received ? (a->err ? a->err : -EIO)
+                                      : (int64_t)(a->written - before);
+    } else {
+        *r = a->written ? (int64_t)a->written : a->err;
+    }
+    a->used = false;
+    return true;
+}
+
 static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)ept;
@@ -555,16 +693,18 @@ static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
     }
     char name[RPMSG_FS_NAME_MAX];
     int64_t r;
+    if (m.cmd != RPMSGFS_X_PWRITE && m.cmd != RPMSGFS_WRITE)
+        wb_flush(ss); /* what was written before this request is on disk for it */
     switch (m.cmd) {
     case RPMSGFS_READ: case RPMSGFS_X_PREAD:
         do_read(ss, &m, fd_get(ss, m.fd));
         pthread_mutex_unlock(&ss->lock);
         return 0;
-    case RPMSGFS_WRITE: case RPMSGFS_X_PWRITE:
-        r = do_write(fd_get(ss, m.fd), &m);
-        if (m.cmd == RPMSGFS_WRITE && m.cookie == 0) {
+    case RPMSGFS_WRITE:
+    case RPMSGFS_X_PWRITE:
+        if (!pwrite_chunk(ss, &m, &r)) {
             pthread_mutex_unlock(&ss->lock);
-            return 0; /* a NuttX client only waits for its last chunk */
+            return 0;
         }
         break;
     case RPMSGFS_READDIR: {
