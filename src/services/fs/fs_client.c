@@ -187,9 +187,23 @@ static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
     return len < 0 ? len : 0;
 }
 
+/* Bounded by silence, not by size: a long READ stays alive while its
+ * answers keep coming, and ends after timeout_ms without one. */
 static int64_t wait_slot(struct rpmsg_fs_client *c, struct rpmsg_fs_slot *s)
 {
-    int r = rpmsg_wait_timeout(&c->ept, &s->sem, c->timeout_ms);
+    uint64_t seen = 0;
+    int r;
+    for (;;) {
+        r = rpmsg_wait_timeout(&c->ept, &s->sem, c->timeout_ms);
+        if (r != -ETIMEDOUT)
+            break;
+        rpmsg_mutex_lock(&c->lock);
+        bool moved = !s->done && s->got != seen;
+        seen = s->got;
+        rpmsg_mutex_unlock(&c->lock);
+        if (!moved)
+            break;
+    }
     rpmsg_mutex_lock(&c->lock);
     int64_t res = s->done ? s->result : r < 0 ? r : -ETIMEDOUT;
     rpmsg_mutex_unlock(&c->lock);

@@ -194,11 +194,9 @@ static DIR *dir_get(struct session *ss, int32_t h)
 
 static void wb_flush(struct session *ss);
 
-/* Closes everything the client had open: it went away. */
-static void session_release(struct session *ss)
+/* Closes everything the client had open; ss->lock held. Idempotent. */
+static void release_tables(struct session *ss)
 {
-    pthread_mutex_lock(&ss->lock);
-    ss->dead = true;
     wb_flush(ss);
     for (int i = 0; i < ss->nfds; i++)
         if (ss->fds[i] >= 0)
@@ -216,7 +214,26 @@ static void session_release(struct session *ss)
     ss->fexp = NULL;
     ss->dirs = NULL;
     ss->nfds = ss->ndirs = 0;
-    pthread_mutex_unlock(&ss->lock);
+}
+
+/*
+ * The client went away. Never waits for a request in progress (it may sit
+ * in a send that only the endpoint's destruction ends, and this can run on
+ * the thread taking the link down): whoever holds the lock after `dead` is
+ * set releases the tables, here or at the end of that request.
+ */
+static void session_release(struct session *ss)
+{
+    __atomic_store_n(&ss->dead, true, __ATOMIC_SEQ_CST);
+    if (pthread_mutex_trylock(&ss->lock) == 0) {
+        release_tables(ss);
+        pthread_mutex_unlock(&ss->lock);
+    }
+}
+
+static bool session_dead(struct session *ss)
+{
+    return __atomic_load_n(&ss->dead, __ATOMIC_SEQ_CST);
 }
 
 /* ---- Answers ------------------------------------------------------------- */
@@ -287,6 +304,8 @@ static void do_read(struct session *ss, struct rpmsgfs_msg *m, int fd)
             have = n > 0 ? (size_t)n : 0;
             used = 0;
         }
+        if (session_dead(ss))
+            return;
         uint32_t cap;
         uint8_t *buf = rpmsg_get_tx_payload_buffer(&ss->ept, &cap, RPMSG_WAIT);
         if (!buf)
@@ -664,20 +683,13 @@ static bool pwrite_chunk(struct session *ss, struct rpmsgfs_msg *m, int64_t *r)
     return true;
 }
 
-static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+/* One request; ss->lock held. */
+static void session_req(struct session *ss, void *data, size_t len)
 {
-    (void)ept;
-    (void)src;
-    struct session *ss = priv;
     struct rpmsgfs_msg m;
     int d = rpmsgfs_decode(data, len, false, &m);
     if (d == -ENOSYS || (m.cmd >= RPMSGFS_NUTTX_CMDS && !ss->ext))
-        return 0; /* as NuttX: an unknown command has no answer */
-    pthread_mutex_lock(&ss->lock);
-    if (ss->dead) {
-        pthread_mutex_unlock(&ss->lock);
-        return 0;
-    }
+        return; /* as NuttX: an unknown command has no answer */
     if (d < 0) {
         /* Malformed: answer the fixed part as it came, with the error. */
         uint8_t echo[128] = { 0 };
@@ -688,8 +700,7 @@ static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
         m.data_len = 0;
         m.result = -rpmsgfs_errno_to_nx(EINVAL);
         reply(ss, &m);
-        pthread_mutex_unlock(&ss->lock);
-        return 0;
+        return;
     }
     char name[RPMSG_FS_NAME_MAX];
     int64_t r;
@@ -698,14 +709,11 @@ static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
     switch (m.cmd) {
     case RPMSGFS_READ: case RPMSGFS_X_PREAD:
         do_read(ss, &m, fd_get(ss, m.fd));
-        pthread_mutex_unlock(&ss->lock);
-        return 0;
+        return;
     case RPMSGFS_WRITE:
     case RPMSGFS_X_PWRITE:
-        if (!pwrite_chunk(ss, &m, &r)) {
-            pthread_mutex_unlock(&ss->lock);
-            return 0;
-        }
+        if (!pwrite_chunk(ss, &m, &r))
+            return;
         break;
     case RPMSGFS_READDIR: {
         uint32_t cap = (uint32_t)rpmsg_get_tx_buffer_size(&ss->ept);
@@ -726,6 +734,18 @@ static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
     if (m.cmd != RPMSGFS_IOCTL)
         m.data_len = 0;
     reply(ss, &m);
+}
+
+static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept;
+    (void)src;
+    struct session *ss = priv;
+    pthread_mutex_lock(&ss->lock);
+    if (!session_dead(ss))
+        session_req(ss, data, len);
+    if (session_dead(ss))
+        release_tables(ss);
     pthread_mutex_unlock(&ss->lock);
     return 0;
 }
@@ -741,8 +761,10 @@ static void session_unbind(struct rpmsg_endpoint *ept)
 
 static void session_free(struct session *ss)
 {
-    rpmsg_destroy_ept(&ss->ept);
-    session_release(ss);
+    rpmsg_destroy_ept(&ss->ept); /* ends a request in progress, and waits for it */
+    pthread_mutex_lock(&ss->lock);
+    release_tables(ss);
+    pthread_mutex_unlock(&ss->lock);
     pthread_mutex_destroy(&ss->lock);
     free(ss);
 }
@@ -754,7 +776,7 @@ static void reap(struct rpmsg_fs_server *s, struct rpmsg_device *rdev, bool all)
     pthread_mutex_lock(&s->lock);
     for (struct session **pp = &s->sessions; *pp;) {
         struct session *ss = *pp;
-        if (all || ss->rdev == rdev || ss->dead) {
+        if (all || ss->rdev == rdev || session_dead(ss)) {
             *pp = ss->next;
             ss->next = doomed;
             doomed = ss;
@@ -868,7 +890,7 @@ unsigned rpmsg_fs_server_clients(struct rpmsg_fs_server *s)
     unsigned n = 0;
     pthread_mutex_lock(&s->lock);
     for (struct session *ss = s->sessions; ss; ss = ss->next)
-        n += !ss->dead;
+        n += !session_dead(ss);
     pthread_mutex_unlock(&s->lock);
     return n;
 }
