@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs_send.h"
 #include "fs_wire.h"
 #include "fs_xlate.h"
 #include "rpmsg/rpmsg_fs.h"
@@ -180,10 +181,11 @@ static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
     if (!buf)
         return rpmsg_is_ept_ready(&c->ept) ? -ETIMEDOUT : -ENOTCONN;
     int len = rpmsgfs_encode(m, false, buf, cap);
-    if (len >= 0)
-        len = rpmsg_send_nocopy(&c->ept, buf, (size_t)len);
-    if (len < 0)
+    if (len < 0) {
         rpmsg_release_tx_buffer(&c->ept, buf);
+        return len;
+    }
+    len = rpmsgfs_send_nocopy(&c->ept, buf, (size_t)len);
     return len < 0 ? len : 0;
 }
 

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fs_send.h"
 #include "fs_wire.h"
 #include "fs_xlate.h"
 #include "rpmsg/rpmsg_fs.h"
@@ -249,10 +250,7 @@ static int reply(struct session *ss, const struct rpmsgfs_msg *m)
         rpmsg_release_tx_buffer(&ss->ept, buf);
         return len;
     }
-    int r = rpmsg_send_nocopy(&ss->ept, buf, (size_t)len);
-    if (r < 0)
-        rpmsg_release_tx_buffer(&ss->ept, buf);
-    return r;
+    return rpmsgfs_send_nocopy(&ss->ept, buf, (size_t)len);
 }
 
 static void stat_to_wire(const struct stat *h, struct rpmsgfs_wstat *w)
@@ -321,10 +319,8 @@ static void do_read(struct session *ss, struct rpmsgfs_msg *m, int fd)
         r.data = NULL;
         r.data_len = 0;
         rpmsgfs_encode(&r, true, buf, fixed); /* header and fixed part only */
-        if (rpmsg_send_nocopy(&ss->ept, buf, fixed + (n > 0 ? (size_t)n : 0)) < 0) {
-            rpmsg_release_tx_buffer(&ss->ept, buf);
+        if (rpmsgfs_send_nocopy(&ss->ept, buf, fixed + (n > 0 ? (size_t)n : 0)) < 0)
             return;
-        }
         if (n <= 0)
             return;
         done += (uint64_t)n;
