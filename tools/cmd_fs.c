@@ -1,0 +1,156 @@
+/*
+ * `rpmsg fs export` serves a directory over a link; `rpmsg fs mount` mounts
+ * one that a peer exports (ours, or NuttX's rpmsgfs) through FUSE.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_fuse.h"
+#include "linkopts.h"
+#include "rpmsg/rpmsg_fs.h"
+#include "stop.h"
+#include "tools.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rpmsg fs export [LINK OPTIONS] NAME DIR [--read-only]\n"
+               "       rpmsg fs mount [LINK OPTIONS] [CPU:]NAME MOUNTPOINT [-o FUSE-OPTIONS]\n"
+               "export serves DIR as NAME until signalled or the link drops (defaults:\n"
+               "--role remote --side create). mount mounts the peer's export NAME (for a\n"
+               "NuttX peer, NAME is a directory of its VFS such as /data) with FUSE, in the\n"
+               "foreground, until `fusermount3 -u MOUNTPOINT` (defaults: --role host --side\n"
+               "attach). CPU, if given, must be the link's peer.\n"
+               "  --read-only        export: refuse every change (EROFS)\n"
+               "  --nuttx-format     never use the extension (behave as NuttX)\n"
+               "  --timeout MS       mount: bound of each request (default 10000)\n"
+               "  -o OPTIONS         mount: FUSE options (allow_other, default_permissions, ro)\n"
+               "  --debug            mount: FUSE's debug output\n" LINKOPTS_USAGE);
+}
+
+static int do_export(struct linkopts *lo, const char *name, const char *dir, bool ro, bool nx)
+{
+    struct rpmsg_fs_server *srv;
+    struct rpmsg_fs_server_config sc = { .nuttx_only = nx };
+    int r = rpmsg_fs_server_create(&srv, &sc);
+    if (r == 0)
+        r = rpmsg_fs_server_export(srv, name, dir, ro);
+    if (r < 0) {
+        fprintf(stderr, "rpmsg fs export: %s: %s\n", dir, rpmsg_strerror(r));
+        return 1;
+    }
+    tool_stop_on_signals();
+    struct rpmsg_link *link;
+    if (linkopts_open(lo, &link, "fs export")) {
+        rpmsg_fs_server_destroy(srv);
+        return 1;
+    }
+    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    fprintf(stderr, "rpmsg fs export: '%s' (%s%s) to '%s'\n", name, dir, ro ? ", read-only" : "",
+            rpmsg_get_cpuname(rdev));
+    struct rpmsg_sem never;
+    rpmsg_sem_init(&never, 0);
+    while (!tool_stop && rpmsg_device_is_up(rdev))
+        rpmsg_wait_timeout(NULL, &never, 100);
+    rpmsg_sem_deinit(&never);
+    rpmsg_fs_server_destroy(srv);
+    rpmsg_link_close(link);
+    return 0;
+}
+
+static int do_mount(struct linkopts *lo, const char *target, const char *mnt, const char *fopts,
+                    uint32_t timeout, bool nx, bool debug)
+{
+    const char *colon = strchr(target, ':');
+    const char *name = colon ? colon + 1 : target;
+    struct rpmsg_link *link;
+    if (linkopts_open(lo, &link, "fs mount"))
+        return 1;
+    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    if (colon && (strlen(rpmsg_get_cpuname(rdev)) != (size_t)(colon - target) ||
+                  strncmp(rpmsg_get_cpuname(rdev), target, (size_t)(colon - target)))) {
+        fprintf(stderr, "rpmsg fs mount: the link's peer is '%s'\n", rpmsg_get_cpuname(rdev));
+        rpmsg_link_close(link);
+        return 1;
+    }
+    /* Our exports are "/NAME"; a NuttX peer's root is a path of its own. */
+    char root[RPMSG_FS_ROOT_MAX];
+    snprintf(root, sizeof(root), "%s%s", name[0] == '/' ? "" : "/", name);
+    static struct rpmsg_fs_client c;
+    struct rpmsg_fs_client_config cc = { .timeout_ms = timeout, .nuttx_only = nx };
+    int r = rpmsg_fs_client_init(&c, rdev, root, &cc);
+    if (r < 0) {
+        fprintf(stderr, "rpmsg fs mount: %s: %s\n", root, rpmsg_strerror(r));
+        rpmsg_link_close(link);
+        return 1;
+    }
+    fprintf(stderr, "rpmsg fs mount: '%s' of '%s' at %s%s\n", root, rpmsg_get_cpuname(rdev), mnt,
+            rpmsg_fs_client_extended(&c) ? "" : " (NuttX format)");
+    int rc = fs_fuse_run(&c, "rpmsg fs mount", mnt, fopts, debug);
+    rpmsg_fs_client_deinit(&c);
+    rpmsg_link_close(link);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    bool export = !strcmp(argv[1], "export");
+    if (!export && strcmp(argv[1], "mount")) {
+        usage(stderr);
+        return 2;
+    }
+    struct linkopts lo;
+    if (export)
+        linkopts_init(&lo, RPMSG_LINK_REMOTE, RPMSG_LINK_CREATE);
+    else
+        linkopts_init(&lo, RPMSG_LINK_HOST, RPMSG_LINK_ATTACH);
+    static const struct option opts[] = {
+        LINKOPTS_LONG,
+        { "read-only", no_argument, NULL, 'r' },
+        { "nuttx-format", no_argument, NULL, 'x' },
+        { "timeout", required_argument, NULL, 't' },
+        { "debug", no_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool ro = false, nx = false, debug = false;
+    const char *fopts = NULL;
+    uint32_t timeout = 0;
+    int c;
+    argc--;
+    argv++;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        int k = linkopts_parse(&lo, c, optarg);
+        if (k < 0)
+            return 2;
+        if (k)
+            continue;
+        switch (c) {
+        case 'r': ro = true; break;
+        case 'x': nx = true; break;
+        case 't': timeout = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'd': debug = true; break;
+        case 'o': fopts = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind != 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (export)
+        return do_export(&lo, argv[optind], argv[optind + 1], ro, nx);
+    return do_mount(&lo, argv[optind], argv[optind + 1], fopts, timeout, nx, debug);
+}
+
+const struct rpmsg_tool_cmd rpmsg_cmd_fs = {
+    .name = "fs",
+    .summary = "export a directory, or mount a peer's (RPMsg FS, FUSE)",
+    .run = run,
+};
