@@ -31,7 +31,7 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
         if (tx) {
             memcpy(tx, data, len);
             r = rpmsg_sendto_nocopy(ept, tx, len, src);
-            if (r < 0)
+            if (r < 0 && rpmsg_nocopy_kept(r))
                 rpmsg_release_tx_buffer(ept, tx);
         }
     } else {

@@ -52,7 +52,7 @@ static int send_one(struct ping *p)
             return -ENOBUFS;
         payload_fill(buf, p->size, seq);
         r = rpmsg_send_nocopy(&p->ept, buf, p->size);
-        if (r < 0)
+        if (r < 0 && rpmsg_nocopy_kept(r))
             rpmsg_release_tx_buffer(&p->ept, buf);
     } else {
         uint8_t buf[RPMSG_BUFFER_SIZE];

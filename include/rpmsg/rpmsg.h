@@ -13,6 +13,7 @@
 #ifndef RPMSG_H
 #define RPMSG_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,6 +141,15 @@ int rpmsg_trysend_offchannel(struct rpmsg_endpoint *ept, uint32_t src, uint32_t 
  * Returns NULL on failure (no buffer, bad argument, endpoint going away).
  * The buffer must then be passed to rpmsg_send*_nocopy() or
  * rpmsg_release_tx_buffer(), exactly once.
+ *
+ * A failed zero-copy send keeps the buffer with the caller only when the
+ * call itself was refused before anything was done with it: -EINVAL (bad
+ * argument or an endpoint that is not registered), -EMSGSIZE (too long) and
+ * -EAGAIN (endpoint not bound yet: bind, then send it again).
+ * rpmsg_nocopy_kept() says which. On every other error (-EPIPE: the endpoint
+ * is being destroyed; a transport's error, e.g. the link just went down) the
+ * stack has already taken the buffer back, and releasing it again would
+ * hand one buffer out twice.
  */
 void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int wait);
 int rpmsg_send_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len);
@@ -147,6 +157,10 @@ int rpmsg_sendto_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len, uint
 int rpmsg_send_offchannel_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
                                  void *data, size_t len);
 int rpmsg_release_tx_buffer(struct rpmsg_endpoint *ept, void *data);
+static inline bool rpmsg_nocopy_kept(int err)
+{
+    return err == -EINVAL || err == -EMSGSIZE || err == -EAGAIN;
+}
 
 /*
  * Inside a callback, keeps the received buffer past the callback's return.

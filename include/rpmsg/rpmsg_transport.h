@@ -45,7 +45,11 @@ struct rpmsg_transport_ops {
      * blocks. *size receives the buffer's capacity in bytes.
      */
     void *(*get_tx_buffer)(struct rpmsg_device *rdev, uint32_t *size);
-    /* Transmits len bytes of buf (header included) and takes the buffer back. */
+    /*
+     * Transmits len bytes of buf (header included). The buffer is the
+     * transport's again whatever happens, except that a buf which is not one
+     * of its TX buffers is refused with -EINVAL and left alone.
+     */
     int (*send)(struct rpmsg_device *rdev, void *buf, uint32_t len);
     /* Takes back a TX buffer that will not be sent. */
     int (*release_tx_buffer)(struct rpmsg_device *rdev, void *buf);

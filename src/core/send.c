@@ -255,7 +255,9 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     int r = ept_get(ept);
     if (r) {
         rpmsg_mutex_unlock(&rdev->lock);
-        return r; /* the buffer stays the caller's: release it */
+        if (r == -EPIPE && rdev->ops->release_tx_buffer(rdev, buf) == 0)
+            rpmsg_device_tx_done(rdev); /* rpmsg_nocopy_kept(): not the caller's now */
+        return r;
     }
     if (dst == RPMSG_ADDR_ANY) {
         dst = ept->dest_addr;
@@ -267,6 +269,10 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     }
     rpmsg_mutex_unlock(&rdev->lock);
     r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
+    /* A transport refuses a buffer that is not its own with -EINVAL and
+     * takes any other back: keep rpmsg_nocopy_kept() true to that. */
+    if (r == -EMSGSIZE || r == -EAGAIN)
+        r = -ENOBUFS;
     rpmsg_mutex_lock(&rdev->lock);
     if (r == 0) {
         rdev->stats.tx_msgs++;

@@ -274,6 +274,28 @@ static void test_failed_nocopy_send_keeps_buffer(void **state)
     assert_int_equal(rpmsg_loopback_free_tx(f->p.lb, f->p.a), NBUF);
 }
 
+/*
+ * A zero-copy send that the link fails (it went down after the buffer was
+ * taken) has given the buffer back already: rpmsg_nocopy_kept() says so, and
+ * the pool is whole again without a release.
+ */
+static void test_failed_link_takes_buffer(void **state)
+{
+    struct fx *f = *state;
+    open_static(f, true, tu_rec_cb);
+    uint32_t cap;
+    char *b = rpmsg_get_tx_payload_buffer(&f->e[0], &cap, RPMSG_NOWAIT);
+    assert_non_null(b);
+    assert_int_equal(rpmsg_loopback_free_tx(f->p.lb, f->p.a), NBUF - 1);
+    assert_int_equal(rpmsg_loopback_link_down(f->p.lb), 0);
+    int r = rpmsg_sendto_nocopy(&f->e[0], b, 3, 0x200);
+    assert_true(r < 0);
+    assert_false(rpmsg_nocopy_kept(r));
+    assert_int_equal(rpmsg_loopback_free_tx(f->p.lb, f->p.a), NBUF);
+    assert_true(rpmsg_nocopy_kept(-EAGAIN) && rpmsg_nocopy_kept(-EMSGSIZE) &&
+                rpmsg_nocopy_kept(-EINVAL) && !rpmsg_nocopy_kept(-EPIPE));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nowait_null_when_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_woken_by_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_nocopy_send_keeps_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_link_takes_buffer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,7 @@ static int port_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
     rpmsg_mutex_lock(&p->lock);
     uint32_t mlen = len >= RPMSG_HDR_SIZE ? RPMSG_HDR_SIZE + rpmsg_get16((uint8_t *)buf + 12) : 0;
     if (len < RPMSG_HDR_SIZE || len > p->buf_size || mlen > len || mlen > tx_size(p)) {
-        r = -EINVAL;
+        r = -EPROTO; /* taken back below: -EINVAL would mean "not ours" */
     } else if (!p->connected || !p->core_up || p->gen != p->core_gen) {
         r = -ENOTCONN; /* a buffer of a session that ended: its peer is gone */
     } else {

@@ -112,7 +112,7 @@ static int vd_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         if (rc >= 0) {
             rc = 0;
             RR_STAT(v->r, tunnel_tx);
-        } else if (rc == -EINVAL || rc == -EPIPE || rc == -EMSGSIZE || rc == -EAGAIN) {
+        } else if (rpmsg_nocopy_kept(rc)) {
             /* Refused before reaching the transport: the buffer is still ours. */
             rpmsg_release_tx_buffer(&t.link->ctrl, buf);
         }
