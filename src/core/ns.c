@@ -59,11 +59,16 @@ static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t add
 
     rpmsg_mutex_lock(&rdev->lock);
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
-        if (!(e->flags & RPMSG_EPT_F_NS_BIND) || (e->flags & RPMSG_EPT_F_DESTROYING) ||
-            e->dest_addr != addr || strncmp(e->name, name, RPMSG_NAME_SIZE))
+        if ((e->flags & RPMSG_EPT_F_DESTROYING) || e->dest_addr != addr ||
+            strncmp(e->name, name, RPMSG_NAME_SIZE))
             continue;
-        e->dest_addr = RPMSG_ADDR_ANY;
-        e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
+        /* A name-bound endpoint goes back to waiting for its peer. One a
+         * service created for the announced address (ns_bind) keeps its
+         * binding, but is told as well (NuttX calls ns_unbind for both). */
+        if (e->flags & RPMSG_EPT_F_NS_BIND) {
+            e->dest_addr = RPMSG_ADDR_ANY;
+            e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
+        }
         rpmsg_ns_unbind_cb cb = e->ns_unbind_cb;
         if (cb) {
             e->refs++;
