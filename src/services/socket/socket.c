@@ -11,7 +11,10 @@
 #include "sock_priv.h"
 
 rpmsg_mutex_t sock_lock = RPMSG_MUTEX_INITIALIZER;
-static rpmsg_cond_t poll_cond = RPMSG_COND_INITIALIZER;
+/* Initialised by the first open: a static initializer would not have the
+ * monotonic clock the port's deadlines are on. */
+static rpmsg_cond_t poll_cond;
+static bool poll_cond_ready;
 static unsigned pollers;
 static struct rpmsg_socket *all_socks;
 static uint32_t next_conn_id;
@@ -111,6 +114,8 @@ static struct rpmsg_device *dev_find(const char *cpu)
 static int ensure_registered(void)
 {
     rpmsg_mutex_lock(&sock_lock);
+    if (!poll_cond_ready && rpmsg_cond_init(&poll_cond) == 0)
+        poll_cond_ready = true;
     bool todo = !registered;
     registered = true;
     rpmsg_mutex_unlock(&sock_lock);
