@@ -303,6 +303,11 @@ int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeou
         }
         if (ready || timeout_ms == 0)
             break;
+        /* About to sleep: what is owed goes out first, waiting for a buffer
+         * if it must (a nonblocking recv only tried), or the peer could be
+         * waiting for our acknowledgement while we wait for its data. */
+        for (unsigned i = 0; i < nfds; i++)
+            sock_try_flush(fds[i].s, true);
         /* A connecting socket checks its binding again after a while: the
          * core has no callback for CREATE_ACK. */
         uint64_t until = deadline;
