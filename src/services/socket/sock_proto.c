@@ -71,7 +71,10 @@ static void rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
         return;
     }
     if (s->rd_shut) {
-        consumed(s, m->data_len); /* read side shut: discarded, but acknowledged */
+        /* Nobody will read: discarded, and acknowledged at once so that the
+         * writer does not wait for a window that would never open. */
+        consumed(s, m->data_len);
+        s->owe |= OWE_ACK;
         return;
     }
     sock_ring_put(&s->ring, m->data, m->data_len);
