@@ -131,7 +131,8 @@ struct rpmsg_socket_pollfd {
 /*
  * Like poll(2): timeout_ms < 0 waits forever, 0 does not wait. Returns the
  * number of entries with revents != 0. POLLHUP and POLLERR are always
- * reported.
+ * reported. On a datagram socket POLLOUT means the peer's window is not
+ * full: a datagram larger than what is left may still return -EAGAIN.
  */
 int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeout_ms);
 

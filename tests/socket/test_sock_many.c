@@ -46,6 +46,17 @@ static void run_many(enum sf_kind kind)
                 pf[n++] = (struct rpmsg_socket_pollfd){ cs[i].s, RPMSG_POLLIN, 0 };
         }
         int ready = rpmsg_socket_poll(pf, n, TU_TIMEOUT_MS);
+        if (ready <= 0) {
+            for (int i = 0; i < NCONN; i++) {
+                struct rpmsg_socket_stats a, b;
+                rpmsg_socket_stats(cs[i].c, &a);
+                rpmsg_socket_stats(cs[i].s, &b);
+                if (cs[i].sent < PER_CONN || !cs[i].eof)
+                    print_error("%d sent %lu rcvd %lu eof %d | c infl %u win %u q %u | s q %u mal %lu\n", i,
+                                (unsigned long)cs[i].sent, (unsigned long)cs[i].rcvd, cs[i].eof,
+                                a.inflight, a.peer_window, a.queued, b.queued, (unsigned long)b.malformed);
+            }
+        }
         assert_true(ready > 0);
         for (int i = 0; i < NCONN; i++) {
             struct conn *k = &cs[i];

@@ -286,14 +286,22 @@ int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeou
     uint64_t deadline = timeout_ms < 0 ? RPMSG_FOREVER : rpmsg_deadline((uint64_t)timeout_ms);
     rpmsg_mutex_lock(&sock_lock);
     int ready;
+    bool block_flush = false;
     for (;;) {
-        ready = 0;
-        struct rpmsg_device *any = NULL;
+        /* Everything that drops the lock comes before the readiness check,
+         * so no notify can fall between the check and the sleep. */
+        bool owed = false;
         for (unsigned i = 0; i < nfds; i++) {
             struct rpmsg_socket *s = fds[i].s;
             if (s->state == SS_CONNECTING && !s->error)
                 sock_connect_step(s, false);
-            sock_try_flush(s, false);
+            sock_try_flush(s, block_flush);
+            owed = owed || (s->owe && s->ept_live && !s->gone);
+        }
+        ready = 0;
+        struct rpmsg_device *any = NULL;
+        for (unsigned i = 0; i < nfds; i++) {
+            struct rpmsg_socket *s = fds[i].s;
             short mask = (short)(fds[i].events | RPMSG_POLLERR | RPMSG_POLLHUP);
             fds[i].revents = (short)(sock_revents(s) & mask);
             if (fds[i].revents)
@@ -303,11 +311,14 @@ int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeou
         }
         if (ready || timeout_ms == 0)
             break;
-        /* About to sleep: what is owed goes out first, waiting for a buffer
-         * if it must (a nonblocking recv only tried), or the peer could be
-         * waiting for our acknowledgement while we wait for its data. */
-        for (unsigned i = 0; i < nfds; i++)
-            sock_try_flush(fds[i].s, true);
+        if (owed && !block_flush) {
+            /* About to sleep with something owed (a nonblocking recv only
+             * tried): send it, waiting for a buffer if need be, or the peer
+             * may wait for our acknowledgement while we wait for its data. */
+            block_flush = true;
+            continue;
+        }
+        block_flush = false;
         /* A connecting socket checks its binding again after a while: the
          * core has no callback for CREATE_ACK. */
         uint64_t until = deadline;

@@ -64,6 +64,8 @@ struct rpmsg_socket {
     struct rpmsg_socket *q_head, *q_tail, *q_next;
 
     struct rpmsg_socket *all_next, *all_prev;
+    bool destroying; /* its endpoint is being destroyed after a lost link */
+    struct rpmsg_socket *kill_next;
     int fd; /* Linux: the readiness descriptor (sock_fd.c), -1 if none */
     int fd_peer;
 };

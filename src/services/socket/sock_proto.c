@@ -112,15 +112,18 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
     return 0;
 }
 
-/* The peer's endpoint went away (NS DESTROY): its close, or its refusal. */
+/* The peer's endpoint went away: NS DESTROY (its close, or its refusal), or
+ * the link went down (the core unbinds before telling services; the reset
+ * is then what the application must see, not an orderly close). */
 void sock_unbind_cb(struct rpmsg_endpoint *ept)
 {
     struct rpmsg_socket *s = ept->priv;
+    bool link_lost = !rpmsg_device_is_up(ept->rdev);
     rpmsg_mutex_lock(&sock_lock);
-    if (!s->gone)
-        s->gone = -EPIPE;
+    if (!s->gone || link_lost)
+        s->gone = link_lost ? -ECONNRESET : -EPIPE;
     if (s->state == SS_CONNECTING)
-        s->error = -ECONNREFUSED;
+        s->error = link_lost ? -ECONNRESET : -ECONNREFUSED;
     sock_notify(s);
     rpmsg_mutex_unlock(&sock_lock);
 }

@@ -85,9 +85,13 @@ static void on_device_created(struct rpmsg_device *rdev, void *priv)
     rpmsg_mutex_unlock(&sock_lock);
 }
 
+/* The link is gone: every socket on it is reset, and its endpoint destroyed
+ * now, which is what wakes a sender waiting inside the core for a buffer
+ * (the core would otherwise wait for the link to come back). */
 static void on_device_destroyed(struct rpmsg_device *rdev, void *priv)
 {
     (void)priv;
+    struct rpmsg_socket *victims = NULL;
     rpmsg_mutex_lock(&sock_lock);
     for (unsigned i = 0; i < SOCK_MAX_DEVS; i++)
         if (devs[i].rdev == rdev)
@@ -98,6 +102,17 @@ static void on_device_destroyed(struct rpmsg_device *rdev, void *priv)
         s->gone = -ECONNRESET;
         if (s->state == SS_CONNECTING)
             s->error = -ECONNRESET;
+        s->ept_live = false;
+        s->destroying = true;
+        s->kill_next = victims;
+        victims = s;
+    }
+    rpmsg_mutex_unlock(&sock_lock);
+    for (struct rpmsg_socket *s = victims; s; s = s->kill_next)
+        rpmsg_destroy_ept(&s->ept);
+    rpmsg_mutex_lock(&sock_lock);
+    for (struct rpmsg_socket *s = victims; s; s = s->kill_next) {
+        s->destroying = false;
         sock_notify(s);
     }
     rpmsg_mutex_unlock(&sock_lock);
@@ -183,6 +198,8 @@ static void sock_destroy(struct rpmsg_socket *s)
     rpmsg_mutex_lock(&sock_lock);
     unlink_all(s);
     s->state = SS_CLOSED;
+    while (s->destroying) /* a lost link's teardown is on it */
+        rpmsg_cond_wait(&s->cond, &sock_lock, RPMSG_FOREVER);
     bool live = s->ept_live;
     rpmsg_mutex_unlock(&sock_lock);
     if (live)
@@ -489,9 +506,10 @@ int rpmsg_socket_shutdown(struct rpmsg_socket *s, int how)
         s->wr_shut = true;
     s->shut_how |= (uint32_t)how;
     s->owe |= OWE_SHUT;
-    bool block = !s->nonblock;
-    if (sock_tx_take(s, block, deadline_of(s->sndtimeo)) == 0)
-        sock_tx_give(s, block);
+    /* Sent now, after any send in progress, even on a nonblocking socket:
+     * nothing else would be sure to send it later. */
+    if (sock_tx_take(s, true, deadline_of(s->sndtimeo)) == 0)
+        sock_tx_give(s, true);
     sock_notify(s);
     rpmsg_mutex_unlock(&sock_lock);
     return 0;
