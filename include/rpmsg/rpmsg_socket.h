@@ -136,6 +136,15 @@ struct rpmsg_socket_pollfd {
  */
 int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeout_ms);
 
+/*
+ * Linux: a descriptor for the application's own poll/epoll loop, created on
+ * the first call and closed by rpmsg_socket_close(). It is readable while
+ * the socket has POLLIN, POLLHUP or POLLERR, and writable while it has
+ * POLLOUT or POLLERR. Only wait on it: never read, write or close it.
+ * -ENOSYS elsewhere.
+ */
+int rpmsg_socket_fd(struct rpmsg_socket *s);
+
 /* ---- Options --------------------------------------------------------------- */
 
 enum rpmsg_socket_opt {

@@ -68,6 +68,7 @@ struct rpmsg_socket {
     struct rpmsg_socket *kill_next;
     int fd; /* Linux: the readiness descriptor (sock_fd.c), -1 if none */
     int fd_peer;
+    bool fd_readable, fd_writable;
 };
 
 extern rpmsg_mutex_t sock_lock;

@@ -307,13 +307,20 @@ static void ns_bind(struct rpmsg_device *rdev, void *priv, const char *name, uin
     c->rcvtimeo = l->rcvtimeo;
     c->owe |= OWE_SYNC;
     link_all(c);
+    /* SYNC goes before c is queued: once accept can see it, the application
+     * may close it at any moment, and the flush drops the lock. */
+    sock_try_flush(c, false);
+    if (l->state != SS_LISTEN || l->qlen >= (unsigned)l->backlog) {
+        rpmsg_mutex_unlock(&sock_lock);
+        sock_destroy(c);
+        return;
+    }
     if (l->q_tail)
         l->q_tail->q_next = c;
     else
         l->q_head = c;
     l->q_tail = c;
     l->qlen++;
-    sock_try_flush(c, false);
     sock_notify(l);
     rpmsg_mutex_unlock(&sock_lock);
 }
