@@ -38,6 +38,7 @@ struct rpmsg_socket {
     struct rpmsg_device *rdev;
     bool ept_live; /* created (or being created) and not destroyed */
     rpmsg_cond_t cond;
+    unsigned waiters; /* threads in sock_wait: notify broadcasts only for them */
 
     /* receive side: our window is ring.cap */
     struct sock_ring ring;

@@ -30,7 +30,8 @@ static bool registered;
 
 void sock_notify(struct rpmsg_socket *s)
 {
-    rpmsg_cond_broadcast(&s->cond);
+    if (s->waiters)
+        rpmsg_cond_broadcast(&s->cond);
     if (pollers)
         rpmsg_cond_broadcast(&poll_cond);
     sock_fd_update(s);
@@ -52,7 +53,10 @@ static int wait_on(rpmsg_cond_t *c, struct rpmsg_device *rdev, uint64_t deadline
 
 int sock_wait(struct rpmsg_socket *s, uint64_t deadline)
 {
-    return wait_on(&s->cond, s->rdev, deadline);
+    s->waiters++;
+    int r = wait_on(&s->cond, s->rdev, deadline);
+    s->waiters--;
+    return r;
 }
 
 int sock_poll_wait(uint64_t deadline, struct rpmsg_device *rdev)
@@ -198,8 +202,11 @@ static void sock_destroy(struct rpmsg_socket *s)
     rpmsg_mutex_lock(&sock_lock);
     unlink_all(s);
     s->state = SS_CLOSED;
-    while (s->destroying) /* a lost link's teardown is on it */
+    while (s->destroying) { /* a lost link's teardown is on it */
+        s->waiters++;
         rpmsg_cond_wait(&s->cond, &sock_lock, RPMSG_FOREVER);
+        s->waiters--;
+    }
     bool live = s->ept_live;
     rpmsg_mutex_unlock(&sock_lock);
     if (live)
