@@ -76,6 +76,13 @@ struct rpmsg_socket;
 
 /* type: RPMSG_SOCK_STREAM or RPMSG_SOCK_DGRAM. 0 or -EINVAL / -ENOMEM. */
 int rpmsg_socket_open(struct rpmsg_socket **out, int type);
+/*
+ * Ties the socket to one link (device): connect uses it, listen takes
+ * announcements from it only. For programs that hold several cores in one
+ * process, where a cpu name alone does not say which core's link is meant.
+ * Before connect / listen. 0 or -EINVAL / -EISCONN.
+ */
+int rpmsg_socket_set_device(struct rpmsg_socket *s, struct rpmsg_device *rdev);
 /* Sets the local service name (listen, or datagram receive). */
 int rpmsg_socket_bind(struct rpmsg_socket *s, const struct rpmsg_sockaddr *addr);
 /*

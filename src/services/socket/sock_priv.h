@@ -36,6 +36,7 @@ struct rpmsg_socket {
     char ept_name[RPMSG_NAME_SIZE];
     struct rpmsg_endpoint ept;
     struct rpmsg_device *rdev;
+    struct rpmsg_device *pin_dev; /* rpmsg_socket_set_device(), or NULL */
     bool ept_live; /* created (or being created) and not destroyed */
     rpmsg_cond_t cond;
     unsigned waiters; /* threads in sock_wait: notify broadcasts only for them */

@@ -122,10 +122,11 @@ static void on_device_destroyed(struct rpmsg_device *rdev, void *priv)
     rpmsg_mutex_unlock(&sock_lock);
 }
 
-static struct rpmsg_device *dev_find(const char *cpu)
+/* An up link to cpu ("" any), or pin itself once it is up. */
+static struct rpmsg_device *dev_find(const char *cpu, struct rpmsg_device *pin)
 {
     for (unsigned i = 0; i < SOCK_MAX_DEVS; i++)
-        if (devs[i].rdev && (!cpu[0] || !strcmp(devs[i].cpu, cpu)))
+        if (devs[i].rdev && (pin ? devs[i].rdev == pin : !cpu[0] || !strcmp(devs[i].cpu, cpu)))
             return devs[i].rdev;
     return NULL;
 }
@@ -237,6 +238,18 @@ static bool addr_ok(const struct rpmsg_sockaddr *a)
            memchr(a->cpu, '\0', sizeof(a->cpu));
 }
 
+int rpmsg_socket_set_device(struct rpmsg_socket *s, struct rpmsg_device *rdev)
+{
+    if (!s || !rdev)
+        return -EINVAL;
+    rpmsg_mutex_lock(&sock_lock);
+    int r = s->state == SS_IDLE || s->state == SS_BOUND ? 0 : -EISCONN;
+    if (!r)
+        s->pin_dev = rdev;
+    rpmsg_mutex_unlock(&sock_lock);
+    return r;
+}
+
 int rpmsg_socket_bind(struct rpmsg_socket *s, const struct rpmsg_sockaddr *addr)
 {
     if (!s || !addr_ok(addr))
@@ -266,6 +279,7 @@ static bool ns_match(struct rpmsg_device *rdev, void *priv, const char *name, ui
     const char *cpu = rpmsg_get_cpuname(rdev);
     rpmsg_mutex_lock(&sock_lock);
     bool ok = l->state == SS_LISTEN && !strncmp(name, l->ept_name, strlen(l->ept_name)) &&
+              (!l->pin_dev || l->pin_dev == rdev) &&
               (!l->local.cpu[0] || (cpu && !strcmp(cpu, l->local.cpu)));
     rpmsg_mutex_unlock(&sock_lock);
     return ok;
@@ -415,7 +429,7 @@ int sock_connect_step(struct rpmsg_socket *s, bool may_block)
         if (s->state != SS_CONNECTING)
             return -EINVAL;
         if (!s->ept_live) {
-            struct rpmsg_device *rdev = dev_find(s->peer.cpu);
+            struct rpmsg_device *rdev = dev_find(s->peer.cpu, s->pin_dev);
             if (!rdev)
                 return -EINPROGRESS;
             s->rdev = rdev;
