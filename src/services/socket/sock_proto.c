@@ -3,13 +3,13 @@
  * to it (on the link's RX context, never blocking), and the control
  * messages it owes the peer (SYNC, acknowledgements, SHUTDOWN).
  */
+#include "sock_priv.h"
+
 #include <errno.h>
 #include <string.h>
 #if !RPMSG_NO_SYS
 #include <unistd.h>
 #endif
-
-#include "sock_priv.h"
 
 uint32_t sock_space(const struct rpmsg_socket *s)
 {
