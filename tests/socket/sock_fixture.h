@@ -9,16 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../port/port_harness.h"
 #include "../virtio/vt_plat.h"
 #include "rpmsg/rpmsg_socket.h"
 #include "testutil.h"
 
-enum sf_kind { SF_LOOPBACK, SF_VIRTIO };
+enum sf_kind { SF_LOOPBACK, SF_VIRTIO, SF_UART, SF_SPI };
 
 struct sf {
     enum sf_kind kind;
     struct tu_pair lp;
     struct vt_pair vp;
+    struct ph_pair pp;
     /* Client core's device (its peer is the server core) and server's. */
     struct rpmsg_device *cdev, *sdev;
     char server_cpu[RPMSG_SOCKET_CPU_SIZE], client_cpu[RPMSG_SOCKET_CPU_SIZE];
@@ -34,12 +36,21 @@ static inline int sf_open_cfg(struct sf *f, enum sf_kind kind,
         r = tu_pair_open(&f->lp, lcfg);
         f->cdev = f->lp.a;
         f->sdev = f->lp.b;
-    } else {
+    } else if (kind == SF_VIRTIO) {
         r = vt_pair_open(&f->vp, NULL);
         if (!r && tu_wait_until(vt_both_up, &f->vp, TU_TIMEOUT_MS))
             r = -ETIMEDOUT;
         f->cdev = f->vp.h;
         f->sdev = f->vp.r;
+    } else {
+        /* UART through the line emulator (real ptys), or the simulated SPI
+         * bus; unpaced, so the tests do not wait on a baud rate. */
+        struct ph_opts o = { .kind = kind == SF_UART ? PH_UART : PH_SPI };
+        r = ph_open(&f->pp, &o);
+        if (!r)
+            r = ph_wait_up(&f->pp);
+        f->cdev = f->pp.dev[0];
+        f->sdev = f->pp.dev[1];
     }
     if (r < 0)
         return r;
@@ -57,8 +68,10 @@ static inline void sf_close(struct sf *f)
 {
     if (f->kind == SF_LOOPBACK)
         tu_pair_close(&f->lp);
-    else
+    else if (f->kind == SF_VIRTIO)
         vt_pair_close(&f->vp);
+    else
+        ph_close(&f->pp);
 }
 
 static inline struct rpmsg_sockaddr sf_addr(const char *cpu, const char *name)
