@@ -186,4 +186,42 @@ static inline int64_t sf_recv_stream(struct rpmsg_socket *s, uint32_t seed, size
     return off;
 }
 
+struct sf_sender {
+    struct rpmsg_socket *s;
+    uint32_t seed;
+    uint64_t total; /* UINT64_MAX: until an error */
+    size_t chunk;
+    int rc;
+};
+
+/* Thread body: sends the stream, then SHUT_WR (unless endless). */
+static inline void *sf_send_thread(void *arg)
+{
+    struct sf_sender *t = arg;
+    t->rc = sf_send_stream(t->s, t->seed, t->total, t->chunk);
+    if (!t->rc && t->total != UINT64_MAX)
+        t->rc = rpmsg_socket_shutdown(t->s, RPMSG_SHUT_WR);
+    return NULL;
+}
+
+/*
+ * total bytes each way at once (c writes in wc-byte writes, s in ws), read
+ * in rs / rc-byte reads on the other side, every byte checked, both ends
+ * reaching end of stream.
+ */
+static inline void sf_both_ways(struct rpmsg_socket *c, struct rpmsg_socket *s, uint64_t total,
+                                size_t wc, size_t ws, size_t rs, size_t rc)
+{
+    struct sf_sender up = { c, 11, total, wc, -1 }, down = { s, 22, total, ws, -1 };
+    struct tu_thread tu, td;
+    assert_int_equal(tu_thread_start(&tu, sf_send_thread, &up), 0);
+    assert_int_equal(tu_thread_start(&td, sf_send_thread, &down), 0);
+    assert_int_equal(sf_recv_stream(s, 11, rs), (int64_t)total);
+    assert_int_equal(sf_recv_stream(c, 22, rc), (int64_t)total);
+    assert_int_equal(tu_thread_join(&tu, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_thread_join(&td, TU_TIMEOUT_MS), 0);
+    assert_int_equal(up.rc, 0);
+    assert_int_equal(down.rc, 0);
+}
+
 #endif

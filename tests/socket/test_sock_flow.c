@@ -14,20 +14,6 @@
 #define WINDOW 2048u
 #define TOTAL (512u << 10)
 
-struct sender {
-    struct rpmsg_socket *s;
-    int rc;
-};
-
-static void *send_thread(void *arg)
-{
-    struct sender *t = arg;
-    t->rc = sf_send_stream(t->s, 9, TOTAL, 65536);
-    if (!t->rc)
-        t->rc = rpmsg_socket_shutdown(t->s, RPMSG_SHUT_WR);
-    return NULL;
-}
-
 static struct rpmsg_socket *listen_window(struct sf *f, const char *name, uint32_t window)
 {
     struct rpmsg_socket *l = NULL;
@@ -48,9 +34,9 @@ static void test_slow_reader(void **st)
     struct rpmsg_socket *l = listen_window(&f, "slow", WINDOW);
     struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "slow");
     struct rpmsg_socket *s = sf_accept(l);
-    struct sender w = { c, 1 };
+    struct sf_sender w = { c, 9, TOTAL, 65536, 1 };
     struct tu_thread t;
-    assert_int_equal(tu_thread_start(&t, send_thread, &w), 0);
+    assert_int_equal(tu_thread_start(&t, sf_send_thread, &w), 0);
     uint8_t buf[100];
     uint64_t got = 0;
     uint32_t max_queued = 0, max_inflight = 0;

@@ -6,18 +6,6 @@
  */
 #include "sock_fixture.h"
 
-struct writer {
-    struct rpmsg_socket *s;
-    int rc;
-};
-
-static void *write_forever(void *arg)
-{
-    struct writer *w = arg;
-    w->rc = sf_send_stream(w->s, 3, UINT64_MAX, 65536);
-    return NULL;
-}
-
 static void expect_hup_err(struct rpmsg_socket *s)
 {
     struct rpmsg_socket_pollfd pf = { s, 0, 0 };
@@ -39,9 +27,9 @@ static void test_link_down(void **st)
     /* The second server socket: a writer blocked on a full window. */
     struct rpmsg_socket *c2 = sf_connect(&f, RPMSG_SOCK_STREAM, "ld");
     struct rpmsg_socket *s2 = sf_accept(l);
-    struct writer w = { c2, 1 };
+    struct sf_sender w = { c2, 3, UINT64_MAX, 65536, 1 };
     struct tu_thread t;
-    assert_int_equal(tu_thread_start(&t, write_forever, &w), 0);
+    assert_int_equal(tu_thread_start(&t, sf_send_thread, &w), 0);
 
     assert_int_equal(rpmsg_loopback_link_down(f.lp.lb), 0);
     expect_hup_err(s);
@@ -94,9 +82,9 @@ static void test_virtio_peer_dies(void **st)
     struct rpmsg_socket *l = sf_listen(&f, "vd", 1);
     struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "vd");
     struct rpmsg_socket *s = sf_accept(l);
-    struct writer w = { c, 1 };
+    struct sf_sender w = { c, 3, UINT64_MAX, 65536, 1 };
     struct tu_thread t;
-    assert_int_equal(tu_thread_start(&t, write_forever, &w), 0);
+    assert_int_equal(tu_thread_start(&t, sf_send_thread, &w), 0);
     char b[1000];
     assert_int_equal(rpmsg_socket_recv(s, b, sizeof(b), 0) > 0, 1);
     /* The server's core stops answering: the host's liveness check sees it. */

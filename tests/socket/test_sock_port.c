@@ -8,22 +8,6 @@
 
 #define PORT_BYTES (1u << 20)
 
-struct sender {
-    struct rpmsg_socket *s;
-    uint32_t seed;
-    uint64_t total;
-    int rc;
-};
-
-static void *send_thread(void *arg)
-{
-    struct sender *t = arg;
-    t->rc = sf_send_stream(t->s, t->seed, t->total, 65536);
-    if (!t->rc && t->total != UINT64_MAX)
-        t->rc = rpmsg_socket_shutdown(t->s, RPMSG_SHUT_WR);
-    return NULL;
-}
-
 static void run_stream(enum sf_kind kind)
 {
     struct sf f;
@@ -31,16 +15,7 @@ static void run_stream(enum sf_kind kind)
     struct rpmsg_socket *l = sf_listen(&f, "port", 1);
     struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "port");
     struct rpmsg_socket *s = sf_accept(l);
-    struct sender up = { c, 41, PORT_BYTES, -1 }, down = { s, 42, PORT_BYTES, -1 };
-    struct tu_thread tu, td;
-    assert_int_equal(tu_thread_start(&tu, send_thread, &up), 0);
-    assert_int_equal(tu_thread_start(&td, send_thread, &down), 0);
-    assert_int_equal(sf_recv_stream(s, 41, 4096), PORT_BYTES);
-    assert_int_equal(sf_recv_stream(c, 42, 4096), PORT_BYTES);
-    assert_int_equal(tu_thread_join(&tu, TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_thread_join(&td, TU_TIMEOUT_MS), 0);
-    assert_int_equal(up.rc, 0);
-    assert_int_equal(down.rc, 0);
+    sf_both_ways(c, s, PORT_BYTES, 65536, 65536, 4096, 4096);
     rpmsg_socket_close(c);
     rpmsg_socket_close(s);
     rpmsg_socket_close(l);
@@ -67,9 +42,9 @@ static void test_uart_peer_restarts(void **st)
     struct rpmsg_socket *l = sf_listen(&f, "gone", 1);
     struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "gone");
     struct rpmsg_socket *s = sf_accept(l);
-    struct sender w = { c, 43, UINT64_MAX, 1 };
+    struct sf_sender w = { c, 43, UINT64_MAX, 65536, 1 };
     struct tu_thread t;
-    assert_int_equal(tu_thread_start(&t, send_thread, &w), 0);
+    assert_int_equal(tu_thread_start(&t, sf_send_thread, &w), 0);
     char b[1000];
     assert_true(rpmsg_socket_recv(s, b, sizeof(b), 0) > 0);
     /* The server's core restarts without closing anything: its port goes

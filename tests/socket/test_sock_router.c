@@ -8,21 +8,6 @@
 
 #define HOP_BYTES (2u << 20)
 
-struct sender {
-    struct rpmsg_socket *s;
-    uint32_t seed;
-    int rc;
-};
-
-static void *send_thread(void *arg)
-{
-    struct sender *t = arg;
-    t->rc = sf_send_stream(t->s, t->seed, HOP_BYTES, 65536);
-    if (!t->rc)
-        t->rc = rpmsg_socket_shutdown(t->s, RPMSG_SHUT_WR);
-    return NULL;
-}
-
 static void test_stream_through_hub(void **st)
 {
     (void)st;
@@ -55,16 +40,7 @@ static void test_stream_through_hub(void **st)
     assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_SNDTIMEO, TU_TIMEOUT_MS), 0);
     assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
 
-    struct sender up = { c, 31, -1 }, down = { s, 32, -1 };
-    struct tu_thread tu, td;
-    assert_int_equal(tu_thread_start(&tu, send_thread, &up), 0);
-    assert_int_equal(tu_thread_start(&td, send_thread, &down), 0);
-    assert_int_equal(sf_recv_stream(s, 31, 5000), HOP_BYTES);
-    assert_int_equal(sf_recv_stream(c, 32, 3000), HOP_BYTES);
-    assert_int_equal(tu_thread_join(&tu, TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_thread_join(&td, TU_TIMEOUT_MS), 0);
-    assert_int_equal(up.rc, 0);
-    assert_int_equal(down.rc, 0);
+    sf_both_ways(c, s, HOP_BYTES, 65536, 65536, 5000, 3000);
     rpmsg_socket_close(c);
     rpmsg_socket_close(s);
     rpmsg_socket_close(l);

@@ -9,23 +9,6 @@
 
 #define STREAM_BYTES (4u << 20)
 
-struct sender {
-    struct rpmsg_socket *s;
-    uint32_t seed;
-    uint64_t total;
-    size_t chunk;
-    int rc;
-};
-
-static void *send_thread(void *arg)
-{
-    struct sender *t = arg;
-    t->rc = sf_send_stream(t->s, t->seed, t->total, t->chunk);
-    if (!t->rc)
-        t->rc = rpmsg_socket_shutdown(t->s, RPMSG_SHUT_WR);
-    return NULL;
-}
-
 static void run_stream(enum sf_kind kind)
 {
     struct sf f;
@@ -41,17 +24,7 @@ static void run_stream(enum sf_kind kind)
     assert_memory_equal(peer.name, "stream:", 7);
 
     /* Both directions at once: client -> server and server -> client. */
-    struct sender up = { c, 11, STREAM_BYTES, 65536, -1 };
-    struct sender down = { s, 22, STREAM_BYTES, 1000, -1 };
-    struct tu_thread tu, td;
-    assert_int_equal(tu_thread_start(&tu, send_thread, &up), 0);
-    assert_int_equal(tu_thread_start(&td, send_thread, &down), 0);
-    assert_int_equal(sf_recv_stream(s, 11, 7777), STREAM_BYTES);
-    assert_int_equal(sf_recv_stream(c, 22, 4096), STREAM_BYTES);
-    assert_int_equal(tu_thread_join(&tu, TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_thread_join(&td, TU_TIMEOUT_MS), 0);
-    assert_int_equal(up.rc, 0);
-    assert_int_equal(down.rc, 0);
+    sf_both_ways(c, s, STREAM_BYTES, 65536, 1000, 7777, 4096);
 
     struct rpmsg_sock_cred cred;
     assert_int_equal(rpmsg_socket_peercred(s, &cred), 0);
