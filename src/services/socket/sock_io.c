@@ -112,13 +112,17 @@ static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int c
         rpmsg_put32(buf + SOCK_DATA_HDR, (uint32_t)n);
     gather(buf + SOCK_DATA_HDR + extra, iov, cnt, done, n);
     int r = rpmsg_send_nocopy(&s->ept, buf, SOCK_DATA_HDR + extra + n);
+    if (r == -EPIPE || r == -EAGAIN || r == -EINVAL)
+        rpmsg_release_tx_buffer(&s->ept, buf); /* refused before sending: still ours */
     rpmsg_mutex_lock(&sock_lock);
     if (r < 0) {
-        /* Counted as sent but never left: the stream is broken. */
+        /* Counted as sent but never left: the stream is broken. The endpoint
+         * went (peer closed, or the link: its teardown runs concurrently),
+         * so what the application sees is why. */
         if (!s->gone)
             s->gone = -ECONNRESET;
         sock_notify(s);
-        return r;
+        return s->gone;
     }
     *sent = n;
     return 1;
