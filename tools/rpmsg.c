@@ -12,6 +12,7 @@ static const struct rpmsg_tool_cmd *const cmds[] = {
     &rpmsg_cmd_ping,
     &rpmsg_cmd_sim,
     &rpmsg_cmd_simctl,
+    &rpmsg_cmd_sock,
 };
 
 static void usage(FILE *f)

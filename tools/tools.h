@@ -15,5 +15,6 @@ extern const struct rpmsg_tool_cmd rpmsg_cmd_line;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_ping;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_sim;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_simctl;
+extern const struct rpmsg_tool_cmd rpmsg_cmd_sock;
 
 #endif

@@ -59,11 +59,20 @@ static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t add
 
     rpmsg_mutex_lock(&rdev->lock);
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
-        if (!(e->flags & RPMSG_EPT_F_NS_BIND) || (e->flags & RPMSG_EPT_F_DESTROYING) ||
-            e->dest_addr != addr || strncmp(e->name, name, RPMSG_NAME_SIZE))
+        bool ns_bound = e->flags & RPMSG_EPT_F_NS_BIND;
+        bool dynamic = e->addr - RPMSG_ADDR_DYN_BASE < RPMSG_EPT_DYN_MAX;
+        if ((e->flags & RPMSG_EPT_F_DESTROYING) || e->dest_addr != addr ||
+            strncmp(e->name, name, RPMSG_NAME_SIZE) || (!ns_bound && !dynamic))
             continue;
-        e->dest_addr = RPMSG_ADDR_ANY;
-        e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
+        /* A name-bound endpoint goes back to waiting for its peer. One with a
+         * dynamic address aimed at the announcer (what a service's ns_bind
+         * creates) keeps its binding but is told as well, as NuttX does, so
+         * that a server learns its client left. A static pair's binding
+         * holds whatever the name service says, and is not told. */
+        if (ns_bound) {
+            e->dest_addr = RPMSG_ADDR_ANY;
+            e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
+        }
         rpmsg_ns_unbind_cb cb = e->ns_unbind_cb;
         if (cb) {
             e->refs++;

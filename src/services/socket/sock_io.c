@@ -1,0 +1,340 @@
+/*
+ * Moving bytes: send (stream: partial counts bounded by the peer's window;
+ * datagram: whole or not at all), recv, and poll over several sockets.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common/byteorder.h"
+#include "sock_priv.h"
+
+int sock_poll_wait(uint64_t deadline, struct rpmsg_device *rdev);
+
+static uint64_t deadline_of(uint32_t timeout_ms)
+{
+    return timeout_ms ? rpmsg_deadline(timeout_ms) : RPMSG_FOREVER;
+}
+
+short sock_revents(struct rpmsg_socket *s)
+{
+    short ev = 0;
+    switch (s->state) {
+    case SS_LISTEN:
+        if (s->q_head)
+            ev |= RPMSG_POLLIN;
+        break;
+    case SS_CONNECTING:
+        if (s->error)
+            ev |= RPMSG_POLLERR | RPMSG_POLLHUP;
+        break;
+    case SS_CONNECTED:
+        if (s->ring.used || s->rd_shut || s->peer_wr_shut || s->gone)
+            ev |= RPMSG_POLLIN;
+        if (s->peer_synced && sock_space(s) && !s->wr_shut && !s->peer_rd_shut && !s->gone)
+            ev |= RPMSG_POLLOUT;
+        if (s->gone)
+            ev |= RPMSG_POLLHUP | RPMSG_POLLERR;
+        else if (s->wr_shut && s->peer_wr_shut)
+            ev |= RPMSG_POLLHUP;
+        break;
+    default:
+        break;
+    }
+    return ev;
+}
+
+/* Why a send cannot go on (0 if it can). */
+static int send_error(const struct rpmsg_socket *s)
+{
+    if (s->state == SS_CLOSED)
+        return -EBADF;
+    if (s->wr_shut)
+        return -EPIPE;
+    if (s->gone)
+        return s->gone;
+    if (s->peer_rd_shut)
+        return -EPIPE;
+    if (s->state != SS_CONNECTED)
+        return -ENOTCONN;
+    return 0;
+}
+
+/* Copies n bytes starting at byte off of the iovec array into dst. */
+static void gather(uint8_t *dst, const struct rpmsg_iovec *iov, int cnt, size_t off, size_t n)
+{
+    for (int i = 0; i < cnt && n; i++) {
+        if (off >= iov[i].len) {
+            off -= iov[i].len;
+            continue;
+        }
+        size_t k = iov[i].len - off < n ? iov[i].len - off : n;
+        memcpy(dst, (const uint8_t *)iov[i].base + off, k);
+        dst += k;
+        n -= k;
+        off = 0;
+    }
+}
+
+/*
+ * One DATA message of up to want bytes from offset done (tx_busy held,
+ * sock_lock held on entry and on return). 1 with *sent set, 0 while the
+ * window is closed, or -errno.
+ */
+static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int cnt, size_t done,
+                    size_t want, bool nonblock, size_t *sent)
+{
+    bool dgram = s->type == RPMSG_SOCK_DGRAM;
+    uint32_t extra = dgram ? SOCK_DGRAM_PREFIX : 0;
+    if (!s->peer_synced || sock_space(s) < (dgram ? want + extra : 1))
+        return 0;
+    rpmsg_mutex_unlock(&sock_lock);
+    uint32_t cap = 0;
+    uint8_t *buf = rpmsg_get_tx_payload_buffer(&s->ept, &cap, nonblock ? RPMSG_NOWAIT : RPMSG_WAIT);
+    rpmsg_mutex_lock(&sock_lock);
+    if (!buf) {
+        int e = send_error(s);
+        return e ? e : -EAGAIN;
+    }
+    size_t n = want;
+    if (!dgram) {
+        uint32_t space = sock_space(s);
+        if (n > space)
+            n = space;
+        if (n > cap - SOCK_DATA_HDR)
+            n = cap - SOCK_DATA_HDR;
+    }
+    sock_put_data_hdr(buf, s->recvpos, (uint32_t)n);
+    s->lastpos = s->recvpos; /* the acknowledgement rides along */
+    s->owe &= ~OWE_ACK;
+    s->sendpos += (uint32_t)(n + extra);
+    rpmsg_mutex_unlock(&sock_lock);
+    if (dgram)
+        rpmsg_put32(buf + SOCK_DATA_HDR, (uint32_t)n);
+    gather(buf + SOCK_DATA_HDR + extra, iov, cnt, done, n);
+    int r = rpmsg_send_nocopy(&s->ept, buf, SOCK_DATA_HDR + extra + n);
+    if (r == -EPIPE || r == -EAGAIN || r == -EINVAL)
+        rpmsg_release_tx_buffer(&s->ept, buf); /* refused before sending: still ours */
+    rpmsg_mutex_lock(&sock_lock);
+    if (r < 0) {
+        /* Counted as sent but never left: the stream is broken. The endpoint
+         * went (peer closed, or the link: its teardown runs concurrently),
+         * so what the application sees is why. */
+        if (!s->gone)
+            s->gone = -ECONNRESET;
+        sock_notify(s);
+        return s->gone;
+    }
+    *sent = n;
+    return 1;
+}
+
+/* Datagram limits: one message of the link, and the peer's whole window. */
+static int dgram_check(struct rpmsg_socket *s, size_t total)
+{
+    int cap = rpmsg_get_tx_buffer_size(&s->ept);
+    if (cap > 0 && total + SOCK_DATA_HDR + SOCK_DGRAM_PREFIX > (size_t)cap)
+        return -EMSGSIZE;
+    if (s->peer_synced && total + SOCK_DGRAM_PREFIX > s->peer_window)
+        return -EFBIG;
+    return 0;
+}
+
+ssize_t rpmsg_socket_sendv(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int iovcnt,
+                           int flags)
+{
+    if (!s || iovcnt < 0 || (iovcnt && !iov))
+        return -EINVAL;
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].len && !iov[i].base)
+            return -EINVAL;
+        total += iov[i].len;
+    }
+    bool dgram = s->type == RPMSG_SOCK_DGRAM;
+    rpmsg_mutex_lock(&sock_lock);
+    bool nonblock = s->nonblock || (flags & RPMSG_MSG_DONTWAIT);
+    uint64_t deadline = deadline_of(s->sndtimeo);
+    int e = send_error(s);
+    if (!e && dgram)
+        e = dgram_check(s, total);
+    if (!e)
+        e = sock_tx_take(s, !nonblock, deadline);
+    if (e) {
+        rpmsg_mutex_unlock(&sock_lock);
+        return e;
+    }
+    size_t done = 0;
+    bool sent_dgram = false;
+    while (dgram ? !sent_dgram : done < total) {
+        if ((e = send_error(s)) != 0 || (dgram && (e = dgram_check(s, total)) != 0))
+            break;
+        size_t n = 0;
+        int r = send_one(s, iov, iovcnt, done, total - done, nonblock, &n);
+        if (r < 0) {
+            e = r;
+            break;
+        }
+        if (r > 0) {
+            done += n;
+            sent_dgram = true;
+            continue;
+        }
+        /* Window closed: owed acks go out, then wait for the peer's. */
+        sock_flush_owed(s, !nonblock);
+        if (nonblock || sock_wait(s, deadline) < 0) {
+            e = -EAGAIN;
+            break;
+        }
+    }
+    sock_tx_give(s, !nonblock);
+    rpmsg_mutex_unlock(&sock_lock);
+    if (done || sent_dgram)
+        return (ssize_t)done; /* POSIX: a partial count hides a later error */
+    return e;
+}
+
+ssize_t rpmsg_socket_send(struct rpmsg_socket *s, const void *buf, size_t len, int flags)
+{
+    struct rpmsg_iovec iov = { buf, len };
+    return rpmsg_socket_sendv(s, &iov, 1, flags);
+}
+
+/* sock_lock held: one read from the ring; its result, or -EAGAIN if empty. */
+static ssize_t take(struct rpmsg_socket *s, void *buf, size_t len)
+{
+    if (!s->ring.used)
+        return -EAGAIN;
+    uint32_t n, consumed;
+    if (s->type == RPMSG_SOCK_DGRAM) {
+        uint8_t pre[SOCK_DGRAM_PREFIX];
+        sock_ring_get(&s->ring, pre, sizeof(pre), true);
+        uint32_t dlen = rpmsg_get32(pre); /* checked on arrival */
+        n = dlen < len ? dlen : (uint32_t)len;
+        sock_ring_get(&s->ring, buf, n, true);
+        sock_ring_get(&s->ring, NULL, dlen - n, true);
+        consumed = dlen + SOCK_DGRAM_PREFIX;
+    } else {
+        n = sock_ring_get(&s->ring, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, true);
+        consumed = n;
+    }
+    s->recvpos += consumed;
+    if (s->recvpos - s->lastpos > s->rcvbuf / 2)
+        s->owe |= OWE_ACK;
+    return n;
+}
+
+ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int flags)
+{
+    if (!s || (len && !buf))
+        return -EINVAL;
+    rpmsg_mutex_lock(&sock_lock);
+    bool nonblock = s->nonblock || (flags & RPMSG_MSG_DONTWAIT);
+    if (s->type == RPMSG_SOCK_DGRAM && s->state == SS_BOUND) {
+        /* A bound datagram socket receives by pairing with its own name. */
+        struct rpmsg_sockaddr self = s->local;
+        rpmsg_mutex_unlock(&sock_lock);
+        int r = rpmsg_socket_connect(s, &self);
+        if (r < 0 && r != -EINPROGRESS)
+            return r;
+        rpmsg_mutex_lock(&sock_lock);
+    }
+    uint64_t deadline = deadline_of(s->rcvtimeo);
+    ssize_t r;
+    for (;;) {
+        if (s->state == SS_CONNECTING)
+            sock_connect_step(s, !nonblock);
+        r = take(s, buf, len);
+        if (r >= 0)
+            break;
+        if (s->state == SS_CLOSED) {
+            r = -EBADF;
+            break;
+        }
+        if (s->state != SS_CONNECTED && s->state != SS_CONNECTING) {
+            r = -ENOTCONN;
+            break;
+        }
+        if (s->rd_shut || s->peer_wr_shut) {
+            r = 0;
+            break;
+        }
+        if (s->gone) {
+            r = s->gone == -ECONNRESET ? -ECONNRESET : 0;
+            break;
+        }
+        if (nonblock) {
+            r = -EAGAIN;
+            break;
+        }
+        sock_try_flush(s, true);
+        if (sock_wait(s, deadline) < 0) {
+            r = -EAGAIN;
+            break;
+        }
+    }
+    /* The acknowledgement goes now if nobody is sending; else the sender
+     * sends it (woken by the notify). */
+    sock_try_flush(s, !nonblock);
+    sock_notify(s);
+    rpmsg_mutex_unlock(&sock_lock);
+    return r;
+}
+
+int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeout_ms)
+{
+    if (nfds && !fds)
+        return -EINVAL;
+    for (unsigned i = 0; i < nfds; i++)
+        if (!fds[i].s)
+            return -EINVAL;
+    uint64_t deadline = timeout_ms < 0 ? RPMSG_FOREVER : rpmsg_deadline((uint64_t)timeout_ms);
+    rpmsg_mutex_lock(&sock_lock);
+    int ready;
+    bool block_flush = false;
+    for (;;) {
+        /* Everything that drops the lock comes before the readiness check,
+         * so no notify can fall between the check and the sleep. */
+        bool owed = false;
+        for (unsigned i = 0; i < nfds; i++) {
+            struct rpmsg_socket *s = fds[i].s;
+            if (s->state == SS_CONNECTING && !s->error)
+                sock_connect_step(s, false);
+            sock_try_flush(s, block_flush);
+            owed = owed || (s->owe && s->ept_live && !s->gone);
+        }
+        ready = 0;
+        struct rpmsg_device *any = NULL;
+        for (unsigned i = 0; i < nfds; i++) {
+            struct rpmsg_socket *s = fds[i].s;
+            short mask = (short)(fds[i].events | RPMSG_POLLERR | RPMSG_POLLHUP);
+            fds[i].revents = (short)(sock_revents(s) & mask);
+            if (fds[i].revents)
+                ready++;
+            if (s->rdev)
+                any = s->rdev;
+        }
+        if (ready || timeout_ms == 0)
+            break;
+        if (owed && !block_flush) {
+            /* About to sleep with something owed (a nonblocking recv only
+             * tried): send it, waiting for a buffer if need be, or the peer
+             * may wait for our acknowledgement while we wait for its data. */
+            block_flush = true;
+            continue;
+        }
+        block_flush = false;
+        /* A connecting socket checks its binding again after a while: the
+         * core has no callback for CREATE_ACK. */
+        uint64_t until = deadline;
+        for (unsigned i = 0; i < nfds; i++)
+            if (fds[i].s->state == SS_CONNECTING && fds[i].s->ept_live &&
+                !fds[i].s->sync_sent) {
+                uint64_t t = rpmsg_deadline(20);
+                until = t < until ? t : until;
+            }
+        if (sock_poll_wait(until, any) < 0 && until == deadline)
+            break;
+    }
+    rpmsg_mutex_unlock(&sock_lock);
+    return ready;
+}

@@ -1,0 +1,199 @@
+/*
+ * The protocol side of a socket: what the peer's SYNC / DATA / SHUTDOWN do
+ * to it (on the link's RX context, never blocking), and the control
+ * messages it owes the peer (SYNC, acknowledgements, SHUTDOWN).
+ */
+#include "sock_priv.h"
+
+#include <errno.h>
+#include <string.h>
+#if !RPMSG_NO_SYS
+#include <unistd.h>
+#endif
+
+uint32_t sock_space(const struct rpmsg_socket *s)
+{
+    uint32_t inflight = s->sendpos - s->ackpos;
+    return inflight >= s->peer_window ? 0 : s->peer_window - inflight;
+}
+
+static void malformed(struct rpmsg_socket *s)
+{
+    s->malformed++;
+}
+
+/* The peer's pos acknowledges what it consumed of ours. A pos behind the one
+ * we know is stale (an ack overtaken by a later one): ignored. A pos ahead of
+ * what we sent is impossible: malformed. */
+static bool take_pos(struct rpmsg_socket *s, uint32_t pos)
+{
+    uint32_t adv = pos - s->ackpos;
+    if (adv <= s->sendpos - s->ackpos) {
+        s->ackpos = pos;
+        return true;
+    }
+    return (int32_t)(pos - s->ackpos) < 0;
+}
+
+static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
+{
+    s->peer_window = m->size;
+    if (m->has_cred) {
+        s->cred.pid = m->pid;
+        s->cred.uid = m->uid;
+        s->cred.gid = m->gid;
+    }
+    s->peer_synced = true;
+    if (s->state == SS_CONNECTING)
+        s->state = SS_CONNECTED;
+    if (!s->sync_sent)
+        s->owe |= OWE_SYNC;
+}
+
+static void consumed(struct rpmsg_socket *s, uint32_t n)
+{
+    s->recvpos += n;
+    if (s->recvpos - s->lastpos > s->rcvbuf / 2)
+        s->owe |= OWE_ACK;
+}
+
+static void rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
+{
+    if (!take_pos(s, m->pos)) {
+        malformed(s);
+        return;
+    }
+    if (!m->data_len)
+        return;
+    /* More than the window we advertised: a hostile or broken peer. */
+    if (!s->ring.buf || m->data_len > sock_ring_free(&s->ring)) {
+        malformed(s);
+        return;
+    }
+    if (s->rd_shut) {
+        /* Nobody will read: discarded, and acknowledged at once so that the
+         * writer does not wait for a window that would never open. */
+        consumed(s, m->data_len);
+        s->owe |= OWE_ACK;
+        return;
+    }
+    sock_ring_put(&s->ring, m->data, m->data_len);
+}
+
+int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept;
+    (void)src;
+    struct rpmsg_socket *s = priv;
+    struct sock_msg m;
+    rpmsg_mutex_lock(&sock_lock);
+    if (sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
+        malformed(s);
+        rpmsg_mutex_unlock(&sock_lock);
+        return 0;
+    }
+    switch (m.cmd) {
+    case SOCK_CMD_SYNC:
+        rx_sync(s, &m);
+        break;
+    case SOCK_CMD_DATA:
+        rx_data(s, &m);
+        break;
+    default:
+        if (m.how & RPMSG_SHUT_WR)
+            s->peer_wr_shut = true;
+        if (m.how & RPMSG_SHUT_RD)
+            s->peer_rd_shut = true;
+        break;
+    }
+    sock_notify(s);
+    sock_try_flush(s, false);
+    rpmsg_mutex_unlock(&sock_lock);
+    return 0;
+}
+
+/* The peer's endpoint went away: NS DESTROY (its close, or its refusal), or
+ * the link went down (the core unbinds before telling services; the reset
+ * is then what the application must see, not an orderly close). */
+void sock_unbind_cb(struct rpmsg_endpoint *ept)
+{
+    struct rpmsg_socket *s = ept->priv;
+    bool link_lost = !rpmsg_device_is_up(ept->rdev);
+    rpmsg_mutex_lock(&sock_lock);
+    if (!s->gone || link_lost)
+        s->gone = link_lost ? -ECONNRESET : -EPIPE;
+    if (s->state == SS_CONNECTING)
+        s->error = link_lost ? -ECONNRESET : -ECONNREFUSED;
+    sock_notify(s);
+    rpmsg_mutex_unlock(&sock_lock);
+}
+
+/* One owed control message into buf; its length, or 0 if nothing is owed. */
+static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
+{
+    *bit = s->owe & OWE_SYNC ? OWE_SYNC : s->owe & OWE_ACK ? OWE_ACK : OWE_SHUT;
+    s->owe &= ~*bit;
+    if (*bit == OWE_SYNC) {
+        s->sync_sent = true;
+#if RPMSG_NO_SYS
+        return sock_put_sync(buf, s->rcvbuf, 0, 0, 0);
+#else
+        return sock_put_sync(buf, s->rcvbuf, (uint32_t)getpid(), (uint32_t)getuid(),
+                             (uint32_t)getgid());
+#endif
+    }
+    if (*bit == OWE_ACK) {
+        s->lastpos = s->recvpos;
+        return sock_put_data_hdr(buf, s->recvpos, 0);
+    }
+    return sock_put_shutdown(buf, s->shut_how);
+}
+
+void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
+{
+    uint8_t buf[SOCK_SYNC_LEN];
+    while (s->ept_live && !s->gone && s->owe) {
+        unsigned bit;
+        uint32_t lastpos = s->lastpos;
+        uint32_t n = next_owed(s, buf, &bit);
+        rpmsg_mutex_unlock(&sock_lock);
+        int r = may_block ? rpmsg_send(&s->ept, buf, n) : rpmsg_trysend(&s->ept, buf, n);
+        rpmsg_mutex_lock(&sock_lock);
+        if (r < 0) {
+            /* Still owed: the next holder of tx_busy tries again. */
+            s->owe |= bit;
+            if (bit == OWE_SYNC)
+                s->sync_sent = false;
+            if (bit == OWE_ACK)
+                s->lastpos = lastpos;
+            break;
+        }
+    }
+}
+
+int sock_tx_take(struct rpmsg_socket *s, bool may_block, uint64_t deadline)
+{
+    while (s->tx_busy) {
+        if (!may_block)
+            return -EAGAIN;
+        if (sock_wait(s, deadline) < 0)
+            return -EAGAIN;
+    }
+    s->tx_busy = true;
+    return 0;
+}
+
+void sock_tx_give(struct rpmsg_socket *s, bool may_block)
+{
+    sock_flush_owed(s, may_block);
+    s->tx_busy = false;
+    sock_notify(s);
+}
+
+void sock_try_flush(struct rpmsg_socket *s, bool may_block)
+{
+    if (!s->owe || s->tx_busy || !s->ept_live)
+        return;
+    s->tx_busy = true;
+    sock_tx_give(s, may_block);
+}

@@ -1,0 +1,63 @@
+/*
+ * RPMsg Socket wire format (NuttX net/rpmsg, nuttx-wire.md §3): the three
+ * messages, their parsing, and the endpoint-name scheme. Pure functions, no
+ * state: shared by the socket layer and its golden-byte tests.
+ */
+#ifndef RPMSG_SOCK_WIRE_H
+#define RPMSG_SOCK_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SOCK_CMD_SYNC 1u
+#define SOCK_CMD_DATA 2u
+#define SOCK_CMD_SHUTDOWN 3u
+
+#define SOCK_SYNC_LEN 20u     /* cmd, size, pid, uid, gid */
+#define SOCK_SYNC_MIN_LEN 8u  /* older NuttX: cmd, size */
+#define SOCK_DATA_HDR 12u     /* cmd, pos, len */
+#define SOCK_SHUT_LEN 8u      /* cmd, how */
+#define SOCK_DGRAM_PREFIX 4u  /* u32 length before each datagram */
+
+#define SOCK_NAME_PREFIX "s:"
+/* NuttX keeps names up to this length; longer ones become 2 chars + CRC. */
+#define SOCK_NAME_SHORT 10u
+
+struct sock_msg {
+    uint32_t cmd;
+    /* SYNC */
+    uint32_t size, pid, uid, gid;
+    bool has_cred;
+    /* DATA */
+    uint32_t pos;
+    uint32_t len;         /* the len field */
+    const uint8_t *data;  /* after the 12-byte head (dgram: its u32 prefix included) */
+    uint32_t data_len;
+    /* SHUTDOWN */
+    uint32_t how;
+};
+
+/* NuttX's crc32: reflected 0xEDB88320, initial 0, no final XOR. */
+uint32_t sock_crc32(const void *data, size_t len);
+
+/*
+ * The endpoint name for service name: "s:" + name, or "s:" + its first two
+ * characters + %08x of its crc32 when longer than 10; then ":%x" of id when
+ * with_id (a connecting stream socket). Returns the length, or
+ * -ENAMETOOLONG / -EINVAL.
+ */
+int sock_ept_name(char *out, size_t out_size, const char *name, bool with_id, uint32_t id);
+
+uint32_t sock_put_sync(uint8_t *p, uint32_t size, uint32_t pid, uint32_t uid, uint32_t gid);
+uint32_t sock_put_data_hdr(uint8_t *p, uint32_t pos, uint32_t len);
+uint32_t sock_put_shutdown(uint8_t *p, uint32_t how);
+
+/*
+ * Checks one received message; dgram selects the DATA layout. 0, or
+ * -EBADMSG for anything malformed (short, unknown cmd, lengths that do not
+ * add up, bad shutdown bits, zero window).
+ */
+int sock_parse(const void *buf, size_t len, bool dgram, struct sock_msg *m);
+
+#endif

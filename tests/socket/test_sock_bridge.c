@@ -1,0 +1,187 @@
+/*
+ * `rpmsg sock` as two separate programs over a native VirtIO link: one
+ * bridges rpmsg-listen:echo to a TCP echo server run by this test, the
+ * other tcp-listen: to rpmsg:echo. A TCP client sends 4 MiB through both
+ * bridges and reads every byte back, in order, then end of stream; both
+ * bridges exit 0 after their one connection. The binary comes from
+ * $RPMSG_TEST_BIN_DIR/rpmsg; the link name holds our pid.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sock_fixture.h"
+
+#define BRIDGE_BYTES (4u << 20)
+
+static pid_t kids[2];
+
+static void kill_kids(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (kids[i] > 0) {
+            kill(kids[i], SIGKILL);
+            waitpid(kids[i], NULL, 0);
+            kids[i] = 0;
+        }
+}
+
+static int listen_any(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4) ||
+        getsockname(fd, (struct sockaddr *)&a, &al))
+        return -1;
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void *echo_server(void *arg)
+{
+    int lfd = *(int *)arg;
+    int c = accept(lfd, NULL, NULL);
+    TU_CHECK(c >= 0);
+    static char buf[65536];
+    ssize_t n;
+    while (c >= 0 && (n = read(c, buf, sizeof(buf))) > 0)
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(c, buf + off, (size_t)(n - off));
+            if (w <= 0)
+                break;
+            off += w;
+        }
+    if (c >= 0) {
+        shutdown(c, SHUT_WR);
+        close(c);
+    }
+    return NULL;
+}
+
+static pid_t spawn(char *const argv[])
+{
+    pid_t p = fork();
+    if (p == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return p;
+}
+
+static int exit_code(pid_t *p)
+{
+    int st = 0;
+    for (unsigned i = 0; i < TU_TIMEOUT_MS / 10; i++) {
+        if (waitpid(*p, &st, WNOHANG) == *p) {
+            *p = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+        }
+        usleep(10000);
+    }
+    return -1;
+}
+
+struct writer {
+    int fd;
+    int rc;
+};
+
+static void *write_all(void *arg)
+{
+    struct writer *w = arg;
+    static uint8_t buf[65536];
+    for (uint64_t off = 0; off < BRIDGE_BYTES; off += sizeof(buf)) {
+        sf_fill(buf, sizeof(buf), 77, off);
+        for (size_t done = 0; done < sizeof(buf);) {
+            ssize_t n = write(w->fd, buf + done, sizeof(buf) - done);
+            if (n <= 0) {
+                w->rc = -1;
+                return NULL;
+            }
+            done += (size_t)n;
+        }
+    }
+    shutdown(w->fd, SHUT_WR);
+    w->rc = 0;
+    return NULL;
+}
+
+static void test_tcp_through_two_bridges(void **st)
+{
+    (void)st;
+    const char *dir = getenv("RPMSG_TEST_BIN_DIR");
+    char bin[512], link[64], tcp_to[64], tcp_listen[64];
+    snprintf(bin, sizeof(bin), "%s/rpmsg", dir ? dir : ".");
+    snprintf(link, sizeof(link), "rpmsg-test-sock-%d", (int)getpid());
+    uint16_t echo_port, front_port;
+    int efd = listen_any(&echo_port);
+    assert_true(efd >= 0);
+    /* The front port: found free here, given to the bridge to listen on. */
+    int probe = listen_any(&front_port);
+    assert_true(probe >= 0);
+    close(probe);
+    snprintf(tcp_to, sizeof(tcp_to), "tcp:127.0.0.1:%u", echo_port);
+    snprintf(tcp_listen, sizeof(tcp_listen), "tcp-listen:127.0.0.1:%u", front_port);
+    struct tu_thread et;
+    assert_int_equal(tu_thread_start(&et, echo_server, &efd), 0);
+
+    char *back[] = { bin, "sock", "--link", link, "--role", "remote", "--side", "create",
+                     "--count", "1", "rpmsg-listen:echo", tcp_to, NULL };
+    char *front[] = { bin, "sock", "--link", link, "--count", "1", tcp_listen, "rpmsg:echo", NULL };
+    kids[0] = spawn(back);
+    kids[1] = spawn(front);
+    /* The front bridge listens once its link is up: connect until it does. */
+    int c = -1;
+    uint64_t deadline = rpmsg_time_ms() + TU_TIMEOUT_MS;
+    while (c < 0 && rpmsg_time_ms() < deadline) {
+        c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(front_port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        if (connect(c, (struct sockaddr *)&a, sizeof(a)) < 0) {
+            close(c);
+            c = -1;
+            usleep(20000);
+        }
+    }
+    if (c < 0)
+        kill_kids();
+    assert_true(c >= 0);
+    struct writer w = { c, -1 };
+    struct tu_thread wt;
+    assert_int_equal(tu_thread_start(&wt, write_all, &w), 0);
+    static uint8_t buf[65536];
+    uint64_t got = 0;
+    bool same = true;
+    ssize_t n;
+    while ((n = read(c, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            same = same && buf[i] == sf_byte(77, got + (uint64_t)i);
+        got += (uint64_t)n;
+    }
+    close(c);
+    int rb = exit_code(&kids[0]), rf = exit_code(&kids[1]);
+    kill_kids();
+    assert_int_equal(tu_thread_join(&wt, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_thread_join(&et, TU_TIMEOUT_MS), 0);
+    close(efd);
+    TU_ASSERT_NO_THREAD_FAILURES();
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(got, BRIDGE_BYTES);
+    assert_true(same);
+    assert_int_equal(rf, 0);
+    assert_int_equal(rb, 0);
+}
+
+int main(void)
+{
+    atexit(kill_kids);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tcp_through_two_bridges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

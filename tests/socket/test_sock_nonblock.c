@@ -1,0 +1,135 @@
+/*
+ * Nonblocking use and timeouts: connect returns -EINPROGRESS and completes
+ * as POLLOUT; connect to a core with no link stays in progress; accept and
+ * recv return -EAGAIN; a refused nonblocking connect shows POLLERR and its
+ * error; receive and send timeouts return -EAGAIN; poll over several
+ * sockets reports only the ready ones.
+ */
+#include "sock_fixture.h"
+
+static void test_nonblocking_connect_and_poll(void **st)
+{
+    (void)st;
+    struct sf f;
+    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
+    struct rpmsg_socket *l = sf_listen(&f, "nb", 4);
+    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_NONBLOCK, 1), 0);
+    struct rpmsg_socket *s = NULL;
+    assert_int_equal(rpmsg_socket_accept(l, &s, NULL), -EAGAIN);
+
+    struct rpmsg_socket *c = NULL, *lost = NULL;
+    assert_int_equal(rpmsg_socket_open(&c, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_open(&lost, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(c, RPMSG_SO_NONBLOCK, 1), 0);
+    assert_int_equal(rpmsg_socket_setopt(lost, RPMSG_SO_NONBLOCK, 1), 0);
+    struct rpmsg_sockaddr a = sf_addr(f.server_cpu, "nb");
+    struct rpmsg_sockaddr nowhere = sf_addr("nosuchcpu", "nb");
+    assert_int_equal(rpmsg_socket_connect(lost, &nowhere), -EINPROGRESS);
+    assert_int_equal(rpmsg_socket_connect(lost, &nowhere), -EALREADY);
+    /* In progress, or already done: the listener answers from its RX thread
+     * while connect runs (test_sock_backlog has the always-pending case). */
+    int cr = rpmsg_socket_connect(c, &a);
+    assert_true(cr == -EINPROGRESS || cr == 0);
+
+    /* The listener becomes readable, the client writable; the lost one
+     * neither. */
+    struct rpmsg_socket_pollfd pf[3] = {
+        { l, RPMSG_POLLIN, 0 }, { c, RPMSG_POLLOUT, 0 }, { lost, RPMSG_POLLOUT, 0 }
+    };
+    uint64_t deadline = rpmsg_time_ms() + TU_TIMEOUT_MS;
+    while (!(pf[0].revents && pf[1].revents)) {
+        assert_true(rpmsg_time_ms() < deadline);
+        assert_true(rpmsg_socket_poll(pf, 3, TU_TIMEOUT_MS) >= 1);
+        assert_int_equal(pf[2].revents, 0);
+    }
+    assert_int_equal(pf[0].revents, RPMSG_POLLIN);
+    assert_int_equal(pf[1].revents, RPMSG_POLLOUT);
+    assert_int_equal(rpmsg_socket_error(c), 0);
+    assert_int_equal(rpmsg_socket_accept(l, &s, NULL), 0);
+    assert_int_equal(rpmsg_socket_poll(&pf[2], 1, 20), 0);
+
+    char b[4];
+    assert_int_equal(rpmsg_socket_recv(c, b, sizeof(b), 0), -EAGAIN);
+    assert_int_equal(rpmsg_socket_recv(s, b, sizeof(b), RPMSG_MSG_DONTWAIT), -EAGAIN);
+    assert_int_equal(rpmsg_socket_send(s, "hi", 2, 0), 2);
+    pf[1].events = RPMSG_POLLIN;
+    assert_int_equal(rpmsg_socket_poll(&pf[1], 1, TU_TIMEOUT_MS), 1);
+    assert_int_equal(pf[1].revents, RPMSG_POLLIN);
+    assert_int_equal(rpmsg_socket_recv(c, b, sizeof(b), 0), 2);
+
+    /* Timeouts on blocking calls. */
+    assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_NONBLOCK, 0), 0);
+    assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_RCVTIMEO, 30), 0);
+    assert_int_equal(rpmsg_socket_recv(s, b, sizeof(b), 0), -EAGAIN);
+    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_NONBLOCK, 0), 0);
+    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVTIMEO, 30), 0);
+    struct rpmsg_socket *none = NULL;
+    assert_int_equal(rpmsg_socket_accept(l, &none, NULL), -EAGAIN);
+    rpmsg_socket_close(lost);
+    rpmsg_socket_close(c);
+    rpmsg_socket_close(s);
+    rpmsg_socket_close(l);
+    sf_close(&f);
+}
+
+static void test_send_timeout_partial(void **st)
+{
+    (void)st;
+    struct sf f;
+    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
+    struct rpmsg_socket *l = NULL;
+    assert_int_equal(rpmsg_socket_open(&l, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, 4096), 0);
+    struct rpmsg_sockaddr a = sf_addr(f.client_cpu, "to");
+    assert_int_equal(rpmsg_socket_bind(l, &a), 0);
+    assert_int_equal(rpmsg_socket_listen(l, 1), 0);
+    struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "to");
+    struct rpmsg_socket *s = sf_accept(l);
+    /* Nobody reads: a blocking send of 10000 returns the 4096 that fit
+     * once its timeout passes (POSIX partial count), then -EAGAIN. */
+    assert_int_equal(rpmsg_socket_setopt(c, RPMSG_SO_SNDTIMEO, 30), 0);
+    static uint8_t big[10000];
+    assert_int_equal(rpmsg_socket_send(c, big, sizeof(big), 0), 4096);
+    assert_int_equal(rpmsg_socket_send(c, big, sizeof(big), 0), -EAGAIN);
+    rpmsg_socket_close(c);
+    rpmsg_socket_close(s);
+    rpmsg_socket_close(l);
+    sf_close(&f);
+}
+
+static void test_refused_nonblocking(void **st)
+{
+    (void)st;
+    struct sf f;
+    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
+    struct rpmsg_socket *l = sf_listen(&f, "rf", 1);
+    struct rpmsg_socket *c1 = sf_connect(&f, RPMSG_SOCK_STREAM, "rf");
+    struct rpmsg_socket *c2 = NULL;
+    assert_int_equal(rpmsg_socket_open(&c2, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(c2, RPMSG_SO_NONBLOCK, 1), 0);
+    struct rpmsg_sockaddr a = sf_addr(f.server_cpu, "rf");
+    int cr = rpmsg_socket_connect(c2, &a);
+    if (cr == -EINPROGRESS) {
+        struct rpmsg_socket_pollfd pf = { c2, RPMSG_POLLOUT, 0 };
+        assert_int_equal(rpmsg_socket_poll(&pf, 1, TU_TIMEOUT_MS), 1);
+        assert_int_equal(pf.revents, RPMSG_POLLERR | RPMSG_POLLHUP);
+        assert_int_equal(rpmsg_socket_error(c2), -ECONNREFUSED);
+    } else {
+        assert_int_equal(cr, -ECONNREFUSED); /* refused before connect returned */
+    }
+    assert_int_equal(rpmsg_socket_error(c2), 0);
+    rpmsg_socket_close(c2);
+    rpmsg_socket_close(c1);
+    rpmsg_socket_close(l);
+    sf_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nonblocking_connect_and_poll),
+        cmocka_unit_test(test_send_timeout_partial),
+        cmocka_unit_test(test_refused_nonblocking),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
