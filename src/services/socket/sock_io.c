@@ -112,7 +112,7 @@ static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int c
         rpmsg_put32(buf + SOCK_DATA_HDR, (uint32_t)n);
     gather(buf + SOCK_DATA_HDR + extra, iov, cnt, done, n);
     int r = rpmsg_send_nocopy(&s->ept, buf, SOCK_DATA_HDR + extra + n);
-    if (r == -EPIPE || r == -EAGAIN || r == -EINVAL)
+    if (r < 0 && rpmsg_nocopy_kept(r))
         rpmsg_release_tx_buffer(&s->ept, buf); /* refused before sending: still ours */
     rpmsg_mutex_lock(&sock_lock);
     if (r < 0) {
