@@ -74,6 +74,16 @@ static void push_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
 }
 #endif
 
+const void *rpmsg_self_tag(void)
+{
+#if RPMSG_NO_SYS
+    static const char self;
+#else
+    static _Thread_local const char self;
+#endif
+    return &self;
+}
+
 bool rpmsg_on_rx_context(struct rpmsg_device *rdev)
 {
     if (rdev->no_rx_thread)

@@ -70,7 +70,9 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
     ept->refs++;
     rdev->stats.rx_msgs++;
     rdev->stats.rx_bytes += plen;
-    struct rpmsg_dispatch_frame frame = { .ept = ept, .buf = buf, .up = rdev->frames };
+    struct rpmsg_dispatch_frame frame = {
+        .ept = ept, .buf = buf, .owner = rpmsg_self_tag(), .up = rdev->frames
+    };
     rdev->frames = &frame;
     rdev->nest++;
     rpmsg_ept_cb cb = ept->cb;

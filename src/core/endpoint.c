@@ -215,10 +215,12 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     ept->flags |= RPMSG_EPT_F_DESTROYING;
     table_remove(rdev, ept);
     /* Our own callback frames (destroy from inside a callback) give up their
-     * references here; the dispatcher will not touch ept again. */
+     * references here; the dispatcher will not touch ept again. Only this
+     * thread's: on a polled device every thread counts as the RX context,
+     * and another thread's callback still running must be waited out. */
     if (rpmsg_on_rx_context(rdev))
         for (struct rpmsg_dispatch_frame *f = rdev->frames; f; f = f->up)
-            if (f->ept == ept && !f->released) {
+            if (f->ept == ept && !f->released && f->owner == rpmsg_self_tag()) {
                 f->released = true;
                 ept->refs--;
             }

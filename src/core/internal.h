@@ -14,6 +14,7 @@ struct rpmsg_dispatch_frame {
     struct rpmsg_endpoint *ept;
     void *buf;
     bool released; /* the endpoint was destroyed from inside: its ref is gone */
+    const void *owner; /* rpmsg_self_tag() of the dispatching thread */
     struct rpmsg_dispatch_frame *up;
 };
 
@@ -40,6 +41,8 @@ static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
 
 /* True on the thread that dispatches rdev's messages (or always, without threads). */
 bool rpmsg_on_rx_context(struct rpmsg_device *rdev);
+/* A value unique to the calling thread (one context on bare metal). */
+const void *rpmsg_self_tag(void);
 
 /*
  * Waits, rdev->lock held, until ready(arg) or the deadline. On the RX context

@@ -280,7 +280,7 @@ static void *destroy_e1(void *arg)
 {
     struct fx *f = arg;
     f->last_rc = rpmsg_destroy_ept(&f->e[1]);
-    f->returned = true;
+    __atomic_store_n(&f->returned, true, __ATOMIC_RELAXED);
     return NULL;
 }
 
@@ -299,7 +299,7 @@ static int check_not_returned_cb(struct rpmsg_endpoint *ept, void *data, size_t 
     struct fx *f = priv;
     tu_gate_cb(ept, data, len, src, &f->gate);
     /* Still inside the callback: destroy must not have returned. */
-    TU_CHECK(!f->returned);
+    TU_CHECK(!__atomic_load_n(&f->returned, __ATOMIC_RELAXED));
     return 0;
 }
 
@@ -329,6 +329,50 @@ static void test_destroy_waits_for_running_callback(void **state)
     assert_int_equal(tu_rec_count(&f->gate.rec), 1);
 }
 
+static void *poll_b(void *arg)
+{
+    struct fx *f = arg;
+    while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED) && rpmsg_poll(f->p.b) >= 0)
+        if (__atomic_load_n(&f->returned, __ATOMIC_RELAXED))
+            break;
+    return NULL;
+}
+
+static bool returned(void *arg)
+{
+    struct fx *f = arg;
+    return __atomic_load_n(&f->returned, __ATOMIC_RELAXED);
+}
+
+/*
+ * The same on a device without an RX thread: every thread counts as its RX
+ * context, but only the thread running the callback may give up its
+ * reference. Another thread's destroy still waits for the callback.
+ */
+static void test_destroy_waits_for_polled_callback(void **state)
+{
+    struct fx *f = *state;
+    struct rpmsg_loopback_config cfg = { .no_rx_thread = true };
+    assert_int_equal(tu_pair_open(&f->p, &cfg), 0);
+    assert_int_equal(mk(f, 0, f->p.a, NULL, 0x100, 0x200), 0);
+    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, 0x200, 0x100, check_not_returned_cb, NULL,
+                                   f),
+                     0);
+    assert_int_equal(rpmsg_send(&f->e[0], "in", 2), 2);
+    struct tu_thread poller;
+    assert_int_equal(tu_thread_start(&poller, poll_b, f), 0);
+    assert_int_equal(tu_event_wait(&f->gate.entered, 1, TU_TIMEOUT_MS), 0);
+
+    assert_int_equal(tu_thread_start(&f->th, destroy_e1, f), 0);
+    assert_int_equal(tu_wait_until(is_destroying, &f->e[1], TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_wait_until(returned, f, 200), -ETIMEDOUT);
+    tu_gate_open(&f->gate);
+    assert_int_equal(tu_thread_join(&f->th, TU_TIMEOUT_MS), 0);
+    assert_int_equal(f->last_rc, 0);
+    assert_int_equal(tu_thread_join(&poller, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_rec_count(&f->gate.rec), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_wakes_sender_waiting_for_buffer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_waits_for_running_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_waits_for_polled_callback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
