@@ -276,7 +276,7 @@ static void stop_links(struct rpmsg_port *p)
     p->nthreads = 0;
 }
 
-int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *cfg, bool links)
 {
     if (!out)
         return -EINVAL;
@@ -346,7 +346,8 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
     if (!r) {
         p->rdev_inited = true;
         p->rdev.tx_buf_size = p->buf_size;
-        r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
+        if (links)
+            r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
     }
     if (!r)
         r = rpmsg_device_start(&p->rdev);
@@ -356,6 +357,16 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
     }
     *out = p;
     return 0;
+}
+
+int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+{
+    return port_create(out, cfg, true);
+}
+
+int rpmsg_port_init_unlinked(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+{
+    return port_create(out, cfg, false);
 }
 
 void rpmsg_port_deinit(struct rpmsg_port *p)
