@@ -23,6 +23,7 @@
  * The last two hold only for frames the model knows: the raw-frame and
  * corrupt-before-CRC operations switch them off for the rest of the input.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,7 +131,8 @@ static void port_frame(const uint8_t *f, size_t n)
 /* The port's frames due at the current time, to the peer (or lost). */
 static void pump(void)
 {
-    static uint8_t out[PORT_OVERHEAD + PORT_BODY_MAX];
+    /* The buffer the port's TX thread builds into, sized as the port sized it. */
+    uint8_t *out = pr.p->frame_tx;
     rpmsg_poll(pr.dev);
     for (int i = 0; i < 32; i++) {
         rpmsg_mutex_lock(&pr.p->lock);
@@ -550,7 +552,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .uart = &no_line,
         };
         if (rpmsg_port_init_unlinked(&ports[key], &c))
-            abort();
+            return 0; /* refused: a frame too small for the handshake */
         /* Nothing moves frames while a send waits (name announcements block). */
         rpmsg_set_send_timeout(rpmsg_port_device(ports[key]), 0);
     }
@@ -572,6 +574,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         answer();
     run(&f);
 
+#ifdef FUZZ_TRACE
+    /* What the input reached, for writing seeds: cc -DFUZZ_TRACE ... */
+    struct rpmsg_port_stats st;
+    rpmsg_port_get_stats(pr.dev, &st);
+    fprintf(stderr, "connects %lu rx_msgs %lu tx_msgs %lu rtx %lu crc %lu dup %lu ooo %lu stale %lu "
+            "stalls %lu probes %lu timeouts %lu resets %lu up %d\n",
+            (unsigned long)st.connects, (unsigned long)st.rx_msgs, (unsigned long)st.tx_msgs,
+            (unsigned long)st.retransmits, (unsigned long)st.crc_errors,
+            (unsigned long)st.duplicates, (unsigned long)st.out_of_window, (unsigned long)st.stale,
+            (unsigned long)st.credit_stalls, (unsigned long)st.credit_probes,
+            (unsigned long)st.timeouts, (unsigned long)st.peer_resets, rpmsg_device_is_up(pr.dev));
+#endif
     release_held();
     if (pr.named_live)
         rpmsg_destroy_ept(&pr.named);
