@@ -151,7 +151,7 @@ static void op_ns(struct fin *f)
     rpmsg_put32(ns + 32, pick_addr(f));
     rpmsg_put32(ns + 36, how & 0x40 ? fin_u32(f) : kinds[how >> 2 & 3]);
     size_t plen = how & 0x80 ? fin_u8(f) % 41 : 40;
-    put_hdr(m, how & 0x20 ? pick_addr(f) : 0x400 + (how >> 4 & 1), RPMSG_NS_ADDR, (uint16_t)plen, 0);
+    put_hdr(m, how & 0x20 ? pick_addr(f) : 0x400u + (how >> 4 & 1u), RPMSG_NS_ADDR, (uint16_t)plen, 0);
     inject(m, RPMSG_HDR_SIZE + plen);
 }
 
