@@ -157,6 +157,9 @@ struct port_uart_rx {
 void rpmsg_port_uart_rx_bytes(struct rpmsg_port *p, struct port_uart_rx *st, const uint8_t *b,
                               size_t n);
 int rpmsg_port_spi_start(struct rpmsg_port *p);
+/* One received SPI transfer (size bytes: a padded frame, or idle) into the
+ * protocol (takes the lock); true when it delivered messages. */
+bool rpmsg_port_spi_rx_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size);
 /* Wakes whatever the link threads block in (lock held or not). */
 void rpmsg_port_link_wakeup(struct rpmsg_port *p);
 
