@@ -11,7 +11,8 @@
  * passes.
  *
  * The port runs without link threads (rpmsg_port_init_unlinked) and without
- * an RX thread: bytes go in through the UART deframer, frames come out of
+ * an RX thread: bytes go in through the UART deframer (or, after OP_SPI, as
+ * SPI transfers through the SPI link's receive step), frames come out of
  * rpmsg_port_proto_build() at a clock the harness advances, the core runs
  * through rpmsg_poll(). One thread, no sleeps, deterministic apart from the
  * port's nonce.
@@ -48,6 +49,7 @@ enum op {
     OP_LOSE,       /* u8: the next 1..4 frames of the port are lost */
     OP_REPEAT,     /* u8: one of the last data frames sent again, as it was */
     OP_REBOOT,     /* the peer restarts: new nonce, new session */
+    OP_SPI,        /* from now on frames travel as SPI transfers (padded, fixed size) */
     OP_COUNT
 };
 
@@ -59,7 +61,7 @@ static struct peer {
     uint64_t now;
     uint32_t nonce, reboots;
     uint32_t port_nonce;
-    bool port_known, auto_answer, answer_owed, modelled;
+    bool port_known, auto_answer, answer_owed, modelled, spi;
     uint16_t snd_next, snd_max; /* our next new seq; highest sent + 1 */
     uint16_t rcv_next;          /* next seq expected from the port */
     uint16_t session;           /* bumped at each reboot; in each payload */
@@ -150,21 +152,57 @@ static void pump(void)
 
 /* ---- What the peer says ---------------------------------------------------- */
 
+/* Bytes as they arrive: a UART byte stream, or one SPI transfer (padded to
+ * the transfer size, cut to it) per call. */
 static void line_in(const uint8_t *b, size_t n)
 {
-    rpmsg_mutex_lock(&pr.p->lock);
-    rpmsg_port_uart_rx_bytes(pr.p, &pr.rx, b, n);
-    rpmsg_mutex_unlock(&pr.p->lock);
-    rpmsg_port_after_rx(pr.p);
+    if (pr.spi) {
+        static uint8_t xfer[PORT_OVERHEAD + PORT_BODY_MAX];
+        size_t size = pr.p->frame_cap;
+        memset(xfer, 0, size);
+        memcpy(xfer, b, n < size ? n : size);
+        rpmsg_port_spi_rx_transfer(pr.p, xfer, size);
+    } else {
+        rpmsg_mutex_lock(&pr.p->lock);
+        rpmsg_port_uart_rx_bytes(pr.p, &pr.rx, b, n);
+        rpmsg_mutex_unlock(&pr.p->lock);
+        rpmsg_port_after_rx(pr.p);
+    }
     pump();
 }
 
-/* The one place a peer frame is put on the wire: header from h (len set
- * here), body, CRC, COBS, delimiter, and whatever corruption is pending. */
+/* A sealed frame onto the line, framed for the link, with the damage
+ * (corruption modes 3 and 4) that happens there. */
+static void transmit(const uint8_t *f, size_t flen, uint8_t how)
+{
+    uint8_t enc[FRAME_MAX * 2 + 1];
+    size_t e;
+    if (pr.spi) {
+        /* 3: the tail lost; 4: a byte dropped, the rest shifted. */
+        memcpy(enc, f, flen);
+        e = flen;
+        if (how == 3 && pr.corrupt_at < e)
+            memset(enc + pr.corrupt_at, 0, e - pr.corrupt_at);
+        if (how == 4 && e) {
+            size_t at = pr.corrupt_at % e;
+            memmove(enc + at, enc + at + 1, e - at - 1);
+            enc[e - 1] = 0xFF;
+        }
+    } else {
+        e = rpmsg_port_cobs_encode(f, flen, enc);
+        if (how == 3 && pr.corrupt_at < e)
+            e = pr.corrupt_at; /* cut short, and the delimiter follows */
+        if (how != 4)
+            enc[e++] = 0; /* 4: no delimiter, the next frame runs into this one */
+    }
+    line_in(enc, e);
+}
+
+/* The one place a peer frame is built: header from h (len set here), body,
+ * CRC, and whatever corruption is pending. */
 static void peer_send(struct port_hdr *h, const uint8_t *body, size_t blen)
 {
     uint8_t f[FRAME_MAX + PORT_CRC_SIZE];
-    uint8_t enc[FRAME_MAX * 2];
     if (blen > BODY_MAX)
         blen = BODY_MAX;
     h->len = (uint16_t)blen;
@@ -181,12 +219,7 @@ static void peer_send(struct port_hdr *h, const uint8_t *body, size_t blen)
     flen = rpmsg_port_seal(f, blen);
     if (how == 1)
         f[pr.corrupt_at / 8 % flen] ^= (uint8_t)(1u << pr.corrupt_at % 8);
-    size_t e = rpmsg_port_cobs_encode(f, flen, enc);
-    if (how == 3 && pr.corrupt_at < e)
-        e = pr.corrupt_at; /* cut short, and the delimiter follows */
-    if (how != 4)
-        enc[e++] = 0; /* 4: no delimiter, the next frame runs into this one */
-    line_in(enc, e);
+    transmit(f, flen, how);
 }
 
 static void hdr_init(struct port_hdr *h, uint8_t type)
@@ -373,13 +406,11 @@ static void op_raw(struct fin *f)
     peer_send(&h, body, n);
     if (!(how & 4) && len != n) {
         /* The header's own length, sealed as it is (bad_length). */
-        uint8_t fr[FRAME_MAX + PORT_CRC_SIZE], enc[FRAME_MAX * 2];
+        uint8_t fr[FRAME_MAX + PORT_CRC_SIZE];
         h.len = len;
         rpmsg_port_hdr_put(fr, &h);
         memcpy(fr + PORT_HDR_SIZE, body, n);
-        size_t e = rpmsg_port_cobs_encode(fr, rpmsg_port_seal(fr, n), enc);
-        enc[e++] = 0;
-        line_in(enc, e);
+        transmit(fr, rpmsg_port_seal(fr, n), 0);
     }
 }
 
@@ -505,6 +536,9 @@ static void run(struct fin *f)
             }
             break;
         }
+        case OP_SPI:
+            pr.spi = !pr.spi;
+            break;
         default:
             if (pr.reboots < 200) {
                 reboot();
