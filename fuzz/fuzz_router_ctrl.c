@@ -2,9 +2,13 @@
  * The router's control protocol (HELLO, ROUTE, CONNECT, ACCEPT, REJECT,
  * DISCONNECT) and its relay, against two neighbours the fuzzer speaks for.
  *
- * One hub router ("hub") is attached to two loopback links, poll-driven;
- * the far side of each is a peer endpoint at RPMSG_ROUTER_ADDR that the
- * harness drives. Control messages are built with the real encoder from
+ * One hub router ("hub") is attached to two loopback links; the far side
+ * of each is a peer endpoint at RPMSG_ROUTER_ADDR that the harness drives.
+ * The links have RX threads: with poll-driven links, the router's worker
+ * destroying a circuit's endpoint does not wait for a relay callback running
+ * in the polling thread (the core takes any thread for the RX context of a
+ * device without an RX thread) and frees the circuit under it, a
+ * use-after-free this harness found (see fuzz/README.md). Control messages are built with the real encoder from
  * fields the input picks (types, names and tunnel addresses mostly
  * meaningful: names from a small set, addresses the router itself handed
  * out), so that inputs get past the decoder into route and circuit state;
@@ -13,8 +17,9 @@
  * which makes the router forget what it learned from them: the router and
  * its links are kept across inputs (creating them means threads).
  *
- * The router's worker thread handles CONNECT and link events on its own,
- * so coverage is not strictly deterministic. Checked by ASan/UBSan, and
+ * The router's worker and the links' RX threads run on their own, so
+ * coverage is not strictly deterministic; settle() waits until every
+ * message sent is consumed. Checked by ASan/UBSan, and
  * that every control message the router sends decodes.
  */
 #include <sched.h>
@@ -27,6 +32,7 @@
 #include "transport/router/router_priv.h"
 
 #define LEARN 8u
+#define NBUFS 8u
 
 static struct rpmsg_router *router;
 static struct rpmsg_loopback *lb[2];
@@ -43,7 +49,8 @@ static int peer_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void
     if (rr_decode(d, l, &m))
         abort(); /* the router sent something its own decoder refuses */
     if (m.from != RPMSG_ADDR_ANY && (m.type == RR_CONNECT || m.type == RR_ACCEPT))
-        learned[nlearned++ % LEARN] = m.from;
+        __atomic_store_n(&learned[__atomic_fetch_add(&nlearned, 1, __ATOMIC_RELAXED) % LEARN],
+                         m.from, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -55,7 +62,7 @@ static void setup(void)
         abort();
     for (int i = 0; i < 2; i++) {
         struct rpmsg_loopback_config c = {
-            .num_bufs = 8, .no_rx_thread = true, .name_a = names[i], .name_b = "hub",
+            .num_bufs = NBUFS, .name_a = names[i], .name_b = "hub",
         };
         if (rpmsg_loopback_create(&lb[i], &c) ||
             rpmsg_router_attach(router, rpmsg_loopback_dev_b(lb[i])) ||
@@ -65,16 +72,21 @@ static void setup(void)
     }
 }
 
+/* Until every message sent either way has been taken and its buffer is
+ * back (bounded: a link that is down keeps its buffers). */
 static void settle(int rounds)
 {
     for (int k = 0; k < rounds; k++) {
-        int n = 0;
-        for (int i = 0; i < 2; i++) {
-            n += rpmsg_poll(rpmsg_loopback_dev_b(lb[i]));
-            n += rpmsg_poll(rpmsg_loopback_dev_a(lb[i]));
+        for (int spin = 0; spin < 2000; spin++) {
+            bool idle = true;
+            for (int i = 0; i < 2 && idle; i++)
+                idle = rpmsg_loopback_free_tx(lb[i], rpmsg_loopback_dev_a(lb[i])) == NBUFS &&
+                       rpmsg_loopback_free_tx(lb[i], rpmsg_loopback_dev_b(lb[i])) == NBUFS;
+            if (idle)
+                break;
+            sched_yield();
         }
-        if (!n)
-            sched_yield(); /* the worker may have something to say */
+        sched_yield(); /* the worker may have something to say */
     }
 }
 
@@ -85,7 +97,7 @@ static uint32_t pick_addr(struct fin *f)
     case 0:
         return RPMSG_ADDR_ANY;
     case 1:
-        return learned[(b >> 2) % LEARN];
+        return __atomic_load_n(&learned[(b >> 2) % LEARN], __ATOMIC_RELAXED);
     case 2:
         return 0x500u + (b >> 2);
     default:
@@ -154,7 +166,7 @@ static void op_tunnel(struct fin *f)
     uint8_t how = fin_u8(f);
     uint8_t w[128] = { 0 };
     const uint8_t *b;
-    uint32_t dst = learned[(how >> 1) % LEARN];
+    uint32_t dst = __atomic_load_n(&learned[(how >> 1) % LEARN], __ATOMIC_RELAXED);
     size_t n = fin_bytes(f, &b, fin_u8(f) % (sizeof(w) - RPMSG_HDR_SIZE));
     rpmsg_put32(w, 0x400u + (how >> 4));
     rpmsg_put32(w + 4, how & 0x80 ? RPMSG_NS_ADDR : 0x400u);
@@ -177,8 +189,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     struct fin f = { data, size };
     uint8_t first = fin_u8(&f);
-    nlearned = 0;
-    memset(learned, 0xFF, sizeof(learned));
+    __atomic_store_n(&nlearned, 0, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < LEARN; i++)
+        __atomic_store_n(&learned[i], RPMSG_ADDR_ANY, __ATOMIC_RELAXED);
     hello(0, first & 1 ? RR_HELLO_HUB : 0);
     hello(1, first & 2 ? RR_HELLO_HUB : 0);
     settle(4);
