@@ -48,12 +48,23 @@ bench: build
 install: build
 	@$(CMAKE) --install build --prefix $(PREFIX)
 
-# libFuzzer runs of every fuzz/fuzz_*.c target (FUZZ_SECONDS each), with clang.
+# libFuzzer runs of every fuzz/fuzz_*.c target (FUZZ_SECONDS each), with clang,
+# ASan and UBSan, from the seeds in fuzz/corpus/<target>/ (read only: what
+# libFuzzer finds goes to build-fuzz/corpus/<target>/). FUZZ_TARGETS narrows
+# the set (e.g. FUZZ_TARGETS=fuzz_port_rx). See fuzz/README.md.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 fuzz: deps
 	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRPMSG_FUZZ=ON -DRPMSG_BUILD_TESTS=OFF -DRPMSG_BUILD_BENCH=OFF >/dev/null
-	@$(CMAKE) --build build-fuzz -j $(JOBS)
-	@for f in build-fuzz/fuzz/fuzz_*; do echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 3 || exit 1; done
+	@$(CMAKE) --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; mkdir -p build-fuzz/corpus/$$t; \
+		dict=; [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict; \
+		build-fuzz/fuzz/$$t build-fuzz/corpus/$$t fuzz/corpus/$$t $$dict \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 > build-fuzz/$$t.log 2>&1; \
+		rc=$$?; grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec)' build-fuzz/$$t.log; \
+		[ $$rc = 0 ] || { tail -n 40 build-fuzz/$$t.log; exit 1; }; \
+	done
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

@@ -1,295 +1,629 @@
 /*
- * The port transport (UART link) against a peer that sends anything. Each
- * input runs a fresh port whose line is this harness. What the port writes
- * is decoded for its nonce, so that the harness can answer its CONNECT as a
- * real peer would and most inputs speak to a connected link. What the port
- * reads is that CONNECT, then the input as records [u8 kind][u8 n][n bytes]:
+ * The port transport (UART link) against a peer that the fuzzer steers.
  *
- *   kind % 4 == 0  the bytes as they are, onto the line (framing garbage)
- *              1   the bytes as header + body, sealed with a valid CRC
- *              2   the same, with version, length and session tags made
- *                  right, so that it reaches the protocol (type from the
- *                  bytes: CONNECT, CONNACK, DATA, ACK or unknown)
- *              3   a DATA frame whose body is the bytes (rpmsg messages as
- *                  the port will parse them), the next sequence number plus
- *                  kind / 4, and tags right
+ * The harness is the peer: it builds every frame itself (valid header, tags,
+ * sequence numbers, acks, credits, CRC, COBS), answers the handshake and
+ * keeps a model of the session, so that inputs reach a connected link and
+ * its deep states (holes, retransmissions, credit stalls, reboots) instead
+ * of dying at the CRC check. The input is a program of operations; each
+ * takes an opcode byte and the bytes it needs (see enum op). The fuzzer
+ * chooses what is sent, what is corrupted, lost or repeated, and when time
+ * passes.
  *
- * Afterwards the port must shut down cleanly; ASan and UBSan watch the rest.
+ * The port runs without link threads (rpmsg_port_init_unlinked) and without
+ * an RX thread: bytes go in through the UART deframer (or, after OP_SPI, as
+ * SPI transfers through the SPI link's receive step), frames come out of
+ * rpmsg_port_proto_build() at a clock the harness advances, the core runs
+ * through rpmsg_poll(). One thread, no sleeps, deterministic apart from the
+ * port's nonce.
+ *
+ * Checked besides ASan/UBSan: every frame the port sends is well formed
+ * (CRC, length, messages inside the body); it never acknowledges a message
+ * that was not sent; the application receives the peer's messages in
+ * sequence order (each carries its sequence number), exactly once.
+ * The last two hold only for frames the model knows: the raw-frame and
+ * corrupt-before-CRC operations switch them off for the rest of the input.
  */
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "rpmsg/rpmsg_port.h"
-#include "transport/port/port_wire.h"
+#include "fuzz_input.h"
+#include "transport/port/port_internal.h"
 
-#define PEER_NONCE 0x5EED0A17u
 #define BODY_MAX 1024u
-#define FEED_MAX (2 * (PORT_OVERHEAD + BODY_MAX) + 16)
+#define FRAME_MAX (PORT_OVERHEAD + BODY_MAX)
+#define PEER_SRC 0x5EEu  /* source address of the peer's modelled messages */
+#define APP_ADDR 0x400u
+#define HIST 8u
 
-static struct harness {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    /* Input still to turn into line bytes. */
-    const uint8_t *in;
-    size_t in_len, in_pos;
-    /* Line bytes built and not yet read by the port. */
-    uint8_t feed[FEED_MAX];
-    size_t feed_len, feed_pos;
-    bool connect_sent, drained;
-    uint16_t next_seq;
-    /* The port's side, from what it wrote. */
-    uint8_t wbuf[FEED_MAX];
-    size_t wlen;
-    bool nonce_known;
-    uint32_t nonce;
-} h = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+enum op {
+    OP_HELLO,      /* u8 how, [u32 nonce], u8 size choice, u8 bufs, u8 features, u8 n + name */
+    OP_DATA,       /* u8 how, [s8 seq shift], [s8 ack shift], [u8 limit], per message u8 kind ... */
+    OP_ACK,        /* u8 how, [s8 ack shift], [u32 sack], [u8 limit] */
+    OP_RAW,        /* u8 how, 16 header bytes, u8 n + body: sealed, fields as given */
+    OP_GARBAGE,    /* u8 n + bytes onto the line as they are */
+    OP_CORRUPT,    /* u8 how, u16 where: applies to the next frame the peer sends */
+    OP_TICK,       /* u8 how long: time passes, the port's timers run */
+    OP_APP,        /* u8 what the application does */
+    OP_LOSE,       /* u8: the next 1..4 frames of the port are lost */
+    OP_REPEAT,     /* u8: one of the last data frames sent again, as it was */
+    OP_REBOOT,     /* the peer restarts: new nonce, new session */
+    OP_SPI,        /* from now on frames travel as SPI transfers (padded, fixed size) */
+    OP_COUNT
+};
 
-static unsigned long delivered;
+/* The peer's view of the session. */
+static struct peer {
+    struct rpmsg_port *p;
+    struct rpmsg_device *dev;
+    struct port_uart_rx rx;
+    uint64_t now;
+    uint32_t nonce, reboots;
+    uint32_t port_nonce;
+    bool port_known, auto_answer, answer_owed, modelled, spi;
+    uint16_t snd_next, snd_max; /* our next new seq; highest sent + 1 */
+    uint16_t rcv_next;          /* next seq expected from the port */
+    uint16_t session;           /* bumped at each reboot; in each payload */
+    /* Corruption waiting for the next frame. */
+    uint8_t corrupt;
+    uint16_t corrupt_at;
+    unsigned lose;
+    /* Recent data frames (header + body, unsealed), for OP_REPEAT. */
+    uint8_t hist[HIST][FRAME_MAX];
+    size_t hist_len[HIST];
+    unsigned hist_next;
+    /* Application. */
+    struct rpmsg_endpoint app, named;
+    bool named_live, holding;
+    void *held[RPMSG_HOLD_MAX];
+    unsigned nheld;
+    bool last_valid;
+    uint16_t last_seq, last_session;
+} pr;
 
-/* ---- What the port writes -------------------------------------------------- */
+static uint8_t rx_acc[FRAME_MAX * 2];
 
-static void port_frame(const uint8_t *enc, size_t n)
+/* ---- What the port says ---------------------------------------------------- */
+
+static void port_frame(const uint8_t *f, size_t n)
 {
-    uint8_t f[PORT_OVERHEAD + BODY_MAX];
-    long len = rpmsg_port_cobs_decode(enc, n, f, sizeof(f));
-    if (len < (long)(PORT_OVERHEAD + PORT_HELLO_SIZE))
+    struct port_hdr h;
+    if (n < PORT_OVERHEAD || rpmsg_port_crc32c(0, f, n - PORT_CRC_SIZE) != rpmsg_get32(f + n - PORT_CRC_SIZE))
+        abort(); /* the port sent a broken frame */
+    rpmsg_port_hdr_get(&h, f);
+    if (h.type >> 4 != PORT_VERSION || h.len != n - PORT_OVERHEAD)
+        abort();
+    uint8_t type = h.type & 0x0F;
+    const uint8_t *body = f + PORT_HDR_SIZE;
+    if (type == PORT_T_CONNECT || type == PORT_T_CONNACK) {
+        struct port_hello m;
+        if (h.len < PORT_HELLO_SIZE)
+            abort();
+        rpmsg_port_hello_get(&m, body);
+        pr.port_nonce = m.nonce;
+        pr.port_known = true;
+        if (type == PORT_T_CONNECT && pr.auto_answer)
+            pr.answer_owed = true;
         return;
-    struct port_hdr ph;
-    rpmsg_port_hdr_get(&ph, f);
-    uint8_t type = ph.type & 0x0F;
-    if (type != PORT_T_CONNECT && type != PORT_T_CONNACK)
-        return;
-    struct port_hello m;
-    rpmsg_port_hello_get(&m, f + PORT_HDR_SIZE);
-    h.nonce = m.nonce;
-    h.nonce_known = true;
-    pthread_cond_broadcast(&h.cond);
-}
-
-static int l_write(void *ctx, const void *buf, size_t len, uint64_t deadline)
-{
-    (void)ctx, (void)deadline;
-    const uint8_t *b = buf;
-    pthread_mutex_lock(&h.lock);
-    for (size_t i = 0; i < len; i++) {
-        if (b[i] == 0) {
-            port_frame(h.wbuf, h.wlen);
-            h.wlen = 0;
-        } else if (h.wlen < sizeof(h.wbuf)) {
-            h.wbuf[h.wlen++] = b[i];
-        }
     }
-    pthread_mutex_unlock(&h.lock);
-    return (int)len;
+    if (type != PORT_T_DATA && type != PORT_T_ACK)
+        abort();
+    bool ours = h.rtag == (uint8_t)pr.nonce && h.stag == (uint8_t)pr.port_nonce;
+    if (ours && pr.modelled && port_seq_diff(h.ack, pr.snd_max) > 0)
+        abort(); /* acknowledges what we never sent */
+    if (type != PORT_T_DATA)
+        return;
+    uint32_t off = 0, count = 0;
+    while (off < h.len) {
+        if (h.len - off < RPMSG_HDR_SIZE)
+            abort();
+        off += RPMSG_HDR_SIZE + rpmsg_get16(body + off + 12);
+        if (off > h.len)
+            abort();
+        count++;
+    }
+    if (!count)
+        abort();
+    int32_t d = port_seq_diff(pr.rcv_next, h.seq);
+    if (ours && d >= 0 && d < (int32_t)count)
+        pr.rcv_next = (uint16_t)(h.seq + count);
 }
 
-/* ---- What the port reads --------------------------------------------------- */
-
-static void feed_raw(const uint8_t *b, size_t n)
+/* The port's frames due at the current time, to the peer (or lost). */
+static void pump(void)
 {
-    memcpy(h.feed + h.feed_len, b, n);
-    h.feed_len += n;
+    /* The buffer the port's TX thread builds into, sized as the port sized it. */
+    uint8_t *out = pr.p->frame_tx;
+    rpmsg_poll(pr.dev);
+    for (int i = 0; i < 32; i++) {
+        rpmsg_mutex_lock(&pr.p->lock);
+        size_t n = rpmsg_port_proto_build(pr.p, out, pr.now, false);
+        rpmsg_mutex_unlock(&pr.p->lock);
+        if (!n)
+            break;
+        if (pr.lose) {
+            pr.lose--;
+            continue;
+        }
+        port_frame(out, n);
+    }
 }
 
-/* Seals header + body (the header's len is what it is) and queues it COBS-encoded. */
-static void feed_frame(uint8_t *frame, size_t body_len)
+/* ---- What the peer says ---------------------------------------------------- */
+
+/* Bytes as they arrive: a UART byte stream, or one SPI transfer (padded to
+ * the transfer size, cut to it) per call. */
+static void line_in(const uint8_t *b, size_t n)
 {
-    uint8_t enc[FEED_MAX];
-    size_t n = rpmsg_port_seal(frame, body_len);
-    size_t e = rpmsg_port_cobs_encode(frame, n, enc);
-    enc[e++] = 0;
-    feed_raw(enc, e);
+    if (pr.spi) {
+        static uint8_t xfer[PORT_OVERHEAD + PORT_BODY_MAX];
+        size_t size = pr.p->frame_cap;
+        memset(xfer, 0, size);
+        memcpy(xfer, b, n < size ? n : size);
+        rpmsg_port_spi_rx_transfer(pr.p, xfer, size);
+    } else {
+        rpmsg_mutex_lock(&pr.p->lock);
+        rpmsg_port_uart_rx_bytes(pr.p, &pr.rx, b, n);
+        rpmsg_mutex_unlock(&pr.p->lock);
+        rpmsg_port_after_rx(pr.p);
+    }
+    pump();
 }
 
-static void put_hdr(uint8_t *f, uint8_t type, uint8_t flags, uint16_t seq, uint16_t ack,
-                    uint16_t limit, uint16_t len, uint32_t sack)
+/* A sealed frame onto the line, framed for the link, with the damage
+ * (corruption modes 3 and 4) that happens there. */
+static void transmit(const uint8_t *f, size_t flen, uint8_t how)
 {
-    struct port_hdr ph = {
+    uint8_t enc[FRAME_MAX * 2 + 1];
+    size_t e;
+    if (pr.spi) {
+        /* 3: the tail lost; 4: a byte dropped, the rest shifted. */
+        memcpy(enc, f, flen);
+        e = flen;
+        if (how == 3 && pr.corrupt_at < e)
+            memset(enc + pr.corrupt_at, 0, e - pr.corrupt_at);
+        if (how == 4 && e) {
+            size_t at = pr.corrupt_at % e;
+            memmove(enc + at, enc + at + 1, e - at - 1);
+            enc[e - 1] = 0xFF;
+        }
+    } else {
+        e = rpmsg_port_cobs_encode(f, flen, enc);
+        if (how == 3 && pr.corrupt_at < e)
+            e = pr.corrupt_at; /* cut short, and the delimiter follows */
+        if (how != 4)
+            enc[e++] = 0; /* 4: no delimiter, the next frame runs into this one */
+    }
+    line_in(enc, e);
+}
+
+/* The one place a peer frame is built: header from h (len set here), body,
+ * CRC, and whatever corruption is pending. */
+static void peer_send(struct port_hdr *h, const uint8_t *body, size_t blen)
+{
+    uint8_t f[FRAME_MAX + PORT_CRC_SIZE];
+    if (blen > BODY_MAX)
+        blen = BODY_MAX;
+    h->len = (uint16_t)blen;
+    rpmsg_port_hdr_put(f, h);
+    if (blen)
+        memcpy(f + PORT_HDR_SIZE, body, blen);
+    size_t flen = PORT_HDR_SIZE + blen;
+    uint8_t how = pr.corrupt;
+    pr.corrupt = 0;
+    if (how == 2) {
+        f[pr.corrupt_at / 8 % flen] ^= (uint8_t)(1u << pr.corrupt_at % 8);
+        pr.modelled = false; /* a valid CRC over a changed field */
+    }
+    flen = rpmsg_port_seal(f, blen);
+    if (how == 1)
+        f[pr.corrupt_at / 8 % flen] ^= (uint8_t)(1u << pr.corrupt_at % 8);
+    transmit(f, flen, how);
+}
+
+static void hdr_init(struct port_hdr *h, uint8_t type)
+{
+    *h = (struct port_hdr){
         .type = (uint8_t)(PORT_VERSION << 4 | type),
-        .flags = flags,
-        .stag = (uint8_t)PEER_NONCE,
-        .rtag = (uint8_t)h.nonce,
-        .seq = seq, .ack = ack, .limit = limit, .len = len, .sack = sack,
+        .stag = (uint8_t)pr.nonce,
+        .rtag = pr.port_known ? (uint8_t)pr.port_nonce : 0,
+        .ack = pr.rcv_next,
+        .limit = (uint16_t)(pr.rcv_next + 16),
     };
-    rpmsg_port_hdr_put(f, &ph);
 }
 
-static void feed_connect(void)
+static void send_hello(uint8_t type, uint32_t peer_nonce, uint32_t rx_size, uint16_t bufs,
+                       uint32_t features, const uint8_t *name, size_t nlen)
 {
-    uint8_t f[PORT_OVERHEAD + PORT_HELLO_SIZE];
+    struct port_hdr h;
+    uint8_t body[PORT_HELLO_SIZE];
     struct port_hello m = {
         .version = PORT_VERSION,
-        .nonce = PEER_NONCE,
-        .peer_nonce = h.nonce,
-        .features = RPMSG_F_NS,
-        .rx_buf_size = 512,
-        .rx_bufs = 16,
+        .nonce = pr.nonce,
+        .peer_nonce = peer_nonce,
+        .features = features,
+        .rx_buf_size = rx_size,
+        .rx_bufs = bufs,
     };
-    strcpy(m.cpuname, "fuzz-peer");
-    put_hdr(f, PORT_T_CONNECT, 0, 0, 0, 16, PORT_HELLO_SIZE, 0);
-    rpmsg_port_hello_put(f + PORT_HDR_SIZE, &m);
-    feed_frame(f, PORT_HELLO_SIZE);
+    memcpy(m.cpuname, name, nlen < sizeof(m.cpuname) ? nlen : sizeof(m.cpuname));
+    rpmsg_port_hello_put(body, &m);
+    hdr_init(&h, type);
+    peer_send(&h, body, sizeof(body));
 }
 
-/* Turns the next input record into line bytes; false when there is none. */
-static bool feed_record(void)
+static void answer(void)
 {
-    if (h.in_pos + 2 > h.in_len)
+    static const uint8_t name[] = "peer";
+    pr.answer_owed = false;
+    send_hello(PORT_T_CONNACK, pr.port_nonce, 512, 16, RPMSG_F_NS | RPMSG_F_ACK, name, sizeof(name));
+}
+
+static void op_hello(struct fin *f)
+{
+    static const uint32_t sizes[8] = { 512, 16, 17, 64, 0, 8192, 65535, 0xFFFFFFFFu };
+    uint8_t how = fin_u8(f);
+    uint32_t pn = pr.port_known ? pr.port_nonce : 0;
+    if ((how & 6) == 4)
+        pn = 0;
+    else if ((how & 6) == 6)
+        pn = fin_u32(f);
+    uint32_t size = sizes[fin_u8(f) % 8];
+    uint16_t bufs = fin_u8(f);
+    uint32_t features = fin_u8(f);
+    const uint8_t *name;
+    size_t nlen = fin_bytes(f, &name, fin_u8(f) % (RPMSG_CPUNAME_SIZE + 1));
+    send_hello(how & 1 ? PORT_T_CONNACK : PORT_T_CONNECT, pn, size, bufs, features, name, nlen);
+}
+
+/* Appends one message to body (at *off); returns false when full. */
+static bool add_msg(struct fin *f, uint8_t *body, size_t *off, uint16_t seq)
+{
+    uint8_t kind = fin_u8(f);
+    uint8_t *m = body + *off;
+    uint32_t src = PEER_SRC, dst = APP_ADDR;
+    size_t plen;
+    const uint8_t *b;
+    if (*off + RPMSG_HDR_SIZE + 64 > BODY_MAX)
         return false;
-    uint8_t kind = h.in[h.in_pos], n = h.in[h.in_pos + 1];
-    h.in_pos += 2;
-    if (n > h.in_len - h.in_pos)
-        n = (uint8_t)(h.in_len - h.in_pos);
-    const uint8_t *b = h.in + h.in_pos;
-    h.in_pos += n;
-    uint8_t f[PORT_OVERHEAD + BODY_MAX];
-    switch (kind % 4) {
-    case 0:
-        feed_raw(b, n);
+    uint8_t *pl = m + RPMSG_HDR_SIZE;
+    switch (kind & 3) {
+    case 0: /* to the application, numbered */
+        rpmsg_put16(pl, seq);
+        rpmsg_put16(pl + 2, pr.session);
+        plen = 4 + fin_bytes(f, &b, kind >> 2 & 15);
+        memcpy(pl + 4, b, plen - 4);
         break;
-    case 1:
-        if (n < PORT_HDR_SIZE)
-            return true;
-        memcpy(f, b, n);
-        feed_frame(f, n - PORT_HDR_SIZE);
-        break;
-    case 2: {
-        if (n < PORT_HDR_SIZE)
-            return true;
-        struct port_hdr ph;
-        rpmsg_port_hdr_get(&ph, b);
-        memcpy(f + PORT_HDR_SIZE, b + PORT_HDR_SIZE, n - PORT_HDR_SIZE);
-        put_hdr(f, ph.type & 0x0F, ph.flags, ph.seq, ph.ack, ph.limit,
-                (uint16_t)(n - PORT_HDR_SIZE), ph.sack);
-        feed_frame(f, n - PORT_HDR_SIZE);
+    case 1: { /* name service */
+        src = 0x500u + (kind >> 4);
+        dst = RPMSG_NS_ADDR;
+        memset(pl, 0, 40);
+        size_t n = fin_bytes(f, &b, (kind >> 2 & 3) ? 8 : 32);
+        memcpy(pl, b, n);
+        rpmsg_put32(pl + 32, src);
+        rpmsg_put32(pl + 36, kind >> 6 & 1 ? RPMSG_NS_DESTROY : RPMSG_NS_CREATE);
+        plen = kind & 0x80 ? 40 : (size_t)(fin_u8(f) % 48);
         break;
     }
-    default: {
-        /* rpmsg messages cut from the bytes: each takes a byte saying where
-         * it goes and how long it is, then that many bytes of payload. */
-        size_t body = 0;
-        uint16_t msgs = 0;
-        for (size_t i = 0; i < n && body + RPMSG_HDR_SIZE + 64 <= BODY_MAX;) {
-            uint8_t c = b[i++];
-            size_t plen = c % 64 < n - i ? c % 64 : n - i;
-            static const uint32_t dsts[4] = { 0x400, RPMSG_NS_ADDR, 0x401, 0x400 };
-            uint8_t *m = f + PORT_HDR_SIZE + body;
-            rpmsg_put32(m, 0x500u + c);
-            rpmsg_put32(m + 4, dsts[c >> 6]);
-            rpmsg_put32(m + 8, 0);
-            rpmsg_put16(m + 12, (uint16_t)plen);
-            rpmsg_put16(m + 14, 0);
-            memcpy(m + RPMSG_HDR_SIZE, b + i, plen);
-            i += plen;
-            body += RPMSG_HDR_SIZE + plen;
-            msgs++;
-        }
-        put_hdr(f, PORT_T_DATA, kind & 0x80 ? PORT_F_POLL : 0,
-                (uint16_t)(h.next_seq + kind / 4 % 4), 0, 64, (uint16_t)body, 0);
-        /* Mostly in order; kind / 4 skips some, to leave holes. */
-        h.next_seq = (uint16_t)(h.next_seq + msgs);
-        feed_frame(f, body);
+    case 2: /* anywhere, from anyone (but the numbered source) */
+        src = fin_u16(f);
+        if (src == PEER_SRC)
+            src++;
+        dst = (uint32_t)fin_u16(f) | (kind & 0x80 ? 0xFFFF0000u : 0);
+        plen = fin_bytes(f, &b, kind >> 2 & 31);
+        memcpy(pl, b, plen);
         break;
+    default: /* a message whose length runs past the frame */
+        plen = fin_bytes(f, &b, kind >> 2 & 15);
+        memcpy(pl, b, plen);
+        rpmsg_put32(m, src);
+        rpmsg_put32(m + 4, dst);
+        rpmsg_put32(m + 8, 0);
+        rpmsg_put16(m + 12, (uint16_t)(plen + 1 + fin_u8(f)));
+        rpmsg_put16(m + 14, 0);
+        *off += RPMSG_HDR_SIZE + plen;
+        return false;
     }
-    }
+    rpmsg_put32(m, src);
+    rpmsg_put32(m + 4, dst);
+    rpmsg_put32(m + 8, 0);
+    rpmsg_put16(m + 12, (uint16_t)plen);
+    rpmsg_put16(m + 14, 0);
+    *off += RPMSG_HDR_SIZE + plen;
     return true;
 }
 
-static void wait_ms(unsigned ms)
+static void op_data(struct fin *f)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&h.cond, &h.lock, &ts);
-}
-
-static int l_read(void *ctx, void *buf, size_t len, uint64_t deadline)
-{
-    (void)ctx, (void)deadline;
-    pthread_mutex_lock(&h.lock);
-    while (h.feed_pos == h.feed_len) {
-        h.feed_pos = h.feed_len = 0;
-        if (!h.connect_sent) {
-            /* Answer the port's own CONNECT, once it has said who it is. */
-            for (int i = 0; i < 20 && !h.nonce_known; i++)
-                wait_ms(5);
-            feed_connect();
-            h.connect_sent = true;
-        } else if (!feed_record()) {
-            h.drained = true;
-            pthread_cond_broadcast(&h.cond);
-            wait_ms(1); /* the harness stops the port now */
-            pthread_mutex_unlock(&h.lock);
-            return 0;
-        }
+    uint8_t how = fin_u8(f);
+    struct port_hdr h;
+    hdr_init(&h, PORT_T_DATA);
+    int shift = how & 0x08 ? (int8_t)fin_u8(f) : 0;
+    h.seq = (uint16_t)(pr.snd_next + shift);
+    if (how & 0x10)
+        h.ack = (uint16_t)(h.ack + (int8_t)fin_u8(f));
+    if (how & 0x20)
+        h.limit = (uint16_t)(pr.rcv_next + fin_u8(f));
+    if (how & 0x40)
+        h.flags = PORT_F_POLL;
+    uint8_t body[BODY_MAX];
+    size_t off = 0;
+    uint16_t n = 0;
+    for (unsigned i = 0; i <= (how & 7u); i++) {
+        bool more = add_msg(f, body, &off, (uint16_t)(h.seq + n));
+        n++;
+        if (!more)
+            break;
     }
-    size_t n = h.feed_len - h.feed_pos;
-    if (n > len)
-        n = len;
-    memcpy(buf, h.feed + h.feed_pos, n);
-    h.feed_pos += n;
-    pthread_mutex_unlock(&h.lock);
-    return (int)n;
+    uint16_t end = (uint16_t)(h.seq + n);
+    if (port_seq_diff(end, pr.snd_max) > 0)
+        pr.snd_max = end;
+    if (!shift)
+        pr.snd_next = end;
+    /* Kept as it was for OP_REPEAT. */
+    rpmsg_port_hdr_put(pr.hist[pr.hist_next], &h);
+    memcpy(pr.hist[pr.hist_next] + PORT_HDR_SIZE, body, off);
+    pr.hist_len[pr.hist_next] = off;
+    pr.hist_next = (pr.hist_next + 1) % HIST;
+    peer_send(&h, body, off);
 }
 
-static void l_wakeup(void *ctx)
+static void op_ack(struct fin *f)
 {
-    (void)ctx;
-    pthread_mutex_lock(&h.lock);
-    pthread_cond_broadcast(&h.cond);
-    pthread_mutex_unlock(&h.lock);
+    uint8_t how = fin_u8(f);
+    struct port_hdr h;
+    hdr_init(&h, PORT_T_ACK);
+    if (how & 1)
+        h.ack = (uint16_t)(h.ack + (int8_t)fin_u8(f));
+    if (how & 2)
+        h.sack = fin_u32(f);
+    if (how & 4)
+        h.limit = (uint16_t)(pr.rcv_next + fin_u8(f));
+    if (how & 8)
+        h.flags = PORT_F_POLL;
+    peer_send(&h, NULL, 0);
 }
 
-static const struct rpmsg_port_uart_ops line = {
-    .write = l_write, .read = l_read, .wakeup = l_wakeup,
-};
-
-static int cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void *p)
+static void op_raw(struct fin *f)
 {
-    (void)e, (void)d, (void)l, (void)s, (void)p;
-    __atomic_add_fetch(&delivered, 1, __ATOMIC_RELAXED);
+    uint8_t how = fin_u8(f);
+    const uint8_t *b;
+    uint8_t hb[PORT_HDR_SIZE] = { 0 }, body[BODY_MAX];
+    size_t hn = fin_bytes(f, &b, PORT_HDR_SIZE);
+    memcpy(hb, b, hn);
+    size_t n = fin_bytes(f, &b, fin_u8(f) * (how & 0x80 ? 4u : 1u));
+    memcpy(body, b, n);
+    struct port_hdr h;
+    rpmsg_port_hdr_get(&h, hb);
+    if (how & 1)
+        h.type = (uint8_t)(PORT_VERSION << 4 | (h.type & 0x0F));
+    if (how & 2) {
+        h.stag = (uint8_t)pr.nonce;
+        h.rtag = (uint8_t)pr.port_nonce;
+    }
+    pr.modelled = false;
+    uint16_t len = h.len;
+    peer_send(&h, body, n);
+    if (!(how & 4) && len != n) {
+        /* The header's own length, sealed as it is (bad_length). */
+        uint8_t fr[FRAME_MAX + PORT_CRC_SIZE];
+        h.len = len;
+        rpmsg_port_hdr_put(fr, &h);
+        memcpy(fr + PORT_HDR_SIZE, body, n);
+        transmit(fr, rpmsg_port_seal(fr, n), 0);
+    }
+}
+
+static int app_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void *p)
+{
+    (void)p;
+    if (s == PEER_SRC && l >= 4 && pr.modelled) {
+        uint16_t seq = rpmsg_get16(d), session = rpmsg_get16((uint8_t *)d + 2);
+        if (pr.last_valid && session == pr.last_session && port_seq_diff(seq, pr.last_seq) <= 0)
+            abort(); /* delivered twice or out of order */
+        pr.last_valid = true;
+        pr.last_seq = seq;
+        pr.last_session = session;
+    }
+    if (e == &pr.app && pr.holding && pr.nheld < RPMSG_HOLD_MAX && !rpmsg_hold_rx_buffer(e, d))
+        pr.held[pr.nheld++] = d;
     return 0;
+}
+
+static void release_held(void)
+{
+    while (pr.nheld)
+        rpmsg_release_rx_buffer(&pr.app, pr.held[--pr.nheld]);
+}
+
+static void op_app(struct fin *f)
+{
+    uint8_t what = fin_u8(f);
+    switch (what & 3) {
+    case 0: {
+        static const uint8_t payload[600];
+        rpmsg_trysendto(&pr.app, payload, (size_t)(what >> 2) * 9, 0x500u + (what >> 6));
+        break;
+    }
+    case 1:
+        if (pr.named_live)
+            rpmsg_destroy_ept(&pr.named);
+        else
+            rpmsg_create_ept(&pr.named, pr.dev, "fuzz-svc", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                             app_cb, NULL);
+        pr.named_live = !pr.named_live;
+        break;
+    case 2:
+        pr.holding = true;
+        break;
+    default:
+        pr.holding = false;
+        release_held();
+        break;
+    }
+    pump();
+}
+
+static void reboot(void)
+{
+    pr.reboots++;
+    /* A low byte (the tag) of its own per session, never 0. */
+    pr.nonce = 0x5EED0000u | (pr.reboots & 0xFF) << 8 | (1 + pr.reboots % 255);
+    pr.snd_next = pr.snd_max = pr.rcv_next = 0;
+    pr.session++;
+    memset(pr.hist_len, 0, sizeof(pr.hist_len));
+}
+
+/* Never called: the harness moves the bytes; the port insists on a line. */
+static int no_write(void *ctx, const void *buf, size_t len, uint64_t deadline)
+{
+    (void)ctx, (void)buf, (void)deadline;
+    return (int)len;
+}
+
+static int no_read(void *ctx, void *buf, size_t len, uint64_t deadline)
+{
+    (void)ctx, (void)buf, (void)len, (void)deadline;
+    return 0;
+}
+
+static const struct rpmsg_port_uart_ops no_line = { .write = no_write, .read = no_read };
+
+static void run(struct fin *f)
+{
+    static const uint32_t ticks[8] = { 1, 3, 10, 40, 120, 300, 1000, 4000 };
+    while (f->n) {
+        uint8_t op = fin_u8(f) % OP_COUNT;
+        switch (op) {
+        case OP_HELLO:
+            op_hello(f);
+            break;
+        case OP_DATA:
+            op_data(f);
+            break;
+        case OP_ACK:
+            op_ack(f);
+            break;
+        case OP_RAW:
+            op_raw(f);
+            break;
+        case OP_GARBAGE: {
+            const uint8_t *b;
+            size_t n = fin_bytes(f, &b, fin_u8(f));
+            line_in(b, n);
+            break;
+        }
+        case OP_CORRUPT:
+            pr.corrupt = 1 + fin_u8(f) % 4;
+            pr.corrupt_at = fin_u16(f);
+            break;
+        case OP_TICK:
+            pr.now += ticks[fin_u8(f) % 8];
+            pump();
+            break;
+        case OP_APP:
+            op_app(f);
+            break;
+        case OP_LOSE:
+            pr.lose = 1 + fin_u8(f) % 4;
+            break;
+        case OP_REPEAT: {
+            unsigned i = fin_u8(f) % HIST;
+            if (pr.hist[i][0]) {
+                struct port_hdr h;
+                rpmsg_port_hdr_get(&h, pr.hist[i]);
+                peer_send(&h, pr.hist[i] + PORT_HDR_SIZE, pr.hist_len[i]);
+            }
+            break;
+        }
+        case OP_SPI:
+            pr.spi = !pr.spi;
+            break;
+        default:
+            if (pr.reboots < 200) {
+                reboot();
+                static const uint8_t name[] = "peer";
+                send_hello(PORT_T_CONNECT, 0, 512, 16, RPMSG_F_NS | RPMSG_F_ACK, name, sizeof(name));
+            }
+            break;
+        }
+        if (pr.answer_owed)
+            answer();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    pthread_mutex_lock(&h.lock);
-    h.in = data;
-    h.in_len = size;
-    h.in_pos = h.feed_len = h.feed_pos = h.wlen = 0;
-    h.connect_sent = h.drained = h.nonce_known = false;
-    h.next_seq = 0;
-    h.nonce = 0;
-    pthread_mutex_unlock(&h.lock);
-
-    struct rpmsg_port_config c = {
-        .local_cpuname = "fuzz",
-        .num_tx_bufs = 8,
-        .num_rx_bufs = 16,
-        .frame_body = BODY_MAX,
-        .link = RPMSG_PORT_UART,
-        .uart = &line,
-        .link_ctx = &h,
-    };
-    struct rpmsg_port *p;
-    if (rpmsg_port_init(&p, &c))
+    struct fin f = { data, size };
+    /* First byte: the port's configuration, and whether the peer answers
+     * the handshake by itself. */
+    uint8_t cfgb = fin_u8(&f);
+    static const uint32_t nbufs[4] = { 16, 4, 2, 1 };
+    static const uint32_t bsize[4] = { 512, 128, 64, 17 };
+    /* A port's device is large (160 KB): allocating and zeroing one per
+     * input would cost more than the input. Ports are kept, one per
+     * configuration, and each input starts a fresh session on its own, as
+     * when a peer reboots. */
+    static struct rpmsg_port *ports[128];
+    unsigned key = (cfgb & 0x3Fu) | (cfgb & 0x80u) >> 1;
+    memset(&pr, 0, sizeof(pr));
+    pr.modelled = true;
+    pr.auto_answer = !(cfgb & 0x40);
+    /* Each input's clock starts at the real one (the port stamps received
+     * frames with it) and runs ahead by the input's ticks only; the reset
+     * below leaves no timer of the last input behind. */
+    pr.now = rpmsg_time_ms();
+    reboot();
+    if (!ports[key]) {
+        struct rpmsg_port_config c = {
+            .local_cpuname = "fuzz",
+            .num_tx_bufs = nbufs[cfgb >> 2 & 3],
+            .num_rx_bufs = nbufs[cfgb & 3],
+            .buf_size = bsize[cfgb >> 4 & 3],
+            .frame_body = cfgb & 0x80 ? bsize[cfgb >> 4 & 3] : 0,
+            .no_rx_thread = true,
+            .link = RPMSG_PORT_UART,
+            .uart = &no_line,
+        };
+        if (rpmsg_port_init_unlinked(&ports[key], &c))
+            return 0; /* refused: a frame too small for the handshake */
+        /* Nothing moves frames while a send waits (name announcements block). */
+        rpmsg_set_send_timeout(rpmsg_port_device(ports[key]), 0);
+    }
+    pr.p = ports[key];
+    pr.dev = rpmsg_port_device(pr.p);
+    rpmsg_mutex_lock(&pr.p->lock);
+    rpmsg_port_proto_reset(pr.p);
+    pr.p->srtt8 = pr.p->rttvar4 = 0;
+    pr.p->rto = pr.p->rto_min;
+    rpmsg_mutex_unlock(&pr.p->lock);
+    rpmsg_poll(pr.dev); /* the core sees the last input's session end */
+    pr.rx = (struct port_uart_rx){ .acc = rx_acc, .cap = port_cobs_max(pr.p->frame_cap) };
+    if (pr.rx.cap > sizeof(rx_acc))
         abort();
-    struct rpmsg_endpoint ept;
-    memset(&ept, 0, sizeof(ept));
-    /* No name: an announcement nobody acknowledges would hold up the
-     * port's shutdown for its linger time. */
-    rpmsg_create_ept(&ept, rpmsg_port_device(p), NULL, 0x400, RPMSG_ADDR_ANY, cb, NULL);
+    if (rpmsg_create_ept(&pr.app, pr.dev, NULL, APP_ADDR, RPMSG_ADDR_ANY, app_cb, NULL))
+        abort();
+    pump();
+    if (pr.answer_owed)
+        answer();
+    run(&f);
 
-    pthread_mutex_lock(&h.lock);
-    for (int i = 0; i < 2000 && !h.drained; i++)
-        wait_ms(1);
-    pthread_mutex_unlock(&h.lock);
-
-    rpmsg_destroy_ept(&ept);
-    rpmsg_port_deinit(p);
+#ifdef FUZZ_TRACE
+    /* What the input reached, for writing seeds: cc -DFUZZ_TRACE ... */
+    struct rpmsg_port_stats st;
+    rpmsg_port_get_stats(pr.dev, &st);
+    fprintf(stderr, "connects %lu rx_msgs %lu tx_msgs %lu rtx %lu crc %lu dup %lu ooo %lu stale %lu "
+            "stalls %lu probes %lu timeouts %lu resets %lu up %d\n",
+            (unsigned long)st.connects, (unsigned long)st.rx_msgs, (unsigned long)st.tx_msgs,
+            (unsigned long)st.retransmits, (unsigned long)st.crc_errors,
+            (unsigned long)st.duplicates, (unsigned long)st.out_of_window, (unsigned long)st.stale,
+            (unsigned long)st.credit_stalls, (unsigned long)st.credit_probes,
+            (unsigned long)st.timeouts, (unsigned long)st.peer_resets, rpmsg_device_is_up(pr.dev));
+#endif
+    release_held();
+    if (pr.named_live)
+        rpmsg_destroy_ept(&pr.named);
+    rpmsg_destroy_ept(&pr.app);
+    rpmsg_poll(pr.dev);
     return 0;
 }

@@ -95,8 +95,9 @@ struct rpmsg_port_config {
     uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: 32 */
     /*
      * Largest frame body in bytes (several messages are packed up to it);
-     * 0: 2 * buf_size. On SPI every transfer is this plus the 20-byte
-     * frame overhead. Both SPI ends must use the same value.
+     * at least buf_size and 56 (the handshake); 0: 2 * buf_size, at least
+     * 56. On SPI every transfer is this plus the 20-byte frame overhead.
+     * Both SPI ends must use the same value.
      */
     uint32_t frame_body;
     /*

@@ -249,7 +249,9 @@ static int check_config(const struct rpmsg_port_config *cfg)
     uint32_t size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
     if (size <= RPMSG_HDR_SIZE || size > RPMSG_HDR_SIZE + UINT16_MAX || size > PORT_BODY_MAX)
         return -EINVAL;
-    if (cfg->frame_body && (cfg->frame_body < size || cfg->frame_body > PORT_BODY_MAX))
+    /* A frame carries a whole buffer, and the handshake. */
+    if (cfg->frame_body && (cfg->frame_body < size || cfg->frame_body < PORT_HELLO_SIZE ||
+                            cfg->frame_body > PORT_BODY_MAX))
         return -EINVAL;
     return 0;
 }
@@ -276,7 +278,7 @@ static void stop_links(struct rpmsg_port *p)
     p->nthreads = 0;
 }
 
-int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *cfg, bool links)
 {
     if (!out)
         return -EINVAL;
@@ -294,6 +296,8 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
     p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : 32;
     p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : 32;
     p->body_max = cfg->frame_body ? cfg->frame_body : 2 * p->buf_size;
+    if (p->body_max < PORT_HELLO_SIZE)
+        p->body_max = PORT_HELLO_SIZE; /* tiny buffers: the CONNECT must still fit */
     if (p->body_max > PORT_BODY_MAX)
         p->body_max = PORT_BODY_MAX;
     p->frame_cap = PORT_OVERHEAD + p->body_max;
@@ -346,7 +350,8 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
     if (!r) {
         p->rdev_inited = true;
         p->rdev.tx_buf_size = p->buf_size;
-        r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
+        if (links)
+            r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
     }
     if (!r)
         r = rpmsg_device_start(&p->rdev);
@@ -356,6 +361,16 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
     }
     *out = p;
     return 0;
+}
+
+int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+{
+    return port_create(out, cfg, true);
+}
+
+int rpmsg_port_init_unlinked(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
+{
+    return port_create(out, cfg, false);
 }
 
 void rpmsg_port_deinit(struct rpmsg_port *p)

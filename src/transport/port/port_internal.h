@@ -131,6 +131,11 @@ bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now);
 
 /* ---- port.c -------------------------------------------------------------- */
 
+/* As rpmsg_port_init(), but no link thread is started: the caller moves the
+ * bytes (rpmsg_port_uart_rx_bytes, rpmsg_port_proto_build), so that a fuzz
+ * harness drives the link from one thread, deterministically. */
+int rpmsg_port_init_unlinked(struct rpmsg_port **out, const struct rpmsg_port_config *cfg);
+
 /* Something for the link threads to send (lock held). */
 /* After received frames were handled by a link thread: tells the core when
  * TX buffers came back (acknowledged or credited) while it was up. */
@@ -142,7 +147,19 @@ void rpmsg_port_core_signal(struct rpmsg_port *p);
 /* ---- link layers --------------------------------------------------------- */
 
 int rpmsg_port_uart_start(struct rpmsg_port *p);
+/* The UART deframer's state: one encoded frame so far (cap bytes at acc). */
+struct port_uart_rx {
+    uint8_t *acc;
+    size_t alen, cap; /* cap: port_cobs_max(frame_cap) */
+    bool skipping;    /* lost step: wait for the next delimiter */
+};
+/* Bytes read from the line, through COBS into the protocol (lock held). */
+void rpmsg_port_uart_rx_bytes(struct rpmsg_port *p, struct port_uart_rx *st, const uint8_t *b,
+                              size_t n);
 int rpmsg_port_spi_start(struct rpmsg_port *p);
+/* One received SPI transfer (size bytes: a padded frame, or idle) into the
+ * protocol (takes the lock); true when it delivered messages. */
+bool rpmsg_port_spi_rx_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size);
 /* Wakes whatever the link threads block in (lock held or not). */
 void rpmsg_port_link_wakeup(struct rpmsg_port *p);
 

@@ -32,8 +32,7 @@ static bool idle_pattern(const uint8_t *b, size_t n)
     return b[0] == 0x00 || b[0] == 0xFF;
 }
 
-/* Returns true when the frame delivered messages. */
-static bool take_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
+bool rpmsg_port_spi_rx_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
 {
     rpmsg_mutex_lock(&p->lock);
     uint64_t msgs = p->stats.rx_msgs;
@@ -113,7 +112,7 @@ static void spi_thread(void *arg)
                 continue;
             }
             if (r > 0)
-                take_transfer(p, rx, size);
+                rpmsg_port_spi_rx_transfer(p, rx, size);
         } else {
             /* Keep frames armed while there is something to say,
              * so that the master can clock back to back. */
@@ -141,7 +140,7 @@ static void spi_thread(void *arg)
             if (r > 0) {
                 if (armed)
                     armed--;
-                streaming = take_transfer(p, rx, size);
+                streaming = rpmsg_port_spi_rx_transfer(p, rx, size);
             }
         }
     }

@@ -19,16 +19,53 @@ static void sleep_us(uint64_t us)
     nanosleep(&ts, NULL);
 }
 
+void rpmsg_port_uart_rx_bytes(struct rpmsg_port *p, struct port_uart_rx *st, const uint8_t *b,
+                              size_t n)
+{
+    uint64_t resync = 0, oversized = 0;
+    p->stats.rx_line_bytes += (uint64_t)n;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i]) {
+            if (st->skipping)
+                continue;
+            if (st->alen == st->cap) {
+                /* No delimiter where one had to be: garbage or a lost zero. */
+                st->skipping = true;
+                st->alen = 0;
+                oversized++;
+                resync++;
+                continue;
+            }
+            st->acc[st->alen++] = b[i];
+            continue;
+        }
+        if (st->skipping) {
+            st->skipping = false;
+            continue;
+        }
+        if (!st->alen)
+            continue;
+        long len = rpmsg_port_cobs_decode(st->acc, st->alen, p->frame_rx, st->cap);
+        st->alen = 0;
+        if (len < 0) {
+            resync++;
+            p->stats.crc_errors++; /* bit errors broke the encoding itself */
+            continue;
+        }
+        rpmsg_port_proto_rx(p, p->frame_rx, (size_t)len);
+    }
+    p->stats.resyncs += resync;
+    p->stats.oversized += oversized;
+}
+
 static void uart_rx_thread(void *arg)
 {
     struct rpmsg_port *p = arg;
     const struct rpmsg_port_uart_ops *ops = p->cfg.uart;
-    size_t cap = port_cobs_max(p->frame_cap);
-    uint8_t *acc = malloc(cap);
+    struct port_uart_rx st = { .cap = port_cobs_max(p->frame_cap) };
     uint8_t chunk[2048];
-    size_t alen = 0;
-    bool skipping = false;
-    if (!acc)
+    st.acc = malloc(st.cap);
+    if (!st.acc)
         return;
     for (;;) {
         rpmsg_mutex_lock(&p->lock);
@@ -43,46 +80,12 @@ static void uart_rx_thread(void *arg)
         }
         if (n == 0)
             continue;
-        uint64_t resync = 0, oversized = 0;
         rpmsg_mutex_lock(&p->lock);
-        p->stats.rx_line_bytes += (uint64_t)n;
-        for (int i = 0; i < n; i++) {
-            uint8_t b = chunk[i];
-            if (b) {
-                if (skipping)
-                    continue;
-                if (alen == cap) {
-                    /* No delimiter where one had to be: garbage or a lost zero. */
-                    skipping = true;
-                    alen = 0;
-                    oversized++;
-                    resync++;
-                    continue;
-                }
-                acc[alen++] = b;
-                continue;
-            }
-            if (skipping) {
-                skipping = false;
-                continue;
-            }
-            if (!alen)
-                continue;
-            long len = rpmsg_port_cobs_decode(acc, alen, p->frame_rx, cap);
-            alen = 0;
-            if (len < 0) {
-                resync++;
-                p->stats.crc_errors++; /* bit errors broke the encoding itself */
-                continue;
-            }
-            rpmsg_port_proto_rx(p, p->frame_rx, (size_t)len);
-        }
-        p->stats.resyncs += resync;
-        p->stats.oversized += oversized;
+        rpmsg_port_uart_rx_bytes(p, &st, chunk, (size_t)n);
         rpmsg_mutex_unlock(&p->lock);
         rpmsg_port_after_rx(p);
     }
-    free(acc);
+    free(st.acc);
 }
 
 static void uart_tx_thread(void *arg)
