@@ -107,6 +107,19 @@ struct rpmsg_port_config {
      */
     uint32_t line_rate;
     uint32_t rto_min_ms;    /* floor of the retransmission timer; 0: derived */
+    /*
+     * No valid frame from the peer for this long takes the link down (the
+     * peer is dead or the line cut); it comes back when the peer answers.
+     * 0: RPMSG_PORT_PEER_TIMEOUT_MS (1 s), or more if the line is so slow
+     * that a few full frames do not fit in it.
+     */
+    uint32_t peer_timeout_ms;
+    /*
+     * Frames are sized to the error rate the sender measures (smaller frames
+     * on a noisy line, up to frame_body on a clean one). true: always pack
+     * up to frame_body.
+     */
+    bool fixed_frames;
     bool no_rx_thread;      /* the application calls rpmsg_poll() */
 
     enum rpmsg_port_link link;
@@ -136,6 +149,9 @@ struct rpmsg_port_stats {
     uint64_t connects;               /* sessions established */
     uint64_t peer_resets;            /* peer seen rebooted */
     uint64_t lost_on_reset;          /* messages unacknowledged when a session ended */
+    uint64_t peer_timeouts;          /* sessions ended: nothing heard from the peer in peer_timeout_ms */
+    uint64_t keepalives;             /* idle link: the peer asked to answer */
+    uint32_t frame_body_now;         /* not a counter: the frame body the sender packs up to now */
 };
 
 struct rpmsg_port;

@@ -302,6 +302,15 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
      * plus what the UART driver may queue ahead (port_uart.c keeps ~2 ms). */
     uint32_t frame_ms = cfg->line_rate ? (uint32_t)((uint64_t)p->frame_cap * 1000 / cfg->line_rate) + 1 : 0;
     p->rto_min = cfg->rto_min_ms ? cfg->rto_min_ms : 5 + 3 * frame_ms;
+    p->rto_max = 2 * p->rto_min > 250 ? 2 * p->rto_min : 250;
+    /* A dead peer is declared after a few full frames' time at the least,
+     * so that a slow line is not taken for a dead one. */
+    uint32_t min_timeout = 8 * frame_ms + 2 * p->rto_max;
+    p->peer_timeout = cfg->peer_timeout_ms ? cfg->peer_timeout_ms : RPMSG_PORT_PEER_TIMEOUT_MS;
+    if (!cfg->peer_timeout_ms && p->peer_timeout < min_timeout)
+        p->peer_timeout = min_timeout;
+    /* COBS code bytes and the delimiter count against the error estimate. */
+    p->link_ovh = cfg->link == RPMSG_PORT_UART ? 2 + p->frame_cap / 254 : 0;
 
     p->mem = calloc((size_t)p->ntx + p->nrx, p->buf_size);
     p->tx_free = calloc(p->ntx, sizeof(*p->tx_free));
