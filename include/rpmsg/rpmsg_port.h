@@ -91,8 +91,8 @@ struct rpmsg_port_config {
     uint32_t features;      /* RPMSG_F_* offered; 0: RPMSG_F_NS | RPMSG_F_ACK */
     bool no_features;       /* offer nothing */
     uint32_t buf_size;      /* per buffer, rpmsg header included; 0: RPMSG_BUFFER_SIZE */
-    uint32_t num_tx_bufs;   /* 1..128; 0: 32 */
-    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: 32 */
+    uint32_t num_tx_bufs;   /* 1..128; 0: 32, 128 if line_rate >= 1,000,000 */
+    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: as num_tx_bufs */
     /*
      * Largest frame body in bytes (several messages are packed up to it);
      * 0: 2 * buf_size. On SPI every transfer is this plus the 20-byte

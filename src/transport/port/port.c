@@ -291,8 +291,11 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
         strncpy(p->cpuname, cfg->local_cpuname, sizeof(p->cpuname) - 1);
     p->features = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
     p->buf_size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
-    p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : 32;
-    p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : 32;
+    /* A fast line needs a window that covers its round trip (SPI at 20 MHz:
+     * about 60 small messages); a slow one does with fewer buffers. */
+    uint32_t nbufs = cfg->line_rate >= 1000000 ? PORT_WIN_MAX : 32;
+    p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : nbufs;
+    p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : nbufs;
     p->body_max = cfg->frame_body ? cfg->frame_body : 2 * p->buf_size;
     if (p->body_max > PORT_BODY_MAX)
         p->body_max = PORT_BODY_MAX;
@@ -302,7 +305,7 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
      * plus what the UART driver may queue ahead (port_uart.c keeps ~2 ms). */
     uint32_t frame_ms = cfg->line_rate ? (uint32_t)((uint64_t)p->frame_cap * 1000 / cfg->line_rate) + 1 : 0;
     p->rto_min = cfg->rto_min_ms ? cfg->rto_min_ms : 5 + 3 * frame_ms;
-    p->rto_max = 2 * p->rto_min > 250 ? 2 * p->rto_min : 250;
+    p->rto_max = 4 * p->rto_min > 40 ? 4 * p->rto_min : 40;
     /* A dead peer is declared after a few full frames' time at the least,
      * so that a slow line is not taken for a dead one. */
     uint32_t min_timeout = 8 * frame_ms + 2 * p->rto_max;

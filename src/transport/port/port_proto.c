@@ -155,10 +155,12 @@ void rpmsg_port_proto_init(struct rpmsg_port *p)
     adapt_body(p);
 }
 
-/* A session the peer let lapse ends like one the peer rebooted out of. */
+/* A session the peer let lapse ends like one the peer rebooted out of. It
+ * ends an eighth early, so that the core hears of it within peer_timeout
+ * even when the threads are slow to run. */
 static void check_peer(struct rpmsg_port *p, uint64_t now)
 {
-    if (!p->connected || now < p->last_rx_ms + p->peer_timeout)
+    if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
         return;
     p->stats.peer_timeouts++;
     p->nonce = fresh_nonce();
@@ -282,9 +284,11 @@ static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t no
             }
         }
         /* A serial link never reorders: a hole sent before something the peer
-         * holds was lost. Resend it now rather than at the timer. */
+         * holds was lost. Resend it now rather than at the timer. Only holes
+         * the bitmap covers: past it the peer may hold what it cannot say. */
         bool marked = false;
-        for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+        uint16_t end = port_seq_diff(p->snd_nxt, (uint16_t)(a + 33)) < 0 ? p->snd_nxt : (uint16_t)(a + 33);
+        for (uint16_t s = p->snd_una; s != end; s++) {
             struct port_txent *e = txe(p, s);
             if (any && !e->sacked && !e->rtx && (int32_t)(e->order - newest) < 0) {
                 mark_lost(p, e);
@@ -474,14 +478,31 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
 
 /* ---- Sending ------------------------------------------------------------- */
 
-/* Oldest transmission still waiting for an answer, or RPMSG_FOREVER. */
-static uint64_t oldest_unanswered(struct rpmsg_port *p)
+/*
+ * How long a transmission may wait for its answer. A message already resent
+ * waits about two round trips, not the backed-off timer: a lost resend of
+ * the oldest hole holds up the whole window behind it, and past the
+ * selective ACK's reach only a timer can tell it was lost.
+ */
+static uint64_t expiry(const struct rpmsg_port *p, const struct port_txent *e, uint32_t rto)
+{
+    if (e->sends > 1 && p->srtt8) {
+        uint32_t hole = (p->srtt8 >> 2) + 1;
+        hole = hole > p->rto_min ? hole : p->rto_min;
+        rto = hole < rto ? hole : rto;
+    }
+    return e->sent_ms + rto;
+}
+
+/* When the first transmission still waiting for an answer expires, or RPMSG_FOREVER. */
+static uint64_t first_expiry(struct rpmsg_port *p)
 {
     uint64_t t = RPMSG_FOREVER;
+    uint32_t rto = rto_now(p);
     for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
         struct port_txent *e = txe(p, s);
-        if (!e->sacked && !e->rtx && e->sent_ms < t)
-            t = e->sent_ms;
+        if (!e->sacked && !e->rtx && expiry(p, e, rto) < t)
+            t = expiry(p, e, rto);
     }
     return t;
 }
@@ -496,14 +517,24 @@ static bool has_rtx(struct rpmsg_port *p)
 
 static void check_timer(struct rpmsg_port *p, uint64_t now)
 {
-    uint64_t oldest = oldest_unanswered(p);
     uint32_t rto = rto_now(p);
-    if (oldest == RPMSG_FOREVER || now < oldest + rto)
+    if (now < first_expiry(p))
         return;
-    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+    /* One expiry counts as one loss for the error estimate: a stall of the
+     * peer or of this machine expires a whole window at once. Only what the
+     * peer's selective ACK can speak of is resent: past it the peer may well
+     * hold the rest, and the next ACK tells. */
+    bool first = true;
+    uint16_t end = port_seq_diff(p->snd_nxt, (uint16_t)(p->snd_una + 33)) < 0 ? p->snd_nxt
+                                                                              : (uint16_t)(p->snd_una + 33);
+    for (uint16_t s = p->snd_una; s != end; s++) {
         struct port_txent *e = txe(p, s);
-        if (!e->sacked && !e->rtx && e->sent_ms + rto <= now)
+        if (!e->sacked && !e->rtx && expiry(p, e, rto) <= now) {
+            if (!first)
+                e->fbytes = 0;
             mark_lost(p, e);
+            first = false;
+        }
     }
     p->stats.timeouts++;
     if (p->backoff < BACKOFF_MAX)
@@ -537,8 +568,7 @@ bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now)
     note_stall(p, now);
     if (p->stalled && now >= p->next_probe_ms)
         return true;
-    uint64_t oldest = oldest_unanswered(p);
-    return oldest != RPMSG_FOREVER && now >= oldest + rto_now(p);
+    return now >= first_expiry(p);
 }
 
 uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now)
@@ -546,9 +576,7 @@ uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now)
     (void)now;
     if (!p->connected)
         return p->next_hello_ms;
-    uint64_t t = oldest_unanswered(p);
-    if (t != RPMSG_FOREVER)
-        t += rto_now(p);
+    uint64_t t = first_expiry(p);
     if (p->snd_nxt != p->snd_end && !can_send_new(p) && p->next_probe_ms < t)
         t = p->next_probe_ms;
     uint64_t ka = keepalive_at(p);
