@@ -63,6 +63,11 @@ static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
     /* Until told to stop, the count is reached, or the peer goes away. */
     while (!tool_stop && rpmsg_device_is_up(rdev) && rpmsg_wait_timeout(NULL, &e->done, 100))
         ;
+    /* The peer went away before we were done: say why, and fail. */
+    bool lost = !tool_stop && !rpmsg_device_is_up(rdev) && !(e->limit && e->count >= e->limit);
+    if (lost)
+        fprintf(stderr, "rpmsg echo: link to '%s' went down: %s\n", rpmsg_get_cpuname(rdev),
+                linkopts_down_reason(link));
     /* Count reached: our last echo may still sit in the ring, and closing
      * takes the link down under it. Let the peer leave first (bounded). */
     for (int t = 0; t < 200 && !tool_stop && e->limit && e->count >= e->limit &&
@@ -71,7 +76,7 @@ static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
         rpmsg_wait_timeout(NULL, &e->done, 10);
     rpmsg_destroy_ept(&e->ept);
     rpmsg_link_close(link);
-    return 0;
+    return lost ? 3 : 0;
 }
 
 static void usage(FILE *f)
@@ -124,7 +129,9 @@ static int run(int argc, char **argv)
     int rc = 0;
     do {
         rc = serve_once(&e, &lo, name);
-    } while (serve && !tool_stop && rc == 0 && (!e.limit || e.count < e.limit));
+    } while (serve && !tool_stop && (rc == 0 || rc == 3) && (!e.limit || e.count < e.limit));
+    if (serve && rc == 3)
+        rc = 0; /* serving outlives its peers */
     fprintf(stderr, "rpmsg echo: echoed %lu messages, %lu errors\n", e.count, e.errors);
     return rc || e.errors ? 1 : 0;
 }

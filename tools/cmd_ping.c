@@ -189,7 +189,8 @@ static int run(int argc, char **argv)
     for (int t = 0; t < 600 && r; t++) {
         r = rpmsg_wait_timeout(NULL, &p.done, 100);
         if (r && !rpmsg_device_is_up(rpmsg_link_device(link))) {
-            fprintf(stderr, "rpmsg ping: link went down after %u replies\n", p.received);
+            fprintf(stderr, "rpmsg ping: link went down after %u replies: %s\n", p.received,
+                    linkopts_down_reason(link));
             r = -ENOTCONN;
             break;
         }

@@ -1,5 +1,7 @@
 #include "linkopts.h"
 
+#include "rpmsg/rpmsg_port.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +98,16 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
         *out = NULL;
     }
     return r;
+}
+
+const char *linkopts_down_reason(struct rpmsg_link *link)
+{
+    struct rpmsg_port_stats st;
+    if (rpmsg_port_get_stats(rpmsg_link_device(link), &st) == 0) {
+        if (st.peer_timeouts)
+            return "peer silent: nothing heard within the peer timeout (dead, or the line cut)";
+        if (st.peer_resets)
+            return "peer restarted";
+    }
+    return "link down";
 }

@@ -46,5 +46,7 @@ void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_lin
 int linkopts_parse(struct linkopts *o, int opt, const char *arg);
 /* Opens the link and waits until it is up; prints why not. 0 or -errno. */
 int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd);
+/* Why a link that was up went down, as far as its transport says. */
+const char *linkopts_down_reason(struct rpmsg_link *link);
 
 #endif
