@@ -151,6 +151,7 @@ struct rpmsg_port_stats {
     uint64_t lost_on_reset;          /* messages unacknowledged when a session ended */
     uint64_t peer_timeouts;          /* sessions ended: nothing heard from the peer in peer_timeout_ms */
     uint64_t keepalives;             /* idle link: the peer asked to answer */
+    uint64_t io_errors;              /* link reads or writes that failed (-errno other than a timeout) */
     uint32_t frame_body_now;         /* not a counter: the frame body the sender packs up to now */
 };
 
@@ -173,12 +174,26 @@ bool rpmsg_port_is_connected(struct rpmsg_port *port);
 /* ---- Linux backends (src/platform/linux) --------------------------------- */
 #if !RPMSG_NO_SYS && defined(__linux__)
 
+#include <sys/types.h>
+
+/*
+ * Stands in for read(2) and write(2) on the tty's descriptor, with their
+ * contract (a count, or -1 and errno): fault injection for tests (short
+ * counts, EIO, EAGAIN).
+ */
+struct rpmsg_tty_io {
+    ssize_t (*read)(void *ctx, int fd, void *buf, size_t len);
+    ssize_t (*write)(void *ctx, int fd, const void *buf, size_t len);
+    void *ctx;
+};
+
 /* A real tty through termios: raw 8N1, the given baud, optional RTS/CTS. */
 struct rpmsg_tty_config {
     const char *path;  /* opened O_RDWR|O_NOCTTY; or NULL to use fd */
     int fd;            /* used when path is NULL; not closed by rpmsg_tty_close */
     uint32_t baud;     /* a standard rate (9600 .. 4000000); 0 leaves it as is */
     bool rtscts;       /* hardware flow control */
+    const struct rpmsg_tty_io *io; /* NULL: read(2) and write(2) */
 };
 struct rpmsg_tty;
 int rpmsg_tty_open(struct rpmsg_tty **out, const struct rpmsg_tty_config *cfg);

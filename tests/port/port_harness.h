@@ -32,6 +32,7 @@ struct ph_opts {
     uint32_t nbufs;      /* per direction; 0: default */
     uint32_t seed;
     uint32_t peer_timeout_ms; /* 0: default */
+    const struct rpmsg_tty_io *io[2]; /* UART: each side's read/write stand-ins (NULL: the system's) */
 };
 
 struct ph_pair {
@@ -66,6 +67,7 @@ static inline int ph_side_open(struct ph_pair *p, int i)
             .path = i ? rpmsg_line_tty_b(p->line) : rpmsg_line_tty_a(p->line),
             .fd = -1,
             .baud = p->o.rate ? p->o.rate : 115200, /* a pty ignores it; the emulator paces */
+            .io = p->o.io[i],
         };
         int r = rpmsg_tty_open(&p->tty[i], &tc);
         if (r)
