@@ -94,7 +94,8 @@ static void adapt_body(struct rpmsg_port *p)
     uint32_t body = p->body_max;
     if (!p->cfg.fixed_frames && p->est_lost) {
         uint64_t o = PORT_OVERHEAD + p->link_ovh;
-        uint64_t b = (isqrt64(o * o + o * p->est_bits * EST_ONE / (8 * (uint64_t)p->est_lost)) - o) / 2;
+        uint64_t c = o * p->est_bits * EST_ONE / (8 * (uint64_t)p->est_lost);
+        uint64_t b = (isqrt64(o * o + 4 * c) - o) / 2;
         body = b < BODY_MIN ? BODY_MIN : b < body ? (uint32_t)b : body;
     }
     p->body_now = body;
