@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rpmsg/rpmsg_port.h"
+#include "port_pair.h"
 
 #define MSG 64u
 #define ADDR_A 0x500u
@@ -41,92 +41,11 @@
 #define BODY_FORMAT_MAX 8192u /* PORT_BODY_MAX */
 #define SPI_TRANSFER (20u + 2u * RPMSG_BUFFER_SIZE)
 
-struct link_cfg {
-    const char *name;
-    bool spi;
-    uint32_t rate;
-};
-
-struct pair {
-    struct rpmsg_line *line;
-    struct rpmsg_spibus *bus;
-    struct rpmsg_tty *tty[2];
-    struct rpmsg_port *port[2];
-    struct rpmsg_device *dev[2];
-};
-
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double line_bps(const struct link_cfg *l)
-{
-    return l->spi ? l->rate / 8.0 : l->rate / 10.0;
-}
-
-static void side_close(struct pair *p, int i)
-{
-    rpmsg_port_deinit(p->port[i]);
-    rpmsg_tty_close(p->tty[i]);
-    p->port[i] = NULL;
-    p->tty[i] = NULL;
-    p->dev[i] = NULL;
-}
-
-static void pair_close(struct pair *p)
-{
-    for (int i = 0; i < 2; i++)
-        side_close(p, i);
-    rpmsg_line_destroy(p->line);
-    rpmsg_spibus_destroy(p->bus);
-    memset(p, 0, sizeof(*p));
-}
-
-static int pair_open(struct pair *p, const struct link_cfg *l, double ber, double drop, uint32_t seed)
-{
-    memset(p, 0, sizeof(*p));
-    int r;
-    if (l->spi) {
-        struct rpmsg_spibus_config bc = { .clock_hz = l->rate, .ber = ber, .drop_rate = drop, .seed = seed };
-        r = rpmsg_spibus_create(&p->bus, &bc);
-    } else {
-        struct rpmsg_line_config lc = { .baud = l->rate, .ber = ber, .drop_rate = drop, .seed = seed };
-        r = rpmsg_line_create(&p->line, &lc);
-    }
-    for (int i = 0; i < 2 && !r; i++) {
-        struct rpmsg_port_config c;
-        memset(&c, 0, sizeof(c));
-        c.local_cpuname = i ? "b" : "a";
-        c.line_rate = (uint32_t)line_bps(l);
-        if (l->spi) {
-            c.link = i ? RPMSG_PORT_SPI_SLAVE : RPMSG_PORT_SPI_MASTER;
-            c.spi = &rpmsg_spibus_ops;
-            c.link_ctx = rpmsg_spibus_end(p->bus, i == 0);
-        } else {
-            struct rpmsg_tty_config tc = {
-                .path = i ? rpmsg_line_tty_b(p->line) : rpmsg_line_tty_a(p->line),
-                .fd = -1,
-                .baud = l->rate,
-            };
-            if ((r = rpmsg_tty_open(&p->tty[i], &tc)))
-                break;
-            c.link = RPMSG_PORT_UART;
-            c.uart = &rpmsg_tty_ops;
-            c.link_ctx = p->tty[i];
-        }
-        if (!(r = rpmsg_port_init(&p->port[i], &c)))
-            p->dev[i] = rpmsg_port_device(p->port[i]);
-    }
-    for (int k = 0; !r && k < 10000; k++) {
-        if (rpmsg_device_is_up(p->dev[0]) && rpmsg_device_is_up(p->dev[1]))
-            return 0;
-        usleep(1000);
-    }
-    pair_close(p);
-    return r ? r : -1;
 }
 
 /* ---- The optimum --------------------------------------------------------- */
@@ -217,11 +136,11 @@ struct point {
     uint64_t retransmits, timeouts, peer_timeouts;
 };
 
-static void run_point(struct point *pt, const struct link_cfg *l, uint32_t n)
+static void run_point(struct point *pt, const struct port_link *l, uint32_t n)
 {
-    struct pair p;
+    struct port_pair p;
     pt->msgs = n;
-    if (pair_open(&p, l, pt->ber, pt->drop, 7)) {
+    if (port_pair_open(&p, l, pt->ber, pt->drop, 7, NULL)) {
         fprintf(stderr, "%s: link did not come up\n", l->name);
         return;
     }
@@ -281,12 +200,12 @@ static void run_point(struct point *pt, const struct link_cfg *l, uint32_t n)
         if (snd[i].err)
             fprintf(stderr, "%s: send failed: %d\n", l->name, snd[i].err);
     }
-    pt->optimum = optimum(l->spi, pt->ber, pt->drop, &pt->best_k) * line_bps(l);
+    pt->optimum = optimum(l->spi, pt->ber, pt->drop, &pt->best_k) * port_line_bps(l);
     double g = (pt->goodput[0] + pt->goodput[1]) / 2;
     pt->ratio = pt->optimum > 0 ? g / pt->optimum : 0;
     for (int i = 0; i < 2; i++)
         rpmsg_destroy_ept(&ept[i]);
-    pair_close(&p);
+    port_pair_close(&p);
     for (int i = 0; i < 2; i++)
         pthread_mutex_destroy(&st[i].lock);
 }
@@ -300,15 +219,15 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Milliseconds from B's teardown until A's device is down; -1 if never. */
-static double detect_once(const struct link_cfg *l, unsigned rep)
+static double detect_once(const struct port_link *l, unsigned rep)
 {
-    struct pair p;
-    if (pair_open(&p, l, 0, 0, 11 + rep))
+    struct port_pair p;
+    if (port_pair_open(&p, l, 0, 0, 11 + rep, NULL))
         return -1;
     /* Idle for a while, at a different phase of the keepalive each run. */
     usleep(200000 + (rep * 37 % 10) * 50000);
     double t0 = now_s(), t = -1;
-    side_close(&p, 1);
+    port_pair_side_close(&p, 1);
     for (int k = 0; k < 10000; k++) {
         if (!rpmsg_device_is_up(p.dev[0])) {
             t = (now_s() - t0) * 1e3;
@@ -316,7 +235,7 @@ static double detect_once(const struct link_cfg *l, unsigned rep)
         }
         usleep(1000);
     }
-    pair_close(&p);
+    port_pair_close(&p);
     return t;
 }
 
@@ -326,7 +245,7 @@ struct detect {
     unsigned runs, missed;
 };
 
-static void run_detect(struct detect *d, const struct link_cfg *l, unsigned runs)
+static void run_detect(struct detect *d, const struct port_link *l, unsigned runs)
 {
     double v[32];
     unsigned n = 0;
@@ -355,7 +274,7 @@ int main(int argc, char **argv)
     uint32_t n = full ? 100000 : quick ? 5000 : 20000;
     if (getenv("BENCH_PORT_BER_MSGS"))
         n = (uint32_t)atoi(getenv("BENCH_PORT_BER_MSGS"));
-    const struct link_cfg links[] = {
+    const struct port_link links[] = {
         { "uart-3000000", false, 3000000 },
         { "spi-20MHz", true, 20000000 },
     };
@@ -374,7 +293,7 @@ int main(int argc, char **argv)
             pt->link = links[l].name;
             pt->ber = faults[f][0];
             pt->drop = faults[f][1];
-            pt->line_bps = line_bps(&links[l]);
+            pt->line_bps = port_line_bps(&links[l]);
             run_point(pt, &links[l], n);
             if (!json)
                 fprintf(stderr, "%s ber %g drop %g: %.0f / %.0f B/s\n", pt->link, pt->ber, pt->drop,
