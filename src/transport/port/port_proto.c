@@ -43,6 +43,15 @@ static struct port_rxslot *rxs(struct rpmsg_port *p, uint16_t seq)
     return &p->rxw[seq % PORT_WIN_MAX];
 }
 
+/* End of what the selective ACK bitmap can speak of: the first unacknowledged
+ * message and the 32 after it. The timer and hole detection look no
+ * further: past it the peer may hold what it cannot say. */
+static uint16_t sack_end(const struct rpmsg_port *p)
+{
+    uint16_t end = (uint16_t)(p->snd_una + 33);
+    return port_seq_diff(p->snd_nxt, end) < 0 ? p->snd_nxt : end;
+}
+
 static uint16_t rx_limit(const struct rpmsg_port *p)
 {
     return (uint16_t)(p->rcv_next + p->rx_nfree + p->ooo);
@@ -285,11 +294,9 @@ static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t no
             }
         }
         /* A serial link never reorders: a hole sent before something the peer
-         * holds was lost. Resend it now rather than at the timer. Only holes
-         * the bitmap covers: past it the peer may hold what it cannot say. */
+         * holds was lost. Resend it now rather than at the timer. */
         bool marked = false;
-        uint16_t end = port_seq_diff(p->snd_nxt, (uint16_t)(a + 33)) < 0 ? p->snd_nxt : (uint16_t)(a + 33);
-        for (uint16_t s = p->snd_una; s != end; s++) {
+        for (uint16_t s = p->snd_una, end = sack_end(p); s != end; s++) {
             struct port_txent *e = txe(p, s);
             if (any && !e->sacked && !e->rtx && (int32_t)(e->order - newest) < 0) {
                 mark_lost(p, e);
@@ -500,7 +507,7 @@ static uint64_t first_expiry(struct rpmsg_port *p)
 {
     uint64_t t = RPMSG_FOREVER;
     uint32_t rto = rto_now(p);
-    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+    for (uint16_t s = p->snd_una, end = sack_end(p); s != end; s++) {
         struct port_txent *e = txe(p, s);
         if (!e->sacked && !e->rtx && expiry(p, e, rto) < t)
             t = expiry(p, e, rto);
@@ -523,12 +530,9 @@ static void check_timer(struct rpmsg_port *p, uint64_t now)
         return;
     /* One expiry counts as one loss for the error estimate: a stall of the
      * peer or of this machine expires a whole window at once. Only what the
-     * peer's selective ACK can speak of is resent: past it the peer may well
-     * hold the rest, and the next ACK tells. */
+     * selective ACK covers is resent; the next ACK tells about the rest. */
     bool first = true;
-    uint16_t end = port_seq_diff(p->snd_nxt, (uint16_t)(p->snd_una + 33)) < 0 ? p->snd_nxt
-                                                                              : (uint16_t)(p->snd_una + 33);
-    for (uint16_t s = p->snd_una; s != end; s++) {
+    for (uint16_t s = p->snd_una, end = sack_end(p); s != end; s++) {
         struct port_txent *e = txe(p, s);
         if (!e->sacked && !e->rtx && expiry(p, e, rto) <= now) {
             if (!first)
