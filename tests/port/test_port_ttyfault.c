@@ -18,6 +18,7 @@ struct fault_io {
     unsigned short_max;   /* move at most this many bytes per call (0: no limit) */
     unsigned fail_every;  /* every Nth call fails (0: never) */
     atomic_bool dead;     /* every write fails */
+    bool stuck;           /* ... with EAGAIN, as a line held by flow control */
     atomic_uint failed;
 };
 
@@ -27,7 +28,7 @@ static ssize_t f_write(void *ctx, int fd, const void *buf, size_t len)
     unsigned n = atomic_fetch_add(&f->calls, 1) + 1;
     if (atomic_load(&f->dead) || (f->fail_every && n % f->fail_every == 0)) {
         atomic_fetch_add(&f->failed, 1);
-        errno = n % 2 && !atomic_load(&f->dead) ? EAGAIN : EIO;
+        errno = f->stuck || (n % 2 && !atomic_load(&f->dead)) ? EAGAIN : EIO;
         return -1;
     }
     if (f->short_max && len > 1)
@@ -92,11 +93,14 @@ static void test_short_io(void **state)
     struct ph_pair p;
     assert_int_equal(ph_open(&p, &o), 0);
     assert_int_equal(ph_wait_up(&p), 0);
+    /* Counted from here: B's tty opening flushes whatever part of A's first
+     * CONNECT was in the pty, which can leave a broken frame. */
+    struct rpmsg_port_stats s0[2] = { ph_stats(p.dev[0]), ph_stats(p.dev[1]) };
     stream_both(&p, 3000);
     for (int i = 0; i < 2; i++) {
         struct rpmsg_port_stats s = ph_stats(p.dev[i]);
         assert_int_equal(s.io_errors, 0);
-        assert_int_equal(s.crc_errors, 0); /* short counts are not errors */
+        assert_int_equal(s.crc_errors - s0[i].crc_errors, 0); /* short counts are not errors */
         assert_int_equal(s.connects, 1);
     }
     ph_close(&p);
@@ -130,10 +134,9 @@ static bool pred_state(void *arg)
     return rpmsg_device_is_up(a->p->dev[1]) == a->up;
 }
 
-static void test_dead_tty(void **state)
+static void run_dead_tty(bool stuck)
 {
-    (void)state;
-    struct fault_io f = { 0 };
+    struct fault_io f = { .stuck = stuck };
     struct rpmsg_tty_io io = { f_read, f_write, &f };
     struct ph_opts o = { .kind = PH_UART, .peer_timeout_ms = 300, .io = { &io, NULL } };
     struct ph_pair p;
@@ -143,13 +146,28 @@ static void test_dead_tty(void **state)
     atomic_store(&f.dead, true);
     struct up_arg a = { &p, false };
     assert_int_equal(tu_wait_until(pred_state, &a, TU_TIMEOUT_MS), 0);
-    assert_true(ph_stats(p.dev[0]).io_errors > 0);
+    if (!stuck)
+        assert_true(ph_stats(p.dev[0]).io_errors > 0); /* a timeout is not an error */
     assert_true(ph_stats(p.dev[1]).peer_timeouts >= 1);
     /* The tty works again: the link comes back and carries messages. */
     atomic_store(&f.dead, false);
     assert_int_equal(ph_wait_up(&p), 0);
     stream_both(&p, 500);
     ph_close(&p);
+}
+
+static void test_dead_tty(void **state)
+{
+    (void)state;
+    run_dead_tty(false);
+}
+
+/* Writes that never get through (EAGAIN until the deadline, again and
+ * again): the TX thread must not sit on its frame past the session. */
+static void test_stuck_tty(void **state)
+{
+    (void)state;
+    run_dead_tty(true);
 }
 
 static void test_open_errors(void **state)
@@ -180,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_short_io),
         cmocka_unit_test(test_failing_io),
         cmocka_unit_test(test_dead_tty),
+        cmocka_unit_test(test_stuck_tty),
         cmocka_unit_test(test_open_errors),
     };
     ph_filter();

@@ -78,7 +78,7 @@ struct rpmsg_port {
     uint32_t peer_features, peer_rx_size;
     uint16_t peer_hflags;
     /* Liveness: the last valid frame of this session from the peer. */
-    uint64_t last_rx_ms, next_keepalive_ms;
+    uint64_t last_rx_ms, next_keepalive_ms, last_check_ms;
     uint32_t peer_timeout;
 
     /* Sender: [snd_una, snd_nxt) sent and unacknowledged, [snd_nxt, snd_end) queued. */
@@ -143,6 +143,8 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
 size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room);
 /* When build() may next have something without outside events (RPMSG_FOREVER if never). */
 uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now);
+/* Runs the peer timeout; true when session gen has ended. */
+bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now);
 /* True when build() has something to send now. */
 bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now);
 

@@ -170,6 +170,13 @@ void rpmsg_port_proto_init(struct rpmsg_port *p)
  * even when the threads are slow to run. */
 static void check_peer(struct rpmsg_port *p, uint64_t now)
 {
+    /* This runs at least every quarter of the timeout while connected. A
+     * longer gap means this machine starved our threads, and the peer's
+     * frames may be waiting unread: silence so far counts as half. */
+    if (p->connected && now > p->last_check_ms + p->peer_timeout / 3 &&
+        p->last_rx_ms + p->peer_timeout / 2 < now)
+        p->last_rx_ms = now - p->peer_timeout / 2;
+    p->last_check_ms = now;
     if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
         return;
     p->stats.peer_timeouts++;
@@ -413,7 +420,7 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
         p->connected = true;
         p->stats.connects++;
         p->hello_backoff = 0;
-        p->last_rx_ms = rpmsg_time_ms();
+        p->last_rx_ms = p->last_check_ms = rpmsg_time_ms();
         p->next_keepalive_ms = 0;
         /* The peer may not know yet that we know it: say so once. */
         if (h->type == PORT_T_CONNACK)
@@ -559,6 +566,12 @@ static void note_stall(struct rpmsg_port *p, uint64_t now)
     p->stalled = true;
     p->stats.credit_stalls++;
     p->next_probe_ms = now + rto_now(p);
+}
+
+bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now)
+{
+    check_peer(p, now);
+    return p->gen != gen;
 }
 
 bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now)

@@ -127,6 +127,7 @@ static void uart_tx_thread(void *arg)
             rpmsg_cond_wait(&p->link_cond, &p->lock, dl);
             continue;
         }
+        uint32_t gen = p->gen;
         size_t m = cut_short;
         enc[0] = 0;
         m += rpmsg_port_cobs_encode(p->frame_tx, n, enc + m);
@@ -142,11 +143,15 @@ static void uart_tx_thread(void *arg)
                 off += (size_t)w;
                 continue;
             }
+            /* A line that takes nothing (flow control held by a dead peer)
+             * must not keep the peer timeout from running. */
             rpmsg_mutex_lock(&p->lock);
-            bool stop = p->stop;
+            bool stop = p->stop || rpmsg_port_proto_session_over(p, gen, rpmsg_time_ms());
             rpmsg_mutex_unlock(&p->lock);
-            if (stop)
+            if (stop) {
+                cut_short = off > 0;
                 break;
+            }
             if (w < 0 && w != -ETIMEDOUT && w != -EAGAIN) {
                 rpmsg_mutex_lock(&p->lock);
                 p->stats.io_errors++;
