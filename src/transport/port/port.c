@@ -305,7 +305,7 @@ int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg
      * plus what the UART driver may queue ahead (port_uart.c keeps ~2 ms). */
     uint32_t frame_ms = cfg->line_rate ? (uint32_t)((uint64_t)p->frame_cap * 1000 / cfg->line_rate) + 1 : 0;
     p->rto_min = cfg->rto_min_ms ? cfg->rto_min_ms : 5 + 3 * frame_ms;
-    p->rto_max = 4 * p->rto_min > 40 ? 4 * p->rto_min : 40;
+    p->rto_max = 4 * p->rto_min > 150 ? 4 * p->rto_min : 150;
     /* A dead peer is declared after a few full frames' time at the least,
      * so that a slow line is not taken for a dead one. */
     uint32_t min_timeout = 8 * frame_ms + 2 * p->rto_max;
