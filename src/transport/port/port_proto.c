@@ -6,14 +6,14 @@
  *
  * Liveness: every valid frame of the session from the peer counts as a sign
  * of life. An idle link asks for one (an ACK with PORT_F_POLL) after a
- * quarter of peer_timeout; with none for the whole of it the session ends
- * as if the peer had rebooted: this end takes a new nonce, so that a peer
- * that was only cut off drops the old session too when it hears from us.
+ * quarter of peer_timeout; with none for 7/8 of it the session ends as if
+ * the peer had rebooted: this end takes a new nonce, so that a peer that was
+ * only cut off drops the old session too when it hears from us.
  *
  * Frame size: the sender counts the messages it had to resend against the
  * line bits they went out in, which estimates the bit error rate, and packs
- * frames up to the body that maximises goodput at that rate (the larger of
- * the header's cost and the chance of losing the whole frame). Resending
+ * frames up to the body that maximises goodput at that rate (small frames
+ * pay more header per byte, large ones are lost more often). Resending
  * takes only the messages marked lost, with the same cap.
  *
  * Credits: the receiver advertises limit = rcv_next + free buffers + buffers
