@@ -288,11 +288,17 @@ static bool wait_err(struct proc *p, const char *text, int ms)
  */
 static void kill_one_side(const char *opt, const char *echo_arg, const char *ping_arg, bool kill_echo)
 {
-    const char *echo[] = { "echo", opt, echo_arg, NULL };
-    const char *ping[] = { "ping", opt, ping_arg, "--count", "100000000", NULL };
+    /* A generous --wait: on a loaded machine under ASan the first handshake
+     * can take seconds. */
+    const char *echo[] = { "echo", opt, echo_arg, "--wait", "30000", NULL };
+    const char *ping[] = { "ping", opt, ping_arg, "--count", "100000000", "--wait", "30000", NULL };
     start(&procs[0], echo);
     start(&procs[1], ping);
-    assert_true(wait_err(&procs[0], "' at 0x", 20000));
+    if (!wait_err(&procs[0], "' at 0x", 40000)) {
+        dump("echo", &procs[0]);
+        dump("ping", &procs[1]);
+        fail_msg("the echo never served");
+    }
     usleep(300000); /* the ping is under way */
     struct proc *victim = &procs[kill_echo ? 0 : 1], *survivor = &procs[kill_echo ? 1 : 0];
     kill(victim->pid, SIGKILL);
