@@ -22,26 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rpmsg/rpmsg_port.h"
+#include "port_pair.h"
 
 #define ADDR_A 0x500u
 #define ADDR_B 0x600u
 static unsigned FRAME_BODY = 1024u;
 #define PORT_FRAME_SPI (FRAME_BODY + 20.0) /* one transfer: header, body, CRC */
-
-struct link_cfg {
-    const char *name;
-    bool spi;
-    uint32_t rate; /* baud or clock */
-};
-
-struct pair {
-    struct rpmsg_line *line;
-    struct rpmsg_spibus *bus;
-    struct rpmsg_tty *tty[2];
-    struct rpmsg_port *port[2];
-    struct rpmsg_device *dev[2];
-};
 
 static double now_s(void)
 {
@@ -50,68 +36,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double line_bps(const struct link_cfg *l)
+/* 128 buffers each way and the frame body under test. */
+static int pair_open(struct port_pair *p, const struct port_link *l, double ber)
 {
-    return l->spi ? l->rate / 8.0 : l->rate / 10.0;
-}
-
-static void pair_close(struct pair *p)
-{
-    for (int i = 0; i < 2; i++) {
-        rpmsg_port_deinit(p->port[i]);
-        rpmsg_tty_close(p->tty[i]);
-    }
-    rpmsg_line_destroy(p->line);
-    rpmsg_spibus_destroy(p->bus);
-    memset(p, 0, sizeof(*p));
-}
-
-static int pair_open(struct pair *p, const struct link_cfg *l, double ber)
-{
-    memset(p, 0, sizeof(*p));
-    int r;
-    if (l->spi) {
-        struct rpmsg_spibus_config bc = { .clock_hz = l->rate, .ber = ber, .seed = 3 };
-        r = rpmsg_spibus_create(&p->bus, &bc);
-    } else {
-        struct rpmsg_line_config lc = { .baud = l->rate, .ber = ber, .seed = 3 };
-        r = rpmsg_line_create(&p->line, &lc);
-    }
-    for (int i = 0; i < 2 && !r; i++) {
-        struct rpmsg_port_config c;
-        memset(&c, 0, sizeof(c));
-        c.local_cpuname = i ? "b" : "a";
-        c.num_rx_bufs = c.num_tx_bufs = 128;
-        c.frame_body = FRAME_BODY;
-        c.line_rate = (uint32_t)line_bps(l);
-        if (l->spi) {
-            c.link = i ? RPMSG_PORT_SPI_SLAVE : RPMSG_PORT_SPI_MASTER;
-            c.spi = &rpmsg_spibus_ops;
-            c.link_ctx = rpmsg_spibus_end(p->bus, i == 0);
-        } else {
-            struct rpmsg_tty_config tc = {
-                .path = i ? rpmsg_line_tty_b(p->line) : rpmsg_line_tty_a(p->line),
-                .fd = -1,
-                .baud = l->rate,
-            };
-            r = rpmsg_tty_open(&p->tty[i], &tc);
-            if (r)
-                break;
-            c.link = RPMSG_PORT_UART;
-            c.uart = &rpmsg_tty_ops;
-            c.link_ctx = p->tty[i];
-        }
-        r = rpmsg_port_init(&p->port[i], &c);
-        if (!r)
-            p->dev[i] = rpmsg_port_device(p->port[i]);
-    }
-    for (int k = 0; !r && k < 5000; k++) {
-        if (rpmsg_device_is_up(p->dev[0]) && rpmsg_device_is_up(p->dev[1]))
-            return 0;
-        usleep(1000);
-    }
-    pair_close(p);
-    return r ? r : -1;
+    struct rpmsg_port_config c;
+    memset(&c, 0, sizeof(c));
+    c.num_rx_bufs = c.num_tx_bufs = 128;
+    c.frame_body = FRAME_BODY;
+    return port_pair_open(p, l, ber, 0, 3, &c);
 }
 
 /* ---- Throughput ----------------------------------------------------------- */
@@ -163,7 +95,7 @@ static void snapshot(struct sink *k, uint64_t *bytes, double *t)
 }
 
 /* Payload bytes per second, one direction, steady state. */
-static double throughput(struct pair *p, size_t size, double secs, struct rpmsg_port_stats *st)
+static double throughput(struct port_pair *p, size_t size, double secs, struct rpmsg_port_stats *st)
 {
     struct sink k = { .lock = PTHREAD_MUTEX_INITIALIZER };
     struct rpmsg_endpoint ea, eb;
@@ -247,7 +179,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Median and 99th percentile round trip in microseconds, 32-byte payload. */
-static void latency(struct pair *p, double secs, double *p50, double *p99)
+static void latency(struct port_pair *p, double secs, double *p50, double *p99)
 {
     struct pong po;
     sem_init(&po.got, 0, 0);
@@ -305,7 +237,7 @@ int main(int argc, char **argv)
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
     }
-    const struct link_cfg links[] = {
+    const struct port_link links[] = {
         { "uart-921600", false, 921600 },
         { "uart-3000000", false, 3000000 },
         { "spi-10MHz", true, 10000000 },
@@ -328,8 +260,8 @@ int main(int argc, char **argv)
             memset(r, 0, sizeof(*r));
             r->link = links[l].name;
             r->ber = bers[b];
-            r->line_bps = line_bps(&links[l]);
-            struct pair p;
+            r->line_bps = port_line_bps(&links[l]);
+            struct port_pair p;
             if (pair_open(&p, &links[l], bers[b])) {
                 fprintf(stderr, "%s: link did not come up\n", links[l].name);
                 continue;
@@ -346,7 +278,7 @@ int main(int argc, char **argv)
             /* The least a round trip costs on this wire: two frames. */
             double frame = links[l].spi ? PORT_FRAME_SPI : 32 + 16 + 20 + 2;
             r->rtt_ratio = r->rtt50 > 0 ? 2 * frame / r->line_bps * 1e6 / r->rtt50 : 0;
-            pair_close(&p);
+            port_pair_close(&p);
         }
 
     if (!json) {

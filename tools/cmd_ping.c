@@ -194,6 +194,7 @@ static int run(int argc, char **argv)
     for (int t = 0; t < 600 && r && !tool_stop; t++) {
         r = rpmsg_wait_timeout(NULL, &p.done, 100);
         if (r && !rpmsg_device_is_up(rpmsg_link_device(link))) {
+            /* Why is said below, with the figures. */
             fprintf(stderr, "rpmsg ping: link went down after %u replies\n", p.received);
             r = -ENOTCONN;
             break;

@@ -1,5 +1,7 @@
 #include "linkopts.h"
 
+#include "rpmsg/rpmsg_port.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -105,7 +105,9 @@ enum rpmsg_link_down {
  * the link healed since), else why it last went down. The reason in words
  * into buf when buf is not NULL ("" for NONE), e.g. "fault: descriptor id
  * out of range or not in the peer's hands (vring1 avail entry 3: id 300),
- * 1 fault", or "down: the peer died". Returns enum rpmsg_link_down.
+ * 1 fault", "down: the peer died", or on UART/SPI "down: peer silent: ..."
+ * (the peer timeout) and "down: the peer restarted". Returns enum
+ * rpmsg_link_down.
  */
 int rpmsg_link_trouble(struct rpmsg_link *link, char *buf, size_t size);
 /* Takes the link down, tells the peer, removes every name it owns. */

@@ -107,4 +107,16 @@
 #define RPMSG_BUFFER_SIZE 512
 #endif
 
+/*
+ * Port links (UART, SPI): a peer from which no valid frame came for this long
+ * is taken for dead and the link goes down (services get device_destroyed);
+ * it comes back by itself when the peer answers again. An idle link sends a
+ * keepalive after a quarter of it. rpmsg_port_config.peer_timeout_ms
+ * overrides it per link; a line too slow to carry a few frames in it gets
+ * more.
+ */
+#ifndef RPMSG_PORT_PEER_TIMEOUT_MS
+#define RPMSG_PORT_PEER_TIMEOUT_MS 1000
+#endif
+
 #endif /* RPMSG_OPT_H */

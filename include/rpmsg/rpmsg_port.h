@@ -91,8 +91,8 @@ struct rpmsg_port_config {
     uint32_t features;      /* RPMSG_F_* offered; 0: RPMSG_F_NS | RPMSG_F_ACK */
     bool no_features;       /* offer nothing */
     uint32_t buf_size;      /* per buffer, rpmsg header included; 0: RPMSG_BUFFER_SIZE */
-    uint32_t num_tx_bufs;   /* 1..128; 0: 32 */
-    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: 32 */
+    uint32_t num_tx_bufs;   /* 1..128; 0: 32, 128 if line_rate >= 1,000,000 */
+    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: as num_tx_bufs */
     /*
      * Largest frame body in bytes (several messages are packed up to it);
      * at least buf_size and 56 (the handshake); 0: 2 * buf_size, at least
@@ -108,6 +108,19 @@ struct rpmsg_port_config {
      */
     uint32_t line_rate;
     uint32_t rto_min_ms;    /* floor of the retransmission timer; 0: derived */
+    /*
+     * No valid frame from the peer for this long takes the link down (the
+     * peer is dead or the line cut); it comes back when the peer answers.
+     * 0: RPMSG_PORT_PEER_TIMEOUT_MS (1 s), or more if the line is so slow
+     * that a few full frames do not fit in it.
+     */
+    uint32_t peer_timeout_ms;
+    /*
+     * Frames are sized to the error rate the sender measures (smaller frames
+     * on a noisy line, up to frame_body on a clean one). true: always pack
+     * up to frame_body.
+     */
+    bool fixed_frames;
     bool no_rx_thread;      /* the application calls rpmsg_poll() */
 
     enum rpmsg_port_link link;
@@ -137,6 +150,10 @@ struct rpmsg_port_stats {
     uint64_t connects;               /* sessions established */
     uint64_t peer_resets;            /* peer seen rebooted */
     uint64_t lost_on_reset;          /* messages unacknowledged when a session ended */
+    uint64_t peer_timeouts;          /* sessions ended: nothing heard from the peer in peer_timeout_ms */
+    uint64_t keepalives;             /* idle link: the peer asked to answer */
+    uint64_t io_errors;              /* link reads or writes that failed (-errno other than a timeout) */
+    uint32_t frame_body_now;         /* not a counter: the frame body the sender packs up to now */
 };
 
 struct rpmsg_port;
@@ -158,12 +175,26 @@ bool rpmsg_port_is_connected(struct rpmsg_port *port);
 /* ---- Linux backends (src/platform/linux) --------------------------------- */
 #if !RPMSG_NO_SYS && defined(__linux__)
 
+#include <sys/types.h>
+
+/*
+ * Stands in for read(2) and write(2) on the tty's descriptor, with their
+ * contract (a count, or -1 and errno): fault injection for tests (short
+ * counts, EIO, EAGAIN).
+ */
+struct rpmsg_tty_io {
+    ssize_t (*read)(void *ctx, int fd, void *buf, size_t len);
+    ssize_t (*write)(void *ctx, int fd, const void *buf, size_t len);
+    void *ctx;
+};
+
 /* A real tty through termios: raw 8N1, the given baud, optional RTS/CTS. */
 struct rpmsg_tty_config {
     const char *path;  /* opened O_RDWR|O_NOCTTY; or NULL to use fd */
     int fd;            /* used when path is NULL; not closed by rpmsg_tty_close */
     uint32_t baud;     /* a standard rate (9600 .. 4000000); 0 leaves it as is */
     bool rtscts;       /* hardware flow control */
+    const struct rpmsg_tty_io *io; /* NULL: read(2) and write(2) */
 };
 struct rpmsg_tty;
 int rpmsg_tty_open(struct rpmsg_tty **out, const struct rpmsg_tty_config *cfg);

@@ -31,6 +31,8 @@ struct ph_opts {
     uint32_t frame_body; /* 0: default */
     uint32_t nbufs;      /* per direction; 0: default */
     uint32_t seed;
+    uint32_t peer_timeout_ms; /* 0: default */
+    const struct rpmsg_tty_io *io[2]; /* UART: each side's read/write stand-ins (NULL: the system's) */
 };
 
 struct ph_pair {
@@ -59,11 +61,13 @@ static inline int ph_side_open(struct ph_pair *p, int i)
     c.buf_size = i && p->o.buf_size_b ? p->o.buf_size_b : p->o.buf_size;
     c.frame_body = p->o.frame_body;
     c.num_rx_bufs = c.num_tx_bufs = p->o.nbufs;
+    c.peer_timeout_ms = p->o.peer_timeout_ms;
     if (p->o.kind == PH_UART) {
         struct rpmsg_tty_config tc = {
             .path = i ? rpmsg_line_tty_b(p->line) : rpmsg_line_tty_a(p->line),
             .fd = -1,
             .baud = p->o.rate ? p->o.rate : 115200, /* a pty ignores it; the emulator paces */
+            .io = p->o.io[i],
         };
         int r = rpmsg_tty_open(&p->tty[i], &tc);
         if (r)
@@ -146,6 +150,36 @@ static inline struct rpmsg_port_stats ph_stats(struct rpmsg_device *d)
     return s;
 }
 
+/* device_created / device_destroyed of one device, counted and checked for order. */
+struct life {
+    struct rpmsg_device *watch;
+    struct tu_event created, destroyed;
+    int order_bad; /* destroyed seen when not created, or created twice in a row */
+    int state;     /* 1 up, 0 down */
+};
+
+static inline void on_created(struct rpmsg_device *rdev, void *priv)
+{
+    struct life *l = priv;
+    if (rdev != l->watch)
+        return;
+    if (l->state == 1)
+        l->order_bad++;
+    l->state = 1;
+    tu_event_post(&l->created);
+}
+
+static inline void on_destroyed(struct rpmsg_device *rdev, void *priv)
+{
+    struct life *l = priv;
+    if (rdev != l->watch)
+        return;
+    if (l->state == 0)
+        l->order_bad++;
+    l->state = 0;
+    tu_event_post(&l->destroyed);
+}
+
 /* PH_FILTER=pattern runs only the matching tests (debugging). */
 static inline void ph_filter(void)
 {
@@ -166,10 +200,12 @@ static inline uint32_t ph_mix(uint32_t x)
     return x;
 }
 
-/* Payload of message seq: [seq][crc of the rest][bytes from seq], 8..max bytes. */
-static inline uint32_t ph_payload(uint8_t *out, uint32_t seq, uint32_t max, uint32_t salt)
+/* Payload of message seq: [seq][crc of the rest][bytes from seq], min..max
+ * bytes (min 0: 8). */
+static inline uint32_t ph_payload(uint8_t *out, uint32_t seq, uint32_t min, uint32_t max, uint32_t salt)
 {
-    uint32_t len = 8 + ph_mix(seq ^ salt) % (max - 8 + 1);
+    min = min > 8 ? min : 8;
+    uint32_t len = min + ph_mix(seq ^ salt) % (max - min + 1);
     uint32_t x = ph_mix(seq * 2654435761u + salt);
     for (uint32_t i = 8; i < len; i++) {
         x = x * 1103515245u + 12345u;
@@ -183,7 +219,7 @@ static inline uint32_t ph_payload(uint8_t *out, uint32_t seq, uint32_t max, uint
 struct ph_stream {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    uint32_t max, salt;
+    uint32_t min, max, salt; /* min: set after init for fixed sizes */
     uint32_t next;     /* sequence number expected */
     uint32_t received;
     uint32_t corrupt, misordered;
@@ -217,7 +253,7 @@ static inline int ph_stream_cb(struct rpmsg_endpoint *ept, void *data, size_t le
     bool ok = len >= 8;
     uint32_t seq = ok ? rpmsg_get32(data) : 0;
     if (ok) {
-        uint32_t n = ph_payload(expect, seq, s->max, s->salt);
+        uint32_t n = ph_payload(expect, seq, s->min, s->max, s->salt);
         ok = n == len && !memcmp(expect, data, len);
     }
     if (!ok) {
@@ -267,7 +303,7 @@ static inline int ph_stream_wait(struct ph_stream *s, uint32_t next, unsigned id
 
 struct ph_sender {
     struct rpmsg_endpoint *ept;
-    uint32_t first, count, max, salt;
+    uint32_t first, count, min, max, salt;
     bool retry;        /* keep going through link loss (restart tests) */
     uint32_t hold_at;  /* if nonzero: message index to stop before until released */
     volatile bool release;
@@ -285,7 +321,7 @@ static inline void *ph_sender_run(void *arg)
             struct timespec nap = { 0, 1000000L };
             nanosleep(&nap, NULL);
         }
-        uint32_t len = ph_payload(buf, s->first + i, s->max, s->salt);
+        uint32_t len = ph_payload(buf, s->first + i, s->min, s->max, s->salt);
         int r = rpmsg_send(s->ept, buf, len);
         if (r == (int)len) {
             s->sent++;

@@ -82,6 +82,25 @@ static void kill_and_restart(void **state)
     assert_non_null(strstr(out, "300 echoed back"));
 }
 
+/* Hub A killed -9 and left dead: nothing tells the big core, which must
+ * notice the silence on spi0 by itself (the port's peer timeout), take the
+ * link down and lose its route to B; A started again, both come back. */
+static void hub_dies_silently(void **state)
+{
+    (void)state;
+    pid_t pid = start("heterogeneous.ini", "300");
+    assert_true(sim_status_has(sock, "big:running(far 1", 10));
+    assert_int_equal(sim_ctl(sock, "kill", "A", ans, sizeof(ans)), 0);
+    assert_true(sim_status_has(sock, "A:DEAD", 5));
+    assert_true(sim_status_has(sock, "spi0       spi    | big: down", 10));
+    assert_true(sim_status_has(sock, "big:running(far 0", 10));
+    assert_int_equal(sim_ctl(sock, "start", "A", ans, sizeof(ans)), 0);
+    assert_true(sim_status_has(sock, "spi0       spi    | big: up", 10));
+    assert_true(sim_status_has(sock, "big:running(far 1", 10));
+    finish(pid);
+    assert_non_null(strstr(out, "300 echoed back"));
+}
+
 /* Homogeneous: no hubs; C's two VirtIO peers reopen their links when it dies
  * and find it again when it comes back. */
 static void homogeneous_restart(void **state)
@@ -171,6 +190,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(kill_and_restart, cleanup),
+        cmocka_unit_test_teardown(hub_dies_silently, cleanup),
         cmocka_unit_test_teardown(homogeneous_restart, cleanup),
         cmocka_unit_test_teardown(hop_cut, cleanup),
         cmocka_unit_test_teardown(signal_stops_cleanly, cleanup),

@@ -609,6 +609,91 @@ static void test_echo_ping_spi(void **st)
     assert_int_equal(leftovers(), 0);
 }
 
+/* Waits until text appears in the process's stderr; false after ms. */
+static bool wait_err(struct proc *p, const char *text, int ms)
+{
+    char err[8192];
+    for (int t = 0; t < ms; t += 10) {
+        slurp(p->err, err, sizeof(err));
+        if (strstr(err, text))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/*
+ * kill -9 of one side of a running echo/ping pair over a port link: the
+ * survivor notices the silence on its own, says why and exits non-zero
+ * (before port links had a peer timeout, neither ever noticed).
+ */
+static void kill_one_side(const char *opt, const char *echo_arg, const char *ping_arg, bool kill_echo)
+{
+    /* A generous --wait: on a loaded machine under ASan the first handshake
+     * can take seconds. */
+    const char *echo[] = { "echo", opt, echo_arg, "--wait", "30000", NULL };
+    const char *ping[] = { "ping", opt, ping_arg, "--count", "100000000", "--wait", "30000", NULL };
+    start(&procs[0], echo);
+    start(&procs[1], ping);
+    if (!wait_err(&procs[0], "' at 0x", 40000)) {
+        dump("echo", &procs[0]);
+        dump("ping", &procs[1]);
+        fail_msg("the echo never served");
+    }
+    usleep(300000); /* the ping is under way */
+    struct proc *victim = &procs[kill_echo ? 0 : 1], *survivor = &procs[kill_echo ? 1 : 0];
+    kill(victim->pid, SIGKILL);
+    finish(victim, 10000);
+    int r = finish(survivor, 20000);
+    char err[8192];
+    slurp(survivor->err, err, sizeof(err));
+    if (r == 0 || r >= 128 || !strstr(err, "link down: peer silent"))
+        dump("survivor", survivor);
+    assert_true(r != 0 && r < 128); /* exited by itself, with a failure */
+    assert_non_null(strstr(err, "link down: peer silent"));
+}
+
+static void start_line(char *a, char *b, size_t size)
+{
+    const char *line[] = { "line", "--baud", "3000000", NULL };
+    start(&procs[2], line);
+    char out[1024];
+    bool ok = false;
+    for (int t = 0; t < 500 && !ok; t++) {
+        slurp(procs[2].out, out, sizeof(out));
+        ok = field(out, "a: ", a, size) && field(out, "b: ", b, size);
+        if (!ok)
+            usleep(10000);
+    }
+    assert_true(ok);
+    strcat(a, ":3000000");
+    strcat(b, ":3000000");
+}
+
+static void test_kill_uart(void **st)
+{
+    (void)st;
+    for (int k = 0; k < 2; k++) {
+        char a[256], b[256];
+        start_line(a, b, sizeof(a) - 16);
+        kill_one_side("--uart", a, b, k == 0);
+        kill_all();
+    }
+}
+
+static void test_kill_spi(void **st)
+{
+    (void)st;
+    for (int k = 0; k < 2; k++) {
+        char bus[96], bus_clocked[128];
+        snprintf(bus, sizeof(bus), "%sspik%d", prefix, k);
+        snprintf(bus_clocked, sizeof(bus_clocked), "%s@20000000", bus);
+        kill_one_side("--spi", bus_clocked, bus, k == 0);
+        kill_all();
+    }
+    leftovers(); /* a bus whose creator was killed is left behind: not ours to judge here */
+}
+
 static void test_demo(void **st)
 {
     (void)st;
@@ -668,6 +753,8 @@ int main(void)
         cmocka_unit_test_teardown(test_serve_after_kill, teardown),
         cmocka_unit_test_teardown(test_echo_ping_uart, teardown),
         cmocka_unit_test_teardown(test_echo_ping_spi, teardown),
+        cmocka_unit_test_teardown(test_kill_uart, teardown),
+        cmocka_unit_test_teardown(test_kill_spi, teardown),
         cmocka_unit_test_teardown(test_demo, teardown),
         cmocka_unit_test_teardown(test_bad_usage, teardown),
     };

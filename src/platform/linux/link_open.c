@@ -312,13 +312,33 @@ uint64_t rpmsg_link_errors(struct rpmsg_link *l)
     return l->vdev_inited && !rpmsg_virtio_get_stats(&l->vdev, &st) ? st.faults : 0;
 }
 
+/* A port link has no faults (a bad frame is dropped and resent); it goes
+ * down when its peer goes silent or comes back with a new session. */
+static int port_trouble(struct rpmsg_link *l, char *buf, size_t size)
+{
+    struct rpmsg_port_stats st;
+    if (rpmsg_port_get_stats(rpmsg_link_device(l), &st))
+        return RPMSG_LINK_DOWN_NONE;
+    const char *why = st.peer_timeouts ? "down: peer silent: nothing heard within the peer "
+                                         "timeout (dead, or the line cut)"
+                      : st.peer_resets ? "down: the peer restarted"
+                                       : NULL;
+    if (!why)
+        return RPMSG_LINK_DOWN_NONE;
+    if (buf && size)
+        snprintf(buf, size, "%s", why);
+    return RPMSG_LINK_DOWN_DEAD;
+}
+
 int rpmsg_link_trouble(struct rpmsg_link *l, char *buf, size_t size)
 {
     struct rpmsg_virtio_stats st;
     if (buf && size)
         buf[0] = '\0';
-    if (!l || !l->vdev_inited || rpmsg_virtio_get_stats(&l->vdev, &st))
-        return RPMSG_LINK_DOWN_NONE; /* port links: not told apart yet */
+    if (l && !l->vdev_inited)
+        return port_trouble(l, buf, size);
+    if (!l || rpmsg_virtio_get_stats(&l->vdev, &st))
+        return RPMSG_LINK_DOWN_NONE;
     int why = st.faults ? RPMSG_LINK_DOWN_FAULT
               : st.last_down == RPMSG_VIRTIO_DOWN_DEAD ? RPMSG_LINK_DOWN_DEAD
               : st.last_down == RPMSG_VIRTIO_DOWN_CLOSED ? RPMSG_LINK_DOWN_CLOSED

@@ -18,7 +18,20 @@ struct rpmsg_tty {
     int fd;
     bool own_fd;
     int evfd;
+    struct rpmsg_tty_io io;
 };
+
+static ssize_t sys_read(void *ctx, int fd, void *buf, size_t len)
+{
+    (void)ctx;
+    return read(fd, buf, len);
+}
+
+static ssize_t sys_write(void *ctx, int fd, const void *buf, size_t len)
+{
+    (void)ctx;
+    return write(fd, buf, len);
+}
 
 static int baud_const(uint32_t baud, speed_t *out)
 {
@@ -80,6 +93,11 @@ int rpmsg_tty_open(struct rpmsg_tty **out, const struct rpmsg_tty_config *cfg)
         return -ENOMEM;
     t->fd = cfg->path ? open(cfg->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : cfg->fd;
     t->own_fd = cfg->path != NULL;
+    t->io = cfg->io ? *cfg->io : (struct rpmsg_tty_io){ sys_read, sys_write, NULL };
+    if (!t->io.read)
+        t->io.read = sys_read;
+    if (!t->io.write)
+        t->io.write = sys_write;
     int r = t->fd < 0 ? -errno : 0;
     if (!r) {
         t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -127,7 +145,7 @@ static int tty_write(void *ctx, const void *buf, size_t len, uint64_t deadline)
     struct rpmsg_tty *t = ctx;
     size_t off = 0;
     while (off < len) {
-        ssize_t w = write(t->fd, (const uint8_t *)buf + off, len - off);
+        ssize_t w = t->io.write(t->io.ctx, t->fd, (const uint8_t *)buf + off, len - off);
         if (w > 0) {
             off += (size_t)w;
             continue;
@@ -148,7 +166,7 @@ static int tty_read(void *ctx, void *buf, size_t len, uint64_t deadline)
 {
     struct rpmsg_tty *t = ctx;
     for (;;) {
-        ssize_t r = read(t->fd, buf, len);
+        ssize_t r = t->io.read(t->io.ctx, t->fd, buf, len);
         if (r > 0)
             return (int)r;
         if (r == 0)

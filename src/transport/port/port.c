@@ -293,8 +293,11 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
         strncpy(p->cpuname, cfg->local_cpuname, sizeof(p->cpuname) - 1);
     p->features = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
     p->buf_size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
-    p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : 32;
-    p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : 32;
+    /* A fast line needs a window that covers its round trip (SPI at 20 MHz:
+     * about 60 small messages); a slow one does with fewer buffers. */
+    uint32_t nbufs = cfg->line_rate >= 1000000 ? PORT_WIN_MAX : 32;
+    p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : nbufs;
+    p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : nbufs;
     p->body_max = cfg->frame_body ? cfg->frame_body : 2 * p->buf_size;
     if (p->body_max < PORT_HELLO_SIZE)
         p->body_max = PORT_HELLO_SIZE; /* tiny buffers: the CONNECT must still fit */
@@ -306,6 +309,15 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
      * plus what the UART driver may queue ahead (port_uart.c keeps ~2 ms). */
     uint32_t frame_ms = cfg->line_rate ? (uint32_t)((uint64_t)p->frame_cap * 1000 / cfg->line_rate) + 1 : 0;
     p->rto_min = cfg->rto_min_ms ? cfg->rto_min_ms : 5 + 3 * frame_ms;
+    p->rto_max = 4 * p->rto_min > 150 ? 4 * p->rto_min : 150;
+    /* A dead peer is declared after a few full frames' time at the least,
+     * so that a slow line is not taken for a dead one. */
+    uint32_t min_timeout = 8 * frame_ms + 2 * p->rto_max;
+    p->peer_timeout = cfg->peer_timeout_ms ? cfg->peer_timeout_ms : RPMSG_PORT_PEER_TIMEOUT_MS;
+    if (!cfg->peer_timeout_ms && p->peer_timeout < min_timeout)
+        p->peer_timeout = min_timeout;
+    /* COBS code bytes and the delimiter count against the error estimate. */
+    p->link_ovh = cfg->link == RPMSG_PORT_UART ? 2 + p->frame_cap / 254 : 0;
 
     p->mem = calloc((size_t)p->ntx + p->nrx, p->buf_size);
     p->tx_free = calloc(p->ntx, sizeof(*p->tx_free));

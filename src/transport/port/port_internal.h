@@ -26,6 +26,7 @@ struct port_txent {
     uint64_t first_ms;  /* first transmission (RTT sample if never resent) */
     uint32_t order;     /* transmission order of the last send */
     uint16_t sends;
+    uint16_t fbytes;    /* line bytes of the frame it last went in (error estimate) */
     bool sacked;
     bool rtx;           /* to be sent again */
 };
@@ -75,13 +76,23 @@ struct rpmsg_port {
     uint32_t gen;      /* bumped when a session ends */
     char peer_name[RPMSG_CPUNAME_SIZE];
     uint32_t peer_features, peer_rx_size;
+    uint16_t peer_hflags;
+    /* Liveness: the last valid frame of this session from the peer. */
+    uint64_t last_rx_ms, next_keepalive_ms, last_check_ms;
+    uint32_t peer_timeout;
 
     /* Sender: [snd_una, snd_nxt) sent and unacknowledged, [snd_nxt, snd_end) queued. */
     uint16_t snd_una, snd_nxt, snd_end, peer_limit;
     struct port_txent txw[PORT_WIN_MAX];
     uint32_t tx_order;
     uint32_t srtt8, rttvar4; /* ms, scaled as in TCP; 0: no sample yet */
-    uint32_t rto_min, rto;
+    uint32_t rto_min, rto, rto_max;
+    /* Error estimate: messages lost per line bit they were exposed to,
+     * both halved as they grow so that it follows a changing line. */
+    uint64_t est_bits;
+    uint32_t est_lost;
+    uint32_t body_now;    /* frame body packed up to now (adapted) */
+    uint32_t link_ovh;    /* line bytes per frame besides header, body and CRC */
     uint32_t backoff;
     bool stalled;
     uint64_t next_probe_ms;
@@ -124,8 +135,16 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
  * while not connected).
  */
 size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, bool force);
+/*
+ * SPI: one more DATA frame into out, with a body of at most room bytes, to
+ * follow the first frame in the same transfer; 0 when the peer cannot take
+ * several frames per transfer or nothing is waiting to go.
+ */
+size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room);
 /* When build() may next have something without outside events (RPMSG_FOREVER if never). */
 uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now);
+/* Runs the peer timeout; true when session gen has ended. */
+bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now);
 /* True when build() has something to send now. */
 bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now);
 

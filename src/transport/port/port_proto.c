@@ -4,6 +4,18 @@
  * through rpmsg_port_proto_rx() and go out through rpmsg_port_proto_build();
  * the caller holds p->lock for both.
  *
+ * Liveness: every valid frame of the session from the peer counts as a sign
+ * of life. An idle link asks for one (an ACK with PORT_F_POLL) after a
+ * quarter of peer_timeout; with none for 7/8 of it the session ends as if
+ * the peer had rebooted: this end takes a new nonce, so that a peer that was
+ * only cut off drops the old session too when it hears from us.
+ *
+ * Frame size: the sender counts the messages it had to resend against the
+ * line bits they went out in, which estimates the bit error rate, and packs
+ * frames up to the body that maximises goodput at that rate (small frames
+ * pay more header per byte, large ones are lost more often). Resending
+ * takes only the messages marked lost, with the same cap.
+ *
  * Credits: the receiver advertises limit = rcv_next + free buffers + buffers
  * holding out-of-order messages. Delivering a message in order moves
  * rcv_next and uses a buffer, so the limit never goes back; every sequence
@@ -12,7 +24,11 @@
  */
 #include "port_internal.h"
 
-#define RTO_MAX_MS 250u
+/* Error estimate: halved past this many line bits (a few MB: long enough
+ * to see a 1e-6 line's errors, short enough to follow a change). */
+#define EST_WINDOW_BITS (1ull << 25)
+#define EST_ONE 256u  /* est_lost counts lost messages in 1/256ths */
+#define BODY_MIN 64u
 #define BACKOFF_MAX 6u
 #define HELLO_MIN_MS 10u
 #define HELLO_MAX_MS 200u
@@ -25,6 +41,15 @@ static struct port_txent *txe(struct rpmsg_port *p, uint16_t seq)
 static struct port_rxslot *rxs(struct rpmsg_port *p, uint16_t seq)
 {
     return &p->rxw[seq % PORT_WIN_MAX];
+}
+
+/* End of what the selective ACK bitmap can speak of: the first unacknowledged
+ * message and the 32 after it. The timer and hole detection look no
+ * further: past it the peer may hold what it cannot say. */
+static uint16_t sack_end(const struct rpmsg_port *p)
+{
+    uint16_t end = (uint16_t)(p->snd_una + 33);
+    return port_seq_diff(p->snd_nxt, end) < 0 ? p->snd_nxt : end;
 }
 
 static uint16_t rx_limit(const struct rpmsg_port *p)
@@ -43,11 +68,69 @@ static uint32_t rx_sack(struct rpmsg_port *p)
     return sack;
 }
 
+/* Backed off, but never past rto_max: on a noisy line a long wait for a
+ * lost frame costs more than a needless resend. */
 static uint32_t rto_now(const struct rpmsg_port *p)
 {
     uint32_t rto = p->rto << (p->backoff < BACKOFF_MAX ? p->backoff : BACKOFF_MAX);
-    uint32_t cap = RTO_MAX_MS > 2 * p->rto ? RTO_MAX_MS : 2 * p->rto;
-    return rto < cap ? rto : cap;
+    return rto < p->rto_max ? rto : p->rto_max;
+}
+
+static uint64_t isqrt64(uint64_t v)
+{
+    uint64_t r = 0, bit = 1ull << 62;
+    while (bit > v)
+        bit >>= 2;
+    while (bit) {
+        if (v >= r + bit) {
+            v -= r + bit;
+            r = (r >> 1) + bit;
+        } else {
+            r >>= 1;
+        }
+        bit >>= 2;
+    }
+    return r;
+}
+
+/*
+ * Goodput of a frame with body B and o bytes of overhead at bit error rate
+ * q is about B / (B + o) * exp(-8q(B + o)); it peaks where
+ * B^2 + oB = o / (8q), with q = lost / bits as measured.
+ */
+static void adapt_body(struct rpmsg_port *p)
+{
+    uint32_t body = p->body_max;
+    if (!p->cfg.fixed_frames && p->est_lost) {
+        uint64_t o = PORT_OVERHEAD + p->link_ovh;
+        uint64_t c = o * p->est_bits * EST_ONE / (8 * (uint64_t)p->est_lost);
+        uint64_t b = (isqrt64(o * o + 4 * c) - o) / 2;
+        body = b < BODY_MIN ? BODY_MIN : b < body ? (uint32_t)b : body;
+    }
+    p->body_now = body;
+    p->stats.frame_body_now = body;
+}
+
+/* The fate of a message's last transmission, for the error estimate. */
+static void est_note(struct rpmsg_port *p, struct port_txent *e, bool lost)
+{
+    if (!e->fbytes)
+        return;
+    p->est_bits += 8u * e->fbytes;
+    e->fbytes = 0; /* one verdict per transmission */
+    if (lost)
+        p->est_lost += EST_ONE;
+    if (p->est_bits > EST_WINDOW_BITS) {
+        p->est_bits >>= 1;
+        p->est_lost >>= 1;
+    }
+    adapt_body(p);
+}
+
+static void mark_lost(struct rpmsg_port *p, struct port_txent *e)
+{
+    e->rtx = true;
+    est_note(p, e, true);
 }
 
 static uint32_t hello_interval(const struct rpmsg_port *p)
@@ -79,6 +162,33 @@ void rpmsg_port_proto_init(struct rpmsg_port *p)
     p->tag = (uint8_t)p->nonce;
     p->rto = p->rto_min;
     p->adv_limit = rx_limit(p);
+    adapt_body(p);
+}
+
+/* A session the peer let lapse ends like one the peer rebooted out of. It
+ * ends an eighth early, so that the core hears of it within peer_timeout
+ * even when the threads are slow to run. */
+static void check_peer(struct rpmsg_port *p, uint64_t now)
+{
+    /* This runs at least every quarter of the timeout while connected. A
+     * longer gap means this machine starved our threads, and the peer's
+     * frames may be waiting unread: silence so far counts as half. */
+    if (p->connected && now > p->last_check_ms + p->peer_timeout / 3 &&
+        p->last_rx_ms + p->peer_timeout / 2 < now)
+        p->last_rx_ms = now - p->peer_timeout / 2;
+    p->last_check_ms = now;
+    if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
+        return;
+    p->stats.peer_timeouts++;
+    p->nonce = fresh_nonce();
+    p->tag = (uint8_t)p->nonce;
+    rpmsg_port_proto_reset(p);
+}
+
+static uint64_t keepalive_at(const struct rpmsg_port *p)
+{
+    uint64_t t = p->last_rx_ms + p->peer_timeout / 4;
+    return t > p->next_keepalive_ms ? t : p->next_keepalive_ms;
 }
 
 void rpmsg_port_proto_reset(struct rpmsg_port *p)
@@ -133,8 +243,8 @@ static void rtt_sample(struct rpmsg_port *p, uint32_t rtt)
     uint32_t rto = (p->srtt8 >> 3) + p->rttvar4 + 1;
     if (rto < p->rto_min)
         rto = p->rto_min;
-    if (rto > 1000)
-        rto = 1000;
+    if (rto > p->rto_max)
+        rto = p->rto_max;
     p->rto = rto;
 }
 
@@ -160,6 +270,8 @@ static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t no
         struct port_txent *e = txe(p, p->snd_una);
         if (e->sends == 1 && now >= e->first_ms)
             rtt_sample(p, (uint32_t)(now - e->first_ms));
+        if (!e->rtx && !e->sacked)
+            est_note(p, e, false);
         p->tx_free[p->tx_nfree++] = e->buf;
         e->buf = NULL;
         p->snd_una++;
@@ -178,8 +290,11 @@ static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t no
             if (port_seq_diff(s, p->snd_nxt) >= 0)
                 break;
             struct port_txent *e = txe(p, s);
-            if (h->sack & (1u << i))
+            if ((h->sack & (1u << i)) && !e->sacked) {
                 e->sacked = true;
+                if (!e->rtx)
+                    est_note(p, e, false);
+            }
             if (e->sacked && (!any || (int32_t)(e->order - newest) > 0)) {
                 newest = e->order;
                 any = true;
@@ -188,10 +303,10 @@ static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t no
         /* A serial link never reorders: a hole sent before something the peer
          * holds was lost. Resend it now rather than at the timer. */
         bool marked = false;
-        for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+        for (uint16_t s = p->snd_una, end = sack_end(p); s != end; s++) {
             struct port_txent *e = txe(p, s);
             if (any && !e->sacked && !e->rtx && (int32_t)(e->order - newest) < 0) {
-                e->rtx = true;
+                mark_lost(p, e);
                 marked = true;
             }
         }
@@ -293,8 +408,11 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
         memcpy(p->peer_name, m.cpuname, sizeof(p->peer_name));
         p->peer_features = m.features;
         p->peer_rx_size = m.rx_buf_size;
+        p->peer_hflags = m.hflags;
         p->peer_limit = 0;
     }
+    if (p->connected)
+        p->last_rx_ms = rpmsg_time_ms();
     take_limit(p, h->limit);
     if (h->type == PORT_T_CONNECT)
         p->connack_owed = true;
@@ -302,6 +420,8 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
         p->connected = true;
         p->stats.connects++;
         p->hello_backoff = 0;
+        p->last_rx_ms = p->last_check_ms = rpmsg_time_ms();
+        p->next_keepalive_ms = 0;
         /* The peer may not know yet that we know it: say so once. */
         if (h->type == PORT_T_CONNACK)
             p->connack_owed = true;
@@ -359,7 +479,9 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
         p->stats.stale++;
         return;
     }
-    take_ack(p, &h, rpmsg_time_ms());
+    uint64_t now = rpmsg_time_ms();
+    p->last_rx_ms = now;
+    take_ack(p, &h, now);
     take_limit(p, h.limit);
     if (h.flags & PORT_F_POLL) {
         p->ack_owed = true;
@@ -371,14 +493,31 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
 
 /* ---- Sending ------------------------------------------------------------- */
 
-/* Oldest transmission still waiting for an answer, or RPMSG_FOREVER. */
-static uint64_t oldest_unanswered(struct rpmsg_port *p)
+/*
+ * How long a transmission may wait for its answer. A message already resent
+ * waits about two round trips, not the backed-off timer: a lost resend of
+ * the oldest hole holds up the whole window behind it, and past the
+ * selective ACK's reach only a timer can tell it was lost.
+ */
+static uint64_t expiry(const struct rpmsg_port *p, const struct port_txent *e, uint32_t rto)
+{
+    if (e->sends > 1 && p->srtt8) {
+        uint32_t hole = (p->srtt8 >> 2) + 1;
+        hole = hole > p->rto_min ? hole : p->rto_min;
+        rto = hole < rto ? hole : rto;
+    }
+    return e->sent_ms + rto;
+}
+
+/* When the first transmission still waiting for an answer expires, or RPMSG_FOREVER. */
+static uint64_t first_expiry(struct rpmsg_port *p)
 {
     uint64_t t = RPMSG_FOREVER;
-    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+    uint32_t rto = rto_now(p);
+    for (uint16_t s = p->snd_una, end = sack_end(p); s != end; s++) {
         struct port_txent *e = txe(p, s);
-        if (!e->sacked && !e->rtx && e->sent_ms < t)
-            t = e->sent_ms;
+        if (!e->sacked && !e->rtx && expiry(p, e, rto) < t)
+            t = expiry(p, e, rto);
     }
     return t;
 }
@@ -393,14 +532,21 @@ static bool has_rtx(struct rpmsg_port *p)
 
 static void check_timer(struct rpmsg_port *p, uint64_t now)
 {
-    uint64_t oldest = oldest_unanswered(p);
     uint32_t rto = rto_now(p);
-    if (oldest == RPMSG_FOREVER || now < oldest + rto)
+    if (now < first_expiry(p))
         return;
-    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+    /* One expiry counts as one loss for the error estimate: a stall of the
+     * peer or of this machine expires a whole window at once. Only what the
+     * selective ACK covers is resent; the next ACK tells about the rest. */
+    bool first = true;
+    for (uint16_t s = p->snd_una, end = sack_end(p); s != end; s++) {
         struct port_txent *e = txe(p, s);
-        if (!e->sacked && e->sent_ms + rto <= now)
-            e->rtx = true;
+        if (!e->sacked && !e->rtx && expiry(p, e, rto) <= now) {
+            if (!first)
+                e->fbytes = 0;
+            mark_lost(p, e);
+            first = false;
+        }
     }
     p->stats.timeouts++;
     if (p->backoff < BACKOFF_MAX)
@@ -422,19 +568,25 @@ static void note_stall(struct rpmsg_port *p, uint64_t now)
     p->next_probe_ms = now + rto_now(p);
 }
 
+bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now)
+{
+    check_peer(p, now);
+    return p->gen != gen;
+}
+
 bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now)
 {
+    check_peer(p, now);
     if (p->connack_owed)
         return true;
     if (!p->connected)
         return now >= p->next_hello_ms;
-    if (p->ack_owed || can_send_new(p) || has_rtx(p))
+    if (p->ack_owed || can_send_new(p) || has_rtx(p) || now >= keepalive_at(p))
         return true;
     note_stall(p, now);
     if (p->stalled && now >= p->next_probe_ms)
         return true;
-    uint64_t oldest = oldest_unanswered(p);
-    return oldest != RPMSG_FOREVER && now >= oldest + rto_now(p);
+    return now >= first_expiry(p);
 }
 
 uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now)
@@ -442,12 +594,11 @@ uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now)
     (void)now;
     if (!p->connected)
         return p->next_hello_ms;
-    uint64_t t = oldest_unanswered(p);
-    if (t != RPMSG_FOREVER)
-        t += rto_now(p);
+    uint64_t t = first_expiry(p);
     if (p->snd_nxt != p->snd_end && !can_send_new(p) && p->next_probe_ms < t)
         t = p->next_probe_ms;
-    return t;
+    uint64_t ka = keepalive_at(p);
+    return ka < t ? ka : t;
 }
 
 static size_t put_hello(struct rpmsg_port *p, uint8_t *body)
@@ -459,15 +610,17 @@ static size_t put_hello(struct rpmsg_port *p, uint8_t *body)
         .features = p->features,
         .rx_buf_size = p->buf_size,
         .rx_bufs = (uint16_t)p->nrx,
+        .hflags = p->cfg.link == RPMSG_PORT_UART ? 0 : PORT_HF_MULTI,
     };
     memcpy(m.cpuname, p->cpuname, sizeof(m.cpuname));
     rpmsg_port_hello_put(body, &m);
     return PORT_HELLO_SIZE;
 }
 
-/* Copies a run of messages starting at seq into body; returns bytes used. */
+/* Copies a run of messages starting at seq into body; returns bytes used.
+ * Stops before soft bytes, except for a first message, never past hard. */
 static size_t pack(struct rpmsg_port *p, uint8_t *body, uint16_t seq, bool resend,
-                   uint64_t now, uint16_t *count)
+                   uint64_t now, size_t soft, size_t hard, uint16_t *count)
 {
     size_t used = 0;
     uint16_t n = 0;
@@ -479,7 +632,7 @@ static size_t pack(struct rpmsg_port *p, uint8_t *body, uint16_t seq, bool resen
         } else if (s == p->snd_end || port_seq_diff(s, p->peer_limit) >= 0) {
             break;
         }
-        if (used + e->len > p->body_max)
+        if (used + e->len > hard || (n && used + e->len > soft))
             break;
         memcpy(body + used, e->buf, e->len);
         used += e->len;
@@ -497,8 +650,49 @@ static size_t pack(struct rpmsg_port *p, uint8_t *body, uint16_t seq, bool resen
         e->sends++;
         n++;
     }
+    uint32_t fbytes = PORT_OVERHEAD + (uint32_t)used + p->link_ovh;
+    for (uint16_t i = 0; i < n; i++)
+        txe(p, (uint16_t)(seq + i))->fbytes = (uint16_t)(fbytes < UINT16_MAX ? fbytes : UINT16_MAX);
     *count = n;
     return used;
+}
+
+/* Resends what is marked lost, else sends what is new; returns the count. */
+static uint16_t pack_data(struct rpmsg_port *p, struct port_hdr *h, uint8_t *body, uint64_t now,
+                          size_t soft, size_t hard, size_t *blen)
+{
+    uint16_t count = 0;
+    for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
+        struct port_txent *e = txe(p, s);
+        if (e->rtx && !e->sacked) {
+            h->seq = s;
+            *blen = pack(p, body, s, true, now, soft, hard, &count);
+            return count;
+        }
+    }
+    if (can_send_new(p)) {
+        h->seq = p->snd_nxt;
+        *blen = pack(p, body, p->snd_nxt, false, now, soft, hard, &count);
+        p->snd_nxt = (uint16_t)(p->snd_nxt + count);
+        p->stalled = false;
+    }
+    return count;
+}
+
+/* Header fields every frame carries: tags, ack, credit, sack. */
+static size_t seal_frame(struct rpmsg_port *p, uint8_t *out, struct port_hdr *h, size_t blen)
+{
+    h->stag = p->tag;
+    h->rtag = p->peer_known ? p->peer_tag : 0;
+    h->ack = p->rcv_next;
+    h->limit = rx_limit(p);
+    h->sack = rx_sack(p);
+    h->len = (uint16_t)blen;
+    p->adv_limit = h->limit;
+    p->ack_owed = false;
+    rpmsg_port_hdr_put(out, h);
+    p->stats.tx_frames++;
+    return rpmsg_port_seal(out, blen);
 }
 
 size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, bool force)
@@ -507,6 +701,7 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
     uint8_t *body = out + PORT_HDR_SIZE;
     size_t blen = 0;
 
+    check_peer(p, now);
     if (p->connack_owed || !p->connected) {
         if (p->connack_owed) {
             h.type = PORT_T_CONNACK;
@@ -522,25 +717,9 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
         blen = put_hello(p, body);
     } else {
         check_timer(p, now);
-        uint16_t count = 0;
-        for (uint16_t s = p->snd_una; s != p->snd_nxt; s++) {
-            struct port_txent *e = txe(p, s);
-            if (e->rtx && !e->sacked) {
-                h.seq = s;
-                blen = pack(p, body, s, true, now, &count);
-                break;
-            }
-        }
-        if (!count && p->snd_nxt != p->snd_end) {
-            if (can_send_new(p)) {
-                h.seq = p->snd_nxt;
-                blen = pack(p, body, p->snd_nxt, false, now, &count);
-                p->snd_nxt = (uint16_t)(p->snd_nxt + count);
-                p->stalled = false;
-            } else {
-                note_stall(p, now);
-            }
-        }
+        uint16_t count = pack_data(p, &h, body, now, p->body_now, p->body_max, &blen);
+        if (!count)
+            note_stall(p, now);
         if (count) {
             h.type = PORT_T_DATA;
         } else if (p->stalled && now >= p->next_probe_ms) {
@@ -549,21 +728,31 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
             h.flags = PORT_F_POLL;
             p->next_probe_ms = now + rto_now(p);
             p->stats.credit_probes++;
+        } else if (now >= keepalive_at(p)) {
+            /* Quiet for a while: is the peer still there? */
+            h.type = PORT_T_ACK;
+            h.flags = PORT_F_POLL;
+            p->next_keepalive_ms = now + p->peer_timeout / 8;
+            p->stats.keepalives++;
         } else if (p->ack_owed || force) {
             h.type = PORT_T_ACK;
         } else {
             return 0;
         }
     }
-    h.stag = p->tag;
-    h.rtag = p->peer_known ? p->peer_tag : 0;
-    h.ack = p->rcv_next;
-    h.limit = rx_limit(p);
-    h.sack = rx_sack(p);
-    h.len = (uint16_t)blen;
-    p->adv_limit = h.limit;
-    p->ack_owed = false;
-    rpmsg_port_hdr_put(out, &h);
-    p->stats.tx_frames++;
-    return rpmsg_port_seal(out, blen);
+    return seal_frame(p, out, &h, blen);
+}
+
+size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room)
+{
+    if (!(p->peer_hflags & PORT_HF_MULTI) || !p->connected || p->connack_owed ||
+        room < PORT_OVERHEAD + RPMSG_HDR_SIZE)
+        return 0;
+    room -= PORT_OVERHEAD;
+    struct port_hdr h = { .type = PORT_T_DATA };
+    size_t blen = 0;
+    size_t soft = room < p->body_now ? room : p->body_now;
+    if (!pack_data(p, &h, out + PORT_HDR_SIZE, now, soft, room, &blen))
+        return 0;
+    return seal_frame(p, out, &h, blen);
 }

@@ -32,19 +32,35 @@ static bool idle_pattern(const uint8_t *b, size_t n)
     return b[0] == 0x00 || b[0] == 0xFF;
 }
 
+/*
+ * Takes the frames of one transfer: one, or several back to back when we
+ * offered PORT_HF_MULTI, then zeros. Returns true when they delivered
+ * messages. A frame whose CRC fails is skipped by its length field; a second
+ * failure in a row means that length was hit too, and the rest is dropped.
+ */
 bool rpmsg_port_spi_rx_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size)
 {
     rpmsg_mutex_lock(&p->lock);
     uint64_t msgs = p->stats.rx_msgs;
     p->stats.rx_line_bytes += size;
-    if (idle_pattern(rx, PORT_HDR_SIZE)) {
-        p->stats.resyncs++; /* nothing armed on the other side, or a dead line */
-    } else {
-        uint16_t len = rpmsg_get16(rx + 10);
-        if (len > p->body_max)
+    size_t off = 0;
+    int bad = 0;
+    while (off + PORT_OVERHEAD <= size && bad < 2) {
+        const uint8_t *f = rx + off;
+        if (idle_pattern(f, PORT_HDR_SIZE)) {
+            if (!off)
+                p->stats.resyncs++; /* nothing armed on the other side, or a dead line */
+            break;
+        }
+        uint16_t len = rpmsg_get16(f + 10);
+        if (len > p->body_max || off + PORT_OVERHEAD + len > size) {
             p->stats.crc_errors++; /* a damaged header: no CRC to check against */
-        else
-            rpmsg_port_proto_rx(p, rx, PORT_OVERHEAD + (size_t)len);
+            break;
+        }
+        uint64_t crc_errors = p->stats.crc_errors;
+        rpmsg_port_proto_rx(p, f, PORT_OVERHEAD + (size_t)len);
+        bad = p->stats.crc_errors != crc_errors ? bad + 1 : 0;
+        off += PORT_OVERHEAD + len;
     }
     bool data = p->stats.rx_msgs != msgs;
     rpmsg_mutex_unlock(&p->lock);
@@ -52,14 +68,20 @@ bool rpmsg_port_spi_rx_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t 
     return data;
 }
 
-/* Builds this side's half of the next transfer; returns false when stopping. */
+/* Builds this side's half of the next transfer: a frame, more frames while
+ * messages wait and fit, zeros after. Returns false when stopping. */
 static bool build(struct rpmsg_port *p, uint8_t *tx, size_t size)
 {
     rpmsg_mutex_lock(&p->lock);
     bool stop = p->stop;
-    size_t n = stop ? 0 : rpmsg_port_proto_build(p, tx, rpmsg_time_ms(), true);
-    if (!stop)
+    size_t n = 0;
+    if (!stop) {
+        uint64_t now = rpmsg_time_ms();
+        n = rpmsg_port_proto_build(p, tx, now, true);
+        for (size_t m = n; m; n += m)
+            m = rpmsg_port_proto_build_more(p, tx + n, now, size - n);
         p->stats.tx_line_bytes += size;
+    }
     rpmsg_mutex_unlock(&p->lock);
     memset(tx + n, 0, size - n);
     return !stop;

@@ -75,6 +75,9 @@ static void uart_rx_thread(void *arg)
             break;
         int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), rpmsg_time_ms() + 100);
         if (n < 0) {
+            rpmsg_mutex_lock(&p->lock);
+            p->stats.io_errors++;
+            rpmsg_mutex_unlock(&p->lock);
             sleep_us(5000); /* the line is gone for now (a pty with no other end) */
             continue;
         }
@@ -92,7 +95,8 @@ static void uart_tx_thread(void *arg)
 {
     struct rpmsg_port *p = arg;
     const struct rpmsg_port_uart_ops *ops = p->cfg.uart;
-    uint8_t *enc = malloc(port_cobs_max(p->frame_cap) + 1);
+    uint8_t *enc = malloc(port_cobs_max(p->frame_cap) + 2);
+    bool cut_short = false; /* the last frame broke off: the receiver needs a delimiter first */
     if (!enc)
         return;
     uint64_t rate = p->cfg.line_rate; /* bytes per second */
@@ -126,8 +130,12 @@ static void uart_tx_thread(void *arg)
             rpmsg_cond_wait(&p->link_cond, &p->lock, dl);
             continue;
         }
-        size_t m = rpmsg_port_cobs_encode(p->frame_tx, n, enc);
+        uint32_t gen = p->gen;
+        size_t m = cut_short;
+        enc[0] = 0;
+        m += rpmsg_port_cobs_encode(p->frame_tx, n, enc + m);
         enc[m++] = 0;
+        cut_short = false;
         p->stats.tx_line_bytes += m;
         rpmsg_mutex_unlock(&p->lock);
 
@@ -138,15 +146,23 @@ static void uart_tx_thread(void *arg)
                 off += (size_t)w;
                 continue;
             }
+            /* A line that takes nothing (flow control held by a dead peer)
+             * must not keep the peer timeout from running. */
             rpmsg_mutex_lock(&p->lock);
-            bool stop = p->stop;
+            bool stop = p->stop || rpmsg_port_proto_session_over(p, gen, rpmsg_time_ms());
             rpmsg_mutex_unlock(&p->lock);
-            if (stop)
+            if (stop) {
+                cut_short = off > 0;
                 break;
-            if (w < 0 && w != -ETIMEDOUT && w != -EAGAIN)
+            }
+            if (w < 0 && w != -ETIMEDOUT && w != -EAGAIN) {
+                rpmsg_mutex_lock(&p->lock);
+                p->stats.io_errors++;
+                rpmsg_mutex_unlock(&p->lock);
                 sleep_us(5000); /* the other end is not there: the frame is lost, ARQ resends */
-            if (w < 0 && w != -ETIMEDOUT && w != -EAGAIN)
+                cut_short = off > 0;
                 break;
+            }
         }
         level += (double)m;
         rpmsg_mutex_lock(&p->lock);

@@ -19,7 +19,10 @@
  * CONNACK carry struct port_hello.
  *
  * UART: each frame is COBS-encoded and followed by a 0x00 delimiter.
- * SPI: each transfer carries one frame padded to the fixed transfer size.
+ * SPI: each transfer carries one frame padded with zeros to the fixed
+ * transfer size, or, when the receiver offered PORT_HF_MULTI, several
+ * frames back to back (so that a bit error costs one short frame, not the
+ * whole transfer) and then zeros.
  */
 #ifndef RPMSG_PORT_WIRE_H
 #define RPMSG_PORT_WIRE_H
@@ -45,6 +48,14 @@ enum port_type {
 };
 
 #define PORT_F_POLL 0x01u
+
+/*
+ * Hello flags (port_hello.hflags). A peer that leaves a flag clear gets the
+ * old behaviour, so both ends need not be upgraded together.
+ *   PORT_HF_MULTI: this end parses several frames back to back in one SPI
+ *   transfer (the rest of the transfer after the last frame is zeros).
+ */
+#define PORT_HF_MULTI 0x0001u
 
 struct port_hdr {
     uint8_t type;

@@ -1,0 +1,187 @@
+/*
+ * Dead peers: when one side of a port link stops (torn down without a word,
+ * as after kill -9, or cut off by the line), the other takes the link down
+ * by itself once nothing came for the peer timeout: its services get
+ * device_destroyed, and the port reports a peer timeout. When the peer comes
+ * back the link comes up again and messages flow both ways. UART and SPI,
+ * each side in turn. Timings are the benchmark's (bench_port); this checks
+ * that it happens at all.
+ */
+#include "port_harness.h"
+
+#define TIMEOUT_MS 300u
+
+struct watch {
+    struct life life[2];
+    struct tu_rec rec[2];
+    struct rpmsg_endpoint ept[2];
+};
+
+static void watch_start(struct watch *w, struct ph_pair *p)
+{
+    memset(w, 0, sizeof(*w));
+    for (int i = 0; i < 2; i++) {
+        w->life[i].watch = p->dev[i];
+        tu_event_init(&w->life[i].created);
+        tu_event_init(&w->life[i].destroyed);
+        tu_rec_init(&w->rec[i]);
+        assert_int_equal(rpmsg_register_callback(&w->life[i], on_created, on_destroyed, NULL, NULL), 0);
+        assert_int_equal(tu_event_wait(&w->life[i].created, 1, TU_TIMEOUT_MS), 0);
+    }
+}
+
+static void watch_stop(struct watch *w)
+{
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rpmsg_unregister_callback(&w->life[i], on_created, on_destroyed, NULL, NULL), 0);
+        assert_int_equal(w->life[i].order_bad, 0);
+        tu_event_deinit(&w->life[i].created);
+        tu_event_deinit(&w->life[i].destroyed);
+        tu_rec_deinit(&w->rec[i]);
+    }
+}
+
+static void ept_open(struct watch *w, struct ph_pair *p, int i)
+{
+    memset(&w->ept[i], 0, sizeof(w->ept[i]));
+    w->ept[i].priv = &w->rec[i];
+    uint32_t me = i ? PH_ADDR_B : PH_ADDR_A, peer = i ? PH_ADDR_A : PH_ADDR_B;
+    assert_int_equal(rpmsg_create_ept(&w->ept[i], p->dev[i], NULL, me, peer, tu_rec_cb, NULL), 0);
+}
+
+/* One message each way, and each arrives. */
+static void exchange(struct watch *w)
+{
+    for (int i = 0; i < 2; i++) {
+        unsigned long had = tu_rec_count(&w->rec[!i]);
+        assert_int_equal(rpmsg_send(&w->ept[i], "alive", 5), 5);
+        assert_int_equal(tu_rec_wait(&w->rec[!i], had + 1, TU_TIMEOUT_MS), 0);
+    }
+}
+
+/* Side 'victim' stops without a word; the survivor must see it alone. */
+static void run_dead(enum ph_kind kind, int victim)
+{
+    int survivor = !victim;
+    struct ph_pair p;
+    struct ph_opts o = { .kind = kind, .peer_timeout_ms = TIMEOUT_MS };
+    assert_int_equal(ph_open(&p, &o), 0);
+    assert_int_equal(ph_wait_up(&p), 0);
+    struct watch w;
+    watch_start(&w, &p);
+    ept_open(&w, &p, 0);
+    ept_open(&w, &p, 1);
+    exchange(&w);
+
+    rpmsg_destroy_ept(&w.ept[victim]);
+    w.life[victim].watch = NULL; /* only the survivor's view counts from here */
+    ph_side_close(&p, victim);
+    /* Nobody comes back until the survivor has noticed. */
+    assert_int_equal(tu_event_wait(&w.life[survivor].destroyed, 1, TU_TIMEOUT_MS), 0);
+    assert_false(rpmsg_device_is_up(p.dev[survivor]));
+    assert_false(rpmsg_port_is_connected(p.port[survivor]));
+    struct rpmsg_port_stats s = ph_stats(p.dev[survivor]);
+    assert_int_equal(s.peer_timeouts, 1);
+    assert_int_equal(s.peer_resets, 0);
+    /* A send into the dead link fails rather than hang. */
+    assert_true(rpmsg_trysend(&w.ept[survivor], "x", 1) < 0);
+
+    assert_int_equal(ph_side_open(&p, victim), 0);
+    assert_int_equal(tu_event_wait(&w.life[survivor].created, 2, TU_TIMEOUT_MS), 0);
+    assert_int_equal(ph_wait_up(&p), 0);
+    ept_open(&w, &p, victim);
+    exchange(&w);
+    assert_int_equal(tu_event_count(&w.life[survivor].destroyed), 1);
+    assert_int_equal(ph_stats(p.dev[survivor]).connects, 2);
+
+    rpmsg_destroy_ept(&w.ept[0]);
+    rpmsg_destroy_ept(&w.ept[1]);
+    watch_stop(&w);
+    ph_close(&p);
+}
+
+/* The line goes dead under both: each side notices alone, and both come
+ * back with the line. */
+static void run_cut_off(enum ph_kind kind)
+{
+    struct ph_pair p;
+    struct ph_opts o = { .kind = kind, .peer_timeout_ms = TIMEOUT_MS };
+    assert_int_equal(ph_open(&p, &o), 0);
+    assert_int_equal(ph_wait_up(&p), 0);
+    struct watch w;
+    watch_start(&w, &p);
+    ept_open(&w, &p, 0);
+    ept_open(&w, &p, 1);
+    exchange(&w);
+
+    if (kind == PH_UART)
+        assert_int_equal(rpmsg_line_cut(p.line, 600000), 0);
+    else
+        assert_int_equal(rpmsg_spibus_cut(p.bus, 600000), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(tu_event_wait(&w.life[i].destroyed, 1, TU_TIMEOUT_MS), 0);
+    for (int i = 0; i < 2; i++)
+        assert_true(ph_stats(p.dev[i]).peer_timeouts >= 1);
+    if (kind == PH_UART)
+        assert_int_equal(rpmsg_line_cut(p.line, 0), 0);
+    else
+        assert_int_equal(rpmsg_spibus_cut(p.bus, 0), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(tu_event_wait(&w.life[i].created, 2, TU_TIMEOUT_MS), 0);
+    exchange(&w);
+
+    rpmsg_destroy_ept(&w.ept[0]);
+    rpmsg_destroy_ept(&w.ept[1]);
+    watch_stop(&w);
+    ph_close(&p);
+}
+
+static void test_uart_dead_b(void **state)
+{
+    (void)state;
+    run_dead(PH_UART, 1);
+}
+
+static void test_uart_dead_a(void **state)
+{
+    (void)state;
+    run_dead(PH_UART, 0);
+}
+
+static void test_spi_dead_slave(void **state)
+{
+    (void)state;
+    run_dead(PH_SPI, 1);
+}
+
+static void test_spi_dead_master(void **state)
+{
+    (void)state;
+    run_dead(PH_SPI, 0);
+}
+
+static void test_uart_cut_off(void **state)
+{
+    (void)state;
+    run_cut_off(PH_UART);
+}
+
+static void test_spi_cut_off(void **state)
+{
+    (void)state;
+    run_cut_off(PH_SPI);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uart_dead_b),
+        cmocka_unit_test(test_uart_dead_a),
+        cmocka_unit_test(test_spi_dead_slave),
+        cmocka_unit_test(test_spi_dead_master),
+        cmocka_unit_test(test_uart_cut_off),
+        cmocka_unit_test(test_spi_cut_off),
+    };
+    ph_filter();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
