@@ -27,17 +27,21 @@ static void copy_name(char *dst, const char *src)
 }
 
 /* A name from the region: each byte read once, cut at 31 characters. */
-static void read_name(char *dst, const uint8_t *src)
+static void read_name(const struct rpmsg_virtio *vd, char *dst, const uint8_t *src)
 {
-    for (size_t i = 0; i < RPMSG_CPUNAME_SIZE; i++)
+    size_t n = CFGF(vd)->name_len;
+    memset(dst, 0, RPMSG_CPUNAME_SIZE);
+    for (size_t i = 0; i < n; i++)
         dst[i] = (char)vw_ld8(src + i);
-    dst[RPMSG_CPUNAME_SIZE - 1] = 0;
+    dst[n - 1] = 0;
 }
 
-static void write_name(uint8_t *dst, const char *src)
+/* The field holds name_len bytes: a longer name is cut, NUL included. */
+static void write_name(const struct rpmsg_virtio *vd, uint8_t *dst, const char *src)
 {
-    for (size_t i = 0; i < RPMSG_CPUNAME_SIZE; i++)
-        vw_st8(dst + i, (uint8_t)src[i]);
+    size_t n = CFGF(vd)->name_len;
+    for (size_t i = 0; i < n; i++)
+        vw_st8(dst + i, i + 1 < n ? (uint8_t)src[i] : 0);
 }
 
 static bool size_ok(uint32_t s)
@@ -61,7 +65,7 @@ static int my_vq(const struct rpmsg_virtio *vd)
 static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config_len)
 {
     vd->vdev = vd->shm + vdev_off;
-    vd->cfgsp = config_len >= CFG_SIZE ? vd->vdev + VDEV_CONFIG : NULL;
+    vd->cfgsp = config_len >= CFGF(vd)->size ? vd->vdev + VDEV_CONFIG : NULL;
 }
 
 /* Writes our table from our layout. Lock held. */
@@ -87,9 +91,9 @@ static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
     rpmsg_rsc_write(tbl, &info, keep_ack);
     use_vdev(vd, l->rsc_offset + RSC_VDEV_OFF, info.config_len);
     if (vd->cfgsp) {
-        vw_st32(vd->cfgsp + CFG_H2R, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
-        vw_st32(vd->cfgsp + CFG_R2H, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
-        write_name(vd->cfgsp + (vd->role == RPMSG_VIRTIO_HOST ? CFG_HOST_NAME : CFG_REMOTE_NAME),
+        vw_st32(vd->cfgsp + CFGF(vd)->h2r, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
+        vw_st32(vd->cfgsp + CFGF(vd)->r2h, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
+        write_name(vd, vd->cfgsp + (vd->role == RPMSG_VIRTIO_HOST ? CFGF(vd)->host_name : CFGF(vd)->remote_name),
                    vd->local_name);
     }
     for (int i = 0; i < 2; i++)
@@ -176,8 +180,8 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
     uint32_t neg = vw_ld32(vd->vdev + VDEV_DFEATURES) & vd->offered & usable(vd);
     uint32_t s0 = RPMSG_BUFFER_SIZE, s1 = RPMSG_BUFFER_SIZE;
     if (neg & RPMSG_VIRTIO_F_BUFSZ) {
-        s1 = vw_ld32(vd->cfgsp + CFG_H2R);
-        s0 = vw_ld32(vd->cfgsp + CFG_R2H);
+        s1 = vw_ld32(vd->cfgsp + CFGF(vd)->h2r);
+        s0 = vw_ld32(vd->cfgsp + CFGF(vd)->r2h);
         if (!size_ok(s0) || !size_ok(s1)) {
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
             return false;
@@ -191,15 +195,15 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
         return false;
     }
     if (neg & RPMSG_VIRTIO_F_CPUNAME)
-        read_name(vd->peer_name, vd->cfgsp + CFG_REMOTE_NAME);
+        read_name(vd, vd->peer_name, vd->cfgsp + CFGF(vd)->remote_name);
     else
         memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
     if (vd->cfgsp) {
         if (neg & RPMSG_VIRTIO_F_BUFSZ) {
-            vw_st32(vd->cfgsp + CFG_H2R, s1);
-            vw_st32(vd->cfgsp + CFG_R2H, s0);
+            vw_st32(vd->cfgsp + CFGF(vd)->h2r, s1);
+            vw_st32(vd->cfgsp + CFGF(vd)->r2h, s0);
         }
-        write_name(vd->cfgsp + CFG_HOST_NAME, vd->local_name);
+        write_name(vd, vd->cfgsp + CFGF(vd)->host_name, vd->local_name);
     }
     vw_st32(vd->vdev + VDEV_GFEATURES, neg);
     vd->negotiated = neg;
@@ -219,15 +223,15 @@ static bool remote_negotiate(struct rpmsg_virtio *vd)
     uint32_t neg = gf & mine;
     uint32_t s0 = RPMSG_BUFFER_SIZE, s1 = RPMSG_BUFFER_SIZE;
     if (neg & RPMSG_VIRTIO_F_BUFSZ) {
-        s1 = vw_ld32(vd->cfgsp + CFG_H2R);
-        s0 = vw_ld32(vd->cfgsp + CFG_R2H);
+        s1 = vw_ld32(vd->cfgsp + CFGF(vd)->h2r);
+        s0 = vw_ld32(vd->cfgsp + CFGF(vd)->r2h);
         if (!size_ok(s0) || !size_ok(s1)) {
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG);
             return false;
         }
     }
     if (neg & RPMSG_VIRTIO_F_CPUNAME)
-        read_name(vd->peer_name, vd->cfgsp + CFG_HOST_NAME);
+        read_name(vd, vd->peer_name, vd->cfgsp + CFGF(vd)->host_name);
     else
         memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
     vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
@@ -261,7 +265,7 @@ static bool remote_try_ack(struct rpmsg_virtio *vd)
     vd->declared = vd->offered & usable(vd);
     vw_st32(vd->vdev + VDEV_DFEATURES, vd->declared);
     if (vd->cfgsp)
-        write_name(vd->cfgsp + CFG_REMOTE_NAME, vd->local_name);
+        write_name(vd, vd->cfgsp + CFGF(vd)->remote_name, vd->local_name);
     if (vw_ld8_acq(vd->vdev + VDEV_GEN) != g)
         return false; /* the host restarted meanwhile: try again on its next kick */
     vd->gen = g;
@@ -502,10 +506,13 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     copy_name(vd->peer_default, cfg->peer_cpuname ? cfg->peer_cpuname
                                 : cfg->role == RPMSG_VIRTIO_HOST ? "remote" : "host");
     vd->state = cfg->role == RPMSG_VIRTIO_HOST ? VS_WAIT_TABLE : VS_WAIT_GEN;
+    vd->cfgfmt = rpmsg_virtio_cfgfmt(lay.cfg_format);
     for (int i = 0; i < 2; i++) {
         rpmsg_vring_attach(&vd->vq[i], vd->shm, lay.vring_da[i], lay.num[i], lay.align,
                            lay.notifyid[i]);
         vd->vq[i].free_head = SLOT_NIL;
+        if (lay.flags & RPMSG_VIRTIO_LAYOUT_F_BASE)
+            vd->vq[i].base_word = vd->shm + lay.base_off;
     }
 
     int r = rpmsg_mutex_init(&vd->lock);

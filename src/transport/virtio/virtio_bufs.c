@@ -548,8 +548,10 @@ static void remote_release_rx(struct rpmsg_device *rdev, void *buf)
     bool kick = false;
     rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
+    /* used.len = the buffer's length: OpenAMP's driver (NuttX) takes it as
+     * the size of the TX buffer it gets back; Linux ignores it. */
     if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
-        kick = remote_give(vd, VQ_TX_HOST, id, pos, 0);
+        kick = remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
         notify(vd, VQ_TX_HOST);
