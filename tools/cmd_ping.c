@@ -52,7 +52,7 @@ static int check(struct ping *p, const void *data, size_t len, uint32_t *seq)
 {
     if (!p->nuttx)
         return len != p->size || payload_check(data, len, seq);
-    uint64_t cookie;
+    uint64_t cookie = 0;
     int r = nx_ping_check_ack(data, len, p->size, p->nuttx, &cookie);
     *seq = (uint32_t)cookie;
     return r || cookie > UINT32_MAX;
@@ -89,7 +89,7 @@ static int ping_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     (void)src;
     struct ping *p = priv;
     uint64_t t = now_ns();
-    uint32_t seq;
+    uint32_t seq = 0;
     if (check(p, data, len, &seq) || seq != p->expect || seq >= p->count) {
         p->errors++;
     } else {

@@ -5,6 +5,10 @@
  * SEND asks for an ACK (the message back, cmd rewritten); SEND_CHECK too,
  * once every data byte is 0xEE, and the ACK's data is zeroed; SEND_NOACK
  * asks for nothing. The cookie comes back unchanged.
+ * The NuttX 13.0.1 builds in ../shared/nuttx-sim encode cmd differently
+ * (seen in their rpmsg_ping_ept_cb): the high nibble is the type, 0x20 an
+ * ACK, and for a request bit 0 asks for an ACK and bit 1 for the check.
+ * Both encodings are understood; an answer uses the request's.
  */
 #ifndef RPMSG_TOOLS_NUTTX_PING_H
 #define RPMSG_TOOLS_NUTTX_PING_H
@@ -19,6 +23,8 @@
 #define NX_PING_SEND_CHECK 2u
 #define NX_PING_SEND_NOACK 3u
 #define NX_PING_ACK 4u
+#define NX_PING_ACK_V2 0x20u
+#define NX_PING_REQ_V2 0x10u
 #define NX_PING_HEAD 16u
 #define NX_PING_FILL 0xEEu
 
@@ -51,7 +57,8 @@ static inline bool nx_ping_is_request(const uint8_t *msg, size_t len)
     if (len < NX_PING_HEAD)
         return false;
     uint64_t cmd = nx_ping_get(msg, 4);
-    return cmd >= NX_PING_SEND && cmd <= NX_PING_SEND_NOACK && nx_ping_get(msg + 4, 4) == len;
+    bool req = (cmd >= NX_PING_SEND && cmd <= NX_PING_SEND_NOACK) || (cmd & ~0xfu) == NX_PING_REQ_V2;
+    return req && nx_ping_get(msg + 4, 4) == len;
 }
 
 /*
@@ -62,11 +69,14 @@ static inline bool nx_ping_is_request(const uint8_t *msg, size_t len)
 static inline int nx_ping_answer(const uint8_t *msg, size_t len, uint8_t *out)
 {
     uint32_t cmd = (uint32_t)nx_ping_get(msg, 4);
-    if (cmd == NX_PING_SEND_NOACK)
+    bool v2 = (cmd & ~0xfu) == NX_PING_REQ_V2;
+    bool ack = v2 ? (cmd & 1u) != 0 : cmd != NX_PING_SEND_NOACK;
+    bool chk = v2 ? (cmd & 2u) != 0 : cmd == NX_PING_SEND_CHECK;
+    if (!ack)
         return 0;
     memmove(out, msg, len);
-    nx_ping_put(out, NX_PING_ACK, 4);
-    if (cmd == NX_PING_SEND_CHECK) {
+    nx_ping_put(out, v2 ? NX_PING_ACK_V2 : NX_PING_ACK, 4);
+    if (chk) {
         for (size_t i = NX_PING_HEAD; i < len; i++)
             if (out[i] != NX_PING_FILL)
                 return -EBADMSG;
@@ -82,7 +92,8 @@ static inline int nx_ping_answer(const uint8_t *msg, size_t len, uint8_t *out)
 static inline int nx_ping_check_ack(const uint8_t *msg, size_t len, size_t want_len, uint32_t cmd,
                                     uint64_t *cookie)
 {
-    if (len != want_len || len < NX_PING_HEAD || nx_ping_get(msg, 4) != NX_PING_ACK ||
+    uint64_t c = len >= NX_PING_HEAD ? nx_ping_get(msg, 4) : 0;
+    if (len != want_len || len < NX_PING_HEAD || (c != NX_PING_ACK && c != NX_PING_ACK_V2) ||
         nx_ping_get(msg + 4, 4) != len)
         return -EBADMSG;
     uint8_t want = cmd == NX_PING_SEND_CHECK ? 0 : NX_PING_FILL;
