@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "linkopts.h"
+#include "nuttx_ping.h"
 #include "stop.h"
 #include "tools.h"
 
@@ -20,11 +21,29 @@ struct echo {
     struct rpmsg_sem done;
 };
 
+/* A NuttX core's `rpmsg ping` (SEND, SEND_CHECK, SEND_NOACK): its ACK. */
+static int nuttx_answer(struct echo *e, struct rpmsg_endpoint *ept, void *data, size_t len,
+                        uint32_t src)
+{
+    (void)e;
+    uint32_t cap;
+    uint8_t *tx = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
+    if (!tx)
+        return -ENOBUFS;
+    int n = len <= cap ? nx_ping_answer(data, len, tx) : -EMSGSIZE;
+    int r = n > 0 ? rpmsg_sendto_nocopy(ept, tx, (uint32_t)n, src) : n;
+    if (n <= 0 || r < 0)
+        rpmsg_release_tx_buffer(ept, tx);
+    return r;
+}
+
 static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     struct echo *e = priv;
     int r;
-    if (e->nocopy) {
+    if (nx_ping_is_request(data, len)) {
+        r = nuttx_answer(e, ept, data, len, src);
+    } else if (e->nocopy) {
         uint32_t cap;
         void *tx = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
         r = tx ? 0 : -ENOBUFS;
@@ -91,6 +110,7 @@ static void usage(FILE *f)
                "or the link drops)\n"
                "  --nocopy         answer through zero-copy TX buffers\n"
                "  --serve          after a peer leaves, open the link again for the next one\n"
+               "NuttX's ping requests (SEND, SEND_CHECK, SEND_NOACK) get NuttX's ACK.\n"
                "defaults: --role remote --side create\n" LINKOPTS_USAGE);
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "linkopts.h"
+#include "nuttx_ping.h"
 #include "payload.h"
 #include "stop.h"
 #include "tools.h"
@@ -21,6 +22,7 @@ struct ping {
     struct rpmsg_endpoint ept;
     struct rpmsg_sem bound, done;
     bool nocopy;
+    uint32_t nuttx; /* 0, or the NuttX ping command sent (--nuttx) */
     unsigned size, count, window;
     atomic_uint next; /* next sequence number to send; main and RX thread both send */
     unsigned received;
@@ -38,6 +40,25 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void fill(struct ping *p, uint8_t *buf, uint32_t seq)
+{
+    if (p->nuttx)
+        nx_ping_fill(buf, p->size, p->nuttx, seq);
+    else
+        payload_fill(buf, p->size, seq);
+}
+
+/* 0 and *seq if data answers one of our messages. */
+static int check(struct ping *p, const void *data, size_t len, uint32_t *seq)
+{
+    if (!p->nuttx)
+        return len != p->size || payload_check(data, len, seq);
+    uint64_t cookie = 0;
+    int r = nx_ping_check_ack(data, len, p->size, p->nuttx, &cookie);
+    *seq = (uint32_t)cookie;
+    return r || cookie > UINT32_MAX;
+}
+
 static int send_one(struct ping *p)
 {
     uint32_t seq = atomic_fetch_add(&p->next, 1);
@@ -50,13 +71,13 @@ static int send_one(struct ping *p)
         uint8_t *buf = rpmsg_get_tx_payload_buffer(&p->ept, &cap, RPMSG_WAIT);
         if (!buf)
             return -ENOBUFS;
-        payload_fill(buf, p->size, seq);
+        fill(p, buf, seq);
         r = rpmsg_send_nocopy(&p->ept, buf, p->size);
         if (r < 0 && rpmsg_nocopy_kept(r))
             rpmsg_release_tx_buffer(&p->ept, buf);
     } else {
         uint8_t buf[RPMSG_BUFFER_SIZE];
-        payload_fill(buf, p->size, seq);
+        fill(p, buf, seq);
         r = rpmsg_send(&p->ept, buf, p->size);
     }
     if (r < 0)
@@ -69,8 +90,8 @@ static int ping_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     (void)src;
     struct ping *p = priv;
     uint64_t t = now_ns();
-    uint32_t seq;
-    if (len != p->size || payload_check(data, len, &seq) || seq != p->expect || seq >= p->count) {
+    uint32_t seq = 0;
+    if (check(p, data, len, &seq) || seq != p->expect || seq >= p->count) {
         p->errors++;
     } else {
         p->rtt_ns[p->received] = t - p->sent_ns[seq];
@@ -116,6 +137,9 @@ static void usage(FILE *f)
                "  --window K      messages in flight (default 1: latency)\n"
                "  --nocopy        send through zero-copy TX buffers\n"
                "  --json          one JSON object instead of the table\n"
+               "  --nuttx         NuttX's ping protocol (SEND, answered by ACK): pings a NuttX\n"
+               "                  core's rpmsg-ping responder; --size counts its 16-byte head\n"
+               "  --check         with --nuttx: SEND_CHECK (data 0xEE, checked by the peer)\n"
                "defaults: --role host --side attach\n" LINKOPTS_USAGE);
 }
 
@@ -137,6 +161,8 @@ static int run(int argc, char **argv)
         { "window", required_argument, NULL, 'w' },
         { "nocopy", no_argument, NULL, 'z' },
         { "json", no_argument, NULL, 'j' },
+        { "nuttx", no_argument, NULL, 'X' },
+        { "check", no_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -154,11 +180,13 @@ static int run(int argc, char **argv)
         case 'w': p.window = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'z': p.nocopy = true; break;
         case 'j': json = true; break;
+        case 'X': p.nuttx = p.nuttx ? p.nuttx : NX_PING_SEND; break;
+        case 'C': p.nuttx = NX_PING_SEND_CHECK; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (p.size < PAYLOAD_MIN || p.size > RPMSG_BUFFER_SIZE - RPMSG_HDR_SIZE || !p.count ||
+    if (p.size < (p.nuttx ? NX_PING_HEAD : PAYLOAD_MIN) || p.size > RPMSG_BUFFER_SIZE - RPMSG_HDR_SIZE || !p.count ||
         !p.window) {
         fprintf(stderr, "rpmsg ping: --size must be 8..496, --count and --window > 0\n");
         return 2;

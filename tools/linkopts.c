@@ -51,15 +51,17 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg)
     case 0x107: o->cfg.timeout_ms = (uint32_t)strtoul(arg, NULL, 0); return 1;
     case 0x108: o->uart = arg; return 1;
     case 0x109: o->spi = arg; return 1;
+    case 0x10a: o->nuttx = arg; return 1;
+    case 0x10b: o->cfg.peer_cpuname = arg; return 1;
     default: return 0;
     }
 }
 
 int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
 {
-    if (!!o->link + !!o->openamp + !!o->uart + !!o->spi != 1) {
+    if (!!o->link + !!o->openamp + !!o->uart + !!o->spi + !!o->nuttx != 1) {
         fprintf(stderr, "rpmsg %s: give exactly one of --link NAME, --openamp SHM:SOCK, "
-                        "--uart DEVICE[:BAUD] or --spi NAME[@HZ]\n", cmd);
+                        "--uart DEVICE[:BAUD], --spi NAME[@HZ] or --nuttx-sim SHM\n", cmd);
         return -EINVAL;
     }
     int w;
@@ -77,6 +79,9 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
                          o->uart, baud);
         else
             w = snprintf(o->spec, sizeof(o->spec), "uart:%s", o->uart);
+    } else if (o->nuttx) {
+        w = snprintf(o->spec, sizeof(o->spec), "nuttx-sim:%s:%s", o->nuttx,
+                     o->cfg.role == RPMSG_LINK_HOST ? "host" : "remote");
     } else if (o->spi) {
         w = snprintf(o->spec, sizeof(o->spec), "spi:%s:%s", o->spi,
                      o->cfg.role == RPMSG_LINK_HOST ? "master" : "slave");

@@ -17,7 +17,9 @@
     { "cpu", required_argument, NULL, 0x106 },         \
     { "wait", required_argument, NULL, 0x107 },        \
     { "uart", required_argument, NULL, 0x108 },        \
-    { "spi", required_argument, NULL, 0x109 }
+    { "spi", required_argument, NULL, 0x109 },         \
+    { "nuttx-sim", required_argument, NULL, 0x10a },   \
+    { "peer-cpu", required_argument, NULL, 0x10b }
 
 #define LINKOPTS_USAGE                                                                     \
     "link:\n"                                                                              \
@@ -28,6 +30,10 @@
     "  --spi NAME[@HZ]       port link over a simulated SPI bus in /dev/shm/NAME; the\n"   \
     "                        host is the master; --side create makes the bus (at HZ,\n"   \
     "                        default 10 MHz), attach waits for it\n"                        \
+    "  --nuttx-sim SHM       NuttX simulator link over /dev/shm/SHM (NuttX: server-proxy);\n" \
+    "                        --role host plays NuttX's master (rpserver), remote its\n"     \
+    "                        slave (rpproxy); --mode interrupt polls every 1 ms as NuttX\n"  \
+    "  --peer-cpu NAME       NuttX master: the slave's cpu name (default proxy)\n"       \
     "  --listen              OpenAMP mode: listen on SOCK (default: connect)\n"            \
     "  --role host|remote    virtio role (SPI: host = master, remote = slave)\n"          \
     "  --side create|attach  native mode: create the shm object (start first) or attach\n" \
@@ -38,7 +44,7 @@
 struct linkopts {
     struct rpmsg_link_config cfg;
     char spec[512];
-    const char *link, *openamp, *uart, *spi;
+    const char *link, *openamp, *uart, *spi, *nuttx;
 };
 
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side);

@@ -11,6 +11,12 @@
  *   uart:PATH[@BAUD]       port transport over a tty (real, or one side of the
  *                          line emulator, rpmsg_line_tty_a/b); BAUD sets termios
  *                          and the protocol's timers
+ *   nuttx-sim:SHM[:host|remote]
+ *                          NuttX simulator link (nuttx-wire.md §4) over
+ *                          /dev/shm/SHM (NuttX's default: server-proxy): host
+ *                          plays NuttX's master (rpserver), remote its slave
+ *                          (rpproxy); without the suffix .role decides. wait
+ *                          RPMSG_LINK_INTERRUPT polls every 1 ms as NuttX does
  *   spi:BUS[@HZ]:master|slave
  *                          port transport over a simulated SPI bus: the one
  *                          registered under the name BUS in this process (or a
@@ -44,6 +50,9 @@ struct rpmsg_link_config {
     bool listen;               /* openamp: listen on SOCK (else connect) */
     enum rpmsg_link_wait wait; /* how the RX thread waits for the peer */
     const char *cpuname;       /* local cpu name; default "host"/"remote" */
+    /* nuttx-sim: the peer's name when we are the master (NuttX's slave takes
+     * its own from the table); default "proxy". Local default "server"/"proxy". */
+    const char *peer_cpuname;
     uint32_t timeout_ms;       /* for the peer to appear; 0: 10 s */
     uint32_t num_bufs;         /* native: buffers per direction; 0: 256 */
     uint32_t buf_size;         /* native and port: bytes per buffer; 0: 512 */

@@ -113,6 +113,23 @@ struct rpmsg_linux_openamp_config {
     void *cancel_arg;
 };
 
+/*
+ * NuttX simulator link (nuttx-wire.md §4): the POSIX shm object that NuttX's
+ * sim_rptun driver shares between a master (rpserver) and a slave
+ * (rpproxy), with its boot words and notify counters. Use the region with
+ * rpmsg_virtio_layout_nuttx_sim() and .legacy = true.
+ */
+struct rpmsg_linux_nuttx_config {
+    const char *shm_name;       /* default "server-proxy" */
+    bool master;                /* true: play rpserver (creates the object), false: rpproxy */
+    /* Master: the names written into the table (NuttX's slave takes its own
+     * from there); 7 characters at most. Defaults "server" and "proxy". */
+    const char *host_cpuname;
+    const char *remote_cpuname;
+    uint32_t poll_ms;           /* 0: spin, then sleep up to 1 ms; N: sleep N ms between looks, as NuttX */
+    uint32_t timeout_ms;        /* slave: how long to wait for the object to appear */
+};
+
 /* What the transport needs. Everything else stays behind plat. */
 struct rpmsg_linux_link {
     struct rpmsg_virtio_platform_ops ops;
@@ -127,6 +144,19 @@ int rpmsg_linux_open(struct rpmsg_linux_link *link, const struct rpmsg_linux_con
 /* Sets up an OpenAMP-compatible link; blocks until the socket is connected. */
 int rpmsg_linux_open_openamp(struct rpmsg_linux_link *link,
                              const struct rpmsg_linux_openamp_config *cfg);
+
+/* Sets up a NuttX simulator link; the handshake runs in peer_alive(). */
+int rpmsg_linux_open_nuttx_sim(struct rpmsg_linux_link *link,
+                               const struct rpmsg_linux_nuttx_config *cfg);
+/*
+ * NuttX simulator link: tells the peer we leave (our status word loses OK,
+ * NEED_RESET goes into the peer's, so a NuttX peer starts over instead of
+ * waiting for us), after which the link stays down. Call it before
+ * rpmsg_virtio_deinit() so a NuttX peer stops sending first.
+ */
+void rpmsg_linux_nuttx_sim_leave(struct rpmsg_linux_link *link);
+/* Leaves (if not done yet), unmaps; unlink_name removes the name if it is still ours. */
+void rpmsg_linux_close_nuttx_sim(struct rpmsg_linux_link *link, bool unlink_name);
 
 /*
  * Tells the peer this side is gone (native: it sees -ENOTCONN from

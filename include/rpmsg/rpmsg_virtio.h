@@ -177,7 +177,28 @@ struct rpmsg_virtio_layout {
     uint32_t pool_size;     /* 0: up to the end of the region */
     /* Proposed sizes (header included) when BUFSZ is negotiated; 0: RPMSG_BUFFER_SIZE. */
     uint32_t buf_size[2];
+    /* Layout of the vdev's config space: RPMSG_VIRTIO_CFG_NATIVE (0) or _NUTTX. */
+    uint32_t cfg_format;
+    /*
+     * RPMSG_VIRTIO_LAYOUT_F_BASE: descriptor addresses are not offsets but
+     * offset + base, where base is the little-endian u64 at region offset
+     * base_off (the NuttX simulator's master virtual address). The host adds
+     * the value it finds there; the remote subtracts the value it finds
+     * there at each descriptor and then validates the offset as usual.
+     */
+    uint32_t flags;
+    uint32_t base_off;
 };
+
+#define RPMSG_VIRTIO_LAYOUT_F_BASE 0x1u
+/* Config space formats. */
+#define RPMSG_VIRTIO_CFG_NATIVE 0u
+/*
+ * NuttX's 64-byte fw_rsc_config: u32 h2r_buf_size @0, u32 r2h_buf_size @4,
+ * host cpu name @24 and remote cpu name @32, 8 bytes each (NUL-padded), all
+ * written by NuttX's master (the remote takes its own name from there too).
+ */
+#define RPMSG_VIRTIO_CFG_NUTTX 1u
 
 /* Parameters of the default layout; a zeroed field takes the default. */
 struct rpmsg_virtio_layout_params {
@@ -202,6 +223,16 @@ size_t rpmsg_virtio_layout_default(struct rpmsg_virtio_layout *l,
  * buffers 0x10000..0x50000. Returns the region size, 0x80000.
  */
 size_t rpmsg_virtio_layout_openamp(struct rpmsg_virtio_layout *l);
+/*
+ * The rpmsg vdev of NuttX's simulator link (arch/sim sim_rptun.c,
+ * nuttx-wire.md §4) in its 197,072-byte region: table at 24 (the rpmsg vdev
+ * is its fifth entry, after two entropy devices this layout never touches),
+ * vrings of 8 entries (align 8) at the start of the rpmsg carve-out
+ * (131,532 and 131,756), buffers of 1,536 bytes from 131,984 to the end of
+ * the carve-out (197,068), descriptor addresses offset by the u64 base at
+ * region offset 0, NuttX's config space. Returns the region size, 197072.
+ */
+size_t rpmsg_virtio_layout_nuttx_sim(struct rpmsg_virtio_layout *l);
 /* Bytes needed by a split vring of num entries at this alignment. */
 size_t rpmsg_virtio_vring_size(uint32_t num, uint32_t align);
 /* 0 if the layout fits a region of shm_size bytes without overlaps, else -EINVAL. */
@@ -316,6 +347,7 @@ struct rpmsg_virtio_slot {
 struct rpmsg_virtio_vq {
     uint32_t da, num, align, notifyid;
     uint8_t *desc, *avail, *used; /* in the region */
+    const uint8_t *base_word; /* RPMSG_VIRTIO_LAYOUT_F_BASE: the u64 base; else NULL */
     uint16_t last;     /* next entry to consume from the peer's ring */
     uint16_t shadow;   /* our producer idx */
     uint16_t kicked;   /* producer idx at the last notification decision */
@@ -342,6 +374,7 @@ struct rpmsg_virtio {
     uint32_t pool_start, pool_end;
     uint8_t *vdev;      /* vdev entry in the region, once known */
     uint8_t *cfgsp;     /* its config space, NULL if absent or too small */
+    const void *cfgfmt; /* offsets of the config space's fields (layout.cfg_format) */
     uint32_t offered;   /* features this side offers */
     uint32_t declared;  /* remote: dfeatures it wrote */
     uint32_t negotiated;

@@ -19,6 +19,7 @@ struct rpmsg_link {
     struct rpmsg_linux_link phys;
     struct rpmsg_virtio vdev; /* large; this struct is heap-allocated */
     bool vdev_inited;
+    bool nuttx; /* nuttx-sim: link: phys is a NuttX simulator link */
     struct rpmsg_port *port; /* uart: and spi: links */
     struct rpmsg_tty *tty;
     struct rpmsg_spibus *bus; /* spi: a bus in a named object, opened here */
@@ -235,6 +236,61 @@ static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg
     return 0;
 }
 
+/*
+ * "nuttx-sim:SHM[:host|remote]": NuttX's simulator link; host plays
+ * rpserver (NuttX's master), remote plays rpproxy. Without the suffix the
+ * config's role decides.
+ */
+static int open_nuttx(struct rpmsg_link *l, const struct rpmsg_link_config *cfg, char *rest)
+{
+    bool host = cfg->role == RPMSG_LINK_HOST;
+    char *role = strrchr(rest, ':');
+    if (role) {
+        *role++ = '\0';
+        host = !strcmp(role, "host");
+        if (!host && strcmp(role, "remote"))
+            return -EINVAL;
+    }
+    if (!rest[0])
+        return -EINVAL;
+    struct rpmsg_linux_nuttx_config nc = {
+        .shm_name = rest,
+        .master = host,
+        .host_cpuname = host ? cfg->cpuname : cfg->peer_cpuname,
+        .remote_cpuname = host ? cfg->peer_cpuname : cfg->cpuname,
+        .poll_ms = cfg->wait == RPMSG_LINK_INTERRUPT ? 1 : 0,
+        .timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000,
+    };
+    int r = rpmsg_linux_open_nuttx_sim(&l->phys, &nc);
+    if (r)
+        return r;
+    struct rpmsg_virtio_layout lay;
+    rpmsg_virtio_layout_nuttx_sim(&lay);
+    struct rpmsg_virtio_config vc = {
+        .role = host ? RPMSG_VIRTIO_HOST : RPMSG_VIRTIO_REMOTE,
+        .shm = l->phys.base,
+        .shm_size = l->phys.size,
+        .layout = &lay,
+        /* NuttX's master writes the table; here the platform does, at each
+         * boot, so the transport's host only reads it. */
+        .remote_writes_table = host,
+        .legacy = true,
+        .cpuname = cfg->cpuname ? cfg->cpuname : host ? "server" : "proxy",
+        .peer_cpuname = cfg->peer_cpuname ? cfg->peer_cpuname : host ? "proxy" : "server",
+        .features = RPMSG_F_NS | RPMSG_F_ACK | RPMSG_VIRTIO_F_BUFSZ | RPMSG_VIRTIO_F_CPUNAME,
+        .ops = &l->phys.ops,
+        .plat = l->phys.plat,
+    };
+    l->nuttx = true;
+    r = rpmsg_virtio_init(&l->vdev, &vc);
+    if (r) {
+        rpmsg_linux_close_nuttx_sim(&l->phys, false);
+        return r;
+    }
+    l->vdev_inited = true;
+    return 0;
+}
+
 int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg)
 {
     if (!out || !cfg || !cfg->spec)
@@ -268,6 +324,8 @@ int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg
             *sock++ = '\0';
             r = open_virtio(l, cfg, rest, true, sock);
         }
+    } else if (!strcmp(kind, "nuttx-sim")) {
+        r = open_nuttx(l, cfg, rest);
     } else if (!strcmp(kind, "uart") || !strcmp(kind, "spi")) {
         r = open_port(l, cfg, kind[0] == 's', rest);
     } else {
@@ -431,9 +489,14 @@ void rpmsg_link_close(struct rpmsg_link *l)
         rpmsg_tty_close(l->tty);
     if (l->bus)
         rpmsg_spibus_destroy(l->bus);
+    if (l->nuttx)
+        rpmsg_linux_nuttx_sim_leave(&l->phys);
     if (l->vdev_inited)
         rpmsg_virtio_deinit(&l->vdev);
-    rpmsg_linux_close(&l->phys);
+    if (l->nuttx)
+        rpmsg_linux_close_nuttx_sim(&l->phys, false); /* NuttX leaves it too */
+    else
+        rpmsg_linux_close(&l->phys);
     rpmsg_sem_deinit(&l->up);
     free(l);
 }

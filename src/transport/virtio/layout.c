@@ -1,9 +1,11 @@
-/* Region layouts: the default one, OpenAMP's Linux-demo one, and their check. */
+/* Region layouts: the default one, OpenAMP's Linux-demo one, NuttX's simulator
+ * one, and their check. */
 #include <errno.h>
 #include <string.h>
 
 #include "rsc_table.h"
 #include "virtio_internal.h"
+#include "vring.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -81,6 +83,50 @@ size_t rpmsg_virtio_layout_openamp(struct rpmsg_virtio_layout *l)
     return 0x80000;
 }
 
+/* NuttX simulator region (nuttx-wire.md §4): offsets, and the sizes NuttX uses. */
+#define NX_SIM_SIZE 197072u
+#define NX_SIM_TABLE 24u
+#define NX_SIM_CARVEOUT 131532u
+#define NX_SIM_CARVEOUT_END (NX_SIM_CARVEOUT + 0x10000u)
+#define NX_SIM_NUM 8u
+#define NX_SIM_ALIGN 8u
+#define NX_SIM_BUF 0x600u
+
+size_t rpmsg_virtio_layout_nuttx_sim(struct rpmsg_virtio_layout *l)
+{
+    if (!l)
+        return 0;
+    memset(l, 0, sizeof(*l));
+    l->rsc_offset = NX_SIM_TABLE;
+    uint32_t vs = (uint32_t)align_up(rpmsg_virtio_vring_size(NX_SIM_NUM, NX_SIM_ALIGN), NX_SIM_ALIGN);
+    for (int i = 0; i < 2; i++) {
+        /* NuttX's master puts vring0 and vring1 back to back at the start
+         * of the carve-out, and lets the table say so. */
+        l->vring_da[i] = NX_SIM_CARVEOUT + (uint32_t)i * vs;
+        l->num[i] = NX_SIM_NUM;
+        l->notifyid[i] = (uint32_t)i + 5;
+        l->buf_size[i] = NX_SIM_BUF;
+    }
+    l->vdev_notifyid = 4;
+    l->align = NX_SIM_ALIGN;
+    l->buf_offset = (uint32_t)align_up(NX_SIM_CARVEOUT + 2u * vs, 16);
+    l->pool_size = NX_SIM_CARVEOUT_END - l->buf_offset;
+    l->cfg_format = RPMSG_VIRTIO_CFG_NUTTX;
+    l->flags = RPMSG_VIRTIO_LAYOUT_F_BASE;
+    l->base_off = 0;
+    return NX_SIM_SIZE;
+}
+
+const struct rpmsg_virtio_cfgfmt *rpmsg_virtio_cfgfmt(uint32_t format)
+{
+    static const struct rpmsg_virtio_cfgfmt fmts[] = {
+        [RPMSG_VIRTIO_CFG_NATIVE] = { CFG_SIZE, CFG_H2R, CFG_R2H, CFG_HOST_NAME, CFG_REMOTE_NAME,
+                                      RPMSG_CPUNAME_SIZE },
+        [RPMSG_VIRTIO_CFG_NUTTX] = { 64, 0, 4, 24, 32, 8 },
+    };
+    return format < sizeof(fmts) / sizeof(fmts[0]) ? &fmts[format] : NULL;
+}
+
 static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen;
@@ -95,17 +141,21 @@ int rpmsg_virtio_geometry_check(const struct rpmsg_virtio_geom *g, size_t shm_si
     uint64_t vlen[2];
     for (int i = 0; i < 2; i++) {
         const struct rpmsg_rsc_vring *r = &g->vring[i];
+        /* 4 bytes, not virtio's 16: NuttX's simulator puts its vrings at
+         * 4 mod 8, and vring.c reads descriptor addresses in 32-bit halves. */
         if (!pow2(r->num) || r->num > RPMSG_VIRTIO_NUM_MAX || !pow2(r->align) || r->align < 4 ||
-            (r->da & 15))
+            (r->da & 3))
             return -EINVAL;
-        vlen[i] = rpmsg_virtio_vring_size(r->num, r->align);
+        vlen[i] = rpmsg_vring_span(r->da, r->num, r->align);
         if (!vlen[i] || r->da > sz || vlen[i] > sz - r->da)
             return -EINVAL;
         if (overlap(r->da, vlen[i], g->table_off, tlen) ||
             overlap(r->da, vlen[i], g->pool_start, g->pool_end - g->pool_start))
             return -EINVAL;
     }
-    if (overlap(g->vring[0].da, vlen[0], g->vring[1].da, vlen[1]))
+    /* Without the trailing avail_event (2 bytes, written only with
+     * EVENT_IDX): NuttX's simulator starts vring1 right on vring0's. */
+    if (overlap(g->vring[0].da, vlen[0] - 2, g->vring[1].da, vlen[1] - 2))
         return -EINVAL;
     if (g->pool_end < g->pool_start || g->pool_end > sz ||
         overlap(g->pool_start, g->pool_end - g->pool_start, g->table_off, tlen))
@@ -130,7 +180,12 @@ void rpmsg_virtio_layout_geom(const struct rpmsg_virtio_layout *l, size_t shm_si
 
 int rpmsg_virtio_layout_check(const struct rpmsg_virtio_layout *l, size_t shm_size)
 {
-    if (!l || shm_size > UINT32_MAX || (l->rsc_offset & 3) || (l->buf_offset & 15))
+    if (!l || shm_size > UINT32_MAX || (l->rsc_offset & 3) || (l->buf_offset & 15) ||
+        !rpmsg_virtio_cfgfmt(l->cfg_format) || (l->flags & ~RPMSG_VIRTIO_LAYOUT_F_BASE))
+        return -EINVAL;
+    if ((l->flags & RPMSG_VIRTIO_LAYOUT_F_BASE) &&
+        ((l->base_off & 7) || (uint64_t)l->base_off + 8 > shm_size ||
+         (l->base_off < l->rsc_offset + RSC_HDR_SIZE && l->base_off + 8 > l->rsc_offset)))
         return -EINVAL;
     struct rpmsg_virtio_geom g;
     rpmsg_virtio_layout_geom(l, shm_size, CFG_SIZE, &g);

@@ -27,17 +27,25 @@ static void copy_name(char *dst, const char *src)
 }
 
 /* A name from the region: each byte read once, cut at 31 characters. */
-static void read_name(char *dst, const uint8_t *src)
+static void read_name(const struct rpmsg_virtio *vd, char *dst, const uint8_t *src)
 {
-    for (size_t i = 0; i < RPMSG_CPUNAME_SIZE; i++)
+    size_t n = CFGF(vd)->name_len;
+    memset(dst, 0, RPMSG_CPUNAME_SIZE);
+    for (size_t i = 0; i < n; i++)
         dst[i] = (char)vw_ld8(src + i);
-    dst[RPMSG_CPUNAME_SIZE - 1] = 0;
+    dst[n - 1] = 0;
 }
 
-static void write_name(uint8_t *dst, const char *src)
+/* The field holds n bytes: a longer name is cut, NUL included. */
+static void put_name(uint8_t *dst, const char *src, size_t n)
 {
-    for (size_t i = 0; i < RPMSG_CPUNAME_SIZE; i++)
-        vw_st8(dst + i, (uint8_t)src[i]);
+    for (size_t i = 0; i < n; i++)
+        vw_st8(dst + i, i + 1 < n ? (uint8_t)src[i] : 0);
+}
+
+static void write_name(const struct rpmsg_virtio *vd, uint8_t *dst, const char *src)
+{
+    put_name(dst, src, CFGF(vd)->name_len);
 }
 
 static bool size_ok(uint32_t s)
@@ -61,7 +69,7 @@ static int my_vq(const struct rpmsg_virtio *vd)
 static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config_len)
 {
     vd->vdev = vd->shm + vdev_off;
-    vd->cfgsp = config_len >= CFG_SIZE ? vd->vdev + VDEV_CONFIG : NULL;
+    vd->cfgsp = config_len >= CFGF(vd)->size ? vd->vdev + VDEV_CONFIG : NULL;
 }
 
 static uint32_t offer_of(const struct rpmsg_virtio_config *cfg)
@@ -101,10 +109,11 @@ static void put_table(uint8_t *shm, const struct rpmsg_virtio_layout *l, uint32_
     uint8_t *tbl = shm + l->rsc_offset;
     rpmsg_rsc_write(tbl, &info, keep_ack);
     if (info.config_len) {
+        const struct rpmsg_virtio_cfgfmt *f = rpmsg_virtio_cfgfmt(l->cfg_format);
         uint8_t *cfgsp = tbl + RSC_VDEV_OFF + VDEV_CONFIG;
-        vw_st32(cfgsp + CFG_H2R, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
-        vw_st32(cfgsp + CFG_R2H, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
-        write_name(cfgsp + (remote ? CFG_REMOTE_NAME : CFG_HOST_NAME), name);
+        vw_st32(cfgsp + f->h2r, l->buf_size[1] ? l->buf_size[1] : RPMSG_BUFFER_SIZE);
+        vw_st32(cfgsp + f->r2h, l->buf_size[0] ? l->buf_size[0] : RPMSG_BUFFER_SIZE);
+        put_name(cfgsp + (remote ? f->remote_name : f->host_name), name, f->name_len);
     }
 }
 
@@ -210,8 +219,8 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
     uint32_t neg = vw_ld32(vd->vdev + VDEV_DFEATURES) & vd->offered & usable(vd);
     uint32_t s0 = RPMSG_BUFFER_SIZE, s1 = RPMSG_BUFFER_SIZE;
     if (neg & RPMSG_VIRTIO_F_BUFSZ) {
-        s1 = vw_ld32(vd->cfgsp + CFG_H2R);
-        s0 = vw_ld32(vd->cfgsp + CFG_R2H);
+        s1 = vw_ld32(vd->cfgsp + CFGF(vd)->h2r);
+        s0 = vw_ld32(vd->cfgsp + CFGF(vd)->r2h);
         if (!size_ok(s0) || !size_ok(s1)) {
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG, -1, size_ok(s0) ? s1 : s0);
             return false;
@@ -225,15 +234,15 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
         return false;
     }
     if (neg & RPMSG_VIRTIO_F_CPUNAME)
-        read_name(vd->peer_name, vd->cfgsp + CFG_REMOTE_NAME);
+        read_name(vd, vd->peer_name, vd->cfgsp + CFGF(vd)->remote_name);
     else
         memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
     if (vd->cfgsp) {
         if (neg & RPMSG_VIRTIO_F_BUFSZ) {
-            vw_st32(vd->cfgsp + CFG_H2R, s1);
-            vw_st32(vd->cfgsp + CFG_R2H, s0);
+            vw_st32(vd->cfgsp + CFGF(vd)->h2r, s1);
+            vw_st32(vd->cfgsp + CFGF(vd)->r2h, s0);
         }
-        write_name(vd->cfgsp + CFG_HOST_NAME, vd->local_name);
+        write_name(vd, vd->cfgsp + CFGF(vd)->host_name, vd->local_name);
     }
     vw_st32(vd->vdev + VDEV_GFEATURES, neg);
     vd->negotiated = neg;
@@ -253,15 +262,15 @@ static bool remote_negotiate(struct rpmsg_virtio *vd)
     uint32_t neg = gf & mine;
     uint32_t s0 = RPMSG_BUFFER_SIZE, s1 = RPMSG_BUFFER_SIZE;
     if (neg & RPMSG_VIRTIO_F_BUFSZ) {
-        s1 = vw_ld32(vd->cfgsp + CFG_H2R);
-        s0 = vw_ld32(vd->cfgsp + CFG_R2H);
+        s1 = vw_ld32(vd->cfgsp + CFGF(vd)->h2r);
+        s0 = vw_ld32(vd->cfgsp + CFGF(vd)->r2h);
         if (!size_ok(s0) || !size_ok(s1)) {
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_CONFIG, -1, size_ok(s0) ? s1 : s0);
             return false;
         }
     }
     if (neg & RPMSG_VIRTIO_F_CPUNAME)
-        read_name(vd->peer_name, vd->cfgsp + CFG_HOST_NAME);
+        read_name(vd, vd->peer_name, vd->cfgsp + CFGF(vd)->host_name);
     else
         memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
     vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
@@ -295,7 +304,7 @@ static bool remote_try_ack(struct rpmsg_virtio *vd)
     vd->declared = vd->offered & usable(vd);
     vw_st32(vd->vdev + VDEV_DFEATURES, vd->declared);
     if (vd->cfgsp)
-        write_name(vd->cfgsp + CFG_REMOTE_NAME, vd->local_name);
+        write_name(vd, vd->cfgsp + CFGF(vd)->remote_name, vd->local_name);
     if (vw_ld8_acq(vd->vdev + VDEV_GEN) != g)
         return false; /* the host restarted meanwhile: try again on its next kick */
     vd->gen = g;
@@ -588,10 +597,13 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     copy_name(vd->peer_default, cfg->peer_cpuname ? cfg->peer_cpuname
                                 : cfg->role == RPMSG_VIRTIO_HOST ? "remote" : "host");
     vd->state = cfg->role == RPMSG_VIRTIO_HOST ? VS_WAIT_TABLE : VS_WAIT_GEN;
+    vd->cfgfmt = rpmsg_virtio_cfgfmt(lay.cfg_format);
     for (int i = 0; i < 2; i++) {
         rpmsg_vring_attach(&vd->vq[i], vd->shm, lay.vring_da[i], lay.num[i], lay.align,
                            lay.notifyid[i]);
         vd->vq[i].free_head = SLOT_NIL;
+        if (lay.flags & RPMSG_VIRTIO_LAYOUT_F_BASE)
+            vd->vq[i].base_word = vd->shm + lay.base_off;
     }
 
     int r = rpmsg_mutex_init(&vd->lock);

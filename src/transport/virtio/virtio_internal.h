@@ -43,6 +43,16 @@ struct rpmsg_virtio_geom {
     uint64_t pool_start, pool_end;
 };
 
+/* Where the config space's fields are (layout.cfg_format). */
+struct rpmsg_virtio_cfgfmt {
+    uint32_t size; /* config_len needed for BUFSZ/CPUNAME to be usable */
+    uint32_t h2r, r2h, host_name, remote_name;
+    uint32_t name_len; /* bytes of each name field, NUL included */
+};
+/* NULL for an unknown format. */
+const struct rpmsg_virtio_cfgfmt *rpmsg_virtio_cfgfmt(uint32_t format);
+#define CFGF(vd) ((const struct rpmsg_virtio_cfgfmt *)(vd)->cfgfmt)
+
 uint32_t rpmsg_virtio_stride(uint32_t size);
 uint32_t rpmsg_virtio_pool_need(const struct rpmsg_virtio_layout *l);
 void rpmsg_virtio_layout_geom(const struct rpmsg_virtio_layout *l, size_t shm_size,

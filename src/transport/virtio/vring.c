@@ -25,6 +25,22 @@ size_t rpmsg_virtio_vring_size(uint32_t num, uint32_t align)
     return rpmsg_vring_used_off(num, align) + 6u + (size_t)VRING_USED_ELEM_SIZE * num;
 }
 
+size_t rpmsg_vring_used_at(uint64_t da, uint32_t num, uint32_t align)
+{
+    /* Aligned as an address, as Linux's and OpenAMP's vring_init() do: the
+     * same as aligning the offset unless the vring itself is not aligned
+     * (NuttX's simulator puts its vrings at 4 mod 8). */
+    uint64_t end = da + rpmsg_vring_avail_off(num) + 2u * (3u + (uint64_t)num);
+    return (size_t)(((end + align - 1) & ~((uint64_t)align - 1)) - da);
+}
+
+size_t rpmsg_vring_span(uint64_t da, uint32_t num, uint32_t align)
+{
+    if (!rpmsg_virtio_vring_size(num, align))
+        return 0;
+    return rpmsg_vring_used_at(da, num, align) + 6u + (size_t)VRING_USED_ELEM_SIZE * num;
+}
+
 void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, uint32_t num,
                         uint32_t align, uint32_t notifyid)
 {
@@ -34,13 +50,13 @@ void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, u
     vq->notifyid = notifyid;
     vq->desc = shm + da;
     vq->avail = vq->desc + rpmsg_vring_avail_off(num);
-    vq->used = vq->desc + rpmsg_vring_used_off(num, align);
+    vq->used = vq->desc + rpmsg_vring_used_at(da, num, align);
     vq->last = vq->shadow = vq->kicked = 0;
 }
 
 void rpmsg_vring_clear(struct rpmsg_virtio_vq *vq)
 {
-    memset(vq->desc, 0, rpmsg_virtio_vring_size(vq->num, vq->align));
+    memset(vq->desc, 0, rpmsg_vring_span(vq->da, vq->num, vq->align));
     vq->last = vq->shadow = vq->kicked = 0;
 }
 
@@ -71,7 +87,11 @@ void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr,
                          uint16_t flags)
 {
     uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
-    vw_st64(d, addr);
+    if (vq->base_word)
+        addr += vw_ld64(vq->base_word);
+    /* Two halves: a vring may sit at 4 mod 8 (NuttX's simulator). */
+    vw_st32(d, (uint32_t)addr);
+    vw_st32(d + 4, (uint32_t)(addr >> 32));
     vw_st32(d + 8, len);
     vw_st16(d + 12, flags);
     vw_st16(d + 14, 0);
@@ -148,7 +168,9 @@ void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, ui
                                uint32_t *len, uint16_t *flags)
 {
     const uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
-    *addr = vw_ld64(d);
+    uint64_t a = vw_ld32(d) | (uint64_t)vw_ld32(d + 4) << 32;
+    /* Below the base wraps to a huge offset, which the caller refuses. */
+    *addr = vq->base_word ? a - vw_ld64(vq->base_word) : a;
     *len = vw_ld32(d + 8);
     *flags = vw_ld16(d + 12);
 }

@@ -25,6 +25,10 @@
 /* Offsets from the vring's start (da) for num entries at this alignment. */
 size_t rpmsg_vring_avail_off(uint32_t num);
 size_t rpmsg_vring_used_off(uint32_t num, uint32_t align);
+/* Offset of the used ring from a vring at region offset da (aligned as an address). */
+size_t rpmsg_vring_used_at(uint64_t da, uint32_t num, uint32_t align);
+/* Bytes of a vring at da, avail_event included; 0 if num/align are invalid. */
+size_t rpmsg_vring_span(uint64_t da, uint32_t num, uint32_t align);
 
 /* Points vq at the vring at shm + da (geometry already validated); resets indices. */
 void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, uint32_t num,

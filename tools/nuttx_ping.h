@@ -1,0 +1,107 @@
+/*
+ * NuttX's ping protocol (drivers/rpmsg/rpmsg_ping.c, nuttx-wire.md §1), as
+ * `rpmsg echo` answers it and `rpmsg ping --nuttx` speaks it. A message is
+ * u32 cmd, u32 len (the whole message), u64 cookie, then data; little-endian.
+ * SEND asks for an ACK (the message back, cmd rewritten); SEND_CHECK too,
+ * once every data byte is 0xEE, and the ACK's data is zeroed; SEND_NOACK
+ * asks for nothing. The cookie comes back unchanged.
+ * The NuttX 13.0.1 builds in ../shared/nuttx-sim encode cmd differently
+ * (seen in their rpmsg_ping_ept_cb): the high nibble is the type, 0x20 an
+ * ACK, and for a request bit 0 asks for an ACK and bit 1 for the check.
+ * Both encodings are understood; an answer uses the request's.
+ */
+#ifndef RPMSG_TOOLS_NUTTX_PING_H
+#define RPMSG_TOOLS_NUTTX_PING_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define NX_PING_SEND 1u
+#define NX_PING_SEND_CHECK 2u
+#define NX_PING_SEND_NOACK 3u
+#define NX_PING_ACK 4u
+#define NX_PING_ACK_V2 0x20u
+#define NX_PING_REQ_V2 0x10u
+#define NX_PING_HEAD 16u
+#define NX_PING_FILL 0xEEu
+
+static inline uint64_t nx_ping_get(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline void nx_ping_put(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Fills buf (len >= 16 bytes) with a request; data is 0xEE (what SEND_CHECK needs). */
+static inline void nx_ping_fill(uint8_t *buf, size_t len, uint32_t cmd, uint64_t cookie)
+{
+    nx_ping_put(buf, cmd, 4);
+    nx_ping_put(buf + 4, len, 4);
+    nx_ping_put(buf + 8, cookie, 8);
+    memset(buf + NX_PING_HEAD, NX_PING_FILL, len - NX_PING_HEAD);
+}
+
+/* Is msg a NuttX ping request? (cmd 1..3 and len equal to the message's length) */
+static inline bool nx_ping_is_request(const uint8_t *msg, size_t len)
+{
+    if (len < NX_PING_HEAD)
+        return false;
+    uint64_t cmd = nx_ping_get(msg, 4);
+    bool req = (cmd >= NX_PING_SEND && cmd <= NX_PING_SEND_NOACK) || (cmd & ~0xfu) == NX_PING_REQ_V2;
+    return req && nx_ping_get(msg + 4, 4) == len;
+}
+
+/*
+ * The answer to request msg (nx_ping_is_request) into out (len bytes): its
+ * length, 0 when none is due (SEND_NOACK), -EBADMSG when SEND_CHECK's data
+ * is not all 0xEE (NuttX's responder then only complains; so do we).
+ */
+static inline int nx_ping_answer(const uint8_t *msg, size_t len, uint8_t *out)
+{
+    uint32_t cmd = (uint32_t)nx_ping_get(msg, 4);
+    bool v2 = (cmd & ~0xfu) == NX_PING_REQ_V2;
+    bool ack = v2 ? (cmd & 1u) != 0 : cmd != NX_PING_SEND_NOACK;
+    bool chk = v2 ? (cmd & 2u) != 0 : cmd == NX_PING_SEND_CHECK;
+    if (!ack)
+        return 0;
+    memmove(out, msg, len);
+    nx_ping_put(out, v2 ? NX_PING_ACK_V2 : NX_PING_ACK, 4);
+    if (chk) {
+        for (size_t i = NX_PING_HEAD; i < len; i++)
+            if (out[i] != NX_PING_FILL)
+                return -EBADMSG;
+        memset(out + NX_PING_HEAD, 0, len - NX_PING_HEAD);
+    }
+    return (int)len;
+}
+
+/*
+ * Checks an ACK to a request of len bytes sent with cmd: 0 and *cookie, or
+ * -EBADMSG (wrong command, length or data).
+ */
+static inline int nx_ping_check_ack(const uint8_t *msg, size_t len, size_t want_len, uint32_t cmd,
+                                    uint64_t *cookie)
+{
+    uint64_t c = len >= NX_PING_HEAD ? nx_ping_get(msg, 4) : 0;
+    if (len != want_len || len < NX_PING_HEAD || (c != NX_PING_ACK && c != NX_PING_ACK_V2) ||
+        nx_ping_get(msg + 4, 4) != len)
+        return -EBADMSG;
+    uint8_t want = cmd == NX_PING_SEND_CHECK ? 0 : NX_PING_FILL;
+    for (size_t i = NX_PING_HEAD; i < len; i++)
+        if (msg[i] != want)
+            return -EBADMSG;
+    *cookie = nx_ping_get(msg + 8, 8);
+    return 0;
+}
+
+#endif
