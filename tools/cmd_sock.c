@@ -59,9 +59,10 @@ static void conn_put(struct conn *c)
 
 /* A broken direction breaks the connection: both sides shut down fully,
  * which ends the other pump's blocking read. */
-static void conn_fail(struct conn *c)
+static void conn_fail(struct conn *c, const char *what, int err)
 {
-    c->failed = true;
+    if (!atomic_exchange(&c->failed, true))
+        fprintf(stderr, "rpmsg sock: connection broken: %s: %s\n", what, rpmsg_strerror(err));
     shutdown(c->tcp, SHUT_RDWR);
     rpmsg_socket_shutdown(c->rs, RPMSG_SHUT_RDWR);
 }
@@ -79,13 +80,13 @@ static void *pump_to_rpmsg(void *arg)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            conn_fail(c);
+            conn_fail(c, "tcp read", -errno);
             break;
         }
         for (ssize_t off = 0; off < n;) {
             ssize_t w = rpmsg_socket_send(c->rs, buf + off, (size_t)(n - off), 0);
             if (w <= 0) {
-                conn_fail(c);
+                conn_fail(c, "rpmsg send", (int)w);
                 goto out;
             }
             off += w;
@@ -109,7 +110,7 @@ static void *pump_to_tcp(void *arg)
             break;
         }
         if (n < 0) {
-            conn_fail(c);
+            conn_fail(c, "rpmsg recv", (int)n);
             break;
         }
         for (ssize_t off = 0; off < n;) {
@@ -117,7 +118,7 @@ static void *pump_to_tcp(void *arg)
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0) {
-                conn_fail(c);
+                conn_fail(c, "tcp write", w < 0 ? -errno : -EPIPE);
                 goto out;
             }
             off += w;
@@ -150,11 +151,11 @@ static void start(struct bridge *b, int tcp, struct rpmsg_socket *rs)
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &a, pump_to_rpmsg, c)) {
-        conn_fail(c);
+        conn_fail(c, "thread", -EAGAIN);
         conn_put(c);
     }
     if (pthread_create(&t, &a, pump_to_tcp, c)) {
-        conn_fail(c);
+        conn_fail(c, "thread", -EAGAIN);
         conn_put(c);
     }
     pthread_attr_destroy(&a);

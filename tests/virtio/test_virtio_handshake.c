@@ -225,6 +225,43 @@ static void test_host_dies(void **state)
     restart(0, true);
 }
 
+/*
+ * What a peer sent before it closed is delivered before the link goes down:
+ * the host sends ten messages and closes at once; the remote, polled only
+ * afterwards, sees all ten in order, then the link down.
+ */
+static void test_sent_before_close_delivered(void **state)
+{
+    (void)state;
+    struct vt_opts o = { .no_rx_thread = true };
+    struct vt_pair p;
+    assert_int_equal(vt_pair_open(&p, &o), 0);
+    assert_int_equal(vt_wait_up(&p), 0);
+    struct rpmsg_endpoint he = { 0 }, re = { 0 };
+    struct tu_rec rec;
+    tu_rec_init(&rec);
+    assert_int_equal(tu_ept_create(&re, p.r, NULL, 300, 301, tu_rec_cb, NULL, &rec), 0);
+    assert_int_equal(tu_ept_create(&he, p.h, NULL, 301, 300, NULL, NULL, NULL), 0);
+    char m[4] = "m0";
+    for (char i = 0; i < 10; i++) {
+        m[1] = (char)('0' + i);
+        assert_int_equal(rpmsg_send(&he, m, 3), 3);
+    }
+    rpmsg_destroy_ept(&he);
+    vt_stop(&p, 0);
+    for (int t = 0; t < 1000 && rpmsg_device_is_up(p.r); t++)
+        rpmsg_poll(p.r);
+    assert_false(rpmsg_device_is_up(p.r));
+    assert_int_equal(tu_rec_count(&rec), 10);
+    for (int i = 0; i < 10; i++) {
+        m[1] = (char)('0' + i);
+        assert_memory_equal(rec.msgs[i].data, m, 3);
+    }
+    rpmsg_destroy_ept(&re);
+    tu_rec_deinit(&rec);
+    vt_pair_close(&p);
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -272,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_host_restart),
         cmocka_unit_test(test_remote_dies),
         cmocka_unit_test(test_host_dies),
+        cmocka_unit_test(test_sent_before_close_delivered),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

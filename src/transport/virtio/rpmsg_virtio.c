@@ -473,6 +473,14 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     bool down = false, up = false, kick = false;
     int ret = 0;
 
+    /* A peer that closed or died may have published messages just before:
+     * they were sent, so they are delivered before the link goes down. The
+     * end was seen first (acquire), so all it published before is visible. */
+    rpmsg_mutex_lock(&vd->lock);
+    bool ending = vd->up && !vd->fault_pending && (alive < 0 || peer_reset(vd));
+    rpmsg_mutex_unlock(&vd->lock);
+    int drained = ending ? rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num) : 0;
+
     rpmsg_mutex_lock(&vd->lock);
     watch_peer(vd, alive, &down, &kick);
     if (vd->peer_dead) {
@@ -516,7 +524,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     down = faulted && fault_locked(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (!faulted)
-        return n;
+        return n + (drained > 0 ? drained : 0);
     if (down)
         rpmsg_device_link_down(rdev);
     rpmsg_virtio_kick(vd, my_vq(vd));
