@@ -179,8 +179,13 @@ ssize_t rpmsg_socket_sendv(struct rpmsg_socket *s, const struct rpmsg_iovec *iov
             sent_dgram = true;
             continue;
         }
-        /* Window closed: owed acks go out, then wait for the peer's. */
+        /* Window closed: owed acks go out, then wait for the peer's. Sending
+         * them drops the lock, and the peer's ack may come meanwhile: its
+         * notify found no waiter, so look at the window again first. */
+        unsigned seq = s->nseq;
         sock_flush_owed(s, !nonblock);
+        if (!nonblock && s->nseq != seq)
+            continue;
         if (nonblock || sock_wait(s, deadline) < 0) {
             e = -EAGAIN;
             break;
@@ -266,7 +271,13 @@ ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int fla
             r = -EAGAIN;
             break;
         }
-        sock_try_flush(s, true);
+        /* An owed ack goes first; sending it drops the lock, so data that
+         * came meanwhile is looked for again before sleeping. */
+        unsigned seq = s->nseq;
+        if (sock_try_flush(s, true))
+            seq++; /* its own notify */
+        if (s->nseq != seq)
+            continue;
         if (sock_wait(s, deadline) < 0) {
             r = -EAGAIN;
             break;

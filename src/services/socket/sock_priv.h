@@ -40,6 +40,7 @@ struct rpmsg_socket {
     bool ept_live; /* created (or being created) and not destroyed */
     rpmsg_cond_t cond;
     unsigned waiters; /* threads in sock_wait: notify broadcasts only for them */
+    unsigned nseq;    /* sock_notify count: a waiter that dropped the lock looks again */
 
     /* receive side: our window is ring.cap */
     struct sock_ring ring;
@@ -96,7 +97,7 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block);
 int sock_tx_take(struct rpmsg_socket *s, bool may_block, uint64_t deadline);
 void sock_tx_give(struct rpmsg_socket *s, bool may_block);
 /* Flushes what is owed if tx_busy is free; sock_lock held. */
-void sock_try_flush(struct rpmsg_socket *s, bool may_block);
+bool sock_try_flush(struct rpmsg_socket *s, bool may_block);
 
 /* ---- socket.c ---- */
 /* sock_lock held: moves a connecting socket on (endpoint, SYNC); 0 when

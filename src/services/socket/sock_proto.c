@@ -190,10 +190,11 @@ void sock_tx_give(struct rpmsg_socket *s, bool may_block)
     sock_notify(s);
 }
 
-void sock_try_flush(struct rpmsg_socket *s, bool may_block)
+bool sock_try_flush(struct rpmsg_socket *s, bool may_block)
 {
     if (!s->owe || s->tx_busy || !s->ept_live)
-        return;
+        return false;
     s->tx_busy = true;
     sock_tx_give(s, may_block);
+    return true;
 }

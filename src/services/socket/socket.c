@@ -30,6 +30,7 @@ static bool registered;
 
 void sock_notify(struct rpmsg_socket *s)
 {
+    s->nseq++;
     if (s->waiters)
         rpmsg_cond_broadcast(&s->cond);
     if (pollers)
