@@ -476,12 +476,13 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     /* A peer that closed or died may have published messages just before:
      * they were sent, so they are delivered before the link goes down. The
      * end was seen first (acquire), so all it published before is visible. */
+    int drained = 0;
     rpmsg_mutex_lock(&vd->lock);
-    bool ending = vd->up && !vd->fault_pending && (alive < 0 || peer_reset(vd));
-    rpmsg_mutex_unlock(&vd->lock);
-    int drained = ending ? rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num) : 0;
-
-    rpmsg_mutex_lock(&vd->lock);
+    if (vd->up && !vd->fault_pending && (alive < 0 || peer_reset(vd))) {
+        rpmsg_mutex_unlock(&vd->lock);
+        drained = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
+        rpmsg_mutex_lock(&vd->lock);
+    }
     watch_peer(vd, alive, &down, &kick);
     if (vd->peer_dead) {
         ret = -ENOTCONN;
