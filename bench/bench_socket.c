@@ -7,7 +7,8 @@
  * the first byte sent to the receiver's "all here" coming back; median of
  * the rounds.
  *
- * Usage: bench_socket [--json] [--quick]
+ * Usage: bench_socket [--json] [--quick] [--socket-only] [--rcvbuf BYTES]
+ * (--socket-only: no raw rounds, for profiling the socket path alone)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 static char spec[96];
 static uint64_t total_bytes;
 static unsigned rounds;
+static uint32_t rcvbuf; /* --rcvbuf: the receiver's window, 0 for the default */
 
 static struct rpmsg_link *open_side(bool host)
 {
@@ -79,6 +81,8 @@ static int receiver(void *arg)
     if (rpmsg_socket_open(&l, RPMSG_SOCK_STREAM) || rpmsg_socket_bind(l, &a) ||
         rpmsg_socket_listen(l, 1))
         return 3;
+    if (rcvbuf)
+        rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, rcvbuf);
     uint8_t *buf = malloc(WRITE_SIZE);
     for (unsigned r = 0; r < rounds; r++) {
         struct rpmsg_socket *s;
@@ -161,10 +165,13 @@ static double sock_round(void)
 
 int main(int argc, char **argv)
 {
-    bool json = false, quick = false;
+    bool json = false, quick = false, sock_only = false;
     for (int i = 1; i < argc; i++) {
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
+        sock_only |= !strcmp(argv[i], "--socket-only");
+        if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
+            rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
     }
     total_bytes = quick ? (8u << 20) : (64u << 20);
     rounds = quick ? 2 : 5;
@@ -189,7 +196,7 @@ int main(int argc, char **argv)
     bench_samples_init(&rs);
     bench_samples_init(&ss);
     for (unsigned r = 0; r < rounds; r++) {
-        double x = raw_round(&raw);
+        double x = sock_only ? 1 : raw_round(&raw);
         double y = sock_round();
         if (x <= 0 || y <= 0) {
             fprintf(stderr, "bench_socket: round %u failed\n", r);

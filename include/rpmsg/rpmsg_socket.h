@@ -49,8 +49,9 @@ extern "C" {
 
 #ifndef RPMSG_SOCKET_RCVBUF_DEFAULT
 /* Receive window of a new socket. NuttX's default is 1024; a larger one
- * costs a NuttX peer nothing (it only sends up to what we advertise). */
-#define RPMSG_SOCKET_RCVBUF_DEFAULT 65536u
+ * costs a NuttX peer nothing (it only sends up to what we advertise). 256 KiB:
+ * with 64 KiB the reader and the link took turns (docs/benchmarks.md). */
+#define RPMSG_SOCKET_RCVBUF_DEFAULT 262144u
 #endif
 #define RPMSG_SOCKET_RCVBUF_MAX (16u << 20)
 

@@ -76,13 +76,15 @@ static void run_client(const char *service, const char *nuttx_name)
     raw_open(&r, f.cdev, nuttx_name);
     struct rpmsg_socket *s = sf_accept(l);
 
-    /* Our SYNC, as a NuttX client receives it. */
+    /* Our SYNC, as a NuttX client receives it: NuttX's 20 bytes, then our
+     * extension (magic, the largest data of one DATA), which NuttX ignores. */
     assert_int_equal(tu_rec_wait(&r.rec, 1, TU_TIMEOUT_MS), 0);
-    uint8_t want[20];
+    uint8_t want[SOCK_SYNC_EXT_LEN];
     sock_put_sync(want, RPMSG_SOCKET_RCVBUF_DEFAULT, (uint32_t)getpid(), (uint32_t)getuid(),
                   (uint32_t)getgid());
-    assert_int_equal(r.rec.msgs[0].len, 20);
-    assert_memory_equal(r.rec.msgs[0].data, want, 20);
+    sock_put_sync_ext(want, (uint32_t)rpmsg_get_tx_buffer_size(&r.ept) - SOCK_DATA_HDR);
+    assert_int_equal(r.rec.msgs[0].len, SOCK_SYNC_EXT_LEN);
+    assert_memory_equal(r.rec.msgs[0].data, want, SOCK_SYNC_EXT_LEN);
     assert_true(rpmsg_is_ept_ready(&r.ept)); /* bound by our CREATE_ACK */
 
     /* Its SYNC: the short form, a 1024-byte window. */

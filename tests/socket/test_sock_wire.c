@@ -67,6 +67,29 @@ static void test_sync_bytes(void **st)
     assert_int_equal(m.size, 0x10000);
 }
 
+/* Our SYNC extension: NuttX's 20 bytes unchanged, then "RSX1" and the
+ * largest data of one DATA. Without the magic the tail means nothing. */
+static void test_sync_ext_bytes(void **st)
+{
+    (void)st;
+    uint8_t b[SOCK_SYNC_EXT_LEN];
+    sock_put_sync(b, 0x40000, 7, 8, 9);
+    assert_int_equal(sock_put_sync_ext(b, 484), SOCK_SYNC_EXT_LEN);
+    static const uint8_t want[28] = { 1, 0, 0, 0, 0, 0, 4, 0, 7, 0, 0, 0, 8, 0,
+                                      0, 0, 9, 0, 0, 0, 'R', 'S', 'X', '1', 0xe4, 1, 0, 0 };
+    assert_memory_equal(b, want, sizeof(want));
+    struct sock_msg m;
+    assert_int_equal(sock_parse(b, sizeof(b), false, &m), 0);
+    assert_int_equal(m.size, 0x40000);
+    assert_int_equal(m.pid, 7);
+    assert_int_equal(m.ext_full, 484);
+    assert_int_equal(sock_parse(b, SOCK_SYNC_LEN, false, &m), 0); /* NuttX's form */
+    assert_int_equal(m.ext_full, 0);
+    b[20] = 'X';
+    assert_int_equal(sock_parse(b, sizeof(b), false, &m), 0);
+    assert_int_equal(m.ext_full, 0);
+}
+
 static void test_data_and_shutdown_bytes(void **st)
 {
     (void)st;
@@ -133,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_crc32_is_nuttx),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_sync_bytes),
+        cmocka_unit_test(test_sync_ext_bytes),
         cmocka_unit_test(test_data_and_shutdown_bytes),
         cmocka_unit_test(test_malformed),
     };

@@ -102,6 +102,9 @@ static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int c
             n = space;
         if (n > cap - SOCK_DATA_HDR)
             n = cap - SOCK_DATA_HDR;
+        if (s->tx_full && n > s->tx_full)
+            n = s->tx_full;
+        s->tx_last_full = s->tx_full && n == s->tx_full;
     }
     sock_put_data_hdr(buf, s->recvpos, (uint32_t)n);
     s->lastpos = s->recvpos; /* the acknowledgement rides along */
@@ -191,6 +194,10 @@ ssize_t rpmsg_socket_sendv(struct rpmsg_socket *s, const struct rpmsg_iovec *iov
             break;
         }
     }
+    /* Our promise to a peer of ours (sock_wire.h): the write does not end on
+     * a full DATA, so its reader, left asleep by those, is woken now. */
+    if (s->tx_last_full && s->peer_full)
+        s->owe |= OWE_ACK;
     sock_tx_give(s, !nonblock);
     rpmsg_mutex_unlock(&sock_lock);
     if (done || sent_dgram)

@@ -40,6 +40,9 @@ struct rpmsg_socket {
     bool ept_live; /* created (or being created) and not destroyed */
     rpmsg_cond_t cond;
     unsigned waiters; /* threads in sock_wait: notify broadcasts only for them */
+    bool signalled;   /* broadcast since the last thread began to wait */
+    unsigned in_cb;   /* in its rpmsg callback: wakes wait for the unlock */
+    unsigned wake_owed;
     unsigned nseq;    /* sock_notify count: a waiter that dropped the lock looks again */
 
     /* receive side: our window is ring.cap */
@@ -49,6 +52,11 @@ struct rpmsg_socket {
     uint32_t lastpos; /* recvpos last told to the peer */
     /* send side */
     uint32_t sendpos, ackpos, peer_window;
+    /* Stream, our SYNC extension (sock_wire.h): tx_full is the most data one
+     * of our DATA carries, tx_last_full says the last one did; peer_full is
+     * the peer's (0: a NuttX peer, which promises nothing). */
+    uint32_t tx_full, peer_full;
+    bool tx_last_full;
     bool peer_synced, sync_sent, tx_busy;
     unsigned owe;
     uint32_t shut_how; /* bits to send in the owed SHUTDOWN */
@@ -76,8 +84,17 @@ struct rpmsg_socket {
 
 extern rpmsg_mutex_t sock_lock;
 
-/* Wakes the socket's waiters and pollers and updates its descriptor. */
+/* Wakes the socket's waiters and pollers and updates its descriptor. In the
+ * socket's rpmsg callback the wake is only noted (wake_owed), and sent once
+ * the callback has dropped sock_lock: a woken reader on the same CPU would
+ * otherwise preempt the callback and block on the lock it still holds. */
 void sock_notify(struct rpmsg_socket *s);
+#define WAKE_SOCK 1u
+#define WAKE_POLL 2u
+/* sock_lock held: the wakes owed, cleared. */
+unsigned sock_wake_take(struct rpmsg_socket *s);
+/* Lock not needed (a condition broadcast may come after the unlock). */
+void sock_wake(struct rpmsg_socket *s, unsigned what);
 /* sock_lock held; waits for a notify on s or the deadline. 0 / -ETIMEDOUT. */
 int sock_wait(struct rpmsg_socket *s, uint64_t deadline);
 /* What poll would report now (sock_lock held). */

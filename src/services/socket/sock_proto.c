@@ -38,6 +38,8 @@ static bool take_pos(struct rpmsg_socket *s, uint32_t pos)
 static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
 {
     s->peer_window = m->size;
+    if (s->type == RPMSG_SOCK_STREAM)
+        s->peer_full = m->ext_full;
     if (m->has_cred) {
         s->cred.pid = m->pid;
         s->cred.uid = m->uid;
@@ -57,27 +59,42 @@ static void consumed(struct rpmsg_socket *s, uint32_t n)
         s->owe |= OWE_ACK;
 }
 
-static void rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
+/*
+ * A full DATA from a peer that promised a shorter one at the end of every
+ * write (sock_wire.h): more is coming, so the reader may sleep on, saving a
+ * wake-up (and on a shared CPU a context switch) per message. Not once half
+ * our window waits: the writer could be about to stall on it.
+ */
+static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t ackpos)
 {
+    return s->peer_full && m->data_len == s->peer_full && s->ackpos == ackpos && !s->rd_shut &&
+           (s->recvpos - s->lastpos) + s->ring.used < s->rcvbuf / 2;
+}
+
+/* Returns true when the message needs no wake-up (rx_hold). */
+static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
+{
+    uint32_t ackpos = s->ackpos;
     if (!take_pos(s, m->pos)) {
         malformed(s);
-        return;
+        return false;
     }
     if (!m->data_len)
-        return;
+        return false;
     /* More than the window we advertised: a hostile or broken peer. */
     if (!s->ring.buf || m->data_len > sock_ring_free(&s->ring)) {
         malformed(s);
-        return;
+        return false;
     }
     if (s->rd_shut) {
         /* Nobody will read: discarded, and acknowledged at once so that the
          * writer does not wait for a window that would never open. */
         consumed(s, m->data_len);
         s->owe |= OWE_ACK;
-        return;
+        return false;
     }
     sock_ring_put(&s->ring, m->data, m->data_len);
+    return s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, ackpos);
 }
 
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
@@ -92,12 +109,14 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
         rpmsg_mutex_unlock(&sock_lock);
         return 0;
     }
+    s->in_cb++;
+    bool hold = false;
     switch (m.cmd) {
     case SOCK_CMD_SYNC:
         rx_sync(s, &m);
         break;
     case SOCK_CMD_DATA:
-        rx_data(s, &m);
+        hold = rx_data(s, &m);
         break;
     default:
         if (m.how & RPMSG_SHUT_WR)
@@ -106,9 +125,14 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
             s->peer_rd_shut = true;
         break;
     }
-    sock_notify(s);
+    if (!hold)
+        sock_notify(s);
     sock_try_flush(s, false);
+    /* The socket outlives its callback (destroy waits for it), so its
+     * condition is still there after the unlock. */
+    unsigned wake = --s->in_cb ? 0 : sock_wake_take(s);
     rpmsg_mutex_unlock(&sock_lock);
+    sock_wake(s, wake);
     return 0;
 }
 
@@ -133,14 +157,21 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
 {
     *bit = s->owe & OWE_SYNC ? OWE_SYNC : s->owe & OWE_ACK ? OWE_ACK : OWE_SHUT;
     s->owe &= ~*bit;
+    s->tx_last_full = false; /* whatever goes now is not a full DATA */
     if (*bit == OWE_SYNC) {
         s->sync_sent = true;
 #if RPMSG_NO_SYS
-        return sock_put_sync(buf, s->rcvbuf, 0, 0, 0);
+        sock_put_sync(buf, s->rcvbuf, 0, 0, 0);
 #else
-        return sock_put_sync(buf, s->rcvbuf, (uint32_t)getpid(), (uint32_t)getuid(),
-                             (uint32_t)getgid());
+        sock_put_sync(buf, s->rcvbuf, (uint32_t)getpid(), (uint32_t)getuid(), (uint32_t)getgid());
 #endif
+        if (s->type == RPMSG_SOCK_STREAM && !s->tx_full) {
+            int cap = rpmsg_get_tx_buffer_size(&s->ept); /* lock-free */
+            s->tx_full = cap > (int)SOCK_DATA_HDR ? (uint32_t)cap - SOCK_DATA_HDR : 0;
+        }
+        if (!s->tx_full)
+            return SOCK_SYNC_LEN;
+        return sock_put_sync_ext(buf, s->tx_full);
     }
     if (*bit == OWE_ACK) {
         s->lastpos = s->recvpos;
@@ -151,10 +182,11 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
 
 void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
 {
-    uint8_t buf[SOCK_SYNC_LEN];
+    uint8_t buf[SOCK_SYNC_EXT_LEN];
     while (s->ept_live && !s->gone && s->owe) {
         unsigned bit;
         uint32_t lastpos = s->lastpos;
+        bool last_full = s->tx_last_full;
         uint32_t n = next_owed(s, buf, &bit);
         rpmsg_mutex_unlock(&sock_lock);
         int r = may_block ? rpmsg_send(&s->ept, buf, n) : rpmsg_trysend(&s->ept, buf, n);
@@ -166,6 +198,7 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
                 s->sync_sent = false;
             if (bit == OWE_ACK)
                 s->lastpos = lastpos;
+            s->tx_last_full = last_full;
             break;
         }
     }

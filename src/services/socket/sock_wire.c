@@ -57,6 +57,13 @@ uint32_t sock_put_sync(uint8_t *p, uint32_t size, uint32_t pid, uint32_t uid, ui
     return SOCK_SYNC_LEN;
 }
 
+uint32_t sock_put_sync_ext(uint8_t *p, uint32_t full)
+{
+    rpmsg_put32(p + SOCK_SYNC_LEN, SOCK_EXT_MAGIC);
+    rpmsg_put32(p + SOCK_SYNC_LEN + 4, full);
+    return SOCK_SYNC_EXT_LEN;
+}
+
 uint32_t sock_put_data_hdr(uint8_t *p, uint32_t pos, uint32_t len)
 {
     rpmsg_put32(p, SOCK_CMD_DATA);
@@ -109,6 +116,8 @@ int sock_parse(const void *buf, size_t len, bool dgram, struct sock_msg *m)
             m->uid = rpmsg_get32(p + 12);
             m->gid = rpmsg_get32(p + 16);
         }
+        if (len >= SOCK_SYNC_EXT_LEN && rpmsg_get32(p + SOCK_SYNC_LEN) == SOCK_EXT_MAGIC)
+            m->ext_full = rpmsg_get32(p + SOCK_SYNC_LEN + 4);
         return m->size ? 0 : -EBADMSG;
     case SOCK_CMD_DATA:
         return parse_data(p, len, dgram, m);

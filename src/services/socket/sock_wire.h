@@ -16,6 +16,15 @@
 
 #define SOCK_SYNC_LEN 20u     /* cmd, size, pid, uid, gid */
 #define SOCK_SYNC_MIN_LEN 8u  /* older NuttX: cmd, size */
+/*
+ * Our extension, after NuttX's 20 bytes (NuttX reads SYNC by field and
+ * ignores what follows): u32 SOCK_EXT_MAGIC, u32 full = the most data one
+ * DATA of this side carries. Its promise: a write never ends on a DATA of
+ * that size (an empty DATA follows if it would), so the receiver may leave
+ * its reader asleep while full messages keep coming.
+ */
+#define SOCK_SYNC_EXT_LEN 28u
+#define SOCK_EXT_MAGIC 0x31585352u /* "RSX1" */
 #define SOCK_DATA_HDR 12u     /* cmd, pos, len */
 #define SOCK_SHUT_LEN 8u      /* cmd, how */
 #define SOCK_DGRAM_PREFIX 4u  /* u32 length before each datagram */
@@ -29,6 +38,7 @@ struct sock_msg {
     /* SYNC */
     uint32_t size, pid, uid, gid;
     bool has_cred;
+    uint32_t ext_full; /* our extension's full size, 0 from a NuttX peer */
     /* DATA */
     uint32_t pos;
     uint32_t len;         /* the len field */
@@ -50,6 +60,8 @@ uint32_t sock_crc32(const void *data, size_t len);
 int sock_ept_name(char *out, size_t out_size, const char *name, bool with_id, uint32_t id);
 
 uint32_t sock_put_sync(uint8_t *p, uint32_t size, uint32_t pid, uint32_t uid, uint32_t gid);
+/* The extension after a SYNC put at p (full > 0); SOCK_SYNC_EXT_LEN. */
+uint32_t sock_put_sync_ext(uint8_t *p, uint32_t full);
 uint32_t sock_put_data_hdr(uint8_t *p, uint32_t pos, uint32_t len);
 uint32_t sock_put_shutdown(uint8_t *p, uint32_t how);
 

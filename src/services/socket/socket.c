@@ -16,6 +16,7 @@ rpmsg_mutex_t sock_lock = RPMSG_MUTEX_INITIALIZER;
 static rpmsg_cond_t poll_cond;
 static bool poll_cond_ready;
 static unsigned pollers;
+static bool pollers_signalled;
 static struct rpmsg_socket *all_socks;
 static uint32_t next_conn_id;
 
@@ -31,11 +32,34 @@ static bool registered;
 void sock_notify(struct rpmsg_socket *s)
 {
     s->nseq++;
-    if (s->waiters)
-        rpmsg_cond_broadcast(&s->cond);
-    if (pollers)
-        rpmsg_cond_broadcast(&poll_cond);
+    /* A broadcast wakes every thread waiting at that moment; until one more
+     * starts waiting, another would only cost a futex call per message. */
+    if (s->waiters && !s->signalled) {
+        s->signalled = true;
+        s->wake_owed |= WAKE_SOCK;
+    }
+    if (pollers && !pollers_signalled) {
+        pollers_signalled = true;
+        s->wake_owed |= WAKE_POLL;
+    }
+    if (!s->in_cb)
+        sock_wake(s, sock_wake_take(s));
     sock_fd_update(s);
+}
+
+unsigned sock_wake_take(struct rpmsg_socket *s)
+{
+    unsigned w = s->wake_owed;
+    s->wake_owed = 0;
+    return w;
+}
+
+void sock_wake(struct rpmsg_socket *s, unsigned what)
+{
+    if (what & WAKE_SOCK)
+        rpmsg_cond_broadcast(&s->cond);
+    if (what & WAKE_POLL)
+        rpmsg_cond_broadcast(&poll_cond);
 }
 
 static int wait_on(rpmsg_cond_t *c, struct rpmsg_device *rdev, uint64_t deadline)
@@ -55,6 +79,7 @@ static int wait_on(rpmsg_cond_t *c, struct rpmsg_device *rdev, uint64_t deadline
 int sock_wait(struct rpmsg_socket *s, uint64_t deadline)
 {
     s->waiters++;
+    s->signalled = false;
     int r = wait_on(&s->cond, s->rdev, deadline);
     s->waiters--;
     return r;
@@ -63,6 +88,7 @@ int sock_wait(struct rpmsg_socket *s, uint64_t deadline)
 int sock_poll_wait(uint64_t deadline, struct rpmsg_device *rdev)
 {
     pollers++;
+    pollers_signalled = false;
     int r = wait_on(&poll_cond, rdev, deadline);
     pollers--;
     return r;
@@ -206,6 +232,7 @@ static void sock_destroy(struct rpmsg_socket *s)
     s->state = SS_CLOSED;
     while (s->destroying) { /* a lost link's teardown is on it */
         s->waiters++;
+        s->signalled = false; /* as in sock_wait */
         rpmsg_cond_wait(&s->cond, &sock_lock, RPMSG_FOREVER);
         s->waiters--;
     }
