@@ -3,6 +3,9 @@
  * so ordinary TCP programs run over the link unchanged.
  *   rpmsg sock [LINK] tcp-listen:[HOST:]PORT rpmsg:[CPU:]NAME
  *   rpmsg sock [LINK] rpmsg-listen:NAME tcp:HOST:PORT
+ * LINK is one link (then rpmsg:NAME needs no CPU), or --sim: this process
+ * is a `program =` core of `rpmsg sim`, and CPU names any core it reaches,
+ * through hubs too.
  * Each accepted connection gets its own connection on the other side and
  * two pump threads, one per direction; end of stream travels as a
  * half-close, so request/response programs work as over TCP.
@@ -217,6 +220,12 @@ static bool finished(struct bridge *b)
     return tool_stop || (b->limit && atomic_load(&b->done) + atomic_load(&b->active) >= b->limit);
 }
 
+/* One link's device, or NULL as a sim core: every device, far cores too. */
+static bool dev_up(struct rpmsg_device *rdev)
+{
+    return !rdev || rpmsg_device_is_up(rdev);
+}
+
 static int run_tcp_listen(struct bridge *b, struct rpmsg_device *rdev)
 {
     int lfd = tcp_listen(b);
@@ -224,7 +233,7 @@ static int run_tcp_listen(struct bridge *b, struct rpmsg_device *rdev)
         return 1;
     fprintf(stderr, "rpmsg sock: tcp %s:%s -> rpmsg %s:%s\n", b->host, b->port, b->raddr.cpu,
             b->raddr.name);
-    while (!finished(b) && rpmsg_device_is_up(rdev)) {
+    while (!finished(b) && dev_up(rdev)) {
         struct pollfd p = { lfd, POLLIN, 0 };
         if (poll(&p, 1, 200) <= 0)
             continue;
@@ -236,7 +245,8 @@ static int run_tcp_listen(struct bridge *b, struct rpmsg_device *rdev)
             close(fd);
             continue;
         }
-        rpmsg_socket_set_device(rs, rdev);
+        if (rdev)
+            rpmsg_socket_set_device(rs, rdev);
         rpmsg_socket_setopt(rs, RPMSG_SO_SNDTIMEO, 10000);
         int r = rpmsg_socket_connect(rs, &b->raddr);
         rpmsg_socket_setopt(rs, RPMSG_SO_SNDTIMEO, 0);
@@ -258,7 +268,7 @@ static int run_rpmsg_listen(struct bridge *b, struct rpmsg_device *rdev)
 {
     struct rpmsg_socket *l;
     int r = rpmsg_socket_open(&l, RPMSG_SOCK_STREAM);
-    if (!r)
+    if (!r && rdev)
         r = rpmsg_socket_set_device(l, rdev);
     if (!r)
         r = rpmsg_socket_bind(l, &b->raddr);
@@ -270,10 +280,13 @@ static int run_rpmsg_listen(struct bridge *b, struct rpmsg_device *rdev)
     }
     rpmsg_socket_setopt(l, RPMSG_SO_RCVTIMEO, 200);
     fprintf(stderr, "rpmsg sock: rpmsg %s -> tcp %s:%s\n", b->raddr.name, b->host, b->port);
-    while (!finished(b) && rpmsg_device_is_up(rdev)) {
+    while (!finished(b) && dev_up(rdev)) {
         struct rpmsg_socket *rs;
         if (rpmsg_socket_accept(l, &rs, NULL))
             continue;
+        /* It inherited the listener's slice: an idle connection (iperf3's
+         * control connection during the test) must not time out. */
+        rpmsg_socket_setopt(rs, RPMSG_SO_RCVTIMEO, 0);
         int fd = tcp_connect(b);
         if (fd < 0) {
             fprintf(stderr, "rpmsg sock: connect %s:%s: %s\n", b->host, b->port, strerror(errno));
@@ -336,17 +349,21 @@ static void usage(FILE *f)
                "  rpmsg-listen:NAME tcp:HOST:PORT           each connection to NAME becomes\n"
                "                          a TCP connection to HOST:PORT\n"
                "  --count N        exit after N connections have ended\n"
+               "  --sim            run as a `program =` core of rpmsg sim (no link option):\n"
+               "                   rpmsg:CPU:NAME reaches any core, through hubs too\n"
                "defaults: --role host --side attach\n" LINKOPTS_USAGE);
 }
 
 static int run(int argc, char **argv)
 {
     static struct bridge b;
+    bool sim = false;
     struct linkopts lo;
     linkopts_init(&lo, RPMSG_LINK_HOST, RPMSG_LINK_ATTACH);
     static const struct option opts[] = {
         LINKOPTS_LONG,
         { "count", required_argument, NULL, 'n' },
+        { "sim", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -359,6 +376,7 @@ static int run(int argc, char **argv)
             continue;
         switch (c) {
         case 'n': b.limit = strtoul(optarg, NULL, 0); break;
+        case 's': sim = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -368,10 +386,18 @@ static int run(int argc, char **argv)
         return 2;
     }
     tool_stop_on_signals();
-    struct rpmsg_link *link;
-    if (linkopts_open(&lo, &link, "sock"))
+    struct rpmsg_link *link = NULL;
+    struct rpmsg_link_member *me = NULL;
+    if (sim) {
+        int r = rpmsg_link_join(&me, 0);
+        if (r) {
+            fprintf(stderr, "rpmsg sock: cannot join the sim: %s\n", rpmsg_strerror(r));
+            return 1;
+        }
+    } else if (linkopts_open(&lo, &link, "sock")) {
         return 1;
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    }
+    struct rpmsg_device *rdev = link ? rpmsg_link_device(link) : NULL;
     int rc = b.tcp_listen ? run_tcp_listen(&b, rdev) : run_rpmsg_listen(&b, rdev);
     /* Connections still running finish first (bounded by their own ends). */
     while (atomic_load(&b.active) && !tool_stop)
@@ -379,8 +405,12 @@ static int run(int argc, char **argv)
     fprintf(stderr, "rpmsg sock: %lu connections, %lu errors, %llu bytes to rpmsg, %llu to tcp\n",
             (unsigned long)b.done, (unsigned long)b.errors, (unsigned long long)b.to_rpmsg,
             (unsigned long long)b.to_tcp);
-    if (!atomic_load(&b.active))
-        rpmsg_link_close(link);
+    if (!atomic_load(&b.active)) {
+        if (link)
+            rpmsg_link_close(link);
+        else
+            rpmsg_link_leave(me);
+    }
     return rc || b.errors ? 1 : 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sock_fixture.h"
+#include "sock_proc.h"
 
 #define BRIDGE_BYTES (4u << 20)
 
@@ -23,23 +24,7 @@ static pid_t kids[2];
 static void kill_kids(void)
 {
     for (int i = 0; i < 2; i++)
-        if (kids[i] > 0) {
-            kill(kids[i], SIGKILL);
-            waitpid(kids[i], NULL, 0);
-            kids[i] = 0;
-        }
-}
-
-static int listen_any(uint16_t *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t al = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4) ||
-        getsockname(fd, (struct sockaddr *)&a, &al))
-        return -1;
-    *port = ntohs(a.sin_port);
-    return fd;
+        sp_stop(&kids[i], SIGKILL);
 }
 
 static void *echo_server(void *arg)
@@ -61,29 +46,6 @@ static void *echo_server(void *arg)
         close(c);
     }
     return NULL;
-}
-
-static pid_t spawn(char *const argv[])
-{
-    pid_t p = fork();
-    if (p == 0) {
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return p;
-}
-
-static int exit_code(pid_t *p)
-{
-    int st = 0;
-    for (unsigned i = 0; i < TU_TIMEOUT_MS / 10; i++) {
-        if (waitpid(*p, &st, WNOHANG) == *p) {
-            *p = 0;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-        }
-        usleep(10000);
-    }
-    return -1;
 }
 
 struct writer {
@@ -118,13 +80,12 @@ static void test_tcp_through_two_bridges(void **st)
     char bin[512], link[64], tcp_to[64], tcp_listen[64];
     snprintf(bin, sizeof(bin), "%s/rpmsg", dir ? dir : ".");
     snprintf(link, sizeof(link), "rpmsg-test-sock-%d", (int)getpid());
-    uint16_t echo_port, front_port;
-    int efd = listen_any(&echo_port);
+    uint16_t echo_port = 0, front_port = 0;
+    int efd = sp_listen_any(&echo_port);
     assert_true(efd >= 0);
     /* The front port: found free here, given to the bridge to listen on. */
-    int probe = listen_any(&front_port);
-    assert_true(probe >= 0);
-    close(probe);
+    front_port = sp_free_port();
+    assert_true(front_port > 0);
     snprintf(tcp_to, sizeof(tcp_to), "tcp:127.0.0.1:%u", echo_port);
     snprintf(tcp_listen, sizeof(tcp_listen), "tcp-listen:127.0.0.1:%u", front_port);
     struct tu_thread et;
@@ -133,8 +94,8 @@ static void test_tcp_through_two_bridges(void **st)
     char *back[] = { bin, "sock", "--link", link, "--role", "remote", "--side", "create",
                      "--count", "1", "rpmsg-listen:echo", tcp_to, NULL };
     char *front[] = { bin, "sock", "--link", link, "--count", "1", tcp_listen, "rpmsg:echo", NULL };
-    kids[0] = spawn(back);
-    kids[1] = spawn(front);
+    kids[0] = sp_spawn(back, NULL);
+    kids[1] = sp_spawn(front, NULL);
     /* The front bridge listens once its link is up: connect until it does. */
     int c = -1;
     uint64_t deadline = rpmsg_time_ms() + TU_TIMEOUT_MS;
@@ -164,7 +125,7 @@ static void test_tcp_through_two_bridges(void **st)
         got += (uint64_t)n;
     }
     close(c);
-    int rb = exit_code(&kids[0]), rf = exit_code(&kids[1]);
+    int rb = sp_exit_code(&kids[0], TU_TIMEOUT_MS), rf = sp_exit_code(&kids[1], TU_TIMEOUT_MS);
     kill_kids();
     assert_int_equal(tu_thread_join(&wt, TU_TIMEOUT_MS), 0);
     assert_int_equal(tu_thread_join(&et, TU_TIMEOUT_MS), 0);
