@@ -1,14 +1,19 @@
 /*
- * RPMsg Socket stream throughput against raw rpmsg on the same link, in the
- * same run: two processes over a native VirtIO link (/dev/shm + futex
- * doorbell). Raw: 496-byte rpmsg_send messages (the link's largest), counted
- * by the receiver's callback. Socket: one stream connection, 64 KiB writes,
- * read by the receiver in 64 KiB reads, default window. Each is timed from
- * the first byte sent to the receiver's "all here" coming back; median of
- * the rounds.
+ * RPMsg Socket against raw rpmsg on the same link, in the same run: two
+ * processes over a native VirtIO link (/dev/shm + futex doorbell), then
+ * over the simulated SPI bus (40 MHz, in /dev/shm).
+ *
+ * Throughput. Raw: rpmsg_send messages of the link's largest payload (496
+ * bytes on VirtIO's 512-byte buffers), counted by the receiver's callback. Socket: one stream connection, 64 KiB writes, read in 64 KiB
+ * reads, default window. Each timed from the first byte sent to the
+ * receiver's "all here" coming back; median of the rounds, alternating.
+ * Round trip: 16 bytes echoed, one at a time. Raw: to an endpoint that
+ * sends them back; socket: over a stream connection whose other end sends
+ * them back. Median.
  *
  * Usage: bench_socket [--json] [--quick] [--socket-only] [--rcvbuf BYTES]
- * (--socket-only: no raw rounds, for profiling the socket path alone)
+ *                     [--virtio-only]
+ * (--socket-only: throughput of the socket alone, for profiling)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +25,34 @@
 #include "rpmsg/rpmsg_socket.h"
 
 #define RAW_SVC "bench-raw"
+#define RAW_ECHO "bench-raw-echo"
 #define SOCK_SVC "bench-sock"
+#define SOCK_ECHO "bench-sock-echo"
 #define WRITE_SIZE 65536u
+#define RTT_SIZE 16u
 
-static char spec[96];
+struct kind {
+    const char *name;  /* result name prefix */
+    const char *label; /* in the table */
+    uint64_t bytes, quick_bytes;
+    unsigned rtts;
+};
+
+static const struct kind kinds[] = {
+    { "virtio", "VirtIO", 64u << 20, 8u << 20, 2000 },
+    { "spi", "SPI 40 MHz", 4u << 20, 1u << 20, 300 },
+};
+
+static char host_spec[128], remote_spec[128];
 static uint64_t total_bytes;
-static unsigned rounds;
+static unsigned rounds, rtts;
 static uint32_t rcvbuf; /* --rcvbuf: the receiver's window, 0 for the default */
+static bool sock_only;
 
 static struct rpmsg_link *open_side(bool host)
 {
     struct rpmsg_link_config cfg = {
-        .spec = spec,
+        .spec = host ? host_spec : remote_spec,
         .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
         .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
         .cpuname = host ? "bhost" : "bremote",
@@ -44,6 +65,41 @@ static struct rpmsg_link *open_side(bool host)
         return NULL;
     }
     return l;
+}
+
+static struct rpmsg_sockaddr addr_of(const char *name)
+{
+    struct rpmsg_sockaddr a;
+    memset(&a, 0, sizeof(a));
+    strcpy(a.name, name);
+    return a;
+}
+
+static struct rpmsg_socket *listener(const char *name)
+{
+    struct rpmsg_socket *l;
+    struct rpmsg_sockaddr a = addr_of(name);
+    if (rpmsg_socket_open(&l, RPMSG_SOCK_STREAM))
+        return NULL;
+    if (rcvbuf)
+        rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, rcvbuf);
+    if (rpmsg_socket_bind(l, &a) || rpmsg_socket_listen(l, 1)) {
+        rpmsg_socket_close(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* recv until n bytes came; false at end of stream or error. */
+static bool recv_all(struct rpmsg_socket *s, void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = rpmsg_socket_recv(s, (uint8_t *)buf + got, n - got, 0);
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
 }
 
 /* ---- receiver (child) ---- */
@@ -63,26 +119,29 @@ static int raw_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     return 0;
 }
 
+static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)priv;
+    rpmsg_sendto(ept, data, len, src);
+    return 0;
+}
+
 static int receiver(void *arg)
 {
     (void)arg;
     struct rpmsg_link *link = open_side(false);
     if (!link)
         return 1;
-    struct rpmsg_endpoint raw;
+    struct rpmsg_endpoint raw, echo;
     memset(&raw, 0, sizeof(raw));
-    if (rpmsg_create_ept(&raw, rpmsg_link_device(link), RAW_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
-                         raw_cb, NULL))
+    memset(&echo, 0, sizeof(echo));
+    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    if (rpmsg_create_ept(&raw, rdev, RAW_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, raw_cb, NULL) ||
+        rpmsg_create_ept(&echo, rdev, RAW_ECHO, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL))
         return 2;
-    struct rpmsg_socket *l;
-    struct rpmsg_sockaddr a;
-    memset(&a, 0, sizeof(a));
-    strcpy(a.name, SOCK_SVC);
-    if (rpmsg_socket_open(&l, RPMSG_SOCK_STREAM) || rpmsg_socket_bind(l, &a) ||
-        rpmsg_socket_listen(l, 1))
+    struct rpmsg_socket *l = listener(SOCK_SVC), *le = listener(SOCK_ECHO);
+    if (!l || !le)
         return 3;
-    if (rcvbuf)
-        rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, rcvbuf);
     uint8_t *buf = malloc(WRITE_SIZE);
     for (unsigned r = 0; r < rounds; r++) {
         struct rpmsg_socket *s;
@@ -95,35 +154,51 @@ static int receiver(void *arg)
         rpmsg_socket_send(s, &got, sizeof(got), 0);
         rpmsg_socket_close(s);
     }
+    if (!sock_only) {
+        struct rpmsg_socket *s;
+        if (rpmsg_socket_accept(le, &s, NULL))
+            return 5;
+        uint8_t m[RTT_SIZE];
+        while (recv_all(s, m, sizeof(m)))
+            if (rpmsg_socket_send(s, m, sizeof(m), 0) != (ssize_t)sizeof(m))
+                break;
+        rpmsg_socket_close(s);
+    }
     free(buf);
     rpmsg_socket_close(l);
+    rpmsg_socket_close(le);
     /* The sender leaves first; we wait for it so buffers all come back. */
     sleep(1);
     rpmsg_destroy_ept(&raw);
+    rpmsg_destroy_ept(&echo);
     rpmsg_link_close(link);
     return 0;
 }
 
 /* ---- sender (parent) ---- */
 
-static struct rpmsg_sem raw_done;
+static struct rpmsg_sem raw_done, echo_done;
 static uint64_t raw_echo;
 
 static int done_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
-    (void)src, (void)priv;
-    if (len == sizeof(raw_echo))
+    (void)src;
+    struct rpmsg_sem *sem = priv;
+    if (sem == &raw_done && len == sizeof(raw_echo))
         memcpy(&raw_echo, data, len);
-    rpmsg_post(ept, &raw_done);
+    rpmsg_post(ept, sem);
     return 0;
 }
 
+/* Messages of the link's largest payload. */
 static double raw_round(struct rpmsg_endpoint *ept)
 {
-    static uint8_t payload[496];
+    static uint8_t payload[4096];
+    int max = rpmsg_get_tx_buffer_size(ept);
+    size_t n = max > 0 && (size_t)max < sizeof(payload) ? (size_t)max : sizeof(payload);
     uint64_t t0 = bench_now_ns();
-    for (uint64_t sent = 0; sent < total_bytes; sent += sizeof(payload))
-        if (rpmsg_send(ept, payload, sizeof(payload)) < 0)
+    for (uint64_t sent = 0; sent < total_bytes; sent += n)
+        if (rpmsg_send(ept, payload, n) < 0)
             return -1;
     rpmsg_send(ept, "E", 1);
     rpmsg_wait(NULL, &raw_done);
@@ -133,19 +208,25 @@ static double raw_round(struct rpmsg_endpoint *ept)
     return (double)raw_echo / ((double)(t1 - t0) / 1e9) / 1e6;
 }
 
-static double sock_round(void)
+static struct rpmsg_socket *connect_to(const char *name)
 {
     struct rpmsg_socket *c;
-    struct rpmsg_sockaddr a;
-    memset(&a, 0, sizeof(a));
-    strcpy(a.name, SOCK_SVC);
+    struct rpmsg_sockaddr a = addr_of(name);
     if (rpmsg_socket_open(&c, RPMSG_SOCK_STREAM))
-        return -1;
+        return NULL;
     rpmsg_socket_setopt(c, RPMSG_SO_SNDTIMEO, 10000);
     if (rpmsg_socket_connect(c, &a)) {
         rpmsg_socket_close(c);
-        return -1;
+        return NULL;
     }
+    return c;
+}
+
+static double sock_round(void)
+{
+    struct rpmsg_socket *c = connect_to(SOCK_SVC);
+    if (!c)
+        return -1;
     static uint8_t buf[WRITE_SIZE];
     uint64_t t0 = bench_now_ns();
     for (uint64_t sent = 0; sent < total_bytes;) {
@@ -163,73 +244,165 @@ static double sock_round(void)
     return (double)got / ((double)(t1 - t0) / 1e9) / 1e6;
 }
 
-int main(int argc, char **argv)
+static int raw_rtts(struct rpmsg_endpoint *ept, struct bench_samples *out)
 {
-    bool json = false, quick = false, sock_only = false;
-    for (int i = 1; i < argc; i++) {
-        json |= !strcmp(argv[i], "--json");
-        quick |= !strcmp(argv[i], "--quick");
-        sock_only |= !strcmp(argv[i], "--socket-only");
-        if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
-            rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
+    uint8_t m[RTT_SIZE] = { 0 };
+    for (unsigned i = 0; i < rtts; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (rpmsg_send(ept, m, sizeof(m)) < 0 || rpmsg_wait_timeout(NULL, &echo_done, 10000))
+            return -1;
+        bench_samples_add(out, (double)(bench_now_ns() - t0) / 1e3);
     }
-    total_bytes = quick ? (8u << 20) : (64u << 20);
-    rounds = quick ? 2 : 5;
-    snprintf(spec, sizeof(spec), "virtio:rpmsg-bench-sock-%d", (int)getpid());
-    struct bench_cpus cpus;
-    bench_cpus_pick(&cpus);
-    pid_t child = bench_fork(cpus.b, receiver, NULL);
+    return 0;
+}
+
+static int sock_rtts(struct bench_samples *out)
+{
+    struct rpmsg_socket *c = connect_to(SOCK_ECHO);
+    if (!c)
+        return -1;
+    uint8_t m[RTT_SIZE] = { 0 };
+    int r = 0;
+    for (unsigned i = 0; i < rtts && !r; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (rpmsg_socket_send(c, m, sizeof(m), 0) != (ssize_t)sizeof(m) ||
+            !recv_all(c, m, sizeof(m)))
+            r = -1;
+        else
+            bench_samples_add(out, (double)(bench_now_ns() - t0) / 1e3);
+    }
+    rpmsg_socket_close(c);
+    return r;
+}
+
+static void add(struct bench_report *rep, const struct kind *k, const char *what,
+                const char *label, const char *unit, struct bench_samples *s, double value)
+{
+    struct bench_result res;
+    memset(&res, 0, sizeof(res));
+    char name[48], lab[64];
+    snprintf(name, sizeof(name), "%s_%s", k->name, what);
+    snprintf(lab, sizeof(lab), "%s: %s", k->label, label);
+    struct bench_dist d;
+    if (s) {
+        bench_samples_summary(s, &d);
+        value = d.p50;
+    }
+    bench_result_set(&res, name, lab, unit, value);
+    if (s)
+        bench_result_dist(&res, &d);
+    bench_report_add(rep, &res);
+}
+
+static double median(struct bench_samples *s)
+{
+    struct bench_dist d;
+    bench_samples_summary(s, &d);
+    return d.p50;
+}
+
+/* Both processes over one kind of link: the figures into rep. */
+static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *cpus,
+                    struct bench_report *rep)
+{
+    int pid = (int)getpid();
+    if (!strcmp(k->name, "spi")) {
+        snprintf(host_spec, sizeof(host_spec), "spi:rpmsg-bench-sock-%d@40000000:master", pid);
+        snprintf(remote_spec, sizeof(remote_spec), "spi:rpmsg-bench-sock-%d:slave", pid);
+    } else {
+        snprintf(host_spec, sizeof(host_spec), "virtio:rpmsg-bench-sock-%d", pid);
+        snprintf(remote_spec, sizeof(remote_spec), "virtio:rpmsg-bench-sock-%d", pid);
+    }
+    total_bytes = quick ? k->quick_bytes : k->bytes;
+    rtts = quick ? k->rtts / 4 : k->rtts;
+    pid_t child = bench_fork(cpus->b, receiver, NULL);
     if (child < 0)
-        return 1;
-    bench_pin(cpus.a);
+        return -1;
     struct rpmsg_link *link = open_side(true);
     if (!link)
-        return 1;
+        return -1;
+    struct rpmsg_device *rdev = rpmsg_link_device(link);
     rpmsg_sem_init(&raw_done, 0);
-    struct rpmsg_endpoint raw;
+    rpmsg_sem_init(&echo_done, 0);
+    struct rpmsg_endpoint raw, echo;
     memset(&raw, 0, sizeof(raw));
-    rpmsg_create_ept(&raw, rpmsg_link_device(link), RAW_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
-                     done_cb, NULL);
-    if (rpmsg_wait_ept_ready(&raw, 10000))
-        return 1;
-    struct bench_samples rs, ss;
+    memset(&echo, 0, sizeof(echo));
+    raw.priv = &raw_done;
+    echo.priv = &echo_done;
+    rpmsg_create_ept(&raw, rdev, RAW_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, done_cb, NULL);
+    rpmsg_create_ept(&echo, rdev, RAW_ECHO, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, done_cb, NULL);
+    if (rpmsg_wait_ept_ready(&raw, 10000) || rpmsg_wait_ept_ready(&echo, 10000))
+        return -1;
+    struct bench_samples rs, ss, rt, st;
     bench_samples_init(&rs);
     bench_samples_init(&ss);
-    for (unsigned r = 0; r < rounds; r++) {
+    bench_samples_init(&rt);
+    bench_samples_init(&st);
+    int rc = 0;
+    for (unsigned r = 0; r < rounds && !rc; r++) {
         double x = sock_only ? 1 : raw_round(&raw);
         double y = sock_round();
         if (x <= 0 || y <= 0) {
-            fprintf(stderr, "bench_socket: round %u failed\n", r);
-            return 1;
+            fprintf(stderr, "bench_socket: %s round %u failed\n", k->name, r);
+            rc = -1;
         }
         bench_samples_add(&rs, x);
         bench_samples_add(&ss, y);
     }
-    struct bench_dist dr, ds;
-    bench_samples_summary(&rs, &dr);
-    bench_samples_summary(&ss, &ds);
-    struct bench_report rep;
-    bench_report_init(&rep, "socket", "RPMsg Socket stream vs raw rpmsg, VirtIO between two processes",
-                      &cpus);
-    struct bench_result res;
-    memset(&res, 0, sizeof(res));
-    bench_result_set(&res, "raw_rpmsg_mbps", "raw rpmsg, 496-byte messages", "MB/s", dr.p50);
-    bench_result_dist(&res, &dr);
-    bench_report_add(&rep, &res);
-    memset(&res, 0, sizeof(res));
-    bench_result_set(&res, "socket_stream_mbps", "socket stream, 64 KiB writes", "MB/s", ds.p50);
-    bench_result_dist(&res, &ds);
-    bench_report_add(&rep, &res);
-    memset(&res, 0, sizeof(res));
-    bench_result_set(&res, "socket_vs_raw", "socket / raw (medians)", "%",
-                     dr.p50 > 0 ? 100.0 * ds.p50 / dr.p50 : 0);
-    bench_report_add(&rep, &res);
-    if (!json)
-        bench_report_table(stdout, &rep);
-    bench_report_json(stdout, &rep);
+    if (!rc && !sock_only && (raw_rtts(&echo, &rt) || sock_rtts(&st))) {
+        fprintf(stderr, "bench_socket: %s round trips failed\n", k->name);
+        rc = -1;
+    }
+    if (!rc) {
+        double raw_mbps = median(&rs), sock_mbps = median(&ss);
+        if (!sock_only)
+            add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &rs, 0);
+        add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &ss, 0);
+        if (!sock_only) {
+            add(rep, k, "socket_vs_raw", "socket / raw throughput (medians)", "%", NULL,
+                100.0 * sock_mbps / raw_mbps);
+            add(rep, k, "raw_rtt_us", "raw rpmsg round trip, 16 B", "us", &rt, 0);
+            add(rep, k, "socket_rtt_us", "socket round trip, 16 B", "us", &st, 0);
+            add(rep, k, "socket_rtt_vs_raw", "socket / raw round trip (medians)", "x", NULL,
+                median(&st) / median(&rt));
+        }
+    }
     rpmsg_destroy_ept(&raw);
+    rpmsg_destroy_ept(&echo);
     rpmsg_link_close(link);
     bench_samples_free(&rs);
     bench_samples_free(&ss);
-    return bench_join(child) == 0 ? 0 : 1;
+    bench_samples_free(&rt);
+    bench_samples_free(&st);
+    if (bench_join(child) != 0)
+        rc = -1;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    bool json = false, quick = false, virtio_only = false;
+    for (int i = 1; i < argc; i++) {
+        json |= !strcmp(argv[i], "--json");
+        quick |= !strcmp(argv[i], "--quick");
+        sock_only |= !strcmp(argv[i], "--socket-only");
+        virtio_only |= !strcmp(argv[i], "--virtio-only");
+        if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
+            rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
+    }
+    rounds = quick ? 2 : 5;
+    struct bench_cpus cpus;
+    bench_cpus_pick(&cpus);
+    bench_pin(cpus.a);
+    struct bench_report rep;
+    bench_report_init(&rep, "socket", "RPMsg Socket vs raw rpmsg on the same link, two processes",
+                      &cpus);
+    size_t nk = virtio_only ? 1 : sizeof(kinds) / sizeof(kinds[0]);
+    for (size_t i = 0; i < nk; i++)
+        if (run_kind(&kinds[i], quick, &cpus, &rep))
+            return 1;
+    if (!json)
+        bench_report_table(stdout, &rep);
+    bench_report_json(stdout, &rep);
+    return 0;
 }
