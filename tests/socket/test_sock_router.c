@@ -1,16 +1,19 @@
 /*
  * A stream through a router hop: c0 -- c1 -- c2 in this process, the client
  * on c0, the listener on c2, the hub c1 relaying. 2 MiB each way, every
- * byte checked, then end of stream both ways.
+ * byte checked, then end of stream both ways; then a long stream one way:
+ * 64 MiB (1 GiB in `make soak`), every byte checked against its generator.
  */
 #include "../router/router_fixture.h"
 #include "sock_fixture.h"
 
 #define HOP_BYTES (2u << 20)
+#define LONG_BYTES (64ull << 20)
+#define SOAK_BYTES (1ull << 30)
 
-static void test_stream_through_hub(void **st)
+/* Both ways (HOP_BYTES), or total one way from client to server. */
+static void run_hub(uint64_t one_way)
 {
-    (void)st;
     static const char *const names[3] = { "c0", "c1", "c2" };
     struct rf_topo t;
     rf_watch_start();
@@ -40,7 +43,19 @@ static void test_stream_through_hub(void **st)
     assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_SNDTIMEO, TU_TIMEOUT_MS), 0);
     assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
 
-    sf_both_ways(c, s, HOP_BYTES, 65536, 65536, 5000, 3000);
+    if (one_way) {
+        struct sf_sender up = { c, 33, one_way, 65536, -1 };
+        struct tu_thread tu;
+        assert_int_equal(tu_thread_start(&tu, sf_send_thread, &up), 0);
+        assert_int_equal(sf_recv_stream(s, 33, 65536), (int64_t)one_way);
+        assert_int_equal(tu_thread_join(&tu, TU_TIMEOUT_MS), 0);
+        assert_int_equal(up.rc, 0);
+    } else {
+        sf_both_ways(c, s, HOP_BYTES, 65536, 65536, 5000, 3000);
+    }
+    struct rpmsg_socket_stats stats;
+    assert_int_equal(rpmsg_socket_stats(s, &stats), 0);
+    assert_int_equal(stats.malformed, 0);
     rpmsg_socket_close(c);
     rpmsg_socket_close(s);
     rpmsg_socket_close(l);
@@ -48,10 +63,23 @@ static void test_stream_through_hub(void **st)
     rf_watch_stop();
 }
 
+static void test_stream_through_hub(void **st)
+{
+    (void)st;
+    run_hub(0);
+}
+
+static void test_long_stream_through_hub(void **st)
+{
+    (void)st;
+    run_hub(tu_soak_factor() > 1 ? SOAK_BYTES : LONG_BYTES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_through_hub),
+        cmocka_unit_test(test_long_stream_through_hub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
