@@ -104,6 +104,12 @@ static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int c
             n = cap - SOCK_DATA_HDR;
         if (s->tx_full && n > s->tx_full)
             n = s->tx_full;
+        /* The write's last DATA is never full (sock_wire.h): one byte less
+         * goes now, the last byte alone after it. No empty DATA is then owed
+         * at the end, which a nonblocking writer might fail to send and never
+         * call again to retry. */
+        if (s->peer_full && n == want && n == s->tx_full && n > 1)
+            n--;
         s->tx_last_full = s->tx_full && n == s->tx_full;
     }
     sock_put_data_hdr(buf, s->recvpos, (uint32_t)n);
@@ -194,8 +200,9 @@ ssize_t rpmsg_socket_sendv(struct rpmsg_socket *s, const struct rpmsg_iovec *iov
             break;
         }
     }
-    /* Our promise to a peer of ours (sock_wire.h): the write does not end on
-     * a full DATA, so its reader, left asleep by those, is woken now. */
+    /* Our promise to a peer of ours (sock_wire.h): a write cut short (window
+     * or buffers) may have ended on a full DATA; its reader, left asleep by
+     * those, is woken by an empty DATA. */
     if (s->tx_last_full && s->peer_full)
         s->owe |= OWE_ACK;
     sock_tx_give(s, !nonblock);

@@ -20,8 +20,9 @@
  * Our extension, after NuttX's 20 bytes (NuttX reads SYNC by field and
  * ignores what follows): u32 SOCK_EXT_MAGIC, u32 full = the most data one
  * DATA of this side carries. Its promise: a write never ends on a DATA of
- * that size (an empty DATA follows if it would), so the receiver may leave
- * its reader asleep while full messages keep coming.
+ * that size (its last byte goes alone; a write cut short is followed by an
+ * empty DATA), so the receiver may leave its reader asleep while full
+ * messages keep coming.
  */
 #define SOCK_SYNC_EXT_LEN 28u
 #define SOCK_EXT_MAGIC 0x31585352u /* "RSX1" */
