@@ -45,7 +45,7 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
     }
     uint8_t *payload = (uint8_t *)buf + RPMSG_HDR_SIZE;
 
-    if (dst == RPMSG_NS_ADDR && (rdev->local_features & RPMSG_F_NS)) {
+    if (dst == RPMSG_NS_ADDR && (rdev->local_features & RPMSG_F_BUILT & RPMSG_F_NS)) {
         struct rpmsg_ns_msg ns;
         uint32_t n = plen < sizeof(ns) ? plen : (uint32_t)sizeof(ns);
         memcpy(&ns, payload, n);

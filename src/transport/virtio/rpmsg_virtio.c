@@ -61,7 +61,7 @@ static uint32_t usable(const struct rpmsg_virtio *vd)
 
 static int my_vq(const struct rpmsg_virtio *vd)
 {
-    return vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST;
+    return vd_host(vd) ? VQ_TX_HOST : VQ_RX_HOST;
 }
 
 /* ---- The table ------------------------------------------------------------ */
@@ -125,7 +125,7 @@ static void put_table(uint8_t *shm, const struct rpmsg_virtio_layout *l, uint32_
 static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
 {
     const struct rpmsg_virtio_layout *l = &vd->layout;
-    bool remote = vd->role == RPMSG_VIRTIO_REMOTE;
+    bool remote = !vd_host(vd);
     if (vd->table_written)
         vd->table_written = false;
     else
@@ -318,7 +318,7 @@ static bool fault_locked(struct rpmsg_virtio *vd)
 {
     vd->fault_pending = 0;
     bool was = go_down(vd, RPMSG_VIRTIO_DOWN_FAULT);
-    if (vd->role == RPMSG_VIRTIO_HOST) {
+    if (vd_host(vd)) {
         host_unpublish(vd);
         vd->fault_streak++;
         vd->state = VS_FAULTED;
@@ -343,7 +343,7 @@ static bool fault_locked(struct rpmsg_virtio *vd)
  */
 static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
 {
-    if (vd->role == RPMSG_VIRTIO_HOST) {
+    if (vd_host(vd)) {
         switch (vd->state) {
         case VS_WAIT_TABLE:
             host_publish(vd);
@@ -433,7 +433,7 @@ static bool peer_reset(const struct rpmsg_virtio *vd)
     if (!vd->up || !vd->vdev)
         return false;
     uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
-    if (vd->role == RPMSG_VIRTIO_REMOTE)
+    if (!vd_host(vd))
         return !(st & RPMSG_VIRTIO_STATUS_DRIVER_OK);
     return vd->legacy ? (st & RPMSG_VIRTIO_STATUS_NEEDS_RESET) != 0
                       : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen;
@@ -446,7 +446,7 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
         vd->peer_dead = true;
         vd->fault_pending = 0;
         *down |= go_down(vd, peer_reset(vd) ? RPMSG_VIRTIO_DOWN_CLOSED : RPMSG_VIRTIO_DOWN_DEAD);
-        if (vd->role == RPMSG_VIRTIO_HOST)
+        if (vd_host(vd))
             host_unpublish(vd);
         else if (vd->vdev && !vd->legacy)
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
@@ -458,7 +458,7 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
     } else if (alive == 0 && vd->peer_dead) {
         vd->peer_dead = false;
         vd->fault_streak = 0;
-        if (vd->role == RPMSG_VIRTIO_HOST)
+        if (vd_host(vd))
             host_publish(vd);
         else
             vd->state = VS_WAIT_GEN;
@@ -503,7 +503,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
             ret = -EPROTO;
         }
     }
-    uint32_t tx_size = vd->vq[vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
+    uint32_t tx_size = vd->vq[vd_host(vd) ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
     rpmsg_mutex_unlock(&vd->lock);
 
     if (down)
@@ -561,6 +561,8 @@ static int check_config(const struct rpmsg_virtio_config *cfg, struct rpmsg_virt
         cfg->shm_size > UINT32_MAX ||
         (cfg->role != RPMSG_VIRTIO_HOST && cfg->role != RPMSG_VIRTIO_REMOTE))
         return -EINVAL;
+    if (cfg->role == RPMSG_VIRTIO_HOST ? !RPMSG_VIRTIO_HOST_ROLE : !RPMSG_VIRTIO_REMOTE_ROLE)
+        return -ENOTSUP; /* compiled out (rpmsg_opt.h) */
     if (cfg->layout)
         *lay = *cfg->layout;
     else if (!rpmsg_virtio_layout_default(lay, NULL))
@@ -586,8 +588,11 @@ int rpmsg_virtio_write_table(const struct rpmsg_virtio_config *cfg)
 int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config *cfg)
 {
     struct rpmsg_virtio_layout lay;
-    if (!vd || check_config(cfg, &lay) || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait)
+    if (!vd || !cfg || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait)
         return -EINVAL;
+    int r = check_config(cfg, &lay);
+    if (r)
+        return r;
 
     memset(vd, 0, sizeof(*vd));
     vd->ops = cfg->ops;
@@ -615,7 +620,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
             vd->vq[i].base_word = vd->shm + lay.base_off;
     }
 
-    int r = rpmsg_mutex_init(&vd->lock);
+    r = rpmsg_mutex_init(&vd->lock);
     if (r)
         return r;
     struct rpmsg_device_config dc = {
@@ -624,8 +629,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
         .no_rx_thread = cfg->no_rx_thread,
     };
     r = rpmsg_device_init(&vd->rdev,
-                          cfg->role == RPMSG_VIRTIO_HOST ? &rpmsg_virtio_ops_host
-                                                         : &rpmsg_virtio_ops_remote,
+                          vd_host(vd) ? &rpmsg_virtio_ops_host : &rpmsg_virtio_ops_remote,
                           vd, &dc);
     if (r) {
         rpmsg_mutex_deinit(&vd->lock);
@@ -633,7 +637,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     }
 
     rpmsg_mutex_lock(&vd->lock);
-    if (vd->role == RPMSG_VIRTIO_HOST) {
+    if (vd_host(vd)) {
         host_publish(vd);
     } else if (vd->writer) {
         write_table(vd, false);
@@ -665,7 +669,7 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
     rpmsg_device_deinit(&vd->rdev);
     rpmsg_mutex_lock(&vd->lock);
     go_down(vd, vd->stats.last_down);
-    if (vd->role == RPMSG_VIRTIO_HOST)
+    if (vd_host(vd))
         host_unpublish(vd);
     else if (vd->vdev && !vd->legacy)
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);

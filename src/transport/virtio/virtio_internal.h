@@ -85,6 +85,18 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev);
 int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms);
 void rpmsg_virtio_op_wakeup(struct rpmsg_device *rdev);
 
+/* True for the host role; a constant when only one role is compiled in
+ * (rpmsg_opt.h), so the other role's code folds away. */
+static inline bool vd_host(const struct rpmsg_virtio *vd)
+{
+#if RPMSG_VIRTIO_HOST_ROLE && RPMSG_VIRTIO_REMOTE_ROLE
+    return vd->role == RPMSG_VIRTIO_HOST;
+#else
+    (void)vd;
+    return RPMSG_VIRTIO_HOST_ROLE;
+#endif
+}
+
 static inline struct rpmsg_virtio *vd_of(struct rpmsg_device *rdev)
 {
     return rdev->transport;
