@@ -47,10 +47,17 @@
 #define RPMSG_HOLD_MAX 1
 #endif
 
-/* A blocking send in a callback sets up to 4 arrivals aside, copying the
- * first one if it is short (a command, an ack). */
+/* Vrings of up to 8 buffers each way. */
+#ifndef RPMSG_VIRTIO_NUM_MAX
+#define RPMSG_VIRTIO_NUM_MAX 8
+#endif
+
+/* A blocking send in a callback sets later arrivals aside: room for every
+ * buffer the peer can have in flight (the vring), or order is lost when it
+ * overflows; the first one is copied if short (a command, an ack), which
+ * gives its buffer back at once. */
 #ifndef RPMSG_RX_DEFER_MAX
-#define RPMSG_RX_DEFER_MAX 4
+#define RPMSG_RX_DEFER_MAX RPMSG_VIRTIO_NUM_MAX
 #endif
 #ifndef RPMSG_RX_BACKLOG
 #define RPMSG_RX_BACKLOG 1
@@ -62,9 +69,5 @@
 #define RPMSG_NEST_MAX 2
 #endif
 
-/* Vrings of up to 8 buffers each way. */
-#ifndef RPMSG_VIRTIO_NUM_MAX
-#define RPMSG_VIRTIO_NUM_MAX 8
-#endif
 
 #endif

@@ -538,10 +538,15 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
     int r = vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
-    /* Under the lock, as get_stats copies the whole struct. */
+    /* Under the lock, as get_stats copies the whole struct. A kick may mean
+     * TX buffers are back: a send waiting on the RX context with every
+     * backlog slot taken does not poll, so it must hear of them here. */
     rpmsg_mutex_lock(&vd->lock);
     vd->stats.notify_received++;
+    bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
+    if (tx_done)
+        rpmsg_device_tx_done(rdev);
     return 0;
 }
 

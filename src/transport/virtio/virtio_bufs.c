@@ -637,21 +637,25 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
     }
 
     /* TX side: buffers coming back. */
-    bool tx_done = false;
     rpmsg_mutex_lock(&vd->lock);
-    if (live(vd)) {
-        if (vd_host(vd)) {
-            tx_done = host_reclaim(vd) > 0;
-        } else if (vd->tx_starved && rpmsg_vring_dev_pending(&vd->vq[VQ_RX_HOST])) {
-            vd->tx_starved = false;
-            rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
-            tx_done = true;
-        }
-    }
+    bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (tx_done)
         rpmsg_device_tx_done(&vd->rdev);
     return n;
+}
+
+bool rpmsg_virtio_tx_back(struct rpmsg_virtio *vd)
+{
+    if (!live(vd))
+        return false;
+    if (vd_host(vd))
+        return host_reclaim(vd) > 0;
+    if (!vd->tx_starved || !rpmsg_vring_dev_pending(&vd->vq[VQ_RX_HOST]))
+        return false;
+    vd->tx_starved = false;
+    rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
+    return true;
 }
 
 const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {

@@ -75,6 +75,12 @@ int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
 void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
 /* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock not held. */
 int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
+/*
+ * Takes back the TX buffers the peer returned (host) or notices that it
+ * posted some (remote). True if senders waiting for one must be told
+ * (rpmsg_device_tx_done). Lock held.
+ */
+bool rpmsg_virtio_tx_back(struct rpmsg_virtio *vd);
 /* Rings the peer for vring i (counts it). Lock not held. */
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i);
 
