@@ -69,5 +69,9 @@
 #define RPMSG_NEST_MAX 2
 #endif
 
+/* Counters wrap at 2^32 (a 32-bit CPU counts them in one instruction). */
+#ifndef RPMSG_COUNTER_T
+#define RPMSG_COUNTER_T uint32_t
+#endif
 
 #endif

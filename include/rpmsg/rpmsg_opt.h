@@ -102,6 +102,13 @@
 #define RPMSG_CPUNAME_SIZE 32
 #endif
 
+/* Type of the statistics counters (struct rpmsg_stats, rpmsg_virtio_stats):
+ * a 32-bit target may take uint32_t, half the RAM and cheaper increments,
+ * and counts that wrap. */
+#ifndef RPMSG_COUNTER_T
+#define RPMSG_COUNTER_T uint64_t
+#endif
+
 /* Default buffer size of transports (header included), as in Linux and OpenAMP. */
 #ifndef RPMSG_BUFFER_SIZE
 #define RPMSG_BUFFER_SIZE 512

@@ -17,7 +17,7 @@ static void give_back(struct rpmsg_device *rdev, void *buf)
         rdev->ops->release_rx_buffer(rdev, buf);
 }
 
-static void count_drop(struct rpmsg_device *rdev, uint64_t *counter)
+static void count_drop(struct rpmsg_device *rdev, rpmsg_counter_t *counter)
 {
     rpmsg_mutex_lock(&rdev->lock);
     (*counter)++;
