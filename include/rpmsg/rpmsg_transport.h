@@ -69,7 +69,9 @@ struct rpmsg_transport_ops {
     /*
      * Blocks until the peer signals anything, rpmsg_device's wakeup() is
      * called, or the absolute deadline (rpmsg_time_ms() scale) passes.
-     * Returns 0 or -ETIMEDOUT. Spurious returns are fine.
+     * Returns 0 or -ETIMEDOUT. Spurious returns are fine. TX buffers that
+     * came back are reported here too (rpmsg_device_tx_done): a send waiting
+     * on the RX context with every backlog slot taken waits without polling.
      */
     int (*wait)(struct rpmsg_device *rdev, uint64_t deadline_ms);
     /* Makes a concurrent or the next wait() return. */
