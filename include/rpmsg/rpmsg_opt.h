@@ -146,6 +146,19 @@
 #error "rpmsg_opt.h: RPMSG_VIRTIO_HOST_ROLE and RPMSG_VIRTIO_REMOTE_ROLE are both 0"
 #endif
 
+/* VirtIO session start: our gen/ack handshake (resets and restarts seen on
+ * both sides), and the legacy one of plain Linux and OpenAMP peers
+ * (rpmsg_virtio_config.legacy). At least one. */
+#ifndef RPMSG_VIRTIO_GENACK
+#define RPMSG_VIRTIO_GENACK 1
+#endif
+#ifndef RPMSG_VIRTIO_LEGACY
+#define RPMSG_VIRTIO_LEGACY 1
+#endif
+#if !RPMSG_VIRTIO_GENACK && !RPMSG_VIRTIO_LEGACY
+#error "rpmsg_opt.h: RPMSG_VIRTIO_GENACK and RPMSG_VIRTIO_LEGACY are both 0"
+#endif
+
 /* Name service (announcements to 0x35), and its two-phase binding
  * (CREATE_ACK, feature bit 1) on top of it. Off: endpoints are bound by
  * their first message or created with a known destination. */

@@ -129,8 +129,8 @@ static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
     if (vd->table_written)
         vd->table_written = false;
     else
-        put_table(vd->shm, l, vd->offered, remote, vd->legacy, vd->local_name, keep_ack);
-    vd->declared = declared_of(vd->offered, remote, vd->legacy);
+        put_table(vd->shm, l, vd->offered, remote, vd_legacy(vd), vd->local_name, keep_ack);
+    vd->declared = declared_of(vd->offered, remote, vd_legacy(vd));
     use_vdev(vd, l->rsc_offset + RSC_VDEV_OFF, config_len_of(vd->offered));
     for (int i = 0; i < 2; i++)
         rpmsg_vring_attach(&vd->vq[i], vd->shm, l->vring_da[i], l->num[i], l->align, l->notifyid[i]);
@@ -206,7 +206,7 @@ static void host_publish(struct rpmsg_virtio *vd)
     }
     vd->stats.resets++;
     vd->state = VS_WAIT_ACK;
-    if (vd->legacy)
+    if (vd_legacy(vd))
         return;
     uint8_t g = (uint8_t)(prev + 1);
     vd->gen = g ? g : 1;
@@ -254,8 +254,8 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
 static bool remote_negotiate(struct rpmsg_virtio *vd)
 {
     uint32_t gf = vw_ld32(vd->vdev + VDEV_GFEATURES);
-    uint32_t mine = vd->legacy ? vd->offered & usable(vd) : vd->declared;
-    if (!vd->legacy && (gf & ~mine)) {
+    uint32_t mine = vd_legacy(vd) ? vd->offered & usable(vd) : vd->declared;
+    if (!vd_legacy(vd) && (gf & ~mine)) {
         rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_FEATURES, -1, gf);
         return false;
     }
@@ -294,7 +294,7 @@ static bool remote_try_ack(struct rpmsg_virtio *vd)
         return false;
     uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
     uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
-    if (vd->legacy) {
+    if (vd_legacy(vd)) {
         if (st & RPMSG_VIRTIO_STATUS_DRIVER_OK)
             vd->state = VS_WAIT_OK;
         return false;
@@ -322,7 +322,7 @@ static bool fault_locked(struct rpmsg_virtio *vd)
         host_unpublish(vd);
         vd->fault_streak++;
         vd->state = VS_FAULTED;
-    } else if (!vd->legacy) {
+    } else if (!vd_legacy(vd)) {
         if (vd->vdev)
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
         vd->state = VS_WAIT_GEN;
@@ -348,12 +348,12 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
         case VS_WAIT_TABLE:
             host_publish(vd);
             *kick = vd->state != VS_WAIT_TABLE;
-            if (*kick && vd->legacy)
+            if (*kick && vd_legacy(vd))
                 goto wait_ack;
             break;
         case VS_WAIT_ACK:
         wait_ack:
-            if (vd->legacy || vw_ld8_acq(vd->vdev + VDEV_ACK) == vd->gen) {
+            if (vd_legacy(vd) || vw_ld8_acq(vd->vdev + VDEV_ACK) == vd->gen) {
                 if (host_negotiate(vd)) {
                     mark_up(vd);
                     *up = *kick = true;
@@ -361,7 +361,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             }
             break;
         case VS_UP:
-            if (vd->legacy ? (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
+            if (vd_legacy(vd) ? (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
                            : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen) {
                 /* The remote restarted or gave up on this session. */
                 *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
@@ -370,7 +370,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             }
             break;
         case VS_FAULTED:
-            if (!vd->legacy && vd->fault_streak < FAULT_STREAK_MAX &&
+            if (!vd_legacy(vd) && vd->fault_streak < FAULT_STREAK_MAX &&
                 vw_ld8_acq(vd->vdev + VDEV_ACK) == 0) {
                 host_publish(vd);
                 *kick = true;
@@ -395,7 +395,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
         /* DRIVER_OK may already be there (legacy) */
         __attribute__((fallthrough));
     case VS_WAIT_OK:
-        if (!vd->legacy && vw_ld8_acq(vd->vdev + VDEV_GEN) != vd->gen) {
+        if (!vd_legacy(vd) && vw_ld8_acq(vd->vdev + VDEV_GEN) != vd->gen) {
             vd->state = VS_WAIT_GEN;
             *kick |= remote_try_ack(vd);
             break;
@@ -412,11 +412,11 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
     case VS_UP: {
         uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
         uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
-        if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd->legacy && g != vd->gen)) {
+        if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd_legacy(vd) && g != vd->gen)) {
             /* The host reset the device. */
             *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
             vd->state = VS_WAIT_GEN;
-            if (!vd->legacy)
+            if (!vd_legacy(vd))
                 vw_st8_rel(vd->vdev + VDEV_ACK, 0);
             *kick = true;
         }
@@ -435,7 +435,7 @@ static bool peer_reset(const struct rpmsg_virtio *vd)
     uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
     if (!vd_host(vd))
         return !(st & RPMSG_VIRTIO_STATUS_DRIVER_OK);
-    return vd->legacy ? (st & RPMSG_VIRTIO_STATUS_NEEDS_RESET) != 0
+    return vd_legacy(vd) ? (st & RPMSG_VIRTIO_STATUS_NEEDS_RESET) != 0
                       : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen;
 }
 
@@ -448,7 +448,7 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
         *down |= go_down(vd, peer_reset(vd) ? RPMSG_VIRTIO_DOWN_CLOSED : RPMSG_VIRTIO_DOWN_DEAD);
         if (vd_host(vd))
             host_unpublish(vd);
-        else if (vd->vdev && !vd->legacy)
+        else if (vd->vdev && !vd_legacy(vd))
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
         else if (vd->vdev)
             /* Nobody else writes it now, and a restarted legacy host must be
@@ -491,7 +491,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
             down |= fault_locked(vd);
             kick = true;
             ret = -EPROTO;
-        } else if (vd->state == VS_FAULTED && (vd->legacy || vd->fault_streak >= FAULT_STREAK_MAX)) {
+        } else if (vd->state == VS_FAULTED && (vd_legacy(vd) || vd->fault_streak >= FAULT_STREAK_MAX)) {
             ret = -EPROTO;
         }
         step(vd, &down, &up, &kick);
@@ -566,7 +566,8 @@ static int check_config(const struct rpmsg_virtio_config *cfg, struct rpmsg_virt
         cfg->shm_size > UINT32_MAX ||
         (cfg->role != RPMSG_VIRTIO_HOST && cfg->role != RPMSG_VIRTIO_REMOTE))
         return -EINVAL;
-    if (cfg->role == RPMSG_VIRTIO_HOST ? !RPMSG_VIRTIO_HOST_ROLE : !RPMSG_VIRTIO_REMOTE_ROLE)
+    if ((cfg->role == RPMSG_VIRTIO_HOST ? !RPMSG_VIRTIO_HOST_ROLE : !RPMSG_VIRTIO_REMOTE_ROLE) ||
+        (cfg->legacy ? !RPMSG_VIRTIO_LEGACY : !RPMSG_VIRTIO_GENACK))
         return -ENOTSUP; /* compiled out (rpmsg_opt.h) */
     if (cfg->layout)
         *lay = *cfg->layout;
@@ -646,7 +647,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
         host_publish(vd);
     } else if (vd->writer) {
         write_table(vd, false);
-    } else if (read_table(vd) == 0 && !vd->legacy) {
+    } else if (read_table(vd) == 0 && !vd_legacy(vd)) {
         /* A host still running an earlier session of ours must restart it. */
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);
     }
@@ -676,7 +677,7 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
     go_down(vd, vd->stats.last_down);
     if (vd_host(vd))
         host_unpublish(vd);
-    else if (vd->vdev && !vd->legacy)
+    else if (vd->vdev && !vd_legacy(vd))
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);
     else if (vd->vdev)
         /* A legacy remote has no ack: a device that leaves needs a reset. */

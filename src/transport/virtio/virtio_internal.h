@@ -103,6 +103,18 @@ static inline bool vd_host(const struct rpmsg_virtio *vd)
 #endif
 }
 
+/* True for a peer without the gen/ack handshake (config.legacy); a constant
+ * when only one of the two is compiled in. */
+static inline bool vd_legacy(const struct rpmsg_virtio *vd)
+{
+#if RPMSG_VIRTIO_LEGACY && RPMSG_VIRTIO_GENACK
+    return vd->legacy;
+#else
+    (void)vd;
+    return RPMSG_VIRTIO_LEGACY;
+#endif
+}
+
 static inline struct rpmsg_virtio *vd_of(struct rpmsg_device *rdev)
 {
     return rdev->transport;
