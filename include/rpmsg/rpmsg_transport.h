@@ -35,6 +35,12 @@ struct rpmsg_ns_msg {
     uint32_t flags;
 } __attribute__((packed));
 
+/* Core features this build supports (rpmsg_opt.h: RPMSG_NS, RPMSG_NS_ACK).
+ * A transport offers its peer none outside RPMSG_F_KEEP, which lets the
+ * transport's own feature bits through. */
+#define RPMSG_F_BUILT ((RPMSG_NS ? RPMSG_F_NS : 0u) | (RPMSG_NS && RPMSG_NS_ACK ? RPMSG_F_ACK : 0u))
+#define RPMSG_F_KEEP (RPMSG_F_BUILT | ~(RPMSG_F_NS | RPMSG_F_ACK))
+
 #define RPMSG_NS_CREATE 0u
 #define RPMSG_NS_DESTROY 1u
 #define RPMSG_NS_CREATE_ACK 2u

@@ -32,13 +32,9 @@ static inline bool rpmsg_dev_up_unlocked(const struct rpmsg_device *rdev)
     return __atomic_load_n(&rdev->up, __ATOMIC_RELAXED);
 }
 
-/* Features this build can negotiate (rpmsg_opt.h): a bit outside it is
- * never set in rdev->features, and code behind a test of it folds away. */
-#define RPMSG_F_BUILT ((RPMSG_NS ? RPMSG_F_NS : 0u) | (RPMSG_NS && RPMSG_NS_ACK ? RPMSG_F_ACK : 0u))
-/* Transport feature bits pass as they are. */
-#define RPMSG_F_KEEP (RPMSG_F_BUILT | ~(RPMSG_F_NS | RPMSG_F_ACK))
-
-/* The negotiated features (rdev->lock held), as constants where compiled out. */
+/* The negotiated features (rdev->lock held), as constants where compiled
+ * out: a bit outside RPMSG_F_KEEP is never set, and code behind a test of it
+ * folds away. */
 static inline uint32_t rpmsg_dev_features(const struct rpmsg_device *rdev)
 {
     return rdev->features & RPMSG_F_KEEP;

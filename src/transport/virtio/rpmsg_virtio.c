@@ -74,7 +74,8 @@ static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config
 
 static uint32_t offer_of(const struct rpmsg_virtio_config *cfg)
 {
-    return cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+    uint32_t f = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+    return f & RPMSG_F_KEEP; /* nothing the core is built without */
 }
 
 /* Config space length of the table a writer offering these features makes. */
