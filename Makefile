@@ -44,7 +44,6 @@ soak: build
 
 bench: build
 	@scripts/bench build
-	@scripts/footprint
 
 # The library cross-compiled for Cortex-M4F and Cortex-M0+ (examples/mcu,
 # docs/mcu.md), -Werror; build-mcu-m4/ and build-mcu-m0plus/.
@@ -54,7 +53,8 @@ mcu: deps
 			-DRPMSG_MCU_CPU=$$cpu >/dev/null && $(CMAKE) --build build-mcu-$${cpu#cortex-} -j $(JOBS) || exit 1; \
 	done
 
-# Flash and RAM of the minimal remote per configuration (scripts/footprint).
+# Flash and RAM of the minimal remote per configuration (scripts/footprint;
+# make bench runs it too).
 footprint: deps
 	@scripts/footprint
 
