@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all deps build build-asan build-tsan demo test test-normal test-asan test-tsan bench soak install clean fuzz
+.PHONY: all deps build build-asan build-tsan demo test test-normal test-asan test-tsan bench soak install clean fuzz mcu footprint
 
 all: build
 
@@ -45,6 +45,19 @@ soak: build
 bench: build
 	@scripts/bench build
 
+# The library cross-compiled for Cortex-M4F and Cortex-M0+ (examples/mcu,
+# docs/mcu.md), -Werror; build-mcu-m4/ and build-mcu-m0plus/.
+mcu: deps
+	@for cpu in cortex-m4 cortex-m0plus; do \
+		$(CMAKE) -S examples/mcu -B build-mcu-$${cpu#cortex-} -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-arm-none-eabi.cmake \
+			-DRPMSG_MCU_CPU=$$cpu >/dev/null && $(CMAKE) --build build-mcu-$${cpu#cortex-} -j $(JOBS) || exit 1; \
+	done
+
+# Flash and RAM of the minimal remote per configuration (scripts/footprint;
+# make bench runs it too).
+footprint: deps
+	@scripts/footprint
+
 install: build
 	@$(CMAKE) --install build --prefix $(PREFIX)
 
@@ -67,4 +80,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-mcu-m4 build-mcu-m0plus

@@ -72,16 +72,19 @@ struct rpmsg_endpoint {
 };
 
 /* Per-link counters; rpmsg_get_stats() returns a consistent snapshot. */
+/* Event counters: 64-bit, or what RPMSG_COUNTER_T says (rpmsg_opt.h). */
+typedef RPMSG_COUNTER_T rpmsg_counter_t;
+
 struct rpmsg_stats {
-    uint64_t tx_msgs;
-    uint64_t tx_bytes; /* payload bytes */
-    uint64_t rx_msgs;
-    uint64_t rx_bytes;
-    uint64_t tx_waits;         /* sends that had to wait for a buffer */
-    uint64_t drop_bad_header;  /* shorter than a header, or len beyond the buffer */
-    uint64_t drop_unknown_dst; /* no endpoint at dst */
-    uint64_t drop_bad_ns;      /* NS message of wrong length, unterminated name, unknown flags */
-    uint64_t drop_ns_overflow; /* announcement dropped: pending table full */
+    rpmsg_counter_t tx_msgs;
+    rpmsg_counter_t tx_bytes; /* payload bytes */
+    rpmsg_counter_t rx_msgs;
+    rpmsg_counter_t rx_bytes;
+    rpmsg_counter_t tx_waits;         /* sends that had to wait for a buffer */
+    rpmsg_counter_t drop_bad_header;  /* shorter than a header, or len beyond the buffer */
+    rpmsg_counter_t drop_unknown_dst; /* no endpoint at dst */
+    rpmsg_counter_t drop_bad_ns;      /* NS message of wrong length, unterminated name, unknown flags */
+    rpmsg_counter_t drop_ns_overflow; /* announcement dropped: pending table full */
 };
 
 /* ---- Endpoints ---------------------------------------------------------- */

@@ -102,6 +102,13 @@
 #define RPMSG_CPUNAME_SIZE 32
 #endif
 
+/* Type of the statistics counters (struct rpmsg_stats, rpmsg_virtio_stats):
+ * a 32-bit target may take uint32_t, half the RAM and cheaper increments,
+ * and counts that wrap. */
+#ifndef RPMSG_COUNTER_T
+#define RPMSG_COUNTER_T uint64_t
+#endif
+
 /* Default buffer size of transports (header included), as in Linux and OpenAMP. */
 #ifndef RPMSG_BUFFER_SIZE
 #define RPMSG_BUFFER_SIZE 512
@@ -117,6 +124,66 @@
  */
 #ifndef RPMSG_PORT_PEER_TIMEOUT_MS
 #define RPMSG_PORT_PEER_TIMEOUT_MS 1000
+#endif
+
+/* ---- Roles and features compiled in ----------------------------------------
+ * A microcontroller build keeps only what it uses: what is 0 here is not
+ * compiled (or folds to constants the linker drops with --gc-sections), and
+ * asking for it at run time fails with -ENOTSUP or is never negotiated.
+ * examples/mcu/rpmsg_config.h is a small-target profile; docs/mcu.md lists
+ * what each knob costs.
+ */
+
+/* VirtIO roles: the host (writes the vrings' avail side, Linux's part) and the
+ * remote (a firmware's part). At least one. */
+#ifndef RPMSG_VIRTIO_HOST_ROLE
+#define RPMSG_VIRTIO_HOST_ROLE 1
+#endif
+#ifndef RPMSG_VIRTIO_REMOTE_ROLE
+#define RPMSG_VIRTIO_REMOTE_ROLE 1
+#endif
+#if !RPMSG_VIRTIO_HOST_ROLE && !RPMSG_VIRTIO_REMOTE_ROLE
+#error "rpmsg_opt.h: RPMSG_VIRTIO_HOST_ROLE and RPMSG_VIRTIO_REMOTE_ROLE are both 0"
+#endif
+
+/* VirtIO session start: our gen/ack handshake (resets and restarts seen on
+ * both sides), and the legacy one of plain Linux and OpenAMP peers
+ * (rpmsg_virtio_config.legacy). At least one. */
+#ifndef RPMSG_VIRTIO_GENACK
+#define RPMSG_VIRTIO_GENACK 1
+#endif
+#ifndef RPMSG_VIRTIO_LEGACY
+#define RPMSG_VIRTIO_LEGACY 1
+#endif
+#if !RPMSG_VIRTIO_GENACK && !RPMSG_VIRTIO_LEGACY
+#error "rpmsg_opt.h: RPMSG_VIRTIO_GENACK and RPMSG_VIRTIO_LEGACY are both 0"
+#endif
+
+/* Name service (announcements to 0x35), and its two-phase binding
+ * (CREATE_ACK, feature bit 1) on top of it. Off: endpoints are bound by
+ * their first message or created with a known destination. */
+#ifndef RPMSG_NS
+#define RPMSG_NS 1
+#endif
+#ifndef RPMSG_NS_ACK
+#define RPMSG_NS_ACK RPMSG_NS
+#endif
+
+/* Services (rpmsg_register_callback: device_created/destroyed, ns_match/
+ * ns_bind). Off: rpmsg_register_callback returns -ENOTSUP; announcements no
+ * endpoint takes stay pending for an endpoint created later. */
+#ifndef RPMSG_SERVICES
+#define RPMSG_SERVICES 1
+#endif
+
+/*
+ * Bare metal has no clock the library could know: the board supplies one
+ * function, uint32_t rpmsg_board_time_ms(void), a free-running millisecond
+ * counter (it may wrap; it must be read at least once per wrap, which every
+ * poll does), and says so with RPMSG_BOARD_TIME_MS 1.
+ */
+#if RPMSG_NO_SYS && !defined(RPMSG_BOARD_TIME_MS)
+#error "RPMSG_NO_SYS needs a millisecond clock: implement uint32_t rpmsg_board_time_ms(void) and define RPMSG_BOARD_TIME_MS 1 (see docs/mcu.md)"
 #endif
 
 #endif /* RPMSG_OPT_H */

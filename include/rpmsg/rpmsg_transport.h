@@ -35,6 +35,12 @@ struct rpmsg_ns_msg {
     uint32_t flags;
 } __attribute__((packed));
 
+/* Core features this build supports (rpmsg_opt.h: RPMSG_NS, RPMSG_NS_ACK).
+ * A transport offers its peer none outside RPMSG_F_KEEP, which lets the
+ * transport's own feature bits through. */
+#define RPMSG_F_BUILT ((RPMSG_NS ? RPMSG_F_NS : 0u) | (RPMSG_NS && RPMSG_NS_ACK ? RPMSG_F_ACK : 0u))
+#define RPMSG_F_KEEP (RPMSG_F_BUILT | ~(RPMSG_F_NS | RPMSG_F_ACK))
+
 #define RPMSG_NS_CREATE 0u
 #define RPMSG_NS_DESTROY 1u
 #define RPMSG_NS_CREATE_ACK 2u
@@ -69,7 +75,9 @@ struct rpmsg_transport_ops {
     /*
      * Blocks until the peer signals anything, rpmsg_device's wakeup() is
      * called, or the absolute deadline (rpmsg_time_ms() scale) passes.
-     * Returns 0 or -ETIMEDOUT. Spurious returns are fine.
+     * Returns 0 or -ETIMEDOUT. Spurious returns are fine. TX buffers that
+     * came back are reported here too (rpmsg_device_tx_done): a send waiting
+     * on the RX context with every backlog slot taken waits without polling.
      */
     int (*wait)(struct rpmsg_device *rdev, uint64_t deadline_ms);
     /* Makes a concurrent or the next wait() return. */

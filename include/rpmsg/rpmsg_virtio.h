@@ -302,12 +302,12 @@ enum rpmsg_virtio_down {
 #define RPMSG_VIRTIO_NO_VRING 0xFFFFFFFFu
 
 struct rpmsg_virtio_stats {
-    uint64_t notify_sent;       /* platform notify() calls */
-    uint64_t notify_suppressed; /* kicks skipped because the peer asked for none */
-    uint64_t notify_received;   /* platform wait() returns other than timeouts */
-    uint64_t rx_msgs;           /* buffers handed to the core */
-    uint64_t tx_msgs;           /* buffers published to the peer */
-    uint64_t faults;            /* protocol violations found in the region */
+    rpmsg_counter_t notify_sent;       /* platform notify() calls */
+    rpmsg_counter_t notify_suppressed; /* kicks skipped because the peer asked for none */
+    rpmsg_counter_t notify_received;   /* platform wait() returns other than timeouts */
+    rpmsg_counter_t rx_msgs;           /* buffers handed to the core */
+    rpmsg_counter_t tx_msgs;           /* buffers published to the peer */
+    rpmsg_counter_t faults;            /* protocol violations found in the region */
     uint32_t last_fault;        /* enum rpmsg_virtio_fault */
     uint32_t link_ups;
     uint32_t link_downs;

@@ -18,7 +18,7 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
                       void *transport, const struct rpmsg_device_config *cfg)
 {
     if (!rdev || !ops || !ops->get_tx_buffer || !ops->send || !ops->release_tx_buffer ||
-        !ops->release_rx_buffer || !ops->poll || !ops->wait || !ops->wakeup)
+        !ops->release_rx_buffer || !ops->poll || !ops->wait)
         return -EINVAL;
     memset(rdev, 0, sizeof(*rdev));
     int r = rpmsg_mutex_init(&rdev->lock);
@@ -167,12 +167,6 @@ static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn
         push_turn(rdev, turn);
     return ok;
 }
-#else
-static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
-{
-    return rpmsg_device_rx_try_enter(rdev, turn); /* never reached: no RX thread */
-}
-#endif
 
 static void rx_thread(void *arg)
 {
@@ -192,12 +186,17 @@ static void rx_thread(void *arg)
     }
 }
 
+#endif /* !RPMSG_NO_SYS: without an OS there is no RX thread to start or stop */
+
 int rpmsg_device_start(struct rpmsg_device *rdev)
 {
     if (!rdev || !rdev->ops)
         return -EINVAL;
     if (rdev->no_rx_thread || rdev->thread_started)
         return 0;
+#if RPMSG_NO_SYS
+    return -ENOSYS; /* unreachable: init sets no_rx_thread */
+#else
     __atomic_store_n(&rdev->running, true, __ATOMIC_RELEASE);
     char name[16] = "rpmsg-rx";
     int r = rpmsg_thread_create(&rdev->rx_thread, rx_thread, rdev, name);
@@ -207,19 +206,23 @@ int rpmsg_device_start(struct rpmsg_device *rdev)
     }
     rdev->thread_started = true;
     return 0;
+#endif
 }
 
 void rpmsg_device_stop(struct rpmsg_device *rdev)
 {
     if (!rdev || !rdev->ops || !rdev->thread_started)
         return;
+#if !RPMSG_NO_SYS
     __atomic_store_n(&rdev->running, false, __ATOMIC_RELEASE);
     rpmsg_mutex_lock(&rdev->lock);
     rpmsg_cond_broadcast(&rdev->cond); /* an RX thread waiting for its turn */
     rpmsg_mutex_unlock(&rdev->lock);
-    rdev->ops->wakeup(rdev);
+    if (rdev->ops->wakeup)
+        rdev->ops->wakeup(rdev);
     rpmsg_thread_join(&rdev->rx_thread);
     rdev->thread_started = false;
+#endif
 }
 
 void rpmsg_device_deinit(struct rpmsg_device *rdev)
@@ -374,10 +377,10 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
         return;
     }
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
-    rdev->features = rdev->local_features & remote_features;
+    rdev->features = rdev->local_features & remote_features & RPMSG_F_KEEP;
     __atomic_store_n(&rdev->up, true, __ATOMIC_RELAXED);
     rdev->tx_gen++; /* a sender that waited for the link retries its buffer now */
-    bool ns = rdev->features & RPMSG_F_NS;
+    bool ns = rpmsg_dev_features(rdev) & RPMSG_F_NS;
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
         if (ns && e->name[0] && (e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr == RPMSG_ADDR_ANY)
             e->flags |= RPMSG_EPT_F_TODO;

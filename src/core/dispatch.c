@@ -17,7 +17,7 @@ static void give_back(struct rpmsg_device *rdev, void *buf)
         rdev->ops->release_rx_buffer(rdev, buf);
 }
 
-static void count_drop(struct rpmsg_device *rdev, uint64_t *counter)
+static void count_drop(struct rpmsg_device *rdev, rpmsg_counter_t *counter)
 {
     rpmsg_mutex_lock(&rdev->lock);
     (*counter)++;
@@ -45,7 +45,7 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
     }
     uint8_t *payload = (uint8_t *)buf + RPMSG_HDR_SIZE;
 
-    if (dst == RPMSG_NS_ADDR && (rdev->local_features & RPMSG_F_NS)) {
+    if (dst == RPMSG_NS_ADDR && (rdev->local_features & RPMSG_F_BUILT & RPMSG_F_NS)) {
         struct rpmsg_ns_msg ns;
         uint32_t n = plen < sizeof(ns) ? plen : (uint32_t)sizeof(ns);
         memcpy(&ns, payload, n);

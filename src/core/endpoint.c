@@ -176,8 +176,8 @@ int rpmsg_create_ept(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev,
     ept->flags |= RPMSG_EPT_F_REGISTERED;
 
     uint32_t ns_flags = UINT32_MAX; /* nothing to say */
-    bool ns = rdev->up && (rdev->features & RPMSG_F_NS) && nlen;
-    bool ack = rdev->features & RPMSG_F_ACK;
+    bool ns = rdev->up && (rpmsg_dev_features(rdev) & RPMSG_F_NS) && nlen;
+    bool ack = rpmsg_dev_features(rdev) & RPMSG_F_ACK;
     uint32_t peer;
     if (ns && dst == RPMSG_ADDR_ANY) {
         if (rpmsg_pending_take(rdev, ept->name, &peer)) {
@@ -226,7 +226,7 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
             }
     rpmsg_dev_signal(rdev); /* blocked senders see DESTROYING and leave */
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
-                    (rdev->features & RPMSG_F_NS);
+                    (rpmsg_dev_features(rdev) & RPMSG_F_NS);
     rpmsg_mutex_unlock(&rdev->lock);
 
     if (announce)

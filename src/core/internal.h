@@ -32,6 +32,14 @@ static inline bool rpmsg_dev_up_unlocked(const struct rpmsg_device *rdev)
     return __atomic_load_n(&rdev->up, __ATOMIC_RELAXED);
 }
 
+/* The negotiated features (rdev->lock held), as constants where compiled
+ * out: a bit outside RPMSG_F_KEEP is never set, and code behind a test of it
+ * folds away. */
+static inline uint32_t rpmsg_dev_features(const struct rpmsg_device *rdev)
+{
+    return rdev->features & RPMSG_F_KEEP;
+}
+
 /* Wakes threads waiting on rdev->cond; call with rdev->lock held. */
 static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
 {

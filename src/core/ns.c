@@ -27,7 +27,7 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
         ept->flags |= RPMSG_EPT_F_ANNOUNCED;
         rpmsg_dev_signal(rdev);
         uint32_t local = ept->addr;
-        bool ack = rdev->features & RPMSG_F_ACK;
+        bool ack = rpmsg_dev_features(rdev) & RPMSG_F_ACK;
         rpmsg_mutex_unlock(&rdev->lock);
         rpmsg_mutex_unlock(&rpmsg_registry_lock);
         if (ack)

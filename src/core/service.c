@@ -14,7 +14,14 @@ struct service {
     unsigned busy; /* callbacks of this service running now */
 };
 
-static struct service services[RPMSG_SERVICE_MAX];
+/* Slots in use: none when services are compiled out (the loops over them
+ * fold away; the one-element array is then never referenced). */
+static struct service services[RPMSG_SERVICES ? RPMSG_SERVICE_MAX : 1];
+
+static inline unsigned svc_max(void)
+{
+    return RPMSG_SERVICES ? RPMSG_SERVICE_MAX : 0;
+}
 
 _Static_assert(RPMSG_SERVICE_MAX <= 32, "svc_created is a 32-bit mask");
 
@@ -92,7 +99,7 @@ static void pending_add(struct rpmsg_device *rdev, const char *name, uint32_t ad
 
 void rpmsg_services_offer(struct rpmsg_device *rdev, const char *name, uint32_t addr)
 {
-    for (unsigned i = 0; i < RPMSG_SERVICE_MAX; i++) {
+    for (unsigned i = 0; i < svc_max(); i++) {
         struct service s = services[i];
         if (!s.used || !s.match || !s.match(rdev, s.priv, name, addr))
             continue;
@@ -112,7 +119,7 @@ void rpmsg_services_offer(struct rpmsg_device *rdev, const char *name, uint32_t 
 static bool deliver_one(struct rpmsg_device *rdev, bool created)
 {
     rpmsg_mutex_lock(&rpmsg_registry_lock);
-    for (unsigned i = 0; i < RPMSG_SERVICE_MAX; i++) {
+    for (unsigned i = 0; i < svc_max(); i++) {
         struct service s = services[i];
         uint32_t bit = 1u << i;
         bool has = rdev->svc_created & bit;
@@ -132,13 +139,13 @@ static bool deliver_one(struct rpmsg_device *rdev, bool created)
 
 void rpmsg_services_link_up(struct rpmsg_device *rdev)
 {
-    while (rpmsg_device_is_up(rdev) && deliver_one(rdev, true))
+    while (RPMSG_SERVICES && rpmsg_device_is_up(rdev) && deliver_one(rdev, true))
         ;
 }
 
 void rpmsg_services_link_down(struct rpmsg_device *rdev)
 {
-    while (deliver_one(rdev, false))
+    while (RPMSG_SERVICES && deliver_one(rdev, false))
         ;
 }
 
@@ -177,11 +184,13 @@ int rpmsg_register_callback(void *priv, rpmsg_dev_cb_t device_created,
                             rpmsg_dev_cb_t device_destroyed, rpmsg_match_cb_t ns_match,
                             rpmsg_bind_cb_t ns_bind)
 {
+    if (!RPMSG_SERVICES)
+        return -ENOTSUP;
     if (!device_created && !device_destroyed && !ns_match && !ns_bind)
         return -EINVAL;
     rpmsg_mutex_lock(&rpmsg_registry_lock);
     unsigned slot = RPMSG_SERVICE_MAX;
-    for (unsigned i = 0; i < RPMSG_SERVICE_MAX; i++) {
+    for (unsigned i = 0; i < svc_max(); i++) {
         if (same(&services[i], priv, device_created, device_destroyed, ns_match, ns_bind)) {
             rpmsg_mutex_unlock(&rpmsg_registry_lock);
             return -EEXIST;
@@ -232,8 +241,10 @@ int rpmsg_unregister_callback(void *priv, rpmsg_dev_cb_t device_created,
                               rpmsg_dev_cb_t device_destroyed, rpmsg_match_cb_t ns_match,
                               rpmsg_bind_cb_t ns_bind)
 {
+    if (!RPMSG_SERVICES)
+        return -ENOTSUP;
     rpmsg_mutex_lock(&rpmsg_registry_lock);
-    for (unsigned i = 0; i < RPMSG_SERVICE_MAX; i++)
+    for (unsigned i = 0; i < svc_max(); i++)
         if (same(&services[i], priv, device_created, device_destroyed, ns_match, ns_bind)) {
             services[i].used = false;
             for (struct rpmsg_device *d = rpmsg_device_first(); d; d = d->next)

@@ -82,7 +82,7 @@ int rpmsg_post(struct rpmsg_endpoint *ept, struct rpmsg_sem *sem)
     rpmsg_cond_broadcast(&sem->cond);
     rpmsg_mutex_unlock(&sem->lock);
     /* A waiter on the RX context sleeps in the transport, not on the cond. */
-    if (ept && ept->rdev && ept->rdev->ops)
+    if (ept && ept->rdev && ept->rdev->ops && ept->rdev->ops->wakeup)
         ept->rdev->ops->wakeup(ept->rdev);
     return 0;
 }

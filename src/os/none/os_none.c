@@ -1,8 +1,8 @@
 /*
  * OS port for bare metal (RPMSG_NO_SYS): a single context, so locks are empty
  * and a wait cannot sleep: it returns -EAGAIN and the core's caller drives
- * rpmsg_poll() instead. Time comes from rpmsg_port_time_ms(), which a board
- * provides (a weak default counts calls, enough to bound waits in tests).
+ * rpmsg_poll() instead. Time comes from rpmsg_board_time_ms(), which the
+ * board provides (rpmsg_opt.h: RPMSG_BOARD_TIME_MS).
  */
 #include <errno.h>
 
@@ -36,15 +36,18 @@ int rpmsg_thread_create(rpmsg_thread_t *t, void (*fn)(void *), void *arg, const 
 int rpmsg_thread_join(rpmsg_thread_t *t) { (void)t; return -ENOSYS; }
 bool rpmsg_thread_is_self(const rpmsg_thread_t *t) { (void)t; return true; }
 
-__attribute__((weak)) uint64_t rpmsg_port_time_ms(void)
-{
-    static uint64_t ticks;
-    return ticks++;
-}
+uint32_t rpmsg_board_time_ms(void);
 
+/* The board's counter is 32 bits and wraps every 49.7 days; deadlines are
+ * absolute 64-bit times, so count the wraps (every poll reads the clock). */
 uint64_t rpmsg_time_ms(void)
 {
-    return rpmsg_port_time_ms();
+    static uint32_t last, wraps;
+    uint32_t now = rpmsg_board_time_ms();
+    if (now < last)
+        wraps++;
+    last = now;
+    return (uint64_t)wraps << 32 | now;
 }
 
 uint64_t rpmsg_deadline(uint64_t timeout_ms)

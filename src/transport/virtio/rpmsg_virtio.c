@@ -61,7 +61,7 @@ static uint32_t usable(const struct rpmsg_virtio *vd)
 
 static int my_vq(const struct rpmsg_virtio *vd)
 {
-    return vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST;
+    return vd_host(vd) ? VQ_TX_HOST : VQ_RX_HOST;
 }
 
 /* ---- The table ------------------------------------------------------------ */
@@ -74,7 +74,8 @@ static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config
 
 static uint32_t offer_of(const struct rpmsg_virtio_config *cfg)
 {
-    return cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+    uint32_t f = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
+    return f & RPMSG_F_KEEP; /* nothing the core is built without */
 }
 
 /* Config space length of the table a writer offering these features makes. */
@@ -125,12 +126,12 @@ static void put_table(uint8_t *shm, const struct rpmsg_virtio_layout *l, uint32_
 static void write_table(struct rpmsg_virtio *vd, bool keep_ack)
 {
     const struct rpmsg_virtio_layout *l = &vd->layout;
-    bool remote = vd->role == RPMSG_VIRTIO_REMOTE;
+    bool remote = !vd_host(vd);
     if (vd->table_written)
         vd->table_written = false;
     else
-        put_table(vd->shm, l, vd->offered, remote, vd->legacy, vd->local_name, keep_ack);
-    vd->declared = declared_of(vd->offered, remote, vd->legacy);
+        put_table(vd->shm, l, vd->offered, remote, vd_legacy(vd), vd->local_name, keep_ack);
+    vd->declared = declared_of(vd->offered, remote, vd_legacy(vd));
     use_vdev(vd, l->rsc_offset + RSC_VDEV_OFF, config_len_of(vd->offered));
     for (int i = 0; i < 2; i++)
         rpmsg_vring_attach(&vd->vq[i], vd->shm, l->vring_da[i], l->num[i], l->align, l->notifyid[i]);
@@ -206,7 +207,7 @@ static void host_publish(struct rpmsg_virtio *vd)
     }
     vd->stats.resets++;
     vd->state = VS_WAIT_ACK;
-    if (vd->legacy)
+    if (vd_legacy(vd))
         return;
     uint8_t g = (uint8_t)(prev + 1);
     vd->gen = g ? g : 1;
@@ -254,8 +255,8 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
 static bool remote_negotiate(struct rpmsg_virtio *vd)
 {
     uint32_t gf = vw_ld32(vd->vdev + VDEV_GFEATURES);
-    uint32_t mine = vd->legacy ? vd->offered & usable(vd) : vd->declared;
-    if (!vd->legacy && (gf & ~mine)) {
+    uint32_t mine = vd_legacy(vd) ? vd->offered & usable(vd) : vd->declared;
+    if (!vd_legacy(vd) && (gf & ~mine)) {
         rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_FEATURES, -1, gf);
         return false;
     }
@@ -294,7 +295,7 @@ static bool remote_try_ack(struct rpmsg_virtio *vd)
         return false;
     uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
     uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
-    if (vd->legacy) {
+    if (vd_legacy(vd)) {
         if (st & RPMSG_VIRTIO_STATUS_DRIVER_OK)
             vd->state = VS_WAIT_OK;
         return false;
@@ -318,11 +319,11 @@ static bool fault_locked(struct rpmsg_virtio *vd)
 {
     vd->fault_pending = 0;
     bool was = go_down(vd, RPMSG_VIRTIO_DOWN_FAULT);
-    if (vd->role == RPMSG_VIRTIO_HOST) {
+    if (vd_host(vd)) {
         host_unpublish(vd);
         vd->fault_streak++;
         vd->state = VS_FAULTED;
-    } else if (!vd->legacy) {
+    } else if (!vd_legacy(vd)) {
         if (vd->vdev)
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
         vd->state = VS_WAIT_GEN;
@@ -343,17 +344,17 @@ static bool fault_locked(struct rpmsg_virtio *vd)
  */
 static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
 {
-    if (vd->role == RPMSG_VIRTIO_HOST) {
+    if (vd_host(vd)) {
         switch (vd->state) {
         case VS_WAIT_TABLE:
             host_publish(vd);
             *kick = vd->state != VS_WAIT_TABLE;
-            if (*kick && vd->legacy)
+            if (*kick && vd_legacy(vd))
                 goto wait_ack;
             break;
         case VS_WAIT_ACK:
         wait_ack:
-            if (vd->legacy || vw_ld8_acq(vd->vdev + VDEV_ACK) == vd->gen) {
+            if (vd_legacy(vd) || vw_ld8_acq(vd->vdev + VDEV_ACK) == vd->gen) {
                 if (host_negotiate(vd)) {
                     mark_up(vd);
                     *up = *kick = true;
@@ -361,7 +362,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             }
             break;
         case VS_UP:
-            if (vd->legacy ? (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
+            if (vd_legacy(vd) ? (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
                            : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen) {
                 /* The remote restarted or gave up on this session. */
                 *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
@@ -370,7 +371,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             }
             break;
         case VS_FAULTED:
-            if (!vd->legacy && vd->fault_streak < FAULT_STREAK_MAX &&
+            if (!vd_legacy(vd) && vd->fault_streak < FAULT_STREAK_MAX &&
                 vw_ld8_acq(vd->vdev + VDEV_ACK) == 0) {
                 host_publish(vd);
                 *kick = true;
@@ -395,7 +396,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
         /* DRIVER_OK may already be there (legacy) */
         __attribute__((fallthrough));
     case VS_WAIT_OK:
-        if (!vd->legacy && vw_ld8_acq(vd->vdev + VDEV_GEN) != vd->gen) {
+        if (!vd_legacy(vd) && vw_ld8_acq(vd->vdev + VDEV_GEN) != vd->gen) {
             vd->state = VS_WAIT_GEN;
             *kick |= remote_try_ack(vd);
             break;
@@ -412,11 +413,11 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
     case VS_UP: {
         uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
         uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
-        if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd->legacy && g != vd->gen)) {
+        if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd_legacy(vd) && g != vd->gen)) {
             /* The host reset the device. */
             *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
             vd->state = VS_WAIT_GEN;
-            if (!vd->legacy)
+            if (!vd_legacy(vd))
                 vw_st8_rel(vd->vdev + VDEV_ACK, 0);
             *kick = true;
         }
@@ -433,9 +434,9 @@ static bool peer_reset(const struct rpmsg_virtio *vd)
     if (!vd->up || !vd->vdev)
         return false;
     uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
-    if (vd->role == RPMSG_VIRTIO_REMOTE)
+    if (!vd_host(vd))
         return !(st & RPMSG_VIRTIO_STATUS_DRIVER_OK);
-    return vd->legacy ? (st & RPMSG_VIRTIO_STATUS_NEEDS_RESET) != 0
+    return vd_legacy(vd) ? (st & RPMSG_VIRTIO_STATUS_NEEDS_RESET) != 0
                       : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen;
 }
 
@@ -446,9 +447,9 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
         vd->peer_dead = true;
         vd->fault_pending = 0;
         *down |= go_down(vd, peer_reset(vd) ? RPMSG_VIRTIO_DOWN_CLOSED : RPMSG_VIRTIO_DOWN_DEAD);
-        if (vd->role == RPMSG_VIRTIO_HOST)
+        if (vd_host(vd))
             host_unpublish(vd);
-        else if (vd->vdev && !vd->legacy)
+        else if (vd->vdev && !vd_legacy(vd))
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
         else if (vd->vdev)
             /* Nobody else writes it now, and a restarted legacy host must be
@@ -458,7 +459,7 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
     } else if (alive == 0 && vd->peer_dead) {
         vd->peer_dead = false;
         vd->fault_streak = 0;
-        if (vd->role == RPMSG_VIRTIO_HOST)
+        if (vd_host(vd))
             host_publish(vd);
         else
             vd->state = VS_WAIT_GEN;
@@ -491,7 +492,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
             down |= fault_locked(vd);
             kick = true;
             ret = -EPROTO;
-        } else if (vd->state == VS_FAULTED && (vd->legacy || vd->fault_streak >= FAULT_STREAK_MAX)) {
+        } else if (vd->state == VS_FAULTED && (vd_legacy(vd) || vd->fault_streak >= FAULT_STREAK_MAX)) {
             ret = -EPROTO;
         }
         step(vd, &down, &up, &kick);
@@ -503,7 +504,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
             ret = -EPROTO;
         }
     }
-    uint32_t tx_size = vd->vq[vd->role == RPMSG_VIRTIO_HOST ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
+    uint32_t tx_size = vd->vq[vd_host(vd) ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
     rpmsg_mutex_unlock(&vd->lock);
 
     if (down)
@@ -538,10 +539,15 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
     int r = vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
-    /* Under the lock, as get_stats copies the whole struct. */
+    /* Under the lock, as get_stats copies the whole struct. A kick may mean
+     * TX buffers are back: a send waiting on the RX context with every
+     * backlog slot taken does not poll, so it must hear of them here. */
     rpmsg_mutex_lock(&vd->lock);
     vd->stats.notify_received++;
+    bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
+    if (tx_done)
+        rpmsg_device_tx_done(rdev);
     return 0;
 }
 
@@ -561,6 +567,9 @@ static int check_config(const struct rpmsg_virtio_config *cfg, struct rpmsg_virt
         cfg->shm_size > UINT32_MAX ||
         (cfg->role != RPMSG_VIRTIO_HOST && cfg->role != RPMSG_VIRTIO_REMOTE))
         return -EINVAL;
+    if ((cfg->role == RPMSG_VIRTIO_HOST ? !RPMSG_VIRTIO_HOST_ROLE : !RPMSG_VIRTIO_REMOTE_ROLE) ||
+        (cfg->legacy ? !RPMSG_VIRTIO_LEGACY : !RPMSG_VIRTIO_GENACK))
+        return -ENOTSUP; /* compiled out (rpmsg_opt.h) */
     if (cfg->layout)
         *lay = *cfg->layout;
     else if (!rpmsg_virtio_layout_default(lay, NULL))
@@ -586,8 +595,11 @@ int rpmsg_virtio_write_table(const struct rpmsg_virtio_config *cfg)
 int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config *cfg)
 {
     struct rpmsg_virtio_layout lay;
-    if (!vd || check_config(cfg, &lay) || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait)
+    if (!vd || !cfg || !cfg->ops || !cfg->ops->notify || !cfg->ops->wait)
         return -EINVAL;
+    int r = check_config(cfg, &lay);
+    if (r)
+        return r;
 
     memset(vd, 0, sizeof(*vd));
     vd->ops = cfg->ops;
@@ -615,7 +627,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
             vd->vq[i].base_word = vd->shm + lay.base_off;
     }
 
-    int r = rpmsg_mutex_init(&vd->lock);
+    r = rpmsg_mutex_init(&vd->lock);
     if (r)
         return r;
     struct rpmsg_device_config dc = {
@@ -624,8 +636,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
         .no_rx_thread = cfg->no_rx_thread,
     };
     r = rpmsg_device_init(&vd->rdev,
-                          cfg->role == RPMSG_VIRTIO_HOST ? &rpmsg_virtio_ops_host
-                                                         : &rpmsg_virtio_ops_remote,
+                          vd_host(vd) ? &rpmsg_virtio_ops_host : &rpmsg_virtio_ops_remote,
                           vd, &dc);
     if (r) {
         rpmsg_mutex_deinit(&vd->lock);
@@ -633,11 +644,11 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     }
 
     rpmsg_mutex_lock(&vd->lock);
-    if (vd->role == RPMSG_VIRTIO_HOST) {
+    if (vd_host(vd)) {
         host_publish(vd);
     } else if (vd->writer) {
         write_table(vd, false);
-    } else if (read_table(vd) == 0 && !vd->legacy) {
+    } else if (read_table(vd) == 0 && !vd_legacy(vd)) {
         /* A host still running an earlier session of ours must restart it. */
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);
     }
@@ -665,9 +676,9 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
     rpmsg_device_deinit(&vd->rdev);
     rpmsg_mutex_lock(&vd->lock);
     go_down(vd, vd->stats.last_down);
-    if (vd->role == RPMSG_VIRTIO_HOST)
+    if (vd_host(vd))
         host_unpublish(vd);
-    else if (vd->vdev && !vd->legacy)
+    else if (vd->vdev && !vd_legacy(vd))
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);
     else if (vd->vdev)
         /* A legacy remote has no ack: a device that leaves needs a reset. */

@@ -145,7 +145,7 @@ void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
 {
     for (int i = 0; i < 2; i++) {
         struct rpmsg_virtio_vq *vq = &vd->vq[i];
-        if (vd->role == RPMSG_VIRTIO_REMOTE) {
+        if (!vd_host(vd)) {
             /* The host owns these buffers; whatever the core still has is
              * forgotten here and ignored when it comes back. */
             memset(vq->slot, 0, sizeof(vq->slot));
@@ -285,7 +285,7 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     }
     bool wake = vd->fault_pending != 0;
     rpmsg_mutex_unlock(&vd->lock);
-    if (wake)
+    if (wake && vd->ops->wakeup)
         vd->ops->wakeup(vd->plat); /* the RX context acts on the fault */
     if (reclaimed)
         rpmsg_device_tx_done(rdev); /* other senders may wait for these */
@@ -480,7 +480,7 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     }
     bool wake = vd->fault_pending != 0;
     rpmsg_mutex_unlock(&vd->lock);
-    if (wake)
+    if (wake && vd->ops->wakeup)
         vd->ops->wakeup(vd->plat);
     if (unstarved)
         rpmsg_device_tx_done(rdev);
@@ -573,7 +573,7 @@ static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
 {
     if (!live(vd))
         return NULL;
-    if (vd->role == RPMSG_VIRTIO_HOST)
+    if (vd_host(vd))
         return host_take_rx(vd, len);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     return remote_take(vd, vq, vq->buf_size, false, len, SLOT_HELD);
@@ -582,7 +582,7 @@ static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
 /* Asks for (or against) notifications of new RX messages; lock held. */
 static void rx_notify(struct rpmsg_virtio *vd, bool on)
 {
-    if (vd->role == RPMSG_VIRTIO_HOST)
+    if (vd_host(vd))
         rpmsg_vring_drv_intr(&vd->vq[VQ_RX_HOST], vd->event_idx, on);
     else
         rpmsg_vring_dev_notify(&vd->vq[VQ_TX_HOST], vd->event_idx, on);
@@ -590,7 +590,7 @@ static void rx_notify(struct rpmsg_virtio *vd, bool on)
 
 static bool rx_pending(struct rpmsg_virtio *vd)
 {
-    if (vd->role == RPMSG_VIRTIO_HOST)
+    if (vd_host(vd))
         return rpmsg_vring_drv_pending(&vd->vq[VQ_RX_HOST]);
     return rpmsg_vring_dev_pending(&vd->vq[VQ_TX_HOST]);
 }
@@ -637,21 +637,25 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
     }
 
     /* TX side: buffers coming back. */
-    bool tx_done = false;
     rpmsg_mutex_lock(&vd->lock);
-    if (live(vd)) {
-        if (vd->role == RPMSG_VIRTIO_HOST) {
-            tx_done = host_reclaim(vd) > 0;
-        } else if (vd->tx_starved && rpmsg_vring_dev_pending(&vd->vq[VQ_RX_HOST])) {
-            vd->tx_starved = false;
-            rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
-            tx_done = true;
-        }
-    }
+    bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (tx_done)
         rpmsg_device_tx_done(&vd->rdev);
     return n;
+}
+
+bool rpmsg_virtio_tx_back(struct rpmsg_virtio *vd)
+{
+    if (!live(vd))
+        return false;
+    if (vd_host(vd))
+        return host_reclaim(vd) > 0;
+    if (!vd->tx_starved || !rpmsg_vring_dev_pending(&vd->vq[VQ_RX_HOST]))
+        return false;
+    vd->tx_starved = false;
+    rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
+    return true;
 }
 
 const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {

@@ -75,6 +75,12 @@ int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
 void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
 /* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock not held. */
 int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
+/*
+ * Takes back the TX buffers the peer returned (host) or notices that it
+ * posted some (remote). True if senders waiting for one must be told
+ * (rpmsg_device_tx_done). Lock held.
+ */
+bool rpmsg_virtio_tx_back(struct rpmsg_virtio *vd);
 /* Rings the peer for vring i (counts it). Lock not held. */
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i);
 
@@ -84,6 +90,30 @@ extern const struct rpmsg_transport_ops rpmsg_virtio_ops_remote;
 int rpmsg_virtio_op_poll(struct rpmsg_device *rdev);
 int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms);
 void rpmsg_virtio_op_wakeup(struct rpmsg_device *rdev);
+
+/* True for the host role; a constant when only one role is compiled in
+ * (rpmsg_opt.h), so the other role's code folds away. */
+static inline bool vd_host(const struct rpmsg_virtio *vd)
+{
+#if RPMSG_VIRTIO_HOST_ROLE && RPMSG_VIRTIO_REMOTE_ROLE
+    return vd->role == RPMSG_VIRTIO_HOST;
+#else
+    (void)vd;
+    return RPMSG_VIRTIO_HOST_ROLE;
+#endif
+}
+
+/* True for a peer without the gen/ack handshake (config.legacy); a constant
+ * when only one of the two is compiled in. */
+static inline bool vd_legacy(const struct rpmsg_virtio *vd)
+{
+#if RPMSG_VIRTIO_LEGACY && RPMSG_VIRTIO_GENACK
+    return vd->legacy;
+#else
+    (void)vd;
+    return RPMSG_VIRTIO_LEGACY;
+#endif
+}
 
 static inline struct rpmsg_virtio *vd_of(struct rpmsg_device *rdev)
 {

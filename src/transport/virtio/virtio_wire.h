@@ -71,6 +71,13 @@ static inline void vw_st32_rel(void *p, uint32_t v)
 {
     __atomic_store_n((uint32_t *)p, VW_LE32(v), __ATOMIC_RELEASE);
 }
+/*
+ * 64-bit fields: one access where the target has lock-free 64-bit atomics,
+ * else two 32-bit halves, low first (a Cortex-M has no 64-bit atomics and
+ * no library provides them). The only 64-bit field read at run time is the
+ * base address word, which its writer sets before the link comes up.
+ */
+#if defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE == 2
 static inline uint64_t vw_ld64(const void *p)
 {
     uint64_t v = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
@@ -80,6 +87,19 @@ static inline void vw_st64(void *p, uint64_t v)
 {
     __atomic_store_n((uint64_t *)p, VW_LE64(v), __ATOMIC_RELAXED);
 }
+#else
+static inline uint64_t vw_ld64(const void *p)
+{
+    const uint8_t *b = p;
+    return vw_ld32(b) | (uint64_t)vw_ld32(b + 4) << 32;
+}
+static inline void vw_st64(void *p, uint64_t v)
+{
+    uint8_t *b = p;
+    vw_st32(b, (uint32_t)v);
+    vw_st32(b + 4, (uint32_t)(v >> 32));
+}
+#endif
 /* Orders our last store before our next load (event suppression handshakes). */
 static inline void vw_fence(void)
 {
