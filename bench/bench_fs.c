@@ -130,6 +130,7 @@ out:
 
 struct mnt_run {
     struct rpmsg_fs_client c;
+    struct fs_mount fm;
     char base[96], mnt[128];
     int rc;
     _Atomic bool finished;
@@ -138,7 +139,7 @@ struct mnt_run {
 static void *fuse_thread(void *arg)
 {
     struct mnt_run *m = arg;
-    m->rc = fs_fuse_run(&m->c, "bench_fs", m->mnt, NULL, false);
+    m->rc = fs_fuse_run(&m->fm, "bench_fs", m->mnt, NULL, false);
     m->finished = true;
     return NULL;
 }
@@ -209,7 +210,9 @@ static int mount_figs(struct rpmsg_device *a, const char *dir, uint64_t total, u
         return -1;
     pthread_t th;
     int r = -1;
+    fs_mount_init(&m.fm, &m.c);
     if (pthread_create(&th, NULL, fuse_thread, &m)) {
+        fs_mount_deinit(&m.fm);
         rpmsg_fs_client_deinit(&m.c);
         return -1;
     }
@@ -225,6 +228,7 @@ static int mount_figs(struct rpmsg_device *a, const char *dir, uint64_t total, u
     if (is_mounted(&m) && umount2(m.mnt, 0))
         umount2(m.mnt, MNT_DETACH);
     pthread_join(th, NULL);
+    fs_mount_deinit(&m.fm);
     rpmsg_fs_client_deinit(&m.c);
     rmdir(m.mnt);
     rmdir(m.base);
