@@ -18,7 +18,13 @@
 #include "rpmsg/rpmsg_fs.h"
 #include "rpmsg/rpmsg_os.h"
 
-#define READ_MAX (1u << 30) /* one request's count: fits NuttX's i32 result */
+/*
+ * One request's count. A request's answers must fit the link's buffers
+ * (256 on a native VirtIO link): a server whose RX context waits for a
+ * transmit buffer in the middle of a stream stalls on native VirtIO links
+ * (a transport issue, see docs/fs.md), so larger reads are a loop of these.
+ */
+#define READ_MAX (64u * 1024u)
 
 /* Read once per call: a reconnection may change it between two calls
  * (client_unbind), never within one. */
@@ -415,9 +421,27 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
     return (ssize_t)res;
 }
 
+/* Reads of more than READ_MAX: one request after the other, until n bytes,
+ * a short answer (end of file) or an error (returned if nothing came). */
+static ssize_t read_all(struct rpmsg_fs_client *c, int fd, void *buf, size_t n, int64_t off)
+{
+    size_t done = 0;
+    do {
+        size_t want = n - done < READ_MAX ? n - done : READ_MAX;
+        ssize_t r = read_once(c, fd, (uint8_t *)buf + done, want,
+                              off < 0 ? -1 : off + (int64_t)done);
+        if (r < 0)
+            return done ? (ssize_t)done : r;
+        done += (size_t)r;
+        if ((size_t)r < want)
+            break;
+    } while (done < n);
+    return (ssize_t)done;
+}
+
 ssize_t rpmsg_fs_read(struct rpmsg_fs_client *c, int fd, void *buf, size_t n)
 {
-    return read_once(c, fd, buf, n, -1);
+    return read_all(c, fd, buf, n, -1);
 }
 
 ssize_t rpmsg_fs_write(struct rpmsg_fs_client *c, int fd, const void *buf, size_t n)
@@ -456,14 +480,14 @@ static ssize_t positioned(struct rpmsg_fs_client *c, int fd, void *rbuf, const v
     if (off < 0)
         return -EINVAL;
     if (use_ext(c))
-        return rbuf ? read_once(c, fd, rbuf, n, off) : write_all(c, fd, wbuf, n, off);
+        return rbuf ? read_all(c, fd, rbuf, n, off) : write_all(c, fd, wbuf, n, off);
     int64_t pos = rpmsg_fs_lseek(c, fd, 0, SEEK_CUR);
     if (pos < 0)
         return (ssize_t)pos;
     int64_t r = rpmsg_fs_lseek(c, fd, off, SEEK_SET);
     if (r < 0)
         return (ssize_t)r;
-    ssize_t n2 = rbuf ? read_once(c, fd, rbuf, n, -1) : write_all(c, fd, wbuf, n, -1);
+    ssize_t n2 = rbuf ? read_all(c, fd, rbuf, n, -1) : write_all(c, fd, wbuf, n, -1);
     r = rpmsg_fs_lseek(c, fd, pos, SEEK_SET);
     return n2 < 0 ? n2 : r < 0 ? (ssize_t)r : n2;
 }
