@@ -3,6 +3,7 @@
  * one that a peer exports (ours, or NuttX's rpmsgfs) through FUSE.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,37 +60,121 @@ static int do_export(struct linkopts *lo, const char *name, const char *dir, boo
     return 0;
 }
 
+/*
+ * The mount's link, watched: when it goes down (the exporting process died,
+ * the line broke) calls already fail with EIO; the watcher then drops the
+ * client, closes the link and opens it again (a native VirtIO link comes
+ * back as a new link object, like `rpmsg echo --serve`), until a new client
+ * connects and is swapped in. Files open before stay EIO; new opens work.
+ */
+struct mount_watch {
+    struct linkopts *lo;
+    struct fs_mount m;
+    struct rpmsg_link *link;
+    struct rpmsg_fs_client cli[2]; /* the one in use and the next */
+    int cur;
+    char root[RPMSG_FS_ROOT_MAX];
+    struct rpmsg_fs_client_config cc;
+    _Atomic bool stop;
+    struct rpmsg_sem wake;
+};
+
+static bool watch_cancel(void *arg)
+{
+    struct mount_watch *w = arg;
+    return w->stop;
+}
+
+/* Opens the link and connects cli[i]: 0, or a negative errno (said why). */
+static int connect_once(struct mount_watch *w, int i)
+{
+    if (linkopts_open(w->lo, &w->link, "fs mount"))
+        return -ENOTCONN;
+    int r = rpmsg_fs_client_init(&w->cli[i], rpmsg_link_device(w->link), w->root, &w->cc);
+    if (r < 0) {
+        fprintf(stderr, "rpmsg fs mount: %s: %s\n", w->root, rpmsg_strerror(r));
+        rpmsg_link_close(w->link);
+        w->link = NULL;
+    }
+    return r;
+}
+
+static void *watch_thread(void *arg)
+{
+    struct mount_watch *w = arg;
+    while (!w->stop) {
+        if (w->link && rpmsg_device_is_up(rpmsg_link_device(w->link))) {
+            rpmsg_wait_timeout(NULL, &w->wake, 100);
+            continue;
+        }
+        struct rpmsg_fs_client *old = fs_mount_swap(&w->m, NULL);
+        if (old) {
+            fprintf(stderr, "rpmsg fs mount: link lost; calls fail with EIO until it is back\n");
+            rpmsg_fs_client_deinit(old);
+        }
+        if (w->link)
+            rpmsg_link_close(w->link);
+        w->link = NULL;
+        int next = 1 - w->cur;
+        if (connect_once(w, next) == 0) {
+            w->cur = next;
+            fs_mount_swap(&w->m, &w->cli[next]);
+            fprintf(stderr, "rpmsg fs mount: link back, '%s' mounted again\n", w->root);
+        } else {
+            rpmsg_wait_timeout(NULL, &w->wake, 200);
+        }
+    }
+    return NULL;
+}
+
 static int do_mount(struct linkopts *lo, const char *target, const char *mnt, const char *fopts,
                     uint32_t timeout, bool nx, bool debug)
 {
+    static struct mount_watch w;
     const char *colon = strchr(target, ':');
     const char *name = colon ? colon + 1 : target;
-    struct rpmsg_link *link;
-    if (linkopts_open(lo, &link, "fs mount"))
+    w.lo = lo;
+    w.cc = (struct rpmsg_fs_client_config){ .timeout_ms = timeout, .nuttx_only = nx };
+    /* Our exports are "/NAME"; a NuttX peer's root is a path of its own. */
+    snprintf(w.root, sizeof(w.root), "%s%s", name[0] == '/' ? "" : "/", name);
+    if (linkopts_open(lo, &w.link, "fs mount"))
         return 1;
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    struct rpmsg_device *rdev = rpmsg_link_device(w.link);
     if (colon && (strlen(rpmsg_get_cpuname(rdev)) != (size_t)(colon - target) ||
                   strncmp(rpmsg_get_cpuname(rdev), target, (size_t)(colon - target)))) {
         fprintf(stderr, "rpmsg fs mount: the link's peer is '%s'\n", rpmsg_get_cpuname(rdev));
-        rpmsg_link_close(link);
+        rpmsg_link_close(w.link);
         return 1;
     }
-    /* Our exports are "/NAME"; a NuttX peer's root is a path of its own. */
-    char root[RPMSG_FS_ROOT_MAX];
-    snprintf(root, sizeof(root), "%s%s", name[0] == '/' ? "" : "/", name);
-    static struct rpmsg_fs_client c;
-    struct rpmsg_fs_client_config cc = { .timeout_ms = timeout, .nuttx_only = nx };
-    int r = rpmsg_fs_client_init(&c, rdev, root, &cc);
+    int r = rpmsg_fs_client_init(&w.cli[0], rdev, w.root, &w.cc);
     if (r < 0) {
-        fprintf(stderr, "rpmsg fs mount: %s: %s\n", root, rpmsg_strerror(r));
-        rpmsg_link_close(link);
+        fprintf(stderr, "rpmsg fs mount: %s: %s\n", w.root, rpmsg_strerror(r));
+        rpmsg_link_close(w.link);
         return 1;
     }
-    fprintf(stderr, "rpmsg fs mount: '%s' of '%s' at %s%s\n", root, rpmsg_get_cpuname(rdev), mnt,
-            rpmsg_fs_client_extended(&c) ? "" : " (NuttX format)");
-    int rc = fs_fuse_run(&c, "rpmsg fs mount", mnt, fopts, debug);
-    rpmsg_fs_client_deinit(&c);
-    rpmsg_link_close(link);
+    fprintf(stderr, "rpmsg fs mount: '%s' of '%s' at %s%s\n", w.root, rpmsg_get_cpuname(rdev),
+            mnt, rpmsg_fs_client_extended(&w.cli[0]) ? "" : " (NuttX format)");
+    fs_mount_init(&w.m, &w.cli[0]);
+    rpmsg_sem_init(&w.wake, 0);
+    /* Reopening is cancelled when the mount ends, not by a signal: FUSE
+     * owns SIGINT/SIGTERM while it runs. */
+    lo->cfg.cancel = watch_cancel;
+    lo->cfg.cancel_arg = &w;
+    pthread_t th;
+    bool watching = pthread_create(&th, NULL, watch_thread, &w) == 0;
+    int rc = fs_fuse_run(&w.m, "rpmsg fs mount", mnt, fopts, debug);
+    w.stop = true;
+    if (watching) {
+        rpmsg_post(NULL, &w.wake);
+        pthread_join(th, NULL);
+    }
+    struct rpmsg_fs_client *c = fs_mount_swap(&w.m, NULL);
+    if (c)
+        rpmsg_fs_client_deinit(c);
+    if (w.link)
+        rpmsg_link_close(w.link);
+    fs_mount_deinit(&w.m);
+    rpmsg_sem_deinit(&w.wake);
     return rc;
 }
 

@@ -1,12 +1,16 @@
 /*
  * FUSE operations over an rpmsgfs client (high-level libfuse3 API). Each
  * operation is one or a few client calls; fds and directory handles are the
- * server's, kept in fuse_file_info. A lost server or link (-ENOTCONN) and a
- * request that timed out show as EIO, as a local disk's failure would.
+ * server's, kept in fuse_file_info with the client's epoch. A lost server or
+ * link (-ENOTCONN) and a request that timed out show as EIO, as a local
+ * disk's failure would. When the link or server comes back the client binds
+ * again by itself: new opens work, while files opened before stay EIO (the
+ * server closed them, and a new fd may reuse their number).
  */
 #include "fs_fuse.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,14 +18,67 @@
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
 
-static struct rpmsg_fs_client *cli(void)
+static struct fs_mount *mnt(void)
 {
     return fuse_get_context()->private_data;
+}
+
+/* The client for one operation, read-locked against its replacement; NULL
+ * (nothing locked) while there is none: the operation fails with EIO. */
+static struct rpmsg_fs_client *cli_get(void)
+{
+    struct fs_mount *m = mnt();
+    pthread_rwlock_rdlock(&m->lock);
+    if (!m->c)
+        pthread_rwlock_unlock(&m->lock);
+    return m->c;
+}
+
+static int cli_put(int r)
+{
+    pthread_rwlock_unlock(&mnt()->lock);
+    return r;
+}
+
+/* A connection's identity: the owner's generation and the client's epoch. */
+static uint32_t epoch_of(struct rpmsg_fs_client *c)
+{
+    return mnt()->gen << 16 | (rpmsg_fs_client_epoch(c) & 0xFFFF);
 }
 
 static int eio(int64_t r)
 {
     return r == -ENOTCONN || r == -ETIMEDOUT ? -EIO : (int)r;
+}
+
+/* fi->fh: the epoch in the high half, the server's fd in the low. */
+static uint64_t fh_make(int fd, uint32_t epoch)
+{
+    return (uint64_t)epoch << 32 | (uint32_t)fd;
+}
+
+/* The server's fd, or -EIO when it belongs to a connection since lost. */
+static int fh_fd(struct rpmsg_fs_client *c, const struct fuse_file_info *fi)
+{
+    if ((uint32_t)(fi->fh >> 32) != epoch_of(c))
+        return -EIO;
+    return (int)(uint32_t)fi->fh;
+}
+
+/* Opens path; on success stores the handle in fi. */
+static int open_fh(const char *path, int flags, mode_t mode, struct fuse_file_info *fi)
+{
+    struct rpmsg_fs_client *c = cli_get();
+    if (!c)
+        return -EIO;
+    uint32_t epoch = epoch_of(c);
+    int fd = rpmsg_fs_open(c, path, flags, mode);
+    if (fd < 0)
+        return cli_put(eio(fd));
+    if (epoch_of(c) != epoch)
+        return cli_put(-EIO); /* the connection was lost and renewed meanwhile */
+    fi->fh = fh_make(fd, epoch);
+    return cli_put(0);
 }
 
 static void to_stat(const struct rpmsg_fs_stat *s, struct stat *st)
@@ -42,13 +99,30 @@ static void to_stat(const struct rpmsg_fs_stat *s, struct stat *st)
     st->st_ctim = (struct timespec){ s->ctime_sec, s->ctime_nsec };
 }
 
+/* Opens a client section: c, or EIO when there is no client now. */
+#define CLIENT(c)                                                                                  \
+    struct rpmsg_fs_client *c = cli_get();                                                         \
+    if (!c)                                                                                        \
+    return -EIO
+
+/* ... and with the server's fd of fi (EIO for a handle of a lost connection). */
+#define CLIENT_FD(c, fd, fi)                                                                       \
+    CLIENT(c);                                                                                     \
+    int fd = fh_fd(c, fi);                                                                         \
+    if (fd < 0)                                                                                    \
+    return cli_put(fd)
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+    CLIENT(c);
     struct rpmsg_fs_stat s;
-    int r = fi ? rpmsg_fs_fstat(cli(), (int)fi->fh, &s) : rpmsg_fs_stat(cli(), path, &s);
+    int fd = fi ? fh_fd(c, fi) : 0;
+    if (fd < 0)
+        return cli_put(fd);
+    int r = fi ? rpmsg_fs_fstat(c, fd, &s) : rpmsg_fs_stat(c, path, &s);
     if (r == 0)
         to_stat(&s, st);
-    return eio(r);
+    return cli_put(eio(r));
 }
 
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
@@ -57,113 +131,135 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
     (void)off;
     (void)fi;
     (void)flags;
-    int h = rpmsg_fs_opendir(cli(), path);
+    CLIENT(c);
+    int h = rpmsg_fs_opendir(c, path);
     if (h < 0)
-        return eio(h);
+        return cli_put(eio(h));
     fill(buf, ".", NULL, 0, 0);
     fill(buf, "..", NULL, 0, 0);
     struct rpmsg_fs_dirent e;
     int r;
-    while ((r = rpmsg_fs_readdir(cli(), h, &e)) == 1) {
+    while ((r = rpmsg_fs_readdir(c, h, &e)) == 1) {
         struct stat st = { .st_ino = e.ino, .st_mode = (mode_t)(e.type << 12) };
         if (fill(buf, e.name, &st, 0, 0))
             break;
     }
-    rpmsg_fs_closedir(cli(), h);
-    return r < 0 ? eio(r) : 0;
+    rpmsg_fs_closedir(c, h);
+    return cli_put(r < 0 ? eio(r) : 0);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
-    int fd = rpmsg_fs_open(cli(), path, fi->flags, 0);
-    if (fd < 0)
-        return eio(fd);
-    fi->fh = (uint64_t)fd;
-    return 0;
+    return open_fh(path, fi->flags, 0, fi);
 }
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-    int fd = rpmsg_fs_open(cli(), path, fi->flags | O_CREAT, mode);
-    if (fd < 0)
-        return eio(fd);
-    fi->fh = (uint64_t)fd;
-    return 0;
+    return open_fh(path, fi->flags | O_CREAT, mode, fi);
 }
 
 static int op_read(const char *path, char *buf, size_t n, off_t off, struct fuse_file_info *fi)
 {
     (void)path;
-    return eio(rpmsg_fs_pread(cli(), (int)fi->fh, buf, n, off));
+    CLIENT_FD(c, fd, fi);
+    return cli_put(eio(rpmsg_fs_pread(c, fd, buf, n, off)));
 }
 
 static int op_write(const char *path, const char *buf, size_t n, off_t off,
                     struct fuse_file_info *fi)
 {
     (void)path;
-    return eio(rpmsg_fs_pwrite(cli(), (int)fi->fh, buf, n, off));
+    CLIENT_FD(c, fd, fi);
+    return cli_put(eio(rpmsg_fs_pwrite(c, fd, buf, n, off)));
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
-    return eio(rpmsg_fs_close(cli(), (int)fi->fh));
+    struct rpmsg_fs_client *c = cli_get();
+    if (!c)
+        return 0; /* a lost connection's files are closed already */
+    int fd = fh_fd(c, fi);
+    return cli_put(fd < 0 ? 0 : eio(rpmsg_fs_close(c, fd)));
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
     (void)path;
     (void)datasync;
-    return eio(rpmsg_fs_fsync(cli(), (int)fi->fh));
+    CLIENT_FD(c, fd, fi);
+    return cli_put(eio(rpmsg_fs_fsync(c, fd)));
 }
 
 static int op_truncate(const char *path, off_t len, struct fuse_file_info *fi)
 {
-    if (fi)
-        return eio(rpmsg_fs_ftruncate(cli(), (int)fi->fh, len));
-    int fd = rpmsg_fs_open(cli(), path, O_WRONLY, 0);
+    if (fi) {
+        CLIENT_FD(c, fd, fi);
+        return cli_put(eio(rpmsg_fs_ftruncate(c, fd, len)));
+    }
+    CLIENT(c);
+    int fd = rpmsg_fs_open(c, path, O_WRONLY, 0);
     if (fd < 0)
-        return eio(fd);
-    int r = rpmsg_fs_ftruncate(cli(), fd, len);
-    rpmsg_fs_close(cli(), fd);
-    return eio(r);
+        return cli_put(eio(fd));
+    int r = rpmsg_fs_ftruncate(c, fd, len);
+    rpmsg_fs_close(c, fd);
+    return cli_put(eio(r));
 }
 
-static int op_unlink(const char *path) { return eio(rpmsg_fs_unlink(cli(), path)); }
-static int op_rmdir(const char *path) { return eio(rpmsg_fs_rmdir(cli(), path)); }
-static int op_mkdir(const char *path, mode_t mode) { return eio(rpmsg_fs_mkdir(cli(), path, mode)); }
+static int op_unlink(const char *path)
+{
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_unlink(c, path)));
+}
+
+static int op_rmdir(const char *path)
+{
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_rmdir(c, path)));
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_mkdir(c, path, mode)));
+}
 
 static int op_rename(const char *from, const char *to, unsigned flags)
 {
     if (flags)
         return -EINVAL; /* RENAME_NOREPLACE/EXCHANGE have no wire form */
-    return eio(rpmsg_fs_rename(cli(), from, to));
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_rename(c, from, to)));
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     (void)fi;
-    return eio(rpmsg_fs_chmod(cli(), path, mode));
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_chmod(c, path, mode)));
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
     (void)fi;
-    return eio(rpmsg_fs_chown(cli(), path, uid, gid));
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_chown(c, path, uid, gid)));
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     (void)fi;
-    return eio(rpmsg_fs_utimens(cli(), path, tv));
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_utimens(c, path, tv)));
 }
 
 static int op_statfs(const char *path, struct statvfs *sv)
 {
+    CLIENT(c);
     struct rpmsg_fs_statfs s;
-    int r = rpmsg_fs_statfs(cli(), path, &s);
+    int r = rpmsg_fs_statfs(c, path, &s);
     if (r < 0)
-        return eio(r);
+        return cli_put(eio(r));
     memset(sv, 0, sizeof(*sv));
     sv->f_bsize = sv->f_frsize = s.bsize;
     sv->f_blocks = s.blocks;
@@ -172,7 +268,7 @@ static int op_statfs(const char *path, struct statvfs *sv)
     sv->f_files = s.files;
     sv->f_ffree = s.ffree;
     sv->f_namemax = s.namelen;
-    return 0;
+    return cli_put(0);
 }
 
 static const struct fuse_operations ops = {
@@ -182,7 +278,7 @@ static const struct fuse_operations ops = {
     .rename = op_rename,   .chmod = op_chmod,     .chown = op_chown,   .utimens = op_utimens, .statfs = op_statfs,
 };
 
-int fs_fuse_run(struct rpmsg_fs_client *c, const char *prog, const char *mountpoint,
+int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
                 const char *fuse_opts, bool debug)
 {
     /* Foreground always: the link's threads live in this process. */
@@ -198,15 +294,15 @@ int fs_fuse_run(struct rpmsg_fs_client *c, const char *prog, const char *mountpo
         argv[argc++] = (char *)fuse_opts;
     }
     argv[argc] = NULL;
-    return fuse_main(argc, argv, &ops, c);
+    return fuse_main(argc, argv, &ops, m);
 }
 
 #else
 
-int fs_fuse_run(struct rpmsg_fs_client *c, const char *prog, const char *mountpoint,
+int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
                 const char *fuse_opts, bool debug)
 {
-    (void)c;
+    (void)m;
     (void)mountpoint;
     (void)fuse_opts;
     (void)debug;
@@ -215,3 +311,30 @@ int fs_fuse_run(struct rpmsg_fs_client *c, const char *prog, const char *mountpo
 }
 
 #endif
+
+void fs_mount_init(struct fs_mount *m, struct rpmsg_fs_client *c)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&m->lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    m->c = c;
+    m->gen = 0;
+}
+
+struct rpmsg_fs_client *fs_mount_swap(struct fs_mount *m, struct rpmsg_fs_client *c)
+{
+    pthread_rwlock_wrlock(&m->lock);
+    struct rpmsg_fs_client *old = m->c;
+    m->c = c;
+    if (c)
+        m->gen++;
+    pthread_rwlock_unlock(&m->lock);
+    return old;
+}
+
+void fs_mount_deinit(struct fs_mount *m)
+{
+    pthread_rwlock_destroy(&m->lock);
+}

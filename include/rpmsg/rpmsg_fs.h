@@ -82,6 +82,7 @@ struct rpmsg_fs_client {
     uint32_t timeout_ms;
     bool ext;      /* the server is ours: extension in use */
     bool want_ext;
+    uint32_t epoch; /* bumped each time the server's state is lost */
     struct rpmsg_sem free; /* counts free slots */
     struct rpmsg_fs_slot slots[RPMSG_FS_SLOTS];
 };
@@ -98,6 +99,17 @@ int rpmsg_fs_client_init(struct rpmsg_fs_client *c, struct rpmsg_device *rdev, c
 void rpmsg_fs_client_deinit(struct rpmsg_fs_client *c);
 /* True when both peers are ours and the extension is in use. */
 bool rpmsg_fs_client_extended(const struct rpmsg_fs_client *c);
+/*
+ * The connection's generation: it changes whenever the server's endpoint or
+ * the link went away, which closed every fd and directory handle the client
+ * had (calls in flight and calls while unbound fail with -ENOTCONN). When
+ * the link or the server comes back, the client binds again by itself; new
+ * handles then work, old ones must not be used (a new handle may reuse the
+ * number). Callers that keep handles keep the epoch they were opened in.
+ */
+uint32_t rpmsg_fs_client_epoch(struct rpmsg_fs_client *c);
+/* Waits (bounded) until the client is bound to a server: 0 or -ETIMEDOUT. */
+int rpmsg_fs_client_wait_connected(struct rpmsg_fs_client *c, uint32_t timeout_ms);
 
 /* Paths are relative to the client's root (a leading '/' is allowed). */
 int rpmsg_fs_open(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode);

@@ -62,8 +62,10 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
         give_back(rdev, buf);
         return;
     }
-    if (ept->dest_addr == RPMSG_ADDR_ANY) {
-        /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message. */
+    if (ept->dest_addr == RPMSG_ADDR_ANY && rdev->up) {
+        /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message.
+         * Not one still being delivered after link down, which unbound the
+         * endpoint: it comes from the peer's old session. */
         ept->dest_addr = src;
         rpmsg_dev_signal(rdev);
     }

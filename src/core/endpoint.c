@@ -228,6 +228,10 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
                     (rpmsg_dev_features(rdev) & RPMSG_F_NS);
     rpmsg_mutex_unlock(&rdev->lock);
+    /* A sender on the RX context waits in the transport, not on rdev->cond:
+     * ring it too, or it sleeps until its deadline while this waits for it
+     * (a service answering from its callback when its link went down). */
+    rdev->ops->wakeup(rdev);
 
     if (announce)
         rpmsg_ns_send(rdev, ept->name, ept->addr, RPMSG_NS_DESTROY);

@@ -18,7 +18,20 @@
 #include "rpmsg/rpmsg_fs.h"
 #include "rpmsg/rpmsg_os.h"
 
-#define READ_MAX (1u << 30) /* one request's count: fits NuttX's i32 result */
+/*
+ * One request's count. A request's answers must fit the link's buffers
+ * (256 on a native VirtIO link): a server whose RX context waits for a
+ * transmit buffer in the middle of a stream stalls on native VirtIO links
+ * (a transport issue, see docs/fs.md), so larger reads are a loop of these.
+ */
+#define READ_MAX (64u * 1024u)
+
+/* Read once per call: a reconnection may change it between two calls
+ * (client_unbind), never within one. */
+static bool use_ext(const struct rpmsg_fs_client *c)
+{
+    return __atomic_load_n(&c->ext, __ATOMIC_ACQUIRE);
+}
 
 /* Waits (bounded) for a free slot: more callers than slots queue here. */
 static struct rpmsg_fs_slot *slot_take(struct rpmsg_fs_client *c, uint32_t cmd, uint64_t *cookie)
@@ -139,7 +152,7 @@ static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
     rpmsg_mutex_lock(&c->lock);
     if (m.cmd == RPMSGFS_X_HELLO) {
         if (m.cookie == 0 && m.version >= RPMSGFS_X_VERSION && c->want_ext)
-            c->ext = true;
+            __atomic_store_n(&c->ext, true, __ATOMIC_RELEASE);
         rpmsg_mutex_unlock(&c->lock);
         return 0;
     }
@@ -153,11 +166,15 @@ static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
 }
 
 /* The server's endpoint went away (its NS DESTROY, or the link): what is
- * in flight will never be answered. */
+ * in flight will never be answered, and the server's handles are gone. The
+ * next server may be NuttX's: the extension waits for its HELLO again (a
+ * request sent before that uses NuttX's format, which ours serves too). */
 static void client_unbind(struct rpmsg_endpoint *ept)
 {
     struct rpmsg_fs_client *c = ept->priv;
     rpmsg_mutex_lock(&c->lock);
+    __atomic_store_n(&c->ext, false, __ATOMIC_RELEASE);
+    c->epoch++;
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++) {
         struct rpmsg_fs_slot *s = &c->slots[i];
         if (s->busy && !s->done) {
@@ -302,7 +319,21 @@ void rpmsg_fs_client_deinit(struct rpmsg_fs_client *c)
 
 bool rpmsg_fs_client_extended(const struct rpmsg_fs_client *c)
 {
-    return c && c->ext;
+    return c && use_ext(c);
+}
+
+uint32_t rpmsg_fs_client_epoch(struct rpmsg_fs_client *c)
+{
+    rpmsg_mutex_lock(&c->lock);
+    uint32_t e = c->epoch;
+    rpmsg_mutex_unlock(&c->lock);
+    return e;
+}
+
+int rpmsg_fs_client_wait_connected(struct rpmsg_fs_client *c, uint32_t timeout_ms)
+{
+    int r = rpmsg_wait_ept_ready(&c->ept, timeout_ms);
+    return r == 0 ? 0 : -ETIMEDOUT;
 }
 
 int rpmsg_fs_open(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode)
@@ -330,7 +361,9 @@ static ssize_t read_once(struct rpmsg_fs_client *c, int fd, void *buf, size_t n,
 {
     struct rpmsgfs_msg m = { .fd = fd, .count = (uint32_t)(n > READ_MAX ? READ_MAX : n),
                              .offset = off < 0 ? RPMSGFS_X_OFF_CURRENT : off };
-    m.cmd = c->ext ? RPMSGFS_X_PREAD : RPMSGFS_READ;
+    m.cmd = use_ext(c) ? RPMSGFS_X_PREAD : RPMSGFS_READ;
+    if (off >= 0 && m.cmd == RPMSGFS_READ)
+        return -ENOTCONN; /* the extension was lost since the caller chose this path */
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
         return -ETIMEDOUT;
@@ -348,7 +381,9 @@ static ssize_t read_once(struct rpmsg_fs_client *c, int fd, void *buf, size_t n,
 static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, size_t n, int64_t off)
 {
     int cap = rpmsg_get_tx_buffer_size(&c->ept);
-    uint32_t cmd = c->ext ? RPMSGFS_X_PWRITE : RPMSGFS_WRITE;
+    uint32_t cmd = use_ext(c) ? RPMSGFS_X_PWRITE : RPMSGFS_WRITE;
+    if (off >= 0 && cmd == RPMSGFS_WRITE)
+        return -ENOTCONN; /* as in read_once */
     size_t fixed = rpmsgfs_fixed_size(cmd);
     if (cap <= (int)fixed)
         return -EMSGSIZE;
@@ -369,8 +404,8 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
                                  .result = -rpmsgfs_errno_to_nx(ENXIO) };
         /* NuttX: only the last chunk has a cookie. Extension: all have it,
          * and the last is marked in the request's result field. */
-        m.cookie = c->ext || i + 1 == chunks ? cookie : 0;
-        if (c->ext)
+        m.cookie = cmd == RPMSGFS_X_PWRITE || i + 1 == chunks ? cookie : 0;
+        if (cmd == RPMSGFS_X_PWRITE)
             m.result = i + 1 == chunks;
         r = send_msg(c, &m);
         done += len;
@@ -386,9 +421,27 @@ static ssize_t write_all(struct rpmsg_fs_client *c, int fd, const void *buf, siz
     return (ssize_t)res;
 }
 
+/* Reads of more than READ_MAX: one request after the other, until n bytes,
+ * a short answer (end of file) or an error (returned if nothing came). */
+static ssize_t read_all(struct rpmsg_fs_client *c, int fd, void *buf, size_t n, int64_t off)
+{
+    size_t done = 0;
+    do {
+        size_t want = n - done < READ_MAX ? n - done : READ_MAX;
+        ssize_t r = read_once(c, fd, (uint8_t *)buf + done, want,
+                              off < 0 ? -1 : off + (int64_t)done);
+        if (r < 0)
+            return done ? (ssize_t)done : r;
+        done += (size_t)r;
+        if ((size_t)r < want)
+            break;
+    } while (done < n);
+    return (ssize_t)done;
+}
+
 ssize_t rpmsg_fs_read(struct rpmsg_fs_client *c, int fd, void *buf, size_t n)
 {
-    return read_once(c, fd, buf, n, -1);
+    return read_all(c, fd, buf, n, -1);
 }
 
 ssize_t rpmsg_fs_write(struct rpmsg_fs_client *c, int fd, const void *buf, size_t n)
@@ -398,7 +451,7 @@ ssize_t rpmsg_fs_write(struct rpmsg_fs_client *c, int fd, const void *buf, size_
 
 int64_t rpmsg_fs_lseek(struct rpmsg_fs_client *c, int fd, int64_t off, int whence)
 {
-    if (c->ext) {
+    if (use_ext(c)) {
         uint64_t cookie;
         struct rpmsgfs_msg m = { .cmd = RPMSGFS_X_LSEEK, .fd = fd, .whence = whence,
                                  .offset = off };
@@ -426,15 +479,15 @@ static ssize_t positioned(struct rpmsg_fs_client *c, int fd, void *rbuf, const v
 {
     if (off < 0)
         return -EINVAL;
-    if (c->ext)
-        return rbuf ? read_once(c, fd, rbuf, n, off) : write_all(c, fd, wbuf, n, off);
+    if (use_ext(c))
+        return rbuf ? read_all(c, fd, rbuf, n, off) : write_all(c, fd, wbuf, n, off);
     int64_t pos = rpmsg_fs_lseek(c, fd, 0, SEEK_CUR);
     if (pos < 0)
         return (ssize_t)pos;
     int64_t r = rpmsg_fs_lseek(c, fd, off, SEEK_SET);
     if (r < 0)
         return (ssize_t)r;
-    ssize_t n2 = rbuf ? read_once(c, fd, rbuf, n, -1) : write_all(c, fd, wbuf, n, -1);
+    ssize_t n2 = rbuf ? read_all(c, fd, rbuf, n, -1) : write_all(c, fd, wbuf, n, -1);
     r = rpmsg_fs_lseek(c, fd, pos, SEEK_SET);
     return n2 < 0 ? n2 : r < 0 ? (ssize_t)r : n2;
 }
@@ -453,9 +506,10 @@ int rpmsg_fs_ftruncate(struct rpmsg_fs_client *c, int fd, int64_t len)
 {
     if (len < 0)
         return -EINVAL;
-    if (!c->ext && len > INT32_MAX)
+    bool x = use_ext(c);
+    if (!x && len > INT32_MAX)
         return -EOVERFLOW;
-    struct rpmsgfs_msg m = { .cmd = c->ext ? RPMSGFS_X_FTRUNCATE : RPMSGFS_FTRUNCATE, .fd = fd,
+    struct rpmsgfs_msg m = { .cmd = x ? RPMSGFS_X_FTRUNCATE : RPMSGFS_FTRUNCATE, .fd = fd,
                              .offset = len };
     return (int)call(c, &m, NULL);
 }
