@@ -18,13 +18,9 @@
 #include "rpmsg/rpmsg_fs.h"
 #include "rpmsg/rpmsg_os.h"
 
-/*
- * One request's count. A request's answers must fit the link's buffers
- * (256 on a native VirtIO link): a server whose RX context waits for a
- * transmit buffer in the middle of a stream stalls on native VirtIO links
- * (a transport issue, see docs/fs.md), so larger reads are a loop of these.
- */
-#define READ_MAX (64u * 1024u)
+/* One request's count: fits NuttX's i32 result. Its answers may outnumber
+ * the link's buffers: the server's RX context waits for returned ones. */
+#define READ_MAX (1u << 30)
 
 /* Read once per call: a reconnection may change it between two calls
  * (client_unbind), never within one. */
