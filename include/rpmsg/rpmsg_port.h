@@ -91,8 +91,8 @@ struct rpmsg_port_config {
     uint32_t features;      /* RPMSG_F_* offered; 0: RPMSG_F_NS | RPMSG_F_ACK */
     bool no_features;       /* offer nothing */
     uint32_t buf_size;      /* per buffer, rpmsg header included; 0: RPMSG_BUFFER_SIZE */
-    uint32_t num_tx_bufs;   /* 1..128; 0: 32, 128 if line_rate >= 1,000,000 */
-    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: as num_tx_bufs */
+    uint32_t num_tx_bufs;   /* 1..512; 0: 32, 512 if line_rate >= 1,000,000 */
+    uint32_t num_rx_bufs;   /* 1..512 (credits offered to the peer); 0: as num_tx_bufs */
     /*
      * Largest frame body in bytes (several messages are packed up to it);
      * at least buf_size and 56 (the handshake); 0: 2 * buf_size, at least
@@ -121,6 +121,13 @@ struct rpmsg_port_config {
      * up to frame_body.
      */
     bool fixed_frames;
+    /*
+     * Speak only the first wire format: window of at most 128 messages,
+     * 32-bit selective ACK (what a peer built before the wide window
+     * offers). Both formats are negotiated in the handshake anyway; this is
+     * for interoperability tests.
+     */
+    bool v1_wire;
     bool no_rx_thread;      /* the application calls rpmsg_poll() */
 
     enum rpmsg_port_link link;

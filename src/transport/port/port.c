@@ -293,8 +293,9 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
         strncpy(p->cpuname, cfg->local_cpuname, sizeof(p->cpuname) - 1);
     p->features = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
     p->buf_size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
-    /* A fast line needs a window that covers its round trip (SPI at 20 MHz:
-     * about 60 small messages); a slow one does with fewer buffers. */
+    /* A fast line needs a window that covers its round trip and the holes
+     * waiting to be resent (SPI at 20 MHz and BER 1e-4: a couple of hundred
+     * small messages, 512 measured best); a slow one does with fewer buffers. */
     uint32_t nbufs = cfg->line_rate >= 1000000 ? PORT_WIN_MAX : 32;
     p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : nbufs;
     p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : nbufs;

@@ -77,6 +77,7 @@ struct rpmsg_port {
     char peer_name[RPMSG_CPUNAME_SIZE];
     uint32_t peer_features, peer_rx_size;
     uint16_t peer_hflags;
+    bool wide;         /* both ends offered PORT_HF_WIDE (this session) */
     /* Liveness: the last valid frame of this session from the peer. */
     uint64_t last_rx_ms, next_keepalive_ms, last_check_ms;
     uint32_t peer_timeout;
@@ -103,6 +104,7 @@ struct rpmsg_port {
     uint32_t ooo;
     uint16_t adv_limit;
     bool ack_owed;
+    bool xsack_owed;   /* news for the SACK extension (wide sessions) */
 
     /* Delivered in order, not yet given to the core. */
     struct port_rxq *rxq;

@@ -92,6 +92,27 @@ void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in)
     m->cpuname[RPMSG_CPUNAME_SIZE - 1] = '\0'; /* never trust the peer to terminate */
 }
 
+size_t rpmsg_port_xsack_put(uint8_t *out, const uint32_t *words, unsigned n)
+{
+    for (unsigned w = 0; w < n; w++)
+        rpmsg_put32(out + 4 * w, words[w]);
+    out[4 * n] = (uint8_t)n;
+    return 1u + 4u * n;
+}
+
+int rpmsg_port_xsack_get(uint32_t *words, const uint8_t *body, size_t len)
+{
+    if (!len)
+        return -1;
+    unsigned n = body[len - 1];
+    if (!n || n > PORT_XSACK_WORDS_MAX || len < 1u + 4u * n)
+        return -1;
+    const uint8_t *at = body + len - 1 - 4 * n;
+    for (unsigned w = 0; w < n; w++)
+        words[w] = rpmsg_get32(at + 4 * w);
+    return (int)n;
+}
+
 size_t rpmsg_port_seal(uint8_t *frame, size_t body_len)
 {
     size_t n = PORT_HDR_SIZE + body_len;
