@@ -119,4 +119,17 @@
 #define RPMSG_PORT_PEER_TIMEOUT_MS 1000
 #endif
 
+/*
+ * Port links: most buffers (messages in flight) each way, a power of two up
+ * to 512. Sizes the port's send and receive tables (about 56 bytes a slot);
+ * the buffers themselves are sized per link (rpmsg_port_config).
+ */
+#ifndef RPMSG_PORT_WIN_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_PORT_WIN_MAX 16
+#else
+#define RPMSG_PORT_WIN_MAX 512
+#endif
+#endif
+
 #endif /* RPMSG_OPT_H */

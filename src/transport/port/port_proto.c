@@ -17,7 +17,7 @@
  * takes only the messages marked lost, with the same cap.
  *
  * Window: with a peer that offered PORT_HF_WIDE (and when we do too), up to
- * PORT_WIN_MAX messages in flight and a SACK extension that reaches all of
+ * PORT_WIN_WIDE messages in flight and a SACK extension that reaches all of
  * them, so that a fast line with losses keeps its pipe full while holes
  * are resent, and every hole is seen after one round trip rather than by
  * the timer. Otherwise the first format's 128 messages and 32-bit SACK.
@@ -52,7 +52,7 @@ static struct port_rxslot *rxs(struct rpmsg_port *p, uint16_t seq)
 /* The largest limit this end takes from its peer, past snd_una. */
 static uint32_t local_win(const struct rpmsg_port *p)
 {
-    return p->cfg.v1_wire ? PORT_WIN_V1 : PORT_WIN_MAX;
+    return p->cfg.v1_wire ? PORT_WIN_V1 : PORT_WIN_WIDE;
 }
 
 /* End of what the selective ACK can speak of: the first unacknowledged
@@ -61,7 +61,7 @@ static uint32_t local_win(const struct rpmsg_port *p)
  * it cannot say. */
 static uint16_t sack_end(const struct rpmsg_port *p)
 {
-    uint16_t end = (uint16_t)(p->snd_una + (p->wide ? PORT_WIN_MAX : 33u));
+    uint16_t end = (uint16_t)(p->snd_una + (p->wide ? PORT_WIN_WIDE : 33u));
     return port_seq_diff(p->snd_nxt, end) < 0 ? p->snd_nxt : end;
 }
 
@@ -69,7 +69,7 @@ static uint16_t sack_end(const struct rpmsg_port *p)
  * held one, within what the peer's format takes. */
 static uint32_t rx_window(const struct rpmsg_port *p)
 {
-    uint32_t w = p->rx_nfree + p->ooo, cap = p->wide ? PORT_WIN_MAX : PORT_WIN_V1;
+    uint32_t w = p->rx_nfree + p->ooo, cap = p->wide ? PORT_WIN_WIDE : PORT_WIN_V1;
     return w < cap ? w : cap;
 }
 
@@ -83,7 +83,8 @@ static uint32_t rx_sack(struct rpmsg_port *p)
     uint32_t sack = 0;
     if (!p->ooo)
         return 0;
-    for (uint32_t i = 0; i < 32; i++)
+    /* Past the tables' size a slot would stand for an older seq. */
+    for (uint32_t i = 0; i < 32 && 1 + i < PORT_WIN_MAX; i++)
         if (rxs(p, (uint16_t)(p->rcv_next + 1 + i))->used)
             sack |= 1u << i;
     return sack;
@@ -96,9 +97,9 @@ static unsigned rx_xsack(struct rpmsg_port *p, uint32_t *words)
     unsigned n = 0;
     if (!p->wide || !p->ooo)
         return 0;
-    for (unsigned w = 0; w < PORT_XSACK_WORDS_MAX; w++) {
+    for (unsigned w = 0; w < PORT_XSACK_WORDS_MAX && 33 + 32 * w < PORT_WIN_MAX; w++) {
         words[w] = 0;
-        for (uint32_t i = 0; i < 32; i++)
+        for (uint32_t i = 0; i < 32 && 33 + 32 * w + i < PORT_WIN_MAX; i++)
             if (rxs(p, (uint16_t)(p->rcv_next + 33 + 32 * w + i))->used)
                 words[w] |= 1u << i;
         if (words[w])
@@ -179,15 +180,22 @@ static uint32_t hello_interval(const struct rpmsg_port *p)
     return v < HELLO_MAX_MS ? v : HELLO_MAX_MS;
 }
 
-static uint32_t fresh_nonce(void)
+static uint32_t fresh_nonce(const struct rpmsg_port *p)
 {
     uint32_t n = 0;
     while (!n || (n & 0xFF) == 0) {
-        /* Time, address and a counter: differs across boots and ports. */
+        /* Time, address, a counter and the board's entropy: differs across
+         * boots and ports. */
         static uint32_t counter;
+#if RPMSG_NO_SYS
+        uint64_t t = rpmsg_time_ms(); /* a single context: no race on counter */
+        uint32_t c = counter += 0x9E3779B9u;
+#else
         uint64_t t = rpmsg_port_now_us();
-        n = (uint32_t)(t * 2654435761u) ^ (uint32_t)(t >> 32) ^
-            (uint32_t)(uintptr_t)&n ^ (__atomic_add_fetch(&counter, 0x9E3779B9u, __ATOMIC_RELAXED));
+        uint32_t c = __atomic_add_fetch(&counter, 0x9E3779B9u, __ATOMIC_RELAXED);
+#endif
+        n = (uint32_t)(t * 2654435761u) ^ (uint32_t)(t >> 32) ^ (uint32_t)(uintptr_t)&n ^ c ^
+            p->cfg.boot_entropy;
         n ^= n >> 16;
         n *= 0x45D9F3Bu;
         n ^= n >> 16;
@@ -197,7 +205,7 @@ static uint32_t fresh_nonce(void)
 
 void rpmsg_port_proto_init(struct rpmsg_port *p)
 {
-    p->nonce = fresh_nonce();
+    p->nonce = fresh_nonce(p);
     p->tag = (uint8_t)p->nonce;
     p->rto = p->rto_min;
     p->adv_limit = rx_limit(p);
@@ -219,7 +227,7 @@ static void check_peer(struct rpmsg_port *p, uint64_t now)
     if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
         return;
     p->stats.peer_timeouts++;
-    p->nonce = fresh_nonce();
+    p->nonce = fresh_nonce(p);
     p->tag = (uint8_t)p->nonce;
     rpmsg_port_proto_reset(p);
 }

@@ -24,7 +24,7 @@
  * messages if any:
  *   n x u32 word w, bit i: the sender holds seq ack + 33 + 32 w + i
  *   u8      n                       1..PORT_XSACK_WORDS_MAX
- * With the header's 32 bits it speaks of the whole 512-message window. It
+ * With the header's 32 bits it speaks of the whole PORT_WIN_WIDE window. It
  * is sent when the receiver holds messages past the header's reach and has
  * news (a DATA frame came in since it last sent one); what the sender learns
  * from it stays true (the receiver never drops what it holds), so a lost
@@ -45,12 +45,18 @@
 #include "common/byteorder.h"
 #include "rpmsg/rpmsg.h"
 
+#if RPMSG_PORT_WIN_MAX < 1 || RPMSG_PORT_WIN_MAX > 512 || (RPMSG_PORT_WIN_MAX & (RPMSG_PORT_WIN_MAX - 1))
+#error "RPMSG_PORT_WIN_MAX must be a power of two, 1..512 (sequence numbers index the tables)"
+#endif
+
 #define PORT_VERSION 1u
 #define PORT_HDR_SIZE 16u
 #define PORT_CRC_SIZE 4u
 #define PORT_OVERHEAD (PORT_HDR_SIZE + PORT_CRC_SIZE)
-#define PORT_WIN_MAX 512u  /* largest window (buffers) each way */
-#define PORT_WIN_V1 128u   /* the window with a peer that did not offer PORT_HF_WIDE */
+#define PORT_WIN_WIDE 512u /* the window with a peer that offered PORT_HF_WIDE */
+#define PORT_WIN_V1 128u   /* the window with a peer that did not */
+/* Buffers each way at most: the size of this end's tables (rpmsg_opt.h). */
+#define PORT_WIN_MAX ((uint32_t)RPMSG_PORT_WIN_MAX)
 #define PORT_BODY_MAX 8192u
 
 enum port_type {
@@ -62,7 +68,7 @@ enum port_type {
 
 #define PORT_F_POLL 0x01u
 #define PORT_F_XSACK 0x02u
-#define PORT_XSACK_WORDS_MAX 15u /* 32 + 15 x 32 bits: PORT_WIN_MAX */
+#define PORT_XSACK_WORDS_MAX 15u /* 32 + 15 x 32 bits: PORT_WIN_WIDE */
 #define PORT_XSACK_MAX (1u + 4u * PORT_XSACK_WORDS_MAX)
 
 /*
@@ -70,7 +76,7 @@ enum port_type {
  * old behaviour, so both ends need not be upgraded together.
  *   PORT_HF_MULTI: this end parses several frames back to back in one SPI
  *   transfer (the rest of the transfer after the last frame is zeros).
- *   PORT_HF_WIDE: this end takes a credit limit up to PORT_WIN_MAX past its
+ *   PORT_HF_WIDE: this end takes a credit limit up to PORT_WIN_WIDE past its
  *   oldest unacknowledged message and reads PORT_F_XSACK. Without it on
  *   both sides, limits stay within PORT_WIN_V1 and no extension is sent.
  */
