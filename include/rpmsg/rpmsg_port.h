@@ -193,7 +193,8 @@ void rpmsg_port_deinit(struct rpmsg_port *port);
 size_t rpmsg_port_mem_size(const struct rpmsg_port_config *cfg); /* 0: bad cfg */
 int rpmsg_port_init_mem(struct rpmsg_port **out, const struct rpmsg_port_config *cfg, void *mem,
                         size_t size);
-/* Moves what the line has in and what is due out; > 0 when anything moved. */
+/* Moves what the line has in and what is due out; > 0 when anything moved,
+ * -EBUSY on a port whose link threads do it (rpmsg_port_init). */
 int rpmsg_port_poll_link(struct rpmsg_port *port);
 struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *port);
 /* Counters of the port behind rdev; -EINVAL if rdev is not a port device. */

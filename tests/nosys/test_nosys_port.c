@@ -222,6 +222,8 @@ static void run(struct rpmsg_port_config cfg[2], struct noise *nz)
     for (int i = 0; i < 2; i++) {
         size_t need = rpmsg_port_mem_size(&cfg[i]);
         assert_true(need > 0 && need <= sizeof(mem[i]));
+        if (!i)
+            print_message("port memory: %zu bytes (8 x 128-byte buffers each way)\n", need);
         assert_int_equal(rpmsg_port_init_mem(&port[i], &cfg[i], mem[i], need - 1), -EINVAL);
         assert_int_equal(rpmsg_port_init_mem(&port[i], &cfg[i], mem[i], sizeof(mem[i])), 0);
         dev[i] = rpmsg_port_device(port[i]);

@@ -293,6 +293,7 @@ static void run_stream(const struct ph_opts *o, uint32_t n)
         rpmsg_mutex_unlock(&p.port[i]->lock);
         assert_int_equal(wide, !o->v1_wire[0] && !o->v1_wire[1]);
     }
+    assert_int_equal(rpmsg_port_poll_link(p.port[0]), -EBUSY); /* threads own the link */
     ph_stream_both(&p, n, 64, 64);
     for (int i = 0; i < 2; i++) {
         struct rpmsg_port_stats s = ph_stats(p.dev[i]);

@@ -484,6 +484,8 @@ int rpmsg_port_poll_link(struct rpmsg_port *p)
 {
     if (!p)
         return -EINVAL;
+    if (p->nthreads)
+        return -EBUSY; /* link threads move the bytes of this port */
     return p->cfg.link == RPMSG_PORT_UART ? rpmsg_port_uart_poll(p) : rpmsg_port_spi_poll(p);
 }
 
