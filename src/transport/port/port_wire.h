@@ -48,6 +48,9 @@
 #if RPMSG_PORT_WIN_MAX < 1 || RPMSG_PORT_WIN_MAX > 512 || (RPMSG_PORT_WIN_MAX & (RPMSG_PORT_WIN_MAX - 1))
 #error "RPMSG_PORT_WIN_MAX must be a power of two, 1..512 (sequence numbers index the tables)"
 #endif
+#if RPMSG_PORT_CRC_TABLES != 1 && RPMSG_PORT_CRC_TABLES != 4
+#error "RPMSG_PORT_CRC_TABLES must be 1 or 4"
+#endif
 
 #define PORT_VERSION 1u
 #define PORT_HDR_SIZE 16u
