@@ -30,7 +30,9 @@
  * default), median and max over several runs.
  *
  * Usage: bench_port_ber [--json] [--quick] [--full]; messages per direction:
- * 20,000 (quick: 5,000; full: 100,000), or BENCH_PORT_BER_MSGS.
+ * 20,000 (quick: 5,000; full: 100,000), or BENCH_PORT_BER_MSGS. BENCH_PORT_LINKS=spi
+ * or =uart runs one link, BENCH_PORT_BER=1e-4 the points at one error rate,
+ * BENCH_PORT_NO_DETECT=1 skips the dead-peer runs.
  */
 #include <math.h>
 #include <pthread.h>
@@ -298,10 +300,14 @@ int main(int argc, char **argv)
     memset(det, 0, sizeof(det));
     int np = 0;
     const char *only = getenv("BENCH_PORT_LINKS");
+    /* BENCH_PORT_BER=1e-4: only the points at that bit error rate. */
+    const char *only_ber = getenv("BENCH_PORT_BER");
     for (int l = 0; l < NL; l++) {
         if (only && strncmp(links[l].name, only, strlen(only)))
             continue;
         for (int f = 0; f < NF; f++) {
+            if (only_ber && faults[f][0] != atof(only_ber))
+                continue;
             struct point *pt = &pts[np++];
             pt->link = links[l].name;
             pt->ber = faults[f][0];
@@ -312,7 +318,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s ber %g drop %g: %.0f / %.0f B/s\n", pt->link, pt->ber, pt->drop,
                         (pt->goodput[0] + pt->goodput[1]) / 2, pt->optimum);
         }
-        run_detect(&det[l], &links[l], quick ? 5 : 11);
+        if (!getenv("BENCH_PORT_NO_DETECT"))
+            run_detect(&det[l], &links[l], quick ? 5 : 11);
     }
 
     if (!json) {

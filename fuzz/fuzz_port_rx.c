@@ -40,7 +40,7 @@
 enum op {
     OP_HELLO,      /* u8 how, [u32 nonce], u8 size choice, u8 bufs, u8 features, u8 n + name */
     OP_DATA,       /* u8 how, [s8 seq shift], [s8 ack shift], [u8 limit], per message u8 kind ... */
-    OP_ACK,        /* u8 how, [s8 ack shift], [u32 sack], [u8 limit] */
+    OP_ACK,        /* u8 how, [s8 ack shift], [u32 sack], [u8 limit], [u8 n, n x u32 SACK extension] */
     OP_RAW,        /* u8 how, 16 header bytes, u8 n + body: sealed, fields as given */
     OP_GARBAGE,    /* u8 n + bytes onto the line as they are */
     OP_CORRUPT,    /* u8 how, u16 where: applies to the next frame the peer sends */
@@ -101,6 +101,13 @@ static void port_frame(const uint8_t *f, size_t n)
         if (h.len < PORT_HELLO_SIZE)
             abort();
         rpmsg_port_hello_get(&m, body);
+        if (pr.port_known && m.nonce != pr.port_nonce) {
+            /* The port ended its session (its peer timeout, say) and
+             * starts afresh: so does the numbering of what we send it. */
+            pr.snd_next = pr.snd_max = pr.rcv_next = 0;
+            pr.session++;
+            memset(pr.hist_len, 0, sizeof(pr.hist_len));
+        }
         pr.port_nonce = m.nonce;
         pr.port_known = true;
         if (type == PORT_T_CONNECT && pr.auto_answer)
@@ -112,6 +119,14 @@ static void port_frame(const uint8_t *f, size_t n)
     bool ours = h.rtag == (uint8_t)pr.nonce && h.stag == (uint8_t)pr.port_nonce;
     if (ours && pr.modelled && port_seq_diff(h.ack, pr.snd_max) > 0)
         abort(); /* acknowledges what we never sent */
+    if (h.flags & PORT_F_XSACK) {
+        /* We offered the wide format: a SACK extension ends the body. */
+        uint32_t words[PORT_XSACK_WORDS_MAX];
+        int xn = rpmsg_port_xsack_get(words, body, h.len);
+        if (xn < 0)
+            abort();
+        h.len = (uint16_t)(h.len - (1u + 4u * (unsigned)xn));
+    }
     if (type != PORT_T_DATA)
         return;
     uint32_t off = 0, count = 0;
@@ -245,6 +260,7 @@ static void send_hello(uint8_t type, uint32_t peer_nonce, uint32_t rx_size, uint
         .features = features,
         .rx_buf_size = rx_size,
         .rx_bufs = bufs,
+        .hflags = PORT_HF_WIDE, /* the port under test reads SACK extensions */
     };
     memcpy(m.cpuname, name, nlen < sizeof(m.cpuname) ? nlen : sizeof(m.cpuname));
     rpmsg_port_hello_put(body, &m);
@@ -381,7 +397,18 @@ static void op_ack(struct fin *f)
         h.limit = (uint16_t)(pr.rcv_next + fin_u8(f));
     if (how & 8)
         h.flags = PORT_F_POLL;
-    peer_send(&h, NULL, 0);
+    uint8_t ext[PORT_XSACK_MAX];
+    size_t elen = 0;
+    if (how & 16) {
+        /* A SACK extension: 1..15 words as given. */
+        uint32_t words[PORT_XSACK_WORDS_MAX];
+        unsigned n = 1 + fin_u8(f) % PORT_XSACK_WORDS_MAX;
+        for (unsigned w = 0; w < n; w++)
+            words[w] = fin_u32(f);
+        elen = rpmsg_port_xsack_put(ext, words, n);
+        h.flags |= PORT_F_XSACK;
+    }
+    peer_send(&h, elen ? ext : NULL, elen);
 }
 
 static void op_raw(struct fin *f)

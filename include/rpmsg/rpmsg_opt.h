@@ -184,6 +184,27 @@
  */
 #if RPMSG_NO_SYS && !defined(RPMSG_BOARD_TIME_MS)
 #error "RPMSG_NO_SYS needs a millisecond clock: implement uint32_t rpmsg_board_time_ms(void) and define RPMSG_BOARD_TIME_MS 1 (see docs/mcu.md)"
+/*
+ * Port links: most buffers (messages in flight) each way, a power of two up
+ * to 512. Sizes the port's send and receive tables (about 56 bytes a slot);
+ * the buffers themselves are sized per link (rpmsg_port_config).
+ */
+#ifndef RPMSG_PORT_WIN_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_PORT_WIN_MAX 16
+#else
+#define RPMSG_PORT_WIN_MAX 512
+#endif
+#endif
+
+/* Port links: CRC-32C lookup tables, 4 (slicing by 4, 4 KiB of RAM, about
+ * three times as fast) or 1 (1 KiB). */
+#ifndef RPMSG_PORT_CRC_TABLES
+#if RPMSG_NO_SYS
+#define RPMSG_PORT_CRC_TABLES 1
+#else
+#define RPMSG_PORT_CRC_TABLES 4
+#endif
 #endif
 
 #endif /* RPMSG_OPT_H */

@@ -91,8 +91,8 @@ struct rpmsg_port_config {
     uint32_t features;      /* RPMSG_F_* offered; 0: RPMSG_F_NS | RPMSG_F_ACK */
     bool no_features;       /* offer nothing */
     uint32_t buf_size;      /* per buffer, rpmsg header included; 0: RPMSG_BUFFER_SIZE */
-    uint32_t num_tx_bufs;   /* 1..128; 0: 32, 128 if line_rate >= 1,000,000 */
-    uint32_t num_rx_bufs;   /* 1..128 (credits offered to the peer); 0: as num_tx_bufs */
+    uint32_t num_tx_bufs;   /* 1..RPMSG_PORT_WIN_MAX (512); 0: 32, 512 if line_rate >= 1,000,000 */
+    uint32_t num_rx_bufs;   /* 1..RPMSG_PORT_WIN_MAX (credits offered to the peer); 0: as num_tx_bufs */
     /*
      * Largest frame body in bytes (several messages are packed up to it);
      * at least buf_size and 56 (the handshake); 0: 2 * buf_size, at least
@@ -121,6 +121,20 @@ struct rpmsg_port_config {
      * up to frame_body.
      */
     bool fixed_frames;
+    /*
+     * Speak only the first wire format: window of at most 128 messages,
+     * 32-bit selective ACK (what a peer built before the wide window
+     * offers). Both formats are negotiated in the handshake anyway; this is
+     * for interoperability tests.
+     */
+    bool v1_wire;
+    /*
+     * Mixed into each session's nonce, by which the peer tells a reboot:
+     * without an OS, time since boot and addresses repeat at every boot, so
+     * give something that does not (a hardware RNG, a unique ID plus a boot
+     * counter); 0 if none.
+     */
+    uint32_t boot_entropy;
     bool no_rx_thread;      /* the application calls rpmsg_poll() */
 
     enum rpmsg_port_link link;
@@ -166,6 +180,22 @@ struct rpmsg_port;
 int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg);
 /* Stops everything and frees the port; the device is gone on return. */
 void rpmsg_port_deinit(struct rpmsg_port *port);
+
+/*
+ * Without threads (the only way in an RPMSG_NO_SYS build): the port lives in
+ * mem (rpmsg_port_mem_size(cfg) bytes, 8-aligned, the caller's until
+ * deinit), no link thread runs, and the application calls
+ * rpmsg_port_poll_link() and rpmsg_poll() in its main loop, with
+ * cfg.no_rx_thread set. The link ops are then called with a deadline of now
+ * (the UART's read and write must not block; an SPI master's transfer takes
+ * the bus time). Time is rpmsg_time_ms(); no floating point, no allocation.
+ */
+size_t rpmsg_port_mem_size(const struct rpmsg_port_config *cfg); /* 0: bad cfg */
+int rpmsg_port_init_mem(struct rpmsg_port **out, const struct rpmsg_port_config *cfg, void *mem,
+                        size_t size);
+/* Moves what the line has in and what is due out; > 0 when anything moved,
+ * -EBUSY on a port whose link threads do it (rpmsg_port_init). */
+int rpmsg_port_poll_link(struct rpmsg_port *port);
 struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *port);
 /* Counters of the port behind rdev; -EINVAL if rdev is not a port device. */
 int rpmsg_port_get_stats(struct rpmsg_device *rdev, struct rpmsg_port_stats *out);

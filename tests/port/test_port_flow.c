@@ -206,7 +206,7 @@ static void test_bad_config(void **state)
     assert_int_equal(rpmsg_port_init(&port, NULL), -EINVAL);
     assert_int_equal(rpmsg_port_init(&port, &c), -EINVAL); /* no ops */
     c.uart = &rpmsg_tty_ops;
-    c.num_rx_bufs = 129;
+    c.num_rx_bufs = PORT_WIN_MAX + 1;
     assert_int_equal(rpmsg_port_init(&port, &c), -EINVAL);
     c.num_rx_bufs = 0;
     c.buf_size = 8;

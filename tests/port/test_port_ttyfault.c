@@ -50,40 +50,6 @@ static ssize_t f_read(void *ctx, int fd, void *buf, size_t len)
     return read(fd, buf, len);
 }
 
-static void stream_both(struct ph_pair *p, uint32_t n)
-{
-    struct ph_stream rs[2];
-    struct rpmsg_endpoint ept[2];
-    ph_stream_init(&rs[0], 200, 1);
-    ph_stream_init(&rs[1], 200, 2);
-    memset(ept, 0, sizeof(ept));
-    ept[0].priv = &rs[0];
-    ept[1].priv = &rs[1];
-    assert_int_equal(rpmsg_create_ept(&ept[0], p->dev[0], NULL, PH_ADDR_A, PH_ADDR_B, ph_stream_cb, NULL), 0);
-    assert_int_equal(rpmsg_create_ept(&ept[1], p->dev[1], NULL, PH_ADDR_B, PH_ADDR_A, ph_stream_cb, NULL), 0);
-    struct ph_sender snd[2] = {
-        { .ept = &ept[0], .count = n, .max = 200, .salt = 2 },
-        { .ept = &ept[1], .count = n, .max = 200, .salt = 1 },
-    };
-    struct tu_thread th[2] = { 0 };
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(tu_thread_start(&th[i], ph_sender_run, &snd[i]), 0);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(tu_thread_join(&th[i], 120000), 0);
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(snd[i].err, 0);
-        assert_int_equal(ph_stream_wait(&rs[i], n, TU_TIMEOUT_MS), 0);
-        assert_int_equal(rs[i].received, n);
-        assert_int_equal(rs[i].corrupt, 0);
-        assert_int_equal(rs[i].misordered, 0);
-        assert_int_equal(rs[i].skipped, 0);
-    }
-    rpmsg_destroy_ept(&ept[0]);
-    rpmsg_destroy_ept(&ept[1]);
-    ph_stream_deinit(&rs[0]);
-    ph_stream_deinit(&rs[1]);
-}
-
 static void test_short_io(void **state)
 {
     (void)state;
@@ -96,7 +62,7 @@ static void test_short_io(void **state)
     /* Counted from here: B's tty opening flushes whatever part of A's first
      * CONNECT was in the pty, which can leave a broken frame. */
     struct rpmsg_port_stats s0[2] = { ph_stats(p.dev[0]), ph_stats(p.dev[1]) };
-    stream_both(&p, 3000);
+    ph_stream_both(&p, 3000, 0, 200);
     for (int i = 0; i < 2; i++) {
         struct rpmsg_port_stats s = ph_stats(p.dev[i]);
         assert_int_equal(s.io_errors, 0);
@@ -115,7 +81,7 @@ static void test_failing_io(void **state)
     struct ph_pair p;
     assert_int_equal(ph_open(&p, &o), 0);
     assert_int_equal(ph_wait_up(&p), 0);
-    stream_both(&p, 3000);
+    ph_stream_both(&p, 3000, 0, 200);
     struct rpmsg_port_stats s[2] = { ph_stats(p.dev[0]), ph_stats(p.dev[1]) };
     assert_true(atomic_load(&f[0].failed) > 0 && atomic_load(&f[1].failed) > 0);
     assert_true(s[0].io_errors > 0 && s[1].io_errors > 0);
@@ -152,7 +118,7 @@ static void run_dead_tty(bool stuck)
     /* The tty works again: the link comes back and carries messages. */
     atomic_store(&f.dead, false);
     assert_int_equal(ph_wait_up(&p), 0);
-    stream_both(&p, 500);
+    ph_stream_both(&p, 500, 0, 200);
     ph_close(&p);
 }
 

@@ -1,19 +1,10 @@
 /*
  * The port transport as the core sees it: a pool of TX and RX buffers, a
  * queue of messages delivered in order, and link state reported through
- * poll(). The link threads (port_uart.c, port_spi.c) move frames; this file
- * never touches the wire.
+ * poll(). The link threads (port_threads.c) or the application's calls to
+ * rpmsg_port_poll_link() move frames; this file never touches the wire.
  */
-#include <time.h>
-
 #include "port_internal.h"
-
-uint64_t rpmsg_port_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static struct rpmsg_port *port_of(struct rpmsg_device *rdev)
 {
@@ -258,13 +249,12 @@ static int check_config(const struct rpmsg_port_config *cfg)
 
 static void free_port(struct rpmsg_port *p)
 {
-    free(p->mem);
-    free(p->tx_free);
-    free(p->rx_free);
-    free(p->rxq);
-    free(p->frame_tx);
-    free(p->frame_rx);
-    free(p);
+#if !RPMSG_NO_SYS
+    if (p->own_mem)
+        free(p);
+#else
+    (void)p;
+#endif
 }
 
 static void stop_links(struct rpmsg_port *p)
@@ -278,35 +268,118 @@ static void stop_links(struct rpmsg_port *p)
     p->nthreads = 0;
 }
 
-static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *cfg, bool links)
+/* Sizes that follow from the configuration (checked before). */
+struct port_dims {
+    uint32_t buf_size, ntx, nrx, body_max, frame_cap;
+    size_t off_mem, off_tx_free, off_rx_free, off_rxq, off_frames, frame_buf, off_uart, total;
+};
+
+static size_t align8(size_t n)
+{
+    return (n + 7u) & ~(size_t)7u;
+}
+
+/* One block: the port, its buffers, its tables and its frame buffers. */
+static void dims_of(const struct rpmsg_port_config *cfg, struct port_dims *d)
+{
+    d->buf_size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
+    /* A fast line needs a window that covers its round trip and the holes
+     * waiting to be resent (SPI at 20 MHz and BER 1e-4: a couple of hundred
+     * small messages, 512 measured best); a slow one does with fewer buffers. */
+    uint32_t nbufs = cfg->line_rate >= 1000000 ? PORT_WIN_MAX : 32;
+    nbufs = nbufs < PORT_WIN_MAX ? nbufs : PORT_WIN_MAX;
+    d->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : nbufs;
+    d->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : nbufs;
+    d->body_max = cfg->frame_body ? cfg->frame_body : 2 * d->buf_size;
+    if (d->body_max < PORT_HELLO_SIZE)
+        d->body_max = PORT_HELLO_SIZE; /* tiny buffers: the CONNECT must still fit */
+    if (d->body_max > PORT_BODY_MAX)
+        d->body_max = PORT_BODY_MAX;
+    d->frame_cap = PORT_OVERHEAD + d->body_max;
+    /* A frame buffer also holds a whole COBS-encoded frame (UART). */
+    d->frame_buf = align8(port_cobs_max(d->frame_cap) + 2);
+    d->off_mem = align8(sizeof(struct rpmsg_port));
+    d->off_tx_free = d->off_mem + align8((size_t)(d->ntx + d->nrx) * d->buf_size);
+    d->off_rx_free = d->off_tx_free + align8(d->ntx * sizeof(uint8_t *));
+    d->off_rxq = d->off_rx_free + align8(d->nrx * sizeof(uint8_t *));
+    d->off_frames = d->off_rxq + align8(d->nrx * sizeof(struct port_rxq));
+    d->off_uart = d->off_frames + 2 * d->frame_buf;
+    /* UART: the deframer's accumulator and the encoded frame going out. */
+    d->total = d->off_uart + (cfg->link == RPMSG_PORT_UART ? 2 * d->frame_buf : 0);
+}
+
+size_t rpmsg_port_mem_size(const struct rpmsg_port_config *cfg)
+{
+    if (check_config(cfg))
+        return 0;
+    struct port_dims d;
+    dims_of(cfg, &d);
+    return d.total;
+}
+
+/* Lays the port out in mem (d.total bytes, 8-aligned, zeroed). */
+static struct rpmsg_port *port_place(const struct rpmsg_port_config *cfg, const struct port_dims *d,
+                                     uint8_t *mem)
+{
+    struct rpmsg_port *p = (struct rpmsg_port *)mem;
+    p->cfg = *cfg;
+    p->buf_size = d->buf_size;
+    p->ntx = d->ntx;
+    p->nrx = d->nrx;
+    p->body_max = d->body_max;
+    p->frame_cap = d->frame_cap;
+    p->mem = mem + d->off_mem;
+    p->tx_free = (uint8_t **)(void *)(mem + d->off_tx_free);
+    p->rx_free = (uint8_t **)(void *)(mem + d->off_rx_free);
+    p->rxq = (struct port_rxq *)(void *)(mem + d->off_rxq);
+    p->frame_tx = mem + d->off_frames;
+    p->frame_rx = mem + d->off_frames + d->frame_buf;
+    if (cfg->link == RPMSG_PORT_UART) {
+        p->urx.acc = mem + d->off_uart;
+        p->urx.cap = port_cobs_max(p->frame_cap);
+        p->uart_enc = mem + d->off_uart + d->frame_buf;
+    }
+    for (uint32_t i = 0; i < p->ntx; i++)
+        p->tx_free[p->tx_nfree++] = p->mem + (size_t)i * p->buf_size;
+    for (uint32_t i = 0; i < p->nrx; i++)
+        p->rx_free[p->rx_nfree++] = p->mem + (size_t)(p->ntx + i) * p->buf_size;
+    return p;
+}
+
+enum port_links { PORT_LINK_THREADS, PORT_LINK_NONE };
+
+static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *cfg,
+                       enum port_links links, void *mem, size_t size)
 {
     if (!out)
         return -EINVAL;
     int r = check_config(cfg);
     if (r)
         return r;
-    struct rpmsg_port *p = calloc(1, sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    p->cfg = *cfg;
+    struct port_dims d;
+    dims_of(cfg, &d);
+    bool own = !mem;
+    if (mem) {
+        if (size < d.total || ((uintptr_t)mem & 7u))
+            return -EINVAL;
+        memset(mem, 0, d.total);
+    } else {
+#if RPMSG_NO_SYS
+        return -EINVAL; /* no allocator: the caller gives the memory */
+#else
+        mem = calloc(1, d.total);
+        if (!mem)
+            return -ENOMEM;
+#endif
+    }
+    struct rpmsg_port *p = port_place(cfg, &d, mem);
+    p->own_mem = own;
     if (cfg->local_cpuname)
         strncpy(p->cpuname, cfg->local_cpuname, sizeof(p->cpuname) - 1);
     p->features = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
-    p->buf_size = cfg->buf_size ? cfg->buf_size : RPMSG_BUFFER_SIZE;
-    /* A fast line needs a window that covers its round trip (SPI at 20 MHz:
-     * about 60 small messages); a slow one does with fewer buffers. */
-    uint32_t nbufs = cfg->line_rate >= 1000000 ? PORT_WIN_MAX : 32;
-    p->ntx = cfg->num_tx_bufs ? cfg->num_tx_bufs : nbufs;
-    p->nrx = cfg->num_rx_bufs ? cfg->num_rx_bufs : nbufs;
-    p->body_max = cfg->frame_body ? cfg->frame_body : 2 * p->buf_size;
-    if (p->body_max < PORT_HELLO_SIZE)
-        p->body_max = PORT_HELLO_SIZE; /* tiny buffers: the CONNECT must still fit */
-    if (p->body_max > PORT_BODY_MAX)
-        p->body_max = PORT_BODY_MAX;
-    p->frame_cap = PORT_OVERHEAD + p->body_max;
 
     /* The retransmission floor: a couple of frames on the wire each way,
-     * plus what the UART driver may queue ahead (port_uart.c keeps ~2 ms). */
+     * plus what the UART driver may queue ahead (port_threads.c keeps ~2 ms). */
     uint32_t frame_ms = cfg->line_rate ? (uint32_t)((uint64_t)p->frame_cap * 1000 / cfg->line_rate) + 1 : 0;
     p->rto_min = cfg->rto_min_ms ? cfg->rto_min_ms : 5 + 3 * frame_ms;
     p->rto_max = 4 * p->rto_min > 150 ? 4 * p->rto_min : 150;
@@ -318,22 +391,6 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
         p->peer_timeout = min_timeout;
     /* COBS code bytes and the delimiter count against the error estimate. */
     p->link_ovh = cfg->link == RPMSG_PORT_UART ? 2 + p->frame_cap / 254 : 0;
-
-    p->mem = calloc((size_t)p->ntx + p->nrx, p->buf_size);
-    p->tx_free = calloc(p->ntx, sizeof(*p->tx_free));
-    p->rx_free = calloc(p->nrx, sizeof(*p->rx_free));
-    p->rxq = calloc(p->nrx, sizeof(*p->rxq));
-    /* The RX side also holds a whole COBS-encoded frame before decoding. */
-    p->frame_tx = calloc(1, port_cobs_max(p->frame_cap) + 2);
-    p->frame_rx = calloc(1, port_cobs_max(p->frame_cap) + 2);
-    if (!p->mem || !p->tx_free || !p->rx_free || !p->rxq || !p->frame_tx || !p->frame_rx) {
-        free_port(p);
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < p->ntx; i++)
-        p->tx_free[p->tx_nfree++] = p->mem + (size_t)i * p->buf_size;
-    for (uint32_t i = 0; i < p->nrx; i++)
-        p->rx_free[p->rx_nfree++] = p->mem + (size_t)(p->ntx + i) * p->buf_size;
 
     (void)rpmsg_port_crc32c(0, NULL, 0); /* builds the tables before any thread runs */
     if ((r = rpmsg_mutex_init(&p->lock))) {
@@ -362,8 +419,12 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
     if (!r) {
         p->rdev_inited = true;
         p->rdev.tx_buf_size = p->buf_size;
-        if (links)
+#if !RPMSG_NO_SYS
+        if (links == PORT_LINK_THREADS)
             r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
+#else
+        (void)links;
+#endif
     }
     if (!r)
         r = rpmsg_device_start(&p->rdev);
@@ -375,15 +436,25 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
     return 0;
 }
 
+int rpmsg_port_init_mem(struct rpmsg_port **out, const struct rpmsg_port_config *cfg, void *mem,
+                        size_t size)
+{
+    if (!mem)
+        return -EINVAL;
+    return port_create(out, cfg, PORT_LINK_NONE, mem, size);
+}
+
+#if !RPMSG_NO_SYS
 int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
 {
-    return port_create(out, cfg, true);
+    return port_create(out, cfg, PORT_LINK_THREADS, NULL, 0);
 }
 
 int rpmsg_port_init_unlinked(struct rpmsg_port **out, const struct rpmsg_port_config *cfg)
 {
-    return port_create(out, cfg, false);
+    return port_create(out, cfg, PORT_LINK_NONE, NULL, 0);
 }
+#endif
 
 void rpmsg_port_deinit(struct rpmsg_port *p)
 {
@@ -407,6 +478,15 @@ void rpmsg_port_deinit(struct rpmsg_port *p)
     rpmsg_cond_deinit(&p->core_cond);
     rpmsg_mutex_deinit(&p->lock);
     free_port(p);
+}
+
+int rpmsg_port_poll_link(struct rpmsg_port *p)
+{
+    if (!p)
+        return -EINVAL;
+    if (p->nthreads)
+        return -EBUSY; /* link threads move the bytes of this port */
+    return p->cfg.link == RPMSG_PORT_UART ? rpmsg_port_uart_poll(p) : rpmsg_port_spi_poll(p);
 }
 
 struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *p)

@@ -2,12 +2,17 @@
  * The port transport's state, shared by its files:
  *   port.c       the rpmsg_device face (buffers, poll/wait, init/deinit)
  *   port_proto.c the protocol (handshake, ARQ, credits): frames in, frames out
- *   port_uart.c  UART link threads (COBS framing, pacing)
- *   port_spi.c   SPI link thread (master / slave)
+ *   port_uart.c  UART framing (COBS) and its poll-driven link step
+ *   port_spi.c   SPI transfers (several frames each) and the poll-driven step
+ *   port_threads.c the link threads (not in an RPMSG_NO_SYS build)
  *
  * One mutex (lock) covers all of it. Link threads build and parse frames
  * under it and do their I/O outside it; nothing calls into the core with it
- * held.
+ * held. Without an OS the lock is empty and the application's calls to
+ * rpmsg_port_poll_link() and rpmsg_poll() take the threads' place.
+ *
+ * Memory: one block (the struct, then buffers, tables and frame buffers),
+ * from calloc or from the caller (rpmsg_port_init_mem). No floating point.
  */
 #ifndef RPMSG_PORT_INTERNAL_H
 #define RPMSG_PORT_INTERNAL_H
@@ -43,8 +48,16 @@ struct port_rxq {
     uint32_t gen;
 };
 
+/* The UART deframer's state: one encoded frame so far (cap bytes at acc). */
+struct port_uart_rx {
+    uint8_t *acc;
+    size_t alen, cap; /* cap: port_cobs_max(frame_cap) */
+    bool skipping;    /* lost step: wait for the next delimiter */
+};
+
 struct rpmsg_port {
     struct rpmsg_device rdev;
+    bool own_mem;            /* the block came from calloc */
     bool rdev_inited;
     struct rpmsg_port_config cfg;
     char cpuname[RPMSG_CPUNAME_SIZE];
@@ -77,6 +90,7 @@ struct rpmsg_port {
     char peer_name[RPMSG_CPUNAME_SIZE];
     uint32_t peer_features, peer_rx_size;
     uint16_t peer_hflags;
+    bool wide;         /* both ends offered PORT_HF_WIDE (this session) */
     /* Liveness: the last valid frame of this session from the peer. */
     uint64_t last_rx_ms, next_keepalive_ms, last_check_ms;
     uint32_t peer_timeout;
@@ -103,6 +117,7 @@ struct rpmsg_port {
     uint32_t ooo;
     uint16_t adv_limit;
     bool ack_owed;
+    bool xsack_owed;   /* news for the SACK extension (wide sessions) */
 
     /* Delivered in order, not yet given to the core. */
     struct port_rxq *rxq;
@@ -118,6 +133,14 @@ struct rpmsg_port {
     int nthreads;
     uint8_t *frame_tx, *frame_rx; /* raw frames: PORT_OVERHEAD + body_max */
     uint32_t frame_cap;
+    /* UART: the deframer, and the encoded frame going out (poll-driven:
+     * what the line has not taken yet is [enc_off, enc_len)). */
+    struct port_uart_rx urx;
+    uint8_t *uart_enc;
+    size_t enc_len, enc_off;
+    /* SPI, poll-driven: transfers armed (slave) and MREQ as driven (master). */
+    int spi_armed;
+    bool spi_mreq;
 
     struct rpmsg_port_stats stats;
 };
@@ -165,24 +188,33 @@ void rpmsg_port_core_signal(struct rpmsg_port *p);
 
 /* ---- link layers --------------------------------------------------------- */
 
+/* SPI slave thread: frames kept armed at most. Three while data flows, so
+ * that one is armed while a master that queues transfers has the other two
+ * clocking; two otherwise, because an empty frame armed ahead is one more
+ * transfer a reply waits behind. */
+#define SPI_ARM_MAX 3
+#define SPI_ARM_IDLE 2
+
+#if !RPMSG_NO_SYS
 int rpmsg_port_uart_start(struct rpmsg_port *p);
-/* The UART deframer's state: one encoded frame so far (cap bytes at acc). */
-struct port_uart_rx {
-    uint8_t *acc;
-    size_t alen, cap; /* cap: port_cobs_max(frame_cap) */
-    bool skipping;    /* lost step: wait for the next delimiter */
-};
+int rpmsg_port_spi_start(struct rpmsg_port *p);
+/* Monotonic microseconds, for pacing finer than rpmsg_time_ms(). */
+uint64_t rpmsg_port_now_us(void);
+#endif
 /* Bytes read from the line, through COBS into the protocol (lock held). */
 void rpmsg_port_uart_rx_bytes(struct rpmsg_port *p, struct port_uart_rx *st, const uint8_t *b,
                               size_t n);
-int rpmsg_port_spi_start(struct rpmsg_port *p);
+/* One poll-driven step of each link (lock not held); > 0 when anything moved. */
+int rpmsg_port_uart_poll(struct rpmsg_port *p);
+int rpmsg_port_spi_poll(struct rpmsg_port *p);
+/* SPI: this side's half of the next transfer (size bytes): a frame, more
+ * while messages wait and fit, zeros after (takes the lock). False when
+ * stopping. */
+bool rpmsg_port_spi_build(struct rpmsg_port *p, uint8_t *tx, size_t size);
 /* One received SPI transfer (size bytes: a padded frame, or idle) into the
  * protocol (takes the lock); true when it delivered messages. */
 bool rpmsg_port_spi_rx_transfer(struct rpmsg_port *p, const uint8_t *rx, size_t size);
 /* Wakes whatever the link threads block in (lock held or not). */
 void rpmsg_port_link_wakeup(struct rpmsg_port *p);
-
-/* Monotonic microseconds, for pacing finer than rpmsg_time_ms(). */
-uint64_t rpmsg_port_now_us(void);
 
 #endif

@@ -16,6 +16,12 @@
  * pay more header per byte, large ones are lost more often). Resending
  * takes only the messages marked lost, with the same cap.
  *
+ * Window: with a peer that offered PORT_HF_WIDE (and when we do too), up to
+ * PORT_WIN_WIDE messages in flight and a SACK extension that reaches all of
+ * them, so that a fast line with losses keeps its pipe full while holes
+ * are resent, and every hole is seen after one round trip rather than by
+ * the timer. Otherwise the first format's 128 messages and 32-bit SACK.
+ *
  * Credits: the receiver advertises limit = rcv_next + free buffers + buffers
  * holding out-of-order messages. Delivering a message in order moves
  * rcv_next and uses a buffer, so the limit never goes back; every sequence
@@ -43,18 +49,33 @@ static struct port_rxslot *rxs(struct rpmsg_port *p, uint16_t seq)
     return &p->rxw[seq % PORT_WIN_MAX];
 }
 
-/* End of what the selective ACK bitmap can speak of: the first unacknowledged
- * message and the 32 after it. The timer and hole detection look no
- * further: past it the peer may hold what it cannot say. */
+/* The largest limit this end takes from its peer, past snd_una. */
+static uint32_t local_win(const struct rpmsg_port *p)
+{
+    return p->cfg.v1_wire ? PORT_WIN_V1 : PORT_WIN_WIDE;
+}
+
+/* End of what the selective ACK can speak of: the first unacknowledged
+ * message and the 32 after it (the whole window in a wide session). The
+ * timer and hole detection look no further: past it the peer may hold what
+ * it cannot say. */
 static uint16_t sack_end(const struct rpmsg_port *p)
 {
-    uint16_t end = (uint16_t)(p->snd_una + 33);
+    uint16_t end = (uint16_t)(p->snd_una + (p->wide ? PORT_WIN_WIDE : 33u));
     return port_seq_diff(p->snd_nxt, end) < 0 ? p->snd_nxt : end;
+}
+
+/* Messages past rcv_next the peer may send: every free buffer and every
+ * held one, within what the peer's format takes. */
+static uint32_t rx_window(const struct rpmsg_port *p)
+{
+    uint32_t w = p->rx_nfree + p->ooo, cap = p->wide ? PORT_WIN_WIDE : PORT_WIN_V1;
+    return w < cap ? w : cap;
 }
 
 static uint16_t rx_limit(const struct rpmsg_port *p)
 {
-    return (uint16_t)(p->rcv_next + p->rx_nfree + p->ooo);
+    return (uint16_t)(p->rcv_next + rx_window(p));
 }
 
 static uint32_t rx_sack(struct rpmsg_port *p)
@@ -62,10 +83,29 @@ static uint32_t rx_sack(struct rpmsg_port *p)
     uint32_t sack = 0;
     if (!p->ooo)
         return 0;
-    for (uint32_t i = 0; i < 32; i++)
+    /* Past the tables' size a slot would stand for an older seq. */
+    for (uint32_t i = 0; i < 32 && 1 + i < PORT_WIN_MAX; i++)
         if (rxs(p, (uint16_t)(p->rcv_next + 1 + i))->used)
             sack |= 1u << i;
     return sack;
+}
+
+/* The SACK extension's words, up to the last one with a bit set; 0 when
+ * nothing is held past the header's reach. */
+static unsigned rx_xsack(struct rpmsg_port *p, uint32_t *words)
+{
+    unsigned n = 0;
+    if (!p->wide || !p->ooo)
+        return 0;
+    for (unsigned w = 0; w < PORT_XSACK_WORDS_MAX && 33 + 32 * w < PORT_WIN_MAX; w++) {
+        words[w] = 0;
+        for (uint32_t i = 0; i < 32 && 33 + 32 * w + i < PORT_WIN_MAX; i++)
+            if (rxs(p, (uint16_t)(p->rcv_next + 33 + 32 * w + i))->used)
+                words[w] |= 1u << i;
+        if (words[w])
+            n = w + 1;
+    }
+    return n;
 }
 
 /* Backed off, but never past rto_max: on a noisy line a long wait for a
@@ -140,15 +180,22 @@ static uint32_t hello_interval(const struct rpmsg_port *p)
     return v < HELLO_MAX_MS ? v : HELLO_MAX_MS;
 }
 
-static uint32_t fresh_nonce(void)
+static uint32_t fresh_nonce(const struct rpmsg_port *p)
 {
     uint32_t n = 0;
     while (!n || (n & 0xFF) == 0) {
-        /* Time, address and a counter: differs across boots and ports. */
+        /* Time, address, a counter and the board's entropy: differs across
+         * boots and ports. */
         static uint32_t counter;
+#if RPMSG_NO_SYS
+        uint64_t t = rpmsg_time_ms(); /* a single context: no race on counter */
+        uint32_t c = counter += 0x9E3779B9u;
+#else
         uint64_t t = rpmsg_port_now_us();
-        n = (uint32_t)(t * 2654435761u) ^ (uint32_t)(t >> 32) ^
-            (uint32_t)(uintptr_t)&n ^ (__atomic_add_fetch(&counter, 0x9E3779B9u, __ATOMIC_RELAXED));
+        uint32_t c = __atomic_add_fetch(&counter, 0x9E3779B9u, __ATOMIC_RELAXED);
+#endif
+        n = (uint32_t)(t * 2654435761u) ^ (uint32_t)(t >> 32) ^ (uint32_t)(uintptr_t)&n ^ c ^
+            p->cfg.boot_entropy;
         n ^= n >> 16;
         n *= 0x45D9F3Bu;
         n ^= n >> 16;
@@ -158,7 +205,7 @@ static uint32_t fresh_nonce(void)
 
 void rpmsg_port_proto_init(struct rpmsg_port *p)
 {
-    p->nonce = fresh_nonce();
+    p->nonce = fresh_nonce(p);
     p->tag = (uint8_t)p->nonce;
     p->rto = p->rto_min;
     p->adv_limit = rx_limit(p);
@@ -180,7 +227,7 @@ static void check_peer(struct rpmsg_port *p, uint64_t now)
     if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
         return;
     p->stats.peer_timeouts++;
-    p->nonce = fresh_nonce();
+    p->nonce = fresh_nonce(p);
     p->tag = (uint8_t)p->nonce;
     rpmsg_port_proto_reset(p);
 }
@@ -213,6 +260,8 @@ void rpmsg_port_proto_reset(struct rpmsg_port *p)
     p->rcv_next = 0;
     p->adv_limit = rx_limit(p);
     p->ack_owed = false;
+    p->xsack_owed = false;
+    p->wide = false;
     p->peer_known = false;
     p->connected = false;
     p->connack_owed = false;
@@ -251,7 +300,7 @@ static void rtt_sample(struct rpmsg_port *p, uint32_t rtt)
 static void take_limit(struct rpmsg_port *p, uint16_t limit)
 {
     if (port_seq_diff(limit, p->peer_limit) <= 0 ||
-        port_seq_diff(limit, p->snd_una) > (int32_t)PORT_WIN_MAX)
+        port_seq_diff(limit, p->snd_una) > (int32_t)local_win(p))
         return;
     p->peer_limit = limit;
     if (p->snd_nxt != p->snd_end) {
@@ -260,7 +309,17 @@ static void take_limit(struct rpmsg_port *p, uint16_t limit)
     }
 }
 
-static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t now)
+/* Bit i of the selective ACK (seq ack + 1 + i): the header's 32, then the extension's. */
+static bool sack_bit(const struct port_hdr *h, const uint32_t *xw, unsigned xn, uint32_t i)
+{
+    if (i < 32)
+        return h->sack >> i & 1u;
+    i -= 32;
+    return i / 32 < xn && (xw[i / 32] >> (i % 32) & 1u);
+}
+
+static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, const uint32_t *xw, unsigned xn,
+                     uint64_t now)
 {
     uint16_t a = h->ack;
     if (port_seq_diff(a, p->snd_una) < 0 || port_seq_diff(a, p->snd_nxt) > 0)
@@ -282,15 +341,15 @@ static void take_ack(struct rpmsg_port *p, const struct port_hdr *h, uint64_t no
         p->tx_done_owed = true;
         rpmsg_port_core_signal(p);
     }
-    if (h->sack) {
+    if (h->sack || xn) {
         bool any = false;
         uint32_t newest = 0;
-        for (uint32_t i = 0; i < 32; i++) {
+        for (uint32_t i = 0; i < 32 + 32 * xn; i++) {
             uint16_t s = (uint16_t)(a + 1 + i);
             if (port_seq_diff(s, p->snd_nxt) >= 0)
                 break;
             struct port_txent *e = txe(p, s);
-            if ((h->sack & (1u << i)) && !e->sacked) {
+            if (sack_bit(h, xw, xn, i) && !e->sacked) {
                 e->sacked = true;
                 if (!e->rtx)
                     est_note(p, e, false);
@@ -347,9 +406,9 @@ static void take_data(struct rpmsg_port *p, const struct port_hdr *h, const uint
         uint32_t mlen = RPMSG_HDR_SIZE + rpmsg_get16(body + off + 12);
         int32_t d = port_seq_diff(s, p->rcv_next);
         struct port_rxslot *slot = rxs(p, s);
-        if (d < 0 || (d < (int32_t)(p->rx_nfree + p->ooo) && slot->used)) {
+        if (d < 0 || (d < (int32_t)rx_window(p) && slot->used)) {
             p->stats.duplicates++;
-        } else if (d >= (int32_t)(p->rx_nfree + p->ooo) || !p->rx_nfree) {
+        } else if (d >= (int32_t)rx_window(p) || !p->rx_nfree) {
             p->stats.out_of_window++;
         } else {
             uint8_t *buf = p->rx_free[--p->rx_nfree];
@@ -376,6 +435,7 @@ static void take_data(struct rpmsg_port *p, const struct port_hdr *h, const uint
         delivered = true;
     }
     p->ack_owed = true;
+    p->xsack_owed = p->wide;
     rpmsg_port_kick(p);
     if (delivered)
         rpmsg_port_core_signal(p);
@@ -409,6 +469,7 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
         p->peer_features = m.features;
         p->peer_rx_size = m.rx_buf_size;
         p->peer_hflags = m.hflags;
+        p->wide = !p->cfg.v1_wire && (m.hflags & PORT_HF_WIDE);
         p->peer_limit = 0;
     }
     if (p->connected)
@@ -470,6 +531,16 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
         p->stats.unknown_cmd++;
         return;
     }
+    uint32_t xw[PORT_XSACK_WORDS_MAX];
+    int xn = 0;
+    if ((h.flags & PORT_F_XSACK) && !p->cfg.v1_wire) { /* the first format knows no such flag */
+        xn = rpmsg_port_xsack_get(xw, body, h.len);
+        if (xn < 0) {
+            p->stats.bad_length++;
+            return;
+        }
+        h.len = (uint16_t)(h.len - (1u + 4u * (unsigned)xn));
+    }
     if (h.type == PORT_T_ACK && h.len) {
         p->stats.bad_length++;
         return;
@@ -481,7 +552,7 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
     }
     uint64_t now = rpmsg_time_ms();
     p->last_rx_ms = now;
-    take_ack(p, &h, now);
+    take_ack(p, &h, xw, (unsigned)xn, now);
     take_limit(p, h.limit);
     if (h.flags & PORT_F_POLL) {
         p->ack_owed = true;
@@ -610,7 +681,8 @@ static size_t put_hello(struct rpmsg_port *p, uint8_t *body)
         .features = p->features,
         .rx_buf_size = p->buf_size,
         .rx_bufs = (uint16_t)p->nrx,
-        .hflags = p->cfg.link == RPMSG_PORT_UART ? 0 : PORT_HF_MULTI,
+        .hflags = (uint16_t)((p->cfg.link == RPMSG_PORT_UART ? 0 : PORT_HF_MULTI) |
+                             (p->cfg.v1_wire ? 0 : PORT_HF_WIDE)),
     };
     memcpy(m.cpuname, p->cpuname, sizeof(m.cpuname));
     rpmsg_port_hello_put(body, &m);
@@ -679,9 +751,22 @@ static uint16_t pack_data(struct rpmsg_port *p, struct port_hdr *h, uint8_t *bod
     return count;
 }
 
-/* Header fields every frame carries: tags, ack, credit, sack. */
-static size_t seal_frame(struct rpmsg_port *p, uint8_t *out, struct port_hdr *h, size_t blen)
+/* Header fields every frame carries: tags, ack, credit, sack; and the SACK
+ * extension when there is news for it and the body (at most cap) has room. */
+static size_t seal_frame(struct rpmsg_port *p, uint8_t *out, struct port_hdr *h, size_t blen,
+                         size_t cap)
 {
+    if (p->xsack_owed && (h->type == PORT_T_DATA || h->type == PORT_T_ACK)) {
+        uint32_t words[PORT_XSACK_WORDS_MAX];
+        unsigned n = rx_xsack(p, words);
+        if (!n) {
+            p->xsack_owed = false;
+        } else if (blen + 1u + 4u * n <= cap) {
+            blen += rpmsg_port_xsack_put(out + PORT_HDR_SIZE + blen, words, n);
+            h->flags |= PORT_F_XSACK;
+            p->xsack_owed = false;
+        }
+    }
     h->stag = p->tag;
     h->rtag = p->peer_known ? p->peer_tag : 0;
     h->ack = p->rcv_next;
@@ -740,7 +825,7 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
             return 0;
         }
     }
-    return seal_frame(p, out, &h, blen);
+    return seal_frame(p, out, &h, blen, p->body_max);
 }
 
 size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room)
@@ -754,5 +839,5 @@ size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t 
     size_t soft = room < p->body_now ? room : p->body_now;
     if (!pack_data(p, &h, out + PORT_HDR_SIZE, now, soft, room, &blen))
         return 0;
-    return seal_frame(p, out, &h, blen);
+    return seal_frame(p, out, &h, blen, room);
 }

@@ -3,8 +3,9 @@
 
 #include "port_wire.h"
 
-/* Slicing-by-4 tables, built once: the CRC covers every byte on the line. */
-static uint32_t crc_tab[4][256];
+/* Slicing-by-4 tables, built once: the CRC covers every byte on the line.
+ * RPMSG_PORT_CRC_TABLES 1 keeps one (1 KiB of RAM instead of 4). */
+static uint32_t crc_tab[RPMSG_PORT_CRC_TABLES][256];
 static int crc_ready;
 
 static void crc_init(void)
@@ -16,7 +17,7 @@ static void crc_init(void)
         crc_tab[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 4; t++)
+        for (int t = 1; t < RPMSG_PORT_CRC_TABLES; t++)
             crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
     __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
 }
@@ -27,6 +28,7 @@ uint32_t rpmsg_port_crc32c(uint32_t crc, const void *data, size_t len)
         crc_init(); /* idempotent: concurrent first calls write the same values */
     const uint8_t *p = data;
     crc = ~crc;
+#if RPMSG_PORT_CRC_TABLES == 4
     while (len >= 4) {
         crc ^= (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         crc = crc_tab[3][crc & 0xFF] ^ crc_tab[2][(crc >> 8) & 0xFF] ^
@@ -34,6 +36,7 @@ uint32_t rpmsg_port_crc32c(uint32_t crc, const void *data, size_t len)
         p += 4;
         len -= 4;
     }
+#endif
     while (len--)
         crc = (crc >> 8) ^ crc_tab[0][(crc ^ *p++) & 0xFF];
     return ~crc;
@@ -90,6 +93,27 @@ void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in)
     m->reserved = rpmsg_get16(in + 22);
     memcpy(m->cpuname, in + 24, RPMSG_CPUNAME_SIZE);
     m->cpuname[RPMSG_CPUNAME_SIZE - 1] = '\0'; /* never trust the peer to terminate */
+}
+
+size_t rpmsg_port_xsack_put(uint8_t *out, const uint32_t *words, unsigned n)
+{
+    for (unsigned w = 0; w < n; w++)
+        rpmsg_put32(out + 4 * w, words[w]);
+    out[4 * n] = (uint8_t)n;
+    return 1u + 4u * n;
+}
+
+int rpmsg_port_xsack_get(uint32_t *words, const uint8_t *body, size_t len)
+{
+    if (!len)
+        return -1;
+    unsigned n = body[len - 1];
+    if (!n || n > PORT_XSACK_WORDS_MAX || len < 1u + 4u * n)
+        return -1;
+    const uint8_t *at = body + len - 1 - 4 * n;
+    for (unsigned w = 0; w < n; w++)
+        words[w] = rpmsg_get32(at + 4 * w);
+    return (int)n;
 }
 
 size_t rpmsg_port_seal(uint8_t *frame, size_t body_len)

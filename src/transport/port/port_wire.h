@@ -5,7 +5,8 @@
  * Frame = header (16) + body (len) + CRC-32C (4) over header and body.
  *
  *   0  u8   version << 4 | type     (version 1)
- *   1  u8   flags                   (PORT_F_POLL: answer with an ACK now)
+ *   1  u8   flags                   PORT_F_POLL: answer with an ACK now;
+ *                                   PORT_F_XSACK: the body ends with a SACK extension
  *   2  u8   stag                    sender's session tag (low byte of its nonce)
  *   3  u8   rtag                    receiver's tag as the sender knows it
  *   4  u16  seq                     sequence number of the first message (DATA)
@@ -17,6 +18,17 @@
  * DATA bodies are rpmsg messages back to back; each one's length is its own
  * header's (16 + hdr.len), so packing costs no extra byte. CONNECT and
  * CONNACK carry struct port_hello.
+ *
+ * SACK extension (PORT_F_XSACK, only to a peer that offered PORT_HF_WIDE):
+ * the last 1 + 4n bytes of a DATA or ACK body (len counts them), after the
+ * messages if any:
+ *   n x u32 word w, bit i: the sender holds seq ack + 33 + 32 w + i
+ *   u8      n                       1..PORT_XSACK_WORDS_MAX
+ * With the header's 32 bits it speaks of the whole PORT_WIN_WIDE window. It
+ * is sent when the receiver holds messages past the header's reach and has
+ * news (a DATA frame came in since it last sent one); what the sender learns
+ * from it stays true (the receiver never drops what it holds), so a lost
+ * extension only delays the news.
  *
  * UART: each frame is COBS-encoded and followed by a 0x00 delimiter.
  * SPI: each transfer carries one frame padded with zeros to the fixed
@@ -33,11 +45,21 @@
 #include "common/byteorder.h"
 #include "rpmsg/rpmsg.h"
 
+#if RPMSG_PORT_WIN_MAX < 1 || RPMSG_PORT_WIN_MAX > 512 || (RPMSG_PORT_WIN_MAX & (RPMSG_PORT_WIN_MAX - 1))
+#error "RPMSG_PORT_WIN_MAX must be a power of two, 1..512 (sequence numbers index the tables)"
+#endif
+#if RPMSG_PORT_CRC_TABLES != 1 && RPMSG_PORT_CRC_TABLES != 4
+#error "RPMSG_PORT_CRC_TABLES must be 1 or 4"
+#endif
+
 #define PORT_VERSION 1u
 #define PORT_HDR_SIZE 16u
 #define PORT_CRC_SIZE 4u
 #define PORT_OVERHEAD (PORT_HDR_SIZE + PORT_CRC_SIZE)
-#define PORT_WIN_MAX 128u  /* largest window (buffers) each way */
+#define PORT_WIN_WIDE 512u /* the window with a peer that offered PORT_HF_WIDE */
+#define PORT_WIN_V1 128u   /* the window with a peer that did not */
+/* Buffers each way at most: the size of this end's tables (rpmsg_opt.h). */
+#define PORT_WIN_MAX ((uint32_t)RPMSG_PORT_WIN_MAX)
 #define PORT_BODY_MAX 8192u
 
 enum port_type {
@@ -48,14 +70,21 @@ enum port_type {
 };
 
 #define PORT_F_POLL 0x01u
+#define PORT_F_XSACK 0x02u
+#define PORT_XSACK_WORDS_MAX 15u /* 32 + 15 x 32 bits: PORT_WIN_WIDE */
+#define PORT_XSACK_MAX (1u + 4u * PORT_XSACK_WORDS_MAX)
 
 /*
  * Hello flags (port_hello.hflags). A peer that leaves a flag clear gets the
  * old behaviour, so both ends need not be upgraded together.
  *   PORT_HF_MULTI: this end parses several frames back to back in one SPI
  *   transfer (the rest of the transfer after the last frame is zeros).
+ *   PORT_HF_WIDE: this end takes a credit limit up to PORT_WIN_WIDE past its
+ *   oldest unacknowledged message and reads PORT_F_XSACK. Without it on
+ *   both sides, limits stay within PORT_WIN_V1 and no extension is sent.
  */
 #define PORT_HF_MULTI 0x0001u
+#define PORT_HF_WIDE 0x0002u
 
 struct port_hdr {
     uint8_t type;
@@ -92,6 +121,11 @@ void rpmsg_port_hdr_put(uint8_t *out, const struct port_hdr *h);
 void rpmsg_port_hdr_get(struct port_hdr *h, const uint8_t *in);
 void rpmsg_port_hello_put(uint8_t *out, const struct port_hello *m);
 void rpmsg_port_hello_get(struct port_hello *m, const uint8_t *in);
+/* Writes the SACK extension of n words (1..PORT_XSACK_WORDS_MAX) at out; returns its length. */
+size_t rpmsg_port_xsack_put(uint8_t *out, const uint32_t *words, unsigned n);
+/* Reads the extension at the end of a body of len bytes into words
+ * (PORT_XSACK_WORDS_MAX); returns n, or -1 when it cannot be one. */
+int rpmsg_port_xsack_get(uint32_t *words, const uint8_t *body, size_t len);
 /* Writes the CRC after header + body (h->len bytes); returns the frame length. */
 size_t rpmsg_port_seal(uint8_t *frame, size_t body_len);
 
