@@ -23,6 +23,7 @@
 
 #include "rpmsg/rpmsg_link.h"
 #include "rpmsg/rpmsg_port.h"
+#include "opt.h"
 #include "sim.h"
 #include "sim_line.h"
 #include "sim_report.h"
@@ -161,9 +162,18 @@ static int command(struct sim *s, char *line, FILE *out)
     if (!strcmp(verb, "cut")) {
         for (int li = 0; li < s->t.nlinks; li++)
             if (!strcmp(s->t.links[li].name, arg)) {
+                if (s->t.links[li].type == TOPO_VIRTIO) {
+                    /* Shared memory has no line to interrupt. */
+                    fprintf(out, "error: link %s is VirtIO shared memory: only uart and spi "
+                                 "links can be cut (kill or restart a core instead)\n", arg);
+                    return 0;
+                }
                 int r = s->bus[li] ? rpmsg_spibus_cut(s->bus[li], ms)
                         : s->line[li].pid > 0 ? sim_line_cut(&s->line[li], ms) : -ENOTSUP;
-                fprintf(out, r ? "error: %s\n" : "ok\n", rpmsg_strerror(r));
+                if (r)
+                    fprintf(out, "error: cannot cut link %s: %s\n", arg, rpmsg_strerror(r));
+                else
+                    fprintf(out, "ok: link %s cut for %u ms\n", arg, ms);
                 return 0;
             }
         fprintf(out, "error: no link '%s'\n", arg);
@@ -346,7 +356,7 @@ static int run(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.ctl_fd = -1;
     s.o.count = 0;
-    unsigned duration = 0, interval = 1000;
+    uint32_t duration = 0, interval = 1000;
     bool check = false;
     static const struct option opts[] = {
         { "demo", no_argument, NULL, 'd' },
@@ -364,20 +374,23 @@ static int run(int argc, char **argv)
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:kh", opts, NULL)) != -1) {
+        int k = 0;
         switch (opt) {
         case 'd': s.o.demo = true; break;
         case 'w': s.o.demo = s.o.demo_wait = true; break;
-        case 'n': s.o.count = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 's': s.o.size = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 'p': s.o.pings = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 'W': s.o.window = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 't': duration = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 'i': interval = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'n': k = opt_u32("count", optarg, 1, 100000000, &s.o.count); break;
+        case 's': k = opt_u32("size", optarg, 16, 65536, &s.o.size); break;
+        case 'p': k = opt_u32("pings", optarg, 1, 100000000, &s.o.pings); break;
+        case 'W': k = opt_u32("window", optarg, 1, 4096, &s.o.window); break;
+        case 't': k = opt_u32("duration", optarg, 1, 86400, &duration); break;
+        case 'i': k = opt_u32("interval", optarg, 0, 3600000, &interval); break;
         case 'c': snprintf(s.ctl_path, sizeof(s.ctl_path), "%s", optarg); break;
         case 'k': check = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+        if (k)
+            return TOOL_USAGE;
     }
     if (optind != argc - 1) {
         usage(stderr);

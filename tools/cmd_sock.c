@@ -8,6 +8,7 @@
  * half-close, so request/response programs work as over TCP.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "linkopts.h"
+#include "opt.h"
 #include "rpmsg/rpmsg_socket.h"
 #include "stop.h"
 #include "tools.h"
@@ -358,7 +360,10 @@ static int run(int argc, char **argv)
         if (k)
             continue;
         switch (c) {
-        case 'n': b.limit = strtoul(optarg, NULL, 0); break;
+        case 'n':
+            if (opt_ulong("count", optarg, 1, ULONG_MAX, &b.limit))
+                return TOOL_USAGE;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

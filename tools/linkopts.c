@@ -2,11 +2,13 @@
 
 #include "rpmsg/rpmsg_port.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "opt.h"
 #include "stop.h"
 
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side)
@@ -21,7 +23,7 @@ void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_lin
 
 static int bad(const char *what, const char *arg)
 {
-    fprintf(stderr, "rpmsg: bad value for --%s: '%s'\n", what, arg);
+    tool_err("bad value for --%s: '%s'", what, arg);
     return -1;
 }
 
@@ -48,7 +50,9 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg)
         else return bad("mode", arg);
         return 1;
     case 0x106: o->cfg.cpuname = arg; return 1;
-    case 0x107: o->cfg.timeout_ms = (uint32_t)strtoul(arg, NULL, 0); return 1;
+    case 0x107:
+        o->wait_given = true;
+        return opt_u32("wait", arg, 1, LINKOPTS_WAIT_MAX, &o->cfg.timeout_ms) ? -1 : 1;
     case 0x108: o->uart = arg; return 1;
     case 0x109: o->spi = arg; return 1;
     case 0x10a: o->nuttx = arg; return 1;
@@ -57,7 +61,13 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg)
     }
 }
 
-int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
+static void no_peer(const struct linkopts *o, const char *cmd)
+{
+    fprintf(stderr, "rpmsg %s: no peer on %s within %u ms (--wait)\n", cmd, o->spec,
+            o->cfg.timeout_ms);
+}
+
+int linkopts_validate(struct linkopts *o, const char *cmd)
 {
     if (!!o->link + !!o->openamp + !!o->uart + !!o->spi + !!o->nuttx != 1) {
         fprintf(stderr, "rpmsg %s: give exactly one of --link NAME, --openamp SHM:SOCK, "
@@ -70,7 +80,7 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
         const char *colon = strrchr(o->uart, ':');
         char *end = NULL;
         unsigned long baud = colon ? strtoul(colon + 1, &end, 10) : 0;
-        if (colon && (colon == o->uart || !colon[1] || *end || !baud)) {
+        if (colon && (colon == o->uart || !isdigit((unsigned char)colon[1]) || *end || !baud)) {
             fprintf(stderr, "rpmsg %s: bad value for --uart: '%s'\n", cmd, o->uart);
             return -EINVAL;
         }
@@ -93,10 +103,28 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
         fprintf(stderr, "rpmsg %s: link name too long\n", cmd);
         return -ENAMETOOLONG;
     }
+    return 0;
+}
+
+int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
+{
+    int r = linkopts_validate(o, cmd);
+    if (r)
+        return r;
     o->cfg.spec = o->spec;
-    int r = rpmsg_link_open(out, &o->cfg);
+    r = rpmsg_link_open(out, &o->cfg);
     if (r == -ECANCELED) {
         fprintf(stderr, "rpmsg %s: interrupted while opening %s\n", cmd, o->spec);
+        return r;
+    }
+    if (r == -ETIMEDOUT) {
+        no_peer(o, cmd);
+        return r;
+    }
+    if (r == -ENOENT && o->link) {
+        fprintf(stderr, "rpmsg %s: cannot open %s: no /dev/shm/%s; the side that creates it\n"
+                        "  (`rpmsg echo --link %s`, or --side create) must start first\n",
+                cmd, o->spec, o->link, o->link);
         return r;
     }
     if (r) {
@@ -106,6 +134,11 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
     r = rpmsg_link_wait_up(*out, o->cfg.timeout_ms);
     if (r == -ECANCELED) {
         fprintf(stderr, "rpmsg %s: interrupted while waiting for %s\n", cmd, o->spec);
+        rpmsg_link_close(*out);
+        *out = NULL;
+    } else if (r == -ETIMEDOUT) {
+        no_peer(o, cmd);
+        linkopts_report(*out, cmd);
         rpmsg_link_close(*out);
         *out = NULL;
     } else if (r) {

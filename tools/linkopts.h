@@ -45,11 +45,19 @@ struct linkopts {
     struct rpmsg_link_config cfg;
     char spec[512];
     const char *link, *openamp, *uart, *spi, *nuttx;
+    bool wait_given; /* --wait on the command line */
 };
+
+/* --wait's largest value: a day. */
+#define LINKOPTS_WAIT_MAX 86400000u
 
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side);
 /* 1: consumed; 0: not a link option; -1: bad value (message printed). */
 int linkopts_parse(struct linkopts *o, int opt, const char *arg);
+/* Checks the link options as a whole (exactly one link, its value) and
+ * builds the spec; prints what is wrong. 0 or -EINVAL/-ENAMETOOLONG: a
+ * usage error. linkopts_open() does it too. */
+int linkopts_validate(struct linkopts *o, const char *cmd);
 /* Opens the link and waits until it is up; prints why not. 0 or -errno. */
 int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd);
 

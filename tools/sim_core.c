@@ -224,7 +224,7 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
     if (!r)
         r = rpmsg_register_callback(&c, NULL, dev_destroyed, svc_match, svc_bind);
     if (r) {
-        fprintf(stderr, "sim: core %s: setup failed: %s\n", t->cores[me].name, rpmsg_strerror(r));
+        fprintf(stderr, "rpmsg sim: core %s: setup failed: %s\n", t->cores[me].name, rpmsg_strerror(r));
         return 1;
     }
     struct sim_demo_client *demo = NULL;
@@ -243,7 +243,7 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
             if (!c.link[li]) {
                 r = open_link(&c, o, li, tty_paths);
                 if (r && r != -ETIMEDOUT && r != -ENOENT && r != last_err[li])
-                    fprintf(stderr, "sim: core %s: link %s: %s\n", t->cores[me].name,
+                    fprintf(stderr, "rpmsg sim: core %s: link %s: %s\n", t->cores[me].name,
                             t->links[li].name, rpmsg_strerror(r));
                 last_err[li] = r;
             }
