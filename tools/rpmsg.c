@@ -11,6 +11,7 @@ static const struct rpmsg_tool_cmd *const cmds[] = {
     &rpmsg_cmd_echo,
     &rpmsg_cmd_fs,
     &rpmsg_cmd_line,
+    &rpmsg_cmd_list,
     &rpmsg_cmd_ping,
     &rpmsg_cmd_sim,
     &rpmsg_cmd_simctl,

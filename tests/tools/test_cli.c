@@ -81,7 +81,8 @@ static void test_bad_numbers(void **st)
 static void test_version_everywhere(void **st)
 {
     (void)st;
-    const char *cmds[] = { NULL, "demo", "echo", "fs", "line", "ping", "sim", "sim-ctl", "sock" };
+    const char *cmds[] = { NULL, "demo", "echo", "fs", "line", "list", "ping", "sim", "sim-ctl",
+                           "sock" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *args[] = { cmds[i] ? cmds[i] : "--version", "--version", NULL };
         if (!cmds[i])
@@ -247,6 +248,30 @@ static void test_serve_waits(void **st)
     stop_echo();
 }
 
+/* `rpmsg list` shows the peer's cpu, features, buffers and services. */
+static void test_list(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%slist", tr_prefix);
+    const char *echo[] = { "echo", "--link", name, "--name", "svc-one", "--cpu", "far", NULL };
+    const char *list[] = { "list", "--link", name, "--json", NULL };
+    tr_start(&tr_procs[0], echo);
+    int r = tr_run(&tr_procs[1], list, 30000);
+    tr_slurp(tr_procs[1].out, out, sizeof(out));
+    if (r)
+        tr_dump("list", &tr_procs[1]);
+    assert_int_equal(r, 0);
+    assert_non_null(strstr(out, "\"kind\":\"virtio\""));
+    assert_non_null(strstr(out, "\"peer_cpu\":\"far\""));
+    assert_non_null(strstr(out, "\"feature_names\":[\"ns\",\"ns-ack\""));
+    assert_int_equal(tr_json_int(out, "tx_bufs"), 256);
+    assert_int_equal(tr_json_int(out, "rx_buf_size"), 512);
+    assert_non_null(strstr(out, "\"services\":[{\"name\":\"svc-one\",\"addr\":1024}]"));
+    tr_finish(&tr_procs[0], 10000);
+    assert_int_equal(tr_leftovers(), 0);
+}
+
 static void test_demo_errors_line(void **st)
 {
     (void)st;
@@ -362,6 +387,7 @@ int main(void)
         cmocka_unit_test_teardown(test_ping_gives_up_on_silence, teardown),
         cmocka_unit_test_teardown(test_not_found_hint, teardown),
         cmocka_unit_test_teardown(test_serve_waits, teardown),
+        cmocka_unit_test_teardown(test_list, teardown),
         cmocka_unit_test_teardown(test_demo_errors_line, teardown),
         cmocka_unit_test_teardown(test_sim_middle_core_without_hub, teardown),
         cmocka_unit_test_teardown(test_sim_demo_and_cut, teardown),
