@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "opt.h"
+#include "pcap.h"
 #include "stop.h"
 
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side)
@@ -57,8 +58,34 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg)
     case 0x109: o->spi = arg; return 1;
     case 0x10a: o->nuttx = arg; return 1;
     case 0x10b: o->cfg.peer_cpuname = arg; return 1;
+    case 0x10c: o->pcap = arg; return 1;
     default: return 0;
     }
+}
+
+/* One capture per process, kept across the links it opens (echo --serve),
+ * closed at exit, after the command has closed its links. */
+static struct pcap *capture;
+
+static void close_capture(void)
+{
+    pcap_close(capture);
+    capture = NULL;
+}
+
+/* Records the messages of every link opened from now on in --pcap FILE,
+ * each from its first message (the trace every new device starts with). */
+static int start_capture(struct linkopts *o, const char *cmd)
+{
+    if (!o->pcap || capture)
+        return 0;
+    int r = pcap_open(&capture, o->pcap);
+    if (r) {
+        fprintf(stderr, "rpmsg %s: cannot write %s: %s\n", cmd, o->pcap, strerror(-r));
+        return r;
+    }
+    atexit(close_capture);
+    return pcap_trace_new_devices(capture);
 }
 
 static void no_peer(const struct linkopts *o, const char *cmd)
@@ -112,6 +139,8 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
     if (r)
         return r;
     o->cfg.spec = o->spec;
+    if ((r = start_capture(o, cmd)))
+        return r;
     r = rpmsg_link_open(out, &o->cfg);
     if (r == -ECANCELED) {
         fprintf(stderr, "rpmsg %s: interrupted while opening %s\n", cmd, o->spec);

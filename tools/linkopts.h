@@ -19,7 +19,8 @@
     { "uart", required_argument, NULL, 0x108 },        \
     { "spi", required_argument, NULL, 0x109 },         \
     { "nuttx-sim", required_argument, NULL, 0x10a },   \
-    { "peer-cpu", required_argument, NULL, 0x10b }
+    { "peer-cpu", required_argument, NULL, 0x10b },    \
+    { "pcap", required_argument, NULL, 0x10c }
 
 #define LINKOPTS_USAGE                                                                     \
     "link:\n"                                                                              \
@@ -39,13 +40,16 @@
     "  --side create|attach  native mode: create the shm object (start first) or attach\n" \
     "  --mode adaptive|poll|interrupt   how the RX thread waits (default adaptive)\n"      \
     "  --cpu NAME            local cpu name\n"                                             \
-    "  --wait MS             how long to wait for the peer (default 10000)\n"
+    "  --wait MS             how long to wait for the peer (default 10000)\n"             \
+    "  --pcap FILE           record every message sent and received on the link in\n"   \
+    "                        FILE (pcap; Wireshark: tools/wireshark/rpmsg.lua)\n"
 
 struct linkopts {
     struct rpmsg_link_config cfg;
     char spec[512];
     const char *link, *openamp, *uart, *spi, *nuttx;
     bool wait_given; /* --wait on the command line */
+    const char *pcap; /* --pcap FILE */
 };
 
 /* --wait's largest value: a day. */
