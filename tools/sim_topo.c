@@ -312,7 +312,7 @@ static int resolve(struct parse *p)
         !topo_path(t, t->demo_from, t->demo_to, path, TOPO_CORES_MAX))
         return fail(p, p->demo_line[1],
                     "no route from '%s' to '%s': every core between them must be a hub "
-                    "(hub = yes in its [core] section)",
+                    "(hub = true in its [core] section)",
                     t->cores[t->demo_from].name, t->cores[t->demo_to].name);
     return 1;
 }
