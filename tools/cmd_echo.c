@@ -138,12 +138,7 @@ static int run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int k = linkopts_parse(&lo, c, optarg);
-        if (k < 0)
-            return TOOL_USAGE;
-        if (k)
-            continue;
+    while ((c = linkopts_getopt(&lo, argc, argv, opts)) != -1) {
         switch (c) {
         case 'N': name = optarg; break;
         case 'n':
@@ -153,14 +148,11 @@ static int run(int argc, char **argv)
         case 'z': e.nocopy = true; break;
         case 'S': serve = true; break;
         case 'h': usage(stdout); return TOOL_OK;
+        case LINKOPTS_BAD: return TOOL_USAGE;
         default: usage(stderr); return TOOL_USAGE;
         }
     }
-    if (optind < argc) {
-        tool_err("unexpected argument '%s'", argv[optind]);
-        return TOOL_USAGE;
-    }
-    if (linkopts_validate(&lo, "echo"))
+    if (linkopts_done(&lo, argc, argv, "echo"))
         return TOOL_USAGE;
     /* A server waits for its next peer as long as it runs, not --wait's default. */
     if (serve && !lo.wait_given)

@@ -130,26 +130,19 @@ static int run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int k = linkopts_parse(&lo, c, optarg);
-        if (k < 0)
-            return TOOL_USAGE;
-        if (k)
-            continue;
+    while ((c = linkopts_getopt(&lo, argc, argv, opts)) != -1) {
+        int k = 0;
         switch (c) {
         case 'S': k = opt_u32("settle", optarg, 0, LINKOPTS_WAIT_MAX, &settle); break;
         case 'j': json = true; break;
         case 'h': usage(stdout); return TOOL_OK;
+        case LINKOPTS_BAD: return TOOL_USAGE;
         default: usage(stderr); return TOOL_USAGE;
         }
         if (k < 0)
             return TOOL_USAGE;
     }
-    if (optind < argc) {
-        tool_err("unexpected argument '%s'", argv[optind]);
-        return TOOL_USAGE;
-    }
-    if (linkopts_validate(&lo, "list"))
+    if (linkopts_done(&lo, argc, argv, "list"))
         return TOOL_USAGE;
     tool_stop_on_signals();
     rpmsg_register_callback(&seen, NULL, NULL, record, NULL);

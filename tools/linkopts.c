@@ -22,6 +22,28 @@ void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_lin
     o->cfg.cancel = tool_stop_requested;
 }
 
+int linkopts_getopt(struct linkopts *o, int argc, char **argv, const struct option *opts)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = linkopts_parse(o, c, optarg);
+        if (k < 0)
+            return LINKOPTS_BAD;
+        if (!k)
+            return c;
+    }
+    return -1;
+}
+
+int linkopts_done(struct linkopts *o, int argc, char **argv, const char *cmd)
+{
+    if (optind < argc) {
+        tool_err("unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return linkopts_validate(o, cmd) ? -1 : 0;
+}
+
 static int bad(const char *what, const char *arg)
 {
     tool_err("bad value for --%s: '%s'", what, arg);

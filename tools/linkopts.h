@@ -58,6 +58,13 @@ struct linkopts {
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side);
 /* 1: consumed; 0: not a link option; -1: bad value (message printed). */
 int linkopts_parse(struct linkopts *o, int opt, const char *arg);
+/* getopt_long() ("h" short) that takes the link options itself: the next
+ * other option, -1 at the end, or LINKOPTS_BAD after a bad link value. */
+#define LINKOPTS_BAD (-2)
+int linkopts_getopt(struct linkopts *o, int argc, char **argv, const struct option *opts);
+/* After the options: no operands left, and the link options agree. 0, or
+ * -1 with a message (a usage error). */
+int linkopts_done(struct linkopts *o, int argc, char **argv, const char *cmd);
 /* Checks the link options as a whole (exactly one link, its value) and
  * builds the spec; prints what is wrong. 0 or -EINVAL/-ENAMETOOLONG: a
  * usage error. linkopts_open() does it too. */

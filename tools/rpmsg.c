@@ -7,6 +7,7 @@
 #include "tools.h"
 
 static const struct rpmsg_tool_cmd *const cmds[] = {
+    &rpmsg_cmd_bench,
     &rpmsg_cmd_demo,
     &rpmsg_cmd_echo,
     &rpmsg_cmd_fs,

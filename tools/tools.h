@@ -8,6 +8,7 @@ struct rpmsg_tool_cmd {
     int (*run)(int argc, char **argv); /* argv[0] is the command's name */
 };
 
+extern const struct rpmsg_tool_cmd rpmsg_cmd_bench;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_demo;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_echo;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_fs;

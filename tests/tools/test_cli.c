@@ -81,8 +81,8 @@ static void test_bad_numbers(void **st)
 static void test_version_everywhere(void **st)
 {
     (void)st;
-    const char *cmds[] = { NULL, "demo", "echo", "fs", "line", "list", "ping", "sim", "sim-ctl",
-                           "sock" };
+    const char *cmds[] = { NULL, "bench", "demo", "echo", "fs", "line", "list", "ping", "sim",
+                           "sim-ctl", "sock" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *args[] = { cmds[i] ? cmds[i] : "--version", "--version", NULL };
         if (!cmds[i])
@@ -272,6 +272,54 @@ static void test_list(void **st)
     assert_int_equal(tr_leftovers(), 0);
 }
 
+/*
+ * `rpmsg bench`: a latency histogram and a point per size and window, every
+ * echo checked, as JSON; the plot is an SVG drawn by gnuplot.
+ */
+static void test_bench(void **st)
+{
+    (void)st;
+    char svg[160];
+    snprintf(svg, sizeof(svg), "/tmp/%sbench.svg", tr_prefix);
+    const char *args[] = { "--sizes", "16,496", "--windows", "1,8", "--count", "300",
+                           "--latency", "300", "--json", "--plot", svg, NULL };
+    char name[96];
+    snprintf(name, sizeof(name), "%sbench", tr_prefix);
+    const char *echo[] = { "echo", "--link", name, NULL };
+    const char *bench[24] = { "bench", "--link", name };
+    int n = 3;
+    for (int i = 0; args[i]; i++)
+        bench[n++] = args[i];
+    bench[n] = NULL;
+    tr_start(&tr_procs[0], echo);
+    int r = tr_run(&tr_procs[1], bench, 60000);
+    tr_slurp(tr_procs[1].out, out, sizeof(out));
+    if (r)
+        tr_dump("bench", &tr_procs[1]);
+    assert_int_equal(r, 0);
+    assert_non_null(strstr(out, "\"bench\":\"rpmsg_bench\""));
+    assert_non_null(strstr(out, "\"count\":300,"));
+    const char *pts[] = { "{\"size\":16,\"window\":1,", "{\"size\":16,\"window\":8,",
+                          "{\"size\":496,\"window\":1,", "{\"size\":496,\"window\":8," };
+    for (int i = 0; i < 4; i++)
+        assert_non_null(strstr(out, pts[i]));
+    /* Every round trip is in one bucket of the histogram. */
+    long total = 0;
+    for (const char *s = out; (s = strstr(s, "\"n\":")); s += 4)
+        total += strtol(s + 4, NULL, 10);
+    assert_int_equal(total, 300);
+    assert_non_null(strstr(out, "\"errors\":0,\"ok\":true}"));
+    FILE *f = fopen(svg, "r");
+    assert_non_null(f);
+    char head[4096];
+    size_t got = fread(head, 1, sizeof(head) - 1, f);
+    head[got] = '\0';
+    fclose(f);
+    unlink(svg);
+    assert_non_null(strstr(head, "<svg"));
+    stop_echo();
+}
+
 static void test_demo_errors_line(void **st)
 {
     (void)st;
@@ -388,6 +436,7 @@ int main(void)
         cmocka_unit_test_teardown(test_not_found_hint, teardown),
         cmocka_unit_test_teardown(test_serve_waits, teardown),
         cmocka_unit_test_teardown(test_list, teardown),
+        cmocka_unit_test_teardown(test_bench, teardown),
         cmocka_unit_test_teardown(test_demo_errors_line, teardown),
         cmocka_unit_test_teardown(test_sim_middle_core_without_hub, teardown),
         cmocka_unit_test_teardown(test_sim_demo_and_cut, teardown),

@@ -60,7 +60,8 @@ static void test_installed_tree(void **st)
     assert_int_equal(sh("cmake --install %s --prefix %s >/dev/null", build, prefix), 0);
     assert_true(exists("bin/rpmsg"));
     assert_true(exists("share/man/man1/rpmsg.1"));
-    const char *cmds[] = { "demo", "echo", "fs", "line", "list", "ping", "sim", "sim-ctl", "sock" };
+    const char *cmds[] = { "bench", "demo", "echo", "fs", "line", "list", "ping", "sim", "sim-ctl",
+                           "sock" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         char page[128];
         snprintf(page, sizeof(page), "share/man/man1/rpmsg-%s.1", cmds[i]);

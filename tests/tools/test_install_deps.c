@@ -59,6 +59,7 @@ static void test_waits_for_lock_and_installs_only_used(void **st)
     assert_non_null(strstr(args, "libcmocka-dev"));
     assert_non_null(strstr(args, "libinih-dev"));
     assert_non_null(strstr(args, "tshark"));
+    assert_non_null(strstr(args, "gnuplot-nox"));
     assert_null(strstr(args, "clang"));
     assert_int_equal(run_script("fuzz", args, sizeof(args)), 0);
     assert_non_null(strstr(args, " clang "));
