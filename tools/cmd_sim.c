@@ -156,7 +156,13 @@ static int command(struct sim *s, char *line, FILE *out)
         return 0;
     }
     if (!strcmp(verb, "status")) {
-        sim_print_status(&s->t, s->sh, out, rpmsg_time_ms() - s->t0);
+        int core = arg[0] ? topo_core_index(&s->t, arg) : -1;
+        if (arg[0] && core < 0)
+            fprintf(out, "error: no core '%s'\n", arg);
+        else if (core >= 0)
+            sim_print_core_links(&s->t, s->sh, core, out);
+        else
+            sim_print_status(&s->t, s->sh, out, rpmsg_time_ms() - s->t0);
         return 0;
     }
     if (!strcmp(verb, "cut")) {
@@ -347,7 +353,7 @@ static void usage(FILE *f)
             "  --ctl PATH        control socket for `rpmsg sim-ctl`\n"
             "  --check           only parse the topology and print it\n"
             "commands (stdin or sim-ctl): kill CORE | restart CORE | start CORE |\n"
-            "                             cut LINK MS | status | go | quit\n");
+            "                             cut LINK MS | status [CORE] | go | quit\n");
 }
 
 static int run(int argc, char **argv)

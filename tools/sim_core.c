@@ -197,6 +197,15 @@ static void publish(struct core *c)
             ls->rx_bytes = s.rx_bytes;
             ls->errors = s.drop_bad_header + s.drop_bad_ns + rpmsg_link_errors(c->link[li]);
         }
+        struct rpmsg_link_info info;
+        if (ls->up && !rpmsg_link_info(c->link[li], &info)) {
+            snprintf(ls->peer, sizeof(ls->peer), "%s", rpmsg_get_cpuname(d));
+            ls->features = rpmsg_get_features(d);
+            ls->tx_bufs = info.tx_bufs;
+            ls->rx_bufs = info.rx_bufs;
+            ls->tx_buf_size = info.tx_buf_size;
+            ls->rx_buf_size = info.rx_buf_size;
+        }
     }
     struct rpmsg_router_stats rs;
     if (!rpmsg_router_get_stats(c->router, &rs)) {

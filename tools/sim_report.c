@@ -74,6 +74,32 @@ void sim_print_status(const struct topo *t, const struct sim_shared *sh, FILE *f
     }
 }
 
+void sim_print_core_links(const struct topo *t, const struct sim_shared *sh, int core, FILE *f)
+{
+    fprintf(f, "core %s: %s\n", t->cores[core].name, states[sh->core[core].state & 3]);
+    for (int li = 0; li < t->nlinks; li++) {
+        const struct topo_link *l = &t->links[li];
+        int e = l->end[1] == core;
+        if (l->end[e] != core)
+            continue;
+        const struct sim_link_status *s = &sh->core[core].link[li];
+        fprintf(f, "  link %s (%s, %s) to %s: %s\n", l->name, topo_type_name(l->type),
+                end_role(l, e), t->cores[l->end[!e]].name, s->up ? "up" : "down");
+        if (t->cores[core].program[0]) {
+            fprintf(f, "    (a program: not observed)\n");
+            continue;
+        }
+        if (!s->peer[0])
+            continue; /* never up */
+        fprintf(f, "    peer cpu:  %s\n    features:  0x%x\n", s->peer, s->features);
+        fprintf(f, "    buffers:   tx %u x %u bytes, rx %u x %u bytes\n", s->tx_bufs,
+                s->tx_buf_size, s->rx_bufs, s->rx_buf_size);
+        fprintf(f, "    messages:  tx %llu, rx %llu, errors %llu\n",
+                (unsigned long long)s->tx_msgs, (unsigned long long)s->rx_msgs,
+                (unsigned long long)s->errors);
+    }
+}
+
 static void route(const struct topo *t, int from, int to, char *buf, size_t n, int *hops)
 {
     int path[TOPO_CORES_MAX];

@@ -404,6 +404,24 @@ static void test_sim_demo_and_cut(void **st)
         tr_dump("cut spi0", &tr_procs[1]);
     assert_int_equal(r, 0);
     assert_non_null(strstr(out, "ok: link spi0 cut for 100 ms"));
+    /* status CORE: each link of the hub as `rpmsg list` shows one. */
+    const char *status[] = { "sim-ctl", "--ctl", ctl, "status", "A", NULL };
+    bool both = false;
+    for (int t = 0; t < 300 && !both; t++) {
+        assert_int_equal(tr_run(&tr_procs[1], status, 10000), 0);
+        tr_slurp(tr_procs[1].out, out, sizeof(out));
+        both = strstr(out, "peer cpu:  big") && strstr(out, "peer cpu:  B");
+        if (!both)
+            usleep(100000);
+    }
+    if (!both)
+        fprintf(stderr, "status A:\n%s\n", out);
+    assert_true(both);
+    assert_non_null(strstr(out, "core A: running\n"));
+    assert_non_null(strstr(out, "  link vq0 (virtio, host) to B: up\n"));
+    /* vq0 as examples/heterogeneous.ini gives it: bufs 128, buf_size 512. */
+    assert_non_null(strstr(out, "    buffers:   tx 128 x 512 bytes, rx 128 x 512 bytes\n"));
+    assert_non_null(strstr(out, "  link spi0 (spi, slave) to big: up\n"));
     const char *go[] = { "sim-ctl", "--ctl", ctl, "go", NULL };
     assert_int_equal(tr_run(&tr_procs[1], go, 10000), 0);
     r = tr_finish(&tr_procs[0], 120000);
