@@ -351,6 +351,8 @@ static void usage(FILE *f)
             "  --duration SEC    stop after SEC seconds (default: Ctrl-C, or the demo's end)\n"
             "  --interval MS     status lines every MS (default 1000; 0: none)\n"
             "  --ctl PATH        control socket for `rpmsg sim-ctl`\n"
+            "  --pcap DIR        every message of every built-in core's links, one pcap\n"
+            "                    per link end: DIR/LINK-CORE.pcap (tools/wireshark/rpmsg.lua)\n"
             "  --check           only parse the topology and print it\n"
             "commands (stdin or sim-ctl): kill CORE | restart CORE | start CORE |\n"
             "                             cut LINK MS | status [CORE] | go | quit\n");
@@ -374,12 +376,13 @@ static int run(int argc, char **argv)
         { "duration", required_argument, NULL, 't' },
         { "interval", required_argument, NULL, 'i' },
         { "ctl", required_argument, NULL, 'c' },
+        { "pcap", required_argument, NULL, 'P' },
         { "check", no_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:kh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:P:kh", opts, NULL)) != -1) {
         int k = 0;
         switch (opt) {
         case 'd': s.o.demo = true; break;
@@ -391,6 +394,7 @@ static int run(int argc, char **argv)
         case 't': k = opt_u32("duration", optarg, 1, 86400, &duration); break;
         case 'i': k = opt_u32("interval", optarg, 0, 3600000, &interval); break;
         case 'c': snprintf(s.ctl_path, sizeof(s.ctl_path), "%s", optarg); break;
+        case 'P': s.o.pcap_dir = optarg; break;
         case 'k': check = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -91,6 +91,7 @@ static struct pcap *capture;
 
 static void close_capture(void)
 {
+    rpmsg_set_trace(NULL, NULL, NULL);
     pcap_close(capture);
     capture = NULL;
 }

@@ -99,7 +99,6 @@ void pcap_close(struct pcap *p)
 {
     if (!p)
         return;
-    rpmsg_set_trace(NULL, NULL, NULL);
     fclose(p->f);
     pthread_mutex_destroy(&p->lock);
     free(p);

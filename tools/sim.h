@@ -63,6 +63,7 @@ struct sim_opts {
     uint32_t count, size, pings;
     uint32_t window; /* demo stream: messages in flight */
     char tag[48]; /* unique per sim run: names shm objects */
+    const char *pcap_dir; /* --pcap DIR: DIR/LINK-CORE.pcap per link end */
 };
 
 /* Link spec of core `me` on topology link `li` (for rpmsg_link_open). */
