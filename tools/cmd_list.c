@@ -86,21 +86,32 @@ static void print_text(const char *spec, struct rpmsg_device *rdev, const struct
         printf("    0x%-8x %s\n", seen.svc[i].addr, seen.svc[i].name);
 }
 
+/* s as a JSON string: names come from the peer (or the command line). */
+static void json_str(const char *key, const char *s)
+{
+    printf("\"%s\":\"", key);
+    for (; *s; s++)
+        printf(*s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? "?" : "%c", *s);
+    printf("\"");
+}
+
 static void print_json(const char *spec, struct rpmsg_device *rdev, const struct rpmsg_link_info *li)
 {
     uint32_t feat = rpmsg_get_features(rdev);
-    /* Names and cpu names come from the peer: printed as JSON strings. */
-    printf("{\"link\":\"%s\",\"kind\":\"%s\",\"local_cpu\":\"%s\",\"peer_cpu\":\"%s\","
-           "\"features\":%u,\"feature_names\":[",
-           spec, li->kind, rpmsg_get_local_cpuname(rdev), rpmsg_get_cpuname(rdev), feat);
+    printf("{");
+    json_str("link", spec);
+    printf(",\"kind\":\"%s\",", li->kind);
+    json_str("local_cpu", rpmsg_get_local_cpuname(rdev));
+    printf(",");
+    json_str("peer_cpu", rpmsg_get_cpuname(rdev));
+    printf(",\"features\":%u,\"feature_names\":[", feat);
     print_features(stdout, feat, ",", true);
     printf("],\"tx_bufs\":%u,\"tx_buf_size\":%u,\"rx_bufs\":%u,\"rx_buf_size\":%u,\"services\":[",
            li->tx_bufs, li->tx_buf_size, li->rx_bufs, li->rx_buf_size);
     for (unsigned i = 0; i < seen.n; i++) {
-        printf("%s{\"name\":\"", i ? "," : "");
-        for (const char *c = seen.svc[i].name; *c; c++)
-            printf(*c == '"' || *c == '\\' ? "\\%c" : (unsigned char)*c < 0x20 ? "?" : "%c", *c);
-        printf("\",\"addr\":%u}", seen.svc[i].addr);
+        printf("%s{", i ? "," : "");
+        json_str("name", seen.svc[i].name);
+        printf(",\"addr\":%u}", seen.svc[i].addr);
     }
     printf("]}\n");
 }
