@@ -67,7 +67,8 @@ install: build
 # the set (e.g. FUZZ_TARGETS=fuzz_port_rx). See fuzz/README.md.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
-fuzz: deps
+fuzz:
+	@scripts/install-deps fuzz
 	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRPMSG_FUZZ=ON -DRPMSG_BUILD_TESTS=OFF -DRPMSG_BUILD_BENCH=OFF >/dev/null
 	@$(CMAKE) --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \

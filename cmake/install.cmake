@@ -23,3 +23,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/rpmsgConfig.cmake
 
 configure_file(${CMAKE_CURRENT_LIST_DIR}/rpmsg.pc.in ${CMAKE_CURRENT_BINARY_DIR}/rpmsg.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/rpmsg.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The tool's man pages and the Wireshark dissector for its --pcap files.
+if(RPMSG_MAN_PAGES)
+  install(FILES ${RPMSG_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endif()
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/../tools/wireshark/rpmsg.lua
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/rpmsg-stack/wireshark)

@@ -11,10 +11,13 @@
 #include <string.h>
 
 #include "rpmsg/rpmsg_loopback.h"
+#include "opt.h"
 #include "payload.h"
 #include "tools.h"
 
 #define SVC "rpmsg-demo-echo"
+#define DEMO_SIZE_MAX 496u /* a 512-byte buffer less the rpmsg header */
+#define DEMO_COUNT_MAX 100000000u
 
 struct demo {
     struct rpmsg_endpoint echo; /* on b */
@@ -57,15 +60,18 @@ static int a_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
     return 0;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    printf("usage: rpmsg demo [--count N] [--size BYTES]\n"
-           "Two cores over the in-process loopback link: discovery, echo, checks.\n");
+    fprintf(f, "usage: rpmsg demo [--count N] [--size BYTES]\n"
+               "Two cores over the in-process loopback link: discovery, echo, checks.\n"
+               "  --count N      messages, 1..%u (default 20000)\n"
+               "  --size BYTES   payload, %u..%u (default %u)\n",
+            DEMO_COUNT_MAX, PAYLOAD_MIN, DEMO_SIZE_MAX, DEMO_SIZE_MAX);
 }
 
 static int run(int argc, char **argv)
 {
-    unsigned count = 20000, size = 496;
+    uint32_t count = 20000, size = DEMO_SIZE_MAX;
     static const struct option opts[] = {
         { "count", required_argument, NULL, 'n' },
         { "size", required_argument, NULL, 's' },
@@ -74,16 +80,19 @@ static int run(int argc, char **argv)
     };
     int c;
     while ((c = getopt_long(argc, argv, "n:s:h", opts, NULL)) != -1) {
+        int k = 0;
         switch (c) {
-        case 'n': count = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 's': size = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 'h': usage(); return 0;
-        default: usage(); return 2;
+        case 'n': k = opt_u32("count", optarg, 1, DEMO_COUNT_MAX, &count); break;
+        case 's': k = opt_u32("size", optarg, PAYLOAD_MIN, DEMO_SIZE_MAX, &size); break;
+        case 'h': usage(stdout); return TOOL_OK;
+        default: usage(stderr); return TOOL_USAGE;
         }
+        if (k)
+            return TOOL_USAGE;
     }
-    if (size < 8 || size > 496 || count == 0) {
-        fprintf(stderr, "rpmsg demo: --size must be 8..496 and --count > 0\n");
-        return 2;
+    if (optind < argc) {
+        tool_err("unexpected argument '%s'", argv[optind]);
+        return TOOL_USAGE;
     }
 
     static struct demo d;
@@ -111,7 +120,7 @@ static int run(int argc, char **argv)
     }
     printf("  a: endpoint '%s' at 0x%x announced\n", SVC, ept.addr);
 
-    uint8_t buf[496];
+    uint8_t buf[DEMO_SIZE_MAX];
     uint64_t t0 = rpmsg_time_ms();
     for (uint32_t i = 0; i < count && r >= 0; i++) {
         payload_fill(buf, size, i);
@@ -132,7 +141,11 @@ static int run(int argc, char **argv)
     if (ms)
         printf("  %.0f messages/s echoed (%u bytes each way, pipelined)\n", count * 1000.0 / (double)ms, size);
 
-    bool ok = r >= 0 && d.received == count && d.errors == 0;
+    /* Every way the run can have gone wrong, in one figure. */
+    unsigned long long errors = d.errors + (count - d.received) + (r < 0) + st.drop_bad_header +
+                                st.drop_unknown_dst + st.drop_bad_ns;
+    printf("  errors: %llu\n", errors);
+    bool ok = errors == 0;
     rpmsg_destroy_ept(&ept);
     rpmsg_loopback_destroy(lb);
     rpmsg_unregister_callback(&d, NULL, NULL, match, bind);

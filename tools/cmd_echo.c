@@ -3,6 +3,7 @@
  * sender. Plays the OpenAMP demo's remote (rpmsg-openamp-demo-channel) too.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "linkopts.h"
 #include "nuttx_ping.h"
+#include "opt.h"
 #include "stop.h"
 #include "tools.h"
 
@@ -65,17 +67,20 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 
 /* serve_once(): the link worked, but the peer broke it or died. */
 #define PEER_FAILED 3
+/* serve_once(): told to stop before a peer came (the usual end of an echo). */
+#define STOPPED 4
 
 /* One link's life: open, announce, echo until the peer goes away. 0, 1 (no
- * link) or PEER_FAILED. */
+ * link), PEER_FAILED or STOPPED. */
 static int serve_once(struct echo *e, struct linkopts *lo, const char *name)
 {
     struct rpmsg_link *link;
-    if (linkopts_open(lo, &link, "echo"))
-        return 1;
+    int r = linkopts_open(lo, &link, "echo");
+    if (r)
+        return r == -ECANCELED ? STOPPED : 1;
     struct rpmsg_device *rdev = rpmsg_link_device(link);
     e->ept.priv = e;
-    int r = rpmsg_create_ept(&e->ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL);
+    r = rpmsg_create_ept(&e->ept, rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL);
     if (r) {
         fprintf(stderr, "rpmsg echo: %s\n", rpmsg_strerror(r));
         rpmsg_link_close(link);
@@ -109,7 +114,9 @@ static void usage(FILE *f)
                "  --count N        exit after echoing N messages (default: until signalled "
                "or the link drops)\n"
                "  --nocopy         answer through zero-copy TX buffers\n"
-               "  --serve          after a peer leaves, open the link again for the next one\n"
+               "  --serve          after a peer leaves, open the link again for the next one;\n"
+               "                   waits for peers until signalled (or --wait MS each)\n"
+               "A signal (Ctrl-C) ends it; exit 0 unless a peer failed or an echo did.\n"
                "NuttX's ping requests (SEND, SEND_CHECK, SEND_NOACK) get NuttX's ACK.\n"
                "defaults: --role remote --side create\n" LINKOPTS_USAGE);
 }
@@ -131,21 +138,25 @@ static int run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int k = linkopts_parse(&lo, c, optarg);
-        if (k < 0)
-            return 2;
-        if (k)
-            continue;
+    while ((c = linkopts_getopt(&lo, argc, argv, opts)) != -1) {
         switch (c) {
         case 'N': name = optarg; break;
-        case 'n': e.limit = strtoul(optarg, NULL, 0); break;
+        case 'n':
+            if (opt_ulong("count", optarg, 1, ULONG_MAX, &e.limit))
+                return TOOL_USAGE;
+            break;
         case 'z': e.nocopy = true; break;
         case 'S': serve = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h': usage(stdout); return TOOL_OK;
+        case LINKOPTS_BAD: return TOOL_USAGE;
+        default: usage(stderr); return TOOL_USAGE;
         }
     }
+    if (linkopts_done(&lo, argc, argv, "echo"))
+        return TOOL_USAGE;
+    /* A server waits for its next peer as long as it runs, not --wait's default. */
+    if (serve && !lo.wait_given)
+        lo.cfg.timeout_ms = LINKOPTS_WAIT_MAX;
     tool_stop_on_signals();
     rpmsg_sem_init(&e.done, 0);
     int rc = 0;
@@ -157,7 +168,7 @@ static int run(int argc, char **argv)
     } while (serve && !tool_stop && rc != 1 && (!e.limit || e.count < e.limit));
     rc = rc == 1 || failed;
     fprintf(stderr, "rpmsg echo: echoed %lu messages, %lu errors\n", e.count, e.errors);
-    return rc || e.errors ? 1 : 0;
+    return rc || e.errors ? TOOL_FAIL : TOOL_OK;
 }
 
 const struct rpmsg_tool_cmd rpmsg_cmd_echo = {

@@ -10,6 +10,7 @@
 
 #include "fs_fuse.h"
 #include "linkopts.h"
+#include "opt.h"
 #include "rpmsg/rpmsg_fs.h"
 #include "stop.h"
 #include "tools.h"
@@ -218,7 +219,10 @@ static int run(int argc, char **argv)
         switch (c) {
         case 'r': ro = true; break;
         case 'x': nx = true; break;
-        case 't': timeout = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 't':
+            if (opt_u32("timeout", optarg, 1, LINKOPTS_WAIT_MAX, &timeout))
+                return TOOL_USAGE;
+            break;
         case 'd': debug = true; break;
         case 'o': fopts = optarg; break;
         case 'h': usage(stdout); return 0;

@@ -23,6 +23,7 @@
 
 #include "rpmsg/rpmsg_link.h"
 #include "rpmsg/rpmsg_port.h"
+#include "opt.h"
 #include "sim.h"
 #include "sim_line.h"
 #include "sim_report.h"
@@ -155,15 +156,30 @@ static int command(struct sim *s, char *line, FILE *out)
         return 0;
     }
     if (!strcmp(verb, "status")) {
-        sim_print_status(&s->t, s->sh, out, rpmsg_time_ms() - s->t0);
+        int core = arg[0] ? topo_core_index(&s->t, arg) : -1;
+        if (arg[0] && core < 0)
+            fprintf(out, "error: no core '%s'\n", arg);
+        else if (core >= 0)
+            sim_print_core_links(&s->t, s->sh, core, out);
+        else
+            sim_print_status(&s->t, s->sh, out, rpmsg_time_ms() - s->t0);
         return 0;
     }
     if (!strcmp(verb, "cut")) {
         for (int li = 0; li < s->t.nlinks; li++)
             if (!strcmp(s->t.links[li].name, arg)) {
+                if (s->t.links[li].type == TOPO_VIRTIO) {
+                    /* Shared memory has no line to interrupt. */
+                    fprintf(out, "error: link %s is VirtIO shared memory: only uart and spi "
+                                 "links can be cut (kill or restart a core instead)\n", arg);
+                    return 0;
+                }
                 int r = s->bus[li] ? rpmsg_spibus_cut(s->bus[li], ms)
                         : s->line[li].pid > 0 ? sim_line_cut(&s->line[li], ms) : -ENOTSUP;
-                fprintf(out, r ? "error: %s\n" : "ok\n", rpmsg_strerror(r));
+                if (r)
+                    fprintf(out, "error: cannot cut link %s: %s\n", arg, rpmsg_strerror(r));
+                else
+                    fprintf(out, "ok: link %s cut for %u ms\n", arg, ms);
                 return 0;
             }
         fprintf(out, "error: no link '%s'\n", arg);
@@ -335,9 +351,11 @@ static void usage(FILE *f)
             "  --duration SEC    stop after SEC seconds (default: Ctrl-C, or the demo's end)\n"
             "  --interval MS     status lines every MS (default 1000; 0: none)\n"
             "  --ctl PATH        control socket for `rpmsg sim-ctl`\n"
+            "  --pcap DIR        every message of every built-in core's links, one pcap\n"
+            "                    per link end: DIR/LINK-CORE.pcap (tools/wireshark/rpmsg.lua)\n"
             "  --check           only parse the topology and print it\n"
             "commands (stdin or sim-ctl): kill CORE | restart CORE | start CORE |\n"
-            "                             cut LINK MS | status | go | quit\n");
+            "                             cut LINK MS | status [CORE] | go | quit\n");
 }
 
 static int run(int argc, char **argv)
@@ -346,7 +364,7 @@ static int run(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.ctl_fd = -1;
     s.o.count = 0;
-    unsigned duration = 0, interval = 1000;
+    uint32_t duration = 0, interval = 1000;
     bool check = false;
     static const struct option opts[] = {
         { "demo", no_argument, NULL, 'd' },
@@ -358,26 +376,31 @@ static int run(int argc, char **argv)
         { "duration", required_argument, NULL, 't' },
         { "interval", required_argument, NULL, 'i' },
         { "ctl", required_argument, NULL, 'c' },
+        { "pcap", required_argument, NULL, 'P' },
         { "check", no_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:kh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:P:kh", opts, NULL)) != -1) {
+        int k = 0;
         switch (opt) {
         case 'd': s.o.demo = true; break;
         case 'w': s.o.demo = s.o.demo_wait = true; break;
-        case 'n': s.o.count = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 's': s.o.size = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 'p': s.o.pings = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 'W': s.o.window = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 't': duration = (unsigned)strtoul(optarg, NULL, 0); break;
-        case 'i': interval = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'n': k = opt_u32("count", optarg, 1, 100000000, &s.o.count); break;
+        case 's': k = opt_u32("size", optarg, 16, 65536, &s.o.size); break;
+        case 'p': k = opt_u32("pings", optarg, 1, 100000000, &s.o.pings); break;
+        case 'W': k = opt_u32("window", optarg, 1, 4096, &s.o.window); break;
+        case 't': k = opt_u32("duration", optarg, 1, 86400, &duration); break;
+        case 'i': k = opt_u32("interval", optarg, 0, 3600000, &interval); break;
         case 'c': snprintf(s.ctl_path, sizeof(s.ctl_path), "%s", optarg); break;
+        case 'P': s.o.pcap_dir = optarg; break;
         case 'k': check = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+        if (k)
+            return TOOL_USAGE;
     }
     if (optind != argc - 1) {
         usage(stderr);

@@ -13,7 +13,7 @@ static int run(int argc, char **argv)
     if (argc < 4 || strcmp(argv[1], "--ctl")) {
         fprintf(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr,
                 "usage: rpmsg sim-ctl --ctl PATH kill|restart|start CORE | cut LINK MS | "
-                "status | go | quit\n");
+                "status [CORE] | go | quit\n");
         return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
     }
     char line[256] = "";

@@ -11,6 +11,7 @@
  * half-close, so request/response programs work as over TCP.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "linkopts.h"
+#include "opt.h"
 #include "rpmsg/rpmsg_socket.h"
 #include "stop.h"
 #include "tools.h"
@@ -375,7 +377,10 @@ static int run(int argc, char **argv)
         if (k)
             continue;
         switch (c) {
-        case 'n': b.limit = strtoul(optarg, NULL, 0); break;
+        case 'n':
+            if (opt_ulong("count", optarg, 1, ULONG_MAX, &b.limit))
+                return TOOL_USAGE;
+            break;
         case 's': sim = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -2,11 +2,14 @@
 
 #include "rpmsg/rpmsg_port.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "opt.h"
+#include "pcap.h"
 #include "stop.h"
 
 void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_link_side side)
@@ -19,9 +22,31 @@ void linkopts_init(struct linkopts *o, enum rpmsg_link_role role, enum rpmsg_lin
     o->cfg.cancel = tool_stop_requested;
 }
 
+int linkopts_getopt(struct linkopts *o, int argc, char **argv, const struct option *opts)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = linkopts_parse(o, c, optarg);
+        if (k < 0)
+            return LINKOPTS_BAD;
+        if (!k)
+            return c;
+    }
+    return -1;
+}
+
+int linkopts_done(struct linkopts *o, int argc, char **argv, const char *cmd)
+{
+    if (optind < argc) {
+        tool_err("unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return linkopts_validate(o, cmd) ? -1 : 0;
+}
+
 static int bad(const char *what, const char *arg)
 {
-    fprintf(stderr, "rpmsg: bad value for --%s: '%s'\n", what, arg);
+    tool_err("bad value for --%s: '%s'", what, arg);
     return -1;
 }
 
@@ -48,16 +73,51 @@ int linkopts_parse(struct linkopts *o, int opt, const char *arg)
         else return bad("mode", arg);
         return 1;
     case 0x106: o->cfg.cpuname = arg; return 1;
-    case 0x107: o->cfg.timeout_ms = (uint32_t)strtoul(arg, NULL, 0); return 1;
+    case 0x107:
+        o->wait_given = true;
+        return opt_u32("wait", arg, 1, LINKOPTS_WAIT_MAX, &o->cfg.timeout_ms) ? -1 : 1;
     case 0x108: o->uart = arg; return 1;
     case 0x109: o->spi = arg; return 1;
     case 0x10a: o->nuttx = arg; return 1;
     case 0x10b: o->cfg.peer_cpuname = arg; return 1;
+    case 0x10c: o->pcap = arg; return 1;
     default: return 0;
     }
 }
 
-int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
+/* One capture per process, kept across the links it opens (echo --serve),
+ * closed at exit, after the command has closed its links. */
+static struct pcap *capture;
+
+static void close_capture(void)
+{
+    rpmsg_set_trace(NULL, NULL, NULL);
+    pcap_close(capture);
+    capture = NULL;
+}
+
+/* Records the messages of every link opened from now on in --pcap FILE,
+ * each from its first message (the trace every new device starts with). */
+static int start_capture(struct linkopts *o, const char *cmd)
+{
+    if (!o->pcap || capture)
+        return 0;
+    int r = pcap_open(&capture, o->pcap);
+    if (r) {
+        fprintf(stderr, "rpmsg %s: cannot write %s: %s\n", cmd, o->pcap, strerror(-r));
+        return r;
+    }
+    atexit(close_capture);
+    return pcap_trace_new_devices(capture);
+}
+
+static void no_peer(const struct linkopts *o, const char *cmd)
+{
+    fprintf(stderr, "rpmsg %s: no peer on %s within %u ms (--wait)\n", cmd, o->spec,
+            o->cfg.timeout_ms);
+}
+
+int linkopts_validate(struct linkopts *o, const char *cmd)
 {
     if (!!o->link + !!o->openamp + !!o->uart + !!o->spi + !!o->nuttx != 1) {
         fprintf(stderr, "rpmsg %s: give exactly one of --link NAME, --openamp SHM:SOCK, "
@@ -70,7 +130,7 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
         const char *colon = strrchr(o->uart, ':');
         char *end = NULL;
         unsigned long baud = colon ? strtoul(colon + 1, &end, 10) : 0;
-        if (colon && (colon == o->uart || !colon[1] || *end || !baud)) {
+        if (colon && (colon == o->uart || !isdigit((unsigned char)colon[1]) || *end || !baud)) {
             fprintf(stderr, "rpmsg %s: bad value for --uart: '%s'\n", cmd, o->uart);
             return -EINVAL;
         }
@@ -93,10 +153,30 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
         fprintf(stderr, "rpmsg %s: link name too long\n", cmd);
         return -ENAMETOOLONG;
     }
+    return 0;
+}
+
+int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
+{
+    int r = linkopts_validate(o, cmd);
+    if (r)
+        return r;
     o->cfg.spec = o->spec;
-    int r = rpmsg_link_open(out, &o->cfg);
+    if ((r = start_capture(o, cmd)))
+        return r;
+    r = rpmsg_link_open(out, &o->cfg);
     if (r == -ECANCELED) {
         fprintf(stderr, "rpmsg %s: interrupted while opening %s\n", cmd, o->spec);
+        return r;
+    }
+    if (r == -ETIMEDOUT) {
+        no_peer(o, cmd);
+        return r;
+    }
+    if (r == -ENOENT && o->link) {
+        fprintf(stderr, "rpmsg %s: cannot open %s: no /dev/shm/%s; the side that creates it\n"
+                        "  (`rpmsg echo --link %s`, or --side create) must start first\n",
+                cmd, o->spec, o->link, o->link);
         return r;
     }
     if (r) {
@@ -106,6 +186,11 @@ int linkopts_open(struct linkopts *o, struct rpmsg_link **out, const char *cmd)
     r = rpmsg_link_wait_up(*out, o->cfg.timeout_ms);
     if (r == -ECANCELED) {
         fprintf(stderr, "rpmsg %s: interrupted while waiting for %s\n", cmd, o->spec);
+        rpmsg_link_close(*out);
+        *out = NULL;
+    } else if (r == -ETIMEDOUT) {
+        no_peer(o, cmd);
+        linkopts_report(*out, cmd);
         rpmsg_link_close(*out);
         *out = NULL;
     } else if (r) {

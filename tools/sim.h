@@ -16,6 +16,9 @@ struct sim_link_status {
     uint8_t open, up;
     uint32_t reopens;
     uint64_t tx_msgs, rx_msgs, tx_bytes, rx_bytes, errors;
+    /* What `status CORE` shows, as `rpmsg list` does: from the link while up. */
+    char peer[32];
+    uint32_t features, tx_bufs, rx_bufs, tx_buf_size, rx_buf_size;
 };
 
 enum sim_core_state { SIM_CORE_STOPPED, SIM_CORE_STARTING, SIM_CORE_RUNNING, SIM_CORE_DEAD };
@@ -60,6 +63,7 @@ struct sim_opts {
     uint32_t count, size, pings;
     uint32_t window; /* demo stream: messages in flight */
     char tag[48]; /* unique per sim run: names shm objects */
+    const char *pcap_dir; /* --pcap DIR: DIR/LINK-CORE.pcap per link end */
 };
 
 /* Link spec of core `me` on topology link `li` (for rpmsg_link_open). */

@@ -18,6 +18,7 @@
 
 #include "rpmsg/rpmsg_link.h"
 #include "rpmsg/rpmsg_router.h"
+#include "pcap.h"
 #include "sim.h"
 #include "sim_demo.h"
 
@@ -31,6 +32,7 @@ struct core {
     struct sim_shared *sh;
     struct rpmsg_router *router;
     struct rpmsg_link *link[TOPO_LINKS_MAX];
+    struct pcap *pcap[TOPO_LINKS_MAX]; /* --pcap: kept across reopens */
     pthread_mutex_t lock;
     struct {
         struct rpmsg_endpoint ept;
@@ -158,7 +160,20 @@ static int open_link(struct core *c, const struct sim_opts *o, int li,
         .num_bufs = tl->num_bufs,
         .buf_size = tl->buf_size,
     };
+    /* --pcap: the link's device starts with this link's capture as its trace
+     * (links open one at a time, on this thread). */
+    if (o->pcap_dir && !c->pcap[li]) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s-%s.pcap", o->pcap_dir, tl->name,
+                 c->t->cores[c->me].name);
+        if ((r = pcap_open(&c->pcap[li], path)))
+            return r;
+    }
+    if (c->pcap[li])
+        pcap_trace_new_devices(c->pcap[li]);
     r = rpmsg_link_open(&c->link[li], &cfg);
+    if (c->pcap[li])
+        rpmsg_set_trace(NULL, NULL, NULL);
     if (r)
         return r;
     r = rpmsg_router_attach(c->router, rpmsg_link_device(c->link[li]));
@@ -197,6 +212,15 @@ static void publish(struct core *c)
             ls->rx_bytes = s.rx_bytes;
             ls->errors = s.drop_bad_header + s.drop_bad_ns + rpmsg_link_errors(c->link[li]);
         }
+        struct rpmsg_link_info info;
+        if (ls->up && !rpmsg_link_info(c->link[li], &info)) {
+            snprintf(ls->peer, sizeof(ls->peer), "%s", rpmsg_get_cpuname(d));
+            ls->features = rpmsg_get_features(d);
+            ls->tx_bufs = info.tx_bufs;
+            ls->rx_bufs = info.rx_bufs;
+            ls->tx_buf_size = info.tx_buf_size;
+            ls->rx_buf_size = info.rx_buf_size;
+        }
     }
     struct rpmsg_router_stats rs;
     if (!rpmsg_router_get_stats(c->router, &rs)) {
@@ -224,7 +248,7 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
     if (!r)
         r = rpmsg_register_callback(&c, NULL, dev_destroyed, svc_match, svc_bind);
     if (r) {
-        fprintf(stderr, "sim: core %s: setup failed: %s\n", t->cores[me].name, rpmsg_strerror(r));
+        fprintf(stderr, "rpmsg sim: core %s: setup failed: %s\n", t->cores[me].name, rpmsg_strerror(r));
         return 1;
     }
     struct sim_demo_client *demo = NULL;
@@ -243,7 +267,7 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
             if (!c.link[li]) {
                 r = open_link(&c, o, li, tty_paths);
                 if (r && r != -ETIMEDOUT && r != -ENOENT && r != last_err[li])
-                    fprintf(stderr, "sim: core %s: link %s: %s\n", t->cores[me].name,
+                    fprintf(stderr, "rpmsg sim: core %s: link %s: %s\n", t->cores[me].name,
                             t->links[li].name, rpmsg_strerror(r));
                 last_err[li] = r;
             }
@@ -257,10 +281,12 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
     rpmsg_unregister_callback(&c, NULL, dev_destroyed, svc_match, svc_bind);
     reap(&c, NULL, true);
     rpmsg_router_destroy(c.router);
-    for (int li = 0; li < t->nlinks; li++)
+    for (int li = 0; li < t->nlinks; li++) {
         if (c.link[li]) {
             rpmsg_link_close(c.link[li]);
             c.link[li] = NULL;
         }
+        pcap_close(c.pcap[li]); /* after its link: nothing traces into it any more */
+    }
     return 0;
 }

@@ -74,6 +74,32 @@ void sim_print_status(const struct topo *t, const struct sim_shared *sh, FILE *f
     }
 }
 
+void sim_print_core_links(const struct topo *t, const struct sim_shared *sh, int core, FILE *f)
+{
+    fprintf(f, "core %s: %s\n", t->cores[core].name, states[sh->core[core].state & 3]);
+    for (int li = 0; li < t->nlinks; li++) {
+        const struct topo_link *l = &t->links[li];
+        int e = l->end[1] == core;
+        if (l->end[e] != core)
+            continue;
+        const struct sim_link_status *s = &sh->core[core].link[li];
+        fprintf(f, "  link %s (%s, %s) to %s: %s\n", l->name, topo_type_name(l->type),
+                end_role(l, e), t->cores[l->end[!e]].name, s->up ? "up" : "down");
+        if (t->cores[core].program[0]) {
+            fprintf(f, "    (a program: not observed)\n");
+            continue;
+        }
+        if (!s->peer[0])
+            continue; /* never up */
+        fprintf(f, "    peer cpu:  %s\n    features:  0x%x\n", s->peer, s->features);
+        fprintf(f, "    buffers:   tx %u x %u bytes, rx %u x %u bytes\n", s->tx_bufs,
+                s->tx_buf_size, s->rx_bufs, s->rx_buf_size);
+        fprintf(f, "    messages:  tx %llu, rx %llu, errors %llu\n",
+                (unsigned long long)s->tx_msgs, (unsigned long long)s->rx_msgs,
+                (unsigned long long)s->errors);
+    }
+}
+
 static void route(const struct topo *t, int from, int to, char *buf, size_t n, int *hops)
 {
     int path[TOPO_CORES_MAX];
@@ -103,6 +129,12 @@ static void print_measure(const struct topo *t, const struct sim_measure *m, con
         fprintf(f, "    error:  %s\n", m->error);
 }
 
+static unsigned long measure_errors(const struct sim_measure *m)
+{
+    unsigned long lost = m->sent > m->received ? m->sent - m->received : 0;
+    return (unsigned long)m->seq_errors + m->sum_errors + lost + (m->error[0] != 0);
+}
+
 bool sim_print_report(const struct topo *t, const struct sim_opts *o,
                       const struct sim_shared *sh, FILE *f)
 {
@@ -111,15 +143,22 @@ bool sim_print_report(const struct topo *t, const struct sim_opts *o,
     int hops, nhops = 0;
     route(t, t->demo_from, t->demo_to, path, sizeof(path), &hops);
     fprintf(f, "\n== rpmsg sim demo report (%s)\n", t->file);
-    fprintf(f, "  route:  %s  (%d hop%s, %d hub%s)\n", path, hops, hops == 1 ? "" : "s",
-            hops - 1, hops == 2 ? "" : "s");
+    if (hops)
+        fprintf(f, "  route:  %s  (%d hop%s, %d hub%s)\n", path, hops, hops == 1 ? "" : "s",
+                hops - 1, hops == 2 ? "" : "s");
+    else
+        fprintf(f, "  route:  none from %s to %s (only hubs forward)\n",
+                t->cores[t->demo_from].name, t->cores[t->demo_to].name);
     if (!d->done) {
         fprintf(f, "  the demo client did not finish\n");
     } else {
-        fprintf(f, "  discovery: service '%s' on %s found and bound by name after %u ms\n",
-                SIM_ECHO_SVC, t->cores[t->demo_to].name, d->far.bind_ms);
+        if (d->far.pings || d->far.received)
+            fprintf(f, "  discovery: service '%s' on %s found and bound by name after %u ms\n",
+                    SIM_ECHO_SVC, t->cores[t->demo_to].name, d->far.bind_ms);
         print_measure(t, &d->far, "through the route", f);
-        if (hops > 1) {
+        /* Nothing to compare with when the first hop was never measured
+         * (the demo stopped or failed before it). */
+        if (hops > 1 && (d->near.pings || d->near.sent || d->near.error[0])) {
             route(t, t->demo_from, (int)d->near.target, npath, sizeof(npath), &nhops);
             print_measure(t, &d->near, "first hop only, for comparison", f);
         }
@@ -135,6 +174,11 @@ bool sim_print_report(const struct topo *t, const struct sim_opts *o,
     fprintf(f, "  hubs relayed %llu messages; link-level errors recovered by the transports: %llu\n",
             (unsigned long long)relayed, (unsigned long long)link_errors);
     bool ok = d->done && d->far.ok && (hops <= 1 || d->near.ok);
+    /* Every data error, lost message and failed check, in one figure. */
+    unsigned long errors = !d->done + measure_errors(&d->far) + (hops > 1 ? measure_errors(&d->near) : 0);
+    if (!ok && !errors)
+        errors = 1; /* a failed check that counts nothing (e.g. no binding) */
+    fprintf(f, "errors: %lu\n", errors);
     fprintf(f, "result: %s\n", ok ? "OK" : "FAILED");
     const struct sim_measure *m = &d->far, *n = &d->near;
     fprintf(f,

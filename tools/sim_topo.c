@@ -305,6 +305,15 @@ static int resolve(struct parse *p)
         if (p->demo_name[k][0] && (*d[k] = topo_core_index(t, p->demo_name[k])) < 0)
             return fail(p, p->demo_line[k], "unknown core '%s'", p->demo_name[k]);
     }
+    /* Only hubs forward: a demo between cores that no chain of hubs joins
+     * could only wait for a service that never appears. */
+    int path[TOPO_CORES_MAX];
+    if (t->demo_from >= 0 && t->demo_to >= 0 &&
+        !topo_path(t, t->demo_from, t->demo_to, path, TOPO_CORES_MAX))
+        return fail(p, p->demo_line[1],
+                    "no route from '%s' to '%s': every core between them must be a hub "
+                    "(hub = true in its [core] section)",
+                    t->cores[t->demo_from].name, t->cores[t->demo_to].name);
     return 1;
 }
 

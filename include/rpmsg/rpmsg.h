@@ -53,6 +53,9 @@ typedef int (*rpmsg_ept_cb)(struct rpmsg_endpoint *ept, void *data, size_t len,
                             uint32_t src, void *priv);
 /* The remote side of a name-bound endpoint went away (NS DESTROY or link down). */
 typedef void (*rpmsg_ns_unbind_cb)(struct rpmsg_endpoint *ept);
+/* dir: RPMSG_TRACE_TX or RPMSG_TRACE_RX; msg: header and payload. */
+typedef void (*rpmsg_trace_cb)(struct rpmsg_device *rdev, void *arg, int dir, const void *msg,
+                               size_t len);
 
 struct rpmsg_endpoint {
     char name[RPMSG_NAME_SIZE];
@@ -239,6 +242,19 @@ int rpmsg_set_send_timeout(struct rpmsg_device *rdev, uint32_t timeout_ms);
  * rpmsg_device_config.no_rx_thread). Returns messages handled or -errno.
  */
 int rpmsg_poll(struct rpmsg_device *rdev);
+
+/* ---- Tracing --------------------------------------------------------------
+ * fn sees every message the device sends or receives, whole (rpmsg header
+ * first, as on the wire): a send on the sending thread just before the
+ * transport takes the buffer, a receive on the RX context in arrival order
+ * before dispatch. It must not block or send; the data is valid only during
+ * the call. fn NULL turns tracing off. rdev NULL sets the trace every device
+ * initialised from then on starts with, so a link's first message is seen
+ * too. Off, the cost is one pointer load per message (docs/architecture.md).
+ */
+#define RPMSG_TRACE_TX 0
+#define RPMSG_TRACE_RX 1
+int rpmsg_set_trace(struct rpmsg_device *rdev, rpmsg_trace_cb fn, void *arg);
 
 /* Human-readable text of a negative errno returned by this library. */
 const char *rpmsg_strerror(int err);

@@ -94,6 +94,13 @@ int rpmsg_link_open(struct rpmsg_link **out, const struct rpmsg_link_config *cfg
 struct rpmsg_device *rpmsg_link_device(struct rpmsg_link *link);
 /* Waits until the link is up (device_created has fired). 0 or -ETIMEDOUT. */
 int rpmsg_link_wait_up(struct rpmsg_link *link, uint32_t timeout_ms);
+/* What a link is made of, as `rpmsg list` shows it. */
+struct rpmsg_link_info {
+    const char *kind;       /* "virtio", "openamp", "nuttx-sim", "uart" or "spi" */
+    uint32_t tx_bufs, rx_bufs; /* buffers each way (port: in flight / credits offered) */
+    uint32_t tx_buf_size, rx_buf_size; /* bytes per buffer, rpmsg header included */
+};
+int rpmsg_link_info(struct rpmsg_link *link, struct rpmsg_link_info *out);
 /* Transport counters as "key=value" text (notifications, faults...). */
 int rpmsg_link_describe(struct rpmsg_link *link, char *buf, size_t size);
 /* Transport-level errors so far: VirtIO faults; port CRC/framing errors and

@@ -199,6 +199,8 @@ int rpmsg_port_poll_link(struct rpmsg_port *port);
 struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *port);
 /* Counters of the port behind rdev; -EINVAL if rdev is not a port device. */
 int rpmsg_port_get_stats(struct rpmsg_device *rdev, struct rpmsg_port_stats *out);
+/* Buffers each way (TX: messages in flight; RX: credits offered) and their size. */
+int rpmsg_port_get_bufs(struct rpmsg_device *rdev, uint32_t *ntx, uint32_t *nrx, uint32_t *size);
 /* True while the handshake is complete (the core may not know yet). */
 bool rpmsg_port_is_connected(struct rpmsg_port *port);
 

@@ -140,6 +140,9 @@ struct rpmsg_device {
     uint32_t features; /* negotiated, while up */
     /* Largest buffer (header included) the transport sends; set by it. */
     uint32_t tx_buf_size;
+    /* rpmsg_set_trace(): read once per message (atomically), NULL when off. */
+    rpmsg_trace_cb trace;
+    void *trace_arg;
 
     /* Private to the core. */
     rpmsg_mutex_t lock;

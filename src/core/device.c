@@ -43,6 +43,7 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
     rdev->no_rx_thread = true;
 #endif
     rpmsg_mutex_lock(&rpmsg_registry_lock);
+    rpmsg_trace_inherit(rdev); /* before any thread can see the device */
     rdev->next = devices;
     devices = rdev;
     rdev->listed = true;

@@ -149,6 +149,9 @@ void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     if (!rdev || !rdev->ops || !buf)
         return;
+    rpmsg_trace_cb trace = __atomic_load_n(&rdev->trace, __ATOMIC_ACQUIRE);
+    if (trace)
+        trace(rdev, __atomic_load_n(&rdev->trace_arg, __ATOMIC_RELAXED), RPMSG_TRACE_RX, buf, len);
     if (rdev->deferring || rdev->bl_count) {
         /* Keep arrival order: behind what is already set aside. With no
          * room left at all, dispatch what waits, nested: order is then lost
@@ -166,6 +169,31 @@ void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
     deliver(rdev, buf, len);
     if (rdev->nest == 0)
         rpmsg_backlog_drain(rdev);
+}
+
+/* The trace every new device starts with (rpmsg_set_trace(NULL, ...)). */
+static rpmsg_trace_cb default_trace;
+static void *default_trace_arg;
+
+int rpmsg_set_trace(struct rpmsg_device *rdev, rpmsg_trace_cb fn, void *arg)
+{
+    rpmsg_mutex_lock(&rpmsg_registry_lock);
+    if (!rdev) {
+        default_trace = fn;
+        default_trace_arg = arg;
+    } else {
+        /* arg first: a message that sees fn sees its arg. */
+        __atomic_store_n(&rdev->trace_arg, arg, __ATOMIC_RELAXED);
+        __atomic_store_n(&rdev->trace, fn, __ATOMIC_RELEASE);
+    }
+    rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    return 0;
+}
+
+void rpmsg_trace_inherit(struct rpmsg_device *rdev)
+{
+    rdev->trace = default_trace;
+    rdev->trace_arg = default_trace_arg;
 }
 
 /* ---- Holding received buffers past the callback ------------------------- */

@@ -21,6 +21,8 @@ struct rpmsg_dispatch_frame {
 /* Process-wide registry: services, the device list, pending announcements.
  * Lock order: registry before any device lock. */
 extern rpmsg_mutex_t rpmsg_registry_lock;
+/* Gives a new device the default trace; rpmsg_registry_lock held. */
+void rpmsg_trace_inherit(struct rpmsg_device *rdev);
 /* Broadcast when a pinned device or a running service callback is released. */
 extern rpmsg_cond_t rpmsg_registry_cond;
 

@@ -29,159 +29,46 @@
 
 #include <cmocka.h>
 
-#define MAX_PROCS 3
-
-struct proc {
-    pid_t pid;
-    int out, err; /* memfds */
-    int status;   /* exit code, 128 + signal, or -1 */
-};
-
-static struct proc procs[MAX_PROCS];
-static char bin[512];
-static char prefix[64];
-
-static void kill_all(void)
-{
-    for (int i = 0; i < MAX_PROCS; i++) {
-        if (procs[i].pid > 0) {
-            kill(procs[i].pid, SIGKILL);
-            waitpid(procs[i].pid, NULL, 0);
-            procs[i].pid = 0;
-        }
-        if (procs[i].out > 0)
-            close(procs[i].out);
-        if (procs[i].err > 0)
-            close(procs[i].err);
-        procs[i].out = procs[i].err = 0;
-    }
-}
-
-/* Entries of /dev/shm with our prefix, removed as counted. */
-static int leftovers(void)
-{
-    DIR *d = opendir("/dev/shm");
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
-            char p[512];
-            snprintf(p, sizeof(p), "/dev/shm/%s", e->d_name);
-            fprintf(stderr, "leftover %s\n", p);
-            unlink(p);
-            n++;
-        }
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
+#include "toolrun.h"
 
 static void at_exit(void)
 {
-    kill_all();
-    leftovers();
-}
-
-/* Starts `rpmsg argv...` with stdout and stderr captured. */
-static void start(struct proc *p, const char *const *args)
-{
-    p->out = memfd_create("rpmsg-out", 0);
-    p->err = memfd_create("rpmsg-err", 0);
-    assert_true(p->out >= 0 && p->err >= 0);
-    char *argv[16];
-    int n = 0;
-    argv[n++] = bin;
-    for (; args[n - 1] && n < 15; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    pid_t parent = getpid();
-    fflush(NULL);
-    p->pid = fork();
-    assert_true(p->pid >= 0);
-    if (p->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(126);
-        dup2(p->out, 1);
-        dup2(p->err, 2);
-        execv(bin, argv);
-        _exit(127);
-    }
-}
-
-/* Waits at most ms for the process; kills it after that. */
-static int finish(struct proc *p, int ms)
-{
-    int st = 0;
-    pid_t r = 0;
-    for (int t = 0; t < ms && (r = waitpid(p->pid, &st, WNOHANG)) == 0; t += 10)
-        usleep(10000);
-    if (r == 0) {
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, &st, 0);
-    }
-    p->pid = 0;
-    p->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-    return p->status;
-}
-
-/* The whole of a memfd as a string (static buffer per call site). */
-static void slurp(int fd, char *buf, size_t size)
-{
-    ssize_t n = pread(fd, buf, size - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-}
-
-static void dump(const char *what, struct proc *p)
-{
-    char o[8192], e[8192];
-    slurp(p->out, o, sizeof(o));
-    slurp(p->err, e, sizeof(e));
-    fprintf(stderr, "--- %s: status %d\nstdout:\n%s\nstderr:\n%s\n", what, p->status, o, e);
-}
-
-/* Integer value of "key": in a JSON text, or -1. */
-static long json_int(const char *j, const char *key)
-{
-    char k[64];
-    snprintf(k, sizeof(k), "\"%s\":", key);
-    const char *s = strstr(j, k);
-    return s ? strtol(s + strlen(k), NULL, 10) : -1;
+    tr_kill_all();
+    tr_leftovers();
 }
 
 #define COUNT "2000"
 
-static void check_ping_json(struct proc *ping, long count)
+static void check_ping_json(struct tr_proc *ping, long count)
 {
     char out[8192];
-    slurp(ping->out, out, sizeof(out));
+    tr_slurp(ping->out, out, sizeof(out));
     assert_non_null(strstr(out, "{\"service\""));
-    assert_int_equal(json_int(out, "received"), count);
-    assert_int_equal(json_int(out, "count"), count);
-    assert_int_equal(json_int(out, "errors"), 0);
+    assert_int_equal(tr_json_int(out, "received"), count);
+    assert_int_equal(tr_json_int(out, "count"), count);
+    assert_int_equal(tr_json_int(out, "errors"), 0);
     assert_non_null(strstr(out, "\"ok\":true"));
 }
 
-/* Runs echo (procs[0]) and ping (procs[1]) with the given arguments and
+/* Runs echo (tr_procs[0]) and ping (tr_procs[1]) with the given arguments and
  * checks both ends' reports: exit codes, the ping's counts, the echo's
  * total. Leaves echo's stderr in err for further checks. */
 static void run_pair(const char *const *echo, const char *const *ping, long count, char *err,
                      size_t size)
 {
-    start(&procs[0], echo);
-    start(&procs[1], ping);
-    int rp = finish(&procs[1], 60000);
-    int re = finish(&procs[0], 10000);
+    tr_start(&tr_procs[0], echo);
+    tr_start(&tr_procs[1], ping);
+    int rp = tr_finish(&tr_procs[1], 60000);
+    int re = tr_finish(&tr_procs[0], 10000);
     if (rp || re) {
-        dump("ping", &procs[1]);
-        dump("echo", &procs[0]);
+        tr_dump("ping", &tr_procs[1]);
+        tr_dump("echo", &tr_procs[0]);
     }
     assert_int_equal(rp, 0);
     assert_int_equal(re, 0);
-    check_ping_json(&procs[1], count);
+    check_ping_json(&tr_procs[1], count);
     char want[64];
-    slurp(procs[0].err, err, size);
+    tr_slurp(tr_procs[0].err, err, size);
     snprintf(want, sizeof(want), "echoed %ld messages, 0 errors", count);
     assert_non_null(strstr(err, want));
 }
@@ -200,7 +87,7 @@ static void test_echo_ping_openamp(void **st)
 {
     (void)st;
     char link[160], err[8192];
-    snprintf(link, sizeof(link), "%soamp:@%soamp-sock", prefix, prefix);
+    snprintf(link, sizeof(link), "%soamp:@%soamp-sock", tr_prefix, tr_prefix);
     const char *echo[] = { "echo", "--openamp", link, "--listen", "--name",
                            "rpmsg-openamp-demo-channel", "--count", COUNT, NULL };
     const char *ping[] = { "ping", "--openamp", link, "--name", "rpmsg-openamp-demo-channel",
@@ -208,7 +95,7 @@ static void test_echo_ping_openamp(void **st)
     run_pair(echo, ping, 2000, err, sizeof(err));
     /* The first dynamic address, as OpenAMP's demo remote has it. */
     assert_non_null(strstr(err, "'rpmsg-openamp-demo-channel' at 0x400 "));
-    assert_int_equal(leftovers(), 0);
+    assert_int_equal(tr_leftovers(), 0);
 }
 
 /* Somebody listens on the abstract AF_UNIX socket @name (/proc/net/unix). */
@@ -250,15 +137,15 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Starts `rpmsg echo --openamp SHM:@SOCK --listen` (procs[0]) and waits until it listens. */
+/* Starts `rpmsg echo --openamp SHM:@SOCK --listen` (tr_procs[0]) and waits until it listens. */
 static void start_listener(const char *tag, const char *wait_ms, char *shm, char *sock)
 {
     static char link[200];
-    snprintf(shm, 96, "%s%s", prefix, tag);
-    snprintf(sock, 96, "%s%s-sock", prefix, tag);
+    snprintf(shm, 96, "%s%s", tr_prefix, tag);
+    snprintf(sock, 96, "%s%s-sock", tr_prefix, tag);
     snprintf(link, sizeof(link), "%s:@%s", shm, sock);
     const char *echo[] = { "echo", "--openamp", link, "--listen", "--wait", wait_ms, NULL };
-    start(&procs[0], echo);
+    tr_start(&tr_procs[0], echo);
     bool ok = false;
     for (int t = 0; t < 1000 && !(ok = listening(sock)); t++)
         usleep(10000);
@@ -289,7 +176,7 @@ static void test_openamp_table_before_listen(void **st)
     (void)st;
     char shm[96], sock[96];
     start_listener("oamp-t", "20000", shm, sock);
-    assert_int_equal(kill(procs[0].pid, SIGSTOP), 0);
+    assert_int_equal(kill(tr_procs[0].pid, SIGSTOP), 0);
     int fd = connect_abstract(sock);
     assert_true(fd >= 0);
     const uint8_t *s = map_shm(shm, 0x1000);
@@ -306,10 +193,10 @@ static void test_openamp_table_before_listen(void **st)
     assert_int_equal(le32(s + 56), 256);
     assert_int_equal(le32(s + 68), 0x8000);
     munmap((void *)s, 0x1000);
-    kill(procs[0].pid, SIGCONT);
+    kill(tr_procs[0].pid, SIGCONT);
     close(fd);
-    kill_all();
-    leftovers();
+    tr_kill_all();
+    tr_leftovers();
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -338,30 +225,17 @@ static void test_openamp_fault_reported(void **st)
     __atomic_store_n(&s[44], 0x0f, __ATOMIC_RELEASE);
     char kick = 1;
     assert_int_equal(send(fd, &kick, 1, MSG_NOSIGNAL), 1);
-    int r = finish(&procs[0], 20000);
+    int r = tr_finish(&tr_procs[0], 20000);
     char err[8192];
-    slurp(procs[0].err, err, sizeof(err));
+    tr_slurp(tr_procs[0].err, err, sizeof(err));
     if (r != 1)
-        dump("echo", &procs[0]);
+        tr_dump("echo", &tr_procs[0]);
     assert_int_equal(r, 1);
     assert_non_null(strstr(err, "fault: descriptor id out of range"));
     assert_non_null(strstr(err, "(vring1 avail entry 0: id 300)"));
     assert_true(__atomic_load_n(&s[44], __ATOMIC_ACQUIRE) & 0x40); /* NEEDS_RESET */
     munmap(s, 0x80000);
     close(fd);
-}
-
-/* Waits (bounded) until p's stderr holds text. */
-static bool err_has(struct proc *p, const char *text)
-{
-    char err[8192];
-    for (int t = 0; t < 2000; t++) {
-        slurp(p->err, err, sizeof(err));
-        if (strstr(err, text))
-            return true;
-        usleep(10000);
-    }
-    return false;
 }
 
 /*
@@ -374,34 +248,34 @@ static void peer_killed(const char *opt, const char *echo_arg, const char *ping_
 {
     const char *echo[] = { "echo", opt, echo_arg, listen ? "--listen" : NULL, NULL };
     const char *ping[] = { "ping", opt, ping_arg, "--count", "1000000", "--window", "4", NULL };
-    start(&procs[0], echo);
-    start(&procs[1], ping);
-    if (!err_has(&procs[0], " on link to ")) {
-        dump("echo", &procs[0]);
-        dump("ping", &procs[1]);
+    tr_start(&tr_procs[0], echo);
+    tr_start(&tr_procs[1], ping);
+    if (!tr_err_has(&tr_procs[0], " on link to ", 20000)) {
+        tr_dump("echo", &tr_procs[0]);
+        tr_dump("ping", &tr_procs[1]);
         fail();
     }
     usleep(200000); /* messages are flowing (not asserted: the kill is what counts) */
-    struct proc *victim = &procs[kill_echo ? 0 : 1], *survivor = &procs[kill_echo ? 1 : 0];
+    struct tr_proc *victim = &tr_procs[kill_echo ? 0 : 1], *survivor = &tr_procs[kill_echo ? 1 : 0];
     assert_int_equal(kill(victim->pid, SIGKILL), 0);
-    if (finish(victim, 10000) != 128 + SIGKILL)
-        dump("victim (ended before the kill)", victim);
+    if (tr_finish(victim, 10000) != 128 + SIGKILL)
+        tr_dump("victim (ended before the kill)", victim);
     assert_int_equal(victim->status, 128 + SIGKILL);
-    int r = finish(survivor, 30000);
+    int r = tr_finish(survivor, 30000);
     char err[8192];
-    slurp(survivor->err, err, sizeof(err));
+    tr_slurp(survivor->err, err, sizeof(err));
     if (r != 1 || !strstr(err, "the peer died"))
-        dump("survivor", survivor);
+        tr_dump("survivor", survivor);
     assert_int_equal(r, 1);
     assert_non_null(strstr(err, "link down: the peer died"));
-    leftovers();
+    tr_leftovers();
 }
 
 static void test_native_ping_killed(void **st)
 {
     (void)st;
     char name[96];
-    snprintf(name, sizeof(name), "%snkill", prefix);
+    snprintf(name, sizeof(name), "%snkill", tr_prefix);
     peer_killed("--link", name, name, false, false);
 }
 
@@ -409,7 +283,7 @@ static void test_native_echo_killed(void **st)
 {
     (void)st;
     char name[96];
-    snprintf(name, sizeof(name), "%snkill", prefix);
+    snprintf(name, sizeof(name), "%snkill", tr_prefix);
     peer_killed("--link", name, name, false, true);
 }
 
@@ -417,7 +291,7 @@ static void test_openamp_ping_killed(void **st)
 {
     (void)st;
     char link[200];
-    snprintf(link, sizeof(link), "%sokill:@%sokill-sock", prefix, prefix);
+    snprintf(link, sizeof(link), "%sokill:@%sokill-sock", tr_prefix, tr_prefix);
     peer_killed("--openamp", link, link, true, false);
 }
 
@@ -425,13 +299,14 @@ static void test_openamp_echo_killed(void **st)
 {
     (void)st;
     char link[200];
-    snprintf(link, sizeof(link), "%sokill:@%sokill-sock", prefix, prefix);
+    snprintf(link, sizeof(link), "%sokill:@%sokill-sock", tr_prefix, tr_prefix);
     peer_killed("--openamp", link, link, true, true);
 }
 
 /*
- * SIGTERM or SIGINT while a link is opening ends the tool at once (exit 1,
- * "interrupted"), long before its --wait, and leaves no names behind.
+ * SIGTERM or SIGINT while a link is opening ends the tool at once
+ * ("interrupted"; echo exits 0, ping 1), long before its --wait, and leaves
+ * no names behind.
  */
 /* pid catches sig (SigCgt in /proc/PID/status): its handler is installed. */
 static bool catches(pid_t pid, int sig)
@@ -450,29 +325,31 @@ static bool catches(pid_t pid, int sig)
 
 static void signal_while_opening(const char *const *args, int sig)
 {
-    start(&procs[0], args);
+    tr_start(&tr_procs[0], args);
     bool ready = false;
-    for (int t = 0; t < 2000 && !(ready = catches(procs[0].pid, sig)); t++)
+    for (int t = 0; t < 2000 && !(ready = catches(tr_procs[0].pid, sig)); t++)
         usleep(10000);
     assert_true(ready);
     usleep(100000); /* into its wait for the peer (not asserted: any moment will do) */
-    assert_int_equal(kill(procs[0].pid, sig), 0);
-    int r = finish(&procs[0], 10000);
-    if (r != 1)
-        dump("opening", &procs[0]);
-    assert_int_equal(r, 1);
+    assert_int_equal(kill(tr_procs[0].pid, sig), 0);
+    int r = tr_finish(&tr_procs[0], 10000);
+    /* A signal is how an echo is stopped (exit 0); a ping's job is undone. */
+    int want = strcmp(args[0], "echo") ? 1 : 0;
+    if (r != want)
+        tr_dump("opening", &tr_procs[0]);
+    assert_int_equal(r, want);
     char err[8192];
-    slurp(procs[0].err, err, sizeof(err));
+    tr_slurp(tr_procs[0].err, err, sizeof(err));
     assert_non_null(strstr(err, "interrupted while"));
-    assert_int_equal(leftovers(), 0);
+    assert_int_equal(tr_leftovers(), 0);
 }
 
 static void test_signal_while_opening(void **st)
 {
     (void)st;
     char name[96], link[200];
-    snprintf(name, sizeof(name), "%ssig", prefix);
-    snprintf(link, sizeof(link), "%ssig:@%ssig-sock", prefix, prefix);
+    snprintf(name, sizeof(name), "%ssig", tr_prefix);
+    snprintf(link, sizeof(link), "%ssig:@%ssig-sock", tr_prefix, tr_prefix);
     /* native attacher waiting for its creator */
     const char *attach[] = { "echo", "--link", name, "--side", "attach", "--wait", "120000", NULL };
     signal_while_opening(attach, SIGTERM);
@@ -513,10 +390,10 @@ static void test_openamp_name_kept_until_mapped(void **st)
     for (int t = 0; t < 2000 && !(gone = access(path, F_OK) != 0); t++)
         usleep(10000);
     assert_true(gone);
-    kill(procs[0].pid, SIGTERM);
-    assert_int_equal(finish(&procs[0], 10000), 1);
+    kill(tr_procs[0].pid, SIGTERM);
+    assert_int_equal(tr_finish(&tr_procs[0], 10000), 0); /* stopped, as an echo is */
     close(fd);
-    assert_int_equal(leftovers(), 0);
+    assert_int_equal(tr_leftovers(), 0);
 }
 
 /*
@@ -527,25 +404,25 @@ static void test_serve_after_kill(void **st)
 {
     (void)st;
     char name[96];
-    snprintf(name, sizeof(name), "%sserve", prefix);
+    snprintf(name, sizeof(name), "%sserve", tr_prefix);
     const char *echo[] = { "echo", "--link", name, "--serve", NULL };
     const char *ping1[] = { "ping", "--link", name, "--count", "1000000", NULL };
     const char *ping2[] = { "ping", "--link", name, "--count", "200", "--json", NULL };
-    start(&procs[0], echo);
-    start(&procs[1], ping1);
-    assert_true(err_has(&procs[0], " on link to "));
-    assert_int_equal(kill(procs[1].pid, SIGKILL), 0);
-    finish(&procs[1], 10000);
-    assert_true(err_has(&procs[0], "link down: the peer died"));
-    start(&procs[1], ping2);
-    int r = finish(&procs[1], 60000);
+    tr_start(&tr_procs[0], echo);
+    tr_start(&tr_procs[1], ping1);
+    assert_true(tr_err_has(&tr_procs[0], " on link to ", 20000));
+    assert_int_equal(kill(tr_procs[1].pid, SIGKILL), 0);
+    tr_finish(&tr_procs[1], 10000);
+    assert_true(tr_err_has(&tr_procs[0], "link down: the peer died", 20000));
+    tr_start(&tr_procs[1], ping2);
+    int r = tr_finish(&tr_procs[1], 60000);
     if (r)
-        dump("second ping", &procs[1]);
+        tr_dump("second ping", &tr_procs[1]);
     assert_int_equal(r, 0);
-    check_ping_json(&procs[1], 200);
-    kill(procs[0].pid, SIGTERM);
-    assert_int_equal(finish(&procs[0], 10000), 1);
-    assert_int_equal(leftovers(), 0);
+    check_ping_json(&tr_procs[1], 200);
+    kill(tr_procs[0].pid, SIGTERM);
+    assert_int_equal(tr_finish(&tr_procs[0], 10000), 1);
+    assert_int_equal(tr_leftovers(), 0);
 }
 
 /* The value after "key: " on a line of text, into out. */
@@ -567,20 +444,20 @@ static void test_echo_ping_native(void **st)
 {
     (void)st;
     char name[96];
-    snprintf(name, sizeof(name), "%snative", prefix);
+    snprintf(name, sizeof(name), "%snative", tr_prefix);
     echo_ping("--link", name, name, 2000);
-    assert_int_equal(leftovers(), 0);
+    assert_int_equal(tr_leftovers(), 0);
 }
 
 static void test_echo_ping_uart(void **st)
 {
     (void)st;
     const char *line[] = { "line", "--baud", "3000000", NULL };
-    start(&procs[2], line);
+    tr_start(&tr_procs[2], line);
     char out[1024], a[256], b[256];
     bool ok = false;
     for (int t = 0; t < 500 && !ok; t++) {
-        slurp(procs[2].out, out, sizeof(out));
+        tr_slurp(tr_procs[2].out, out, sizeof(out));
         ok = field(out, "a: ", a, sizeof(a)) && field(out, "b: ", b, sizeof(b));
         if (!ok)
             usleep(10000);
@@ -590,10 +467,10 @@ static void test_echo_ping_uart(void **st)
     strcat(b, ":3000000");
     echo_ping("--uart", a, b, 300);
     /* The line carried it all and stops cleanly when told to. */
-    kill(procs[2].pid, SIGTERM);
-    assert_int_equal(finish(&procs[2], 10000), 0);
+    kill(tr_procs[2].pid, SIGTERM);
+    assert_int_equal(tr_finish(&tr_procs[2], 10000), 0);
     char err[1024];
-    slurp(procs[2].err, err, sizeof(err));
+    tr_slurp(tr_procs[2].err, err, sizeof(err));
     assert_non_null(strstr(err, "rpmsg line: carried "));
     assert_null(strstr(err, "carried 0 bytes"));
 }
@@ -602,24 +479,11 @@ static void test_echo_ping_spi(void **st)
 {
     (void)st;
     char bus[96], bus_clocked[128];
-    snprintf(bus, sizeof(bus), "%sspi", prefix);
+    snprintf(bus, sizeof(bus), "%sspi", tr_prefix);
     snprintf(bus_clocked, sizeof(bus_clocked), "%s@20000000", bus);
     /* echo creates the bus (--side create by default), ping attaches. */
     echo_ping("--spi", bus_clocked, bus, 300);
-    assert_int_equal(leftovers(), 0);
-}
-
-/* Waits until text appears in the process's stderr; false after ms. */
-static bool wait_err(struct proc *p, const char *text, int ms)
-{
-    char err[8192];
-    for (int t = 0; t < ms; t += 10) {
-        slurp(p->err, err, sizeof(err));
-        if (strstr(err, text))
-            return true;
-        usleep(10000);
-    }
-    return false;
+    assert_int_equal(tr_leftovers(), 0);
 }
 
 /*
@@ -633,22 +497,22 @@ static void kill_one_side(const char *opt, const char *echo_arg, const char *pin
      * can take seconds. */
     const char *echo[] = { "echo", opt, echo_arg, "--wait", "30000", NULL };
     const char *ping[] = { "ping", opt, ping_arg, "--count", "100000000", "--wait", "30000", NULL };
-    start(&procs[0], echo);
-    start(&procs[1], ping);
-    if (!wait_err(&procs[0], "' at 0x", 40000)) {
-        dump("echo", &procs[0]);
-        dump("ping", &procs[1]);
+    tr_start(&tr_procs[0], echo);
+    tr_start(&tr_procs[1], ping);
+    if (!tr_err_has(&tr_procs[0], "' at 0x", 40000)) {
+        tr_dump("echo", &tr_procs[0]);
+        tr_dump("ping", &tr_procs[1]);
         fail_msg("the echo never served");
     }
     usleep(300000); /* the ping is under way */
-    struct proc *victim = &procs[kill_echo ? 0 : 1], *survivor = &procs[kill_echo ? 1 : 0];
+    struct tr_proc *victim = &tr_procs[kill_echo ? 0 : 1], *survivor = &tr_procs[kill_echo ? 1 : 0];
     kill(victim->pid, SIGKILL);
-    finish(victim, 10000);
-    int r = finish(survivor, 20000);
+    tr_finish(victim, 10000);
+    int r = tr_finish(survivor, 20000);
     char err[8192];
-    slurp(survivor->err, err, sizeof(err));
+    tr_slurp(survivor->err, err, sizeof(err));
     if (r == 0 || r >= 128 || !strstr(err, "link down: peer silent"))
-        dump("survivor", survivor);
+        tr_dump("survivor", survivor);
     assert_true(r != 0 && r < 128); /* exited by itself, with a failure */
     assert_non_null(strstr(err, "link down: peer silent"));
 }
@@ -656,11 +520,11 @@ static void kill_one_side(const char *opt, const char *echo_arg, const char *pin
 static void start_line(char *a, char *b, size_t size)
 {
     const char *line[] = { "line", "--baud", "3000000", NULL };
-    start(&procs[2], line);
+    tr_start(&tr_procs[2], line);
     char out[1024];
     bool ok = false;
     for (int t = 0; t < 500 && !ok; t++) {
-        slurp(procs[2].out, out, sizeof(out));
+        tr_slurp(tr_procs[2].out, out, sizeof(out));
         ok = field(out, "a: ", a, size) && field(out, "b: ", b, size);
         if (!ok)
             usleep(10000);
@@ -677,7 +541,7 @@ static void test_kill_uart(void **st)
         char a[256], b[256];
         start_line(a, b, sizeof(a) - 16);
         kill_one_side("--uart", a, b, k == 0);
-        kill_all();
+        tr_kill_all();
     }
 }
 
@@ -686,25 +550,25 @@ static void test_kill_spi(void **st)
     (void)st;
     for (int k = 0; k < 2; k++) {
         char bus[96], bus_clocked[128];
-        snprintf(bus, sizeof(bus), "%sspik%d", prefix, k);
+        snprintf(bus, sizeof(bus), "%sspik%d", tr_prefix, k);
         snprintf(bus_clocked, sizeof(bus_clocked), "%s@20000000", bus);
         kill_one_side("--spi", bus_clocked, bus, k == 0);
-        kill_all();
+        tr_kill_all();
     }
-    leftovers(); /* a bus whose creator was killed is left behind: not ours to judge here */
+    tr_leftovers(); /* a bus whose creator was killed is left behind: not ours to judge here */
 }
 
 static void test_demo(void **st)
 {
     (void)st;
     const char *demo[] = { "demo", NULL };
-    start(&procs[0], demo);
-    int r = finish(&procs[0], 30000);
+    tr_start(&tr_procs[0], demo);
+    int r = tr_finish(&tr_procs[0], 30000);
     if (r)
-        dump("demo", &procs[0]);
+        tr_dump("demo", &tr_procs[0]);
     assert_int_equal(r, 0);
     char out[8192];
-    slurp(procs[0].out, out, sizeof(out));
+    tr_slurp(tr_procs[0].out, out, sizeof(out));
     assert_non_null(strstr(out, "OK"));
     assert_null(strstr(out, "FAILED"));
 }
@@ -714,31 +578,26 @@ static void test_bad_usage(void **st)
     (void)st;
     /* Neither --link nor --openamp: refused, not hung. */
     const char *ping[] = { "ping", "--count", "1", NULL };
-    start(&procs[0], ping);
-    assert_true(finish(&procs[0], 10000) != 0);
+    tr_start(&tr_procs[0], ping);
+    assert_true(tr_finish(&tr_procs[0], 10000) != 0);
     char err[8192];
-    slurp(procs[0].err, err, sizeof(err));
+    tr_slurp(tr_procs[0].err, err, sizeof(err));
     assert_non_null(strstr(err, "--link"));
 }
 
 static int teardown(void **st)
 {
     (void)st;
-    kill_all();
-    leftovers(); /* a failed test's names must not fail the next one */
+    tr_kill_all();
+    tr_leftovers(); /* a failed test's names must not fail the next one */
     return 0;
 }
 
 int main(void)
 {
-    const char *dir = getenv("RPMSG_TEST_BIN_DIR");
-    snprintf(bin, sizeof(bin), "%s/rpmsg", dir ? dir : ".");
-    snprintf(prefix, sizeof(prefix), "rpmsg-tooltest-%d-", (int)getpid());
-    atexit(at_exit);
-    if (access(bin, X_OK)) {
-        fprintf(stderr, "no rpmsg binary at %s\n", bin);
+    if (!tr_init("rpmsg-tooltest"))
         return 1;
-    }
+    atexit(at_exit);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_echo_ping_native, teardown),
         cmocka_unit_test_teardown(test_echo_ping_openamp, teardown),
@@ -759,5 +618,5 @@ int main(void)
         cmocka_unit_test_teardown(test_bad_usage, teardown),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
-    return r || leftovers() ? 1 : 0;
+    return r || tr_leftovers() ? 1 : 0;
 }

@@ -20,6 +20,7 @@ struct rpmsg_link {
     struct rpmsg_virtio vdev; /* large; this struct is heap-allocated */
     bool vdev_inited;
     bool nuttx; /* nuttx-sim: link: phys is a NuttX simulator link */
+    bool openamp; /* openamp: link */
     struct rpmsg_port *port; /* uart: and spi: links */
     struct rpmsg_tty *tty;
     struct rpmsg_spibus *bus; /* spi: a bus in a named object, opened here */
@@ -171,6 +172,7 @@ static int write_table_early(void *arg, void *base, size_t size)
 static int open_virtio(struct rpmsg_link *l, const struct rpmsg_link_config *cfg,
                        const char *name, bool openamp, const char *sock)
 {
+    l->openamp = openamp;
     struct rpmsg_virtio_layout lay;
     struct rpmsg_virtio_config vc = {
         .role = cfg->role == RPMSG_LINK_HOST ? RPMSG_VIRTIO_HOST : RPMSG_VIRTIO_REMOTE,
@@ -446,6 +448,30 @@ int rpmsg_link_wait_up(struct rpmsg_link *l, uint32_t timeout_ms)
     }
     rpmsg_unregister_callback(l, up_cb, NULL, NULL, NULL);
     return r;
+}
+
+int rpmsg_link_info(struct rpmsg_link *l, struct rpmsg_link_info *out)
+{
+    if (!l || !out)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    if (l->port) {
+        out->kind = l->tty ? "uart" : "spi";
+        uint32_t size;
+        int r = rpmsg_port_get_bufs(rpmsg_port_device(l->port), &out->tx_bufs, &out->rx_bufs,
+                                    &size);
+        out->tx_buf_size = out->rx_buf_size = size;
+        return r;
+    }
+    out->kind = l->nuttx ? "nuttx-sim" : l->openamp ? "openamp" : "virtio";
+    /* vring0 carries remote -> host, vring1 host -> remote. */
+    const struct rpmsg_virtio_vq *tx = &l->vdev.vq[l->vdev.role == RPMSG_VIRTIO_HOST ? 1 : 0];
+    const struct rpmsg_virtio_vq *rx = &l->vdev.vq[l->vdev.role == RPMSG_VIRTIO_HOST ? 0 : 1];
+    out->tx_bufs = tx->num;
+    out->rx_bufs = rx->num;
+    out->tx_buf_size = tx->buf_size;
+    out->rx_buf_size = rx->buf_size;
+    return 0;
 }
 
 int rpmsg_link_describe(struct rpmsg_link *l, char *buf, size_t size)

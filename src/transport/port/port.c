@@ -505,6 +505,17 @@ int rpmsg_port_get_stats(struct rpmsg_device *rdev, struct rpmsg_port_stats *out
     return 0;
 }
 
+int rpmsg_port_get_bufs(struct rpmsg_device *rdev, uint32_t *ntx, uint32_t *nrx, uint32_t *size)
+{
+    if (!rdev || !ntx || !nrx || !size || rdev->ops != &port_ops || !rdev->transport)
+        return -EINVAL;
+    struct rpmsg_port *p = port_of(rdev);
+    *ntx = p->ntx;
+    *nrx = p->nrx;
+    *size = p->buf_size;
+    return 0;
+}
+
 bool rpmsg_port_is_connected(struct rpmsg_port *p)
 {
     if (!p)

@@ -1,0 +1,272 @@
+/*
+ * `rpmsg bench`: iperf for rpmsg, against `rpmsg echo` on any link. First
+ * the round-trip latency distribution (one message in flight), then echoed
+ * throughput over a sweep of sizes and windows; every echo is checked as
+ * ping checks it (pinger.h). A table, or --json; --plot FILE.svg draws
+ * throughput against size and the latency histogram with gnuplot.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linkopts.h"
+#include "opt.h"
+#include "payload.h"
+#include "pinger.h"
+#include "stop.h"
+#include "tools.h"
+
+#define LIST_MAX 16
+
+/* Upper bounds of the latency histogram's buckets, in us; the last is open. */
+static const double bucket_us[] = { 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 1e30 };
+#define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+struct point {
+    uint32_t size, window;
+    double msgs_per_s, mb_per_s;
+    unsigned long errors;
+};
+
+struct bench {
+    uint32_t sizes[LIST_MAX], windows[LIST_MAX];
+    unsigned nsizes, nwindows;
+    uint32_t count, latency_count;
+    struct ping_stats lat;
+    unsigned long hist[NBUCKETS];
+    struct point pts[LIST_MAX * LIST_MAX];
+    unsigned npts;
+    unsigned long errors;
+};
+
+/* "16,64,496" into out (each in min..max). 0, or -1 with a message. */
+static int parse_list(const char *name, const char *arg, uint32_t min, uint32_t max,
+                      uint32_t *out, unsigned *n)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", arg);
+    *n = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (*n == LIST_MAX) {
+            tool_err("--%s: at most %d values", name, LIST_MAX);
+            return -1;
+        }
+        if (opt_u32(name, t, min, max, &out[(*n)++]))
+            return -1;
+    }
+    if (!*n) {
+        tool_err("--%s: give at least one value", name);
+        return -1;
+    }
+    return 0;
+}
+
+static void progress(const char *what)
+{
+    if (isatty(2))
+        fprintf(stderr, "\r\033[Kbench: %s", what);
+}
+
+static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct rpmsg_link *link)
+{
+    char line[128];
+    p->size = 16;
+    p->window = 1;
+    p->count = b->latency_count;
+    snprintf(line, sizeof(line), "latency, %u round trips", p->count);
+    progress(line);
+    int r = pinger_round(p, lo, link, &b->lat);
+    b->errors += pinger_errors(p);
+    for (unsigned i = 0; i < b->lat.n; i++) {
+        unsigned k = 0;
+        while (p->rtt_ns[i] * 1e-3 > bucket_us[k])
+            k++;
+        b->hist[k]++;
+    }
+    for (unsigned s = 0; s < b->nsizes && !r; s++)
+        for (unsigned w = 0; w < b->nwindows && !r; w++) {
+            struct point *pt = &b->pts[b->npts++];
+            p->size = pt->size = b->sizes[s];
+            p->window = pt->window = b->windows[w];
+            p->count = b->count;
+            snprintf(line, sizeof(line), "%u bytes, window %u", pt->size, pt->window);
+            progress(line);
+            struct ping_stats st;
+            r = pinger_round(p, lo, link, &st);
+            pt->errors = pinger_errors(p);
+            b->errors += pt->errors;
+            pt->msgs_per_s = st.msgs_per_s;
+            pt->mb_per_s = st.msgs_per_s * pt->size / 1e6;
+        }
+    progress("");
+    if (isatty(2))
+        fprintf(stderr, "\r");
+    return r;
+}
+
+static void print_text(const struct bench *b, const char *peer)
+{
+    const struct ping_stats *l = &b->lat;
+    printf("bench against '%s'\n", peer);
+    printf("latency, 16 bytes, %u round trips: min %.1f  p50 %.1f  avg %.1f  p99 %.1f  max %.1f us\n",
+           l->n, l->min, l->p50, l->avg, l->p99, l->max);
+    for (unsigned k = 0; k < NBUCKETS; k++)
+        if (b->hist[k]) {
+            if (k + 1 < NBUCKETS)
+                printf("  <= %6.0f us  %lu\n", bucket_us[k], b->hist[k]);
+            else
+                printf("  >  %6.0f us  %lu\n", bucket_us[k - 1], b->hist[k]);
+        }
+    printf("echoed throughput (each way), %u messages a point:\n", b->count);
+    printf("  %6s %6s %12s %9s %6s\n", "bytes", "window", "msgs/s", "MB/s", "errors");
+    for (unsigned i = 0; i < b->npts; i++)
+        printf("  %6u %6u %12.0f %9.2f %6lu\n", b->pts[i].size, b->pts[i].window,
+               b->pts[i].msgs_per_s, b->pts[i].mb_per_s, b->pts[i].errors);
+    printf("errors: %lu\n", b->errors);
+}
+
+static void print_json(const struct bench *b, const char *spec, const char *peer, bool ok)
+{
+    const struct ping_stats *l = &b->lat;
+    printf("{\"bench\":\"rpmsg_bench\",\"link\":\"%s\",\"peer\":\"%s\",\"latency\":{\"size\":16,"
+           "\"count\":%u,\"min_us\":%.2f,\"p50_us\":%.2f,\"avg_us\":%.2f,\"p99_us\":%.2f,"
+           "\"max_us\":%.2f,\"histogram\":[",
+           spec, peer, l->n, l->min, l->p50, l->avg, l->p99, l->max);
+    for (unsigned k = 0; k < NBUCKETS; k++)
+        printf("%s{\"le_us\":%s%.0f%s,\"n\":%lu}", k ? "," : "", k + 1 < NBUCKETS ? "" : "\"",
+               k + 1 < NBUCKETS ? bucket_us[k] : bucket_us[k - 1], k + 1 < NBUCKETS ? "" : "+\"",
+               b->hist[k]);
+    printf("]},\"throughput\":[");
+    for (unsigned i = 0; i < b->npts; i++)
+        printf("%s{\"size\":%u,\"window\":%u,\"msgs_per_s\":%.0f,\"mb_per_s\":%.3f,\"errors\":%lu}",
+               i ? "," : "", b->pts[i].size, b->pts[i].window, b->pts[i].msgs_per_s,
+               b->pts[i].mb_per_s, b->pts[i].errors);
+    printf("],\"errors\":%lu,\"ok\":%s}\n", b->errors, ok ? "true" : "false");
+}
+
+/* Throughput against size (a line per window) and the latency histogram. */
+static int plot(const struct bench *b, const char *path, const char *peer)
+{
+    FILE *g = popen("gnuplot", "w");
+    if (!g)
+        return -1;
+    fprintf(g, "set terminal svg size 1000,420 dynamic\nset output '%s'\n", path);
+    for (unsigned w = 0; w < b->nwindows; w++) {
+        fprintf(g, "$w%u << EOD\n", w);
+        for (unsigned i = 0; i < b->npts; i++)
+            if (b->pts[i].window == b->windows[w])
+                fprintf(g, "%u %.4f\n", b->pts[i].size, b->pts[i].mb_per_s);
+        fprintf(g, "EOD\n");
+    }
+    fprintf(g, "$hist << EOD\n");
+    for (unsigned k = 0; k < NBUCKETS; k++)
+        fprintf(g, "\"%s%.0f\" %lu\n", k + 1 < NBUCKETS ? "<=" : ">",
+                k + 1 < NBUCKETS ? bucket_us[k] : bucket_us[k - 1], b->hist[k]);
+    fprintf(g, "EOD\n");
+    fprintf(g, "set multiplot layout 1,2 title 'rpmsg bench against %s'\n", peer);
+    fprintf(g, "set title 'echoed throughput'\nset xlabel 'message bytes'\n"
+               "set ylabel 'MB/s each way'\nset key top left\nset grid\n");
+    fprintf(g, "plot ");
+    for (unsigned w = 0; w < b->nwindows; w++)
+        fprintf(g, "%s$w%u using 1:2 with linespoints title 'window %u'", w ? ", " : "", w,
+                b->windows[w]);
+    fprintf(g, "\nset title 'round trip, 16 bytes'\nset xlabel 'us'\nset ylabel 'round trips'\n"
+               "set style fill solid 0.6\nset boxwidth 0.8\nset xtics rotate by -45\n"
+               "unset key\nplot $hist using 0:2:xtic(1) with boxes\nunset multiplot\n");
+    return pclose(g) ? -1 : 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rpmsg bench [options]\n"
+               "Measures against `rpmsg echo`: round-trip latency (16 bytes, one in flight),\n"
+               "then echoed throughput over sizes x windows; every echo is checked.\n"
+               "  --name SERVICE    the echo's name (default rpmsg-ping)\n"
+               "  --sizes LIST      message bytes, 8..496 (default 16,64,256,496)\n"
+               "  --windows LIST    messages in flight, 1..%u (default 1,16,64)\n"
+               "  --count N         messages per throughput point (default 5000)\n"
+               "  --latency N       round trips for the latency figures (default 5000)\n"
+               "  --nocopy          send through zero-copy TX buffers\n"
+               "  --json            one JSON object instead of the table\n"
+               "  --plot FILE.svg   throughput and latency histogram, drawn by gnuplot\n"
+               "defaults: --role host --side attach\n" LINKOPTS_USAGE,
+            PING_WINDOW_MAX);
+}
+
+static int run(int argc, char **argv)
+{
+    static struct ping p;
+    static struct bench b = {
+        .sizes = { 16, 64, 256, 496 }, .nsizes = 4,
+        .windows = { 1, 16, 64 }, .nwindows = 3,
+        .count = 5000, .latency_count = 5000,
+    };
+    p.name = "rpmsg-ping";
+    bool json = false;
+    const char *svg = NULL;
+    struct linkopts lo;
+    linkopts_init(&lo, RPMSG_LINK_HOST, RPMSG_LINK_ATTACH);
+    static const struct option opts[] = {
+        LINKOPTS_LONG,
+        { "name", required_argument, NULL, 'N' },
+        { "sizes", required_argument, NULL, 's' },
+        { "windows", required_argument, NULL, 'w' },
+        { "count", required_argument, NULL, 'n' },
+        { "latency", required_argument, NULL, 'l' },
+        { "nocopy", no_argument, NULL, 'z' },
+        { "json", no_argument, NULL, 'j' },
+        { "plot", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const uint32_t size_max = RPMSG_BUFFER_SIZE - RPMSG_HDR_SIZE;
+    int c;
+    while ((c = linkopts_getopt(&lo, argc, argv, opts)) != -1) {
+        int k = 0;
+        switch (c) {
+        case 'N': p.name = optarg; break;
+        case 's': k = parse_list("sizes", optarg, PAYLOAD_MIN, size_max, b.sizes, &b.nsizes); break;
+        case 'w':
+            k = parse_list("windows", optarg, 1, PING_WINDOW_MAX, b.windows, &b.nwindows);
+            break;
+        case 'n': k = opt_u32("count", optarg, 1, PING_COUNT_MAX, &b.count); break;
+        case 'l': k = opt_u32("latency", optarg, 1, PING_COUNT_MAX, &b.latency_count); break;
+        case 'z': p.nocopy = true; break;
+        case 'j': json = true; break;
+        case 'P': svg = optarg; break;
+        case 'h': usage(stdout); return TOOL_OK;
+        case LINKOPTS_BAD: return TOOL_USAGE;
+        default: usage(stderr); return TOOL_USAGE;
+        }
+        if (k < 0)
+            return TOOL_USAGE;
+    }
+    if (linkopts_done(&lo, argc, argv, "bench"))
+        return TOOL_USAGE;
+    uint32_t most = b.count > b.latency_count ? b.count : b.latency_count;
+    struct rpmsg_link *link;
+    if (pinger_open(&p, most, &lo, "bench", &link))
+        return TOOL_FAIL;
+    int r = measure(&b, &p, &lo, link);
+    pinger_unregister(&p);
+    const char *peer = rpmsg_get_cpuname(rpmsg_link_device(link));
+    bool faulted = linkopts_report(link, "bench") == RPMSG_LINK_DOWN_FAULT;
+    bool ok = !r && !b.errors && !faulted;
+    if (json)
+        print_json(&b, lo.spec, peer, ok);
+    else
+        print_text(&b, peer);
+    if (svg && plot(&b, svg, peer)) {
+        tool_err("gnuplot could not draw %s (is gnuplot installed?)", svg);
+        ok = false;
+    }
+    pinger_close(&p, link);
+    return ok ? TOOL_OK : TOOL_FAIL;
+}
+
+const struct rpmsg_tool_cmd rpmsg_cmd_bench = {
+    .name = "bench",
+    .summary = "latency distribution and throughput sweep against `rpmsg echo`",
+    .run = run,
+};
