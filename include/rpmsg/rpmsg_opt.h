@@ -184,6 +184,8 @@
  */
 #if RPMSG_NO_SYS && !defined(RPMSG_BOARD_TIME_MS)
 #error "RPMSG_NO_SYS needs a millisecond clock: implement uint32_t rpmsg_board_time_ms(void) and define RPMSG_BOARD_TIME_MS 1 (see docs/mcu.md)"
+#endif
+
 /*
  * Port links: most buffers (messages in flight) each way, a power of two up
  * to 512. Sizes the port's send and receive tables (about 56 bytes a slot);
