@@ -24,10 +24,10 @@ static struct rpmsg_dispatch_frame *my_frames;
 static _Thread_local struct rpmsg_dispatch_frame *my_frames;
 #endif
 
-static struct rpmsg_dispatch_frame *my_frame_of(const void *buf)
+static struct rpmsg_dispatch_frame *my_frame_of(const struct rpmsg_device *rdev, const void *buf)
 {
     for (struct rpmsg_dispatch_frame *f = my_frames; f; f = f->up)
-        if (f->buf == buf)
+        if (f->buf == buf && f->rdev == rdev)
             return f;
     return NULL;
 }
@@ -115,7 +115,7 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
 
     /* The rest is the RX context's own or lock-free: this message's one lock
      * round was the one above (a hold made inside the callback adds one). */
-    struct rpmsg_dispatch_frame frame = { .ept = ept, .buf = buf, .up = my_frames };
+    struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .up = my_frames };
     my_frames = &frame;
     rdev->nest++;
     if (cb)
@@ -230,7 +230,7 @@ int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
     int r = 0;
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
-    struct rpmsg_dispatch_frame *f = h ? NULL : my_frame_of(buf);
+    struct rpmsg_dispatch_frame *f = h ? NULL : my_frame_of(rdev, buf);
     if (h) {
         h->count++;
     } else if (!f) {

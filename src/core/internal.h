@@ -13,7 +13,8 @@
  * thread (dispatch.c), so only its own thread ever reads it: it is pushed and
  * popped without the device lock. */
 struct rpmsg_dispatch_frame {
-    struct rpmsg_endpoint *ept;
+    struct rpmsg_device *rdev;
+    struct rpmsg_endpoint *ept; /* not to be read once released: may be freed */
     void *buf;
     bool released; /* the endpoint was destroyed from inside: its ref is gone */
     bool held;     /* a hold was made on buf: the dispatcher looks at holds */
