@@ -169,9 +169,10 @@ static inline bool rpmsg_nocopy_kept(int err)
 }
 
 /*
- * Inside a callback, keeps the received buffer past the callback's return.
- * Holds count: each hold needs one release. rxbuf is the data pointer given
- * to the callback.
+ * Inside a callback (on its thread), keeps the received buffer past the
+ * callback's return; -EINVAL from any other thread unless the buffer is held
+ * already. Holds count: each hold needs one release, from any thread. rxbuf
+ * is the data pointer given to the callback.
  */
 int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf);
 int rpmsg_release_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf);

@@ -100,9 +100,9 @@ struct rpmsg_ns_pending {
 struct rpmsg_hold {
     void *buf; /* whole buffer (header) */
     uint32_t count;
+    bool dispatching; /* its callback still runs: the dispatcher gives it back */
 };
 
-struct rpmsg_dispatch_frame;
 
 /* A message set aside while its link's RX thread waits for a TX buffer:
  * the transport's buffer itself, or a copy in one of the device's slots. */
@@ -147,9 +147,9 @@ struct rpmsg_device {
     /* Private to the core. */
     rpmsg_mutex_t lock;
     rpmsg_cond_t cond;         /* any state change: buffer freed, bound, unref, link */
-    unsigned waiters;          /* threads in cond wait: broadcast only when > 0 */
+    uint32_t waiters;          /* threads in cond wait (atomic): broadcast only when > 0 */
     uint64_t send_timeout_ms;
-    uint32_t tx_gen;                  /* bumped when TX buffers come back */
+    uint32_t tx_gen;                  /* bumped when TX buffers come back (atomic) */
     uint32_t users;                   /* service callbacks in flight on this device */
     uint32_t svc_created;             /* bit per service slot: device_created delivered */
     bool up;
@@ -159,8 +159,8 @@ struct rpmsg_device {
     bool running; /* accessed atomically: the RX thread's stop flag */
     bool thread_started;
     rpmsg_thread_t rx_thread;
-    unsigned nest;                    /* dispatch depth on the RX context */
-    struct rpmsg_dispatch_frame *frames;
+    unsigned nest;                    /* dispatch depth; RX context only */
+    uint32_t ept_dying;               /* destroyers waiting for refs (atomic) */
     struct rpmsg_endpoint *epts;      /* list of every endpoint */
     struct rpmsg_endpoint *dyn[RPMSG_EPT_DYN_MAX];
     uint32_t dyn_bitmap[(RPMSG_EPT_DYN_MAX + 31) / 32];

@@ -157,9 +157,9 @@ static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn
 {
     rpmsg_mutex_lock(&rdev->lock);
     while (rdev->rx_taken && __atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
-        rdev->waiters++;
+        rpmsg_ref_add(&rdev->waiters, 1);
         rpmsg_cond_wait(&rdev->cond, &rdev->lock, RPMSG_FOREVER);
-        rdev->waiters--;
+        rpmsg_ref_add(&rdev->waiters, -1);
     }
     bool ok = !rdev->rx_taken;
     rdev->rx_taken = true;
@@ -322,14 +322,20 @@ int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_n
         rdev->deferring = saved;
         return r;
     }
+    /* Counted before ready() reads: rpmsg_device_tx_done() moves tx_gen
+     * without the lock and takes it only to wake a counted waiter. */
+    rpmsg_ref_add(&rdev->waiters, 1);
+    int r = 0;
     while (!ready(arg)) {
-        rdev->waiters++;
-        int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, deadline);
-        rdev->waiters--;
-        if (r == -ETIMEDOUT)
-            return ready(arg) ? 0 : -ETIMEDOUT;
+        r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, deadline);
+        if (r == -ETIMEDOUT) {
+            r = ready(arg) ? 0 : -ETIMEDOUT;
+            break;
+        }
+        r = 0;
     }
-    return 0;
+    rpmsg_ref_add(&rdev->waiters, -1);
+    return r;
 }
 
 int rpmsg_poll(struct rpmsg_device *rdev)
@@ -345,10 +351,13 @@ void rpmsg_device_tx_done(struct rpmsg_device *rdev)
 {
     if (!rdev)
         return;
-    rpmsg_mutex_lock(&rdev->lock);
-    rdev->tx_gen++;
-    rpmsg_dev_signal(rdev);
-    rpmsg_mutex_unlock(&rdev->lock);
+    /* Once per reclaim, on the hot path: the lock only when a sender sleeps. */
+    rpmsg_ref_add(&rdev->tx_gen, 1);
+    if (rpmsg_ref_load(&rdev->waiters)) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_dev_signal(rdev);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
 }
 
 /*
@@ -380,7 +389,7 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
     rdev->features = rdev->local_features & remote_features & RPMSG_F_KEEP;
     __atomic_store_n(&rdev->up, true, __ATOMIC_RELAXED);
-    rdev->tx_gen++; /* a sender that waited for the link retries its buffer now */
+    rpmsg_ref_add(&rdev->tx_gen, 1); /* a sender that waited for the link retries its buffer now */
     bool ns = rpmsg_dev_features(rdev) & RPMSG_F_NS;
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
         if (ns && e->name[0] && (e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr == RPMSG_ADDR_ANY)
@@ -426,12 +435,11 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
     while ((e = next_todo(rdev))) {
         if (!e->ns_unbind_cb || (e->flags & RPMSG_EPT_F_DESTROYING))
             continue;
-        e->refs++;
+        rpmsg_ept_ref(e);
         rpmsg_mutex_unlock(&rdev->lock);
         e->ns_unbind_cb(e);
         rpmsg_mutex_lock(&rdev->lock);
-        if (--e->refs == 0)
-            rpmsg_dev_signal(rdev);
+        rpmsg_ept_unref_locked(rdev, e);
     }
     rpmsg_mutex_unlock(&rdev->lock);
     rpmsg_services_link_down(rdev);

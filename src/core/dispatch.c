@@ -17,6 +17,45 @@ static void give_back(struct rpmsg_device *rdev, void *buf)
         rdev->ops->release_rx_buffer(rdev, buf);
 }
 
+/* This thread's callbacks in progress, innermost first, on any device. */
+#if RPMSG_NO_SYS
+static struct rpmsg_dispatch_frame *my_frames;
+#else
+static _Thread_local struct rpmsg_dispatch_frame *my_frames;
+#endif
+
+static struct rpmsg_dispatch_frame *my_frame_of(const struct rpmsg_device *rdev, const void *buf)
+{
+    for (struct rpmsg_dispatch_frame *f = my_frames; f; f = f->up)
+        if (f->buf == buf && f->rdev == rdev)
+            return f;
+    return NULL;
+}
+
+void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept)
+{
+    for (struct rpmsg_dispatch_frame *f = my_frames; f; f = f->up)
+        if (f->ept == ept && !f->released) {
+            f->released = true;
+            rpmsg_ref_add(&ept->refs, -1); /* the destroyer itself: nobody to wake */
+        }
+}
+
+void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
+{
+    if (rpmsg_ref_add(&ept->refs, -1) == 0 && rpmsg_ref_load(&rdev->ept_dying)) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_dev_signal(rdev);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
+}
+
+void rpmsg_ept_unref_locked(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
+{
+    if (rpmsg_ref_add(&ept->refs, -1) == 0 && rpmsg_ref_load(&rdev->ept_dying))
+        rpmsg_dev_signal(rdev);
+}
+
 static void count_drop(struct rpmsg_device *rdev, rpmsg_counter_t *counter)
 {
     rpmsg_mutex_lock(&rdev->lock);
@@ -69,28 +108,34 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
         ept->dest_addr = src;
         rpmsg_dev_signal(rdev);
     }
-    ept->refs++;
+    rpmsg_ept_ref(ept);
     rdev->stats.rx_msgs++;
     rdev->stats.rx_bytes += plen;
-    struct rpmsg_dispatch_frame frame = {
-        .ept = ept, .buf = buf, .owner = rpmsg_self_tag(), .up = rdev->frames
-    };
-    rdev->frames = &frame;
-    rdev->nest++;
     rpmsg_ept_cb cb = ept->cb;
     void *priv = ept->priv;
     rpmsg_mutex_unlock(&rdev->lock);
 
+    /* The rest is the RX context's own or lock-free: this message's one lock
+     * round was the one above (a hold made inside the callback adds one). */
+    struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .up = my_frames };
+    my_frames = &frame;
+    rdev->nest++;
     if (cb)
         cb(ept, payload, plen, src, priv);
-
-    rpmsg_mutex_lock(&rdev->lock);
-    rdev->frames = frame.up;
     rdev->nest--;
-    if (!frame.released && --ept->refs == 0 && (ept->flags & RPMSG_EPT_F_DESTROYING))
-        rpmsg_dev_signal(rdev);
-    bool held = rdev->nholds && rpmsg_hold_find(rdev, buf);
-    rpmsg_mutex_unlock(&rdev->lock);
+    my_frames = frame.up;
+    if (!frame.released)
+        rpmsg_ept_unref(rdev, ept);
+    bool held = false;
+    if (frame.held) {
+        rpmsg_mutex_lock(&rdev->lock);
+        struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
+        if (h) {
+            h->dispatching = false; /* its last release gives it back now */
+            held = true;
+        }
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
     if (!held)
         give_back(rdev, buf);
 }
@@ -206,14 +251,6 @@ struct rpmsg_hold *rpmsg_hold_find(struct rpmsg_device *rdev, void *buf)
     return NULL;
 }
 
-static bool in_dispatch(struct rpmsg_device *rdev, void *buf)
-{
-    for (struct rpmsg_dispatch_frame *f = rdev->frames; f; f = f->up)
-        if (f->buf == buf)
-            return true;
-    return false;
-}
-
 int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
 {
     if (!ept || !ept->rdev || !rxbuf)
@@ -223,10 +260,11 @@ int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
     int r = 0;
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
+    struct rpmsg_dispatch_frame *f = h ? NULL : my_frame_of(rdev, buf);
     if (h) {
         h->count++;
-    } else if (!in_dispatch(rdev, buf)) {
-        r = -EINVAL; /* neither being delivered nor held: not ours to keep */
+    } else if (!f) {
+        r = -EINVAL; /* neither being delivered to this thread nor held */
     } else if (in_backlog(rdev, buf)) {
         r = -EBUSY; /* a copy set aside during a send's wait: cannot be kept */
     } else if (!(h = rpmsg_hold_find(rdev, NULL))) {
@@ -234,6 +272,8 @@ int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
     } else {
         h->buf = buf;
         h->count = 1;
+        h->dispatching = true;
+        f->held = true;
         rdev->nholds++;
     }
     rpmsg_mutex_unlock(&rdev->lock);
@@ -257,7 +297,7 @@ int rpmsg_release_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
         h->buf = NULL;
         rdev->nholds--;
         /* Still inside its callback: the dispatcher gives it back on return. */
-        give = !in_dispatch(rdev, buf);
+        give = !h->dispatching;
     }
     rpmsg_mutex_unlock(&rdev->lock);
     if (give)

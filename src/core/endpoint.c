@@ -216,14 +216,9 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     table_remove(rdev, ept);
     /* Our own callback frames (destroy from inside a callback) give up their
      * references here; the dispatcher will not touch ept again. Only this
-     * thread's: on a polled device every thread counts as the RX context,
-     * and another thread's callback still running must be waited out. */
-    if (rpmsg_on_rx_context(rdev))
-        for (struct rpmsg_dispatch_frame *f = rdev->frames; f; f = f->up)
-            if (f->ept == ept && !f->released && f->owner == rpmsg_self_tag()) {
-                f->released = true;
-                ept->refs--;
-            }
+     * thread's: another thread's callback still running must be waited out. */
+    rpmsg_dispatch_release_own(ept);
+    rpmsg_ref_add(&rdev->ept_dying, 1); /* before refs is read: see internal.h */
     rpmsg_dev_signal(rdev); /* blocked senders see DESTROYING and leave */
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
                     (rpmsg_dev_features(rdev) & RPMSG_F_NS);
@@ -237,16 +232,17 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         rpmsg_ns_send(rdev, ept->name, ept->addr, RPMSG_NS_DESTROY);
 
     rpmsg_mutex_lock(&rdev->lock);
-    while (ept->refs) {
+    while (rpmsg_ref_load(&ept->refs)) {
         /* Other threads' sends and dispatches leave promptly: wait them out.
          * The RX context must not spin the link here (it may be the one
          * holding the reference), hence no rpmsg_dev_wait(). */
-        rdev->waiters++;
+        rpmsg_ref_add(&rdev->waiters, 1);
         int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, RPMSG_FOREVER);
-        rdev->waiters--;
+        rpmsg_ref_add(&rdev->waiters, -1);
         if (r == -EAGAIN)
             break; /* no threads: nobody else can hold a reference */
     }
+    rpmsg_ref_add(&rdev->ept_dying, -1);
     /* Stays marked: a late send on it gets -EPIPE, not -EINVAL. */
     ept->flags = RPMSG_EPT_F_DESTROYING;
     rpmsg_mutex_unlock(&rdev->lock);

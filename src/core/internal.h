@@ -9,14 +9,25 @@
 #include "rpmsg/rpmsg_transport.h"
 
 
-/* One callback in progress on the RX context; lives on the dispatcher's stack. */
+/* One callback in progress; lives on the dispatcher's stack, listed per
+ * thread (dispatch.c), so only its own thread ever reads it: it is pushed and
+ * popped without the device lock. */
 struct rpmsg_dispatch_frame {
-    struct rpmsg_endpoint *ept;
+    struct rpmsg_device *rdev;
+    struct rpmsg_endpoint *ept; /* not to be read once released: may be freed */
     void *buf;
     bool released; /* the endpoint was destroyed from inside: its ref is gone */
-    const void *owner; /* rpmsg_self_tag() of the dispatching thread */
+    bool held;     /* a hold was made on buf: the dispatcher looks at holds */
     struct rpmsg_dispatch_frame *up;
 };
+
+/* Drops a reference; rdev->lock NOT held. */
+void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept);
+/* Drops a reference; rdev->lock held. */
+void rpmsg_ept_unref_locked(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept);
+/* Destroy from inside a callback: this thread's frames of ept give up their
+ * references (rdev->lock held). */
+void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept);
 
 /* Process-wide registry: services, the device list, pending announcements.
  * Lock order: registry before any device lock. */
@@ -25,6 +36,37 @@ extern rpmsg_mutex_t rpmsg_registry_lock;
 void rpmsg_trace_inherit(struct rpmsg_device *rdev);
 /* Broadcast when a pinned device or a running service callback is released. */
 extern rpmsg_cond_t rpmsg_registry_cond;
+
+/*
+ * Endpoint references are taken under rdev->lock and dropped without it, so a
+ * send or a dispatch costs one lock round. The destroyer counts itself in
+ * rdev->ept_dying before it waits for zero under the lock; a drop to zero that
+ * sees a destroyer wakes it. The drop reads only the device afterwards: the
+ * endpoint may be freed the moment its count reaches zero.
+ * Without threads (RPMSG_NO_SYS) there is nobody to race with: plain ops.
+ */
+static inline uint32_t rpmsg_ref_add(uint32_t *p, int32_t v)
+{
+#if RPMSG_NO_SYS
+    return *p += (uint32_t)v;
+#else
+    return __atomic_add_fetch(p, (uint32_t)v, __ATOMIC_SEQ_CST);
+#endif
+}
+
+static inline uint32_t rpmsg_ref_load(const uint32_t *p)
+{
+#if RPMSG_NO_SYS
+    return *p;
+#else
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+#endif
+}
+
+static inline void rpmsg_ept_ref(struct rpmsg_endpoint *ept)
+{
+    rpmsg_ref_add(&ept->refs, 1);
+}
 
 /* rdev->up is written under rdev->lock; code holding only the registry lock
  * reads it with this (any value will do there: link-up and link-down each
@@ -45,7 +87,7 @@ static inline uint32_t rpmsg_dev_features(const struct rpmsg_device *rdev)
 /* Wakes threads waiting on rdev->cond; call with rdev->lock held. */
 static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
 {
-    if (rdev->waiters)
+    if (rpmsg_ref_load(&rdev->waiters))
         rpmsg_cond_broadcast(&rdev->cond);
 }
 

@@ -75,12 +75,11 @@ static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t add
         }
         rpmsg_ns_unbind_cb cb = e->ns_unbind_cb;
         if (cb) {
-            e->refs++;
+            rpmsg_ept_ref(e);
             rpmsg_mutex_unlock(&rdev->lock);
             cb(e);
             rpmsg_mutex_lock(&rdev->lock);
-            if (--e->refs == 0 && (e->flags & RPMSG_EPT_F_DESTROYING))
-                rpmsg_dev_signal(rdev);
+            rpmsg_ept_unref_locked(rdev, e);
         }
         break;
     }

@@ -21,23 +21,26 @@ static bool tx_ready(void *arg)
         return !w->ept; /* the core's own messages give up (see take_buffer) */
     if (w->need_bind)
         return w->ept->dest_addr != RPMSG_ADDR_ANY;
-    return w->rdev->tx_gen != w->gen;
+    return rpmsg_ref_load(&w->rdev->tx_gen) != w->gen;
 }
 
+/* rdev->lock held. */
 static int ept_get(struct rpmsg_endpoint *ept)
 {
     if (ept->flags & RPMSG_EPT_F_DESTROYING)
         return -EPIPE;
     if (!(ept->flags & RPMSG_EPT_F_REGISTERED))
         return -EINVAL;
-    ept->refs++;
+    rpmsg_ept_ref(ept);
     return 0;
 }
 
-static void ept_put(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
+/* rdev->lock held. A message is counted when its buffer is taken, so that
+ * the common path needs no second lock round; a send that fails uncounts. */
+static void count_tx(struct rpmsg_device *rdev, size_t len, int sign)
 {
-    if (--ept->refs == 0 && (ept->flags & RPMSG_EPT_F_DESTROYING))
-        rpmsg_dev_signal(rdev);
+    rdev->stats.tx_msgs += (uint64_t)(int64_t)sign;
+    rdev->stats.tx_bytes += (uint64_t)((int64_t)sign * (int64_t)len);
 }
 
 /*
@@ -48,7 +51,7 @@ static void ept_put(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
                          uint32_t *dst, bool wait, uint32_t *size, int *err)
 {
-    uint64_t deadline = wait ? rpmsg_deadline(rdev->send_timeout_ms) : 0;
+    uint64_t deadline = 0; /* set at the first wait: reading the clock costs */
     struct tx_wait w = { .rdev = rdev, .ept = ept };
     bool counted = false;
     for (;;) {
@@ -57,7 +60,7 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
             return NULL;
         }
         w.need_bind = false;
-        w.gen = rdev->tx_gen;
+        w.gen = rpmsg_ref_load(&rdev->tx_gen);
         if (!rdev->up) {
             /* Applications may wait for the link (link up bumps tx_gen). The
              * core's own name-service messages do not: the next link up
@@ -84,6 +87,8 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
         }
         if (*err)
             return NULL;
+        if (!deadline)
+            deadline = rpmsg_deadline(rdev->send_timeout_ms);
         int r = rpmsg_dev_wait(rdev, deadline, false, tx_ready, &w);
         if (r) {
             *err = r;
@@ -115,6 +120,56 @@ static uint32_t payload_max(struct rpmsg_device *rdev)
     return size > RPMSG_HDR_SIZE ? size - RPMSG_HDR_SIZE : 0;
 }
 
+/*
+ * Takes ept's reference and a TX buffer for a message of len bytes, and
+ * counts it. The common path (link up, endpoint bound, a buffer free) is one
+ * round of rdev->lock: the transport's get_tx_buffer has its own lock. Waits,
+ * if asked, on the slow path. Returns with rdev->lock released; on failure
+ * the reference is dropped and *err set.
+ */
+static void *reserve(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t *dst,
+                     size_t len, bool wait, uint32_t *size, int *err)
+{
+    rpmsg_mutex_lock(&rdev->lock);
+    *err = ept_get(ept);
+    if (*err) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        return NULL;
+    }
+    bool fast = rdev->up && (*dst != RPMSG_ADDR_ANY || ept->dest_addr != RPMSG_ADDR_ANY);
+    if (fast) {
+        if (*dst == RPMSG_ADDR_ANY)
+            *dst = ept->dest_addr;
+        count_tx(rdev, len, 1);
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    void *buf = fast ? rdev->ops->get_tx_buffer(rdev, size) : NULL;
+    if (buf)
+        return buf;
+    rpmsg_mutex_lock(&rdev->lock);
+    if (fast)
+        count_tx(rdev, len, -1);
+    buf = take_buffer(rdev, ept, dst, wait, size, err);
+    if (buf)
+        count_tx(rdev, len, 1);
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (!buf)
+        rpmsg_ept_unref(rdev, ept);
+    return buf;
+}
+
+/* The end of a send that reserved: uncount on failure, drop the reference. */
+static int finish_send(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, size_t len, int r)
+{
+    if (r) {
+        rpmsg_mutex_lock(&rdev->lock);
+        count_tx(rdev, len, -1);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
+    rpmsg_ept_unref(rdev, ept);
+    return r ? r : (int)len;
+}
+
 static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, const void *data,
                      size_t len, bool wait)
 {
@@ -125,34 +180,20 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
         return -EMSGSIZE;
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr;
-    rpmsg_mutex_lock(&rdev->lock);
-    int r = ept_get(ept);
-    if (r) {
-        rpmsg_mutex_unlock(&rdev->lock);
-        return r;
-    }
     uint32_t size = 0;
-    void *buf = take_buffer(rdev, ept, &dst, wait, &size, &r);
-    rpmsg_mutex_unlock(&rdev->lock);
-    if (buf) {
-        if (len + RPMSG_HDR_SIZE > size) {
-            rdev->ops->release_tx_buffer(rdev, buf);
-            r = -EMSGSIZE;
-        } else {
-            if (len)
-                memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
-            r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
-        }
+    int r;
+    void *buf = reserve(rdev, ept, &dst, len, wait, &size, &r);
+    if (!buf)
+        return r;
+    if (len + RPMSG_HDR_SIZE > size) {
+        rdev->ops->release_tx_buffer(rdev, buf);
+        r = -EMSGSIZE;
+    } else {
+        if (len)
+            memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
+        r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
     }
-    rpmsg_mutex_lock(&rdev->lock);
-    if (buf && r == 0) {
-        rdev->stats.tx_msgs++;
-        rdev->stats.tx_bytes += len;
-        r = (int)len;
-    }
-    ept_put(rdev, ept);
-    rpmsg_mutex_unlock(&rdev->lock);
-    return r;
+    return finish_send(rdev, ept, len, r);
 }
 
 int rpmsg_send(struct rpmsg_endpoint *ept, const void *data, size_t len)
@@ -231,7 +272,7 @@ void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int
     uint32_t size = 0;
     uint32_t dst = 0; /* the buffer does not depend on a binding */
     void *buf = take_buffer(rdev, ept, &dst, wait != 0, &size, &r);
-    ept_put(rdev, ept);
+    rpmsg_ept_unref_locked(rdev, ept);
     rpmsg_mutex_unlock(&rdev->lock);
     if (!buf)
         return NULL;
@@ -265,26 +306,19 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     if (dst == RPMSG_ADDR_ANY) {
         dst = ept->dest_addr;
         if (dst == RPMSG_ADDR_ANY) {
-            ept_put(rdev, ept);
+            rpmsg_ept_unref_locked(rdev, ept);
             rpmsg_mutex_unlock(&rdev->lock);
             return -EAGAIN; /* the buffer stays the caller's: bind, then retry */
         }
     }
+    count_tx(rdev, len, 1);
     rpmsg_mutex_unlock(&rdev->lock);
     r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
     /* A transport refuses a buffer that is not its own with -EINVAL and
      * takes any other back: keep rpmsg_nocopy_kept() true to that. */
     if (r == -EMSGSIZE || r == -EAGAIN)
         r = -ENOBUFS;
-    rpmsg_mutex_lock(&rdev->lock);
-    if (r == 0) {
-        rdev->stats.tx_msgs++;
-        rdev->stats.tx_bytes += len;
-        r = (int)len;
-    }
-    ept_put(rdev, ept);
-    rpmsg_mutex_unlock(&rdev->lock);
-    return r;
+    return finish_send(rdev, ept, len, r);
 }
 
 int rpmsg_send_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len)

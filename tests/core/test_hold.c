@@ -220,6 +220,55 @@ static void test_release_from_other_thread(void **state)
     assert_int_equal(f->h.nheld, 8);
 }
 
+/* The callback holds and waits at a gate; the test releases from its own
+ * thread meanwhile. The buffer must stay out until the callback returns, then
+ * go back exactly once (the dispatcher, not the releaser, gives it back). */
+static struct tu_event gate_in, gate_open;
+static void *gate_buf;
+
+static int hold_gate_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
+                        void *priv)
+{
+    (void)len, (void)src, (void)priv;
+    if (gate_buf)
+        return 0; /* only the first message is held */
+    TU_CHECK(rpmsg_hold_rx_buffer(ept, data) == 0);
+    gate_buf = data;
+    tu_event_post(&gate_in);
+    TU_CHECK(tu_event_wait(&gate_open, 1, TU_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+static void test_release_while_callback_runs(void **state)
+{
+    struct fx *f = *state;
+    struct rpmsg_loopback_config cfg = {0};
+    gate_buf = NULL;
+    tu_event_init(&gate_in);
+    tu_event_init(&gate_open);
+    assert_int_equal(tu_pair_open(&f->p, &cfg), 0);
+    assert_int_equal(tu_ept_create(&f->e[0], f->p.a, NULL, 0x100, 0x200, tu_rec_cb, NULL, &f->r0),
+                     0);
+    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, 0x200, 0x100, hold_gate_cb, NULL, NULL),
+                     0);
+    assert_int_equal(rpmsg_send(&f->e[0], "g", 1), 1);
+    assert_int_equal(tu_event_wait(&gate_in, 1, TU_TIMEOUT_MS), 0);
+    /* Last hold gone while its callback still runs: not given back yet. */
+    assert_int_equal(rpmsg_release_rx_buffer(&f->e[1], gate_buf), 0);
+    assert_int_equal(rpmsg_loopback_free_tx(f->p.lb, f->p.a), NBUF - 1);
+    /* No longer held: a second release is refused. */
+    assert_true(rpmsg_release_rx_buffer(&f->e[1], gate_buf) < 0);
+    tu_event_post(&gate_open);
+    assert_int_equal(tu_wait_until_free_tx(f->p.lb, f->p.a, NBUF, TU_TIMEOUT_MS), 0);
+    /* Given back once: traffic after it never sees more than NBUF free. */
+    for (int i = 0; i < 3 * NBUF; i++)
+        assert_int_equal(rpmsg_send(&f->e[0], &i, sizeof(i)), (int)sizeof(i));
+    assert_int_equal(tu_wait_until_free_tx(f->p.lb, f->p.a, NBUF, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_loopback_free_tx(f->p.lb, f->p.a), NBUF);
+    tu_event_deinit(&gate_in);
+    tu_event_deinit(&gate_open);
+}
+
 /* Holds outstanding when the endpoint goes away are not lost. */
 static void test_release_after_destroy(void **state)
 {
@@ -250,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_from_other_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_after_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_while_callback_runs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,13 +599,14 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 {
     int n = 0;
     bool quiet = false; /* notifications switched off while we drain */
+    /* One lock round per message, and the look that finds the ring empty
+     * shares its round with the TX side's: a poll on the hot path costs one
+     * round more than the messages it delivers. */
+    rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
-        rpmsg_mutex_lock(&vd->lock);
-        if (!live(vd)) {
-            rpmsg_mutex_unlock(&vd->lock);
+        if (!live(vd))
             break;
-        }
         if (!quiet && !vd->event_idx) {
             /* Without event indices, the peer kicks for every message while
              * notifications are on; they are useless while we are draining. */
@@ -621,23 +622,18 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
             if (rx_pending(vd))
                 buf = take_rx(vd, &len);
         }
-        if (buf)
-            vd->stats.rx_msgs++;
-        rpmsg_mutex_unlock(&vd->lock);
         if (!buf)
             break;
+        vd->stats.rx_msgs++;
+        rpmsg_mutex_unlock(&vd->lock);
         n++;
         rpmsg_device_rx(&vd->rdev, buf, len);
-    }
-    if (quiet) {
         rpmsg_mutex_lock(&vd->lock);
-        if (live(vd))
-            rx_notify(vd, true);
-        rpmsg_mutex_unlock(&vd->lock);
     }
+    if (quiet && live(vd))
+        rx_notify(vd, true);
 
     /* TX side: buffers coming back. */
-    rpmsg_mutex_lock(&vd->lock);
     bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (tx_done)
