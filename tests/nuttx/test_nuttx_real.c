@@ -5,7 +5,9 @@
  *   20/20 answers from the server's rpmsg-ping responder, again after a
  *   clean restart, after a slave of ours was killed with SIGKILL the moment
  *   it was up, and after one was killed in the middle of a ping run; the
- *   server never asserts and still answers `uname -a` on its console;
+ *   server's console `rpmsg ping /dev/rpmsg/proxy` finishes 20 rounds
+ *   against our `rpmsg echo` (ACK wanted, and ack with check); the server
+ *   never asserts and still answers `uname -a` on its console;
  * - our master for rpproxy: `rpmsg ping --nuttx --role host` gets 20/20
  *   answers from the proxy's responder.
  * The shm object is NuttX's fixed /dev/shm/server-proxy, so CTest runs this
@@ -266,6 +268,31 @@ static void no_panic(struct proc *nx)
     assert_null(strcasestr(console, "assert"));
 }
 
+/* `rpmsg echo` as our slave, until its link is up. */
+static void start_echo(struct proc *p)
+{
+    const char *args[] = { "echo", "--nuttx-sim", SHM_NAME, "--role", "remote", NULL };
+    start_tool(p, args);
+    bool up = wait_text(p, 0, "on link to", 30000);
+    if (!up)
+        dump("rpmsg echo", p);
+    assert_true(up);
+}
+
+/* Runs a `rpmsg ping` line on the server's console; it must report 20 rounds. */
+static void console_ping(struct proc *nx, struct proc *echo, const char *line)
+{
+    slurp(nx, console, sizeof(console));
+    size_t mark = strlen(console);
+    say(nx, line);
+    bool done = wait_text(nx, mark, "ping times: 20", 60000);
+    if (!done) {
+        dump("rpserver", nx);
+        dump("rpmsg echo", echo);
+    }
+    assert_true(done);
+}
+
 static void test_slave_next_to_rpserver(void **st)
 {
     (void)st;
@@ -291,12 +318,7 @@ static void test_slave_next_to_rpserver(void **st)
      * the server (nuttx_sim.c): without that the server asserts. */
     struct proc *p = &procs[1];
     {
-        const char *args[] = { "echo", "--nuttx-sim", SHM_NAME, "--role", "remote", NULL };
-        start_tool(p, args);
-        bool up = wait_text(p, 0, "on link to", 30000);
-        if (!up)
-            dump("rpmsg echo", p);
-        assert_true(up);
+        start_echo(p);
         kill_one(p);
     }
     ping_ok(nx, "remote");
@@ -312,6 +334,19 @@ static void test_slave_next_to_rpserver(void **st)
         kill_one(p);
     }
     ping_ok(nx, "remote"); /* a slave after the killed one */
+    no_panic(nx);
+
+    /* The server's console pings our echo: NuttX's own `rpmsg ping`, with
+     * an ACK wanted (1) and with ack and check (3). */
+    {
+        start_echo(p);
+        console_ping(nx, p, "rpmsg ping /dev/rpmsg/proxy 20 64 1 1\n");
+        console_ping(nx, p, "rpmsg ping /dev/rpmsg/proxy 20 64 3 1\n");
+        kill(p->pid, SIGTERM); /* a clean leave: every buffer given back */
+        assert_int_equal(finish(p, 30000), 0);
+        close(p->out);
+        p->out = 0;
+    }
     no_panic(nx);
 
     slurp(nx, console, sizeof(console));
