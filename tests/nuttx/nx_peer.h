@@ -337,10 +337,11 @@ static inline bool nxp_handle(struct nx_peer *p, const uint8_t *b, uint32_t blen
         return true;
     }
     if (dst == NXP_ECHO) {
-        if (len >= 4 && nxp_get(d) != p->next_seq++)
-            p->order_errors++;
         if (!nxp_send(p, NXP_ECHO, src, d, len))
-            return false;
+            return false; /* handled again once a TX buffer is back */
+        if (len >= 4 && nxp_get(d) != p->next_seq)
+            p->order_errors++;
+        p->next_seq++;
         p->echoed++;
     }
     return true;
