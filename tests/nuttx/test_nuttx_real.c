@@ -268,6 +268,18 @@ static void no_panic(struct proc *nx)
     assert_null(strcasestr(console, "assert"));
 }
 
+/* rpserver on a fresh object, until its console prompts. */
+static void start_server(struct proc *nx)
+{
+    unlink(SHM_PATH);
+    start_nuttx(nx, "rpserver");
+    bool up = wait_text(nx, 0, "server> ", 30000);
+    if (!up)
+        dump("rpserver", nx);
+    assert_true(up);
+    assert_true(access(SHM_PATH, F_OK) == 0);
+}
+
 /* `rpmsg echo` as our slave, until its link is up. */
 static void start_echo(struct proc *p)
 {
@@ -299,13 +311,7 @@ static void test_slave_next_to_rpserver(void **st)
     if (!have_pair())
         skip();
     struct proc *nx = &procs[0];
-    unlink(SHM_PATH);
-    start_nuttx(nx, "rpserver");
-    bool up = wait_text(nx, 0, "server> ", 30000);
-    if (!up)
-        dump("rpserver", nx);
-    assert_true(up);
-    assert_true(access(SHM_PATH, F_OK) == 0);
+    start_server(nx);
 
     ping_ok(nx, "remote"); /* first boot */
     ping_ok(nx, "remote"); /* a clean restart of our slave */
@@ -380,6 +386,61 @@ static void test_master_for_rpproxy(void **st)
     ping_done(p, nx);
 }
 
+/*
+ * `rpmsg sim` with the NuttX core in its topology (kind = nuttx-sim): our
+ * core A attaches as rpserver's slave and routes for B; the server's console
+ * pings A's rpmsg-ping echo service; the sim's status shows the link up and
+ * the echoes; the sim stops cleanly and the server goes on (uname).
+ */
+static void test_sim_core_next_to_rpserver(void **st)
+{
+    (void)st;
+    if (!have_pair())
+        skip();
+    struct proc *nx = &procs[0], *sim = &procs[1];
+    char topo[64];
+    snprintf(topo, sizeof(topo), "/tmp/rpmsg-nuttx-topo-%d.ini", (int)getpid());
+    FILE *f = fopen(topo, "w");
+    assert_non_null(f);
+    fprintf(f, "[core server]\nkind = nuttx-sim\nshm = " SHM_NAME "\n[core A]\nhub = true\n"
+               "[core B]\n[link nx]\ntype = virtio\nhost = server\nremote = A\n"
+               "[link ab]\ntype = virtio\nhost = A\nremote = B\n");
+    fclose(f);
+    start_server(nx);
+    const char *args[] = { "sim", topo, "--interval", "200", NULL };
+    start_tool(sim, args);
+    bool up = wait_text(sim, 0, "| A: up", 30000);
+    if (!up)
+        dump("rpmsg sim", sim);
+    unlink(topo);
+    assert_true(up);
+    slurp(nx, console, sizeof(console));
+    size_t mark = strlen(console);
+    say(nx, "rpmsg ping /dev/rpmsg/proxy 5 64 1 1\n");
+    bool done = wait_text(nx, mark, "ping times: 5", 60000);
+    if (!done) {
+        dump("rpserver", nx);
+        dump("rpmsg sim", sim);
+    }
+    assert_true(done);
+    /* The echoes show on A in the sim's status. */
+    slurp(sim, console, sizeof(console));
+    size_t smark = strlen(console);
+    assert_true(wait_text(sim, smark, "hub)", 10000));
+    slurp(sim, console, sizeof(console));
+    assert_null(strstr(console + smark, "A:running(far 0, echoed 0,"));
+    kill(sim->pid, SIGTERM);
+    assert_int_equal(finish(sim, 30000), 0);
+    no_panic(nx);
+    slurp(nx, console, sizeof(console));
+    mark = strlen(console);
+    say(nx, "uname -a\n");
+    assert_true(wait_text(nx, mark, "NuttX", 30000));
+    no_panic(nx);
+    say(nx, "poweroff\n");
+    finish(nx, 10000);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -402,6 +463,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_slave_next_to_rpserver, teardown, teardown),
         cmocka_unit_test_setup_teardown(test_master_for_rpproxy, teardown, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_core_next_to_rpserver, teardown, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
