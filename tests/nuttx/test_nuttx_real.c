@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@
 
 #define SHM_NAME "server-proxy"
 #define SHM_PATH "/dev/shm/" SHM_NAME
+#define NX_LOCK_PATH "/tmp/rpmsg-nuttx-sim.lock"
 #define MAX_PROCS 3
 #define CONSOLE_MAX (1 << 20)
 
@@ -459,6 +461,15 @@ int main(void)
     if (access(tool, X_OK)) {
         fprintf(stderr, "no rpmsg binary at %s\n", tool);
         return 1;
+    }
+    /* CTest's RESOURCE_LOCK serializes one ctest run only; other build
+     * trees on this machine use the same fixed object. This lock file is
+     * the machine-wide turn (docs/nuttx.md); it goes with the process. */
+    int lk = open(NX_LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lk >= 0) {
+        int t = 0;
+        while (flock(lk, LOCK_EX | LOCK_NB) < 0 && t++ < 600)
+            sleep(1);
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_slave_next_to_rpserver, teardown, teardown),
