@@ -29,6 +29,7 @@ struct ping {
     unsigned long errors;
     atomic_ulong send_errors;
     uint32_t expect;
+    _Atomic uint32_t probe_ack; /* --check: the ACK command the probe got back */
     uint64_t *sent_ns; /* per sequence number */
     uint64_t *rtt_ns;
 };
@@ -91,6 +92,14 @@ static int ping_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     struct ping *p = priv;
     uint64_t t = now_ns();
     uint32_t seq = 0;
+    /* The encoding probe's answer (or a second answer to it): not a ping. */
+    if (p->nuttx && len >= NX_PING_HEAD && nx_ping_get((const uint8_t *)data + 8, 8) == NX_PROBE) {
+        uint32_t none = 0;
+        if (atomic_compare_exchange_strong(&p->probe_ack, &none,
+                                           (uint32_t)nx_ping_get(data, 4)))
+            rpmsg_post(ept, &p->bound);
+        return 0;
+    }
     int bad = check(p, data, len, &seq);
     /* A second ACK to a request already answered: a responder that answers
      * an ambiguous SEND in both encodings (nuttx_ping.h), like our echo. */
@@ -126,6 +135,27 @@ static void bind(struct rpmsg_device *rdev, void *priv, const char *name, uint32
         rpmsg_post(NULL, &p->bound);
 }
 
+/*
+ * --check: which encoding does the responder speak? A checked request is 2
+ * in nuttx-wire's (SEND_CHECK) and 3 in the 13.0.1 builds' (ack + check),
+ * and each encoding takes the other's value for a request it does not
+ * answer. A SEND (1 in both) with cookie NX_PROBE goes first; an ACK of 0x20
+ * means the 13.0.1 encoding. 0, or -ETIMEDOUT (wire encoding kept).
+ */
+static int probe_encoding(struct ping *p, const struct linkopts *lo)
+{
+    uint8_t buf[RPMSG_BUFFER_SIZE];
+    nx_ping_fill(buf, p->size, NX_PING_SEND, NX_PROBE);
+    if (rpmsg_send(&p->ept, buf, p->size) < 0)
+        return -EIO;
+    int r = -ETIMEDOUT;
+    for (uint32_t t = 0; r && t < lo->cfg.timeout_ms && !tool_stop; t += 20)
+        r = rpmsg_wait_timeout(NULL, &p->bound, 20);
+    if (!r && atomic_load(&p->probe_ack) == NX_PING_ACK_V2)
+        p->nuttx = NX_PING_CHECK_V2;
+    return r;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -144,7 +174,8 @@ static void usage(FILE *f)
                "  --json          one JSON object instead of the table\n"
                "  --nuttx         NuttX's ping protocol (SEND, answered by ACK): pings a NuttX\n"
                "                  core's rpmsg-ping responder; --size counts its 16-byte head\n"
-               "  --check         with --nuttx: SEND_CHECK (data 0xEE, checked by the peer)\n"
+               "  --check         with --nuttx: a checked request (data 0xEE, checked by the\n"
+               "                  peer), in the encoding a first SEND finds out\n"
                "defaults: --role host --side attach\n" LINKOPTS_USAGE);
 }
 
@@ -216,6 +247,9 @@ static int run(int argc, char **argv)
         rpmsg_link_close(link);
         return 1;
     }
+
+    if (p.nuttx == NX_PING_SEND_CHECK && probe_encoding(&p, &lo))
+        fprintf(stderr, "rpmsg ping: no answer to the encoding probe; checking as nuttx-wire\n");
 
     uint64_t t0 = now_ns();
     unsigned first = p.window < p.count ? p.window : p.count;

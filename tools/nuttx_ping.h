@@ -26,6 +26,8 @@
 #define NX_PING_ACK 4u
 #define NX_PING_ACK_V2 0x20u
 #define NX_PING_REQ_V2 0x10u
+#define NX_PING_CHECK_V2 3u /* 13.0.1: ack wanted (bit 0) and check (bit 1) */
+#define NX_PROBE 0x4e58505242ull /* cookie of `ping --check`'s encoding probe */
 #define NX_PING_HEAD 16u
 #define NX_PING_FILL 0xEEu
 

@@ -214,13 +214,19 @@ static void ping_done(struct proc *p, struct proc *nx)
     p->out = 0;
 }
 
-/* `rpmsg ping --nuttx` as our slave, 20 x 64 bytes. */
-static void ping_ok(struct proc *nx, const char *role)
+/* `rpmsg ping --nuttx` (and --check when check) as our slave, 20 x 64 bytes. */
+static void ping_run(struct proc *nx, const char *role, bool check)
 {
     const char *args[] = { "ping", "--nuttx-sim", SHM_NAME, "--role", role, "--nuttx", "--count",
-                           "20", "--size", "64", "--json", "--wait", "30000", NULL };
+                           "20", "--size", "64", "--json", "--wait", "30000",
+                           check ? "--check" : NULL, NULL };
     start_tool(&procs[1], args);
     ping_done(&procs[1], nx);
+}
+
+static void ping_ok(struct proc *nx, const char *role)
+{
+    ping_run(nx, role, false);
 }
 
 static bool have_pair(void)
@@ -316,7 +322,7 @@ static void test_slave_next_to_rpserver(void **st)
     start_server(nx);
 
     ping_ok(nx, "remote"); /* first boot */
-    ping_ok(nx, "remote"); /* a clean restart of our slave */
+    ping_run(nx, "remote", true); /* a clean restart of our slave; SEND_CHECK in its encoding */
     no_panic(nx);
 
     /* Our slave killed with SIGKILL twice: the moment its link is up (the
