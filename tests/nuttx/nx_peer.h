@@ -69,6 +69,8 @@ struct nx_peer {
     _Atomic uint32_t echoed, svc_acked, up_count;
     _Atomic uint32_t ack_from;  /* address of a CREATE_ACK for nx-echo (0: none) */
     _Atomic uint32_t order_errors;
+    _Atomic uint32_t resets;    /* master: sessions reset by a slave's NEED_RESET */
+    _Atomic bool asserted;      /* master: a reset found TX buffers still out (NuttX asserts) */
     char peer_cpu[9];           /* the name the other side gave (master: from the table) */
     /* private */
     pthread_t th;
@@ -392,15 +394,14 @@ static inline bool nxp_sleep(struct nx_peer *p)
     return !atomic_load(&p->stop);
 }
 
-static void *nxp_main(void *arg)
+/* Boot (sim_rptun_get_resource / _start, and the slave's wait for DRIVER_OK). */
+static bool nxp_boot(struct nx_peer *p)
 {
-    struct nx_peer *p = arg;
-    /* Boot (sim_rptun_get_resource / _start, and the slave's wait for DRIVER_OK). */
     if (p->master) {
         nxp_master_table(p);
         while (!(nxp_ld32(p, NXP_BOOTS) & 1))
             if (!nxp_sleep(p))
-                return NULL;
+                return false;
         nxp_st32(p, NXP_BOOTM, 2);
         nxp_master_rings(p);
         memcpy(p->peer_cpu, p->m + NXP_CONFIG + 32, 8);
@@ -410,11 +411,11 @@ static void *nxp_main(void *arg)
         nxp_st32(p, NXP_BOOTS, 1);
         while (!(nxp_ld32(p, NXP_BOOTM) & 2))
             if (!nxp_sleep(p))
-                return NULL;
+                return false;
         nxp_st32(p, NXP_BOOTS, 2);
         while (!(p->m[NXP_STATUS] & NXP_DRIVER_OK))
             if (!nxp_sleep(p))
-                return NULL;
+                return false;
         p->base = atomic_load((_Atomic uint64_t *)(void *)p->m);
         /* The device's view: it receives on vring1 and sends on vring0. */
         nxp_ring_at(&p->rx, nxp_ld32(p, NXP_VRING_DA(1)));
@@ -422,9 +423,44 @@ static void *nxp_main(void *arg)
         memcpy(p->peer_cpu, p->m + NXP_CONFIG + 24, 8);
     }
     p->up_count++;
+    p->next_seq = 0;
+    return true;
+}
+
+/*
+ * Master: a slave that starts again puts NEED_RESET into bootm. NuttX then
+ * tears its session down, sending on the way (name-service destroys), and
+ * asserts when it has no TX buffer for that: so do we, when any of ours is
+ * still out (the dead slave's), before booting again.
+ */
+static bool nxp_reset(struct nx_peer *p)
+{
+    nxp_st32(p, NXP_BOOTM, 0);
+    uint16_t id;
+    unsigned got = 0;
+    while (got < NXP_NUM && nxp_tx_get(p, &id))
+        got++;
+    if (got < NXP_NUM) {
+        p->asserted = true; /* "Panic remote cpu": the process would be gone */
+        return false;
+    }
+    p->resets++;
+    return nxp_boot(p);
+}
+
+static void *nxp_main(void *arg)
+{
+    struct nx_peer *p = arg;
+    if (!nxp_boot(p))
+        return NULL;
     bool announced = false;
     uint32_t seen = 0;
     while (!atomic_load(&p->stop)) {
+        if (p->master && (nxp_ld32(p, NXP_BOOTM) & 4)) {
+            if (!nxp_reset(p))
+                return NULL;
+            announced = false;
+        }
         if (!announced)
             announced = nxp_ns(p, "nx-echo", NXP_ECHO, 0);
         nxp_receive(p);
@@ -436,6 +472,12 @@ static void *nxp_main(void *arg)
         nxp_sleep(p);
     }
     return NULL;
+}
+
+/* Master: TX buffers handed to the slave and not given back yet. */
+static inline unsigned nx_peer_outstanding(struct nx_peer *p)
+{
+    return (uint16_t)(nxp_ld16(p, p->tx.avail + 2) - nxp_ld16(p, p->tx.used + 2));
 }
 
 /* Maps the object (the master creates it) and runs the peer on a thread. 0 or -errno. */
@@ -455,7 +497,6 @@ static inline int nx_peer_start(struct nx_peer *p)
     p->m = m;
     atomic_store(&p->stop, false);
     p->echo_dest = 0;
-    p->next_seq = 0;
     p->faulted = false;
     memset(p->peer_cpu, 0, sizeof(p->peer_cpu));
     return -pthread_create(&p->th, NULL, nxp_main, p);

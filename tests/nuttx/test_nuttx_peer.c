@@ -7,11 +7,17 @@
  *   contents checked), the entropy devices' memory untouched;
  * - the peer dies and starts again on the same object: our side comes back
  *   by itself and the echo works again;
+ * - our slave killed (SIGKILL) holding some of the master's TX buffers: the
+ *   next one gives them back before its NEED_RESET, so the master (which,
+ *   like NuttX, asserts when its teardown finds a TX buffer still out) resets
+ *   cleanly;
  * - a corrupted base (our slave) or descriptor address (our slave) or used
  *   id (our master) faults the link: reported as a fault, no crash, no hang.
  * Each case uses its own object (/dev/shm/nxpeer-PID-N), removed at the end.
  */
 #include <setjmp.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -74,15 +80,21 @@ static bool wait_for(_Atomic uint32_t *v, uint32_t want, unsigned ms)
     return atomic_load(v) >= want;
 }
 
-/* Opens our side in role (peer in the other), the peer first when it is the master. */
-static void open_pair(bool we_master, enum nxp_fault fault, uint32_t fault_after)
+/* A fresh case: its own object name, nothing of the last one. */
+static void new_case(struct side *s)
 {
-    struct side *s = &S;
     memset(s, 0, sizeof(*s));
     snprintf(s->name, sizeof(s->name), "nxpeer-%d-%u", (int)getpid(), n_case++);
     snprintf(s->path, sizeof(s->path), "/dev/shm/%.39s", s->name);
     snprintf(s->spec, sizeof(s->spec), "nuttx-sim:%.39s", s->name);
     unlink(s->path);
+}
+
+/* Opens our side in role (peer in the other), the peer first when it is the master. */
+static void open_pair(bool we_master, enum nxp_fault fault, uint32_t fault_after)
+{
+    struct side *s = &S;
+    new_case(s);
     s->peer.master = !we_master;
     s->peer.path = s->path;
     s->peer.fault = fault;
@@ -257,6 +269,71 @@ static void test_master_peer_restart(void **st)
     case_restart(true);
 }
 
+/* A slave process of ours sends to the echo without end. */
+static int slave_child(struct side *s)
+{
+    struct rpmsg_link_config cfg = { .spec = s->spec, .role = RPMSG_LINK_REMOTE, .timeout_ms = 20000 };
+    struct rpmsg_link *l;
+    static struct rpmsg_endpoint e;
+    if (rpmsg_link_open(&l, &cfg) || rpmsg_link_wait_up(l, 20000))
+        return 2;
+    if (rpmsg_create_ept(&e, rpmsg_link_device(l), "nx-echo", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                         svc_cb, NULL) ||
+        rpmsg_wait_ept_ready(&e, 20000))
+        return 3;
+    uint8_t b[MSG] = { 0 };
+    for (uint32_t seq = 0;; seq++) {
+        nxp_put(b, seq);
+        rpmsg_send(&e, b, MSG);
+    }
+}
+
+/*
+ * Our slave is killed (SIGKILL) while it holds some of the master's TX
+ * buffers; the next slave of ours must give them back before it resets the
+ * master, or the master (like NuttX) has none for its teardown and asserts.
+ */
+static void test_slave_killed_midrun(void **st)
+{
+    (void)st;
+    struct side *s = &S;
+    new_case(s);
+    s->peer.master = true;
+    s->peer.path = s->path;
+    assert_int_equal(nx_peer_start(&s->peer), 0);
+    assert_int_equal(rpmsg_register_callback(s, on_created, NULL, NULL, NULL), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(slave_child(s));
+    /* Stopped in full flow, it holds echoes it was handed but never took. */
+    bool held = false;
+    for (int round = 0; round < 50 && !held; round++) {
+        uint32_t from = s->peer.echoed;
+        assert_true(wait_for(&s->peer.echoed, from + 100, 30000));
+        kill(child, SIGSTOP);
+        usleep(20000); /* a few of the peer's 1 ms rounds: what is out stays out */
+        held = nx_peer_outstanding(&s->peer) > 0;
+        if (!held)
+            kill(child, SIGCONT);
+    }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    assert_true(held);
+    s->peer.order_errors = 0; /* the dead session's stream is not what this checks */
+
+    /* The next slave: the master resets without asserting, and the echo works. */
+    struct rpmsg_link_config cfg = { .spec = s->spec, .role = RPMSG_LINK_REMOTE, .timeout_ms = 20000 };
+    assert_int_equal(rpmsg_link_open(&s->link, &cfg), 0);
+    s->rdev = rpmsg_link_device(s->link);
+    assert_int_equal(rpmsg_link_wait_up(s->link, 20000), 0);
+    bound(&s->echo, "nx-echo", echo_cb, NXP_ECHO);
+    stream_ok(1000);
+    assert_false(s->peer.asserted);
+    assert_int_equal(s->peer.resets, 1);
+}
+
 /* The peer breaks the protocol: a fault is reported, nothing crashes or hangs. */
 static void case_fault(bool we_master, enum nxp_fault fault)
 {
@@ -304,6 +381,7 @@ int main(void)
         cmocka_unit_test_teardown(test_master_stream, teardown),
         cmocka_unit_test_teardown(test_slave_peer_restart, teardown),
         cmocka_unit_test_teardown(test_master_peer_restart, teardown),
+        cmocka_unit_test_teardown(test_slave_killed_midrun, teardown),
         cmocka_unit_test_teardown(test_slave_bad_base, teardown),
         cmocka_unit_test_teardown(test_slave_bad_descriptor, teardown),
         cmocka_unit_test_teardown(test_master_bad_used_id, teardown),
