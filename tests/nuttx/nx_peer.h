@@ -77,7 +77,7 @@ struct nx_peer {
     _Atomic bool stop;
     uint8_t *m;
     uint64_t base;
-    uint32_t echo_dest;
+    _Atomic uint32_t echo_dest;
     uint32_t next_seq;
     struct nxp_ring rx, tx;
     uint16_t free_ids[NXP_NUM];
