@@ -23,19 +23,22 @@ struct echo {
     struct rpmsg_sem done;
 };
 
-/* A NuttX core's `rpmsg ping` (SEND, SEND_CHECK, SEND_NOACK): its ACK. */
-static int nuttx_answer(struct echo *e, struct rpmsg_endpoint *ept, void *data, size_t len,
-                        uint32_t src)
+/* A NuttX core's `rpmsg ping`: its ACK(s) (nuttx_ping.h). */
+static int nuttx_answer(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src)
 {
-    (void)e;
-    uint32_t cap;
-    uint8_t *tx = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
-    if (!tx)
-        return -ENOBUFS;
-    int n = len <= cap ? nx_ping_answer(data, len, tx) : -EMSGSIZE;
-    int r = n > 0 ? rpmsg_sendto_nocopy(ept, tx, (uint32_t)n, src) : n;
-    if (n <= 0 || r < 0)
-        rpmsg_release_tx_buffer(ept, tx);
+    uint32_t acks[2];
+    int n = nx_ping_answers(data, len, acks), r = 0;
+    for (int i = 0; i < n && r >= 0; i++) {
+        uint32_t cap;
+        uint8_t *tx = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
+        if (!tx)
+            return -ENOBUFS;
+        r = len <= cap ? nx_ping_answer(data, len, acks[i], tx) : -EMSGSIZE;
+        if (r > 0)
+            r = rpmsg_sendto_nocopy(ept, tx, (uint32_t)len, src);
+        if (r < 0 && (r == -EMSGSIZE || rpmsg_nocopy_kept(r)))
+            rpmsg_release_tx_buffer(ept, tx);
+    }
     return r;
 }
 
@@ -44,7 +47,7 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     struct echo *e = priv;
     int r;
     if (nx_ping_is_request(data, len)) {
-        r = nuttx_answer(e, ept, data, len, src);
+        r = nuttx_answer(ept, data, len, src);
     } else if (e->nocopy) {
         uint32_t cap;
         void *tx = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
@@ -117,7 +120,7 @@ static void usage(FILE *f)
                "  --serve          after a peer leaves, open the link again for the next one;\n"
                "                   waits for peers until signalled (or --wait MS each)\n"
                "A signal (Ctrl-C) ends it; exit 0 unless a peer failed or an echo did.\n"
-               "NuttX's ping requests (SEND, SEND_CHECK, SEND_NOACK) get NuttX's ACK.\n"
+               "NuttX's ping requests get NuttX's ACK (both encodings, tools/nuttx_ping.h).\n"
                "defaults: --role remote --side create\n" LINKOPTS_USAGE);
 }
 

@@ -29,7 +29,8 @@ static void usage(FILE *f)
                "  --json          one JSON object instead of the table\n"
                "  --nuttx         NuttX's ping protocol (SEND, answered by ACK): pings a NuttX\n"
                "                  core's rpmsg-ping responder; --size counts its 16-byte head\n"
-               "  --check         with --nuttx: SEND_CHECK (data 0xEE, checked by the peer)\n"
+               "  --check         with --nuttx: a checked request (data 0xEE, checked by the\n"
+               "                  peer), in the encoding a first SEND finds out\n"
                "Gives up when no echo comes for --wait ms (the run itself has no limit).\n"
                "defaults: --role host --side attach\n" LINKOPTS_USAGE,
             PING_COUNT_MAX, PING_WINDOW_MAX);
@@ -87,6 +88,8 @@ static int run(int argc, char **argv)
     struct rpmsg_link *link;
     if (pinger_open(&p, p.count, &lo, "ping", &link))
         return TOOL_FAIL;
+    if (p.nuttx == NX_PING_SEND_CHECK && pinger_probe_encoding(&p, &lo))
+        tool_err("no answer to the encoding probe; checking as nuttx-wire");
     struct ping_stats st;
     int r = pinger_round(&p, &lo, link, &st);
     pinger_unregister(&p);

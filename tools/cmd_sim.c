@@ -54,6 +54,8 @@ static int start_core(struct sim *s, int i)
 {
     struct sim_core_status *st = &s->sh->core[i];
     const struct topo_core *c = &s->t.cores[i];
+    if (c->nuttx)
+        return -EPERM; /* the user runs it; we only attach to its object */
     memset(st->link, 0, sizeof(st->link));
     st->state = SIM_CORE_STARTING;
     char links[2048] = "";
@@ -194,6 +196,10 @@ static int command(struct sim *s, char *line, FILE *out)
     }
     if (i < 0) {
         fprintf(out, "error: no core '%s'\n", arg);
+        return 0;
+    }
+    if (s->t.cores[i].nuttx) {
+        fprintf(out, "error: core %s is a NuttX simulator the sim does not run\n", arg);
         return 0;
     }
     if (k || rs)
@@ -453,7 +459,7 @@ static int run(int argc, char **argv)
     }
     s.t0 = rpmsg_time_ms();
     for (int i = 0; i < s.t.ncores && !rc; i++)
-        if (start_core(&s, i))
+        if (!s.t.cores[i].nuttx && start_core(&s, i))
             rc = 1;
 
     s.stdin_open = !rc;

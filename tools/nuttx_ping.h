@@ -8,7 +8,8 @@
  * The NuttX 13.0.1 builds in ../shared/nuttx-sim encode cmd differently
  * (seen in their rpmsg_ping_ept_cb): the high nibble is the type, 0x20 an
  * ACK, and for a request bit 0 asks for an ACK and bit 1 for the check.
- * Both encodings are understood; an answer uses the request's.
+ * Both encodings are understood; how a request is answered when it could
+ * be either is nx_ping_answers()'.
  */
 #ifndef RPMSG_TOOLS_NUTTX_PING_H
 #define RPMSG_TOOLS_NUTTX_PING_H
@@ -25,6 +26,8 @@
 #define NX_PING_ACK 4u
 #define NX_PING_ACK_V2 0x20u
 #define NX_PING_REQ_V2 0x10u
+#define NX_PING_CHECK_V2 3u /* 13.0.1: ack wanted (bit 0) and check (bit 1) */
+#define NX_PROBE 0x4e58505242ull /* cookie of `ping --check`'s encoding probe */
 #define NX_PING_HEAD 16u
 #define NX_PING_FILL 0xEEu
 
@@ -62,26 +65,56 @@ static inline bool nx_ping_is_request(const uint8_t *msg, size_t len)
 }
 
 /*
- * The answer to request msg (nx_ping_is_request) into out (len bytes): its
- * length, 0 when none is due (SEND_NOACK), -EBADMSG when SEND_CHECK's data
- * is not all 0xEE (NuttX's responder then only complains; so do we).
+ * Which answers request msg (nx_ping_is_request) gets, into cmds[0..1]; the
+ * count. Commands 1..3 mean different things in the two encodings, and a
+ * request does not say which one its sender speaks, so each is answered in
+ * a way both understand, where an answer meant for the other encoding is
+ * ignored (NuttX's callbacks drop what they do not recognise):
+ *   1: SEND / ack wanted: ACK_V2 and ACK, both (the ping counts the first
+ *      it recognises; our own `ping --nuttx` ignores the duplicate).
+ *   2: SEND_CHECK (data 0xEE) / check without ack (data its round number):
+ *      ACK, data zeroed, when the data is 0xEE (or empty); else nothing
+ *      (a V2 answer to a request without ack would make NuttX post a
+ *      semaphore through a cookie it never set).
+ *   3: SEND_NOACK / ack and check: ACK_V2, which wire-encoding NuttX drops.
+ * Explicitly V2 requests (0x1n) get ACK_V2 when bit 0 asks for one.
  */
-static inline int nx_ping_answer(const uint8_t *msg, size_t len, uint8_t *out)
+static inline int nx_ping_answers(const uint8_t *msg, size_t len, uint32_t cmds[2])
 {
     uint32_t cmd = (uint32_t)nx_ping_get(msg, 4);
-    bool v2 = (cmd & ~0xfu) == NX_PING_REQ_V2;
-    bool ack = v2 ? (cmd & 1u) != 0 : cmd != NX_PING_SEND_NOACK;
-    bool chk = v2 ? (cmd & 2u) != 0 : cmd == NX_PING_SEND_CHECK;
-    if (!ack)
-        return 0;
-    memmove(out, msg, len);
-    nx_ping_put(out, v2 ? NX_PING_ACK_V2 : NX_PING_ACK, 4);
-    if (chk) {
-        for (size_t i = NX_PING_HEAD; i < len; i++)
-            if (out[i] != NX_PING_FILL)
-                return -EBADMSG;
-        memset(out + NX_PING_HEAD, 0, len - NX_PING_HEAD);
+    if ((cmd & ~0xfu) == NX_PING_REQ_V2) {
+        cmds[0] = NX_PING_ACK_V2;
+        return (cmd & 1u) != 0;
     }
+    switch (cmd) {
+    case NX_PING_SEND:
+        cmds[0] = NX_PING_ACK_V2;
+        cmds[1] = NX_PING_ACK;
+        return 2;
+    case NX_PING_SEND_CHECK:
+        for (size_t i = NX_PING_HEAD; i < len; i++)
+            if (msg[i] != NX_PING_FILL)
+                return 0;
+        cmds[0] = NX_PING_ACK;
+        return 1;
+    case NX_PING_SEND_NOACK:
+        cmds[0] = NX_PING_ACK_V2;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Answer ack (one of nx_ping_answers' cmds) to request msg, into out (len
+ * bytes): the request with cmd rewritten; a wire-encoding ACK to SEND_CHECK
+ * has its data zeroed. Returns len.
+ */
+static inline int nx_ping_answer(const uint8_t *msg, size_t len, uint32_t ack, uint8_t *out)
+{
+    memmove(out, msg, len);
+    if (ack == NX_PING_ACK && nx_ping_get(msg, 4) == NX_PING_SEND_CHECK)
+        memset(out + NX_PING_HEAD, 0, len - NX_PING_HEAD);
+    nx_ping_put(out, ack, 4);
     return (int)len;
 }
 

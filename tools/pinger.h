@@ -38,6 +38,7 @@ struct ping {
     uint32_t next, in_flight, expect;
     atomic_uint received;
     atomic_ulong errors, send_errors;
+    _Atomic uint32_t probe_ack; /* --check: the ACK command the probe got back */
     uint64_t *sent_ns; /* per message in flight: [seq % window] */
     uint64_t *rtt_ns;
 };
@@ -67,6 +68,15 @@ void pinger_close(struct ping *p, struct rpmsg_link *link);
  * figures. 0, or why it ended early (said on stderr). */
 int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
                  struct ping_stats *st);
+/*
+ * `ping --nuttx --check`: which encoding does the responder speak? A checked
+ * request is 2 in nuttx-wire's (SEND_CHECK) and 3 in the 13.0.1 builds' (ack
+ * + check), and each encoding takes the other's value for a request it does
+ * not answer. A SEND (1 in both) with cookie NX_PROBE goes first; an ACK of
+ * 0x20 switches p->nuttx to the 13.0.1 encoding. 0, or -ETIMEDOUT (the
+ * nuttx-wire encoding kept).
+ */
+int pinger_probe_encoding(struct ping *p, struct linkopts *lo);
 /* Errors of the last round: wrong echoes and failed sends. */
 unsigned long pinger_errors(struct ping *p);
 

@@ -54,9 +54,14 @@ int sim_link_spec(const struct topo *t, const struct sim_opts *o, int li, int me
     const struct topo_link *l = &t->links[li];
     int end = l->end[1] == me;
     int n;
+    const struct topo_core *other = &t->cores[l->end[!end]];
     switch (l->type) {
     case TOPO_VIRTIO:
-        n = snprintf(buf, len, "virtio:%s-%s", o->tag, l->name);
+        /* To a NuttX simulator: its object, in the role opposite to its own. */
+        if (other->nuttx)
+            n = snprintf(buf, len, "nuttx-sim:%s:%s", other->shm, end ? "remote" : "host");
+        else
+            n = snprintf(buf, len, "virtio:%s-%s", o->tag, l->name);
         break;
     case TOPO_SPI:
         n = snprintf(buf, len, "spi:%s-%s:%s", o->tag, l->name, end ? "slave" : "master");
@@ -156,6 +161,7 @@ static int open_link(struct core *c, const struct sim_opts *o, int li,
         .role = first ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
         .side = first ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
         .cpuname = c->t->cores[c->me].name,
+        .peer_cpuname = c->t->cores[tl->end[first]].name, /* a NuttX slave's, in our table */
         .timeout_ms = 200, /* attacher: short, so that the supervisor stays responsive */
         .num_bufs = tl->num_bufs,
         .buf_size = tl->buf_size,

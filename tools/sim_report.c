@@ -14,8 +14,9 @@ void sim_print_topology(const struct topo *t, FILE *f)
 {
     fprintf(f, "topology %s: %d cores, %d links\n", t->file, t->ncores, t->nlinks);
     for (int i = 0; i < t->ncores; i++)
-        fprintf(f, "  core %-10s%s%s%s\n", t->cores[i].name, t->cores[i].hub ? " hub" : "",
-                t->cores[i].program[0] ? " program: " : "", t->cores[i].program);
+        fprintf(f, "  core %-10s%s%s%s%s%s\n", t->cores[i].name, t->cores[i].hub ? " hub" : "",
+                t->cores[i].program[0] ? " program: " : "", t->cores[i].program,
+                t->cores[i].nuttx ? " nuttx-sim: /dev/shm/" : "", t->cores[i].shm);
     for (int i = 0; i < t->nlinks; i++) {
         const struct topo_link *l = &t->links[i];
         fprintf(f, "  link %-10s %-6s %s (%s) <-> %s (%s)", l->name, topo_type_name(l->type),
@@ -45,6 +46,10 @@ void sim_print_status(const struct topo *t, const struct sim_shared *sh, FILE *f
     fprintf(f, "[%6.1fs]", (double)elapsed_ms / 1000.0);
     for (int i = 0; i < t->ncores; i++) {
         const struct sim_core_status *c = &sh->core[i];
+        if (t->cores[i].nuttx) {
+            fprintf(f, " %s:nuttx-sim(%s)", t->cores[i].name, t->cores[i].shm);
+            continue;
+        }
         fprintf(f, " %s:%s", t->cores[i].name, states[c->state & 3]);
         if (c->state == SIM_CORE_RUNNING && !t->cores[i].program[0])
             fprintf(f, "(far %u, echoed %llu%s)", c->far_up, (unsigned long long)c->echoed,
@@ -61,8 +66,9 @@ void sim_print_status(const struct topo *t, const struct sim_shared *sh, FILE *f
             char tb[16], rb[16];
             human(tb, sizeof(tb), s->tx_bytes);
             human(rb, sizeof(rb), s->rx_bytes);
-            if (t->cores[l->end[e]].program[0])
-                fprintf(f, " | %s: (program)", t->cores[l->end[e]].name);
+            if (t->cores[l->end[e]].program[0] || t->cores[l->end[e]].nuttx)
+                fprintf(f, " | %s: (%s)", t->cores[l->end[e]].name,
+                        t->cores[l->end[e]].nuttx ? "NuttX" : "program");
             else
                 fprintf(f, " | %s: %-4s tx %llu/%s rx %llu/%s err %llu", t->cores[l->end[e]].name,
                         s->up ? "up" : "down", (unsigned long long)s->tx_msgs, tb,

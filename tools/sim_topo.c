@@ -236,7 +236,20 @@ static int handler(void *user, const char *section, const char *key, const char 
             strcpy(c->program, value);
             return 1;
         }
-        return fail(p, p->lineno, "unknown key '%s' in a core section (hub, program)", key);
+        if (!strcmp(key, "kind")) {
+            if (strcmp(value, "builtin") && strcmp(value, "nuttx-sim"))
+                return fail(p, p->lineno, "kind: expected builtin or nuttx-sim, got '%s'", value);
+            c->nuttx = value[0] == 'n';
+            return 1;
+        }
+        if (!strcmp(key, "shm")) {
+            if (!valid_name(value) || strlen(value) >= sizeof(c->shm))
+                return fail(p, p->lineno, "shm: bad name '%s'", value);
+            strcpy(c->shm, value);
+            return 1;
+        }
+        return fail(p, p->lineno, "unknown key '%s' in a core section (hub, program, kind, shm)",
+                    key);
     }
     if (p->cur_link >= 0)
         return link_key(p, key, value);
@@ -259,6 +272,35 @@ static int handler(void *user, const char *section, const char *key, const char 
         return fail(p, p->lineno, "%s: bad value '%s'", key, value);
     return fail(p, p->lineno, "unknown key '%s' in [sim] (demo_from, demo_to, count, size, pings)",
                 key);
+}
+
+/* A NuttX simulator core: one VirtIO link to a core of ours, nothing to run. 1 on failure. */
+static int check_nuttx(struct parse *p, int c, int nlinks)
+{
+    struct topo *t = p->t;
+    struct topo_core *k = &t->cores[c];
+    if (!k->nuttx) {
+        if (k->shm[0])
+            return !fail(p, k->line, "core '%s': shm applies to kind = nuttx-sim only", k->name);
+        return 0;
+    }
+    if (k->hub || k->program[0])
+        return !fail(p, k->line, "core '%s' is a NuttX simulator: no hub, no program", k->name);
+    if (nlinks != 1)
+        return !fail(p, k->line, "core '%s' is a NuttX simulator: exactly one link", k->name);
+    for (int i = 0; i < t->nlinks; i++) {
+        const struct topo_link *l = &t->links[i];
+        if (l->end[0] != c && l->end[1] != c)
+            continue;
+        if (l->type != TOPO_VIRTIO)
+            return !fail(p, l->line, "link '%s' to NuttX core '%s' must be virtio", l->name,
+                         k->name);
+        if (t->cores[l->end[l->end[0] == c]].nuttx)
+            return !fail(p, l->line, "link '%s' joins two NuttX cores", l->name);
+    }
+    if (!k->shm[0])
+        strcpy(k->shm, "server-proxy");
+    return 0;
 }
 
 static int resolve(struct parse *p)
@@ -296,6 +338,8 @@ static int resolve(struct parse *p)
                         t->cores[c].name, n, TOPO_LINKS_PER_CORE);
         if (n == 0)
             return fail(p, t->cores[c].line, "core '%s' has no link", t->cores[c].name);
+        if (check_nuttx(p, c, n))
+            return 0;
     }
     if (t->ncores < 2)
         return fail(p, p->lineno, "a topology needs at least two cores and a link");
@@ -304,6 +348,9 @@ static int resolve(struct parse *p)
         *d[k] = -1;
         if (p->demo_name[k][0] && (*d[k] = topo_core_index(t, p->demo_name[k])) < 0)
             return fail(p, p->demo_line[k], "unknown core '%s'", p->demo_name[k]);
+        if (*d[k] >= 0 && t->cores[*d[k]].nuttx)
+            return fail(p, p->demo_line[k], "core '%s' is a NuttX simulator: no demo on it",
+                        p->demo_name[k]);
     }
     /* Only hubs forward: a demo between cores that no chain of hubs joins
      * could only wait for a service that never appears. */

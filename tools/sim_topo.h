@@ -17,6 +17,10 @@ struct topo_core {
     char name[TOPO_NAME_MAX];
     bool hub;
     char program[256]; /* empty: built-in core; else run this with sh -c */
+    /* kind = nuttx-sim: a NuttX simulator process the user runs, reached
+     * over its shm object; the sim starts nothing for it. */
+    bool nuttx;
+    char shm[64];
     int line;
 };
 

@@ -11,3 +11,14 @@ struct rpmsg_link *bench_link_open(const struct rpmsg_link_config *cfg)
     }
     return l;
 }
+
+struct rpmsg_link *bench_link_open_end(const char *spec, bool host, enum rpmsg_link_wait wait)
+{
+    struct rpmsg_link_config cfg = {
+        .spec = spec,
+        .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
+        .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
+        .wait = wait,
+    };
+    return bench_link_open(&cfg);
+}

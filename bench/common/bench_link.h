@@ -6,5 +6,7 @@
 
 /* Opens the link and waits (up to 10 s) until it is up; NULL on failure. */
 struct rpmsg_link *bench_link_open(const struct rpmsg_link_config *cfg);
+/* The same for spec, as host (creates the shm object) or remote (attaches). */
+struct rpmsg_link *bench_link_open_end(const char *spec, bool host, enum rpmsg_link_wait wait);
 
 #endif

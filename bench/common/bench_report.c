@@ -323,3 +323,11 @@ void bench_report_json(FILE *f, const struct bench_report *rep)
     }
     fprintf(f, "]}\n");
 }
+
+const struct bench_result *bench_report_find(const struct bench_report *rep, const char *name)
+{
+    for (int i = 0; i < rep->n; i++)
+        if (!strcmp(rep->r[i].name, name))
+            return &rep->r[i];
+    return NULL;
+}

@@ -95,6 +95,8 @@ void bench_report_init(struct bench_report *rep, const char *bench, const char *
                        const struct bench_cpus *cpus);
 /* Appends a copy of res; NULL when full. */
 struct bench_result *bench_report_add(struct bench_report *rep, const struct bench_result *res);
+/* The result named name, or NULL. */
+const struct bench_result *bench_report_find(const struct bench_report *rep, const char *name);
 
 void bench_result_set(struct bench_result *res, const char *name, const char *label,
                       const char *unit, double value);

@@ -225,6 +225,87 @@ static bool follow_name(struct nx_plat *p)
     return open_object(p, true) == 0;
 }
 
+/*
+ * A slave of ours that died left the master's TX buffers it had been handed
+ * unreturned (vring1's avail entries past its used index). The master does
+ * not notice a dead slave; at the NEED_RESET of the next one it tears its
+ * session down, and the messages it sends on the way (name-service
+ * destroys) need free TX buffers: with the dead session's still out, it
+ * runs out and asserts (open-amp's rpmsg_virtio.c, "Panic remote cpu").
+ * So before a new slave says NEED_RESET it returns them on the dead
+ * session's behalf, and again whatever the master sends meanwhile, until
+ * nothing has been outstanding for a while (a master thread that was
+ * blocked for a buffer finishes, and the master is quiet). The dead slave
+ * returned in order (ours do), so the outstanding ones are the avail
+ * entries from the used index on. Lock held; bounded.
+ */
+#define DRAIN_QUIET_MS 30u
+#define DRAIN_MAX_MS 3000u
+
+struct nx_ring {
+    uint32_t desc, avail, used, num;
+};
+
+/* Where the table says vring1 is, checked against the carve-out; false if not sane. */
+static bool tx_ring(struct nx_plat *p, struct nx_ring *r)
+{
+    const uint8_t *e = p->map + NX_SIM_TABLE + T_RPMSG_VDEV + 28 + 20;
+    uint32_t da = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 | (uint32_t)e[3] << 24;
+    uint32_t align = (uint32_t)e[4] | (uint32_t)e[5] << 8;
+    uint32_t num = (uint32_t)e[8] | (uint32_t)e[9] << 8;
+    if (num == 0 || num > 256 || (num & (num - 1)) || align < 4 || align > 4096 || (align & (align - 1)) ||
+        (da & 3) || da < NX_SIM_CARVEOUT)
+        return false;
+    r->num = num;
+    r->desc = da;
+    r->avail = da + 16 * num;
+    r->used = (r->avail + 6 + 2 * num + align - 1) & ~(align - 1);
+    return (uint64_t)r->used + 4 + 8 * num <= NX_SIM_CARVEOUT + CARVEOUT_LEN;
+}
+
+static uint16_t ld16(struct nx_plat *p, uint32_t off)
+{
+    return atomic_load((_Atomic uint16_t *)(void *)(p->map + off));
+}
+
+/* Returns what is outstanding on vring1; the number returned. */
+static uint32_t give_back(struct nx_plat *p, const struct nx_ring *r)
+{
+    uint16_t avail = ld16(p, r->avail + 2), used = ld16(p, r->used + 2);
+    uint16_t n = (uint16_t)(avail - used);
+    if (n > r->num)
+        return 0; /* not a ring we understand: leave it alone */
+    for (uint16_t k = 0; k < n; k++) {
+        uint16_t id = ld16(p, r->avail + 4 + 2 * ((uint16_t)(used + k) % r->num));
+        if (id >= r->num)
+            return k;
+        uint32_t e = r->used + 4 + 8 * ((uint16_t)(used + k) % r->num);
+        st(p, e, id);
+        st(p, e + 4, ld(p, r->desc + 16 * id + 8)); /* the whole buffer, as a slave returns it */
+        atomic_store((_Atomic uint16_t *)(void *)(p->map + r->used + 2), (uint16_t)(used + k + 1));
+    }
+    if (n)
+        atomic_fetch_add(word(p, NX_SIM_SEQS), 1);
+    return n;
+}
+
+static void drain_dead_session(struct nx_plat *p)
+{
+    struct nx_ring r;
+    if (!tx_ring(p, &r))
+        return;
+    uint64_t start = rpmsg_time_ms(), quiet_since = start;
+    while (rpmsg_time_ms() - start < DRAIN_MAX_MS) {
+        if (give_back(p, &r))
+            quiet_since = rpmsg_time_ms();
+        else if (rpmsg_time_ms() - quiet_since >= DRAIN_QUIET_MS)
+            break;
+        if (!(ld(p, NX_SIM_BOOTM) & NX_SIM_OK))
+            break; /* the master is restarting by itself: its rings are its own */
+        usleep(1000);
+    }
+}
+
 static int nx_alive(void *plat)
 {
     struct nx_plat *p = plat;
@@ -238,8 +319,11 @@ static int nx_alive(void *plat)
         if (p->master) {
             master_boot(p);
         } else {
-            if (mine & NX_SIM_OK)
+            if (mine & NX_SIM_OK) {
+                if (peer & NX_SIM_OK)
+                    drain_dead_session(p);
                 st(p, NX_SIM_BOOTM, NX_SIM_NEED_RESET);
+            }
             st(p, NX_SIM_BOOTS, NX_SIM_BOOT);
             p->state = NX_WAIT;
         }
