@@ -1,20 +1,21 @@
 /*
- * `rpmsg sock`: a socat-style bridge between TCP and RPMsg Socket streams,
- * so ordinary TCP programs run over the link unchanged.
- *   rpmsg sock [LINK] tcp-listen:[HOST:]PORT rpmsg:[CPU:]NAME
- *   rpmsg sock [LINK] rpmsg-listen:NAME tcp:HOST:PORT
+ * `rpmsg sock`: a socat-style bridge between ordinary sockets (TCP, Unix,
+ * UDP, stdio; tools/sock_end.c) and RPMsg Socket streams or datagrams, so
+ * ordinary programs run over the link unchanged.
+ *   rpmsg sock [LINK] ACCEPTING-END rpmsg:[CPU:]NAME
+ *   rpmsg sock [LINK] rpmsg-listen:NAME CONNECTING-END
+ *   rpmsg sock [LINK] udp-listen:[HOST:]PORT rpmsg-dgram:[CPU:]NAME
+ *   rpmsg sock [LINK] rpmsg-dgram-listen:NAME udp:HOST:PORT
  * LINK is one link (then rpmsg:NAME needs no CPU), or --sim: this process
  * is a `program =` core of `rpmsg sim`, and CPU names any core it reaches,
  * through hubs too.
  * Each accepted connection gets its own connection on the other side and
  * two pump threads, one per direction; end of stream travels as a
- * half-close, so request/response programs work as over TCP.
+ * half-close, so request/response programs work as over TCP. Datagrams
+ * cross one for one; one too long for the link is refused with a message.
  */
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,27 +28,35 @@
 #include "linkopts.h"
 #include "opt.h"
 #include "rpmsg/rpmsg_socket.h"
+#include "sock_end.h"
 #include "stop.h"
 #include "tools.h"
 
 #define PUMP_BUF 65536
 
 struct bridge {
-    bool tcp_listen;              /* else rpmsg-listen */
-    char host[256], port[16];     /* tcp side */
-    struct rpmsg_sockaddr raddr;  /* rpmsg side */
-    unsigned long limit;          /* --count: exit after this many connections */
-    atomic_ulong done, active, errors;
-    atomic_ullong to_rpmsg, to_tcp;
+    bool rpmsg_listen; /* else the other end accepts */
+    int type;          /* RPMSG_SOCK_STREAM or _DGRAM */
+    struct sock_end end;
+    struct rpmsg_sockaddr raddr;
+    const char *arg_end, *arg_rpmsg; /* for messages */
+    unsigned long limit;             /* --count: exit after this many connections */
+    atomic_ulong done, active, errors, refused;
+    atomic_ullong to_rpmsg, to_end;
 };
 
 struct conn {
     struct bridge *b;
-    int tcp;
+    int in, out; /* the same socket, or stdin/stdout */
     struct rpmsg_socket *rs;
     atomic_int refs;
-    atomic_bool failed;
+    atomic_bool failed, out_closed;
 };
+
+static bool dgram(const struct conn *c)
+{
+    return c->b->type == RPMSG_SOCK_DGRAM;
+}
 
 static void conn_put(struct conn *c)
 {
@@ -55,11 +64,22 @@ static void conn_put(struct conn *c)
         return;
     if (c->failed)
         atomic_fetch_add(&c->b->errors, 1);
-    close(c->tcp);
+    close(c->in);
+    if (c->out != c->in && !c->out_closed)
+        close(c->out);
     rpmsg_socket_close(c->rs);
     atomic_fetch_sub(&c->b->active, 1);
     atomic_fetch_add(&c->b->done, 1);
     free(c);
+}
+
+/* End of stream towards the end: a socket half-closes, stdout closes. */
+static void shut_out(struct conn *c)
+{
+    if (c->out == c->in)
+        shutdown(c->out, SHUT_WR);
+    else if (!atomic_exchange(&c->out_closed, true))
+        close(c->out);
 }
 
 /* A broken direction breaks the connection: both sides shut down fully,
@@ -68,8 +88,33 @@ static void conn_fail(struct conn *c, const char *what, int err)
 {
     if (!atomic_exchange(&c->failed, true))
         fprintf(stderr, "rpmsg sock: connection broken: %s: %s\n", what, rpmsg_strerror(err));
-    shutdown(c->tcp, SHUT_RDWR);
+    shutdown(c->in, SHUT_RDWR);
     rpmsg_socket_shutdown(c->rs, RPMSG_SHUT_RDWR);
+}
+
+/* A datagram the link cannot carry is the sender's problem, not the
+ * connection's: it is dropped with a message (1), the next one goes on. */
+static int send_dgram(struct conn *c, const char *buf, size_t n)
+{
+    ssize_t w = rpmsg_socket_send(c->rs, buf, n, 0);
+    if (w == -EMSGSIZE || w == -EFBIG) {
+        atomic_fetch_add(&c->b->refused, 1);
+        fprintf(stderr, "rpmsg sock: datagram of %zu bytes refused: %s\n", n,
+                rpmsg_strerror((int)w));
+        return 1;
+    }
+    return w < 0 ? (int)w : 0;
+}
+
+static int send_stream(struct conn *c, const char *buf, size_t n)
+{
+    for (size_t off = 0; off < n;) {
+        ssize_t w = rpmsg_socket_send(c->rs, buf + off, n - off, 0);
+        if (w <= 0)
+            return w < 0 ? (int)w : -EPIPE;
+        off += (size_t)w;
+    }
+    return 0;
 }
 
 static void *pump_to_rpmsg(void *arg)
@@ -77,77 +122,88 @@ static void *pump_to_rpmsg(void *arg)
     struct conn *c = arg;
     char *buf = malloc(PUMP_BUF);
     for (;;) {
-        ssize_t n = buf ? read(c->tcp, buf, PUMP_BUF) : -1;
-        if (n == 0) {
+        ssize_t n = buf ? read(c->in, buf, PUMP_BUF) : -1;
+        if (n == 0 && !dgram(c)) { /* an empty datagram is a datagram */
             rpmsg_socket_shutdown(c->rs, RPMSG_SHUT_WR);
             break;
         }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            conn_fail(c, "tcp read", -errno);
+            conn_fail(c, "read", buf ? -errno : -ENOMEM);
             break;
         }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = rpmsg_socket_send(c->rs, buf + off, (size_t)(n - off), 0);
-            if (w <= 0) {
-                conn_fail(c, "rpmsg send", (int)w);
-                goto out;
-            }
-            off += w;
+        int r = dgram(c) ? send_dgram(c, buf, (size_t)n) : send_stream(c, buf, (size_t)n);
+        if (r < 0) {
+            conn_fail(c, "rpmsg send", r);
+            break;
         }
-        atomic_fetch_add(&c->b->to_rpmsg, (unsigned long long)n);
+        if (!r)
+            atomic_fetch_add(&c->b->to_rpmsg, (unsigned long long)n);
     }
-out:
     free(buf);
     conn_put(c);
     return NULL;
 }
 
-static void *pump_to_tcp(void *arg)
+static int write_all(int fd, const char *buf, size_t n)
+{
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, buf + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EPIPE;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+/* send(), not write(): only send() carries an empty datagram. */
+static int write_dgram(int fd, const char *buf, size_t n)
+{
+    return send(fd, buf, n, 0) < 0 ? -errno : 0;
+}
+
+static void *pump_to_end(void *arg)
 {
     struct conn *c = arg;
     char *buf = malloc(PUMP_BUF);
     for (;;) {
         ssize_t n = buf ? rpmsg_socket_recv(c->rs, buf, PUMP_BUF, 0) : -ENOMEM;
-        if (n == 0) {
-            shutdown(c->tcp, SHUT_WR);
+        if (n == 0 && !dgram(c)) {
+            shut_out(c);
             break;
         }
         if (n < 0) {
             conn_fail(c, "rpmsg recv", (int)n);
             break;
         }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(c->tcp, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                conn_fail(c, "tcp write", w < 0 ? -errno : -EPIPE);
-                goto out;
-            }
-            off += w;
+        int r = dgram(c) ? write_dgram(c->out, buf, (size_t)n) : write_all(c->out, buf, (size_t)n);
+        if (r) {
+            conn_fail(c, "write", r);
+            break;
         }
-        atomic_fetch_add(&c->b->to_tcp, (unsigned long long)n);
+        atomic_fetch_add(&c->b->to_end, (unsigned long long)n);
     }
-out:
     free(buf);
     conn_put(c);
     return NULL;
 }
 
-static void start(struct bridge *b, int tcp, struct rpmsg_socket *rs)
+static void start(struct bridge *b, int in, int out, struct rpmsg_socket *rs)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
-        close(tcp);
+        close(in);
+        if (out != in)
+            close(out);
         rpmsg_socket_close(rs);
         return;
     }
-    int one = 1;
-    setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->b = b;
-    c->tcp = tcp;
+    c->in = in;
+    c->out = out;
     c->rs = rs;
     atomic_init(&c->refs, 2);
     atomic_fetch_add(&b->active, 1);
@@ -159,62 +215,11 @@ static void start(struct bridge *b, int tcp, struct rpmsg_socket *rs)
         conn_fail(c, "thread", -EAGAIN);
         conn_put(c);
     }
-    if (pthread_create(&t, &a, pump_to_tcp, c)) {
+    if (pthread_create(&t, &a, pump_to_end, c)) {
         conn_fail(c, "thread", -EAGAIN);
         conn_put(c);
     }
     pthread_attr_destroy(&a);
-}
-
-static struct addrinfo *resolve(const char *host, const char *port, bool passive)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    hints.ai_flags = passive ? AI_PASSIVE : 0;
-    struct addrinfo *res = NULL;
-    int r = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (r) {
-        fprintf(stderr, "rpmsg sock: %s:%s: %s\n", host, port, gai_strerror(r));
-        return NULL;
-    }
-    return res;
-}
-
-static int tcp_connect(struct bridge *b)
-{
-    struct addrinfo *res = resolve(b->host, b->port, false);
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    if (res)
-        freeaddrinfo(res);
-    return fd;
-}
-
-static int tcp_listen(struct bridge *b)
-{
-    struct addrinfo *res = resolve(b->host, b->port, true);
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        int one = 1;
-        if (fd >= 0)
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (fd >= 0 && (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0)) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    if (res)
-        freeaddrinfo(res);
-    if (fd < 0)
-        fprintf(stderr, "rpmsg sock: cannot listen on %s:%s: %s\n", b->host, b->port,
-                strerror(errno));
-    return fd;
 }
 
 static bool finished(struct bridge *b)
@@ -228,76 +233,99 @@ static bool dev_up(struct rpmsg_device *rdev)
     return !rdev || rpmsg_device_is_up(rdev);
 }
 
-static int run_tcp_listen(struct bridge *b, struct rpmsg_device *rdev)
+static void lost(struct bridge *b, const char *what, int err)
 {
-    int lfd = tcp_listen(b);
-    if (lfd < 0)
+    fprintf(stderr, "rpmsg sock: %s: %s\n", what, rpmsg_strerror(err));
+    atomic_fetch_add(&b->errors, 1);
+    atomic_fetch_add(&b->done, 1);
+}
+
+static int run_end_accepts(struct bridge *b, struct rpmsg_device *rdev)
+{
+    if (sock_end_listen(&b->end))
         return 1;
-    fprintf(stderr, "rpmsg sock: tcp %s:%s -> rpmsg %s:%s\n", b->host, b->port, b->raddr.cpu,
-            b->raddr.name);
+    fprintf(stderr, "rpmsg sock: %s -> %s\n", b->arg_end, b->arg_rpmsg);
     while (!finished(b) && dev_up(rdev)) {
-        struct pollfd p = { lfd, POLLIN, 0 };
-        if (poll(&p, 1, 200) <= 0)
+        int in, out, r = sock_end_accept(&b->end, 200, &in, &out);
+        if (r < 0)
+            break; /* a one-shot end gave its connection */
+        if (!r)
             continue;
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        struct rpmsg_socket *rs;
-        if (rpmsg_socket_open(&rs, RPMSG_SOCK_STREAM)) {
-            close(fd);
-            continue;
+        struct rpmsg_socket *rs = NULL;
+        r = rpmsg_socket_open(&rs, b->type);
+        if (!r && rdev)
+            r = rpmsg_socket_set_device(rs, rdev);
+        if (!r) {
+            rpmsg_socket_setopt(rs, RPMSG_SO_SNDTIMEO, 10000);
+            r = rpmsg_socket_connect(rs, &b->raddr);
+            rpmsg_socket_setopt(rs, RPMSG_SO_SNDTIMEO, 0);
         }
-        if (rdev)
-            rpmsg_socket_set_device(rs, rdev);
-        rpmsg_socket_setopt(rs, RPMSG_SO_SNDTIMEO, 10000);
-        int r = rpmsg_socket_connect(rs, &b->raddr);
-        rpmsg_socket_setopt(rs, RPMSG_SO_SNDTIMEO, 0);
         if (r) {
-            fprintf(stderr, "rpmsg sock: connect %s: %s\n", b->raddr.name, rpmsg_strerror(r));
-            atomic_fetch_add(&b->errors, 1);
-            atomic_fetch_add(&b->done, 1);
-            close(fd);
-            rpmsg_socket_close(rs);
+            lost(b, b->arg_rpmsg, r);
+            close(in);
+            if (out != in)
+                close(out);
+            if (rs)
+                rpmsg_socket_close(rs);
             continue;
         }
-        start(b, fd, rs);
+        start(b, in, out, rs);
     }
-    close(lfd);
+    sock_end_close(&b->end);
     return 0;
+}
+
+/* A bound datagram socket pairs with its first sender: that datagram opens
+ * the connection (false if none came this slice). */
+static bool first_dgram(struct rpmsg_socket *l, char *buf, ssize_t *n)
+{
+    *n = rpmsg_socket_recv(l, buf, PUMP_BUF, 0);
+    return *n >= 0;
 }
 
 static int run_rpmsg_listen(struct bridge *b, struct rpmsg_device *rdev)
 {
     struct rpmsg_socket *l;
-    int r = rpmsg_socket_open(&l, RPMSG_SOCK_STREAM);
+    int r = rpmsg_socket_open(&l, b->type);
     if (!r && rdev)
         r = rpmsg_socket_set_device(l, rdev);
     if (!r)
         r = rpmsg_socket_bind(l, &b->raddr);
-    if (!r)
+    if (!r && b->type == RPMSG_SOCK_STREAM)
         r = rpmsg_socket_listen(l, 16);
     if (r) {
         fprintf(stderr, "rpmsg sock: listen %s: %s\n", b->raddr.name, rpmsg_strerror(r));
         return 1;
     }
     rpmsg_socket_setopt(l, RPMSG_SO_RCVTIMEO, 200);
-    fprintf(stderr, "rpmsg sock: rpmsg %s -> tcp %s:%s\n", b->raddr.name, b->host, b->port);
+    fprintf(stderr, "rpmsg sock: %s -> %s\n", b->arg_rpmsg, b->arg_end);
+    static char first[PUMP_BUF];
+    ssize_t first_len = -1;
+    bool once = b->type == RPMSG_SOCK_DGRAM;
     while (!finished(b) && dev_up(rdev)) {
-        struct rpmsg_socket *rs;
-        if (rpmsg_socket_accept(l, &rs, NULL))
+        struct rpmsg_socket *rs = NULL;
+        if (once ? !first_dgram(l, first, &first_len) : rpmsg_socket_accept(l, &rs, NULL) != 0)
             continue;
+        if (once)
+            rs = l;
         /* It inherited the listener's slice: an idle connection (iperf3's
          * control connection during the test) must not time out. */
         rpmsg_socket_setopt(rs, RPMSG_SO_RCVTIMEO, 0);
-        int fd = tcp_connect(b);
-        if (fd < 0) {
-            fprintf(stderr, "rpmsg sock: connect %s:%s: %s\n", b->host, b->port, strerror(errno));
-            atomic_fetch_add(&b->errors, 1);
-            atomic_fetch_add(&b->done, 1);
-            rpmsg_socket_close(rs);
+        int in, out;
+        r = sock_end_connect(&b->end, &in, &out);
+        if (!r && once)
+            r = write_dgram(out, first, (size_t)first_len);
+        if (r) {
+            lost(b, b->arg_end, r);
+            if (!once)
+                rpmsg_socket_close(rs);
+            if (once || b->end.kind == SE_STDIO)
+                break;
             continue;
         }
-        start(b, fd, rs);
+        start(b, in, out, rs);
+        if (once || b->end.kind == SE_STDIO)
+            return 0; /* the connection owns the socket */
     }
     rpmsg_socket_close(l);
     return 0;
@@ -324,32 +352,67 @@ static bool split(const char *arg, const char *prefix, char *a, size_t asz, char
     return true;
 }
 
-static bool parse_pair(struct bridge *b, const char *x, const char *y)
+struct rpmsg_form {
+    const char *prefix;
+    int type;
+    bool listen;
+};
+
+static const struct rpmsg_form rpmsg_forms[] = {
+    { "rpmsg:", RPMSG_SOCK_STREAM, false },
+    { "rpmsg-listen:", RPMSG_SOCK_STREAM, true },
+    { "rpmsg-dgram:", RPMSG_SOCK_DGRAM, false },
+    { "rpmsg-dgram-listen:", RPMSG_SOCK_DGRAM, true },
+};
+
+static bool parse_rpmsg(struct bridge *b, const char *arg)
 {
     char cpu[RPMSG_SOCKET_CPU_SIZE];
-    if (split(x, "tcp-listen:", b->host, sizeof(b->host), b->port, sizeof(b->port)) &&
-        split(y, "rpmsg:", cpu, sizeof(cpu), b->raddr.name, sizeof(b->raddr.name))) {
-        b->tcp_listen = true;
+    for (size_t i = 0; i < sizeof(rpmsg_forms) / sizeof(rpmsg_forms[0]); i++) {
+        const struct rpmsg_form *f = &rpmsg_forms[i];
+        if (!split(arg, f->prefix, cpu, sizeof(cpu), b->raddr.name, sizeof(b->raddr.name)))
+            continue;
+        if (f->listen && cpu[0])
+            return false; /* a service is ours: no CPU */
         strcpy(b->raddr.cpu, cpu);
-        return true;
-    }
-    if (split(x, "rpmsg-listen:", cpu, sizeof(cpu), b->raddr.name, sizeof(b->raddr.name)) &&
-        !cpu[0] && split(y, "tcp:", b->host, sizeof(b->host), b->port, sizeof(b->port)) &&
-        b->host[0]) {
-        b->tcp_listen = false;
+        b->type = f->type;
+        b->rpmsg_listen = f->listen;
+        b->arg_rpmsg = arg;
         return true;
     }
     return false;
 }
 
+/* Either order; the ends must fit: an accepting end with a connecting
+ * rpmsg address and the other way round, datagrams with UDP. */
+static bool parse_pair(struct bridge *b, const char *x, const char *y)
+{
+    if (!parse_rpmsg(b, y)) {
+        const char *t = x;
+        x = y;
+        y = t;
+        if (!parse_rpmsg(b, y))
+            return false;
+    }
+    if (!sock_end_parse(&b->end, x))
+        return false;
+    b->arg_end = x;
+    if (sock_end_dgram(&b->end) != (b->type == RPMSG_SOCK_DGRAM))
+        return false;
+    return b->rpmsg_listen ? sock_end_connects(&b->end) : sock_end_accepts(&b->end);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rpmsg sock [options] ADDRESS ADDRESS\n"
-               "Bridges TCP connections and RPMsg Socket streams over the link:\n"
-               "  tcp-listen:[HOST:]PORT rpmsg:[CPU:]NAME   each TCP connection accepted\n"
-               "                          becomes a stream connection to service NAME\n"
-               "  rpmsg-listen:NAME tcp:HOST:PORT           each connection to NAME becomes\n"
-               "                          a TCP connection to HOST:PORT\n"
+               "Bridges sockets and RPMsg Socket streams or datagrams over the link:\n"
+               "  ACCEPTING-END rpmsg:[CPU:]NAME   each connection accepted becomes a\n"
+               "                          stream connection to service NAME\n"
+               "  rpmsg-listen:NAME CONNECTING-END each connection to NAME becomes a\n"
+               "                          connection to the end\n"
+               "  udp-listen:[HOST:]PORT rpmsg-dgram:[CPU:]NAME\n"
+               "  rpmsg-dgram-listen:NAME udp:HOST:PORT    datagrams, one for one\n"
+               "ends:\n" SOCK_END_USAGE "options:\n"
                "  --count N        exit after N connections have ended\n"
                "  --sim            run as a `program =` core of rpmsg sim (no link option):\n"
                "                   rpmsg:CPU:NAME reaches any core, through hubs too\n"
@@ -403,13 +466,15 @@ static int run(int argc, char **argv)
         return 1;
     }
     struct rpmsg_device *rdev = link ? rpmsg_link_device(link) : NULL;
-    int rc = b.tcp_listen ? run_tcp_listen(&b, rdev) : run_rpmsg_listen(&b, rdev);
+    int rc = !b.rpmsg_listen ? run_end_accepts(&b, rdev) : run_rpmsg_listen(&b, rdev);
     /* Connections still running finish first (bounded by their own ends). */
     while (atomic_load(&b.active) && !tool_stop)
         usleep(10000);
-    fprintf(stderr, "rpmsg sock: %lu connections, %lu errors, %llu bytes to rpmsg, %llu to tcp\n",
-            (unsigned long)b.done, (unsigned long)b.errors, (unsigned long long)b.to_rpmsg,
-            (unsigned long long)b.to_tcp);
+    fprintf(stderr,
+            "rpmsg sock: %lu connections, %lu errors, %lu datagrams refused, %llu bytes to "
+            "rpmsg, %llu to the end\n",
+            (unsigned long)b.done, (unsigned long)b.errors, (unsigned long)b.refused,
+            (unsigned long long)b.to_rpmsg, (unsigned long long)b.to_end);
     if (!atomic_load(&b.active)) {
         if (link)
             rpmsg_link_close(link);
@@ -421,6 +486,6 @@ static int run(int argc, char **argv)
 
 const struct rpmsg_tool_cmd rpmsg_cmd_sock = {
     .name = "sock",
-    .summary = "bridge TCP and RPMsg Socket streams (socat-style)",
+    .summary = "bridge TCP/Unix/UDP/stdio and RPMsg Socket streams or datagrams (socat-style)",
     .run = run,
 };

@@ -43,23 +43,39 @@ static inline uint16_t sp_free_port(void)
     return fd >= 0 ? port : 0;
 }
 
-/* Runs argv[0] (a path) with stdout and stderr into out (NULL: ours). */
-static inline pid_t sp_spawn(char *const argv[], const char *out)
+/* Opens path onto fd in the child (NULL: fd stays ours). */
+static inline void sp_redirect(const char *path, int fd, int flags)
+{
+    int f = path ? open(path, flags, 0600) : -1;
+    if (f >= 0) {
+        dup2(f, fd);
+        close(f);
+    }
+}
+
+/* Runs argv[0] (a path) with stdin from in, stdout into out and stderr
+ * into err (each NULL: ours). */
+static inline pid_t sp_spawn_io(char *const argv[], const char *in, const char *out,
+                                const char *err)
 {
     pid_t p = fork();
     if (p == 0) {
-        if (out) {
-            int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-                close(fd);
-            }
-        }
+        sp_redirect(in, 0, O_RDONLY);
+        sp_redirect(out, 1, O_WRONLY | O_CREAT | O_TRUNC);
+        if (err && err == out) /* one file for both */
+            dup2(1, 2);
+        else
+            sp_redirect(err, 2, O_WRONLY | O_CREAT | O_TRUNC);
         execv(argv[0], argv);
         _exit(127);
     }
     return p;
+}
+
+/* Runs argv[0] (a path) with stdout and stderr into out (NULL: ours). */
+static inline pid_t sp_spawn(char *const argv[], const char *out)
+{
+    return sp_spawn_io(argv, NULL, out, out);
 }
 
 /* Its exit status once it exits within timeout_ms (128 if killed by a

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "sock_fixture.h"
-#include "sock_proc.h"
+#include "sock_bridge.h"
 
 #define BRIDGE_BYTES (4u << 20)
 
@@ -25,52 +25,6 @@ static void kill_kids(void)
 {
     for (int i = 0; i < 2; i++)
         sp_stop(&kids[i], SIGKILL);
-}
-
-static void *echo_server(void *arg)
-{
-    int lfd = *(int *)arg;
-    int c = accept(lfd, NULL, NULL);
-    TU_CHECK(c >= 0);
-    static char buf[65536];
-    ssize_t n;
-    while (c >= 0 && (n = read(c, buf, sizeof(buf))) > 0)
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(c, buf + off, (size_t)(n - off));
-            if (w <= 0)
-                break;
-            off += w;
-        }
-    if (c >= 0) {
-        shutdown(c, SHUT_WR);
-        close(c);
-    }
-    return NULL;
-}
-
-struct writer {
-    int fd;
-    int rc;
-};
-
-static void *write_all(void *arg)
-{
-    struct writer *w = arg;
-    static uint8_t buf[65536];
-    for (uint64_t off = 0; off < BRIDGE_BYTES; off += sizeof(buf)) {
-        sf_fill(buf, sizeof(buf), 77, off);
-        for (size_t done = 0; done < sizeof(buf);) {
-            ssize_t n = write(w->fd, buf + done, sizeof(buf) - done);
-            if (n <= 0) {
-                w->rc = -1;
-                return NULL;
-            }
-            done += (size_t)n;
-        }
-    }
-    shutdown(w->fd, SHUT_WR);
-    w->rc = 0;
-    return NULL;
 }
 
 static void test_tcp_through_two_bridges(void **st)
@@ -89,41 +43,24 @@ static void test_tcp_through_two_bridges(void **st)
     snprintf(tcp_to, sizeof(tcp_to), "tcp:127.0.0.1:%u", echo_port);
     snprintf(tcp_listen, sizeof(tcp_listen), "tcp-listen:127.0.0.1:%u", front_port);
     struct tu_thread et;
-    assert_int_equal(tu_thread_start(&et, echo_server, &efd), 0);
+    assert_int_equal(tu_thread_start(&et, sb_echo_server, &efd), 0);
 
     char *back[] = { bin, "sock", "--link", link, "--role", "remote", "--side", "create",
                      "--count", "1", "rpmsg-listen:echo", tcp_to, NULL };
     char *front[] = { bin, "sock", "--link", link, "--count", "1", tcp_listen, "rpmsg:echo", NULL };
     kids[0] = sp_spawn(back, NULL);
     kids[1] = sp_spawn(front, NULL);
-    /* The front bridge listens once its link is up: connect until it does. */
-    int c = -1;
-    uint64_t deadline = rpmsg_time_ms() + TU_TIMEOUT_MS;
-    while (c < 0 && rpmsg_time_ms() < deadline) {
-        c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(front_port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        if (connect(c, (struct sockaddr *)&a, sizeof(a)) < 0) {
-            close(c);
-            c = -1;
-            usleep(20000);
-        }
-    }
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(front_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int c = sb_connect(AF_INET, (struct sockaddr *)&a, sizeof(a));
     if (c < 0)
         kill_kids();
     assert_true(c >= 0);
-    struct writer w = { c, -1 };
+    struct sb_writer w = { c, BRIDGE_BYTES, 77, -1 };
     struct tu_thread wt;
-    assert_int_equal(tu_thread_start(&wt, write_all, &w), 0);
-    static uint8_t buf[65536];
-    uint64_t got = 0;
-    bool same = true;
-    ssize_t n;
-    while ((n = read(c, buf, sizeof(buf))) > 0) {
-        for (ssize_t i = 0; i < n; i++)
-            same = same && buf[i] == sf_byte(77, got + (uint64_t)i);
-        got += (uint64_t)n;
-    }
+    assert_int_equal(tu_thread_start(&wt, sb_write_all, &w), 0);
+    bool same;
+    uint64_t got = sb_read_check(c, 77, &same);
     close(c);
     int rb = sp_exit_code(&kids[0], TU_TIMEOUT_MS), rf = sp_exit_code(&kids[1], TU_TIMEOUT_MS);
     kill_kids();

@@ -77,14 +77,19 @@ static void run_client(const char *service, const char *nuttx_name)
     struct rpmsg_socket *s = sf_accept(l);
 
     /* Our SYNC, as a NuttX client receives it: NuttX's 20 bytes, then our
-     * extension (magic, the largest data of one DATA), which NuttX ignores. */
+     * extension (magic, the largest data of one DATA; a name beyond 10
+     * characters in full), which NuttX ignores. */
     assert_int_equal(tu_rec_wait(&r.rec, 1, TU_TIMEOUT_MS), 0);
-    uint8_t want[SOCK_SYNC_EXT_LEN];
+    uint8_t want[SOCK_SYNC_MAX_LEN];
     sock_put_sync(want, RPMSG_SOCKET_RCVBUF_DEFAULT, (uint32_t)getpid(), (uint32_t)getuid(),
                   (uint32_t)getgid());
     sock_put_sync_ext(want, (uint32_t)rpmsg_get_tx_buffer_size(&r.ept) - SOCK_DATA_HDR);
-    assert_int_equal(r.rec.msgs[0].len, SOCK_SYNC_EXT_LEN);
-    assert_memory_equal(r.rec.msgs[0].data, want, SOCK_SYNC_EXT_LEN);
+    uint32_t want_len = sock_put_sync_name(want, service);
+    assert_int_equal(want_len, strlen(service) > SOCK_NAME_SHORT
+                                   ? SOCK_SYNC_NAME_OFF + 4 + strlen(service)
+                                   : SOCK_SYNC_EXT_LEN);
+    assert_int_equal(r.rec.msgs[0].len, want_len);
+    assert_memory_equal(r.rec.msgs[0].data, want, want_len);
     assert_true(rpmsg_is_ept_ready(&r.ept)); /* bound by our CREATE_ACK */
 
     /* Its SYNC: the short form, a 1024-byte window. */

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "common/byteorder.h"
 #include "services/socket/sock_wire.h"
 
 static void test_crc32_is_nuttx(void **st)
@@ -90,6 +91,44 @@ static void test_sync_ext_bytes(void **st)
     assert_int_equal(m.ext_full, 0);
 }
 
+/* Then the full service name, only for one NuttX would shorten to 2
+ * characters and a CRC; a length that does not fit is malformed. */
+static void test_sync_name_bytes(void **st)
+{
+    (void)st;
+    uint8_t b[SOCK_SYNC_MAX_LEN + 4];
+    sock_put_sync(b, 0x40000, 7, 8, 9);
+    sock_put_sync_ext(b, 484);
+    assert_int_equal(sock_put_sync_name(b, "echo-service"), 44);
+    static const uint8_t want[44] = { 1,   0,   0,   0,   0,   0,   4,   0,   7,   0,   0,
+                                      0,   8,   0,   0,   0,   9,   0,   0,   0,   'R', 'S',
+                                      'X', '1', 0xe4, 1,   0,   0,   12,  0,   0,   0,   'e',
+                                      'c', 'h', 'o', '-', 's', 'e', 'r', 'v', 'i', 'c', 'e' };
+    assert_memory_equal(b, want, sizeof(want));
+    struct sock_msg m;
+    assert_int_equal(sock_parse(b, 44, false, &m), 0);
+    assert_int_equal(m.ext_full, 484);
+    assert_int_equal(m.ext_name_len, 12);
+    assert_memory_equal(m.ext_name, "echo-service", 12);
+    assert_int_equal(sock_parse(b, SOCK_SYNC_EXT_LEN, false, &m), 0); /* no name */
+    assert_null(m.ext_name);
+    assert_int_equal(sock_parse(b, 43, false, &m), -EBADMSG); /* cut short */
+    rpmsg_put32(b + SOCK_SYNC_NAME_OFF, 0);
+    assert_int_equal(sock_parse(b, 44, false, &m), -EBADMSG);
+    rpmsg_put32(b + SOCK_SYNC_NAME_OFF, RPMSG_SOCKET_NAME_SIZE);
+    assert_int_equal(sock_parse(b, sizeof(b), false, &m), -EBADMSG);
+
+    /* A 31-char name fills the largest SYNC; up to 10 characters (NuttX
+     * keeps them whole) none is sent. */
+    const char *n31 = "ab-long-service-name-twin-l98cu";
+    assert_int_equal(sock_put_sync_name(b, n31), SOCK_SYNC_MAX_LEN);
+    assert_int_equal(rpmsg_get32(b + SOCK_SYNC_NAME_OFF), 31);
+    assert_memory_equal(b + SOCK_SYNC_NAME_OFF + 4, n31, 31);
+    assert_int_equal(sock_parse(b, SOCK_SYNC_MAX_LEN, false, &m), 0);
+    assert_int_equal(m.ext_name_len, 31);
+    assert_int_equal(sock_put_sync_name(b, "tenletters"), SOCK_SYNC_EXT_LEN);
+}
+
 static void test_data_and_shutdown_bytes(void **st)
 {
     (void)st;
@@ -157,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_sync_bytes),
         cmocka_unit_test(test_sync_ext_bytes),
+        cmocka_unit_test(test_sync_name_bytes),
         cmocka_unit_test(test_data_and_shutdown_bytes),
         cmocka_unit_test(test_malformed),
     };

@@ -56,6 +56,9 @@ struct rpmsg_socket {
      * of our DATA carries, tx_last_full says the last one did; peer_full is
      * the peer's (0: a NuttX peer, which promises nothing). */
     uint32_t tx_full, peer_full;
+    /* The service's full name, sent in our SYNC when longer than NuttX's
+     * 10 characters: peer.name connecting, local.name accepted; or NULL. */
+    const char *svc;
     bool tx_last_full;
     bool peer_synced, sync_sent, tx_busy;
     unsigned owe;

@@ -35,8 +35,25 @@ static bool take_pos(struct rpmsg_socket *s, uint32_t pos)
     return (int32_t)(pos - s->ackpos) < 0;
 }
 
+/* A peer of ours names the service (SYNC extension): two long names of
+ * the same endpoint name (2 characters and the same CRC) are told apart.
+ * The connecting side refuses; an accepted side is reset (its client
+ * refuses too). */
+static bool wrong_service(const struct rpmsg_socket *s, const struct sock_msg *m)
+{
+    return m->ext_name && s->svc &&
+           (strlen(s->svc) != m->ext_name_len || memcmp(s->svc, m->ext_name, m->ext_name_len));
+}
+
 static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
 {
+    if (wrong_service(s, m)) {
+        if (s->state == SS_CONNECTING)
+            s->error = -ECONNREFUSED;
+        else if (!s->gone)
+            s->gone = -ECONNRESET;
+        return;
+    }
     s->peer_window = m->size;
     if (s->type == RPMSG_SOCK_STREAM)
         s->peer_full = m->ext_full;
@@ -171,7 +188,8 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
         }
         if (!s->tx_full)
             return SOCK_SYNC_LEN;
-        return sock_put_sync_ext(buf, s->tx_full);
+        sock_put_sync_ext(buf, s->tx_full);
+        return sock_put_sync_name(buf, s->svc);
     }
     if (*bit == OWE_ACK) {
         s->lastpos = s->recvpos;
@@ -182,7 +200,7 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
 
 void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
 {
-    uint8_t buf[SOCK_SYNC_EXT_LEN];
+    uint8_t buf[SOCK_SYNC_MAX_LEN];
     while (s->ept_live && !s->gone && s->owe) {
         unsigned bit;
         uint32_t lastpos = s->lastpos;

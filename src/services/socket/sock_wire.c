@@ -64,6 +64,16 @@ uint32_t sock_put_sync_ext(uint8_t *p, uint32_t full)
     return SOCK_SYNC_EXT_LEN;
 }
 
+uint32_t sock_put_sync_name(uint8_t *p, const char *name)
+{
+    size_t n = name ? strnlen(name, RPMSG_SOCKET_NAME_SIZE) : 0;
+    if (n <= SOCK_NAME_SHORT || n >= RPMSG_SOCKET_NAME_SIZE)
+        return SOCK_SYNC_EXT_LEN;
+    rpmsg_put32(p + SOCK_SYNC_NAME_OFF, (uint32_t)n);
+    memcpy(p + SOCK_SYNC_NAME_OFF + 4, name, n);
+    return SOCK_SYNC_NAME_OFF + 4 + (uint32_t)n;
+}
+
 uint32_t sock_put_data_hdr(uint8_t *p, uint32_t pos, uint32_t len)
 {
     rpmsg_put32(p, SOCK_CMD_DATA);
@@ -118,6 +128,13 @@ int sock_parse(const void *buf, size_t len, bool dgram, struct sock_msg *m)
         }
         if (len >= SOCK_SYNC_EXT_LEN && rpmsg_get32(p + SOCK_SYNC_LEN) == SOCK_EXT_MAGIC)
             m->ext_full = rpmsg_get32(p + SOCK_SYNC_LEN + 4);
+        if (m->ext_full && len >= SOCK_SYNC_NAME_OFF + 4) {
+            uint32_t n = rpmsg_get32(p + SOCK_SYNC_NAME_OFF);
+            if (!n || n >= RPMSG_SOCKET_NAME_SIZE || n > len - SOCK_SYNC_NAME_OFF - 4)
+                return -EBADMSG;
+            m->ext_name = (const char *)p + SOCK_SYNC_NAME_OFF + 4;
+            m->ext_name_len = n;
+        }
         return m->size ? 0 : -EBADMSG;
     case SOCK_CMD_DATA:
         return parse_data(p, len, dgram, m);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rpmsg/rpmsg_socket.h"
+
 #define SOCK_CMD_SYNC 1u
 #define SOCK_CMD_DATA 2u
 #define SOCK_CMD_SHUTDOWN 3u
@@ -26,6 +28,14 @@
  */
 #define SOCK_SYNC_EXT_LEN 28u
 #define SOCK_EXT_MAGIC 0x31585352u /* "RSX1" */
+/*
+ * Then, from a stream socket whose service name is longer than
+ * SOCK_NAME_SHORT (its endpoint name holds only 2 characters and a CRC):
+ * u32 n, then the n bytes (1..RPMSG_SOCKET_NAME_SIZE - 1, no NUL) of the
+ * full name, so that two peers of ours tell apart names of the same CRC.
+ */
+#define SOCK_SYNC_NAME_OFF 28u
+#define SOCK_SYNC_MAX_LEN (SOCK_SYNC_NAME_OFF + 4u + RPMSG_SOCKET_NAME_SIZE - 1u)
 #define SOCK_DATA_HDR 12u     /* cmd, pos, len */
 #define SOCK_SHUT_LEN 8u      /* cmd, how */
 #define SOCK_DGRAM_PREFIX 4u  /* u32 length before each datagram */
@@ -40,6 +50,8 @@ struct sock_msg {
     uint32_t size, pid, uid, gid;
     bool has_cred;
     uint32_t ext_full; /* our extension's full size, 0 from a NuttX peer */
+    const char *ext_name; /* its full service name (not NUL-terminated), or NULL */
+    uint32_t ext_name_len;
     /* DATA */
     uint32_t pos;
     uint32_t len;         /* the len field */
@@ -63,6 +75,9 @@ int sock_ept_name(char *out, size_t out_size, const char *name, bool with_id, ui
 uint32_t sock_put_sync(uint8_t *p, uint32_t size, uint32_t pid, uint32_t uid, uint32_t gid);
 /* The extension after a SYNC put at p (full > 0); SOCK_SYNC_EXT_LEN. */
 uint32_t sock_put_sync_ext(uint8_t *p, uint32_t full);
+/* The full name after an extension put at p (1..31 characters); the SYNC's
+ * new length, or SOCK_SYNC_EXT_LEN for a name not to send. */
+uint32_t sock_put_sync_name(uint8_t *p, const char *name);
 uint32_t sock_put_data_hdr(uint8_t *p, uint32_t pos, uint32_t len);
 uint32_t sock_put_shutdown(uint8_t *p, uint32_t how);
 

@@ -347,6 +347,7 @@ static void ns_bind(struct rpmsg_device *rdev, void *priv, const char *name, uin
     strncpy(c->peer.cpu, cpu ? cpu : "", sizeof(c->peer.cpu) - 1);
     strncpy(c->peer.name, name + strlen(SOCK_NAME_PREFIX), sizeof(c->peer.name) - 1);
     c->local = l->local;
+    c->svc = c->local.name;
     strncpy(c->ept_name, name, sizeof(c->ept_name) - 1);
     c->rdev = rdev;
     c->ept_live = true;
@@ -508,6 +509,8 @@ int rpmsg_socket_connect(struct rpmsg_socket *s, const struct rpmsg_sockaddr *ad
         return r;
     }
     s->peer = *addr;
+    if (s->type == RPMSG_SOCK_STREAM)
+        s->svc = s->peer.name;
     s->state = SS_CONNECTING;
     bool nonblock = s->nonblock;
     uint64_t deadline = deadline_of(s->sndtimeo);
