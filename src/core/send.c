@@ -178,13 +178,14 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
     struct rpmsg_device *rdev = ept->rdev;
     if (len > payload_max(rdev) || len > UINT16_MAX)
         return -EMSGSIZE;
-    if (src == RPMSG_ADDR_ANY)
-        src = ept->addr;
     uint32_t size = 0;
     int r;
     void *buf = reserve(rdev, ept, &dst, len, wait, &size, &r);
     if (!buf)
         return r;
+    /* Read with our reference held: destroy clears it once references end. */
+    if (src == RPMSG_ADDR_ANY)
+        src = ept->addr;
     if (len + RPMSG_HDR_SIZE > size) {
         rdev->ops->release_tx_buffer(rdev, buf);
         r = -EMSGSIZE;
@@ -292,8 +293,6 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     struct rpmsg_device *rdev = ept->rdev;
     if (len > payload_max(rdev) || len > UINT16_MAX)
         return -EMSGSIZE;
-    if (src == RPMSG_ADDR_ANY)
-        src = ept->addr;
     void *buf = (uint8_t *)data - RPMSG_HDR_SIZE;
     rpmsg_mutex_lock(&rdev->lock);
     int r = ept_get(ept);
@@ -303,6 +302,8 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
             rpmsg_device_tx_done(rdev); /* rpmsg_nocopy_kept(): not the caller's now */
         return r;
     }
+    if (src == RPMSG_ADDR_ANY)
+        src = ept->addr; /* with the reference: destroy clears it after the last */
     if (dst == RPMSG_ADDR_ANY) {
         dst = ept->dest_addr;
         if (dst == RPMSG_ADDR_ANY) {
