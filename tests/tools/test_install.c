@@ -57,6 +57,14 @@ static void test_built_example_runs(void **st)
 static void test_installed_tree(void **st)
 {
     (void)st;
+    /* The installed example is built without the sanitizer while the
+     * library it links is built with it: a TSan library in an uninstrumented
+     * program is not a tree a user installs. The normal build checks it. */
+    const char *san = getenv("RPMSG_TEST_SANITIZE");
+    if (san && !strcmp(san, "thread")) {
+        fprintf(stderr, "skipped: installed tree checked by the normal build, not under TSan\n");
+        skip();
+    }
     assert_int_equal(sh("cmake --install %s --prefix %s >/dev/null", build, prefix), 0);
     assert_true(exists("bin/rpmsg"));
     assert_true(exists("share/man/man1/rpmsg.1"));
