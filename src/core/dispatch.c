@@ -194,9 +194,7 @@ void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     if (!rdev || !rdev->ops || !buf)
         return;
-    rpmsg_trace_cb trace = __atomic_load_n(&rdev->trace, __ATOMIC_ACQUIRE);
-    if (trace)
-        trace(rdev, __atomic_load_n(&rdev->trace_arg, __ATOMIC_RELAXED), RPMSG_TRACE_RX, buf, len);
+    rpmsg_trace_msg(rdev, RPMSG_TRACE_RX, buf, len);
     if (rdev->deferring || rdev->bl_count) {
         /* Keep arrival order: behind what is already set aside. With no
          * room left at all, dispatch what waits, nested: order is then lost

@@ -108,9 +108,7 @@ static int fill_and_send(struct rpmsg_device *rdev, void *buf, uint32_t src, uin
         .flags = 0,
     };
     memcpy(buf, &hdr, sizeof(hdr));
-    rpmsg_trace_cb trace = __atomic_load_n(&rdev->trace, __ATOMIC_ACQUIRE);
-    if (trace)
-        trace(rdev, __atomic_load_n(&rdev->trace_arg, __ATOMIC_RELAXED), RPMSG_TRACE_TX, buf, RPMSG_HDR_SIZE + len);
+    rpmsg_trace_msg(rdev, RPMSG_TRACE_TX, buf, RPMSG_HDR_SIZE + len);
     return rdev->ops->send(rdev, buf, RPMSG_HDR_SIZE + len);
 }
 
