@@ -39,8 +39,10 @@ static int ept_get(struct rpmsg_endpoint *ept)
  * the common path needs no second lock round; a send that fails uncounts. */
 static void count_tx(struct rpmsg_device *rdev, size_t len, int sign)
 {
-    rdev->stats.tx_msgs += (uint64_t)(int64_t)sign;
-    rdev->stats.tx_bytes += (uint64_t)((int64_t)sign * (int64_t)len);
+    /* Unsigned wrap-around: -1 uncounts, in the counters' own width (no
+     * 64-bit arithmetic on a 32-bit target with 32-bit counters). */
+    rdev->stats.tx_msgs += (rpmsg_counter_t)sign;
+    rdev->stats.tx_bytes += (rpmsg_counter_t)sign * (rpmsg_counter_t)len;
 }
 
 /*
