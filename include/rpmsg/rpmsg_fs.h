@@ -108,7 +108,8 @@ bool rpmsg_fs_client_extended(const struct rpmsg_fs_client *c);
  * number). Callers that keep handles keep the epoch they were opened in.
  */
 uint32_t rpmsg_fs_client_epoch(struct rpmsg_fs_client *c);
-/* Waits (bounded) until the client is bound to a server: 0 or -ETIMEDOUT. */
+/* Waits (bounded) until the client is bound to a server: 0, -ETIMEDOUT,
+ * or the core's error (-EPIPE while the client is being destroyed). */
 int rpmsg_fs_client_wait_connected(struct rpmsg_fs_client *c, uint32_t timeout_ms);
 
 /* Paths are relative to the client's root (a leading '/' is allowed). */

@@ -328,8 +328,8 @@ uint32_t rpmsg_fs_client_epoch(struct rpmsg_fs_client *c)
 
 int rpmsg_fs_client_wait_connected(struct rpmsg_fs_client *c, uint32_t timeout_ms)
 {
-    int r = rpmsg_wait_ept_ready(&c->ept, timeout_ms);
-    return r == 0 ? 0 : -ETIMEDOUT;
+    /* The core's own error is the caller's clue (-EPIPE: closing). */
+    return rpmsg_wait_ept_ready(&c->ept, timeout_ms);
 }
 
 int rpmsg_fs_open(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode)

@@ -479,7 +479,11 @@ int sock_connect_step(struct rpmsg_socket *s, bool may_block)
         /* Bound by the peer's CREATE_ACK (or CREATE): our SYNC may go. */
         if (!s->sync_sent && !(s->owe & OWE_SYNC) && rpmsg_is_ept_ready(&s->ept))
             s->owe |= OWE_SYNC;
-        sock_try_flush(s, may_block);
+        /* The flush drops the lock: a refusal or the peer's SYNC may have
+         * come meanwhile, and its wake-up is gone; look again before the
+         * caller sleeps. */
+        if (sock_try_flush(s, may_block) && (s->error || s->state != SS_CONNECTING))
+            continue;
         return s->state == SS_CONNECTED ? 0 : -EINPROGRESS;
     }
 }
