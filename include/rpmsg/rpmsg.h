@@ -88,6 +88,7 @@ struct rpmsg_stats {
     rpmsg_counter_t drop_unknown_dst; /* no endpoint at dst */
     rpmsg_counter_t drop_bad_ns;      /* NS message of wrong length, unterminated name, unknown flags */
     rpmsg_counter_t drop_ns_overflow; /* announcement dropped: pending table full */
+    rpmsg_counter_t drop_stale;       /* taken off the link before it went down, not delivered */
 };
 
 /* ---- Endpoints ---------------------------------------------------------- */

@@ -90,6 +90,7 @@ struct rpmsg_transport_ops {
 #define RPMSG_EPT_F_DESTROYING 0x04
 #define RPMSG_EPT_F_REGISTERED 0x08
 #define RPMSG_EPT_F_TODO 0x10 /* link up/down work still to do on this endpoint */
+#define RPMSG_EPT_F_ORPHAN 0x20 /* its binding died with the link: old addresses are void */
 
 struct rpmsg_ns_pending {
     char name[RPMSG_NAME_SIZE];
@@ -109,6 +110,7 @@ struct rpmsg_hold {
 struct rpmsg_deferred {
     void *buf;
     uint32_t len;
+    uint32_t session;
 };
 
 struct rpmsg_backlog_slot {
@@ -152,6 +154,7 @@ struct rpmsg_device {
     uint32_t tx_gen;                  /* bumped when TX buffers come back (atomic) */
     uint32_t users;                   /* service callbacks in flight on this device */
     uint32_t svc_created;             /* bit per service slot: device_created delivered */
+    uint32_t session;                 /* link-ups so far (atomic): rpmsg_device_rx_in() */
     bool up;
     bool no_rx_thread;
     bool lent_rx;
@@ -228,6 +231,17 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev);
  * unless the application holds it.
  */
 void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len);
+/*
+ * For a transport whose link changes run apart from its RX context (a link
+ * taken down and up by another thread while a message is between the
+ * transport's queue and the core): the session is rpmsg_device_session()
+ * read when the message left the transport's queue, under the same lock that
+ * orders it with the transport's own link down. A message of a session that
+ * ended meanwhile is dropped (stats.drop_stale): delivered in the next one,
+ * it would bind an endpoint to an address of the old one.
+ */
+uint32_t rpmsg_device_session(const struct rpmsg_device *rdev);
+void rpmsg_device_rx_in(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t session);
 
 /*
  * For a transport that delivers a device's messages on another device's RX

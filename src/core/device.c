@@ -388,6 +388,7 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
     }
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
     rdev->features = rdev->local_features & remote_features & RPMSG_F_KEEP;
+    rpmsg_ref_add(&rdev->session, 1); /* under the lock: deliver() reads it there too */
     __atomic_store_n(&rdev->up, true, __ATOMIC_RELAXED);
     rpmsg_ref_add(&rdev->tx_gen, 1); /* a sender that waited for the link retries its buffer now */
     bool ns = rpmsg_dev_features(rdev) & RPMSG_F_NS;
@@ -427,7 +428,7 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
         e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
         if ((e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr != RPMSG_ADDR_ANY) {
             e->dest_addr = RPMSG_ADDR_ANY;
-            e->flags |= RPMSG_EPT_F_TODO;
+            e->flags |= RPMSG_EPT_F_TODO | RPMSG_EPT_F_ORPHAN;
         }
     }
     rpmsg_dev_signal(rdev);

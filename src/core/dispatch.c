@@ -63,9 +63,19 @@ static void count_drop(struct rpmsg_device *rdev, rpmsg_counter_t *counter)
     rpmsg_mutex_unlock(&rdev->lock);
 }
 
-/* The receive path proper. buf is a transport buffer, or a backlog slot. */
-static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
+uint32_t rpmsg_device_session(const struct rpmsg_device *rdev)
 {
+    return rpmsg_ref_load(&rdev->session);
+}
+
+/* The receive path proper. buf is a transport buffer, or a backlog slot. */
+static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t session)
+{
+    if (session != rpmsg_device_session(rdev)) {
+        count_drop(rdev, &rdev->stats.drop_stale);
+        give_back(rdev, buf);
+        return;
+    }
     /* The header may live in memory the peer can still write: read it once. */
     struct rpmsg_hdr hdr;
     if (len < RPMSG_HDR_SIZE) {
@@ -94,6 +104,14 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
     }
 
     rpmsg_mutex_lock(&rdev->lock);
+    if (session != rdev->session) {
+        /* The link went down and up since the check above (link up moves
+         * the session under this lock): the binding below would be wrong. */
+        rdev->stats.drop_stale++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        give_back(rdev, buf);
+        return;
+    }
     struct rpmsg_endpoint *ept = rpmsg_ept_lookup(rdev, dst);
     if (!ept || (ept->flags & RPMSG_EPT_F_DESTROYING)) {
         rdev->stats.drop_unknown_dst++;
@@ -106,6 +124,7 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len)
          * Not one still being delivered after link down, which unbound the
          * endpoint: it comes from the peer's old session. */
         ept->dest_addr = src;
+        ept->flags &= (uint16_t)~RPMSG_EPT_F_ORPHAN;
         rpmsg_dev_signal(rdev);
     }
     rpmsg_ept_ref(ept);
@@ -162,14 +181,14 @@ void rpmsg_backlog_drain(struct rpmsg_device *rdev)
         struct rpmsg_deferred d = rdev->deferred[rdev->bl_head];
         rdev->bl_head = (rdev->bl_head + 1) % RPMSG_RX_DEFER_MAX;
         rdev->bl_count--;
-        deliver(rdev, d.buf, d.len);
+        deliver(rdev, d.buf, d.len, d.session);
         int k = slot_of(rdev, d.buf);
         if (k >= 0)
             rdev->slot_busy &= ~(1u << k);
     }
 }
 
-static bool backlog_push(struct rpmsg_device *rdev, void *buf, uint32_t len)
+static bool backlog_push(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t session)
 {
     if (rdev->bl_count == RPMSG_RX_DEFER_MAX)
         return false;
@@ -177,6 +196,7 @@ static bool backlog_push(struct rpmsg_device *rdev, void *buf, uint32_t len)
         &rdev->deferred[(rdev->bl_head + rdev->bl_count) % RPMSG_RX_DEFER_MAX];
     d->buf = buf;
     d->len = len;
+    d->session = session;
     /* A copy gives the peer its buffer back now (it may be blocked on us). */
     for (unsigned k = 0; k < RPMSG_RX_BACKLOG && len <= RPMSG_BACKLOG_BUF_SIZE; k++)
         if (!(rdev->slot_busy & (1u << k))) {
@@ -192,6 +212,12 @@ static bool backlog_push(struct rpmsg_device *rdev, void *buf, uint32_t len)
 
 void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
+    if (rdev)
+        rpmsg_device_rx_in(rdev, buf, len, rpmsg_device_session(rdev));
+}
+
+void rpmsg_device_rx_in(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t session)
+{
     if (!rdev || !rdev->ops || !buf)
         return;
     rpmsg_trace_msg(rdev, RPMSG_TRACE_RX, buf, len);
@@ -199,7 +225,7 @@ void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
         /* Keep arrival order: behind what is already set aside. With no
          * room left at all, dispatch what waits, nested: order is then lost
          * for the waiting callback, but the link does not stop. */
-        if (backlog_push(rdev, buf, len)) {
+        if (backlog_push(rdev, buf, len, session)) {
             if (!rdev->deferring)
                 rpmsg_backlog_drain(rdev);
             return;
@@ -209,7 +235,7 @@ void rpmsg_device_rx(struct rpmsg_device *rdev, void *buf, uint32_t len)
         rpmsg_backlog_drain(rdev);
         rdev->deferring = saved;
     }
-    deliver(rdev, buf, len);
+    deliver(rdev, buf, len, session);
     if (rdev->nest == 0)
         rpmsg_backlog_drain(rdev);
 }

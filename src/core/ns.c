@@ -24,7 +24,7 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
         ept->dest_addr = addr;
-        ept->flags |= RPMSG_EPT_F_ANNOUNCED;
+        ept->flags = (uint16_t)((ept->flags | RPMSG_EPT_F_ANNOUNCED) & ~RPMSG_EPT_F_ORPHAN);
         rpmsg_dev_signal(rdev);
         uint32_t local = ept->addr;
         bool ack = rpmsg_dev_features(rdev) & RPMSG_F_ACK;
@@ -44,6 +44,7 @@ static void ns_ack(struct rpmsg_device *rdev, const char *name, uint32_t addr)
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
         ept->dest_addr = addr;
+        ept->flags &= (uint16_t)~RPMSG_EPT_F_ORPHAN;
         rpmsg_dev_signal(rdev);
     }
     rpmsg_mutex_unlock(&rdev->lock);

@@ -35,6 +35,20 @@ static int ept_get(struct rpmsg_endpoint *ept)
     return 0;
 }
 
+/*
+ * rdev->lock held. An address is learnt in one session of the link: once
+ * the link went down under a name-bound endpoint, an address it was given
+ * names nobody, or a stranger, in the next session. A send to an explicit
+ * address from such an endpoint fails until the name binds it again, so a
+ * reply still being written for the old session (a server answering a
+ * request of a client that is gone) cannot reach, and bind, the new one.
+ * A send to the endpoint's own peer waits for that new binding instead.
+ */
+static bool void_address(const struct rpmsg_endpoint *ept, bool explicit_dst)
+{
+    return explicit_dst && (ept->flags & RPMSG_EPT_F_ORPHAN);
+}
+
 /* rdev->lock held. A message is counted when its buffer is taken, so that
  * the common path needs no second lock round; a send that fails uncounts. */
 static void count_tx(struct rpmsg_device *rdev, size_t len, int sign)
@@ -136,6 +150,13 @@ static void *reserve(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint
         rpmsg_mutex_unlock(&rdev->lock);
         return NULL;
     }
+    bool explicit_dst = *dst != RPMSG_ADDR_ANY;
+    if (void_address(ept, explicit_dst)) {
+        rpmsg_ept_unref_locked(rdev, ept);
+        rpmsg_mutex_unlock(&rdev->lock);
+        *err = -ENOTCONN;
+        return NULL;
+    }
     bool fast = rdev->up && (*dst != RPMSG_ADDR_ANY || ept->dest_addr != RPMSG_ADDR_ANY);
     if (fast) {
         if (*dst == RPMSG_ADDR_ANY)
@@ -150,6 +171,14 @@ static void *reserve(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint
     if (fast)
         count_tx(rdev, len, -1);
     buf = take_buffer(rdev, ept, dst, wait, size, err);
+    if (buf && void_address(ept, explicit_dst)) {
+        /* The link went down and came back while this send waited. */
+        rpmsg_mutex_unlock(&rdev->lock);
+        rdev->ops->release_tx_buffer(rdev, buf);
+        rpmsg_mutex_lock(&rdev->lock);
+        buf = NULL;
+        *err = -ENOTCONN;
+    }
     if (buf)
         count_tx(rdev, len, 1);
     rpmsg_mutex_unlock(&rdev->lock);
@@ -304,6 +333,13 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     }
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr; /* with the reference: destroy clears it after the last */
+    if (void_address(ept, dst != RPMSG_ADDR_ANY)) {
+        rpmsg_ept_unref_locked(rdev, ept);
+        rpmsg_mutex_unlock(&rdev->lock);
+        if (rdev->ops->release_tx_buffer(rdev, buf) == 0)
+            rpmsg_device_tx_done(rdev); /* not the caller's now, as for -EPIPE */
+        return -ENOTCONN;
+    }
     if (dst == RPMSG_ADDR_ANY) {
         dst = ept->dest_addr;
         if (dst == RPMSG_ADDR_ANY) {

@@ -147,8 +147,11 @@ static int lb_poll(struct rpmsg_device *rdev)
         uint32_t i = d->ready_idx[d->head], len = d->ready_len[d->head];
         d->head = (d->head + 1) % lb->nbuf;
         d->count--;
+        /* rx_open: the core's session is this message's; link down and up
+         * on another thread before the core has it make it stale. */
+        uint32_t session = rpmsg_device_session(rdev);
         rpmsg_mutex_unlock(&lb->lock);
-        rpmsg_device_rx(rdev, d->mem + (size_t)i * lb->size, len);
+        rpmsg_device_rx_in(rdev, d->mem + (size_t)i * lb->size, len, session);
     }
     return n;
 }
