@@ -176,6 +176,17 @@
 #define RPMSG_SERVICES 1
 #endif
 
+/* The lean remote (include/rpmsg/rpmsg_lean.h, src/lean/): 1 compiles it,
+ * a remote data path of its own for the smallest targets; the rest of the
+ * library does not change. RPMSG_LEAN_EPT_MAX endpoints (at most 8), one
+ * pointer each. */
+#ifndef RPMSG_LEAN_REMOTE
+#define RPMSG_LEAN_REMOTE 0
+#endif
+#ifndef RPMSG_LEAN_EPT_MAX
+#define RPMSG_LEAN_EPT_MAX 2
+#endif
+
 /*
  * Bare metal has no clock the library could know: the board supplies one
  * function, uint32_t rpmsg_board_time_ms(void), a free-running millisecond
