@@ -197,6 +197,18 @@
 #error "RPMSG_NO_SYS needs a millisecond clock: implement uint32_t rpmsg_board_time_ms(void) and define RPMSG_BOARD_TIME_MS 1 (see docs/mcu.md)"
 #endif
 
+/* Port links compiled in: UART (COBS byte stream) and SPI (master and
+ * slave). At least one; rpmsg_port_init refuses the other (-EINVAL). */
+#ifndef RPMSG_PORT_UART_LINK
+#define RPMSG_PORT_UART_LINK 1
+#endif
+#ifndef RPMSG_PORT_SPI_LINK
+#define RPMSG_PORT_SPI_LINK 1
+#endif
+#if !RPMSG_PORT_UART_LINK && !RPMSG_PORT_SPI_LINK
+#error "rpmsg_opt.h: RPMSG_PORT_UART_LINK and RPMSG_PORT_SPI_LINK are both 0"
+#endif
+
 /*
  * Port links: most buffers (messages in flight) each way, a power of two up
  * to 512. Sizes the port's send and receive tables (about 56 bytes a slot);
