@@ -147,10 +147,6 @@ static void dispatch(struct rpmsg_lean *ld, const struct lean_buf *b)
 int rpmsg_lean_poll(struct rpmsg_lean *ld)
 {
     int r = rpmsg_lean_link_step(ld);
-    if (r > 0)
-        for (int i = 0; i < RPMSG_LEAN_EPT_MAX; i++)
-            if (ld->ept[i] && ld->ept[i]->name[0])
-                ld->unannounced |= (uint8_t)(1u << i);
     if (r >= 0 && ld->unannounced && ld->state == LEAN_UP)
         r = announce(ld);
     /* At most one ring's worth per call, so a busy host cannot keep us here. */

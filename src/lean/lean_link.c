@@ -158,6 +158,10 @@ int rpmsg_lean_link_step(struct rpmsg_lean *ld)
         return fault(ld);
     for (int q = 0; q < 2; q++)
         ld->vq[q].last = ld->vq[q].used_idx = 0; /* the host zeroed the rings */
+    /* Every named endpoint is announced again in a new session. */
+    for (int i = 0; i < RPMSG_LEAN_EPT_MAX; i++)
+        if (ld->ept[i] && ld->ept[i]->name[0])
+            ld->unannounced |= (uint8_t)(1u << i);
     ld->state = LEAN_UP;
     return 1;
 }

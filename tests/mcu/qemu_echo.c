@@ -8,7 +8,9 @@
  * sends must wait inside the callback (the run fails if none did);
  * otherwise it answers with rpmsg_trysendto, which must never fail.
  * With ECHO_LEAN the remote is the lean remote (rpmsg_lean.h) and the host
- * the full library's, linked side by side.
+ * the full library's, linked side by side; ECHO_LEGACY: the legacy handshake
+ * (the lean remote built with RPMSG_VIRTIO_GENACK 0, the host offering NS
+ * only, as a lean remote asks).
  * Prints PASS and exits 0, or prints why and exits non-zero.
  */
 #include <string.h>
@@ -152,6 +154,10 @@ static int init(struct rpmsg_virtio *vd, enum rpmsg_virtio_role role, void *peer
         .ops = &ops,
         .plat = peer,
         .no_rx_thread = true,
+#ifdef ECHO_LEGACY
+        .legacy = true,
+        .features = RPMSG_F_NS,
+#endif
     };
     return rpmsg_virtio_init(vd, &cfg);
 }
