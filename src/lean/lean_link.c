@@ -181,10 +181,12 @@ int rpmsg_lean_take(struct rpmsg_lean *ld, int qi, struct lean_buf *b)
     /* One descriptor per buffer: flags and chains are never followed. */
     const uint8_t *d = vq->desc + 16u * id;
     uint32_t addr = vw_ld32(d), high = vw_ld32(d + 4), len = vw_ld32(d + 8);
-    /* The host's RX buffers (our TX) are whole buffers; its messages at least a header. */
+    /* The host's RX buffers (our TX) are whole buffers; its messages at least a
+     * header. Word-aligned: the header's fields are read and written as words,
+     * which a Cortex-M0+ cannot do at an odd address. */
     uint32_t min = qi == LEAN_VQ_TX ? RPMSG_BUFFER_SIZE : RPMSG_HDR_SIZE;
-    if (high || addr < ld->pool_start || addr > ld->pool_end || len > ld->pool_end - addr ||
-        len < min)
+    if (high || (addr & 3) || addr < ld->pool_start || addr > ld->pool_end ||
+        len > ld->pool_end - addr || len < min)
         return fault(ld);
     b->p = ld->shm + addr;
     b->len = len < RPMSG_BUFFER_SIZE ? len : RPMSG_BUFFER_SIZE;

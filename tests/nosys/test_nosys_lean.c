@@ -306,6 +306,8 @@ static void test_addr_outside_pool(void **state)
     assert_faulted(0);
     host_post(1, 0, buf_of(1, 0), 8); /* shorter than a header */
     assert_faulted(0);
+    host_post(1, 0, buf_of(1, 0) + 2, 32); /* not word-aligned */
+    assert_faulted(0);
 }
 
 static void test_short_tx_buffer(void **state)
