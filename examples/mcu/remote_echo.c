@@ -7,7 +7,11 @@
 #include <stdbool.h>
 
 #include "board.h"
+#if RPMSG_LEAN_REMOTE
+#include "rpmsg/rpmsg_lean.h"
+#else
 #include "rpmsg/rpmsg_virtio.h"
+#endif
 
 /* Where the application processor placed the shared region and its layout:
  * a real board has them from its linker script and its host's setup. */
@@ -15,8 +19,13 @@
 #define SHM_SIZE 0x4000u
 #define MAILBOX ((volatile uint32_t *)0x40000000u)
 
+#if RPMSG_LEAN_REMOTE
+static struct rpmsg_lean vd;
+static struct rpmsg_lean_ept ept;
+#else
 static struct rpmsg_virtio vd;
 static struct rpmsg_endpoint ept;
+#endif
 
 static int doorbell(void *plat, uint32_t notifyid)
 {
@@ -47,6 +56,24 @@ static const struct rpmsg_virtio_layout layout = {
     .buf_size = { 512, 512 },
 };
 
+#if RPMSG_LEAN_REMOTE
+static int echo(struct rpmsg_lean_ept *e, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)priv;
+    return rpmsg_lean_sendto(e, data, len, src);
+}
+
+int main(void)
+{
+    board_systick_start(25000000u);
+    if (rpmsg_lean_init(&vd, SHM_BASE, SHM_SIZE, &layout, &board_ops, NULL) ||
+        rpmsg_lean_create_ept(&ept, &vd, "rpmsg-echo", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo, NULL))
+        return 1;
+    for (;;)
+        if (rpmsg_lean_poll(&vd) == 0)
+            board_ops.wait(NULL, 0);
+}
+#else
 static int echo(struct rpmsg_endpoint *e, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)priv;
@@ -74,3 +101,4 @@ int main(void)
         if (rpmsg_poll(rdev) == 0)
             board_ops.wait(NULL, 0);
 }
+#endif

@@ -176,6 +176,17 @@
 #define RPMSG_SERVICES 1
 #endif
 
+/* The lean remote (include/rpmsg/rpmsg_lean.h, src/lean/): 1 compiles it,
+ * a remote data path of its own for the smallest targets; the rest of the
+ * library does not change. RPMSG_LEAN_EPT_MAX endpoints (at most 8), one
+ * pointer each. */
+#ifndef RPMSG_LEAN_REMOTE
+#define RPMSG_LEAN_REMOTE 0
+#endif
+#ifndef RPMSG_LEAN_EPT_MAX
+#define RPMSG_LEAN_EPT_MAX 2
+#endif
+
 /*
  * Bare metal has no clock the library could know: the board supplies one
  * function, uint32_t rpmsg_board_time_ms(void), a free-running millisecond
@@ -184,6 +195,18 @@
  */
 #if RPMSG_NO_SYS && !defined(RPMSG_BOARD_TIME_MS)
 #error "RPMSG_NO_SYS needs a millisecond clock: implement uint32_t rpmsg_board_time_ms(void) and define RPMSG_BOARD_TIME_MS 1 (see docs/mcu.md)"
+#endif
+
+/* Port links compiled in: UART (COBS byte stream) and SPI (master and
+ * slave). At least one; rpmsg_port_init refuses the other (-EINVAL). */
+#ifndef RPMSG_PORT_UART_LINK
+#define RPMSG_PORT_UART_LINK 1
+#endif
+#ifndef RPMSG_PORT_SPI_LINK
+#define RPMSG_PORT_SPI_LINK 1
+#endif
+#if !RPMSG_PORT_UART_LINK && !RPMSG_PORT_SPI_LINK
+#error "rpmsg_opt.h: RPMSG_PORT_UART_LINK and RPMSG_PORT_SPI_LINK are both 0"
 #endif
 
 /*

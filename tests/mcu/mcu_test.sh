@@ -2,6 +2,9 @@
 # The microcontroller build and its QEMU tests, for CTest (tests/mcu/CMakeLists.txt).
 #   mcu_test.sh build <src> <bin>         builds examples/mcu for Cortex-M4 and M0+ (-Werror)
 #   mcu_test.sh qemu <bin> <image>        runs <bin>/mcu-m4/<image>.elf on mps2-an386
+#   mcu_test.sh uart <bin> <rpmsg-tool>   the cross-chip test: fp_port_uart.elf (the port
+#                                         transport on the board's UART, QEMU -serial pty)
+#                                         against `rpmsg ping --uart` on Linux
 # Exit 77 (skipped) with the reason when a tool is missing.
 set -uo pipefail
 mode=$1
@@ -28,5 +31,28 @@ qemu)
   echo "$out"
   [ $rc -eq 0 ] && grep -qx PASS <<<"$out" || { echo "$image: exit $rc"; exit 1; }
   ;;
-*) echo "usage: $0 build|qemu ..."; exit 2 ;;
+uart)
+  bin=$2 tool=$3
+  command -v qemu-system-arm >/dev/null || skip "qemu-system-arm not installed (scripts/install-deps)"
+  elf="$bin/mcu-m4/fp_port_uart.elf"
+  [ -f "$elf" ] || { echo "no $elf: the mcu_build test builds it"; exit 1; }
+  [ -x "$tool" ] || { echo "no rpmsg tool at $tool"; exit 1; }
+  log=$(mktemp "${TMPDIR:-/tmp}/mcu_uart.$$.XXXXXX")
+  qemu-system-arm -M mps2-an386 -nographic -monitor none -serial pty \
+    -semihosting-config enable=on,target=native -kernel "$elf" >"$log" 2>&1 &
+  qpid=$!
+  trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null; rm -f "$log"' EXIT
+  for _ in $(seq 600); do grep -q READY "$log" && break; kill -0 $qpid 2>/dev/null || break; sleep 0.1; done
+  pty=$(sed -n 's|.*redirected to \(/dev/[^ ]*\) .*|\1|p' "$log" | head -n1)
+  grep -q READY "$log" && [ -n "$pty" ] || { cat "$log"; echo "the image did not come up"; exit 1; }
+  # 10,000 echoes, 4 in flight: ping fails on any lost, repeated, reordered or damaged
+  # echo. QEMU's UART moves a byte at a time (about 10 KB/s): small messages.
+  out=$(timeout 400 "$tool" ping --uart "$pty:115200" --count 10000 --size 16 --window 4 --json 2>&1)
+  rc=$?
+  echo "$out"
+  cat "$log"
+  grep -q '"received":10000,"errors":0,' <<<"$out" && [ $rc -eq 0 ] || { echo "ping: exit $rc"; exit 1; }
+  ! grep -q "echo send failed" "$log" || { echo "the microcontroller failed to echo"; exit 1; }
+  ;;
+*) echo "usage: $0 build|qemu|uart ..."; exit 2 ;;
 esac

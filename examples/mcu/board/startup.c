@@ -26,10 +26,12 @@ static void board_systick(void)
 
 volatile uint32_t board_ms;
 
-/* Initial stack, reset, NMI, hard fault, ... SysTick (15). */
-__attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
+/* Initial stack, reset, NMI, hard fault, ... SysTick (15), then IRQ 0: UART0
+ * RX (uart_cmsdk.c; it only wakes a wfi). */
+__attribute__((section(".vectors"), used)) static void (*const vectors[17])(void) = {
     (void (*)(void))(uintptr_t)_stack_top, board_reset, board_fault, board_fault,
     board_fault, board_fault, board_fault, 0, 0, 0, 0, 0, 0, 0, 0, board_systick,
+    board_uart_rx_irq,
 };
 
 void board_reset(void)

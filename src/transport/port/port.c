@@ -6,6 +6,17 @@
  */
 #include "port_internal.h"
 
+/* rpmsg_port_uart_<fn> or rpmsg_port_spi_<fn> by link kind, naming only the
+ * kinds compiled in (the config check lets no other through). */
+#if RPMSG_PORT_UART_LINK && RPMSG_PORT_SPI_LINK
+#define LINK_CALL(link, fn, p) \
+    ((link) == RPMSG_PORT_UART ? rpmsg_port_uart_##fn(p) : rpmsg_port_spi_##fn(p))
+#elif RPMSG_PORT_UART_LINK
+#define LINK_CALL(link, fn, p) ((void)(link), rpmsg_port_uart_##fn(p))
+#else
+#define LINK_CALL(link, fn, p) ((void)(link), rpmsg_port_spi_##fn(p))
+#endif
+
 static struct rpmsg_port *port_of(struct rpmsg_device *rdev)
 {
     return rdev->transport;
@@ -225,11 +236,12 @@ static int check_config(const struct rpmsg_port_config *cfg)
 {
     if (!cfg)
         return -EINVAL;
+    /* A link kind compiled out (rpmsg_opt.h) is a bad config here. */
     if (cfg->link == RPMSG_PORT_UART) {
-        if (!cfg->uart || !cfg->uart->write || !cfg->uart->read)
+        if (!RPMSG_PORT_UART_LINK || !cfg->uart || !cfg->uart->write || !cfg->uart->read)
             return -EINVAL;
     } else if (cfg->link == RPMSG_PORT_SPI_MASTER || cfg->link == RPMSG_PORT_SPI_SLAVE) {
-        if (!cfg->spi || !cfg->spi->transfer || !cfg->spi->wait_peer ||
+        if (!RPMSG_PORT_SPI_LINK || !cfg->spi || !cfg->spi->transfer || !cfg->spi->wait_peer ||
             (cfg->link == RPMSG_PORT_SPI_MASTER && !cfg->spi->set_request))
             return -EINVAL;
     } else {
@@ -421,7 +433,7 @@ static int port_create(struct rpmsg_port **out, const struct rpmsg_port_config *
         p->rdev.tx_buf_size = p->buf_size;
 #if !RPMSG_NO_SYS
         if (links == PORT_LINK_THREADS)
-            r = cfg->link == RPMSG_PORT_UART ? rpmsg_port_uart_start(p) : rpmsg_port_spi_start(p);
+            r = LINK_CALL(cfg->link, start, p);
 #else
         (void)links;
 #endif
@@ -486,7 +498,7 @@ int rpmsg_port_poll_link(struct rpmsg_port *p)
         return -EINVAL;
     if (p->nthreads)
         return -EBUSY; /* link threads move the bytes of this port */
-    return p->cfg.link == RPMSG_PORT_UART ? rpmsg_port_uart_poll(p) : rpmsg_port_spi_poll(p);
+    return LINK_CALL(p->cfg.link, poll, p);
 }
 
 struct rpmsg_device *rpmsg_port_device(struct rpmsg_port *p)
