@@ -11,9 +11,9 @@
  * sends them back; socket: over a stream connection whose other end sends
  * them back. Median.
  *
- * Usage: bench_socket [--json] [--quick] [--socket-only] [--rcvbuf BYTES]
- *                     [--virtio-only]
- * (--socket-only: throughput of the socket alone, for profiling)
+ * Usage: bench_socket [--json] [--quick] [--socket-only | --raw-only]
+ *                     [--rcvbuf BYTES] [--virtio-only]
+ * (--socket-only, --raw-only: throughput of one alone, for profiling)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +47,7 @@ static char host_spec[128], remote_spec[128];
 static uint64_t total_bytes;
 static unsigned rounds, rtts;
 static uint32_t rcvbuf; /* --rcvbuf: the receiver's window, 0 for the default */
-static bool sock_only;
+static bool sock_only, raw_only;
 
 static struct rpmsg_link *open_side(bool host)
 {
@@ -143,7 +143,7 @@ static int receiver(void *arg)
     if (!l || !le)
         return 3;
     uint8_t *buf = malloc(WRITE_SIZE);
-    for (unsigned r = 0; r < rounds; r++) {
+    for (unsigned r = 0; r < (raw_only ? 0 : rounds); r++) {
         struct rpmsg_socket *s;
         if (rpmsg_socket_accept(l, &s, NULL))
             return 4;
@@ -314,7 +314,7 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
         snprintf(remote_spec, sizeof(remote_spec), "virtio:rpmsg-bench-sock-%d", pid);
     }
     total_bytes = quick ? k->quick_bytes : k->bytes;
-    rtts = quick ? k->rtts / 4 : k->rtts;
+    rtts = raw_only ? 0 : quick ? k->rtts / 4 : k->rtts; /* raw_only: 0, the echo just closes */
     pid_t child = bench_fork(cpus->b, receiver, NULL);
     if (child < 0)
         return -1;
@@ -341,7 +341,7 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     int rc = 0;
     for (unsigned r = 0; r < rounds && !rc; r++) {
         double x = sock_only ? 1 : raw_round(&raw);
-        double y = sock_round();
+        double y = raw_only ? 1 : sock_round();
         if (x <= 0 || y <= 0) {
             fprintf(stderr, "bench_socket: %s round %u failed\n", k->name, r);
             rc = -1;
@@ -357,8 +357,9 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
         double raw_mbps = median(&rs), sock_mbps = median(&ss);
         if (!sock_only)
             add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &rs, 0);
-        add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &ss, 0);
-        if (!sock_only) {
+        if (!raw_only)
+            add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &ss, 0);
+        if (!sock_only && !raw_only) {
             add(rep, k, "socket_vs_raw", "socket / raw throughput (medians)", "%", NULL,
                 100.0 * sock_mbps / raw_mbps);
             add(rep, k, "raw_rtt_us", "raw rpmsg round trip, 16 B", "us", &rt, 0);
@@ -386,6 +387,7 @@ int main(int argc, char **argv)
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
         sock_only |= !strcmp(argv[i], "--socket-only");
+        raw_only |= !strcmp(argv[i], "--raw-only");
         virtio_only |= !strcmp(argv[i], "--virtio-only");
         if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
             rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
