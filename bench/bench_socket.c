@@ -1,10 +1,13 @@
 /*
  * RPMsg Socket against raw rpmsg on the same link, in the same run: two
- * processes over a native VirtIO link (/dev/shm + futex doorbell), then
- * over the simulated SPI bus (40 MHz, in /dev/shm).
+ * processes over a native VirtIO link (/dev/shm + futex doorbell); three
+ * over two VirtIO links through a hub process that routes (the far core
+ * reached by name, as `rpmsg sim` cores do); then two over the simulated
+ * SPI bus (40 MHz, in /dev/shm).
  *
  * Throughput. Raw: rpmsg_send messages of the link's largest payload (496
- * bytes on VirtIO's 512-byte buffers), counted by the receiver's callback. Socket: one stream connection, 64 KiB writes, read in 64 KiB
+ * bytes on VirtIO's 512-byte buffers, 480 through the hub), counted by the
+ * receiver's callback. Socket: one stream connection, 64 KiB writes, read in 64 KiB
  * reads, default window. Each timed from the first byte sent to the
  * receiver's "all here" coming back; median of the rounds, alternating.
  * Round trip: 16 bytes echoed, one at a time. Raw: to an endpoint that
@@ -12,9 +15,10 @@
  * them back. Median.
  *
  * Usage: bench_socket [--json] [--quick] [--socket-only | --raw-only]
- *                     [--rcvbuf BYTES] [--virtio-only]
+ *                     [--rcvbuf BYTES] [--virtio-only | --hop-only]
  * (--socket-only, --raw-only: throughput of one alone, for profiling)
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@
 
 #include "bench_report.h"
 #include "rpmsg/rpmsg_link.h"
+#include "rpmsg/rpmsg_router.h"
 #include "rpmsg/rpmsg_socket.h"
 
 #define RAW_SVC "bench-raw"
@@ -36,20 +41,45 @@ struct kind {
     const char *label; /* in the table */
     uint64_t bytes, quick_bytes;
     unsigned rtts;
+    bool hop; /* sender -- hub -- receiver, three processes */
 };
 
 static const struct kind kinds[] = {
-    { "virtio", "VirtIO", 64u << 20, 8u << 20, 2000 },
-    { "spi", "SPI 40 MHz", 4u << 20, 1u << 20, 300 },
+    { "virtio", "VirtIO", 64u << 20, 8u << 20, 2000, false },
+    { "hop", "VirtIO via a hub", 32u << 20, 4u << 20, 1000, true },
+    { "spi", "SPI 40 MHz", 4u << 20, 1u << 20, 300, false },
 };
 
+/* Cpu names through the hub (the sender's, the hub's, the receiver's). */
+#define HOP_TX "bx"
+#define HOP_HUB "by"
+#define HOP_RX "bz"
+
 static char host_spec[128], remote_spec[128];
+static const struct kind *kind;
 static uint64_t total_bytes;
 static unsigned rounds, rtts;
 static uint32_t rcvbuf; /* --rcvbuf: the receiver's window, 0 for the default */
 static bool sock_only, raw_only;
 
-static struct rpmsg_link *open_side(bool host)
+/* One process's end: a link, or (through the hub) its membership of the
+ * topology and the far core's device. */
+struct side {
+    struct rpmsg_link *link;
+    struct rpmsg_link_member *member;
+    struct rpmsg_device *rdev;
+};
+
+/* As `rpmsg sim` starts a core: its name, whether it routes, its links. */
+static int join_as(struct rpmsg_link_member **m, const char *cpu, const char *links, bool hub)
+{
+    setenv("RPMSG_SIM_CORE", cpu, 1);
+    setenv("RPMSG_SIM_HUB", hub ? "1" : "0", 1);
+    setenv("RPMSG_SIM_LINKS", links, 1);
+    return rpmsg_link_join(m, 10000);
+}
+
+static struct rpmsg_link *open_link(bool host)
 {
     struct rpmsg_link_config cfg = {
         .spec = host ? host_spec : remote_spec,
@@ -67,18 +97,76 @@ static struct rpmsg_link *open_side(bool host)
     return l;
 }
 
-static struct rpmsg_sockaddr addr_of(const char *name)
+static void side_close(struct side *sd)
+{
+    if (sd->member)
+        rpmsg_link_leave(sd->member);
+    if (sd->link)
+        rpmsg_link_close(sd->link);
+    memset(sd, 0, sizeof(*sd));
+}
+
+/* host: the sender's end. Through the hub: host_spec is the sender's link
+ * to it, remote_spec the receiver's; the far core's device appears once
+ * the hub has announced it. */
+static int side_open(struct side *sd, bool host)
+{
+    memset(sd, 0, sizeof(*sd));
+    if (!kind->hop) {
+        sd->link = open_link(host);
+        sd->rdev = sd->link ? rpmsg_link_device(sd->link) : NULL;
+        return sd->rdev ? 0 : -1;
+    }
+    char links[300];
+    snprintf(links, sizeof(links), "%s,%s", host ? host_spec : remote_spec,
+             host ? "host" : "remote");
+    if (join_as(&sd->member, host ? HOP_TX : HOP_RX, links, false))
+        return -1;
+    struct rpmsg_router *r = rpmsg_link_member_router(sd->member);
+    for (int i = 0; i < 1000 && !sd->rdev; i++) {
+        struct rpmsg_device *d = rpmsg_router_find(r, host ? HOP_RX : HOP_TX);
+        if (d && rpmsg_device_is_up(d))
+            sd->rdev = d;
+        else
+            usleep(10000);
+    }
+    if (!sd->rdev)
+        side_close(sd);
+    return sd->rdev ? 0 : -1;
+}
+
+/* The hub: routes between its two links until the sender says stop. */
+static int hub(void *arg)
+{
+    (void)arg;
+    char links[300];
+    snprintf(links, sizeof(links), "%s,remote;%s,host", host_spec, remote_spec);
+    struct rpmsg_link_member *m;
+    if (join_as(&m, HOP_HUB, links, true))
+        return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    sigwait(&set, &sig); /* SIGTERM blocked since before the fork */
+    rpmsg_link_leave(m);
+    return 0;
+}
+
+/* The service on the receiver's core (any link when there is one). */
+static struct rpmsg_sockaddr addr_of(const char *name, const char *cpu)
 {
     struct rpmsg_sockaddr a;
     memset(&a, 0, sizeof(a));
     strcpy(a.name, name);
+    strcpy(a.cpu, cpu);
     return a;
 }
 
 static struct rpmsg_socket *listener(const char *name)
 {
     struct rpmsg_socket *l;
-    struct rpmsg_sockaddr a = addr_of(name);
+    struct rpmsg_sockaddr a = addr_of(name, "");
     if (rpmsg_socket_open(&l, RPMSG_SOCK_STREAM))
         return NULL;
     if (rcvbuf)
@@ -129,13 +217,13 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 static int receiver(void *arg)
 {
     (void)arg;
-    struct rpmsg_link *link = open_side(false);
-    if (!link)
+    struct side sd;
+    if (side_open(&sd, false))
         return 1;
     struct rpmsg_endpoint raw, echo;
     memset(&raw, 0, sizeof(raw));
     memset(&echo, 0, sizeof(echo));
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    struct rpmsg_device *rdev = sd.rdev;
     if (rpmsg_create_ept(&raw, rdev, RAW_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, raw_cb, NULL) ||
         rpmsg_create_ept(&echo, rdev, RAW_ECHO, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL))
         return 2;
@@ -171,7 +259,7 @@ static int receiver(void *arg)
     sleep(1);
     rpmsg_destroy_ept(&raw);
     rpmsg_destroy_ept(&echo);
-    rpmsg_link_close(link);
+    side_close(&sd);
     return 0;
 }
 
@@ -211,7 +299,7 @@ static double raw_round(struct rpmsg_endpoint *ept)
 static struct rpmsg_socket *connect_to(const char *name)
 {
     struct rpmsg_socket *c;
-    struct rpmsg_sockaddr a = addr_of(name);
+    struct rpmsg_sockaddr a = addr_of(name, kind->hop ? HOP_RX : "");
     if (rpmsg_socket_open(&c, RPMSG_SOCK_STREAM))
         return NULL;
     rpmsg_socket_setopt(c, RPMSG_SO_SNDTIMEO, 10000);
@@ -306,7 +394,11 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
                     struct bench_report *rep)
 {
     int pid = (int)getpid();
-    if (!strcmp(k->name, "spi")) {
+    kind = k;
+    if (k->hop) {
+        snprintf(host_spec, sizeof(host_spec), "virtio:rpmsg-bench-sock-%d-xy", pid);
+        snprintf(remote_spec, sizeof(remote_spec), "virtio:rpmsg-bench-sock-%d-yz", pid);
+    } else if (!strcmp(k->name, "spi")) {
         snprintf(host_spec, sizeof(host_spec), "spi:rpmsg-bench-sock-%d@40000000:master", pid);
         snprintf(remote_spec, sizeof(remote_spec), "spi:rpmsg-bench-sock-%d:slave", pid);
     } else {
@@ -315,13 +407,22 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     }
     total_bytes = quick ? k->quick_bytes : k->bytes;
     rtts = raw_only ? 0 : quick ? k->rtts / 4 : k->rtts; /* raw_only: 0, the echo just closes */
+    /* The hub waits for SIGTERM with sigwait: blocked before the fork, so
+     * that an early one cannot kill it. Not pinned: it takes its turns on
+     * both CPUs, the same for the raw rounds and the socket's. */
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
+    pid_t hub_pid = k->hop ? bench_fork(-1, hub, NULL) : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     pid_t child = bench_fork(cpus->b, receiver, NULL);
-    if (child < 0)
+    if (child < 0 || hub_pid < 0)
         return -1;
-    struct rpmsg_link *link = open_side(true);
-    if (!link)
+    struct side sd;
+    if (side_open(&sd, true))
         return -1;
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    struct rpmsg_device *rdev = sd.rdev;
     rpmsg_sem_init(&raw_done, 0);
     rpmsg_sem_init(&echo_done, 0);
     struct rpmsg_endpoint raw, echo;
@@ -370,25 +471,28 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     }
     rpmsg_destroy_ept(&raw);
     rpmsg_destroy_ept(&echo);
-    rpmsg_link_close(link);
     bench_samples_free(&rs);
     bench_samples_free(&ss);
     bench_samples_free(&rt);
     bench_samples_free(&st);
+    side_close(&sd);
     if (bench_join(child) != 0)
+        rc = -1;
+    if (hub_pid > 0 && (kill(hub_pid, SIGTERM) || bench_join(hub_pid) != 0))
         rc = -1;
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    bool json = false, quick = false, virtio_only = false;
+    bool json = false, quick = false, virtio_only = false, hop_only = false;
     for (int i = 1; i < argc; i++) {
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
         sock_only |= !strcmp(argv[i], "--socket-only");
         raw_only |= !strcmp(argv[i], "--raw-only");
         virtio_only |= !strcmp(argv[i], "--virtio-only");
+        hop_only |= !strcmp(argv[i], "--hop-only");
         if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
             rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
     }
@@ -397,12 +501,15 @@ int main(int argc, char **argv)
     bench_cpus_pick(&cpus);
     bench_pin(cpus.a);
     struct bench_report rep;
-    bench_report_init(&rep, "socket", "RPMsg Socket vs raw rpmsg on the same link, two processes",
+    bench_report_init(&rep, "socket",
+                      "RPMsg Socket vs raw rpmsg on the same link, two processes (three via a hub)",
                       &cpus);
-    size_t nk = virtio_only ? 1 : sizeof(kinds) / sizeof(kinds[0]);
-    for (size_t i = 0; i < nk; i++)
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if ((virtio_only && strcmp(kinds[i].name, "virtio")) || (hop_only && !kinds[i].hop))
+            continue;
         if (run_kind(&kinds[i], quick, &cpus, &rep))
             return 1;
+    }
     if (!json)
         bench_report_table(stdout, &rep);
     bench_report_json(stdout, &rep);
