@@ -75,10 +75,6 @@ static void gather(uint8_t *dst, const struct rpmsg_iovec *iov, int cnt, size_t 
     }
 }
 
-/* What one batch of DATA may reserve: the pos it carries is read once per
- * batch, so this bounds how stale an acknowledgement riding on data gets. */
-#define TX_BATCH (32u * 1024u)
-
 /* The next DATA of a stream batch: at most what the buffer and our SYNC's
  * "full" allow. The write's last DATA is never full (sock_wire.h): one byte
  * less goes, the last byte alone after it. No empty DATA is then owed at
@@ -111,13 +107,17 @@ static int send_batch(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int
     *sent = 0;
     if (!s->peer_synced || space < (dgram ? want + extra : 1))
         return 0;
+    /* Fixed for the batch: the acknowledgement it carries, and the sizes. */
+    uint32_t pos = s->recvpos, full = s->tx_full;
     size_t budget = want;
     if (!dgram) {
         budget = budget < space ? budget : space;
-        budget = budget < TX_BATCH ? budget : TX_BATCH;
+        budget = budget < SOCK_TX_BATCH ? budget : SOCK_TX_BATCH;
+        /* A batch that does not end the write ends on a full DATA: a short
+         * one would wake the reader (rx_hold) in the middle of the write. */
+        if (budget < want && full && budget > full)
+            budget -= budget % full;
     }
-    /* Fixed for the batch: the acknowledgement it carries, and the sizes. */
-    uint32_t pos = s->recvpos, full = s->tx_full;
     bool promise = s->peer_full != 0, write_end = budget == want;
     s->lastpos = pos;
     s->owe &= ~OWE_ACK;
