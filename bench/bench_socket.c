@@ -10,6 +10,12 @@
  * receiver's callback. Socket: one stream connection, 64 KiB writes, read in 64 KiB
  * reads, default window. Each timed from the first byte sent to the
  * receiver's "all here" coming back; median of the rounds, alternating.
+ * CPU: each side's process time (user + system, all its threads) per MB
+ * in the same rounds, and the socket's throughput as the busier side's CPU
+ * per MB would allow it against raw's: what the wall-clock ratio comes to
+ * on a quiet machine, and far steadier than it when other work shares the
+ * CPUs (raw collapses under load more than the socket does). The hub's own
+ * time is not counted.
  * Round trip: 16 bytes echoed, one at a time. Raw: to an endpoint that
  * sends them back; socket: over a stream connection whose other end sends
  * them back. Median.
@@ -18,8 +24,10 @@
  *                     [--rcvbuf BYTES] [--virtio-only | --hop-only]
  * (--socket-only, --raw-only: throughput of one alone, for profiling)
  */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -190,19 +198,49 @@ static bool recv_all(struct rpmsg_socket *s, void *buf, size_t n)
     return true;
 }
 
+/* This process's CPU time so far, all threads, in microseconds. */
+static uint64_t cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* What the receiver sends back at the end of a round (one machine: its own
+ * byte order). */
+struct round_end {
+    uint64_t bytes, cpu_us;
+};
+
+/* A round's result: MB/s and each side's CPU microseconds per MB. */
+struct round {
+    double mbps, tx_cpu, rx_cpu;
+};
+
+static void round_set(struct round *r, uint64_t t0, uint64_t c0, const struct round_end *e)
+{
+    double mb = (double)e->bytes / 1e6;
+    r->mbps = mb / ((double)(bench_now_ns() - t0) / 1e9);
+    r->tx_cpu = (double)(cpu_us() - c0) / mb;
+    r->rx_cpu = (double)e->cpu_us / mb;
+}
+
 /* ---- receiver (child) ---- */
 
-static uint64_t raw_rcvd;
+static uint64_t raw_rcvd, raw_cpu0;
 
 static int raw_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)data, (void)src, (void)priv;
     if (len == 1) { /* end of a round: everything before it has arrived */
-        uint64_t n = raw_rcvd;
+        struct round_end e = { raw_rcvd, cpu_us() - raw_cpu0 };
         raw_rcvd = 0;
-        rpmsg_send(ept, &n, sizeof(n));
+        rpmsg_send(ept, &e, sizeof(e));
         return 0;
     }
+    if (!raw_rcvd)
+        raw_cpu0 = cpu_us();
     raw_rcvd += len;
     return 0;
 }
@@ -235,11 +273,12 @@ static int receiver(void *arg)
         struct rpmsg_socket *s;
         if (rpmsg_socket_accept(l, &s, NULL))
             return 4;
-        uint64_t got = 0;
+        struct round_end e = { 0, cpu_us() };
         ssize_t n;
         while ((n = rpmsg_socket_recv(s, buf, WRITE_SIZE, 0)) > 0)
-            got += (uint64_t)n;
-        rpmsg_socket_send(s, &got, sizeof(got), 0);
+            e.bytes += (uint64_t)n;
+        e.cpu_us = cpu_us() - e.cpu_us;
+        rpmsg_socket_send(s, &e, sizeof(e), 0);
         rpmsg_socket_close(s);
     }
     if (!sock_only) {
@@ -266,7 +305,7 @@ static int receiver(void *arg)
 /* ---- sender (parent) ---- */
 
 static struct rpmsg_sem raw_done, echo_done;
-static uint64_t raw_echo;
+static struct round_end raw_echo;
 
 static int done_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
@@ -279,21 +318,21 @@ static int done_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 }
 
 /* Messages of the link's largest payload. */
-static double raw_round(struct rpmsg_endpoint *ept)
+static int raw_round(struct rpmsg_endpoint *ept, struct round *out)
 {
     static uint8_t payload[4096];
     int max = rpmsg_get_tx_buffer_size(ept);
     size_t n = max > 0 && (size_t)max < sizeof(payload) ? (size_t)max : sizeof(payload);
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = cpu_us();
     for (uint64_t sent = 0; sent < total_bytes; sent += n)
         if (rpmsg_send(ept, payload, n) < 0)
             return -1;
     rpmsg_send(ept, "E", 1);
     rpmsg_wait(NULL, &raw_done);
-    uint64_t t1 = bench_now_ns();
-    if (raw_echo < total_bytes)
+    if (raw_echo.bytes < total_bytes)
         return -1;
-    return (double)raw_echo / ((double)(t1 - t0) / 1e9) / 1e6;
+    round_set(out, t0, c0, &raw_echo);
+    return 0;
 }
 
 static struct rpmsg_socket *connect_to(const char *name)
@@ -310,13 +349,13 @@ static struct rpmsg_socket *connect_to(const char *name)
     return c;
 }
 
-static double sock_round(void)
+static int sock_round(struct round *out)
 {
     struct rpmsg_socket *c = connect_to(SOCK_SVC);
     if (!c)
         return -1;
     static uint8_t buf[WRITE_SIZE];
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = cpu_us();
     for (uint64_t sent = 0; sent < total_bytes;) {
         ssize_t w = rpmsg_socket_send(c, buf, WRITE_SIZE, 0);
         if (w <= 0)
@@ -324,12 +363,12 @@ static double sock_round(void)
         sent += (uint64_t)w;
     }
     rpmsg_socket_shutdown(c, RPMSG_SHUT_WR);
-    uint64_t got = 0;
-    if (rpmsg_socket_recv(c, &got, sizeof(got), 0) != sizeof(got))
-        return -1;
-    uint64_t t1 = bench_now_ns();
+    struct round_end e;
+    int r = recv_all(c, &e, sizeof(e)) && e.bytes >= total_bytes ? 0 : -1;
+    if (!r)
+        round_set(out, t0, c0, &e);
     rpmsg_socket_close(c);
-    return (double)got / ((double)(t1 - t0) / 1e9) / 1e6;
+    return r;
 }
 
 static int raw_rtts(struct rpmsg_endpoint *ept, struct bench_samples *out)
@@ -434,47 +473,57 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     rpmsg_create_ept(&echo, rdev, RAW_ECHO, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, done_cb, NULL);
     if (rpmsg_wait_ept_ready(&raw, 10000) || rpmsg_wait_ept_ready(&echo, 10000))
         return -1;
-    struct bench_samples rs, ss, rt, st;
-    bench_samples_init(&rs);
-    bench_samples_init(&ss);
-    bench_samples_init(&rt);
-    bench_samples_init(&st);
+    /* Per round: raw's and the socket's MB/s and CPU per MB of each side. */
+    enum { RAW, RAW_TX, RAW_RX, SOCK, SOCK_TX, SOCK_RX, RTT_RAW, RTT_SOCK, NSETS };
+    struct bench_samples set[NSETS];
+    for (int i = 0; i < NSETS; i++)
+        bench_samples_init(&set[i]);
     int rc = 0;
     for (unsigned r = 0; r < rounds && !rc; r++) {
-        double x = sock_only ? 1 : raw_round(&raw);
-        double y = raw_only ? 1 : sock_round();
-        if (x <= 0 || y <= 0) {
+        struct round x = { 1, 1, 1 }, y = { 1, 1, 1 };
+        if ((!sock_only && raw_round(&raw, &x)) || (!raw_only && sock_round(&y))) {
             fprintf(stderr, "bench_socket: %s round %u failed\n", k->name, r);
             rc = -1;
         }
-        bench_samples_add(&rs, x);
-        bench_samples_add(&ss, y);
+        const struct round *from[2] = { &x, &y };
+        for (int i = 0; i < 2; i++) {
+            bench_samples_add(&set[RAW + 3 * i], from[i]->mbps);
+            bench_samples_add(&set[RAW_TX + 3 * i], from[i]->tx_cpu);
+            bench_samples_add(&set[RAW_RX + 3 * i], from[i]->rx_cpu);
+        }
     }
-    if (!rc && !sock_only && (raw_rtts(&echo, &rt) || sock_rtts(&st))) {
+    if (!rc && !sock_only && (raw_rtts(&echo, &set[RTT_RAW]) || sock_rtts(&set[RTT_SOCK]))) {
         fprintf(stderr, "bench_socket: %s round trips failed\n", k->name);
         rc = -1;
     }
     if (!rc) {
-        double raw_mbps = median(&rs), sock_mbps = median(&ss);
-        if (!sock_only)
-            add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &rs, 0);
-        if (!raw_only)
-            add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &ss, 0);
+        if (!sock_only) {
+            add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &set[RAW], 0);
+            add(rep, k, "raw_tx_cpu", "raw, sender CPU per MB", "us", &set[RAW_TX], 0);
+            add(rep, k, "raw_rx_cpu", "raw, receiver CPU per MB", "us", &set[RAW_RX], 0);
+        }
+        if (!raw_only) {
+            add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &set[SOCK], 0);
+            add(rep, k, "socket_tx_cpu", "socket, sender CPU per MB", "us", &set[SOCK_TX], 0);
+            add(rep, k, "socket_rx_cpu", "socket, receiver CPU per MB", "us", &set[SOCK_RX], 0);
+        }
         if (!sock_only && !raw_only) {
             add(rep, k, "socket_vs_raw", "socket / raw throughput (medians)", "%", NULL,
-                100.0 * sock_mbps / raw_mbps);
-            add(rep, k, "raw_rtt_us", "raw rpmsg round trip, 16 B", "us", &rt, 0);
-            add(rep, k, "socket_rtt_us", "socket round trip, 16 B", "us", &st, 0);
+                100.0 * median(&set[SOCK]) / median(&set[RAW]));
+            double raw_busy = fmax(median(&set[RAW_TX]), median(&set[RAW_RX]));
+            double sock_busy = fmax(median(&set[SOCK_TX]), median(&set[SOCK_RX]));
+            add(rep, k, "socket_vs_raw_cpu", "socket / raw by the busier side's CPU", "%", NULL,
+                100.0 * raw_busy / sock_busy);
+            add(rep, k, "raw_rtt_us", "raw rpmsg round trip, 16 B", "us", &set[RTT_RAW], 0);
+            add(rep, k, "socket_rtt_us", "socket round trip, 16 B", "us", &set[RTT_SOCK], 0);
             add(rep, k, "socket_rtt_vs_raw", "socket / raw round trip (medians)", "x", NULL,
-                median(&st) / median(&rt));
+                median(&set[RTT_SOCK]) / median(&set[RTT_RAW]));
         }
     }
     rpmsg_destroy_ept(&raw);
     rpmsg_destroy_ept(&echo);
-    bench_samples_free(&rs);
-    bench_samples_free(&ss);
-    bench_samples_free(&rt);
-    bench_samples_free(&st);
+    for (int i = 0; i < NSETS; i++)
+        bench_samples_free(&set[i]);
     side_close(&sd);
     if (bench_join(child) != 0)
         rc = -1;
