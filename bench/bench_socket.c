@@ -1,27 +1,40 @@
 /*
  * RPMsg Socket against raw rpmsg on the same link, in the same run: two
- * processes over a native VirtIO link (/dev/shm + futex doorbell), then
- * over the simulated SPI bus (40 MHz, in /dev/shm).
+ * processes over a native VirtIO link (/dev/shm + futex doorbell); three
+ * over two VirtIO links through a hub process that routes (the far core
+ * reached by name, as `rpmsg sim` cores do); then two over the simulated
+ * SPI bus (40 MHz, in /dev/shm).
  *
  * Throughput. Raw: rpmsg_send messages of the link's largest payload (496
- * bytes on VirtIO's 512-byte buffers), counted by the receiver's callback. Socket: one stream connection, 64 KiB writes, read in 64 KiB
+ * bytes on VirtIO's 512-byte buffers, 480 through the hub), counted by the
+ * receiver's callback. Socket: one stream connection, 64 KiB writes, read in 64 KiB
  * reads, default window. Each timed from the first byte sent to the
  * receiver's "all here" coming back; median of the rounds, alternating.
+ * CPU: each side's process time (user + system, all its threads) per MB
+ * in the same rounds, and the socket's throughput as the busier side's CPU
+ * per MB would allow it against raw's: what the wall-clock ratio comes to
+ * on a quiet machine, and far steadier than it when other work shares the
+ * CPUs (raw collapses under load more than the socket does). The hub's own
+ * time is not counted.
  * Round trip: 16 bytes echoed, one at a time. Raw: to an endpoint that
  * sends them back; socket: over a stream connection whose other end sends
  * them back. Median.
  *
- * Usage: bench_socket [--json] [--quick] [--socket-only] [--rcvbuf BYTES]
- *                     [--virtio-only]
- * (--socket-only: throughput of the socket alone, for profiling)
+ * Usage: bench_socket [--json] [--quick] [--socket-only | --raw-only]
+ *                     [--rcvbuf BYTES] [--virtio-only | --hop-only]
+ * (--socket-only, --raw-only: throughput of one alone, for profiling)
  */
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench_report.h"
 #include "rpmsg/rpmsg_link.h"
+#include "rpmsg/rpmsg_router.h"
 #include "rpmsg/rpmsg_socket.h"
 
 #define RAW_SVC "bench-raw"
@@ -36,20 +49,45 @@ struct kind {
     const char *label; /* in the table */
     uint64_t bytes, quick_bytes;
     unsigned rtts;
+    bool hop; /* sender -- hub -- receiver, three processes */
 };
 
 static const struct kind kinds[] = {
-    { "virtio", "VirtIO", 64u << 20, 8u << 20, 2000 },
-    { "spi", "SPI 40 MHz", 4u << 20, 1u << 20, 300 },
+    { "virtio", "VirtIO", 64u << 20, 8u << 20, 2000, false },
+    { "hop", "VirtIO via a hub", 32u << 20, 4u << 20, 1000, true },
+    { "spi", "SPI 40 MHz", 4u << 20, 1u << 20, 300, false },
 };
 
+/* Cpu names through the hub (the sender's, the hub's, the receiver's). */
+#define HOP_TX "bx"
+#define HOP_HUB "by"
+#define HOP_RX "bz"
+
 static char host_spec[128], remote_spec[128];
+static const struct kind *kind;
 static uint64_t total_bytes;
 static unsigned rounds, rtts;
 static uint32_t rcvbuf; /* --rcvbuf: the receiver's window, 0 for the default */
-static bool sock_only;
+static bool sock_only, raw_only;
 
-static struct rpmsg_link *open_side(bool host)
+/* One process's end: a link, or (through the hub) its membership of the
+ * topology and the far core's device. */
+struct side {
+    struct rpmsg_link *link;
+    struct rpmsg_link_member *member;
+    struct rpmsg_device *rdev;
+};
+
+/* As `rpmsg sim` starts a core: its name, whether it routes, its links. */
+static int join_as(struct rpmsg_link_member **m, const char *cpu, const char *links, bool hub)
+{
+    setenv("RPMSG_SIM_CORE", cpu, 1);
+    setenv("RPMSG_SIM_HUB", hub ? "1" : "0", 1);
+    setenv("RPMSG_SIM_LINKS", links, 1);
+    return rpmsg_link_join(m, 10000);
+}
+
+static struct rpmsg_link *open_link(bool host)
 {
     struct rpmsg_link_config cfg = {
         .spec = host ? host_spec : remote_spec,
@@ -67,18 +105,76 @@ static struct rpmsg_link *open_side(bool host)
     return l;
 }
 
-static struct rpmsg_sockaddr addr_of(const char *name)
+static void side_close(struct side *sd)
+{
+    if (sd->member)
+        rpmsg_link_leave(sd->member);
+    if (sd->link)
+        rpmsg_link_close(sd->link);
+    memset(sd, 0, sizeof(*sd));
+}
+
+/* host: the sender's end. Through the hub: host_spec is the sender's link
+ * to it, remote_spec the receiver's; the far core's device appears once
+ * the hub has announced it. */
+static int side_open(struct side *sd, bool host)
+{
+    memset(sd, 0, sizeof(*sd));
+    if (!kind->hop) {
+        sd->link = open_link(host);
+        sd->rdev = sd->link ? rpmsg_link_device(sd->link) : NULL;
+        return sd->rdev ? 0 : -1;
+    }
+    char links[300];
+    snprintf(links, sizeof(links), "%s,%s", host ? host_spec : remote_spec,
+             host ? "host" : "remote");
+    if (join_as(&sd->member, host ? HOP_TX : HOP_RX, links, false))
+        return -1;
+    struct rpmsg_router *r = rpmsg_link_member_router(sd->member);
+    for (int i = 0; i < 1000 && !sd->rdev; i++) {
+        struct rpmsg_device *d = rpmsg_router_find(r, host ? HOP_RX : HOP_TX);
+        if (d && rpmsg_device_is_up(d))
+            sd->rdev = d;
+        else
+            usleep(10000);
+    }
+    if (!sd->rdev)
+        side_close(sd);
+    return sd->rdev ? 0 : -1;
+}
+
+/* The hub: routes between its two links until the sender says stop. */
+static int hub(void *arg)
+{
+    (void)arg;
+    char links[300];
+    snprintf(links, sizeof(links), "%s,remote;%s,host", host_spec, remote_spec);
+    struct rpmsg_link_member *m;
+    if (join_as(&m, HOP_HUB, links, true))
+        return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    sigwait(&set, &sig); /* SIGTERM blocked since before the fork */
+    rpmsg_link_leave(m);
+    return 0;
+}
+
+/* The service on the receiver's core (any link when there is one). */
+static struct rpmsg_sockaddr addr_of(const char *name, const char *cpu)
 {
     struct rpmsg_sockaddr a;
     memset(&a, 0, sizeof(a));
     strcpy(a.name, name);
+    strcpy(a.cpu, cpu);
     return a;
 }
 
 static struct rpmsg_socket *listener(const char *name)
 {
     struct rpmsg_socket *l;
-    struct rpmsg_sockaddr a = addr_of(name);
+    struct rpmsg_sockaddr a = addr_of(name, "");
     if (rpmsg_socket_open(&l, RPMSG_SOCK_STREAM))
         return NULL;
     if (rcvbuf)
@@ -102,19 +198,49 @@ static bool recv_all(struct rpmsg_socket *s, void *buf, size_t n)
     return true;
 }
 
+/* This process's CPU time so far, all threads, in microseconds. */
+static uint64_t cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* What the receiver sends back at the end of a round (one machine: its own
+ * byte order). */
+struct round_end {
+    uint64_t bytes, cpu_us;
+};
+
+/* A round's result: MB/s and each side's CPU microseconds per MB. */
+struct round {
+    double mbps, tx_cpu, rx_cpu;
+};
+
+static void round_set(struct round *r, uint64_t t0, uint64_t c0, const struct round_end *e)
+{
+    double mb = (double)e->bytes / 1e6;
+    r->mbps = mb / ((double)(bench_now_ns() - t0) / 1e9);
+    r->tx_cpu = (double)(cpu_us() - c0) / mb;
+    r->rx_cpu = (double)e->cpu_us / mb;
+}
+
 /* ---- receiver (child) ---- */
 
-static uint64_t raw_rcvd;
+static uint64_t raw_rcvd, raw_cpu0;
 
 static int raw_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)data, (void)src, (void)priv;
     if (len == 1) { /* end of a round: everything before it has arrived */
-        uint64_t n = raw_rcvd;
+        struct round_end e = { raw_rcvd, cpu_us() - raw_cpu0 };
         raw_rcvd = 0;
-        rpmsg_send(ept, &n, sizeof(n));
+        rpmsg_send(ept, &e, sizeof(e));
         return 0;
     }
+    if (!raw_rcvd)
+        raw_cpu0 = cpu_us();
     raw_rcvd += len;
     return 0;
 }
@@ -129,13 +255,13 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 static int receiver(void *arg)
 {
     (void)arg;
-    struct rpmsg_link *link = open_side(false);
-    if (!link)
+    struct side sd;
+    if (side_open(&sd, false))
         return 1;
     struct rpmsg_endpoint raw, echo;
     memset(&raw, 0, sizeof(raw));
     memset(&echo, 0, sizeof(echo));
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    struct rpmsg_device *rdev = sd.rdev;
     if (rpmsg_create_ept(&raw, rdev, RAW_SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, raw_cb, NULL) ||
         rpmsg_create_ept(&echo, rdev, RAW_ECHO, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo_cb, NULL))
         return 2;
@@ -143,15 +269,16 @@ static int receiver(void *arg)
     if (!l || !le)
         return 3;
     uint8_t *buf = malloc(WRITE_SIZE);
-    for (unsigned r = 0; r < rounds; r++) {
+    for (unsigned r = 0; r < (raw_only ? 0 : rounds); r++) {
         struct rpmsg_socket *s;
         if (rpmsg_socket_accept(l, &s, NULL))
             return 4;
-        uint64_t got = 0;
+        struct round_end e = { 0, cpu_us() };
         ssize_t n;
         while ((n = rpmsg_socket_recv(s, buf, WRITE_SIZE, 0)) > 0)
-            got += (uint64_t)n;
-        rpmsg_socket_send(s, &got, sizeof(got), 0);
+            e.bytes += (uint64_t)n;
+        e.cpu_us = cpu_us() - e.cpu_us;
+        rpmsg_socket_send(s, &e, sizeof(e), 0);
         rpmsg_socket_close(s);
     }
     if (!sock_only) {
@@ -171,14 +298,14 @@ static int receiver(void *arg)
     sleep(1);
     rpmsg_destroy_ept(&raw);
     rpmsg_destroy_ept(&echo);
-    rpmsg_link_close(link);
+    side_close(&sd);
     return 0;
 }
 
 /* ---- sender (parent) ---- */
 
 static struct rpmsg_sem raw_done, echo_done;
-static uint64_t raw_echo;
+static struct round_end raw_echo;
 
 static int done_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
@@ -191,27 +318,27 @@ static int done_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 }
 
 /* Messages of the link's largest payload. */
-static double raw_round(struct rpmsg_endpoint *ept)
+static int raw_round(struct rpmsg_endpoint *ept, struct round *out)
 {
     static uint8_t payload[4096];
     int max = rpmsg_get_tx_buffer_size(ept);
     size_t n = max > 0 && (size_t)max < sizeof(payload) ? (size_t)max : sizeof(payload);
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = cpu_us();
     for (uint64_t sent = 0; sent < total_bytes; sent += n)
         if (rpmsg_send(ept, payload, n) < 0)
             return -1;
     rpmsg_send(ept, "E", 1);
     rpmsg_wait(NULL, &raw_done);
-    uint64_t t1 = bench_now_ns();
-    if (raw_echo < total_bytes)
+    if (raw_echo.bytes < total_bytes)
         return -1;
-    return (double)raw_echo / ((double)(t1 - t0) / 1e9) / 1e6;
+    round_set(out, t0, c0, &raw_echo);
+    return 0;
 }
 
 static struct rpmsg_socket *connect_to(const char *name)
 {
     struct rpmsg_socket *c;
-    struct rpmsg_sockaddr a = addr_of(name);
+    struct rpmsg_sockaddr a = addr_of(name, kind->hop ? HOP_RX : "");
     if (rpmsg_socket_open(&c, RPMSG_SOCK_STREAM))
         return NULL;
     rpmsg_socket_setopt(c, RPMSG_SO_SNDTIMEO, 10000);
@@ -222,13 +349,13 @@ static struct rpmsg_socket *connect_to(const char *name)
     return c;
 }
 
-static double sock_round(void)
+static int sock_round(struct round *out)
 {
     struct rpmsg_socket *c = connect_to(SOCK_SVC);
     if (!c)
         return -1;
     static uint8_t buf[WRITE_SIZE];
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = cpu_us();
     for (uint64_t sent = 0; sent < total_bytes;) {
         ssize_t w = rpmsg_socket_send(c, buf, WRITE_SIZE, 0);
         if (w <= 0)
@@ -236,12 +363,12 @@ static double sock_round(void)
         sent += (uint64_t)w;
     }
     rpmsg_socket_shutdown(c, RPMSG_SHUT_WR);
-    uint64_t got = 0;
-    if (rpmsg_socket_recv(c, &got, sizeof(got), 0) != sizeof(got))
-        return -1;
-    uint64_t t1 = bench_now_ns();
+    struct round_end e;
+    int r = recv_all(c, &e, sizeof(e)) && e.bytes >= total_bytes ? 0 : -1;
+    if (!r)
+        round_set(out, t0, c0, &e);
     rpmsg_socket_close(c);
-    return (double)got / ((double)(t1 - t0) / 1e9) / 1e6;
+    return r;
 }
 
 static int raw_rtts(struct rpmsg_endpoint *ept, struct bench_samples *out)
@@ -306,7 +433,11 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
                     struct bench_report *rep)
 {
     int pid = (int)getpid();
-    if (!strcmp(k->name, "spi")) {
+    kind = k;
+    if (k->hop) {
+        snprintf(host_spec, sizeof(host_spec), "virtio:rpmsg-bench-sock-%d-xy", pid);
+        snprintf(remote_spec, sizeof(remote_spec), "virtio:rpmsg-bench-sock-%d-yz", pid);
+    } else if (!strcmp(k->name, "spi")) {
         snprintf(host_spec, sizeof(host_spec), "spi:rpmsg-bench-sock-%d@40000000:master", pid);
         snprintf(remote_spec, sizeof(remote_spec), "spi:rpmsg-bench-sock-%d:slave", pid);
     } else {
@@ -314,14 +445,23 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
         snprintf(remote_spec, sizeof(remote_spec), "virtio:rpmsg-bench-sock-%d", pid);
     }
     total_bytes = quick ? k->quick_bytes : k->bytes;
-    rtts = quick ? k->rtts / 4 : k->rtts;
+    rtts = raw_only ? 0 : quick ? k->rtts / 4 : k->rtts; /* raw_only: 0, the echo just closes */
+    /* The hub waits for SIGTERM with sigwait: blocked before the fork, so
+     * that an early one cannot kill it. Not pinned: it takes its turns on
+     * both CPUs, the same for the raw rounds and the socket's. */
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
+    pid_t hub_pid = k->hop ? bench_fork(-1, hub, NULL) : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     pid_t child = bench_fork(cpus->b, receiver, NULL);
-    if (child < 0)
+    if (child < 0 || hub_pid < 0)
         return -1;
-    struct rpmsg_link *link = open_side(true);
-    if (!link)
+    struct side sd;
+    if (side_open(&sd, true))
         return -1;
-    struct rpmsg_device *rdev = rpmsg_link_device(link);
+    struct rpmsg_device *rdev = sd.rdev;
     rpmsg_sem_init(&raw_done, 0);
     rpmsg_sem_init(&echo_done, 0);
     struct rpmsg_endpoint raw, echo;
@@ -333,60 +473,75 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     rpmsg_create_ept(&echo, rdev, RAW_ECHO, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, done_cb, NULL);
     if (rpmsg_wait_ept_ready(&raw, 10000) || rpmsg_wait_ept_ready(&echo, 10000))
         return -1;
-    struct bench_samples rs, ss, rt, st;
-    bench_samples_init(&rs);
-    bench_samples_init(&ss);
-    bench_samples_init(&rt);
-    bench_samples_init(&st);
+    /* Per round: raw's and the socket's MB/s and CPU per MB of each side. */
+    enum { RAW, RAW_TX, RAW_RX, SOCK, SOCK_TX, SOCK_RX, RTT_RAW, RTT_SOCK, NSETS };
+    struct bench_samples set[NSETS];
+    for (int i = 0; i < NSETS; i++)
+        bench_samples_init(&set[i]);
     int rc = 0;
     for (unsigned r = 0; r < rounds && !rc; r++) {
-        double x = sock_only ? 1 : raw_round(&raw);
-        double y = sock_round();
-        if (x <= 0 || y <= 0) {
+        struct round x = { 1, 1, 1 }, y = { 1, 1, 1 };
+        if ((!sock_only && raw_round(&raw, &x)) || (!raw_only && sock_round(&y))) {
             fprintf(stderr, "bench_socket: %s round %u failed\n", k->name, r);
             rc = -1;
         }
-        bench_samples_add(&rs, x);
-        bench_samples_add(&ss, y);
+        const struct round *from[2] = { &x, &y };
+        for (int i = 0; i < 2; i++) {
+            bench_samples_add(&set[RAW + 3 * i], from[i]->mbps);
+            bench_samples_add(&set[RAW_TX + 3 * i], from[i]->tx_cpu);
+            bench_samples_add(&set[RAW_RX + 3 * i], from[i]->rx_cpu);
+        }
     }
-    if (!rc && !sock_only && (raw_rtts(&echo, &rt) || sock_rtts(&st))) {
+    if (!rc && !sock_only && (raw_rtts(&echo, &set[RTT_RAW]) || sock_rtts(&set[RTT_SOCK]))) {
         fprintf(stderr, "bench_socket: %s round trips failed\n", k->name);
         rc = -1;
     }
     if (!rc) {
-        double raw_mbps = median(&rs), sock_mbps = median(&ss);
-        if (!sock_only)
-            add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &rs, 0);
-        add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &ss, 0);
         if (!sock_only) {
+            add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &set[RAW], 0);
+            add(rep, k, "raw_tx_cpu", "raw, sender CPU per MB", "us", &set[RAW_TX], 0);
+            add(rep, k, "raw_rx_cpu", "raw, receiver CPU per MB", "us", &set[RAW_RX], 0);
+        }
+        if (!raw_only) {
+            add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &set[SOCK], 0);
+            add(rep, k, "socket_tx_cpu", "socket, sender CPU per MB", "us", &set[SOCK_TX], 0);
+            add(rep, k, "socket_rx_cpu", "socket, receiver CPU per MB", "us", &set[SOCK_RX], 0);
+        }
+        if (!sock_only && !raw_only) {
             add(rep, k, "socket_vs_raw", "socket / raw throughput (medians)", "%", NULL,
-                100.0 * sock_mbps / raw_mbps);
-            add(rep, k, "raw_rtt_us", "raw rpmsg round trip, 16 B", "us", &rt, 0);
-            add(rep, k, "socket_rtt_us", "socket round trip, 16 B", "us", &st, 0);
+                100.0 * median(&set[SOCK]) / median(&set[RAW]));
+            double raw_busy = fmax(median(&set[RAW_TX]), median(&set[RAW_RX]));
+            double sock_busy = fmax(median(&set[SOCK_TX]), median(&set[SOCK_RX]));
+            add(rep, k, "socket_vs_raw_cpu", "socket / raw by the busier side's CPU", "%", NULL,
+                100.0 * raw_busy / sock_busy);
+            add(rep, k, "raw_rtt_us", "raw rpmsg round trip, 16 B", "us", &set[RTT_RAW], 0);
+            add(rep, k, "socket_rtt_us", "socket round trip, 16 B", "us", &set[RTT_SOCK], 0);
             add(rep, k, "socket_rtt_vs_raw", "socket / raw round trip (medians)", "x", NULL,
-                median(&st) / median(&rt));
+                median(&set[RTT_SOCK]) / median(&set[RTT_RAW]));
         }
     }
     rpmsg_destroy_ept(&raw);
     rpmsg_destroy_ept(&echo);
-    rpmsg_link_close(link);
-    bench_samples_free(&rs);
-    bench_samples_free(&ss);
-    bench_samples_free(&rt);
-    bench_samples_free(&st);
+    for (int i = 0; i < NSETS; i++)
+        bench_samples_free(&set[i]);
+    side_close(&sd);
     if (bench_join(child) != 0)
+        rc = -1;
+    if (hub_pid > 0 && (kill(hub_pid, SIGTERM) || bench_join(hub_pid) != 0))
         rc = -1;
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    bool json = false, quick = false, virtio_only = false;
+    bool json = false, quick = false, virtio_only = false, hop_only = false;
     for (int i = 1; i < argc; i++) {
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
         sock_only |= !strcmp(argv[i], "--socket-only");
+        raw_only |= !strcmp(argv[i], "--raw-only");
         virtio_only |= !strcmp(argv[i], "--virtio-only");
+        hop_only |= !strcmp(argv[i], "--hop-only");
         if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
             rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
     }
@@ -395,12 +550,15 @@ int main(int argc, char **argv)
     bench_cpus_pick(&cpus);
     bench_pin(cpus.a);
     struct bench_report rep;
-    bench_report_init(&rep, "socket", "RPMsg Socket vs raw rpmsg on the same link, two processes",
+    bench_report_init(&rep, "socket",
+                      "RPMsg Socket vs raw rpmsg on the same link, two processes (three via a hub)",
                       &cpus);
-    size_t nk = virtio_only ? 1 : sizeof(kinds) / sizeof(kinds[0]);
-    for (size_t i = 0; i < nk; i++)
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if ((virtio_only && strcmp(kinds[i].name, "virtio")) || (hop_only && !kinds[i].hop))
+            continue;
         if (run_kind(&kinds[i], quick, &cpus, &rep))
             return 1;
+    }
     if (!json)
         bench_report_table(stdout, &rep);
     bench_report_json(stdout, &rep);

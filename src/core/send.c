@@ -295,15 +295,21 @@ void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int
     struct rpmsg_device *rdev = ept->rdev;
     rpmsg_mutex_lock(&rdev->lock);
     int r = ept_get(ept);
-    if (r) {
-        rpmsg_mutex_unlock(&rdev->lock);
-        return NULL;
-    }
-    uint32_t size = 0;
-    uint32_t dst = 0; /* the buffer does not depend on a binding */
-    void *buf = take_buffer(rdev, ept, &dst, wait != 0, &size, &r);
-    rpmsg_ept_unref_locked(rdev, ept);
+    bool up = rdev->up;
     rpmsg_mutex_unlock(&rdev->lock);
+    if (r)
+        return NULL;
+    /* As reserve(): one round of rdev->lock when a buffer is free (a
+     * stream of zero-copy sends paid two more per message). */
+    uint32_t size = 0;
+    void *buf = up ? rdev->ops->get_tx_buffer(rdev, &size) : NULL;
+    if (!buf) {
+        uint32_t dst = 0; /* the buffer does not depend on a binding */
+        rpmsg_mutex_lock(&rdev->lock);
+        buf = take_buffer(rdev, ept, &dst, wait != 0, &size, &r);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
+    rpmsg_ept_unref(rdev, ept);
     if (!buf)
         return NULL;
     if (size <= RPMSG_HDR_SIZE) {

@@ -75,55 +75,93 @@ static void gather(uint8_t *dst, const struct rpmsg_iovec *iov, int cnt, size_t 
     }
 }
 
+/* The next DATA of a stream batch: at most what the buffer and our SYNC's
+ * "full" allow. The write's last DATA is never full (sock_wire.h): one byte
+ * less goes, the last byte alone after it. No empty DATA is then owed at
+ * the end, which a nonblocking writer might fail to send and never call
+ * again to retry. */
+static size_t stream_chunk(size_t left, bool write_end, uint32_t cap, uint32_t full, bool promise)
+{
+    size_t n = left < cap - SOCK_DATA_HDR ? left : cap - SOCK_DATA_HDR;
+    if (full && n > full)
+        n = full;
+    if (promise && write_end && n == left && n == full && n > 1)
+        n--;
+    return n;
+}
+
 /*
- * One DATA message of up to want bytes from offset done (tx_busy held,
- * sock_lock held on entry and on return). 1 with *sent set, 0 while the
- * window is closed, or -errno.
+ * DATA messages for up to want bytes from offset done (tx_busy held,
+ * sock_lock held on entry and on return). The window is reserved for the
+ * whole batch in one lock round, and the messages go out without the lock:
+ * a lock round per message cost more than the rest of the socket's path.
+ * 1 with *sent set, 0 while the window is closed, or -errno (*sent may
+ * still count what went before the error).
  */
-static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int cnt, size_t done,
-                    size_t want, bool nonblock, size_t *sent)
+static int send_batch(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int cnt, size_t done,
+                      size_t want, bool nonblock, size_t *sent)
 {
     bool dgram = s->type == RPMSG_SOCK_DGRAM;
     uint32_t extra = dgram ? SOCK_DGRAM_PREFIX : 0;
-    if (!s->peer_synced || sock_space(s) < (dgram ? want + extra : 1))
+    uint32_t space = sock_space(s);
+    *sent = 0;
+    if (!s->peer_synced || space < (dgram ? want + extra : 1))
         return 0;
+    /* Fixed for the batch: the acknowledgement it carries, and the sizes. */
+    uint32_t pos = s->recvpos, full = s->tx_full;
+    size_t budget = want;
+    if (!dgram) {
+        budget = budget < space ? budget : space;
+        budget = budget < SOCK_TX_BATCH ? budget : SOCK_TX_BATCH;
+        /* A batch that does not end the write ends on a full DATA: a short
+         * one would wake the reader (rx_hold) in the middle of the write. */
+        if (budget < want && full && budget > full)
+            budget -= budget % full;
+    }
+    bool promise = s->peer_full != 0, write_end = budget == want;
+    s->lastpos = pos;
+    s->owe &= ~OWE_ACK;
+    s->sendpos += (uint32_t)(budget + extra);
     rpmsg_mutex_unlock(&sock_lock);
-    uint32_t cap = 0;
-    uint8_t *buf = rpmsg_get_tx_payload_buffer(&s->ept, &cap, nonblock ? RPMSG_NOWAIT : RPMSG_WAIT);
+    size_t off = 0, n = 0;
+    int r = 0;
+    bool nobuf = false, out = false;
+    while (!out && (dgram || off < budget)) {
+        uint32_t cap = 0;
+        uint8_t *buf =
+            rpmsg_get_tx_payload_buffer(&s->ept, &cap, nonblock ? RPMSG_NOWAIT : RPMSG_WAIT);
+        if (buf && !dgram && cap <= SOCK_DATA_HDR) {
+            rpmsg_release_tx_buffer(&s->ept, buf); /* no room for data: never from a real link */
+            buf = NULL;
+        }
+        if (!buf) {
+            nobuf = true; /* why is looked at under the lock */
+            break;
+        }
+        n = dgram ? want : stream_chunk(budget - off, write_end, cap, full, promise);
+        sock_put_data_hdr(buf, pos, (uint32_t)n);
+        if (dgram)
+            rpmsg_put32(buf + SOCK_DATA_HDR, (uint32_t)n);
+        gather(buf + SOCK_DATA_HDR + extra, iov, cnt, done + off, n);
+        r = rpmsg_send_nocopy(&s->ept, buf, SOCK_DATA_HDR + extra + n);
+        if (r < 0) {
+            if (rpmsg_nocopy_kept(r))
+                rpmsg_release_tx_buffer(&s->ept, buf); /* refused before sending: still ours */
+            break;
+        }
+        off += n;
+        out = dgram;
+    }
     rpmsg_mutex_lock(&sock_lock);
-    if (!buf) {
+    /* What did not go is not in flight (nobody can have acknowledged it). */
+    s->sendpos -= (uint32_t)(budget - off + (dgram && !out ? extra : 0));
+    if (off && !dgram)
+        s->tx_last_full = full && n == full;
+    *sent = off;
+    if (nobuf) {
         int e = send_error(s);
         return e ? e : -EAGAIN;
     }
-    size_t n = want;
-    if (!dgram) {
-        uint32_t space = sock_space(s);
-        if (n > space)
-            n = space;
-        if (n > cap - SOCK_DATA_HDR)
-            n = cap - SOCK_DATA_HDR;
-        if (s->tx_full && n > s->tx_full)
-            n = s->tx_full;
-        /* The write's last DATA is never full (sock_wire.h): one byte less
-         * goes now, the last byte alone after it. No empty DATA is then owed
-         * at the end, which a nonblocking writer might fail to send and never
-         * call again to retry. */
-        if (s->peer_full && n == want && n == s->tx_full && n > 1)
-            n--;
-        s->tx_last_full = s->tx_full && n == s->tx_full;
-    }
-    sock_put_data_hdr(buf, s->recvpos, (uint32_t)n);
-    s->lastpos = s->recvpos; /* the acknowledgement rides along */
-    s->owe &= ~OWE_ACK;
-    s->sendpos += (uint32_t)(n + extra);
-    rpmsg_mutex_unlock(&sock_lock);
-    if (dgram)
-        rpmsg_put32(buf + SOCK_DATA_HDR, (uint32_t)n);
-    gather(buf + SOCK_DATA_HDR + extra, iov, cnt, done, n);
-    int r = rpmsg_send_nocopy(&s->ept, buf, SOCK_DATA_HDR + extra + n);
-    if (r < 0 && rpmsg_nocopy_kept(r))
-        rpmsg_release_tx_buffer(&s->ept, buf); /* refused before sending: still ours */
-    rpmsg_mutex_lock(&sock_lock);
     if (r < 0) {
         /* Counted as sent but never left: the stream is broken. The endpoint
          * went (peer closed, or the link: its teardown runs concurrently),
@@ -133,7 +171,6 @@ static int send_one(struct rpmsg_socket *s, const struct rpmsg_iovec *iov, int c
         sock_notify(s);
         return s->gone;
     }
-    *sent = n;
     return 1;
 }
 
@@ -178,13 +215,13 @@ ssize_t rpmsg_socket_sendv(struct rpmsg_socket *s, const struct rpmsg_iovec *iov
         if ((e = send_error(s)) != 0 || (dgram && (e = dgram_check(s, total)) != 0))
             break;
         size_t n = 0;
-        int r = send_one(s, iov, iovcnt, done, total - done, nonblock, &n);
+        int r = send_batch(s, iov, iovcnt, done, total - done, nonblock, &n);
+        done += n;
         if (r < 0) {
             e = r;
             break;
         }
         if (r > 0) {
-            done += n;
             sent_dgram = true;
             continue;
         }

@@ -24,6 +24,11 @@
 
 enum sock_state { SS_IDLE, SS_BOUND, SS_LISTEN, SS_CONNECTING, SS_CONNECTED, SS_CLOSED };
 
+/* What one batch of a stream write's DATA may reserve of the window (less
+ * if not a multiple of a full DATA): the pos it carries is read once per
+ * batch, so this bounds how stale an acknowledgement riding on data gets. */
+#define SOCK_TX_BATCH (32u * 1024u)
+
 /* Control messages owed to the peer (sent by whoever holds tx_busy next). */
 #define OWE_SYNC 1u
 #define OWE_ACK 2u
