@@ -1,6 +1,6 @@
 #include "stop.h"
 
-volatile sig_atomic_t tool_stop;
+_Atomic int tool_stop;
 
 static void on_signal(int sig)
 {

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdbool.h>
 
-extern volatile sig_atomic_t tool_stop;
+/* Atomic, not volatile sig_atomic_t: the signal may land on any thread
+ * (the RX thread too), and the loops reading it run on others. */
+extern _Atomic int tool_stop;
 
 /* From now on SIGINT and SIGTERM set tool_stop instead of killing. */
 void tool_stop_on_signals(void);
