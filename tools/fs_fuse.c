@@ -304,7 +304,9 @@ static int op_statfs(const char *path, struct statvfs *sv)
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-    (void)conn;
+    /* Writes of up to 1 MiB per FUSE request (128 KiB by default): each
+     * request is one pipelined write call and one answer's round trip. */
+    conn->max_write = 1u << 20;
     /* The server's inode numbers, not FUSE's per-path ones: tar, cp -a and
      * du find hard links by them (32-bit on the wire: see docs/fs.md). */
     cfg->use_ino = 1;
