@@ -50,6 +50,9 @@ static uint8_t *raw_src, *raw_dst;
 /* --only raw-w-file: the receiver also writes each 64 KiB to a /dev/shm
  * file, as the server does (a diagnostic of what that costs the link). */
 static int raw_file = -1;
+/* --only raw-w-ready: the sender also asks rpmsg_is_ept_ready() per
+ * message, as the FS client does (a diagnostic of that lock round). */
+static bool raw_ready;
 
 /* CPU seconds of the whole process (every thread: client, server, link,
  * FUSE), to tell work from waiting when the machine is loaded. */
@@ -128,6 +131,8 @@ static double raw_mbs(struct rpmsg_device *from, struct rpmsg_device *to, uint64
     struct meter mt = meter_start();
     uint64_t sent = 0;
     while (sent < total) {
+        if (raw_ready && !rpmsg_is_ept_ready(&tx))
+            goto out_tx;
         uint32_t cap;
         void *buf = rpmsg_get_tx_payload_buffer(&tx, &cap, RPMSG_WAIT);
         if (!buf)
@@ -512,6 +517,9 @@ int main(int argc, char **argv)
             v = raw_mbs(l.a, l.b, 4 * total);
             close(raw_file);
             raw_file = -1;
+        } else if (!strcmp(only, "raw-w-ready")) {
+            raw_ready = true;
+            v = raw_mbs(l.a, l.b, 4 * total);
         } else if (!strcmp(only, "raw-w") || !strcmp(only, "raw-r"))
             v = only[4] == 'w' ? raw_mbs(l.a, l.b, 4 * total) : raw_mbs(l.b, l.a, 4 * total);
         else if (!strcmp(only, "api-w") || !strcmp(only, "api-r")) {
