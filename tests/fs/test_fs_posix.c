@@ -149,6 +149,14 @@ static void test_links(void **state)
     assert_int_equal(rpmsg_fs_stat(c, "h", &sh), 0);
     assert_true(sa.ino == sh.ino);
     assert_int_equal(sa.nlink, 2);
+    /* O_CREAT through a dangling link inside the export creates its target. */
+    assert_int_equal(rpmsg_fs_symlink(c, "target-to-be", "dl", NULL), 0);
+    int fd = rpmsg_fs_open(c, "dl", O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(rpmsg_fs_write(c, fd, "t", 1), 1);
+    rpmsg_fs_close(c, fd);
+    assert_int_equal(rpmsg_fs_stat(c, "target-to-be", &st), 0);
+    assert_int_equal(st.size, 1);
     /* Times of the link itself, not of its target. */
     struct timespec tv[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
     assert_int_equal(rpmsg_fs_lutimens(c, "dangling", tv), 0);

@@ -530,7 +530,7 @@ static int open_create(const struct export *e, const char *rel, int hf, uint32_t
     if (!(hf & O_CREAT))
         return resolve_at(e->dirfd, rel, (uint64_t)hf, 0);
     mode &= 07777 & ~cr->umask;
-    for (int tries = 0; tries < 4; tries++) {
+    for (int tries = 0; tries < 2; tries++) {
         int fd = resolve_at(e->dirfd, rel, (uint64_t)(hf | O_EXCL), mode);
         if (fd >= 0) {
             own_new(fd, false, mode, cr);
@@ -542,7 +542,10 @@ static int open_create(const struct export *e, const char *rel, int hf, uint32_t
         if (fd != -ENOENT)
             return fd; /* existed: opened as it is; or its error */
     }
-    return -EAGAIN; /* created and removed by others, again and again */
+    /* A symlink to a name that does not exist (O_EXCL sees the link, the
+     * plain open finds no target): create the target as open(2) does, in
+     * the export; its mode then also passes this process's umask. */
+    return resolve_at(e->dirfd, rel, (uint64_t)hf, mode);
 }
 
 /* MKDIR, X_MKDIR, X_SYMLINK in the parent pfd: the new entry base. */
