@@ -50,6 +50,51 @@ static uint8_t *raw_src, *raw_dst;
 /* --only raw-w-file: the receiver also writes each 64 KiB to a /dev/shm
  * file, as the server does (a diagnostic of what that costs the link). */
 static int raw_file = -1;
+static bool raw_file_wrap; /* raw-w-file-wrap: over the same 1 MiB (no page allocation) */
+/* --only raw-w-file-thread: the same file writes, by a writer thread fed
+ * 64 KiB blocks (up to 4 queued), the receiver going on at once: would
+ * moving the server's writes off its RX thread help? */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint8_t *blk[4];
+    unsigned head, tail;
+    bool on, stop;
+} wq = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, 0, 0, false, false };
+
+static void *writer_thread(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&wq.lock);
+    for (;;) {
+        while (wq.head == wq.tail && !wq.stop)
+            pthread_cond_wait(&wq.cond, &wq.lock);
+        if (wq.head == wq.tail)
+            break;
+        uint8_t *b = wq.blk[wq.tail % 4];
+        pthread_mutex_unlock(&wq.lock);
+        if (write(raw_file, b, 65536) != 65536)
+            perror("write");
+        pthread_mutex_lock(&wq.lock);
+        wq.tail++;
+        pthread_cond_broadcast(&wq.cond);
+    }
+    pthread_mutex_unlock(&wq.lock);
+    return NULL;
+}
+
+/* The receiver's side: queue a copy of the block (waits while 4 are queued). */
+static void wq_push(const uint8_t *data)
+{
+    pthread_mutex_lock(&wq.lock);
+    while (wq.head - wq.tail == 4)
+        pthread_cond_wait(&wq.cond, &wq.lock);
+    memcpy(wq.blk[wq.head % 4], data, 65536);
+    wq.head++;
+    pthread_cond_broadcast(&wq.cond);
+    pthread_mutex_unlock(&wq.lock);
+}
+
 /* --only raw-w-ready: the sender also asks rpmsg_is_ept_ready() per
  * message, as the FS client does (a diagnostic of that lock round). */
 static bool raw_ready;
@@ -97,9 +142,13 @@ static int sink_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     if (ept == &s->ept) {
         /* The client copies each answer into the caller's buffer. */
         memcpy(raw_dst + s->bytes % (MIB - RPMSG_BUFFER_SIZE), data, len);
-        if (raw_file >= 0 && (s->bytes + len) / 65536 != s->bytes / 65536 &&
-            write(raw_file, raw_dst, 65536) != 65536)
-            return 0;
+        if (raw_file >= 0 && (s->bytes + len) / 65536 != s->bytes / 65536) {
+            if (wq.on)
+                wq_push(raw_dst);
+            else if (pwrite(raw_file, raw_dst, 65536, raw_file_wrap ? (off_t)(s->bytes % MIB) & ~65535
+                                                                  : (off_t)s->bytes & ~65535) != 65536)
+                return 0;
+        }
         s->bytes += len;
         if (s->bytes >= s->want)
             rpmsg_post(ept, &s->done);
@@ -510,11 +559,27 @@ int main(int argc, char **argv)
     if (only) {
         struct fs_figs f;
         double v = -1;
-        if (!strcmp(only, "raw-w-file")) {
+        if (!strncmp(only, "raw-w-file", 10)) {
+            raw_file_wrap = !strcmp(only, "raw-w-file-wrap");
             char fp[96];
             snprintf(fp, sizeof(fp), "%s/rawfile", dir);
             raw_file = open(fp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            pthread_t wt;
+            wq.on = !strcmp(only, "raw-w-file-thread");
+            for (int k = 0; wq.on && k < 4; k++)
+                wq.blk[k] = malloc(65536);
+            if (wq.on && pthread_create(&wt, NULL, writer_thread, NULL))
+                return 1;
             v = raw_mbs(l.a, l.b, 4 * total);
+            if (wq.on) {
+                pthread_mutex_lock(&wq.lock);
+                wq.stop = true;
+                pthread_cond_broadcast(&wq.cond);
+                pthread_mutex_unlock(&wq.lock);
+                pthread_join(wt, NULL);
+                for (int k = 0; k < 4; k++)
+                    free(wq.blk[k]);
+            }
             close(raw_file);
             raw_file = -1;
         } else if (!strcmp(only, "raw-w-ready")) {
