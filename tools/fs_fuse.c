@@ -29,9 +29,12 @@ static struct rpmsg_fs_client *cli_get(void)
 {
     struct fs_mount *m = mnt();
     pthread_rwlock_rdlock(&m->lock);
-    if (!m->c)
+    /* Read once, under the lock: read again after unlocking, a client
+     * swapped in meanwhile would be used (and unlocked) unlocked. */
+    struct rpmsg_fs_client *c = m->c;
+    if (!c)
         pthread_rwlock_unlock(&m->lock);
-    return m->c;
+    return c;
 }
 
 static int cli_put(int r)
