@@ -29,9 +29,12 @@ static struct rpmsg_fs_client *cli_get(void)
 {
     struct fs_mount *m = mnt();
     pthread_rwlock_rdlock(&m->lock);
-    if (!m->c)
+    /* Read once, under the lock: read again after unlocking, a client
+     * swapped in meanwhile would be used (and unlocked) unlocked. */
+    struct rpmsg_fs_client *c = m->c;
+    if (!c)
         pthread_rwlock_unlock(&m->lock);
-    return m->c;
+    return c;
 }
 
 static int cli_put(int r)
@@ -65,6 +68,13 @@ static int fh_fd(struct rpmsg_fs_client *c, const struct fuse_file_info *fi)
     return (int)(uint32_t)fi->fh;
 }
 
+/* Who calls: a new file is theirs (the export applies it where it may). */
+static struct rpmsg_fs_cred caller(void)
+{
+    const struct fuse_context *x = fuse_get_context();
+    return (struct rpmsg_fs_cred){ x->uid, x->gid, x->umask };
+}
+
 /* Opens path; on success stores the handle in fi. */
 static int open_fh(const char *path, int flags, mode_t mode, struct fuse_file_info *fi)
 {
@@ -72,7 +82,8 @@ static int open_fh(const char *path, int flags, mode_t mode, struct fuse_file_in
     if (!c)
         return -EIO;
     uint32_t epoch = epoch_of(c);
-    int fd = rpmsg_fs_open(c, path, flags, mode);
+    struct rpmsg_fs_cred cr = caller();
+    int fd = rpmsg_fs_open_as(c, path, flags, mode, &cr);
     if (fd < 0)
         return cli_put(eio(fd));
     if (epoch_of(c) != epoch)
@@ -119,7 +130,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     int fd = fi ? fh_fd(c, fi) : 0;
     if (fd < 0)
         return cli_put(fd);
-    int r = fi ? rpmsg_fs_fstat(c, fd, &s) : rpmsg_fs_stat(c, path, &s);
+    /* The kernel resolves symlinks itself: a path names the link. */
+    int r = fi ? rpmsg_fs_fstat(c, fd, &s) : rpmsg_fs_lstat(c, path, &s);
     if (r == 0)
         to_stat(&s, st);
     return cli_put(eio(r));
@@ -221,7 +233,28 @@ static int op_rmdir(const char *path)
 static int op_mkdir(const char *path, mode_t mode)
 {
     CLIENT(c);
-    return cli_put(eio(rpmsg_fs_mkdir(c, path, mode)));
+    struct rpmsg_fs_cred cr = caller();
+    return cli_put(eio(rpmsg_fs_mkdir_as(c, path, mode, &cr)));
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+    CLIENT(c);
+    struct rpmsg_fs_cred cr = caller();
+    return cli_put(eio(rpmsg_fs_symlink(c, target, path, &cr)));
+}
+
+static int op_link(const char *from, const char *to)
+{
+    CLIENT(c);
+    return cli_put(eio(rpmsg_fs_link(c, from, to)));
+}
+
+static int op_readlink(const char *path, char *buf, size_t n)
+{
+    CLIENT(c);
+    int r = rpmsg_fs_readlink(c, path, buf, n);
+    return cli_put(r < 0 ? eio(r) : 0);
 }
 
 static int op_rename(const char *from, const char *to, unsigned flags)
@@ -243,14 +276,15 @@ static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 {
     (void)fi;
     CLIENT(c);
-    return cli_put(eio(rpmsg_fs_chown(c, path, uid, gid)));
+    /* The kernel asks for the inode the path names, a symlink included. */
+    return cli_put(eio(rpmsg_fs_lchown(c, path, uid, gid)));
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     (void)fi;
     CLIENT(c);
-    return cli_put(eio(rpmsg_fs_utimens(c, path, tv)));
+    return cli_put(eio(rpmsg_fs_lutimens(c, path, tv)));
 }
 
 static int op_statfs(const char *path, struct statvfs *sv)
@@ -271,11 +305,24 @@ static int op_statfs(const char *path, struct statvfs *sv)
     return cli_put(0);
 }
 
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    /* Writes of up to 1 MiB per FUSE request (128 KiB by default): each
+     * request is one pipelined write call and one answer's round trip. */
+    conn->max_write = 1u << 20;
+    /* The server's inode numbers, not FUSE's per-path ones: tar, cp -a and
+     * du find hard links by them (32-bit on the wire: see docs/fs.md). */
+    cfg->use_ino = 1;
+    return fuse_get_context()->private_data;
+}
+
 static const struct fuse_operations ops = {
+    .init = op_init,
     .getattr = op_getattr, .readdir = op_readdir, .open = op_open,     .create = op_create,
     .read = op_read,       .write = op_write,     .release = op_release, .fsync = op_fsync,
     .truncate = op_truncate, .unlink = op_unlink, .rmdir = op_rmdir,   .mkdir = op_mkdir,
-    .rename = op_rename,   .chmod = op_chmod,     .chown = op_chown,   .utimens = op_utimens, .statfs = op_statfs,
+    .rename = op_rename,   .chmod = op_chmod,     .chown = op_chown,   .utimens = op_utimens,
+    .statfs = op_statfs,   .symlink = op_symlink, .link = op_link,     .readlink = op_readlink,
 };
 
 int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,

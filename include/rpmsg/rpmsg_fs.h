@@ -32,6 +32,9 @@ extern "C" {
 #endif
 #define RPMSG_FS_ROOT_MAX 128
 #define RPMSG_FS_NAME_MAX 256
+#ifndef RPMSG_FS_PATH_MAX
+#define RPMSG_FS_PATH_MAX 4096 /* a client path, NUL included (Linux's PATH_MAX) */
+#endif
 #define RPMSG_FS_TIMEOUT_MS 10000u
 
 /* File status, in this host's values (mode bits, S_IF*). */
@@ -54,6 +57,15 @@ struct rpmsg_fs_dirent {
 };
 
 /* ---- Client ------------------------------------------------------------- */
+
+/*
+ * Who makes a new file (FUSE's caller): with a server of ours it creates the
+ * file with mode & ~umask exactly and, when it runs with the right to,
+ * gives it uid and gid (docs/fs.md). NULL: the server's own identity, umask 0.
+ */
+struct rpmsg_fs_cred {
+    uint32_t uid, gid, umask;
+};
 
 struct rpmsg_fs_client_config {
     uint32_t timeout_ms; /* per request; 0: RPMSG_FS_TIMEOUT_MS */
@@ -82,6 +94,8 @@ struct rpmsg_fs_client {
     uint32_t timeout_ms;
     bool ext;      /* the server is ours: extension in use */
     bool want_ext;
+    uint32_t xfeat; /* the server's extension features (RPMSGFS_XF_*) */
+    rpmsg_mutex_t long_lock; /* one long path's pieces at a time */
     uint32_t epoch; /* bumped each time the server's state is lost */
     struct rpmsg_sem free; /* counts free slots */
     struct rpmsg_fs_slot slots[RPMSG_FS_SLOTS];
@@ -112,8 +126,30 @@ uint32_t rpmsg_fs_client_epoch(struct rpmsg_fs_client *c);
  * or the core's error (-EPIPE while the client is being destroyed). */
 int rpmsg_fs_client_wait_connected(struct rpmsg_fs_client *c, uint32_t timeout_ms);
 
-/* Paths are relative to the client's root (a leading '/' is allowed). */
+/*
+ * Paths are relative to the client's root (a leading '/' is allowed), up to
+ * RPMSG_FS_PATH_MAX with a server of ours whatever the buffer size (a path
+ * longer than one message travels in pieces); one message with NuttX's.
+ */
 int rpmsg_fs_open(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode);
+/* As open/mkdir, for the caller cred (NULL: as above); a NuttX server
+ * ignores cred. */
+int rpmsg_fs_open_as(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode,
+                     const struct rpmsg_fs_cred *cred);
+int rpmsg_fs_mkdir_as(struct rpmsg_fs_client *c, const char *path, mode_t mode,
+                      const struct rpmsg_fs_cred *cred);
+/* Symbolic and hard links, with a server of ours (-ENOSYS with NuttX's). */
+int rpmsg_fs_symlink(struct rpmsg_fs_client *c, const char *target, const char *linkpath,
+                     const struct rpmsg_fs_cred *cred);
+int rpmsg_fs_link(struct rpmsg_fs_client *c, const char *from, const char *to);
+/* The target, NUL-terminated, truncated to cap: its length, or -errno. */
+int rpmsg_fs_readlink(struct rpmsg_fs_client *c, const char *path, char *buf, size_t cap);
+/* stat of a symlink itself (NuttX's server: stat). */
+int rpmsg_fs_lstat(struct rpmsg_fs_client *c, const char *path, struct rpmsg_fs_stat *st);
+/* chown and utimens of a symlink itself, not of its target (NuttX's: follow). */
+int rpmsg_fs_lchown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid);
+int rpmsg_fs_lutimens(struct rpmsg_fs_client *c, const char *path,
+                      const struct timespec times[2]);
 int rpmsg_fs_close(struct rpmsg_fs_client *c, int fd);
 ssize_t rpmsg_fs_read(struct rpmsg_fs_client *c, int fd, void *buf, size_t n);
 ssize_t rpmsg_fs_write(struct rpmsg_fs_client *c, int fd, const void *buf, size_t n);

@@ -1,6 +1,12 @@
 /*
  * `rpmsg fs export` and `rpmsg fs mount` as two processes over a native
- * link, the mount used with plain system calls and with tar and git; then
+ * link (512-byte buffers), the mount used as a local POSIX file system:
+ * plain system calls; coreutils, find, tar (with a checksum and a --compare
+ * of what came back), git init/add/commit/clone/fsck, an editor's save
+ * (temp file, fsync, rename over), fio --verify=crc32c; new files made as
+ * the caller (mode & ~umask whatever the exporter's umask; owner and
+ * default_permissions checks as another user when run as root); a
+ * 4,000-byte path of nested directories; then
  * the exporting process killed: calls on the mount fail with EIO instead of
  * hanging, and the mount can still be unmounted; killed in the middle of a
  * long read and started again: the read fails with EIO and the mount comes
@@ -11,10 +17,13 @@
 
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 static char base[128], exp_dir[192], mnt[192], link_name[64], bin[512];
 static pid_t exporter, mounter;
+static const char *mount_opts; /* -o for the mount, or NULL */
+static const char *base_root = "/tmp"; /* where base is made */
 
 static pid_t spawn(char *const argv[], const char *log)
 {
@@ -25,6 +34,7 @@ static pid_t spawn(char *const argv[], const char *log)
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        umask(022); /* what an exporter typically has: never the caller's */
         execv(bin, argv);
         _exit(127);
     }
@@ -75,7 +85,7 @@ static int setup(void **state)
     close(fd);
     const char *dir = getenv("RPMSG_TEST_BIN_DIR");
     snprintf(bin, sizeof(bin), "%s/rpmsg", dir ? dir : ".");
-    snprintf(base, sizeof(base), "/tmp/rpmsg-fsmnt-%d", (int)getpid());
+    snprintf(base, sizeof(base), "%s/rpmsg-fsmnt-%d", base_root, (int)getpid());
     snprintf(exp_dir, sizeof(exp_dir), "%s/exp", base);
     snprintf(mnt, sizeof(mnt), "%s/mnt", base);
     snprintf(link_name, sizeof(link_name), "fsmnt%d", (int)getpid());
@@ -86,7 +96,11 @@ static int setup(void **state)
     char log2[256];
     snprintf(log2, sizeof(log2), "%s/mount.log", base);
     exporter = start_exporter("export.log");
-    char *ma[] = { "rpmsg", "fs", "mount", "--link", link_name, "ex", mnt, NULL };
+    char *ma[] = { "rpmsg", "fs", "mount", "--link", link_name, "ex", mnt, NULL, NULL, NULL };
+    if (mount_opts) {
+        ma[7] = "-o";
+        ma[8] = (char *)mount_opts;
+    }
     mounter = spawn(ma, log2);
     for (int t = 0; t < 2000 && !mounted(); t++) {
         if (waitpid(mounter, NULL, WNOHANG) == mounter) {
@@ -104,11 +118,34 @@ static int setup(void **state)
     return 0;
 }
 
+/* Mounted for other users too, the kernel checking permissions (root only). */
+static int setup_perm(void **state)
+{
+    if (geteuid() != 0) {
+        print_message("skipped: allow_other and acting as another user need root (uid %d)\n",
+                      (int)geteuid());
+        skip();
+    }
+    /* Other users must reach the mount: /tmp may be 0700 here. */
+    struct stat st;
+    base_root = "/var/tmp";
+    if (stat(base_root, &st) < 0 || (st.st_mode & 01) == 0) {
+        print_message("skipped: %s cannot be searched by other users\n", base_root);
+        skip();
+    }
+    mount_opts = "allow_other,default_permissions";
+    int r = setup(state);
+    mount_opts = NULL;
+    base_root = "/tmp";
+    return r;
+}
+
 static int teardown(void **state)
 {
     (void)state;
-    if (mounted())
-        umount2(mnt, MNT_DETACH);
+    /* Always: a mount whose process died fails stat() (ENOTCONN), so
+     * mounted() cannot see it, and it would stay behind. */
+    umount2(mnt, MNT_DETACH);
     reap(&mounter, 5000);
     reap(&exporter, 5000);
     fs_fix_rmtree(base);
@@ -117,7 +154,7 @@ static int teardown(void **state)
 
 static int sh(const char *fmt, ...)
 {
-    char cmd[1024];
+    static char cmd[16384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof(cmd), fmt, ap);
@@ -176,6 +213,164 @@ static void test_use_the_mount(void **state)
     assert_int_equal(sh("ls -la %s > /dev/null && find %s -type f | grep -q d/f && df %s > /dev/null",
                         mnt, mnt, mnt), 0);
     assert_int_equal(sh("rm -rf %s/d %s/x && test ! -e %s/d", mnt, mnt, exp_dir), 0);
+}
+
+/* Runs a shell script with $M (mount), $E (export), $B (scratch) set. */
+static int script(const char *body)
+{
+    return sh("M='%s' E='%s' B='%s'; set -e; %s", mnt, exp_dir, base, body);
+}
+
+static void test_coreutils_find_du_df(void **state)
+{
+    (void)state;
+    assert_int_equal(script(
+        "mkdir -p $M/t/a/b && head -c 100000 /dev/urandom > $M/t/a/b/r && echo hi > $M/t/a/f;"
+        "cp -r $M/t $M/u && cmp $M/t/a/b/r $M/u/a/b/r;"
+        "mv $M/u $M/v && test ! -e $E/u && cmp $E/t/a/b/r $E/v/a/b/r;"
+        "mv $M/v/a/f $M/v/a/g && test \"$(cat $E/v/a/g)\" = hi;"
+        "ln -s a/b/r $M/t/sym && test \"$(readlink $M/t/sym)\" = a/b/r && cmp $M/t/sym $E/t/a/b/r;"
+        "test -L $E/t/sym;"
+        "ln $M/t/a/f $M/t/hard && test \"$(stat -c %h $E/t/a/f)\" = 2;"
+        "test \"$(stat -c %i $M/t/a/f)\" = \"$(stat -c %i $M/t/hard)\";"
+        "chmod 0751 $M/t/a/b && test \"$(stat -c %a $E/t/a/b)\" = 751;"
+        "chmod u+s,g-r $M/t/a/f && test \"$(stat -c %a $E/t/a/f)\" = 4604;"
+        "touch -d '2001-02-03 04:05:06' $M/t/a/f && test \"$(stat -c %Y $E/t/a/f)\" = "
+        "\"$(date -d '2001-02-03 04:05:06' +%s)\";"
+        "touch -h -d '2002-01-01' $M/t/sym && test \"$(stat -c %Y $E/t/sym)\" = "
+        "\"$(date -d 2002-01-01 +%s)\" && test \"$(stat -c %Y $E/t/a/b/r)\" != "
+        "\"$(date -d 2002-01-01 +%s)\";"
+        "truncate -s 10 $M/t/a/b/r && test \"$(stat -c %s $E/t/a/b/r)\" = 10;"
+        "test \"$(du -s --apparent-size -B1 $M/t/a/b | cut -f1)\" = "
+        "\"$(du -s --apparent-size -B1 $E/t/a/b | cut -f1)\";"
+        "test \"$(cd $M && find t | sort | md5sum)\" = \"$(cd $E && find t | sort | md5sum)\";"
+        "test \"$(find $M/t -type l | wc -l)\" = 1 && test \"$(find $M/t -newer $M/t/sym | wc -l)\" -ge 1;"
+        "test \"$(find $M -name r -size -2k | wc -l)\" = 1;"
+        "df $M | tail -1 | grep -q $M;"
+        "rm -r $M/t $M/v && test -z \"$(ls -A $E)\""), 0);
+    /* df: the export's file system as statfs sees it. */
+    struct statvfs a, b;
+    assert_int_equal(statvfs(mnt, &a), 0);
+    assert_int_equal(statvfs(exp_dir, &b), 0);
+    assert_true((uint64_t)a.f_blocks * a.f_frsize == (uint64_t)b.f_blocks * b.f_frsize);
+    assert_int_equal(a.f_namemax, b.f_namemax);
+    assert_true(a.f_files == b.f_files);
+}
+
+static void test_tar_git_fio_editor(void **state)
+{
+    (void)state;
+    /* tar: a tree with a symlink, a hard link, modes and an empty file,
+     * extracted onto the mount, compared by tar itself and by checksums,
+     * and archived again from the mount. */
+    assert_int_equal(script(
+        "mkdir -p $B/src/d/e && head -c 300000 /dev/urandom > $B/src/d/big && : > $B/src/empty;"
+        "echo x > $B/src/d/e/x && chmod 0750 $B/src/d/e/x && ln -s ../empty $B/src/d/s &&"
+        " ln $B/src/d/big $B/src/d/big2;"
+        "tar -C $B -cf $B/a.tar src && mkdir $M/x && tar -C $M/x -xpf $B/a.tar;"
+        "tar -C $M/x -df $B/a.tar;"
+        "(cd $B/src && find . -type f -exec sha256sum {} + | sort) > $B/sum1;"
+        "(cd $M/x/src && find . -type f -exec sha256sum {} + | sort) > $B/sum2 && cmp $B/sum1 $B/sum2;"
+        "test \"$(stat -c %i $E/x/src/d/big)\" = \"$(stat -c %i $E/x/src/d/big2)\";"
+        "test \"$(readlink $E/x/src/d/s)\" = ../empty;"
+        "tar -C $M/x -cf $B/b.tar src && tar -tvf $B/b.tar | grep -q 'big2 link to\\|big link to';"
+        "mkdir $B/back && tar -C $B/back -xf $B/b.tar && diff -r $B/src $B/back/src"), 0);
+    if (sh("command -v git >/dev/null") == 0)
+        assert_int_equal(script(
+            "export GIT_CONFIG_NOSYSTEM=1 HOME=$B;"
+            "git config --global user.name t && git config --global user.email t@t;"
+            "git config --global init.defaultBranch main;"
+            "cd $M && git init -q g && cd g && echo one > f && mkdir sub && echo two > sub/h &&"
+            " ln -s f lnk && git add -A && git commit -qm first &&"
+            " echo three >> f && git commit -qam second;"
+            "git clone -q $M/g $M/c && cd $M/c && test \"$(git log --format=%s | tr '\\n' ,)\" = second,first,"
+            " && cmp f $M/g/f && test -L lnk && git fsck >/dev/null 2>&1;"
+            "git clone -q --no-local $M/g $B/c2 && cd $B/c2 && git fsck >/dev/null 2>&1 && cmp f $M/g/f;"
+            "cd $M/c && git status --porcelain | wc -l | grep -qx 0 && git gc -q && git fsck >/dev/null 2>&1"), 0);
+    else
+        print_message("note: git is not installed; its part skipped\n");
+    /* An editor's save (as vim, sed -i, most editors do): write a new file,
+     * fsync it, rename it over the old one; a reader sees old or new whole. */
+    assert_int_equal(script(
+        "printf 'line1\\nline2\\n' > $M/doc && chmod 0640 $M/doc && ino=$(stat -c %i $M/doc);"
+        "sed -i 's/line2/LINE2/' $M/doc && test \"$(cat $E/doc)\" = \"$(printf 'line1\\nLINE2')\";"
+        "test \"$(stat -c %a $E/doc)\" = 640 && test \"$(stat -c %i $M/doc)\" != $ino;"
+        "ls -A $M | grep -v '^doc$' | grep -v -e '^x$' -e '^g$' -e '^c$' | wc -l | grep -qx 0"), 0);
+    char p[256], q[256];
+    snprintf(p, sizeof(p), "%s/doc.swp", mnt);
+    snprintf(q, sizeof(q), "%s/doc", mnt);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "saved\n", 6), 6);
+    assert_int_equal(fsync(fd), 0);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(rename(p, q), 0);
+    assert_int_equal(script("test \"$(cat $E/doc)\" = saved && test ! -e $E/doc.swp"), 0);
+    /* fio writes patterns with CRC32C headers and reads them back. */
+    if (sh("command -v fio >/dev/null") == 0)
+        assert_int_equal(script(
+            "cd $B && fio --name=seq --directory=$M --size=4M --bs=64k --rw=write --ioengine=psync"
+            " --verify=crc32c --do_verify=1 --verify_fatal=1 --output=$B/fio1.txt &&"
+            " fio --name=rnd --directory=$M --size=2M --bs=4k --rw=randrw --ioengine=sync"
+            " --numjobs=2 --verify=crc32c --verify_fatal=1 --output=$B/fio2.txt &&"
+            " grep -q 'err= 0' $B/fio1.txt && ! grep -q 'err= [1-9]' $B/fio1.txt $B/fio2.txt"), 0);
+    else
+        print_message("note: fio is not installed (scripts/install-deps); its part skipped\n");
+}
+
+/* umask and mode bits: the caller's, not the exporter's umask (022). */
+static void test_caller_umask(void **state)
+{
+    (void)state;
+    assert_int_equal(script(
+        "(umask 002 && : > $M/g && mkdir $M/gd);"
+        "(umask 077 && : > $M/p && mkdir $M/pd);"
+        "(umask 000 && : > $M/o);"
+        "test \"$(stat -c %a $E/g)\" = 664 && test \"$(stat -c %a $E/gd)\" = 775;"
+        "test \"$(stat -c %a $E/p)\" = 600 && test \"$(stat -c %a $E/pd)\" = 700;"
+        "test \"$(stat -c %a $E/o)\" = 666 && test \"$(stat -c %a $M/o)\" = 666"), 0);
+}
+
+/* As root: another user's files are theirs, and the kernel's checks hold. */
+static void test_caller_owner_and_permissions(void **state)
+{
+    (void)state;
+    if (sh("command -v setpriv >/dev/null") != 0) {
+        print_message("skipped: setpriv (util-linux) is missing\n");
+        skip();
+    }
+    assert_int_equal(script(
+        "chmod 0755 $B; mkdir $M/pub && chmod 1777 $M/pub && echo secret > $M/root600 &&"
+        " chmod 0600 $M/root600 && echo open > $M/root644;"
+        "N='setpriv --reuid=65534 --regid=65533 --clear-groups';"
+        "$N sh -c \"umask 022; echo mine > $M/pub/n && mkdir $M/pub/nd && ln -s n $M/pub/nl\";"
+        "test \"$(stat -c %u:%g $E/pub/n)\" = 65534:65533;"
+        "test \"$(stat -c %u:%g $E/pub/nd)\" = 65534:65533;"
+        "test \"$(stat -c %u:%g $E/pub/nl)\" = 65534:65533;"
+        "test \"$(stat -c %u:%g:%a $M/pub/n)\" = 65534:65533:644;"
+        "! $N cat $M/root600 2>/dev/null && $N cat $M/root644 >/dev/null;"
+        "! $N sh -c \"echo x >> $M/root644\" 2>/dev/null && test \"$(cat $E/root644)\" = open;"
+        "! $N sh -c \"echo x > $M/new\" 2>/dev/null && test ! -e $E/new;"
+        "! $N rm -f $M/root644 2>/dev/null && test -e $E/root644;"
+        "$N sh -c \"echo more >> $M/pub/n\" && test \"$(wc -l < $E/pub/n)\" = 2;"
+        "echo r > $M/pub/r && ! $N rm -f $M/pub/r 2>/dev/null && test -e $E/pub/r"), 0);
+}
+
+/* A 4,000-byte path of nested directories over 512-byte buffers. */
+static void test_long_path(void **state)
+{
+    (void)state;
+    static char rel[4096];
+    size_t n = 0;
+    for (unsigned i = 0; n + strlen(mnt) + 8 < 4000; i++)
+        n += (size_t)sprintf(rel + n, "/d%03u", i);
+    assert_int_equal(sh("mkdir -p %s%s && echo deep > %s%s/f && test \"$(cat %s%s/f)\" = deep",
+                        mnt, rel, mnt, rel, mnt, rel), 0);
+    assert_true(strlen(mnt) + n + 2 >= 3990);
+    assert_int_equal(sh("cd %s%s && test \"$(cat f)\" = deep && mv f g && ln -s g l && "
+                        "test \"$(cat l)\" = deep", exp_dir, rel), 0);
+    assert_int_equal(sh("test \"$(find %s -name g | wc -l)\" = 1 && rm -r %s/d000 && "
+                        "test ! -e %s/d000", mnt, mnt, exp_dir), 0);
 }
 
 /* Waits (bounded) until a stat of a fresh name on the mount fails with EIO. */
@@ -260,6 +455,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_use_the_mount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coreutils_find_du_df, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tar_git_fio_editor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caller_umask, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caller_owner_and_permissions, setup_perm, teardown),
+        cmocka_unit_test_setup_teardown(test_long_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_server_gives_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_killed_mid_read_restarts, setup, teardown),
     };

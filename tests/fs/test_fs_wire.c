@@ -262,6 +262,58 @@ static void test_extension(void **state)
     check(&t, false, 32);
 }
 
+/* XF_POSIX: creation as the caller, links, lstat, long paths in pieces. */
+static void test_extension_posix(void **state)
+{
+    (void)state;
+    struct rpmsgfs_msg o = { MSG(RPMSGFS_X_OPEN, 0), .flags = 01101, .mode = 0100666,
+                             .uid = 1000, .gid = 100, .umask = 022, .path = "/ex/f" };
+    ehdr(69, 0); e32(16, 01101); e32(20, 0100666); e32(24, 1000); e32(28, 100); e32(32, 022);
+    estr(40, "/ex/f");
+    check(&o, false, 46);
+    check(&o, true, 40); /* the answer: the fixed part, no path */
+    struct rpmsgfs_msg d = { MSG(RPMSGFS_X_MKDIR, 0), .mode = 0777, .uid = UINT32_MAX,
+                             .gid = UINT32_MAX, .path = "/ex/d" };
+    ehdr(70, 0); e32(20, 0777); e32(24, UINT32_MAX); e32(28, UINT32_MAX); estr(40, "/ex/d");
+    check(&d, false, 46);
+    /* Two paths as RENAME has them: the first padded to 8. */
+    struct rpmsgfs_msg sl = { MSG(RPMSGFS_X_SYMLINK, 0), .uid = 1, .gid = 2, .path = "/ex/l",
+                              .path2 = "../t" };
+    ehdr(71, 0); e32(24, 1); e32(28, 2); estr(40, "/ex/l"); estr(48, "../t");
+    check(&sl, false, 53);
+    struct rpmsgfs_msg ln = { MSG(RPMSGFS_X_LINK, 0), .path = "/ex/a", .path2 = "/ex/b" };
+    ehdr(72, 0); estr(40, "/ex/a"); estr(48, "/ex/b");
+    check(&ln, false, 54);
+    struct rpmsgfs_msg rl = { MSG(RPMSGFS_X_READLINK, 0), .path = "/ex/l" };
+    ehdr(73, 0); estr(16, "/ex/l");
+    check(&rl, false, 22);
+    struct rpmsgfs_msg ra = { MSG(RPMSGFS_X_READLINK, 4), .path = "../t" };
+    ehdr(73, 4); estr(16, "../t");
+    check(&ra, true, 21);
+    struct rpmsgfs_msg ls = { MSG(RPMSGFS_X_LSTAT, 0), .st = sample_stat() };
+    ehdr(74, 0); estat(16);
+    check(&ls, true, 104);
+    struct rpmsgfs_msg pc = { MSG(RPMSGFS_X_PATH, 0), .part = RPMSGFS_XP_PATH2, .offset = 480,
+                              .data = "abc", .data_len = 3 };
+    ehdr(75, 0); e32(16, 1); e32(20, 480); memcpy(exp_buf + 24, "abc", 3);
+    check(&pc, false, 27);
+    struct rpmsgfs_msg back;
+    uint8_t buf[64];
+    int len = rpmsgfs_encode(&pc, false, buf, sizeof(buf));
+    assert_int_equal(rpmsgfs_decode(buf, (size_t)len, false, &back), 0);
+    assert_int_equal(back.part, 1);
+    assert_int_equal(back.offset, 480);
+    assert_int_equal(back.data_len, 3);
+    assert_memory_equal(back.data, "abc", 3);
+    /* A readlink request's path and answer's target must end inside the message. */
+    ehdr(73, 4);
+    uint8_t bad[20];
+    memcpy(bad, exp_buf, 16);
+    memcpy(bad + 16, "abcd", 4);
+    assert_int_equal(rpmsgfs_decode(bad, sizeof(bad), true, &back), -EPROTO);
+    assert_int_equal(rpmsgfs_decode(bad, sizeof(bad), false, &back), -EPROTO);
+}
+
 static void test_decode_refuses(void **state)
 {
     (void)state;
@@ -321,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_ioctl),            cmocka_unit_test(test_stat_family),
         cmocka_unit_test(test_dirs),             cmocka_unit_test(test_statfs),
         cmocka_unit_test(test_path_ops),         cmocka_unit_test(test_extension),
+        cmocka_unit_test(test_extension_posix),
         cmocka_unit_test(test_decode_refuses),   cmocka_unit_test(test_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,12 @@ static bool use_ext(const struct rpmsg_fs_client *c)
     return __atomic_load_n(&c->ext, __ATOMIC_ACQUIRE);
 }
 
+/* The server's POSIX commands (links, credentials, long paths). */
+static bool use_posix(const struct rpmsg_fs_client *c)
+{
+    return use_ext(c) && (__atomic_load_n(&c->xfeat, __ATOMIC_ACQUIRE) & RPMSGFS_XF_POSIX);
+}
+
 /* Waits (bounded) for a free slot: more callers than slots queue here. */
 static struct rpmsg_fs_slot *slot_take(struct rpmsg_fs_client *c, uint32_t cmd, uint64_t *cookie)
 {
@@ -109,7 +115,17 @@ static bool take_answer(struct rpmsg_fs_slot *s, const struct rpmsgfs_msg *m)
             return false;
         s->result = r < 0 && s->got == 0 ? r : (int64_t)s->got;
         return true;
-    case RPMSGFS_STAT: case RPMSGFS_FSTAT:
+    case RPMSGFS_X_READLINK:
+        if (r >= 0 && s->buf && s->want) {
+            size_t n = strlen(m->path);
+            if (n >= s->want)
+                n = (size_t)s->want - 1;
+            memcpy(s->buf, m->path, n);
+            ((char *)s->buf)[n] = '\0';
+            r = (int64_t)n;
+        }
+        break;
+    case RPMSGFS_STAT: case RPMSGFS_FSTAT: case RPMSGFS_X_LSTAT:
         if (r >= 0 && s->st)
             stat_from_wire(&m->st, s->st);
         break;
@@ -147,8 +163,10 @@ static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
         return 0;
     rpmsg_mutex_lock(&c->lock);
     if (m.cmd == RPMSGFS_X_HELLO) {
-        if (m.cookie == 0 && m.version >= RPMSGFS_X_VERSION && c->want_ext)
+        if (m.cookie == 0 && m.version >= RPMSGFS_X_VERSION && c->want_ext) {
+            __atomic_store_n(&c->xfeat, m.features, __ATOMIC_RELEASE);
             __atomic_store_n(&c->ext, true, __ATOMIC_RELEASE);
+        }
         rpmsg_mutex_unlock(&c->lock);
         return 0;
     }
@@ -170,6 +188,7 @@ static void client_unbind(struct rpmsg_endpoint *ept)
     struct rpmsg_fs_client *c = ept->priv;
     rpmsg_mutex_lock(&c->lock);
     __atomic_store_n(&c->ext, false, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->xfeat, 0, __ATOMIC_RELEASE);
     c->epoch++;
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++) {
         struct rpmsg_fs_slot *s = &c->slots[i];
@@ -202,6 +221,54 @@ static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
     return len < 0 ? len : 0;
 }
 
+/* One path in X_PATH pieces (its NUL in the last), all with the request's cookie. */
+static int send_pieces(struct rpmsg_fs_client *c, uint64_t cookie, uint32_t part, const char *path)
+{
+    int cap = rpmsg_get_tx_buffer_size(&c->ept);
+    size_t fixed = rpmsgfs_fixed_size(RPMSGFS_X_PATH);
+    if (cap <= (int)fixed)
+        return -EMSGSIZE;
+    size_t len = strlen(path) + 1, room = (size_t)cap - fixed;
+    for (size_t off = 0; off < len; off += room) {
+        size_t n = len - off < room ? len - off : room;
+        struct rpmsgfs_msg m = { .cmd = RPMSGFS_X_PATH, .cookie = cookie, .part = part,
+                                 .offset = (int64_t)off, .data = path + off,
+                                 .data_len = (uint32_t)n };
+        int r = send_msg(c, &m);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/*
+ * Sends a request; with a server of ours, paths that do not fit the
+ * message go first in pieces and the request names them with "" (a path
+ * of ours is never empty: it starts with the root). Pieces of one request
+ * are not interleaved with another's: the server stages one at a time.
+ */
+static int send_req(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
+{
+    int r = send_msg(c, m);
+    if (r != -ENAMETOOLONG || !m->path || !use_posix(c))
+        return r;
+    if (strlen(m->path) >= RPMSG_FS_PATH_MAX + RPMSG_FS_ROOT_MAX ||
+        (m->path2 && strlen(m->path2) >= RPMSG_FS_PATH_MAX + RPMSG_FS_ROOT_MAX))
+        return -ENAMETOOLONG;
+    struct rpmsgfs_msg s = *m;
+    rpmsg_mutex_lock(&c->long_lock);
+    r = send_pieces(c, m->cookie, RPMSGFS_XP_PATH, m->path);
+    s.path = "";
+    if (r == 0 && m->path2) {
+        r = send_pieces(c, m->cookie, RPMSGFS_XP_PATH2, m->path2);
+        s.path2 = "";
+    }
+    if (r == 0)
+        r = send_msg(c, &s);
+    rpmsg_mutex_unlock(&c->long_lock);
+    return r;
+}
+
 /* Bounded by silence, not by size: a long READ stays alive while its
  * answers keep coming, and ends after timeout_ms without one. */
 static int64_t wait_slot(struct rpmsg_fs_client *c, struct rpmsg_fs_slot *s)
@@ -232,7 +299,7 @@ static int64_t call(struct rpmsg_fs_client *c, struct rpmsgfs_msg *m, struct rpm
     if (!s)
         return -ETIMEDOUT;
     m->result = -rpmsgfs_errno_to_nx(ENXIO); /* what NuttX's client sends */
-    int r = send_msg(c, m);
+    int r = send_req(c, m);
     int64_t res = r < 0 ? r : wait_slot(c, s);
     slot_drop(c, s);
     return res;
@@ -252,7 +319,7 @@ static int full_path(struct rpmsg_fs_client *c, const char *path, char *out, siz
 }
 
 #define PATH_CALL(c, m, p)                                                                         \
-    char full_[1024];                                                                              \
+    char full_[RPMSG_FS_PATH_MAX + RPMSG_FS_ROOT_MAX];                                             \
     int pr_ = full_path(c, p, full_, sizeof(full_));                                               \
     if (pr_ < 0)                                                                                   \
         return pr_;                                                                                \
@@ -272,6 +339,7 @@ int rpmsg_fs_client_init(struct rpmsg_fs_client *c, struct rpmsg_device *rdev, c
     c->timeout_ms = cfg && cfg->timeout_ms ? cfg->timeout_ms : RPMSG_FS_TIMEOUT_MS;
     c->want_ext = !(cfg && cfg->nuttx_only);
     rpmsg_mutex_init(&c->lock);
+    rpmsg_mutex_init(&c->long_lock);
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++)
         rpmsg_sem_init(&c->slots[i].sem, 0);
     rpmsg_sem_init(&c->free, RPMSG_FS_SLOTS);
@@ -310,6 +378,7 @@ void rpmsg_fs_client_deinit(struct rpmsg_fs_client *c)
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++)
         rpmsg_sem_deinit(&c->slots[i].sem);
     rpmsg_sem_deinit(&c->free);
+    rpmsg_mutex_deinit(&c->long_lock);
     rpmsg_mutex_deinit(&c->lock);
 }
 
@@ -332,12 +401,29 @@ int rpmsg_fs_client_wait_connected(struct rpmsg_fs_client *c, uint32_t timeout_m
     return rpmsg_wait_ept_ready(&c->ept, timeout_ms);
 }
 
-int rpmsg_fs_open(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode)
+/* X_OPEN/X_MKDIR/X_SYMLINK's caller fields; no cred: the server's own ids. */
+static void put_cred(struct rpmsgfs_msg *m, const struct rpmsg_fs_cred *cred)
 {
-    struct rpmsgfs_msg m = { .cmd = RPMSGFS_OPEN, .flags = rpmsgfs_flags_to_nx(flags),
+    m->uid = cred ? cred->uid : UINT32_MAX;
+    m->gid = cred ? cred->gid : UINT32_MAX;
+    m->umask = cred ? cred->umask & 0777 : 0;
+}
+
+int rpmsg_fs_open_as(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode,
+                     const struct rpmsg_fs_cred *cred)
+{
+    bool x = use_posix(c);
+    struct rpmsgfs_msg m = { .cmd = x ? RPMSGFS_X_OPEN : RPMSGFS_OPEN,
+                             .flags = rpmsgfs_flags_to_nx(flags),
                              .mode = (int32_t)rpmsgfs_mode_to_nx(mode & 07777) };
+    put_cred(&m, cred);
     PATH_CALL(c, m, path);
     return (int)call(c, &m, NULL);
+}
+
+int rpmsg_fs_open(struct rpmsg_fs_client *c, const char *path, int flags, mode_t mode)
+{
+    return rpmsg_fs_open_as(c, path, flags, mode, NULL);
 }
 
 static int fd_call(struct rpmsg_fs_client *c, uint32_t cmd, int fd)
@@ -520,14 +606,41 @@ int rpmsg_fs_fstat(struct rpmsg_fs_client *c, int fd, struct rpmsg_fs_stat *st)
     return (int)call(c, &m, s);
 }
 
-int rpmsg_fs_stat(struct rpmsg_fs_client *c, const char *path, struct rpmsg_fs_stat *st)
+static int stat_call(struct rpmsg_fs_client *c, uint32_t cmd, const char *path,
+                     struct rpmsg_fs_stat *st)
 {
-    struct rpmsgfs_msg m = { .cmd = RPMSGFS_STAT };
+    struct rpmsgfs_msg m = { .cmd = cmd };
     PATH_CALL(c, m, path);
     struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
     if (!s)
         return -ETIMEDOUT;
     s->st = st;
+    return (int)call(c, &m, s);
+}
+
+int rpmsg_fs_stat(struct rpmsg_fs_client *c, const char *path, struct rpmsg_fs_stat *st)
+{
+    return stat_call(c, RPMSGFS_STAT, path, st);
+}
+
+int rpmsg_fs_lstat(struct rpmsg_fs_client *c, const char *path, struct rpmsg_fs_stat *st)
+{
+    return stat_call(c, use_posix(c) ? RPMSGFS_X_LSTAT : RPMSGFS_STAT, path, st);
+}
+
+int rpmsg_fs_readlink(struct rpmsg_fs_client *c, const char *path, char *buf, size_t cap)
+{
+    if (!buf || !cap)
+        return -EINVAL;
+    if (!use_posix(c))
+        return -ENOSYS;
+    struct rpmsgfs_msg m = { .cmd = RPMSGFS_X_READLINK };
+    PATH_CALL(c, m, path);
+    struct rpmsg_fs_slot *s = slot_take(c, m.cmd, &m.cookie);
+    if (!s)
+        return -ETIMEDOUT;
+    s->buf = buf;
+    s->want = cap;
     return (int)call(c, &m, s);
 }
 
@@ -552,20 +665,66 @@ static int path_call(struct rpmsg_fs_client *c, uint32_t cmd, const char *path, 
 int rpmsg_fs_unlink(struct rpmsg_fs_client *c, const char *p) { return path_call(c, RPMSGFS_UNLINK, p, 0); }
 int rpmsg_fs_rmdir(struct rpmsg_fs_client *c, const char *p) { return path_call(c, RPMSGFS_RMDIR, p, 0); }
 int rpmsg_fs_opendir(struct rpmsg_fs_client *c, const char *p) { return path_call(c, RPMSGFS_OPENDIR, p, 0); }
+int rpmsg_fs_mkdir_as(struct rpmsg_fs_client *c, const char *p, mode_t mode,
+                      const struct rpmsg_fs_cred *cred)
+{
+    if (!use_posix(c))
+        return path_call(c, RPMSGFS_MKDIR, p, mode);
+    struct rpmsgfs_msg m = { .cmd = RPMSGFS_X_MKDIR,
+                             .mode = (int32_t)rpmsgfs_mode_to_nx(mode & 07777) };
+    put_cred(&m, cred);
+    PATH_CALL(c, m, p);
+    return (int)call(c, &m, NULL);
+}
+
 int rpmsg_fs_mkdir(struct rpmsg_fs_client *c, const char *p, mode_t mode)
 {
-    return path_call(c, RPMSGFS_MKDIR, p, mode);
+    return rpmsg_fs_mkdir_as(c, p, mode, NULL);
+}
+
+/* RENAME, X_LINK: two client paths. X_SYMLINK: path2 is the target's text. */
+static int two_paths(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *req, const char *from,
+                     const char *to, bool to_is_path)
+{
+    char to_full[RPMSG_FS_PATH_MAX + RPMSG_FS_ROOT_MAX];
+    struct rpmsgfs_msg m = *req;
+    if (to_is_path) {
+        int r = full_path(c, to, to_full, sizeof(to_full));
+        if (r < 0)
+            return r;
+        m.path2 = to_full;
+    } else {
+        if (!to || strlen(to) >= RPMSG_FS_PATH_MAX)
+            return to ? -ENAMETOOLONG : -EINVAL;
+        m.path2 = to;
+    }
+    PATH_CALL(c, m, from);
+    return (int)call(c, &m, NULL);
 }
 
 int rpmsg_fs_rename(struct rpmsg_fs_client *c, const char *from, const char *to)
 {
-    char to_full[1024];
-    int r = full_path(c, to, to_full, sizeof(to_full));
-    if (r < 0)
-        return r;
-    struct rpmsgfs_msg m = { .cmd = RPMSGFS_RENAME, .path2 = to_full };
-    PATH_CALL(c, m, from);
-    return (int)call(c, &m, NULL);
+    struct rpmsgfs_msg m = { .cmd = RPMSGFS_RENAME };
+    return two_paths(c, &m, from, to, true);
+}
+
+int rpmsg_fs_link(struct rpmsg_fs_client *c, const char *from, const char *to)
+{
+    if (!use_posix(c))
+        return -ENOSYS;
+    struct rpmsgfs_msg m = { .cmd = RPMSGFS_X_LINK };
+    put_cred(&m, NULL);
+    return two_paths(c, &m, from, to, true);
+}
+
+int rpmsg_fs_symlink(struct rpmsg_fs_client *c, const char *target, const char *linkpath,
+                     const struct rpmsg_fs_cred *cred)
+{
+    if (!use_posix(c))
+        return -ENOSYS;
+    struct rpmsgfs_msg m = { .cmd = RPMSGFS_X_SYMLINK };
+    put_cred(&m, cred);
+    return two_paths(c, &m, linkpath, target, false);
 }
 
 static int chstat(struct rpmsg_fs_client *c, const char *path, struct rpmsgfs_msg *m)
@@ -582,9 +741,10 @@ int rpmsg_fs_chmod(struct rpmsg_fs_client *c, const char *path, mode_t mode)
     return chstat(c, path, &m);
 }
 
-int rpmsg_fs_chown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid)
+static int chown_flags(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid,
+                       int32_t flags)
 {
-    struct rpmsgfs_msg m = { 0 };
+    struct rpmsgfs_msg m = { .flags = flags };
     if (uid != (uid_t)-1) {
         m.flags |= RPMSGFS_CH_UID;
         m.st.uid = (int16_t)uid;
@@ -593,14 +753,25 @@ int rpmsg_fs_chown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t
         m.flags |= RPMSGFS_CH_GID;
         m.st.gid = (int16_t)gid;
     }
-    if (!m.flags)
+    if (!(m.flags & ~RPMSGFS_CH_X_NOFOLLOW))
         return 0;
     return chstat(c, path, &m);
 }
 
-int rpmsg_fs_utimens(struct rpmsg_fs_client *c, const char *path, const struct timespec times[2])
+int rpmsg_fs_chown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid)
 {
-    struct rpmsgfs_msg m = { 0 };
+    return chown_flags(c, path, uid, gid, 0);
+}
+
+int rpmsg_fs_lchown(struct rpmsg_fs_client *c, const char *path, uid_t uid, gid_t gid)
+{
+    return chown_flags(c, path, uid, gid, use_posix(c) ? RPMSGFS_CH_X_NOFOLLOW : 0);
+}
+
+static int utimens_flags(struct rpmsg_fs_client *c, const char *path,
+                         const struct timespec times[2], int32_t flags)
+{
+    struct rpmsgfs_msg m = { .flags = flags };
     struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
     const struct timespec *t = times ? times : now;
     if (t[0].tv_nsec != UTIME_OMIT) {
@@ -613,9 +784,20 @@ int rpmsg_fs_utimens(struct rpmsg_fs_client *c, const char *path, const struct t
         m.st.mtim_sec = t[1].tv_sec;
         m.st.mtim_nsec = t[1].tv_nsec;
     }
-    if (!m.flags)
+    if (!(m.flags & ~RPMSGFS_CH_X_NOFOLLOW))
         return 0;
     return chstat(c, path, &m);
+}
+
+int rpmsg_fs_utimens(struct rpmsg_fs_client *c, const char *path, const struct timespec times[2])
+{
+    return utimens_flags(c, path, times, 0);
+}
+
+int rpmsg_fs_lutimens(struct rpmsg_fs_client *c, const char *path,
+                      const struct timespec times[2])
+{
+    return utimens_flags(c, path, times, use_posix(c) ? RPMSGFS_CH_X_NOFOLLOW : 0);
 }
 
 int rpmsg_fs_readdir(struct rpmsg_fs_client *c, int dir, struct rpmsg_fs_dirent *ent)

@@ -63,6 +63,12 @@ struct session {
     uint32_t wb_len;
     int wb_acc, wb_fd;
     int64_t wb_off;
+    /* A long path's X_PATH pieces, for the request with the same cookie. */
+    struct stage {
+        char *buf[2]; /* RPMSGFS_XP_PATH, RPMSGFS_XP_PATH2 */
+        uint32_t len[2];
+        uint64_t cookie;
+    } stage;
     struct session *next;
 };
 
@@ -210,6 +216,9 @@ static void release_tables(struct session *ss)
     free(ss->dirs);
     free(ss->iobuf);
     free(ss->wbuf);
+    free(ss->stage.buf[0]);
+    free(ss->stage.buf[1]);
+    ss->stage = (struct stage){ 0 };
     ss->iobuf = ss->wbuf = NULL;
     ss->fds = NULL;
     ss->fexp = NULL;
@@ -391,16 +400,19 @@ static int64_t do_readdir(struct session *ss, struct rpmsgfs_msg *m, char *name,
     }
 }
 
-static int64_t do_chstat(int fd, const struct rpmsgfs_msg *m)
+/* CHSTAT's changes to name in dfd; at: AT_SYMLINK_NOFOLLOW for a link itself. */
+static int64_t chstat_at(int dfd, const char *name, int at, const struct rpmsgfs_msg *m)
 {
-    char pp[64];
-    proc_path(pp, sizeof(pp), fd);
-    if ((m->flags & RPMSGFS_CH_MODE) && chmod(pp, rpmsgfs_mode_from_nx(m->st.mode) & 07777) < 0)
-        return -errno;
+    if (m->flags & RPMSGFS_CH_MODE) {
+        if (at & AT_SYMLINK_NOFOLLOW)
+            return -EOPNOTSUPP; /* Linux has no mode on symlinks */
+        if (fchmodat(dfd, name, rpmsgfs_mode_from_nx(m->st.mode) & 07777, 0) < 0)
+            return -errno;
+    }
     if (m->flags & (RPMSGFS_CH_UID | RPMSGFS_CH_GID)) {
         uid_t u = (m->flags & RPMSGFS_CH_UID) ? (uid_t)(uint16_t)m->st.uid : (uid_t)-1;
         gid_t g = (m->flags & RPMSGFS_CH_GID) ? (gid_t)(uint16_t)m->st.gid : (gid_t)-1;
-        if (fchownat(fd, "", u, g, AT_EMPTY_PATH) < 0)
+        if (fchownat(dfd, name, u, g, at) < 0)
             return -errno;
     }
     if (m->flags & (RPMSGFS_CH_ATIME | RPMSGFS_CH_MTIME)) {
@@ -409,8 +421,151 @@ static int64_t do_chstat(int fd, const struct rpmsgfs_msg *m)
             t[0] = (struct timespec){ m->st.atim_sec, m->st.atim_nsec };
         if (m->flags & RPMSGFS_CH_MTIME)
             t[1] = (struct timespec){ m->st.mtim_sec, m->st.mtim_nsec };
-        if (utimensat(AT_FDCWD, pp, t, 0) < 0)
+        if (utimensat(dfd, name, t, at) < 0)
             return -errno;
+    }
+    return 0;
+}
+
+/* On a resolved fd, through its /proc name (O_PATH fds have no fchmod). */
+static int64_t do_chstat(int fd, const struct rpmsgfs_msg *m)
+{
+    char pp[64];
+    proc_path(pp, sizeof(pp), fd);
+    return chstat_at(AT_FDCWD, pp, 0, m);
+}
+
+/* ---- Long paths ---------------------------------------------------------- */
+
+#define STAGE_CAP (RPMSG_FS_PATH_MAX + RPMSG_FS_ROOT_MAX)
+
+/* One X_PATH piece: pieces come in order (one link delivers in order). */
+static void stage_piece(struct session *ss, const struct rpmsgfs_msg *m)
+{
+    struct stage *st = &ss->stage;
+    if (m->part > RPMSGFS_XP_PATH2)
+        return;
+    if (st->cookie != m->cookie || m->offset == 0) {
+        if (st->cookie != m->cookie)
+            st->len[0] = st->len[1] = 0;
+        st->cookie = m->cookie;
+        st->len[m->part] = 0;
+    }
+    char **b = &st->buf[m->part];
+    if (!*b && !(*b = malloc(STAGE_CAP)))
+        return;
+    uint32_t *len = &st->len[m->part];
+    /* Out of order or too long: the request finds no complete path (EINVAL). */
+    if ((uint64_t)m->offset != *len || m->data_len > STAGE_CAP - *len) {
+        *len = UINT32_MAX;
+        return;
+    }
+    if (*len == UINT32_MAX)
+        return;
+    memcpy(*b + *len, m->data, m->data_len);
+    *len += m->data_len;
+}
+
+/* A request naming its path "" takes the staged one; false when none is
+ * complete for it. */
+static bool stage_take(struct session *ss, struct rpmsgfs_msg *m)
+{
+    struct stage *st = &ss->stage;
+    const char **p[2] = { &m->path, &m->path2 };
+    bool ok = true;
+    for (int i = 0; i < 2; i++) {
+        if (!*p[i] || **p[i])
+            continue;
+        uint32_t n = st->len[i];
+        if (st->cookie != m->cookie || !st->buf[i] || n == 0 || n == UINT32_MAX ||
+            st->buf[i][n - 1] != '\0')
+            ok = false;
+        else
+            *p[i] = st->buf[i];
+    }
+    return ok;
+}
+
+/* ---- Creation as the caller ----------------------------------------------- */
+
+/* X_OPEN & co.: the caller's identity; NuttX's OPEN/MKDIR: none (umask 0). */
+static struct rpmsg_fs_cred cred_of(const struct rpmsgfs_msg *m)
+{
+    bool x = m->cmd == RPMSGFS_X_OPEN || m->cmd == RPMSGFS_X_MKDIR || m->cmd == RPMSGFS_X_SYMLINK;
+    return (struct rpmsg_fs_cred){ x ? m->uid : UINT32_MAX, x ? m->gid : UINT32_MAX,
+                                   x ? m->umask & 0777 : 0 };
+}
+
+/*
+ * A file just created (fd): owner and mode as the caller asked, not as this
+ * process's ids and umask made them. The owner only where this process may
+ * give files away (root, CAP_CHOWN): otherwise it stays the exporter's, as
+ * docs/fs.md says. The group stays the one a set-group-ID directory gave.
+ */
+static void own_new(int fd, bool is_dir, uint32_t mode, const struct rpmsg_fs_cred *cr)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return;
+    uid_t u = cr->uid != UINT32_MAX && cr->uid != st.st_uid ? cr->uid : (uid_t)-1;
+    gid_t g = cr->gid != UINT32_MAX && cr->gid != st.st_gid && st.st_gid == getegid()
+                  ? cr->gid : (gid_t)-1;
+    if (u != (uid_t)-1 || g != (gid_t)-1)
+        (void)!fchownat(fd, "", u, g, AT_EMPTY_PATH); /* EPERM: not ours to give */
+    if (is_dir && (st.st_mode & S_ISGID))
+        mode |= S_ISGID; /* inherited from the parent, as mkdir does */
+    char pp[64];
+    proc_path(pp, sizeof(pp), fd);
+    (void)!chmod(pp, mode & 07777);
+}
+
+/*
+ * open(O_CREAT) that knows whether it created the file (first with O_EXCL),
+ * so that a new file gets mode & ~umask exactly and the caller's ids, and
+ * an existing one is left alone.
+ */
+static int open_create(const struct export *e, const char *rel, int hf, uint32_t mode,
+                       const struct rpmsg_fs_cred *cr)
+{
+    if (!(hf & O_CREAT))
+        return resolve_at(e->dirfd, rel, (uint64_t)hf, 0);
+    mode &= 07777 & ~cr->umask;
+    for (int tries = 0; tries < 2; tries++) {
+        int fd = resolve_at(e->dirfd, rel, (uint64_t)(hf | O_EXCL), mode);
+        if (fd >= 0) {
+            own_new(fd, false, mode, cr);
+            return fd;
+        }
+        if (fd != -EEXIST || (hf & O_EXCL))
+            return fd;
+        fd = resolve_at(e->dirfd, rel, (uint64_t)(hf & ~(O_CREAT | O_EXCL)), 0);
+        if (fd != -ENOENT)
+            return fd; /* existed: opened as it is; or its error */
+    }
+    /* A symlink to a name that does not exist (O_EXCL sees the link, the
+     * plain open finds no target): create the target as open(2) does, in
+     * the export; its mode then also passes this process's umask. */
+    return resolve_at(e->dirfd, rel, (uint64_t)hf, mode);
+}
+
+/* MKDIR, X_MKDIR, X_SYMLINK in the parent pfd: the new entry base. */
+static int64_t make_at(int pfd, const char *base, const struct rpmsgfs_msg *m,
+                       const struct rpmsg_fs_cred *cr)
+{
+    if (m->cmd == RPMSGFS_X_SYMLINK) {
+        if (symlinkat(m->path2, pfd, base) < 0)
+            return -errno;
+        if (cr->uid != UINT32_MAX || cr->gid != UINT32_MAX)
+            (void)!fchownat(pfd, base, cr->uid, cr->gid, AT_SYMLINK_NOFOLLOW);
+        return 0;
+    }
+    uint32_t mode = rpmsgfs_mode_from_nx((uint32_t)m->mode) & 07777 & ~cr->umask;
+    if (mkdirat(pfd, base, mode) < 0)
+        return -errno;
+    int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        own_new(fd, true, mode, cr);
+        close(fd);
     }
     return 0;
 }
@@ -421,7 +576,7 @@ static bool writes(int hostflags)
 }
 
 /* Path requests; the result is a host value (>= 0, or -errno). */
-static int64_t path_op(struct session *ss, struct rpmsgfs_msg *m)
+static int64_t path_op(struct session *ss, struct rpmsgfs_msg *m, char *name, size_t name_cap)
 {
     const char *rel;
     const struct export *e = find_export(ss->srv, m->path, &rel);
@@ -429,20 +584,21 @@ static int64_t path_op(struct session *ss, struct rpmsgfs_msg *m)
         return -ENOENT;
     bool modifies = m->cmd == RPMSGFS_UNLINK || m->cmd == RPMSGFS_MKDIR ||
                     m->cmd == RPMSGFS_RMDIR || m->cmd == RPMSGFS_RENAME ||
-                    m->cmd == RPMSGFS_CHSTAT;
+                    m->cmd == RPMSGFS_CHSTAT || m->cmd == RPMSGFS_X_MKDIR ||
+                    m->cmd == RPMSGFS_X_SYMLINK || m->cmd == RPMSGFS_X_LINK;
     if (e->ro && modifies)
         return -EROFS;
-    char tmp[4096], tmp2[4096];
+    char tmp[STAGE_CAP], tmp2[STAGE_CAP];
     const char *base, *base2;
+    struct rpmsg_fs_cred cr = cred_of(m);
     int64_t r;
     int fd;
     switch (m->cmd) {
-    case RPMSGFS_OPEN: {
+    case RPMSGFS_OPEN: case RPMSGFS_X_OPEN: {
         int hf = rpmsgfs_flags_from_nx(m->flags);
         if (e->ro && writes(hf))
             return -EROFS;
-        fd = resolve_at(e->dirfd, rel, (uint64_t)hf,
-                        (hf & O_CREAT) ? rpmsgfs_mode_from_nx((uint32_t)m->mode) & 07777 : 0);
+        fd = open_create(e, rel, hf, rpmsgfs_mode_from_nx((uint32_t)m->mode), &cr);
         if (fd < 0)
             return fd;
         r = fd_add(ss, fd, e);
@@ -465,14 +621,16 @@ static int64_t path_op(struct session *ss, struct rpmsgfs_msg *m)
             closedir(d);
         return r;
     }
-    case RPMSGFS_STAT: case RPMSGFS_STATFS: case RPMSGFS_CHSTAT: {
-        fd = resolve_at(e->dirfd, rel, O_PATH, 0);
+    case RPMSGFS_STAT: case RPMSGFS_X_LSTAT: case RPMSGFS_STATFS: case RPMSGFS_CHSTAT: {
+        bool nofollow = m->cmd == RPMSGFS_X_LSTAT ||
+                        (m->cmd == RPMSGFS_CHSTAT && ss->ext && (m->flags & RPMSGFS_CH_X_NOFOLLOW));
+        fd = resolve_at(e->dirfd, rel, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0);
         if (fd < 0)
             return fd;
         struct stat st;
         struct statfs sf;
         r = 0;
-        if (m->cmd == RPMSGFS_STAT) {
+        if (m->cmd == RPMSGFS_STAT || m->cmd == RPMSGFS_X_LSTAT) {
             if (fstat(fd, &st) < 0)
                 r = -errno;
             else
@@ -485,13 +643,32 @@ static int64_t path_op(struct session *ss, struct rpmsgfs_msg *m)
                                                    (uint64_t)sf.f_bsize, sf.f_blocks, sf.f_bfree,
                                                    sf.f_bavail, sf.f_files, sf.f_ffree };
             }
+        } else if (nofollow && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+            int pfd = open_parent(e, rel, tmp, sizeof(tmp), &base);
+            r = pfd < 0 ? pfd : chstat_at(pfd, base, AT_SYMLINK_NOFOLLOW, m);
+            if (pfd >= 0)
+                close(pfd);
         } else {
             r = do_chstat(fd, m);
         }
         close(fd);
         return r;
     }
-    case RPMSGFS_RENAME: {
+    case RPMSGFS_X_READLINK: {
+        m->path = NULL; /* the answer's name: only the target, on success */
+        fd = open_parent(e, rel, tmp, sizeof(tmp), &base);
+        if (fd < 0)
+            return fd;
+        ssize_t n = readlinkat(fd, base, name, name_cap);
+        r = n < 0 ? -errno : (size_t)n >= name_cap ? -ENAMETOOLONG : n;
+        close(fd);
+        if (r >= 0) {
+            name[r] = '\0';
+            m->path = name;
+        }
+        return r;
+    }
+    case RPMSGFS_RENAME: case RPMSGFS_X_LINK: {
         const char *rel2;
         const struct export *e2 = find_export(ss->srv, m->path2, &rel2);
         if (!e2)
@@ -506,20 +683,24 @@ static int64_t path_op(struct session *ss, struct rpmsgfs_msg *m)
             close(fd);
             return fd2;
         }
-        r = renameat(fd, base, fd2, base2) < 0 ? -errno : 0;
+        if (m->cmd == RPMSGFS_RENAME)
+            r = renameat(fd, base, fd2, base2) < 0 ? -errno : 0;
+        else
+            r = linkat(fd, base, fd2, base2, 0) < 0 ? -errno : 0;
         close(fd);
         close(fd2);
         return r;
     }
-    default: /* UNLINK, MKDIR, RMDIR */
+    default: /* UNLINK, RMDIR, MKDIR, X_MKDIR, X_SYMLINK */
         fd = open_parent(e, rel, tmp, sizeof(tmp), &base);
+        bool makes = m->cmd == RPMSGFS_MKDIR || m->cmd == RPMSGFS_X_MKDIR ||
+                     m->cmd == RPMSGFS_X_SYMLINK;
         if (fd < 0)
-            return m->cmd == RPMSGFS_MKDIR && fd == -EINVAL ? -EEXIST : fd;
-        if (m->cmd == RPMSGFS_MKDIR)
-            r = mkdirat(fd, base, rpmsgfs_mode_from_nx((uint32_t)m->mode) & 07777);
+            return makes && fd == -EINVAL ? -EEXIST : fd;
+        if (makes)
+            r = make_at(fd, base, m, &cr);
         else
-            r = unlinkat(fd, base, m->cmd == RPMSGFS_RMDIR ? AT_REMOVEDIR : 0);
-        r = r < 0 ? -errno : 0;
+            r = unlinkat(fd, base, m->cmd == RPMSGFS_RMDIR ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
         close(fd);
         return r;
     }
@@ -698,10 +879,15 @@ static void session_req(struct session *ss, void *data, size_t len)
         reply(ss, &m);
         return;
     }
-    char name[RPMSG_FS_NAME_MAX];
+    char name[RPMSG_FS_PATH_MAX];
     int64_t r;
+    if (m.cmd == RPMSGFS_X_PATH) {
+        stage_piece(ss, &m);
+        return; /* pieces are not answered: the request they belong to is */
+    }
     if (m.cmd != RPMSGFS_X_PWRITE && m.cmd != RPMSGFS_WRITE)
         wb_flush(ss); /* what was written before this request is on disk for it */
+    uint32_t cap = (uint32_t)rpmsg_get_tx_buffer_size(&ss->ept);
     switch (m.cmd) {
     case RPMSGFS_READ: case RPMSGFS_X_PREAD:
         do_read(ss, &m, fd_get(ss, m.fd));
@@ -712,16 +898,24 @@ static void session_req(struct session *ss, void *data, size_t len)
             return;
         break;
     case RPMSGFS_READDIR: {
-        uint32_t cap = (uint32_t)rpmsg_get_tx_buffer_size(&ss->ept);
         size_t room = cap > 29 ? cap - 28 : 1;
-        r = do_readdir(ss, &m, name, room < sizeof(name) ? room : sizeof(name));
+        r = do_readdir(ss, &m, name, room < RPMSG_FS_NAME_MAX ? room : RPMSG_FS_NAME_MAX);
         break;
     }
     case RPMSGFS_OPEN: case RPMSGFS_OPENDIR: case RPMSGFS_STAT: case RPMSGFS_STATFS:
     case RPMSGFS_UNLINK: case RPMSGFS_MKDIR: case RPMSGFS_RMDIR: case RPMSGFS_RENAME:
-    case RPMSGFS_CHSTAT:
-        r = path_op(ss, &m);
+    case RPMSGFS_CHSTAT: case RPMSGFS_X_OPEN: case RPMSGFS_X_MKDIR: case RPMSGFS_X_SYMLINK:
+    case RPMSGFS_X_LINK: case RPMSGFS_X_READLINK: case RPMSGFS_X_LSTAT: {
+        if (ss->ext && !stage_take(ss, &m)) {
+            r = -EINVAL; /* "" with no complete long path staged for it */
+            m.path = NULL;
+            break;
+        }
+        /* The answer carries the target: it must fit one message. */
+        size_t room = cap > RPMSGFS_HDR_SIZE + 1 ? cap - RPMSGFS_HDR_SIZE : 1;
+        r = path_op(ss, &m, name, room < sizeof(name) ? room : sizeof(name));
         break;
+    }
     default:
         r = handle_op(ss, &m);
         break;
@@ -823,7 +1017,8 @@ static void ns_bind(struct rpmsg_device *rdev, void *priv, const char *name, uin
     pthread_mutex_unlock(&s->lock);
     if (ss->ext) {
         uint8_t hello[32];
-        struct rpmsgfs_msg h = { .cmd = RPMSGFS_X_HELLO, .version = RPMSGFS_X_VERSION };
+        struct rpmsgfs_msg h = { .cmd = RPMSGFS_X_HELLO, .version = RPMSGFS_X_VERSION,
+                                 .features = RPMSGFS_XF_POSIX };
         int len = rpmsgfs_encode(&h, true, hello, sizeof(hello));
         /* To the announced address: it arrives after our announcement. */
         rpmsg_sendto(&ss->ept, hello, (size_t)len, dest);

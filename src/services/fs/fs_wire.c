@@ -18,6 +18,8 @@ enum tail {
     T_RDATA,    /* reply carries the bytes read (READ, X_PREAD) */
     T_IOCTL,    /* both carry arglen bytes */
     T_NAME,     /* reply: an entry name (READDIR) */
+    T_PATHNAME, /* request: a path; reply: a name (X_READLINK) */
+    T_PIECE,    /* request: bytes to the message's end (X_PATH) */
 };
 
 struct layout {
@@ -40,6 +42,10 @@ static const struct layout layouts[] = {
     [RPMSGFS_CHSTAT] = { 108, T_PATH },    [RPMSGFS_X_HELLO] = { 24, T_NONE },
     [RPMSGFS_X_PREAD] = { 32, T_RDATA },   [RPMSGFS_X_PWRITE] = { 32, T_WDATA },
     [RPMSGFS_X_LSEEK] = { 32, T_NONE },    [RPMSGFS_X_FTRUNCATE] = { 32, T_NONE },
+    [RPMSGFS_X_OPEN] = { 40, T_PATH },     [RPMSGFS_X_MKDIR] = { 40, T_PATH },
+    [RPMSGFS_X_SYMLINK] = { 40, T_RENAME }, [RPMSGFS_X_LINK] = { 40, T_RENAME },
+    [RPMSGFS_X_READLINK] = { 16, T_PATHNAME }, [RPMSGFS_X_LSTAT] = { 104, T_PATH },
+    [RPMSGFS_X_PATH] = { 24, T_PIECE },
 };
 
 static const struct layout *layout_of(uint32_t cmd)
@@ -158,8 +164,19 @@ static void put_fixed(uint8_t *p, const struct rpmsgfs_msg *m)
         put_stat(p + 16, &m->st);
         rpmsg_put32(p + 104, (uint32_t)m->fd);
         break;
-    case RPMSGFS_STAT:
+    case RPMSGFS_STAT: case RPMSGFS_X_LSTAT:
         put_stat(p + 16, &m->st);
+        break;
+    case RPMSGFS_X_OPEN: case RPMSGFS_X_MKDIR: case RPMSGFS_X_SYMLINK: case RPMSGFS_X_LINK:
+        rpmsg_put32(p + 16, (uint32_t)m->flags);
+        rpmsg_put32(p + 20, (uint32_t)m->mode);
+        rpmsg_put32(p + 24, m->uid);
+        rpmsg_put32(p + 28, m->gid);
+        rpmsg_put32(p + 32, m->umask);
+        break;
+    case RPMSGFS_X_PATH:
+        rpmsg_put32(p + 16, m->part);
+        rpmsg_put32(p + 20, (uint32_t)m->offset);
         break;
     case RPMSGFS_FTRUNCATE:
         rpmsg_put32(p + 16, (uint32_t)m->fd);
@@ -240,8 +257,19 @@ static void get_fixed(const uint8_t *p, struct rpmsgfs_msg *m)
         get_stat(p + 16, &m->st);
         m->fd = (int32_t)rpmsg_get32(p + 104);
         break;
-    case RPMSGFS_STAT:
+    case RPMSGFS_STAT: case RPMSGFS_X_LSTAT:
         get_stat(p + 16, &m->st);
+        break;
+    case RPMSGFS_X_OPEN: case RPMSGFS_X_MKDIR: case RPMSGFS_X_SYMLINK: case RPMSGFS_X_LINK:
+        m->flags = (int32_t)rpmsg_get32(p + 16);
+        m->mode = (int32_t)rpmsg_get32(p + 20);
+        m->uid = rpmsg_get32(p + 24);
+        m->gid = rpmsg_get32(p + 28);
+        m->umask = rpmsg_get32(p + 32);
+        break;
+    case RPMSGFS_X_PATH:
+        m->part = rpmsg_get32(p + 16);
+        m->offset = rpmsg_get32(p + 20);
         break;
     case RPMSGFS_FTRUNCATE:
         m->fd = (int32_t)rpmsg_get32(p + 16);
@@ -347,6 +375,11 @@ int rpmsgfs_encode(const struct rpmsgfs_msg *m, bool reply, void *buf, size_t ca
         return put_bytes(p, off, cap, m->data, m->data_len);
     case T_NAME:
         return reply && m->path ? put_str(p, off, cap, m->path) : (int)off;
+    case T_PATHNAME:
+        return !reply ? put_str(p, off, cap, m->path) : m->path ? put_str(p, off, cap, m->path)
+                                                                : (int)off;
+    case T_PIECE:
+        return reply ? (int)off : put_bytes(p, off, cap, m->data, m->data_len);
     default:
         return (int)off;
     }
@@ -414,10 +447,18 @@ int rpmsgfs_decode(const void *buf, size_t len, bool reply, struct rpmsgfs_msg *
         m->data = p + off;
         m->data_len = m->arglen;
         break;
-    case T_NAME:
+    case T_NAME: case T_PATHNAME:
         /* Only a successful answer carries a name. */
         if (reply && m->result >= 0 && !(m->path = get_str(p, off, len)))
             return -EPROTO;
+        if (!reply && l->tail == T_PATHNAME && !(m->path = get_str(p, off, len)))
+            return -EPROTO;
+        break;
+    case T_PIECE:
+        if (!reply) {
+            m->data = p + off;
+            m->data_len = (uint32_t)(len - off);
+        }
         break;
     default:
         break;

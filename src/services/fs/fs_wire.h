@@ -51,7 +51,21 @@ enum rpmsgfs_cmd {
     RPMSGFS_X_PWRITE = 66,    /* 64-bit offset; every chunk answered */
     RPMSGFS_X_LSEEK = 67,     /* 64-bit offset in and out */
     RPMSGFS_X_FTRUNCATE = 68, /* 64-bit length */
+    /* Feature RPMSGFS_XF_POSIX (HELLO's features): what a POSIX mount needs. */
+    RPMSGFS_X_OPEN = 69,     /* OPEN with the caller's uid, gid and umask */
+    RPMSGFS_X_MKDIR = 70,    /* MKDIR with them */
+    RPMSGFS_X_SYMLINK = 71,  /* path: the new link, path2: its target's text */
+    RPMSGFS_X_LINK = 72,     /* path: an existing file, path2: its new name */
+    RPMSGFS_X_READLINK = 73, /* the answer carries the target */
+    RPMSGFS_X_LSTAT = 74,    /* STAT of a symlink itself */
+    RPMSGFS_X_PATH = 75,     /* a piece of a path too long for one message; no answer */
 };
+
+/* X_HELLO features. */
+#define RPMSGFS_XF_POSIX (1u << 0) /* commands 69..75 */
+/* X_PATH: which path the piece belongs to. */
+#define RPMSGFS_XP_PATH 0u
+#define RPMSGFS_XP_PATH2 1u
 
 #define RPMSGFS_X_VERSION 1u
 #define RPMSGFS_X_OFF_CURRENT (-1) /* X_PREAD/X_PWRITE: at the file position */
@@ -62,6 +76,8 @@ enum rpmsgfs_cmd {
 #define RPMSGFS_CH_GID (1 << 2)
 #define RPMSGFS_CH_ATIME (1 << 3)
 #define RPMSGFS_CH_MTIME (1 << 4)
+/* Extension (XF_POSIX): act on a symlink itself, not on its target. */
+#define RPMSGFS_CH_X_NOFOLLOW (1 << 16)
 
 /* stat as it travels (values are NuttX's: mode and the like untranslated). */
 struct rpmsgfs_wstat {
@@ -96,11 +112,13 @@ struct rpmsgfs_msg {
     uint32_t arglen; /* IOCTL */
     uint32_t ino, type;          /* READDIR */
     uint32_t version, features;  /* X_HELLO */
+    uint32_t uid, gid, umask;    /* X_OPEN, X_MKDIR, X_SYMLINK, X_LINK: the caller */
+    uint32_t part;               /* X_PATH: RPMSGFS_XP_*; offset: where the piece goes */
     struct rpmsgfs_wstat st;     /* FSTAT/STAT/FCHSTAT/CHSTAT */
     struct rpmsgfs_wstatfs sfs;  /* STATFS */
-    const char *path;  /* NUL-terminated in the buffer; READDIR reply: the name */
+    const char *path;  /* NUL-terminated in the buffer; READDIR, X_READLINK reply: the name */
     const char *path2; /* RENAME: new path */
-    const void *data;  /* READ reply, WRITE/X_PWRITE request, IOCTL buffer */
+    const void *data;  /* READ reply, WRITE/X_PWRITE request, IOCTL buffer, X_PATH piece */
     uint32_t data_len;
 };
 
