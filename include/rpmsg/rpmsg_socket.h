@@ -48,9 +48,11 @@ extern "C" {
 #define RPMSG_SOCKET_NAME_SIZE 32
 
 #ifndef RPMSG_SOCKET_RCVBUF_DEFAULT
-/* Receive window of a new socket. NuttX's default is 1024; a larger one
- * costs a NuttX peer nothing (it only sends up to what we advertise). 256 KiB:
- * with 64 KiB the reader and the link took turns (docs/benchmarks.md). */
+/* Receive window of a new socket, between two peers of ours (a stream
+ * advertises NuttX's 1024 until the peer shows it is ours: a wider one lets
+ * a NuttX sender run out of TX buffers, and NuttX asserts then; datagram
+ * sockets advertise it as it is). 256 KiB: with 64 KiB the reader and the
+ * link took turns (docs/benchmarks.md). */
 #define RPMSG_SOCKET_RCVBUF_DEFAULT 262144u
 #endif
 #define RPMSG_SOCKET_RCVBUF_MAX (16u << 20)

@@ -16,176 +16,10 @@
  * object is removed before and after each test. Skipped when the binaries
  * are missing.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strcasestr, memfd_create, pipe2 */
-#endif
-#include <errno.h>
-#include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "nx_real.h"
 
-#include <cmocka.h>
-
-#define SHM_NAME "server-proxy"
-#define SHM_PATH "/dev/shm/" SHM_NAME
-#define NX_LOCK_PATH "/tmp/rpmsg-nuttx-sim.lock"
-#define MAX_PROCS 3
-#define CONSOLE_MAX (1 << 20)
-
-struct proc {
-    pid_t pid;
-    int in;  /* write end of its stdin pipe, or -1 */
-    int out; /* memfd: stdout and stderr */
-    int status;
-};
-
-static struct proc procs[MAX_PROCS]; /* 0: NuttX, 1: our tool */
-static char tool[512], nxdir[512];
-static char console[CONSOLE_MAX];
-
-static void kill_one(struct proc *p)
-{
-    if (p->pid > 0) {
-        kill(-p->pid, SIGKILL); /* its process group: nothing of it survives */
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-    }
-    p->pid = 0;
-    if (p->in > 0)
-        close(p->in);
-    if (p->out > 0)
-        close(p->out);
-    p->in = p->out = 0;
-}
-
-static void kill_all(void)
-{
-    for (int i = 0; i < MAX_PROCS; i++)
-        kill_one(&procs[i]);
-    unlink(SHM_PATH); /* NuttX never removes it */
-}
-
-static void at_exit(void)
-{
-    kill_all();
-}
-
-/* Starts path argv with stdout+stderr in a memfd and, if want_in, stdin
- * from a pipe we keep; else stdin is /dev/null. */
-static void start(struct proc *p, const char *path, char *const *argv, bool want_in)
-{
-    int pin[2] = { -1, -1 };
-    p->out = memfd_create("nuttx-out", 0);
-    assert_true(p->out >= 0);
-    if (want_in)
-        assert_int_equal(pipe2(pin, O_CLOEXEC), 0);
-    pid_t parent = getpid();
-    fflush(NULL);
-    p->pid = fork();
-    assert_true(p->pid >= 0);
-    if (p->pid == 0) {
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(126);
-        int in = want_in ? pin[0] : open("/dev/null", O_RDONLY);
-        dup2(in, 0);
-        dup2(p->out, 1);
-        dup2(p->out, 2);
-        execv(path, argv);
-        _exit(127);
-    }
-    setpgid(p->pid, p->pid); /* also here: no race with a kill of the group */
-    p->in = -1;
-    if (want_in) {
-        close(pin[0]);
-        p->in = pin[1];
-    }
-}
-
-static void start_tool(struct proc *p, const char *const *args)
-{
-    char *argv[24];
-    int n = 0;
-    argv[n++] = tool;
-    for (; args[n - 1] && n < 23; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    start(p, tool, argv, false);
-}
-
-static void start_nuttx(struct proc *p, const char *name)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "%s/%s", nxdir, name);
-    char *argv[] = { path, NULL };
-    start(p, path, argv, true);
-}
-
-/* Waits at most ms for the process to end; kills it after that. */
-static int finish(struct proc *p, int ms)
-{
-    int st = 0;
-    pid_t r = 0;
-    for (int t = 0; t < ms && (r = waitpid(p->pid, &st, WNOHANG)) == 0; t += 10)
-        usleep(10000);
-    if (r == 0) {
-        kill(-p->pid, SIGKILL);
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, &st, 0);
-    }
-    p->pid = 0;
-    p->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-    return p->status;
-}
-
-static const char *slurp(struct proc *p, char *buf, size_t size)
-{
-    ssize_t n = pread(p->out, buf, size - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
-}
-
-/* Waits at most ms for text to appear in p's output past offset from. */
-static bool wait_text(struct proc *p, size_t from, const char *text, int ms)
-{
-    for (int t = 0; t <= ms; t += 20) {
-        slurp(p, console, sizeof(console));
-        if (strlen(console) > from && strstr(console + from, text))
-            return true;
-        if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == p->pid) {
-            p->pid = 0; /* it died: the text will never come */
-            slurp(p, console, sizeof(console));
-            return strlen(console) > from && strstr(console + from, text);
-        }
-        usleep(20000);
-    }
-    return false;
-}
-
-static void dump(const char *what, struct proc *p)
-{
-    static char buf[65536];
-    fprintf(stderr, "--- %s (status %d):\n%s\n---\n", what, p->status, slurp(p, buf, sizeof(buf)));
-}
-
-static void say(struct proc *p, const char *line)
-{
-    size_t n = strlen(line);
-    assert_int_equal(write(p->in, line, n), (ssize_t)n);
-}
+#define SHM_NAME NX_SHM_NAME
+#define SHM_PATH NX_SHM_PATH
 
 static long json_int(const char *j, const char *key)
 {
@@ -229,19 +63,6 @@ static void ping_ok(struct proc *nx, const char *role)
     ping_run(nx, role, false);
 }
 
-static bool have_pair(void)
-{
-    char a[600], b[600];
-    snprintf(a, sizeof(a), "%s/rpserver", nxdir);
-    snprintf(b, sizeof(b), "%s/rpproxy", nxdir);
-    if (access(a, X_OK) || access(b, X_OK)) {
-        fprintf(stderr, "skipped: no NuttX simulator binaries at %s (rpserver, rpproxy)\n",
-                nxdir);
-        return false;
-    }
-    return true;
-}
-
 /* Waits until our slave is up in the object and has notified n times since. */
 static bool traffic_seen(uint32_t n, int ms)
 {
@@ -265,27 +86,6 @@ static bool traffic_seen(uint32_t n, int ms)
     }
     munmap(m, 24);
     return seen;
-}
-
-static void no_panic(struct proc *nx)
-{
-    slurp(nx, console, sizeof(console));
-    if (strcasestr(console, "panic") || strcasestr(console, "assert"))
-        dump("rpserver", nx);
-    assert_null(strcasestr(console, "panic"));
-    assert_null(strcasestr(console, "assert"));
-}
-
-/* rpserver on a fresh object, until its console prompts. */
-static void start_server(struct proc *nx)
-{
-    unlink(SHM_PATH);
-    start_nuttx(nx, "rpserver");
-    bool up = wait_text(nx, 0, "server> ", 30000);
-    if (!up)
-        dump("rpserver", nx);
-    assert_true(up);
-    assert_true(access(SHM_PATH, F_OK) == 0);
 }
 
 /* `rpmsg echo` as our slave, until its link is up. */
@@ -452,30 +252,16 @@ static void test_sim_core_next_to_rpserver(void **st)
 static int teardown(void **st)
 {
     (void)st;
-    kill_all();
+    nx_kill_all();
     return 0;
 }
 
 int main(void)
 {
-    const char *dir = getenv("RPMSG_TEST_BIN_DIR");
-    snprintf(tool, sizeof(tool), "%s/rpmsg", dir ? dir : ".");
-    const char *nd = getenv("RPMSG_NUTTX_SIM_DIR");
-    snprintf(nxdir, sizeof(nxdir), "%s", nd ? nd : "../shared/nuttx-sim");
-    atexit(at_exit);
-    signal(SIGPIPE, SIG_IGN); /* a dead NuttX console must fail an assert, not kill us */
+    nx_real_init();
     if (access(tool, X_OK)) {
         fprintf(stderr, "no rpmsg binary at %s\n", tool);
         return 1;
-    }
-    /* CTest's RESOURCE_LOCK serializes one ctest run only; other build
-     * trees on this machine use the same fixed object. This lock file is
-     * the machine-wide turn (docs/nuttx.md); it goes with the process. */
-    int lk = open(NX_LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (lk >= 0) {
-        int t = 0;
-        while (flock(lk, LOCK_EX | LOCK_NB) < 0 && t++ < 600)
-            sleep(1);
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_slave_next_to_rpserver, teardown, teardown),

@@ -81,7 +81,8 @@ static void run_client(const char *service, const char *nuttx_name)
      * characters in full), which NuttX ignores. */
     assert_int_equal(tu_rec_wait(&r.rec, 1, TU_TIMEOUT_MS), 0);
     uint8_t want[SOCK_SYNC_MAX_LEN];
-    sock_put_sync(want, RPMSG_SOCKET_RCVBUF_DEFAULT, (uint32_t)getpid(), (uint32_t)getuid(),
+    /* NuttX's own window until the peer shows it is ours (sock_wire.h). */
+    sock_put_sync(want, SOCK_NUTTX_WINDOW, (uint32_t)getpid(), (uint32_t)getuid(),
                   (uint32_t)getgid());
     sock_put_sync_ext(want, (uint32_t)rpmsg_get_tx_buffer_size(&r.ept) - SOCK_DATA_HDR);
     uint32_t want_len = sock_put_sync_name(want, service);

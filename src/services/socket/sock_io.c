@@ -274,7 +274,7 @@ static ssize_t take(struct rpmsg_socket *s, void *buf, size_t len)
         consumed = n;
     }
     s->recvpos += consumed;
-    if (s->recvpos - s->lastpos > s->rcvbuf / 2)
+    if (s->recvpos - s->lastpos > sock_adv(s) / 2)
         s->owe |= OWE_ACK;
     return n;
 }

@@ -53,6 +53,11 @@ struct rpmsg_socket {
     /* receive side: our window is ring.cap */
     struct sock_ring ring;
     uint32_t rcvbuf;
+    /* The window our last SYNC advertised: at most NuttX's own until the
+     * peer's SYNC shows it is ours (peer_ours), then rcvbuf in a second
+     * SYNC. A NuttX sender may not run out of TX buffers (sock_wire.h). */
+    uint32_t adv;
+    bool peer_ours;
     uint32_t recvpos; /* bytes consumed by the application */
     uint32_t lastpos; /* recvpos last told to the peer */
     /* send side */
@@ -108,6 +113,8 @@ int sock_wait(struct rpmsg_socket *s, uint64_t deadline);
 /* What poll would report now (sock_lock held). */
 short sock_revents(struct rpmsg_socket *s);
 uint32_t sock_space(const struct rpmsg_socket *s);
+/* The window the peer was last told (sock_lock held). */
+uint32_t sock_adv(const struct rpmsg_socket *s);
 
 /* ---- sock_proto.c ---- */
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);

@@ -55,8 +55,16 @@ static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
         return;
     }
     s->peer_window = m->size;
-    if (s->type == RPMSG_SOCK_STREAM)
+    if (s->type == RPMSG_SOCK_STREAM) {
         s->peer_full = m->ext_full;
+        if (m->ext_full && !s->peer_ours) {
+            /* One of ours: our whole window, in a second SYNC if the
+             * first went with NuttX's. */
+            s->peer_ours = true;
+            if (s->sync_sent && s->adv < s->rcvbuf)
+                s->owe |= OWE_SYNC;
+        }
+    }
     if (m->has_cred) {
         s->cred.pid = m->pid;
         s->cred.uid = m->uid;
@@ -69,10 +77,15 @@ static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
         s->owe |= OWE_SYNC;
 }
 
+uint32_t sock_adv(const struct rpmsg_socket *s)
+{
+    return s->adv ? s->adv : s->rcvbuf;
+}
+
 static void consumed(struct rpmsg_socket *s, uint32_t n)
 {
     s->recvpos += n;
-    if (s->recvpos - s->lastpos > s->rcvbuf / 2)
+    if (s->recvpos - s->lastpos > sock_adv(s) / 2)
         s->owe |= OWE_ACK;
 }
 
@@ -85,7 +98,7 @@ static void consumed(struct rpmsg_socket *s, uint32_t n)
 static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t ackpos)
 {
     return s->peer_full && m->data_len == s->peer_full && s->ackpos == ackpos && !s->rd_shut &&
-           (s->recvpos - s->lastpos) + s->ring.used < s->rcvbuf / 2;
+           (s->recvpos - s->lastpos) + s->ring.used < sock_adv(s) / 2;
 }
 
 /* Returns true when the message needs no wake-up (rx_hold). */
@@ -177,10 +190,13 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
     s->tx_last_full = false; /* whatever goes now is not a full DATA */
     if (*bit == OWE_SYNC) {
         s->sync_sent = true;
+        s->adv = s->rcvbuf;
+        if (s->type == RPMSG_SOCK_STREAM && !s->peer_ours && s->adv > SOCK_NUTTX_WINDOW)
+            s->adv = SOCK_NUTTX_WINDOW;
 #if RPMSG_NO_SYS
-        sock_put_sync(buf, s->rcvbuf, 0, 0, 0);
+        sock_put_sync(buf, s->adv, 0, 0, 0);
 #else
-        sock_put_sync(buf, s->rcvbuf, (uint32_t)getpid(), (uint32_t)getuid(), (uint32_t)getgid());
+        sock_put_sync(buf, s->adv, (uint32_t)getpid(), (uint32_t)getuid(), (uint32_t)getgid());
 #endif
         if (s->type == RPMSG_SOCK_STREAM && !s->tx_full) {
             int cap = rpmsg_get_tx_buffer_size(&s->ept); /* lock-free */
@@ -203,7 +219,7 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
     uint8_t buf[SOCK_SYNC_MAX_LEN];
     while (s->ept_live && !s->gone && s->owe) {
         unsigned bit;
-        uint32_t lastpos = s->lastpos;
+        uint32_t lastpos = s->lastpos, adv = s->adv;
         bool last_full = s->tx_last_full;
         uint32_t n = next_owed(s, buf, &bit);
         rpmsg_mutex_unlock(&sock_lock);
@@ -212,8 +228,10 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
         if (r < 0) {
             /* Still owed: the next holder of tx_busy tries again. */
             s->owe |= bit;
-            if (bit == OWE_SYNC)
+            if (bit == OWE_SYNC) {
                 s->sync_sent = false;
+                s->adv = adv; /* the peer still has the old window */
+            }
             if (bit == OWE_ACK)
                 s->lastpos = lastpos;
             s->tx_last_full = last_full;

@@ -36,6 +36,15 @@
  */
 #define SOCK_SYNC_NAME_OFF 28u
 #define SOCK_SYNC_MAX_LEN (SOCK_SYNC_NAME_OFF + 4u + RPMSG_SOCKET_NAME_SIZE - 1u)
+/*
+ * The stream window we advertise until the peer is known to be ours: NuttX's
+ * own default (CONFIG_NET_RPMSG_RXBUF_SIZE). A NuttX sender takes one TX
+ * buffer per DATA and, in an application thread, asserts at once when none
+ * is free (open-amp's get_tx_payload_buffer; NuttX's notify_wait answers
+ * -EAGAIN outside its RX thread): a window wider than its few TX buffers
+ * (8 on the simulator) let it send into that assert.
+ */
+#define SOCK_NUTTX_WINDOW 1024u
 #define SOCK_DATA_HDR 12u     /* cmd, pos, len */
 #define SOCK_SHUT_LEN 8u      /* cmd, how */
 #define SOCK_DGRAM_PREFIX 4u  /* u32 length before each datagram */
