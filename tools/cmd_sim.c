@@ -27,6 +27,7 @@
 #include "sim.h"
 #include "sim_line.h"
 #include "sim_report.h"
+#include "sim_svc.h"
 #include "tools.h"
 
 struct sim {
@@ -413,7 +414,7 @@ static int run(int argc, char **argv)
         return 2;
     }
     char err[512];
-    if (topo_load(&s.t, argv[optind], err, sizeof(err))) {
+    if (topo_load(&s.t, argv[optind], err, sizeof(err)) || sim_svc_check(&s.t, err, sizeof(err))) {
         fprintf(stderr, "rpmsg sim: %s\n", err);
         return 2;
     }

@@ -8,6 +8,7 @@
  * server closed them, and a new fd may reuse their number).
  */
 #include "fs_fuse.h"
+#include "fuse_bg.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -297,6 +298,12 @@ int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
     return fuse_main(argc, argv, &ops, m);
 }
 
+int fs_fuse_start(struct fuse_bg **bg, struct fs_mount *m, const char *prog,
+                  const char *mountpoint, const char *fuse_opts)
+{
+    return fuse_bg_start(bg, &ops, m, prog, mountpoint, fuse_opts);
+}
+
 #else
 
 int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
@@ -308,6 +315,13 @@ int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
     (void)debug;
     fprintf(stderr, "%s: built without libfuse3 (scripts/install-deps installs it)\n", prog);
     return 1;
+}
+
+int fs_fuse_start(struct fuse_bg **bg, struct fs_mount *m, const char *prog,
+                  const char *mountpoint, const char *fuse_opts)
+{
+    (void)m;
+    return fuse_bg_start(bg, NULL, NULL, prog, mountpoint, fuse_opts);
 }
 
 #endif
