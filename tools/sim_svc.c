@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cond_wait.h"
 #include "fs_fuse.h"
 #include "fuse_bg.h"
 #include "rpmsg/rpmsg_fs.h"
@@ -235,14 +236,7 @@ static void *mount_thread(void *arg)
             continue;
         }
         /* Wakes on device changes; the timeout retries a refused connect. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+        cond_wait_ms(&s->cond, &s->lock, 200);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
