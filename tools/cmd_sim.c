@@ -122,6 +122,7 @@ static void kill_core(struct sim *s, int i)
     st->pid = 0;
     st->state = SIM_CORE_DEAD;
     memset(st->link, 0, sizeof(st->link));
+    sim_svc_core_gone(&s->t, i);
 }
 
 static void reap_children(struct sim *s, bool quiet)
@@ -134,6 +135,7 @@ static void reap_children(struct sim *s, bool quiet)
                 s->sh->core[i].pid = 0;
                 s->sh->core[i].state = SIM_CORE_DEAD;
                 memset(s->sh->core[i].link, 0, sizeof(s->sh->core[i].link));
+                sim_svc_core_gone(&s->t, i);
                 if (!quiet)
                     printf("rpmsg sim: core %s exited (%s %d)\n", s->t.cores[i].name,
                            WIFSIGNALED(status) ? "signal" : "status",
@@ -320,6 +322,7 @@ static void teardown(struct sim *s)
                     WEXITSTATUS(status));
         s->sh->core[i].state = SIM_CORE_STOPPED;
         s->sh->core[i].pid = 0;
+        sim_svc_core_gone(&s->t, i); /* one that had to be killed */
     }
     /* A core killed before its peer attached leaves its shm object. */
     for (int li = 0; li < s->t.nlinks; li++) {

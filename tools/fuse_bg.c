@@ -8,18 +8,43 @@
 #include "fuse_bg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void detach(const char *mnt)
+{
+    if (geteuid() == 0) {
+        umount2(mnt, MNT_DETACH);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("fusermount3", "fusermount3", "-u", "-q", "-z", mnt, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+bool fuse_bg_clear_stale(const char *mountpoint)
+{
+    struct stat st;
+    if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
+        return false;
+    detach(mountpoint);
+    return true;
+}
 
 #ifdef RPMSG_HAVE_FUSE3
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 struct fuse_bg {
     struct fuse *f;
@@ -39,6 +64,7 @@ static void *loop(void *arg)
 int fuse_bg_start(struct fuse_bg **out, const struct fuse_operations *ops, void *priv,
                   const char *prog, const char *mountpoint, const char *fuse_opts)
 {
+    fuse_bg_clear_stale(mountpoint); /* a killed predecessor's */
     struct fuse_bg *bg = calloc(1, sizeof(*bg));
     if (!bg)
         return -ENOMEM;
@@ -72,20 +98,6 @@ int fuse_bg_start(struct fuse_bg **out, const struct fuse_operations *ops, void 
     return 0;
 }
 
-static void detach(const char *mnt)
-{
-    if (geteuid() == 0) {
-        umount2(mnt, MNT_DETACH);
-        return;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("fusermount3", "fusermount3", "-u", "-q", "-z", mnt, (char *)NULL);
-        _exit(127);
-    }
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-}
 
 bool fuse_bg_stop(struct fuse_bg *bg, unsigned timeout_ms)
 {

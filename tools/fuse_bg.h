@@ -19,6 +19,9 @@ int fuse_bg_start(struct fuse_bg **out, const struct fuse_operations *ops, void 
  * threads, waiting at most timeout_ms for them; NULL is fine. true when
  * they ended (bg freed); false leaves a stuck worker to the process's exit. */
 bool fuse_bg_stop(struct fuse_bg *bg, unsigned timeout_ms);
+/* Detaches a mount at mountpoint whose server died (a killed process left
+ * it: "Transport endpoint is not connected"); true if it did. */
+bool fuse_bg_clear_stale(const char *mountpoint);
 /* Whether the loop still serves (false once unmounted from outside). */
 bool fuse_bg_running(const struct fuse_bg *bg);
 

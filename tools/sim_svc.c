@@ -325,6 +325,12 @@ void sim_svc_publish(struct sim_svc *s)
         s->st->fs_clients = rpmsg_fs_server_clients(s->srv);
 }
 
+void sim_svc_core_gone(const struct topo *t, int core)
+{
+    for (int i = 0; i < t->cores[core].nmounts; i++)
+        fuse_bg_clear_stale(t->cores[core].mount[i].dir);
+}
+
 void sim_svc_stop(struct sim_svc *s)
 {
     if (!s)

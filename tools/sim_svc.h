@@ -25,6 +25,9 @@ int sim_svc_start(struct sim_svc **out, const struct topo *t, int me,
                   struct sim_core_status *st);
 /* Copies the services' counters into the status block. */
 void sim_svc_publish(struct sim_svc *s);
+/* In the sim process, after core's process ended (killed, crashed): its
+ * mounts, left without a server, are detached so a restart can mount. */
+void sim_svc_core_gone(const struct topo *t, int core);
 /* Stops and frees everything; before the links and the router go. NULL is fine. */
 void sim_svc_stop(struct sim_svc *s);
 

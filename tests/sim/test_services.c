@@ -6,7 +6,9 @@
  * comes back byte for byte, and `status` counts the connection and its bytes
  * on both bridges. B exports a directory that big mounts: a file written in
  * the export reads back through the mount, and one written through the
- * mount lands in the export (skipped with the reason without /dev/fuse).
+ * mount lands in the export (skipped with the reason without /dev/fuse);
+ * the mount comes back after the exporting core, then the mounting core,
+ * is restarted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -248,11 +250,44 @@ static void fs_across_the_diagram(void **state)
     assert_true(sim_status_has(ctl, "): clients 1", 5));
 }
 
+/* Reads through the mount until it answers again (bounded). */
+static bool readable_again(void)
+{
+    for (int i = 0; i < 300; i++) {
+        if (sh("grep -qx 'written on B' %s/from-b.txt 2>/dev/null%s", mnt_dir, "") == 0)
+            return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+/* The exporter restarted: big's mount gets a new client; big restarted:
+ * the mount its killed process left is detached and mounted again. */
+static void mount_survives_restarts(void **state)
+{
+    (void)state;
+    tu_skip_without_fuse();
+    if (!mounted()) {
+        print_message("skipped: no mount (see fs_across_the_diagram)\n");
+        skip();
+    }
+    char buf[256];
+    assert_int_equal(sim_ctl(ctl, "restart", "B", buf, sizeof(buf)), 0);
+    assert_true(sim_status_has(ctl, "mount B:data at", 5));
+    assert_true(readable_again());
+    assert_true(sim_status_has(ctl, ": mounted, remounted 1", 30));
+    assert_int_equal(sim_ctl(ctl, "restart", "big", buf, sizeof(buf)), 0);
+    assert_true(readable_again());
+    assert_true(mounted());
+    assert_true(sim_status_has(ctl, ": mounted", 30));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tcp_across_the_diagram),
         cmocka_unit_test(fs_across_the_diagram),
+        cmocka_unit_test(mount_survives_restarts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
