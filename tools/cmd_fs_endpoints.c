@@ -54,6 +54,7 @@ struct chan {
     struct rpmsg_endpoint ept;
     bool live; /* ept created and not yet destroyed */
     bool dead; /* unbound, or its device went: reads drain then EOF */
+    unsigned opens; /* open files: the name stays stat-able while any is */
     pthread_cond_t cond;
     struct msg *q[EPV_QUEUE];
     unsigned head, count;
@@ -293,6 +294,16 @@ struct open_file {
     int flags;
 };
 
+/* A channel some file still has open, by its names (its cpu may be gone). */
+static bool open_chan(const char *cpu, size_t cpulen, const char *name)
+{
+    for (struct chan *ch = g.chans; ch; ch = ch->next)
+        if (ch->opens && strlen(ch->cpu) == cpulen && !strncmp(ch->cpu, cpu, cpulen) &&
+            !strcmp(ch->name, name))
+            return true;
+    return false;
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     (void)fi;
@@ -315,7 +326,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
         st->st_mode = S_IFDIR | 0555;
         st->st_nlink = 2;
         r = 0;
-    } else if (c && svc_by_name(c, name)) {
+    } else if (name && ((c && svc_by_name(c, name)) || open_chan(cpuname, cpulen, name))) {
+        /* An open file's name stays (fstat, as `cat` does) after its service went. */
         st->st_mode = S_IFREG | 0666;
         st->st_nlink = 1;
         r = 0;
@@ -360,6 +372,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         return -ENOMEM;
     pthread_mutex_lock(&g.lock);
     int r = chan_open(path, &of->ch);
+    if (!r)
+        of->ch->opens++;
     pthread_mutex_unlock(&g.lock);
     if (r) {
         free(of);
@@ -375,7 +389,11 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
-    free((struct open_file *)(uintptr_t)fi->fh);
+    struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
+    pthread_mutex_lock(&g.lock);
+    of->ch->opens--;
+    pthread_mutex_unlock(&g.lock);
+    free(of);
     return 0;
 }
 
@@ -476,6 +494,16 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
     return 0;
 }
 
+/* The tree changes as cpus and services come and go: nothing is cached. */
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    (void)conn;
+    cfg->entry_timeout = 0;
+    cfg->negative_timeout = 0;
+    cfg->attr_timeout = 0;
+    return NULL;
+}
+
 static void op_destroy(void *priv)
 {
     (void)priv;
@@ -491,6 +519,7 @@ static const struct fuse_operations ops = {
     .read = op_read,
     .write = op_write,
     .poll = op_poll,
+    .init = op_init,
     .destroy = op_destroy,
 };
 

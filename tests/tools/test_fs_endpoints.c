@@ -3,8 +3,9 @@
  * native link: the tree shows the echo's cpu and service; from a shell,
  * `echo hello > MNT/B/rpmsg-echo` then `cat` (or `read`) gets the answer;
  * from C, O_NONBLOCK reads say EAGAIN, poll wakes for the answer, and each
- * read returns one message, never two joined. Skipped (with the reason)
- * without /dev/fuse.
+ * read returns one message, never two joined; when the echo ends an open
+ * file reads EOF and the cpu leaves the tree, and a new echo is found on the
+ * reopened link. Skipped (with the reason) without /dev/fuse.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +38,8 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+static pid_t start_echo(void);
+
 static int setup(void **state)
 {
     (void)state;
@@ -49,9 +52,7 @@ static int setup(void **state)
     rmtree();
     if (mkdir(base, 0755) || mkdir(mnt, 0755))
         return -1;
-    char *ea[] = { (char *)sim_bin(), "echo", "--link", link_name, "--cpu", "B", "--name",
-                   "rpmsg-echo", NULL };
-    echo_pid = sim_spawn(ea, echo_log);
+    echo_pid = start_echo();
     char *fa[] = { (char *)sim_bin(), "fs", "endpoints", "--link", link_name, mnt, NULL };
     epv_pid = sim_spawn(fa, epv_log);
     if (echo_pid <= 0 || epv_pid <= 0)
@@ -173,12 +174,55 @@ static void nonblocking_poll_and_boundaries(void **state)
     close(fd);
 }
 
+static pid_t start_echo(void)
+{
+    char *ea[] = { (char *)sim_bin(), "echo", "--link", link_name, "--cpu", "B", "--name",
+                   "rpmsg-echo", NULL };
+    return sim_spawn(ea, echo_log);
+}
+
+/* The echo ends: an open file reads EOF, writes EPIPE, polls HUP and the
+ * cpu leaves the tree; a new echo is found again on the reopened link. */
+static void peer_gone_then_back(void **state)
+{
+    (void)state;
+    need_mount();
+    int fd = open(svc, O_RDWR);
+    assert_true(fd >= 0);
+    kill(echo_pid, SIGTERM);
+    assert_int_equal(sim_wait(echo_pid, 20), 0);
+    echo_pid = 0;
+    char dir[160];
+    snprintf(dir, sizeof(dir), "%s/B", mnt);
+    for (int t = 0; t < 2000 && exists(dir); t++)
+        usleep(10000);
+    assert_false(exists(dir));
+    char buf[64];
+    assert_int_equal(read(fd, buf, sizeof(buf)), 0);
+    assert_int_equal(write(fd, "x", 1), -1);
+    assert_int_equal(errno, EPIPE);
+    struct pollfd pf = { .fd = fd, .events = POLLIN | POLLOUT };
+    assert_int_equal(poll(&pf, 1, 0), 1);
+    assert_true(pf.revents & POLLHUP);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0); /* what `cat` does first */
+    close(fd);
+    echo_pid = start_echo();
+    assert_true(echo_pid > 0);
+    for (int t = 0; t < 3000 && !exists(svc); t++)
+        usleep(10000);
+    assert_true(exists(svc));
+    assert_int_equal(sh("echo back > B/rpmsg-echo; read -r l < B/rpmsg-echo; test \"$l\" = back"),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tree_shows_cpus_and_services),
         cmocka_unit_test(shell_echo_then_cat),
         cmocka_unit_test(nonblocking_poll_and_boundaries),
+        cmocka_unit_test(peer_gone_then_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
