@@ -55,6 +55,8 @@ struct chan {
     bool live; /* ept created and not yet destroyed */
     bool dead; /* unbound, or its device went: reads drain then EOF */
     unsigned opens; /* open files: the name stays stat-able while any is */
+    unsigned sending; /* writes inside rpmsg_send: the endpoint is not renewed under them */
+    bool renewing;    /* an open is creating its endpoint, outside the lock */
     pthread_cond_t cond;
     struct msg *q[EPV_QUEUE];
     unsigned head, count;
@@ -150,6 +152,8 @@ static void dev_destroyed(struct rpmsg_device *rdev, void *priv)
     for (struct chan *ch = g.chans; ch; ch = ch->next) {
         if (ch->rdev != rdev)
             continue;
+        while (ch->renewing) /* its endpoint is being created on rdev */
+            pthread_cond_wait(&ch->cond, &g.lock);
         bool live = ch->live;
         ch->live = false;
         ch->dead = true;
@@ -243,6 +247,7 @@ static int chan_open(const char *path, struct chan **out)
     size_t cpulen;
     if (!split_path(path, &cpuname, &cpulen, &name) || !name)
         return -ENOENT;
+again:;
     struct cpu *c = cpu_by_name(cpuname, cpulen);
     struct svc *s = c ? svc_by_name(c, name) : NULL;
     if (!s)
@@ -266,10 +271,16 @@ static int chan_open(const char *path, struct chan **out)
     }
     /* A dead channel's endpoint goes before a new one is bound (the
      * service was announced again, maybe at a new address). */
+    if (ch->sending || ch->renewing) {
+        pthread_cond_wait(&ch->cond, &g.lock);
+        goto again; /* the cpu or the service may have changed meanwhile */
+    }
     bool live = ch->live;
     struct rpmsg_device *rdev = c->rdev;
     uint32_t addr = s->addr;
     ch->live = false;
+    ch->renewing = true;
+    ch->rdev = rdev; /* dev_destroyed waits for this creation to end */
     pthread_mutex_unlock(&g.lock);
     if (live)
         rpmsg_destroy_ept(&ch->ept);
@@ -277,9 +288,16 @@ static int chan_open(const char *path, struct chan **out)
     ch->ept.priv = ch;
     int r = rpmsg_create_ept(&ch->ept, rdev, name, RPMSG_ADDR_ANY, addr, on_msg, on_unbind);
     pthread_mutex_lock(&g.lock);
+    ch->renewing = false;
+    pthread_cond_broadcast(&ch->cond);
     if (r)
         return r;
-    ch->rdev = rdev;
+    if (!ch->rdev) { /* its device went meanwhile */
+        pthread_mutex_unlock(&g.lock);
+        rpmsg_destroy_ept(&ch->ept);
+        pthread_mutex_lock(&g.lock);
+        return -ENOENT;
+    }
     ch->live = true;
     ch->dead = false;
     *out = ch;
@@ -411,12 +429,17 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
     struct chan *ch = ((struct open_file *)(uintptr_t)fi->fh)->ch;
     pthread_mutex_lock(&g.lock);
     bool ok = ch->live && !ch->dead;
+    ch->sending += ok;
     pthread_mutex_unlock(&g.lock);
     if (!ok)
         return -EPIPE;
-    /* Sending while destroyed by dev_destroyed is safe: the core's send
-     * fails on a destroyed endpoint. */
+    /* Destroyed meanwhile by dev_destroyed is safe (the core refuses the
+     * send); only a renewal (memset, create) must wait for us. */
     int r = rpmsg_send(&ch->ept, buf, size);
+    pthread_mutex_lock(&g.lock);
+    if (!--ch->sending)
+        pthread_cond_broadcast(&ch->cond);
+    pthread_mutex_unlock(&g.lock);
     return r < 0 ? r : (int)size;
 }
 
