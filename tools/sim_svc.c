@@ -233,9 +233,11 @@ static void *mount_thread(void *arg)
         struct rpmsg_device *dev = m->dev;
         if (dev && !m->cli_dev && rpmsg_device_is_up(dev)) {
             mount_connect(m, dev, root);
-            continue;
+            if (m->cli_dev)
+                continue;
         }
-        /* Wakes on device changes; the timeout retries a refused connect. */
+        /* Wakes on device changes; the timeout paces the retries of a
+         * refused connect (no such export yet). */
         cond_wait_ms(&s->cond, &s->lock, 200);
     }
     pthread_mutex_unlock(&s->lock);
