@@ -30,9 +30,12 @@ static struct rpmsg_fs_client *cli_get(void)
 {
     struct fs_mount *m = mnt();
     pthread_rwlock_rdlock(&m->lock);
-    if (!m->c)
+    /* Read once, under the lock: after the unlock a swap may set it, and a
+     * caller told "non-NULL" would unlock a lock it does not hold. */
+    struct rpmsg_fs_client *c = m->c;
+    if (!c)
         pthread_rwlock_unlock(&m->lock);
-    return m->c;
+    return c;
 }
 
 static int cli_put(int r)

@@ -316,6 +316,11 @@ static bool readable_again(void)
             return true;
         usleep(100000);
     }
+    /* What the sim saw, for the failure's report. */
+    sim_ctl(ctl, "status", NULL, status, sizeof(status));
+    fprintf(stderr, "the mount did not answer again; status:\n%s\n", status);
+    sim_read(outfile, status, sizeof(status));
+    fprintf(stderr, "the sim's output:\n%s\n", status);
     return false;
 }
 
