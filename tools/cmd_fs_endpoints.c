@@ -90,6 +90,8 @@ static struct {
 
 static struct cpu *cpu_by_dev(struct rpmsg_device *rdev)
 {
+    if (!rdev)
+        return NULL; /* NULL marks a free slot, not a device */
     for (int i = 0; i < EPV_CPUS; i++)
         if (g.cpu[i].rdev == rdev)
             return &g.cpu[i];
@@ -578,6 +580,9 @@ static void free_chans(void)
     while (g.chans) {
         struct chan *ch = g.chans;
         g.chans = ch->next;
+        if (ch->dropped)
+            fprintf(stderr, "rpmsg fs endpoints: %s/%s: %lu messages dropped (%d unread)\n",
+                    ch->cpu, ch->name, ch->dropped, EPV_QUEUE);
         if (ch->live)
             rpmsg_destroy_ept(&ch->ept);
         for (unsigned i = 0; i < ch->count; i++)
