@@ -8,7 +8,6 @@
  * server closed them, and a new fd may reuse their number).
  */
 #include "fs_fuse.h"
-#include "fuse_bg.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -301,10 +300,9 @@ int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
     return fuse_main(argc, argv, &ops, m);
 }
 
-int fs_fuse_start(struct fuse_bg **bg, struct fs_mount *m, const char *prog,
-                  const char *mountpoint, const char *fuse_opts)
+const struct fuse_operations *fs_fuse_ops(void)
 {
-    return fuse_bg_start(bg, &ops, m, prog, mountpoint, fuse_opts);
+    return &ops;
 }
 
 #else
@@ -320,11 +318,9 @@ int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
     return 1;
 }
 
-int fs_fuse_start(struct fuse_bg **bg, struct fs_mount *m, const char *prog,
-                  const char *mountpoint, const char *fuse_opts)
+const struct fuse_operations *fs_fuse_ops(void)
 {
-    (void)m;
-    return fuse_bg_start(bg, NULL, NULL, prog, mountpoint, fuse_opts);
+    return NULL;
 }
 
 #endif

@@ -32,10 +32,10 @@ void fs_mount_deinit(struct fs_mount *m);
 int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
                 const char *fuse_opts, bool debug);
 
-struct fuse_bg;
-/* The same tree served by threads of this process (fuse_bg.h): for a
- * process that does more than mount, such as a `rpmsg sim` core. */
-int fs_fuse_start(struct fuse_bg **bg, struct fs_mount *m, const char *prog,
-                  const char *mountpoint, const char *fuse_opts);
+struct fuse_operations;
+/* The operations themselves (private data: a struct fs_mount), for a
+ * process that serves them from threads of its own (fuse_bg.h, a
+ * `rpmsg sim` core); NULL without libfuse3. */
+const struct fuse_operations *fs_fuse_ops(void);
 
 #endif

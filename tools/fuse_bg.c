@@ -64,6 +64,8 @@ static void *loop(void *arg)
 int fuse_bg_start(struct fuse_bg **out, const struct fuse_operations *ops, void *priv,
                   const char *prog, const char *mountpoint, const char *fuse_opts)
 {
+    if (!ops)
+        return -ENOTSUP;
     fuse_bg_clear_stale(mountpoint); /* a killed predecessor's */
     struct fuse_bg *bg = calloc(1, sizeof(*bg));
     if (!bg)

@@ -204,7 +204,7 @@ static void mount_connect(struct svc_mount *m, struct rpmsg_device *dev, char *r
     m->cli_dev = dev;
     if (!m->bg) {
         fs_mount_init(&m->m, &m->cli[next]);
-        r = fs_fuse_start(&m->bg, &m->m, m->who, m->tm->dir, NULL);
+        r = fuse_bg_start(&m->bg, fs_fuse_ops(), &m->m, m->who, m->tm->dir, NULL);
         if (r < 0) {
             fprintf(stderr, "%s: cannot mount at %s: %s\n", m->who, m->tm->dir,
                     rpmsg_strerror(r));
