@@ -31,6 +31,18 @@ static void check(const struct topo *t)
     }
     if (t->demo_from >= t->ncores || t->demo_to >= t->ncores)
         abort();
+    for (int i = 0; i < t->ncores; i++) {
+        const struct topo_core *c = &t->cores[i];
+        if (c->nbridges > TOPO_SVC_MAX || c->nexports > TOPO_SVC_MAX || c->nmounts > TOPO_SVC_MAX)
+            abort();
+        for (int k = 0; k < c->nmounts; k++)
+            if (c->mount[k].cpu < 0 || c->mount[k].cpu >= t->ncores || c->mount[k].cpu == i ||
+                !memchr(c->mount[k].dir, 0, TOPO_ARG_MAX))
+                abort();
+        for (int k = 0; k < c->nbridges; k++)
+            if (!memchr(c->bridge[k].a, 0, TOPO_ARG_MAX) || !memchr(c->bridge[k].b, 0, TOPO_ARG_MAX))
+                abort();
+    }
     int path[TOPO_CORES_MAX];
     for (int a = 0; a < t->ncores; a++) {
         int n = topo_path(t, a, (a + 1) % t->ncores, path, TOPO_CORES_MAX);

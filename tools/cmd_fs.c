@@ -1,6 +1,7 @@
 /*
  * `rpmsg fs export` serves a directory over a link; `rpmsg fs mount` mounts
- * one that a peer exports (ours, or NuttX's rpmsgfs) through FUSE.
+ * one that a peer exports (ours, or NuttX's rpmsgfs) through FUSE;
+ * `rpmsg fs endpoints` is the endpoint view (cmd_fs_endpoints.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_endpoints.h"
 #include "fs_fuse.h"
 #include "linkopts.h"
 #include "opt.h"
@@ -19,6 +21,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rpmsg fs export [LINK OPTIONS] NAME DIR [--read-only]\n"
                "       rpmsg fs mount [LINK OPTIONS] [CPU:]NAME MOUNTPOINT [-o FUSE-OPTIONS]\n"
+               "       rpmsg fs endpoints [LINK OPTIONS] MOUNTPOINT (rpmsg fs endpoints --help)\n"
                "export serves DIR as NAME until signalled or the link drops (defaults:\n"
                "--role remote --side create). mount mounts the peer's export NAME (for a\n"
                "NuttX peer, NAME is a directory of its VFS such as /data) with FUSE, in the\n"
@@ -185,6 +188,8 @@ static int run(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "endpoints"))
+        return fs_endpoints_main(argc - 1, argv + 1);
     bool export = !strcmp(argv[1], "export");
     if (!export && strcmp(argv[1], "mount")) {
         usage(stderr);

@@ -27,6 +27,7 @@
 #include "sim.h"
 #include "sim_line.h"
 #include "sim_report.h"
+#include "sim_svc.h"
 #include "tools.h"
 
 struct sim {
@@ -121,6 +122,7 @@ static void kill_core(struct sim *s, int i)
     st->pid = 0;
     st->state = SIM_CORE_DEAD;
     memset(st->link, 0, sizeof(st->link));
+    sim_svc_core_gone(&s->t, i);
 }
 
 static void reap_children(struct sim *s, bool quiet)
@@ -133,6 +135,7 @@ static void reap_children(struct sim *s, bool quiet)
                 s->sh->core[i].pid = 0;
                 s->sh->core[i].state = SIM_CORE_DEAD;
                 memset(s->sh->core[i].link, 0, sizeof(s->sh->core[i].link));
+                sim_svc_core_gone(&s->t, i);
                 if (!quiet)
                     printf("rpmsg sim: core %s exited (%s %d)\n", s->t.cores[i].name,
                            WIFSIGNALED(status) ? "signal" : "status",
@@ -319,6 +322,7 @@ static void teardown(struct sim *s)
                     WEXITSTATUS(status));
         s->sh->core[i].state = SIM_CORE_STOPPED;
         s->sh->core[i].pid = 0;
+        sim_svc_core_gone(&s->t, i); /* one that had to be killed */
     }
     /* A core killed before its peer attached leaves its shm object. */
     for (int li = 0; li < s->t.nlinks; li++) {
@@ -413,7 +417,7 @@ static int run(int argc, char **argv)
         return 2;
     }
     char err[512];
-    if (topo_load(&s.t, argv[optind], err, sizeof(err))) {
+    if (topo_load(&s.t, argv[optind], err, sizeof(err)) || sim_svc_check(&s.t, err, sizeof(err))) {
         fprintf(stderr, "rpmsg sim: %s\n", err);
         return 2;
     }

@@ -344,6 +344,11 @@ int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
     return fuse_main(argc, argv, &ops, m);
 }
 
+const struct fuse_operations *fs_fuse_ops(void)
+{
+    return &ops;
+}
+
 #else
 
 int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
@@ -355,6 +360,11 @@ int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
     (void)debug;
     fprintf(stderr, "%s: built without libfuse3 (scripts/install-deps installs it)\n", prog);
     return 1;
+}
+
+const struct fuse_operations *fs_fuse_ops(void)
+{
+    return NULL;
 }
 
 #endif

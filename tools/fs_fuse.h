@@ -32,4 +32,10 @@ void fs_mount_deinit(struct fs_mount *m);
 int fs_fuse_run(struct fs_mount *m, const char *prog, const char *mountpoint,
                 const char *fuse_opts, bool debug);
 
+struct fuse_operations;
+/* The operations themselves (private data: a struct fs_mount), for a
+ * process that serves them from threads of its own (fuse_bg.h, a
+ * `rpmsg sim` core); NULL without libfuse3. */
+const struct fuse_operations *fs_fuse_ops(void);
+
 #endif

@@ -21,6 +21,21 @@ struct sim_link_status {
     uint32_t features, tx_bufs, rx_bufs, tx_buf_size, rx_buf_size;
 };
 
+/* A bridge of the core (topology `bridge =`), as its counters say. */
+struct sim_bridge_status {
+    uint32_t state; /* enum sim_svc_state */
+    uint64_t conns, active, errors, to_rpmsg, to_end;
+};
+
+/* A mount of the core (topology `mount =`). */
+struct sim_mount_status {
+    uint32_t state; /* enum sim_svc_state */
+    uint32_t remounts; /* the client connected again (a new link or route) */
+    char error[80];
+};
+
+enum sim_svc_state { SIM_SVC_WAITING, SIM_SVC_RUNNING, SIM_SVC_FAILED };
+
 enum sim_core_state { SIM_CORE_STOPPED, SIM_CORE_STARTING, SIM_CORE_RUNNING, SIM_CORE_DEAD };
 
 struct sim_core_status {
@@ -31,6 +46,9 @@ struct sim_core_status {
     uint64_t relayed_msgs, relayed_bytes;
     uint64_t echoed;              /* messages answered by the echo service */
     struct sim_link_status link[TOPO_LINKS_MAX]; /* by topology link index */
+    struct sim_bridge_status bridge[TOPO_SVC_MAX];
+    struct sim_mount_status mount[TOPO_SVC_MAX];
+    uint32_t fs_clients; /* clients of this core's exports */
 };
 
 /* One measured route: ping round trips, then a windowed echo stream. */

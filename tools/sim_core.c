@@ -1,7 +1,8 @@
 /*
  * One core of `rpmsg sim`, in its own (forked) process: its links, a router
  * (hub or not, as the topology says), the built-in echo and ping services,
- * and, on the demo's source core, the demo client (sim_demo.c).
+ * the bridges, exports and mounts its section declares (sim_svc.c), and, on
+ * the demo's source core, the demo client (sim_demo.c).
  *
  * The main thread supervises: it opens links whose peer is not there yet,
  * reopens native VirtIO links whose peer died (they never come back by
@@ -21,6 +22,7 @@
 #include "pcap.h"
 #include "sim.h"
 #include "sim_demo.h"
+#include "sim_svc.h"
 
 #define ECHO_EPTS 64
 
@@ -257,6 +259,14 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
         fprintf(stderr, "rpmsg sim: core %s: setup failed: %s\n", t->cores[me].name, rpmsg_strerror(r));
         return 1;
     }
+    struct sim_svc *svc = NULL;
+    r = sim_svc_start(&svc, t, me, &sh->core[me]);
+    if (r) {
+        fprintf(stderr, "rpmsg sim: core %s: services: %s\n", t->cores[me].name,
+                rpmsg_strerror(r));
+        sim_svc_stop(svc);
+        return 1;
+    }
     struct sim_demo_client *demo = NULL;
     if (o->demo && t->demo_from == me)
         sim_demo_start(&demo, t, sh, o);
@@ -280,10 +290,12 @@ int sim_core_main(const struct topo *t, int me, struct sim_shared *sh,
         }
         reap(&c, NULL, false);
         publish(&c);
+        sim_svc_publish(svc);
         usleep(50 * 1000);
     }
 
     sim_demo_stop(demo);
+    sim_svc_stop(svc);
     rpmsg_unregister_callback(&c, NULL, dev_destroyed, svc_match, svc_bind);
     reap(&c, NULL, true);
     rpmsg_router_destroy(c.router);

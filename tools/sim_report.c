@@ -28,7 +28,57 @@ void sim_print_topology(const struct topo *t, FILE *f)
             fprintf(f, " ber %g", l->ber);
         fprintf(f, "\n");
     }
+    for (int i = 0; i < t->ncores; i++) {
+        const struct topo_core *c = &t->cores[i];
+        for (int k = 0; k < c->nbridges; k++)
+            fprintf(f, "  core %-10s bridge %s %s\n", c->name, c->bridge[k].a, c->bridge[k].b);
+        for (int k = 0; k < c->nexports; k++)
+            fprintf(f, "  core %-10s export %s %s%s\n", c->name, c->export[k].name,
+                    c->export[k].dir, c->export[k].ro ? " (read-only)" : "");
+        for (int k = 0; k < c->nmounts; k++)
+            fprintf(f, "  core %-10s mount %s:%s at %s\n", c->name, t->cores[c->mount[k].cpu].name,
+                    c->mount[k].name, c->mount[k].dir);
+    }
 }
+
+
+static const char *const svc_states[] = { "waiting", "running", "FAILED" };
+
+/* One line per declared service of a running core: bridges with their
+ * connections and bytes, exports with their clients, mounts. */
+static void print_services(const struct topo *t, const struct sim_shared *sh, FILE *f)
+{
+    for (int i = 0; i < t->ncores; i++) {
+        const struct topo_core *c = &t->cores[i];
+        const struct sim_core_status *st = &sh->core[i];
+        if (st->state != SIM_CORE_RUNNING)
+            continue;
+        for (int k = 0; k < c->nbridges; k++) {
+            const struct sim_bridge_status *b = &st->bridge[k];
+            fprintf(f, "  %-10s bridge %s %s: %s, connections %llu (active %llu), bytes to "
+                       "rpmsg %llu, to the end %llu, errors %llu\n",
+                    c->name, c->bridge[k].a, c->bridge[k].b, svc_states[b->state % 3],
+                    (unsigned long long)b->conns, (unsigned long long)b->active,
+                    (unsigned long long)b->to_rpmsg, (unsigned long long)b->to_end,
+                    (unsigned long long)b->errors);
+        }
+        for (int k = 0; k < c->nexports; k++)
+            fprintf(f, "  %-10s export %s (%s%s): clients %u\n", c->name, c->export[k].name,
+                    c->export[k].dir, c->export[k].ro ? ", read-only" : "", st->fs_clients);
+        for (int k = 0; k < c->nmounts; k++) {
+            const struct sim_mount_status *m = &st->mount[k];
+            fprintf(f, "  %-10s mount %s:%s at %s: %s", c->name, t->cores[c->mount[k].cpu].name,
+                    c->mount[k].name, c->mount[k].dir,
+                    m->state == SIM_SVC_RUNNING ? "mounted" : svc_states[m->state % 3]);
+            if (m->remounts)
+                fprintf(f, ", remounted %u", m->remounts);
+            if (m->state != SIM_SVC_RUNNING && m->error[0])
+                fprintf(f, " (%s)", m->error);
+            fprintf(f, "\n");
+        }
+    }
+}
+
 
 static void human(char *buf, size_t n, uint64_t v)
 {
@@ -78,6 +128,7 @@ void sim_print_status(const struct topo *t, const struct sim_shared *sh, FILE *f
         }
         fprintf(f, "\n");
     }
+    print_services(t, sh, f);
 }
 
 void sim_print_core_links(const struct topo *t, const struct sim_shared *sh, int core, FILE *f)

@@ -29,6 +29,7 @@ struct parse {
     bool type_set[TOPO_LINKS_MAX];
     char demo_name[2][TOPO_NAME_MAX];
     int demo_line[2];
+    char mount_cpu[TOPO_CORES_MAX][TOPO_SVC_MAX][TOPO_NAME_MAX];
 };
 
 static int fail(struct parse *p, int line, const char *fmt, ...)
@@ -211,6 +212,80 @@ static int link_key(struct parse *p, const char *key, const char *value)
     return fail(p, p->lineno, "unknown key '%s' in a link section", key);
 }
 
+/* Splits v into at most max whitespace-separated words of at most len-1
+ * bytes each (into words[i], len apart); the number of words, or -1 when
+ * there are more than max or one is too long. */
+static int words(const char *v, char *w, size_t len, int max)
+{
+    int n = 0;
+    for (;;) {
+        v += strspn(v, " \t");
+        if (!*v)
+            return n;
+        size_t k = strcspn(v, " \t");
+        if (n == max || k >= len)
+            return -1;
+        memcpy(w + (size_t)n * len, v, k);
+        w[(size_t)n * len + k] = '\0';
+        n++;
+        v += k;
+    }
+}
+
+/* bridge, export and mount: the services a core runs (sim_svc.c). */
+static int service_key(struct parse *p, struct topo_core *c, const char *key, const char *value)
+{
+    char w[3][TOPO_ARG_MAX];
+    int n = words(value, &w[0][0], TOPO_ARG_MAX, 3);
+    if (!strcmp(key, "bridge")) {
+        if (n != 2)
+            return fail(p, p->lineno, "bridge: expected two addresses of `rpmsg sock` "
+                                      "(e.g. tcp-listen:5201 rpmsg:B:NAME)");
+        if (c->nbridges == TOPO_SVC_MAX)
+            return fail(p, p->lineno, "more than %d bridges on core '%s'", TOPO_SVC_MAX, c->name);
+        struct topo_bridge *b = &c->bridge[c->nbridges++];
+        strcpy(b->a, w[0]);
+        strcpy(b->b, w[1]);
+        b->line = p->lineno;
+        return 1;
+    }
+    if (!strcmp(key, "export")) {
+        if (n < 2 || (n == 3 && strcmp(w[2], "ro")))
+            return fail(p, p->lineno, "export: expected NAME DIR [ro]");
+        if (!valid_name(w[0]))
+            return fail(p, p->lineno, "export: bad name '%s' (1..%d of A-Z a-z 0-9 _ - .)", w[0],
+                        TOPO_NAME_MAX - 1);
+        if (c->nexports == TOPO_SVC_MAX)
+            return fail(p, p->lineno, "more than %d exports on core '%s'", TOPO_SVC_MAX, c->name);
+        for (int i = 0; i < c->nexports; i++)
+            if (!strcmp(c->export[i].name, w[0]))
+                return fail(p, p->lineno, "export '%s' defined twice on core '%s' (first at line %d)",
+                            w[0], c->name, c->export[i].line);
+        struct topo_export *e = &c->export[c->nexports++];
+        strcpy(e->name, w[0]);
+        strcpy(e->dir, w[1]);
+        e->ro = n == 3;
+        e->line = p->lineno;
+        return 1;
+    }
+    /* mount */
+    char *colon = n == 2 ? strchr(w[0], ':') : NULL;
+    if (!colon)
+        return fail(p, p->lineno, "mount: expected CPU:NAME MOUNTPOINT");
+    *colon = '\0';
+    if (!valid_name(w[0]) || !valid_name(colon + 1))
+        return fail(p, p->lineno, "mount: bad core or export name in '%s:%s'", w[0], colon + 1);
+    if (c->nmounts == TOPO_SVC_MAX)
+        return fail(p, p->lineno, "more than %d mounts on core '%s'", TOPO_SVC_MAX, c->name);
+    int ci = (int)(c - p->t->cores);
+    struct topo_mount *m = &c->mount[c->nmounts];
+    strcpy(p->mount_cpu[ci][c->nmounts++], w[0]);
+    strcpy(m->name, colon + 1);
+    strcpy(m->dir, w[1]);
+    m->line = p->lineno;
+    return 1;
+}
+
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
     struct parse *p = user;
@@ -248,7 +323,11 @@ static int handler(void *user, const char *section, const char *key, const char 
             strcpy(c->shm, value);
             return 1;
         }
-        return fail(p, p->lineno, "unknown key '%s' in a core section (hub, program, kind, shm)",
+        if (!strcmp(key, "bridge") || !strcmp(key, "export") || !strcmp(key, "mount"))
+            return service_key(p, c, key, value);
+        return fail(p, p->lineno,
+                    "unknown key '%s' in a core section (hub, program, kind, shm, bridge, "
+                    "export, mount)",
                     key);
     }
     if (p->cur_link >= 0)
@@ -279,6 +358,12 @@ static int check_nuttx(struct parse *p, int c, int nlinks)
 {
     struct topo *t = p->t;
     struct topo_core *k = &t->cores[c];
+    if ((k->nuttx || k->program[0]) && k->nbridges + k->nexports + k->nmounts)
+        return !fail(p, k->nbridges ? k->bridge[0].line : k->nexports ? k->export[0].line
+                                                                        : k->mount[0].line,
+                     "core '%s' is not a built-in core (program or nuttx-sim): it runs no "
+                     "bridge, export or mount",
+                     k->name);
     if (!k->nuttx) {
         if (k->shm[0])
             return !fail(p, k->line, "core '%s': shm applies to kind = nuttx-sim only", k->name);
@@ -341,6 +426,19 @@ static int resolve(struct parse *p)
         if (check_nuttx(p, c, n))
             return 0;
     }
+    for (int c = 0; c < t->ncores; c++)
+        for (int i = 0; i < t->cores[c].nmounts; i++) {
+            struct topo_mount *m = &t->cores[c].mount[i];
+            int path[TOPO_CORES_MAX];
+            m->cpu = topo_core_index(t, p->mount_cpu[c][i]);
+            if (m->cpu < 0)
+                return fail(p, m->line, "mount: unknown core '%s'", p->mount_cpu[c][i]);
+            if (m->cpu == c)
+                return fail(p, m->line, "mount: core '%s' mounts its own export", t->cores[c].name);
+            if (!topo_path(t, c, m->cpu, path, TOPO_CORES_MAX))
+                return fail(p, m->line, "mount: no route from '%s' to '%s' (only hubs forward)",
+                            t->cores[c].name, t->cores[m->cpu].name);
+        }
     if (t->ncores < 2)
         return fail(p, p->lineno, "a topology needs at least two cores and a link");
     int *d[2] = { &t->demo_from, &t->demo_to };

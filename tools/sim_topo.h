@@ -10,6 +10,30 @@
 #define TOPO_LINKS_MAX 32
 #define TOPO_NAME_MAX 24
 #define TOPO_LINKS_PER_CORE 8
+#define TOPO_SVC_MAX 4 /* bridges, exports and mounts, each, per core */
+#define TOPO_ARG_MAX 256
+
+/* bridge = A B: the two addresses of `rpmsg sock` (checked by sim_svc.c). */
+struct topo_bridge {
+    char a[TOPO_ARG_MAX], b[TOPO_ARG_MAX];
+    int line;
+};
+
+/* export = NAME DIR [ro] */
+struct topo_export {
+    char name[TOPO_NAME_MAX * 2];
+    char dir[TOPO_ARG_MAX];
+    bool ro;
+    int line;
+};
+
+/* mount = CPU:NAME MOUNTPOINT */
+struct topo_mount {
+    int cpu; /* core index */
+    char name[TOPO_NAME_MAX * 2];
+    char dir[TOPO_ARG_MAX];
+    int line;
+};
 
 enum topo_link_type { TOPO_VIRTIO, TOPO_UART, TOPO_SPI };
 
@@ -22,6 +46,10 @@ struct topo_core {
     bool nuttx;
     char shm[64];
     int line;
+    struct topo_bridge bridge[TOPO_SVC_MAX];
+    struct topo_export export[TOPO_SVC_MAX];
+    struct topo_mount mount[TOPO_SVC_MAX];
+    int nbridges, nexports, nmounts;
 };
 
 struct topo_link {

@@ -75,6 +75,54 @@ static void bad_files(void **state)
                  3, "core 'c' has no link");
 }
 
+/* bridge, export and mount keys: each rejection names its own line. */
+static void bad_services(void **state)
+{
+    (void)state;
+#define TWO "[link l]\ntype = virtio\nhost = a\nremote = b\n"
+    expect_error("[core a]\nbridge = tcp-listen:5201\n[core b]\n" TWO, 2,
+                 "bridge: expected two addresses of `rpmsg sock`");
+    expect_error("[core a]\n[core b]\n\nbridge = tcp-listen:5201 tcp:1.2.3.4:5\n" TWO, 4,
+                 "bridge: 'tcp-listen:5201 tcp:1.2.3.4:5' is no bridge of `rpmsg sock`");
+    expect_error("[core a]\nbridge = tcp-listen:5201 rpmsg:zz:svc\n[core b]\n" TWO, 2,
+                 "bridge: unknown core 'zz'");
+    expect_error("[core a]\nbridge = tcp-listen:5201 rpmsg:svc\n[core b]\n" TWO, 2,
+                 "bridge: rpmsg:svc names no core (rpmsg:CPU:NAME)");
+    expect_error("[core a]\nbridge = stdio rpmsg:b:svc\n[core b]\n" TWO, 2,
+                 "bridge: stdio: a core has no stdio");
+    expect_error("[core a]\n[core b]\nexport = data /nonexistent/dir\n" TWO, 3,
+                 "export 'data': '/nonexistent/dir' is no directory");
+    expect_error("[core a]\n[core b]\nexport = data /tmp rw\n" TWO, 3,
+                 "export: expected NAME DIR [ro]");
+    expect_error("[core a]\n[core b]\nexport = d /tmp\nexport = d /tmp ro\n" TWO, 4,
+                 "export 'd' defined twice on core 'b' (first at line 3)");
+    expect_error("[core a]\nmount = b /tmp\n[core b]\n" TWO, 2,
+                 "mount: expected CPU:NAME MOUNTPOINT");
+    expect_error("[core a]\n\nmount = q:data /tmp\n[core b]\n" TWO, 3,
+                 "mount: unknown core 'q'");
+    expect_error("[core a]\nmount = a:data /tmp\n[core b]\n" TWO, 2,
+                 "mount: core 'a' mounts its own export");
+    expect_error("[core a]\nmount = b:data /nonexistent/mnt\n[core b]\n" TWO, 2,
+                 "mount 'data': mount point '/nonexistent/mnt' is no directory");
+    expect_error("[core a]\nmount = c:data /tmp\n[core b]\n[core c]\n" TWO
+                 "[link m]\ntype = virtio\nhost = b\nremote = c\n", 2,
+                 "mount: no route from 'a' to 'c' (only hubs forward)");
+    expect_error("[core a]\nprogram = true\nexport = d /tmp\n[core b]\n" TWO, 3,
+                 "core 'a' is not a built-in core (program or nuttx-sim)");
+#undef TWO
+}
+
+/* A file with every new key parses and --check prints the services. */
+static void services_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(check_file(sim_example("services.ini")), 0);
+    assert_non_null(strstr(out, "core big        bridge tcp-listen:127.0.0.1:5201 rpmsg:B:iperf"));
+    assert_non_null(strstr(out, "core B          bridge rpmsg-listen:iperf tcp:127.0.0.1:5202"));
+    assert_non_null(strstr(out, "core B          export data /tmp (read-only)"));
+    assert_non_null(strstr(out, "core big        mount B:data at /mnt"));
+}
+
 static void missing_file(void **state)
 {
     (void)state;
@@ -88,6 +136,8 @@ int main(void)
         cmocka_unit_test(examples_parse),
         cmocka_unit_test(bad_files),
         cmocka_unit_test(missing_file),
+        cmocka_unit_test(bad_services),
+        cmocka_unit_test(services_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

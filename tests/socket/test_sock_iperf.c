@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "iperf_json.h"
 #include "sock_fixture.h"
 #include "sock_proc.h"
 
@@ -58,18 +59,6 @@ static char *slurp(const char *path)
     fclose(f);
     buf[n] = '\0';
     return buf;
-}
-
-/* The number after "bytes": in the object named key ("sum_sent" ...) of the
- * "end" section; -1 if absent. */
-static long long end_bytes(const char *j, const char *key)
-{
-    const char *end = strstr(j, "\"end\":");
-    char k[64];
-    snprintf(k, sizeof(k), "\"%s\":", key);
-    const char *o = end ? strstr(end, k) : NULL;
-    const char *b = o ? strstr(o, "\"bytes\":") : NULL;
-    return b ? strtoll(b + 8, NULL, 10) : -1;
 }
 
 static void write_topology(const char *bin, uint16_t front, uint16_t back)
@@ -127,8 +116,8 @@ static void test_iperf3_across_hop(void **st)
             break;
         usleep(500000);
     }
-    long long sent = j ? end_bytes(j, "sum_sent") : -1;
-    long long rcvd = j ? end_bytes(j, "sum_received") : -1;
+    long long sent = j ? tu_iperf_end_bytes(j, "sum_sent") : -1;
+    long long rcvd = j ? tu_iperf_end_bytes(j, "sum_received") : -1;
     stop_all();
     if (rc != 0 || !j || strstr(j, "\"error\":")) {
         print_error("iperf3 exit %d, its JSON:\n%s\nthe sim's output:\n%s\n", rc, j ? j : "(none)",
