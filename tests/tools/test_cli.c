@@ -82,7 +82,7 @@ static void test_version_everywhere(void **st)
 {
     (void)st;
     const char *cmds[] = { NULL, "bench", "demo", "echo", "fs", "line", "list", "ping", "sim",
-                           "sim-ctl", "sock" };
+                           "sim-ctl", "sock", "trace" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *args[] = { cmds[i] ? cmds[i] : "--version", "--version", NULL };
         if (!cmds[i])

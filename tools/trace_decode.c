@@ -1,0 +1,151 @@
+#include "trace_decode.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pcap.h"
+#include "rpmsg/rpmsg.h"
+
+#define NS_ADDR 0x35u
+#define NS_MSG_SIZE 40u
+
+struct out {
+    char *p;
+    size_t cap, len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    if (o->len >= o->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        o->len = o->len + (size_t)w < o->cap ? o->len + (size_t)w : o->cap - 1;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+void trace_decoder_init(struct trace_decoder *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+/* Both ends may use one address: an endpoint is its side and address. */
+static const char *service_at(const struct trace_decoder *d, int dir, uint32_t addr)
+{
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->svc[i].addr == addr && d->svc[i].dir == dir)
+            return d->svc[i].name;
+    return NULL;
+}
+
+static void learn(struct trace_decoder *d, int dir, const char *name, uint32_t addr, bool destroy)
+{
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->svc[i].addr == addr && d->svc[i].dir == dir) {
+            if (destroy)
+                d->svc[i] = d->svc[--d->n];
+            else
+                snprintf(d->svc[i].name, sizeof(d->svc[i].name), "%s", name);
+            return;
+        }
+    if (!destroy && d->n < TRACE_DEC_SERVICES) {
+        d->svc[d->n].addr = addr;
+        d->svc[d->n].dir = dir;
+        snprintf(d->svc[d->n++].name, sizeof(d->svc[0].name), "%s", name);
+    }
+}
+
+/* Printable bytes as text, others as '.': names come off a wire. */
+static void put_name(struct out *o, const uint8_t *s, size_t max)
+{
+    put(o, "\"");
+    for (size_t i = 0; i < max && s[i]; i++)
+        put(o, "%c", s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ? s[i] : '.');
+    put(o, "\"");
+}
+
+static void put_ns(struct out *o, struct trace_decoder *d, int dir, const uint8_t *p)
+{
+    static const char *const kinds[] = { "CREATE", "DESTROY", "CREATE_ACK" };
+    uint32_t addr = le32(p + 32), flags = le32(p + 36);
+    put(o, " NS %s ", flags < 3 ? kinds[flags] : "?");
+    put_name(o, p, 32);
+    put(o, " at 0x%x", addr);
+    char name[33];
+    memcpy(name, p, 32);
+    name[32] = '\0';
+    if (flags == 0)
+        learn(d, dir, name, addr, false);
+    else if (flags == 1)
+        learn(d, dir, name, addr, true);
+}
+
+static void put_hex(struct out *o, const uint8_t *p, size_t n)
+{
+    size_t shown = n < 16 ? n : 16;
+    put(o, " data");
+    for (size_t i = 0; i < shown; i++)
+        put(o, " %02x", p[i]);
+    if (shown < n)
+        put(o, " ...");
+}
+
+void trace_decode(struct trace_decoder *d, const uint8_t *rec, size_t len, char *buf, size_t cap)
+{
+    struct out o = { buf, cap, 0 };
+    buf[0] = '\0';
+    if (len < PCAP_PSEUDO_SIZE || rec[0] != 'R') {
+        put(&o, "not an rpmsg record");
+        return;
+    }
+    bool observed = rec[3] & PCAP_F_OBSERVED;
+    const char *dir = observed ? (rec[2] == PCAP_DIR_TX ? "host>remote" : "remote>host")
+                               : (rec[2] == PCAP_DIR_TX ? "sent" : "received");
+    if (rec[3] & PCAP_F_LOST) {
+        put(&o, "%-8s (seen too late: its buffer already held a later message)", dir);
+        return;
+    }
+    const uint8_t *m = rec + PCAP_PSEUDO_SIZE;
+    size_t mlen = len - PCAP_PSEUDO_SIZE;
+    if (mlen < RPMSG_HDR_SIZE) {
+        put(&o, "%-8s short message (%zu bytes)", dir, mlen);
+        return;
+    }
+    uint32_t src = le32(m), dst = le32(m + 4);
+    uint16_t plen = le16(m + 12), flags = le16(m + 14);
+    put(&o, "%-8s 0x%x -> 0x%x len %u", dir, src, dst, plen);
+    if (flags)
+        put(&o, " flags 0x%x", flags);
+    const uint8_t *p = m + RPMSG_HDR_SIZE;
+    size_t avail = mlen - RPMSG_HDR_SIZE;
+    size_t n = plen < avail ? plen : avail;
+    if (dst == NS_ADDR && n == NS_MSG_SIZE) {
+        put_ns(&o, d, rec[2], p);
+        return;
+    }
+    /* From the sender's endpoint, or to the receiver's. */
+    const char *svc = service_at(d, rec[2], src);
+    if (!svc)
+        svc = service_at(d, !rec[2], dst);
+    if (svc)
+        put(&o, " [%s]", svc);
+    if (n)
+        put_hex(&o, p, n);
+    if (n < plen)
+        put(&o, " (cut: %zu of %u bytes)", n, plen);
+}
