@@ -10,6 +10,8 @@
 
 #define NS_ADDR 0x35u
 #define NS_MSG_SIZE 40u
+#define ROUTER_ADDR 0x3f0u
+#define ROUTER_MSG_SIZE 88u
 
 struct out {
     char *p;
@@ -89,10 +91,103 @@ static void put_ns(struct out *o, struct trace_decoder *d, int dir, const uint8_
     char name[33];
     memcpy(name, p, 32);
     name[32] = '\0';
-    if (flags == 0)
+    if (flags == 0 || flags == 2) /* CREATE_ACK names the acknowledging side's endpoint */
         learn(d, dir, name, addr, false);
     else if (flags == 1)
         learn(d, dir, name, addr, true);
+}
+
+/* RPMsg Socket (nuttx-wire.md 3, src/services/socket/sock_wire.h). */
+static bool put_sock(struct out *o, const uint8_t *p, size_t n)
+{
+    if (n < 8)
+        return false;
+    uint32_t cmd = le32(p);
+    if (cmd == 1) {
+        put(o, " SYNC size %u", le32(p + 4));
+        if (n >= 28 && le32(p + 20) == 0x31585352u) /* "RSX1": ours */
+            put(o, " RSX1 full %u", le32(p + 24));
+        if (n >= 32 && le32(p + 28) && le32(p + 28) <= n - 32) {
+            put(o, " name ");
+            put_name(o, p + 32, le32(p + 28));
+        }
+    } else if (cmd == 2 && n >= 12) {
+        put(o, " DATA pos %u len %u", le32(p + 4), le32(p + 8));
+    } else if (cmd == 3) {
+        put(o, " SHUTDOWN how %u", le32(p + 4));
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static const char *const fs_cmds[] = {
+    "INIT", "OPEN", "CLOSE", "READ", "WRITE", "LSEEK", "IOCTL", "SYNC", "DUP", "FSTAT",
+    "FTRUNCATE", "OPENDIR", "READDIR", "REWINDDIR", "CLOSEDIR", "STATFS", "UNLINK", "MKDIR",
+    "RMDIR", "RENAME", "STAT", "FCHSTAT", "CHSTAT",
+};
+static const char *const fs_xcmds[] = { "X_HELLO", "X_PREAD", "X_PWRITE", "X_LSEEK", "X_FTRUNCATE" };
+
+/* Where a request's path starts (nuttx-wire.md 2), 0 for none. */
+static size_t fs_path_off(uint32_t cmd)
+{
+    switch (cmd) {
+    case 1: case 17: return 24;
+    case 11: case 16: case 18: case 19: return 16;
+    case 15: return 80;
+    case 20: return 104;
+    case 22: return 108;
+    default: return 0;
+    }
+}
+
+/* RPMsg FS: requests carry result -ENXIO (-6), replies the answer. */
+static bool put_fs(struct out *o, const uint8_t *p, size_t n)
+{
+    if (n < 16)
+        return false;
+    uint32_t cmd = le32(p);
+    int32_t result = (int32_t)le32(p + 4);
+    const char *name = cmd < 23 ? fs_cmds[cmd] : cmd >= 64 && cmd <= 68 ? fs_xcmds[cmd - 64] : NULL;
+    if (!name)
+        return false;
+    bool request = result == -6 && cmd != 64;
+    put(o, " FS %s", name);
+    if (cmd == 64 && n >= 24) {
+        put(o, " version %u features 0x%x", le32(p + 16), le32(p + 20));
+        return true;
+    }
+    if (request)
+        put(o, " request");
+    else
+        put(o, " reply %d", result);
+    size_t off = fs_path_off(cmd);
+    if (request && off && n > off) {
+        put(o, " ");
+        put_name(o, p + off, n - off);
+    }
+    if (cmd == 12 && !request && n > 28) {
+        put(o, " ");
+        put_name(o, p + 28, n - 28);
+    }
+    return true;
+}
+
+/* The router's control message (src/transport/router/router.c). */
+static void put_router(struct out *o, const uint8_t *p)
+{
+    static const char *const types[] = { "?", "HELLO", "ROUTE", "CONNECT", "ACCEPT", "REJECT",
+                                         "DISCONNECT" };
+    put(o, " router %s ", p[1] < 7 ? types[p[1]] : "?");
+    put_name(o, p + 24, 32);
+    if (p[1] == 2)
+        put(o, " hops %u", p[2]);
+    if (p[1] == 3) {
+        put(o, " from ");
+        put_name(o, p + 56, 32);
+    }
+    if (p[3])
+        put(o, " flags 0x%x", p[3]);
 }
 
 static void put_hex(struct out *o, const uint8_t *p, size_t n)
@@ -142,9 +237,18 @@ void trace_decode(struct trace_decoder *d, const uint8_t *rec, size_t len, char 
     const char *svc = service_at(d, rec[2], src);
     if (!svc)
         svc = service_at(d, !rec[2], dst);
+    if (src == ROUTER_ADDR && dst == ROUTER_ADDR && n == ROUTER_MSG_SIZE) {
+        put_router(&o, p);
+        return;
+    }
     if (svc)
         put(&o, " [%s]", svc);
-    if (n)
+    bool done = false;
+    if (svc && !strncmp(svc, "s:", 2))
+        done = put_sock(&o, p, n);
+    else if (svc && !strncmp(svc, "rpmsgfs-", 8))
+        done = put_fs(&o, p, n);
+    if (!done && n)
         put_hex(&o, p, n);
     if (n < plen)
         put(&o, " (cut: %zu of %u bytes)", n, plen);

@@ -23,22 +23,13 @@
 
 #define COUNT 20
 
-static char lua[1024], ping_pcap[160], echo_pcap[160], trace_pcap[160];
+static char ping_pcap[160], echo_pcap[160], trace_pcap[160];
 
 /* tshark's fields of every record in file, one record a line. */
 static void decode(const char *file, char *buf, size_t size)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "tshark -n -X lua_script:%s -r %s -T fields -E separator=, -e rpmsg.dir "
-             "-e rpmsg.src -e rpmsg.dst -e rpmsg.len -e rpmsg_ns.name -e rpmsg_ns.addr "
-             "-e rpmsg_ns.flags 2>/dev/null",
-             lua, file);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(buf, 1, size - 1, p);
-    buf[n] = '\0';
-    assert_int_equal(pclose(p), 0);
+    assert_int_equal(tr_tshark(file, "rpmsg.dir rpmsg.src rpmsg.dst rpmsg.len rpmsg_ns.name "
+                                     "rpmsg_ns.addr rpmsg_ns.flags", buf, size), 0);
 }
 
 static int count_lines(const char *text, const char *line)
@@ -113,8 +104,7 @@ static void test_sim_pcap_dir(void **st)
     char dir[160], ini[1024];
     snprintf(dir, sizeof(dir), "/tmp/%ssim", tr_prefix);
     assert_int_equal(mkdir(dir, 0700), 0);
-    snprintf(ini, sizeof(ini), "%s", lua);
-    snprintf(strstr(ini, "/tools/wireshark/"), 64, "/examples/heterogeneous.ini");
+    tr_source_path(ini, sizeof(ini), "examples/heterogeneous.ini");
     const char *sim[] = { "sim", ini, "--demo", "--count", "200", "--pings", "20",
                           "--interval", "0", "--pcap", dir, NULL };
     int r = tr_run(&tr_procs[0], sim, 120000);
@@ -139,6 +129,20 @@ static void test_sim_pcap_dir(void **st)
     int b_received = count_prefix(b, "1,"), b_sent = count_prefix(b, "0,");
     assert_true(b_received <= a_sent && a_sent - b_received <= 128);
     assert_true(a_received <= b_sent && b_sent - a_received <= 128);
+    /* The router's control messages on big's SPI link to the hub A: both
+     * HELLOs (A's says HUB), A's route to B one hop away, and B's circuit
+     * setup to big, answered. */
+    snprintf(path, sizeof(path), "%s/spi0-big.pcap", dir);
+    assert_int_equal(tr_tshark(path, "rpmsg.dir rpmsg_router.type rpmsg_router.name "
+                                     "rpmsg_router.src rpmsg_router.hops rpmsg_router.hub",
+                               a, sizeof(a)), 0);
+    const char *want[] = { "0,1,big,,0,0\n", "1,1,A,,0,1\n", "1,2,B,,1,0\n", "1,3,big,B,1,0\n",
+                           "0,4,,,0,0\n" };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (!strstr(a, want[i]))
+            fprintf(stderr, "no %s in:\n%s\n", want[i], a);
+        assert_non_null(strstr(a, want[i]));
+    }
     char rm[256];
     snprintf(rm, sizeof(rm), "rm -rf %s", dir);
     assert_int_equal(system(rm), 0);
@@ -316,11 +320,6 @@ int main(void)
 {
     if (!tr_init("rpmsg-tracetest"))
         return 1;
-    snprintf(lua, sizeof(lua), "%s", __FILE__);
-    char *p = strstr(lua, "/tests/tools/");
-    if (!p)
-        return 1;
-    snprintf(p, sizeof(lua) - (size_t)(p - lua), "/tools/wireshark/rpmsg.lua");
     snprintf(ping_pcap, sizeof(ping_pcap), "/tmp/%sping.pcap", tr_prefix);
     snprintf(echo_pcap, sizeof(echo_pcap), "/tmp/%secho.pcap", tr_prefix);
     snprintf(trace_pcap, sizeof(trace_pcap), "/tmp/%strace.pcap", tr_prefix);
