@@ -68,6 +68,12 @@ int pcap_write(struct pcap *p, int dir, unsigned flags, const void *msg, size_t 
         if (used < len)
             len = used;
     }
+    return pcap_write_kind(p, PCAP_KIND_MSG, dir, flags, msg, len);
+}
+
+int pcap_write_kind(struct pcap *p, unsigned kind, int dir, unsigned flags, const void *msg,
+                    size_t len)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     size_t cap = len > SNAPLEN - PCAP_PSEUDO_SIZE ? SNAPLEN - PCAP_PSEUDO_SIZE : len;
@@ -77,7 +83,7 @@ int pcap_write(struct pcap *p, int dir, unsigned flags, const void *msg, size_t 
     put32(h + 8, (uint32_t)(cap + PCAP_PSEUDO_SIZE));
     put32(h + 12, (uint32_t)(len + PCAP_PSEUDO_SIZE));
     h[16] = 'R';
-    h[17] = 1;
+    h[17] = (uint8_t)kind;
     h[18] = (uint8_t)dir;
     h[19] = (uint8_t)flags;
     put32(h + 20, (uint32_t)len);

@@ -200,6 +200,83 @@ static void put_hex(struct out *o, const uint8_t *p, size_t n)
         put(o, " ...");
 }
 
+/* One message (header and payload) of side dir, after its direction's name. */
+static void put_msg(struct out *o, struct trace_decoder *d, int dir, const uint8_t *m, size_t mlen)
+{
+    if (mlen < RPMSG_HDR_SIZE) {
+        put(o, " short message (%zu bytes)", mlen);
+        return;
+    }
+    uint32_t src = le32(m), dst = le32(m + 4);
+    uint16_t plen = le16(m + 12), flags = le16(m + 14);
+    put(o, " 0x%x -> 0x%x len %u", src, dst, plen);
+    if (flags)
+        put(o, " flags 0x%x", flags);
+    const uint8_t *p = m + RPMSG_HDR_SIZE;
+    size_t avail = mlen - RPMSG_HDR_SIZE;
+    size_t n = plen < avail ? plen : avail;
+    if (dst == NS_ADDR && n == NS_MSG_SIZE) {
+        put_ns(o, d, dir, p);
+        return;
+    }
+    if (src == ROUTER_ADDR && dst == ROUTER_ADDR && n == ROUTER_MSG_SIZE) {
+        put_router(o, p);
+        return;
+    }
+    /* From the sender's endpoint, or to the receiver's. */
+    const char *svc = service_at(d, dir, src);
+    if (!svc)
+        svc = service_at(d, !dir, dst);
+    if (svc)
+        put(o, " [%s]", svc);
+    bool done = false;
+    if (svc && !strncmp(svc, "s:", 2))
+        done = put_sock(o, p, n);
+    else if (svc && !strncmp(svc, "rpmsgfs-", 8))
+        done = put_fs(o, p, n);
+    if (!done && n)
+        put_hex(o, p, n);
+    if (n < plen)
+        put(o, " (cut: %zu of %u bytes)", n, plen);
+}
+
+/* A port frame (port_wire.h): header, hello, or the messages DATA packs. */
+static void put_port(struct out *o, struct trace_decoder *d, int dir, const uint8_t *f, size_t n)
+{
+    static const char *const types[] = { "?", "CONNECT", "CONNACK", "DATA", "ACK" };
+    if (n < 20) {
+        put(o, " short frame (%zu bytes)", n);
+        return;
+    }
+    unsigned type = f[0] & 0x0f;
+    size_t blen = le16(f + 10);
+    if (blen > n - 20)
+        blen = n - 20;
+    put(o, " %s seq %u ack %u limit %u", type < 5 ? types[type] : "?", le16(f + 4), le16(f + 6),
+        le16(f + 8));
+    const uint8_t *body = f + 16;
+    if ((type == 1 || type == 2) && blen >= 56) {
+        put(o, " cpu ");
+        put_name(o, body + 24, 32);
+        return;
+    }
+    if (type != 3)
+        return;
+    size_t mlen = blen;
+    if ((f[1] & 0x02) && blen) { /* the SACK extension ends the body */
+        size_t ext = 1 + 4 * (size_t)body[blen - 1];
+        mlen = ext <= blen ? blen - ext : 0;
+    }
+    for (size_t off = 0; off + RPMSG_HDR_SIZE <= mlen;) {
+        size_t l = RPMSG_HDR_SIZE + le16(body + off + 12);
+        if (off + l > mlen)
+            break;
+        put(o, " |");
+        put_msg(o, d, dir, body + off, l);
+        off += l;
+    }
+}
+
 void trace_decode(struct trace_decoder *d, const uint8_t *rec, size_t len, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0 };
@@ -208,48 +285,21 @@ void trace_decode(struct trace_decoder *d, const uint8_t *rec, size_t len, char 
         put(&o, "not an rpmsg record");
         return;
     }
-    bool observed = rec[3] & PCAP_F_OBSERVED;
-    const char *dir = observed ? (rec[2] == PCAP_DIR_TX ? "host>remote" : "remote>host")
-                               : (rec[2] == PCAP_DIR_TX ? "sent" : "received");
-    if (rec[3] & PCAP_F_LOST) {
-        put(&o, "%-8s (seen too late: its buffer already held a later message)", dir);
-        return;
-    }
     const uint8_t *m = rec + PCAP_PSEUDO_SIZE;
     size_t mlen = len - PCAP_PSEUDO_SIZE;
-    if (mlen < RPMSG_HDR_SIZE) {
-        put(&o, "%-8s short message (%zu bytes)", dir, mlen);
+    int dir = rec[2] != 0;
+    if (rec[1] == PCAP_KIND_PORT) {
+        put(&o, "%s", dir ? "b>a" : "a>b");
+        if (rec[3] & PCAP_F_BAD_COBS)
+            put(&o, " bad COBS (%zu bytes)", mlen);
+        else
+            put_port(&o, d, dir, m, mlen);
         return;
     }
-    uint32_t src = le32(m), dst = le32(m + 4);
-    uint16_t plen = le16(m + 12), flags = le16(m + 14);
-    put(&o, "%-8s 0x%x -> 0x%x len %u", dir, src, dst, plen);
-    if (flags)
-        put(&o, " flags 0x%x", flags);
-    const uint8_t *p = m + RPMSG_HDR_SIZE;
-    size_t avail = mlen - RPMSG_HDR_SIZE;
-    size_t n = plen < avail ? plen : avail;
-    if (dst == NS_ADDR && n == NS_MSG_SIZE) {
-        put_ns(&o, d, rec[2], p);
-        return;
-    }
-    /* From the sender's endpoint, or to the receiver's. */
-    const char *svc = service_at(d, rec[2], src);
-    if (!svc)
-        svc = service_at(d, !rec[2], dst);
-    if (src == ROUTER_ADDR && dst == ROUTER_ADDR && n == ROUTER_MSG_SIZE) {
-        put_router(&o, p);
-        return;
-    }
-    if (svc)
-        put(&o, " [%s]", svc);
-    bool done = false;
-    if (svc && !strncmp(svc, "s:", 2))
-        done = put_sock(&o, p, n);
-    else if (svc && !strncmp(svc, "rpmsgfs-", 8))
-        done = put_fs(&o, p, n);
-    if (!done && n)
-        put_hex(&o, p, n);
-    if (n < plen)
-        put(&o, " (cut: %zu of %u bytes)", n, plen);
+    bool observed = rec[3] & PCAP_F_OBSERVED;
+    put(&o, "%-8s", observed ? (dir ? "remote>host" : "host>remote") : (dir ? "received" : "sent"));
+    if (rec[3] & PCAP_F_LOST)
+        put(&o, " (seen too late: its buffer already held a later message)");
+    else
+        put_msg(&o, d, dir, m, mlen);
 }

@@ -243,6 +243,10 @@ struct rpmsg_line_config {
     double ber;        /* bit error rate, each direction */
     double drop_rate;  /* probability that a byte is lost */
     uint32_t seed;     /* 0: fixed default */
+    /* Optional: sees every byte as the far end gets it (after the faults),
+     * on the relay thread; to_b: the A -> B direction. `rpmsg line --pcap`. */
+    void (*tap)(void *arg, bool to_b, const uint8_t *bytes, size_t n);
+    void *tap_arg;
 };
 struct rpmsg_line_stats {
     uint64_t bytes[2];    /* relayed A->B, B->A */

@@ -160,7 +160,7 @@ int tr_tshark(const char *file, const char *fields, char *buf, size_t size)
 {
     char lua[1024], cmd[4096];
     tr_source_path(lua, sizeof(lua), "tools/wireshark/rpmsg.lua");
-    int n = snprintf(cmd, sizeof(cmd), "tshark -n -X lua_script:%s -r %s -T fields -E separator=,",
+    int n = snprintf(cmd, sizeof(cmd), "tshark -n -X lua_script:%s -r %s -T fields -E separator=, -E aggregator=/",
                      lua, file);
     for (const char *f = fields; *f && n > 0 && (size_t)n < sizeof(cmd);) {
         size_t l = strcspn(f, " ");

@@ -44,7 +44,8 @@ void tr_source_path(char *out, size_t size, const char *rel);
 /*
  * tshark on a capture with the source tree's tools/wireshark/rpmsg.lua: the
  * fields (names separated by spaces) of every record, comma separated, one
- * record a line, into buf. 0, or -1 if tshark failed.
+ * record a line (a field that occurs more than once: its values joined by
+ * '/'), into buf. 0, or -1 if tshark failed.
  */
 int tr_tshark(const char *file, const char *fields, char *buf, size_t size);
 /* Integer value of "key": in a JSON text, or -1. */

@@ -8,6 +8,9 @@
  * - RPMsg FS: `rpmsg fs export` read through `rpmsg fs mount` (FUSE; skipped
  *   where it cannot mount): X_HELLO, STAT, OPEN and READDIR with their
  *   paths and names, the file's bytes in a read reply.
+ * - port frames: `rpmsg line --pcap` between `rpmsg echo --uart` and
+ *   `rpmsg ping --uart`: CONNECT and CONNACK each way with the cpu names,
+ *   DATA frames packing the name service and the pings, ACKs.
  * (The router's control messages: test_trace.c, test_sim_pcap_dir.)
  */
 #include <errno.h>
@@ -177,6 +180,94 @@ static void test_fs_decoded(void **st)
     assert_int_equal(tr_leftovers(), 0);
 }
 
+
+/* Lines of text (fields separated by ',') whose field i equals v[i] for
+ * every i where v[i] is not NULL. */
+static int count_records(const char *text, const char *const *v, int nv)
+{
+    int n = 0;
+    for (const char *s = text; *s;) {
+        const char *e = strchr(s, '\n');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)l, s);
+        bool ok = true;
+        char *f = line;
+        for (int i = 0; i < nv && ok; i++) {
+            char *comma = strchr(f, ',');
+            if (comma)
+                *comma = '\0';
+            ok = !v[i] || !strcmp(f, v[i]);
+            f = comma ? comma + 1 : f + strlen(f);
+        }
+        n += ok;
+        s += l + (e != NULL);
+    }
+    return n;
+}
+
+static void test_port_frames_decoded(void **st)
+{
+    (void)st;
+    const char *line[] = { "line", "--pcap", pcap_a, NULL };
+    tr_start(&tr_procs[0], line);
+    char out[512] = "", a[256] = "", b[256] = "";
+    for (int t = 0; t < 400 && !b[0]; t++) {
+        usleep(25000);
+        tr_slurp(tr_procs[0].out, out, sizeof(out));
+        char *pa = strstr(out, "a: "), *pb = strstr(out, "b: ");
+        if (pa && pb && strchr(pb, '\n')) {
+            snprintf(a, sizeof(a), "%.*s", (int)strcspn(pa + 3, "\n"), pa + 3);
+            snprintf(b, sizeof(b), "%.*s", (int)strcspn(pb + 3, "\n"), pb + 3);
+        }
+    }
+    assert_true(b[0]);
+    const char *echo[] = { "echo", "--uart", a, "--count", "5", NULL };
+    const char *ping[] = { "ping", "--uart", b, "--count", "5", NULL };
+    tr_start(&tr_procs[1], echo);
+    int rp = tr_run(&tr_procs[2], ping, 60000);
+    int re = tr_finish(&tr_procs[1], 20000);
+    kill(tr_procs[0].pid, SIGINT);
+    int rl = tr_finish(&tr_procs[0], 20000);
+    if (rp || re || rl) {
+        tr_dump("ping", &tr_procs[2]);
+        tr_dump("echo", &tr_procs[1]);
+        tr_dump("line", &tr_procs[0]);
+    }
+    assert_int_equal(rp, 0);
+    assert_int_equal(re, 0);
+    assert_int_equal(rl, 0);
+
+    static char text[1 << 18];
+    tshark(pcap_a, "rpmsg.dir rpmsg_port.type rpmsg_port.hello.cpuname rpmsg_port.msgs "
+                   "rpmsg.len rpmsg_ns.name",
+           text, sizeof(text));
+    /* The handshake each way: a is the echo (remote), b the ping (host). */
+    const char *connect_a[] = { "0", "1", "remote" }, *connect_b[] = { "1", "1", "host" };
+    const char *connack_a[] = { "0", "2", "remote" }, *connack_b[] = { "1", "2", "host" };
+    assert_true(count_records(text, connect_a, 3) >= 1);
+    assert_true(count_records(text, connect_b, 3) >= 1);
+    assert_true(count_records(text, connack_a, 3) >= 1);
+    assert_true(count_records(text, connack_b, 3) >= 1);
+    /* DATA: the echo's announcement, then the pings and their echoes, one
+     * 16-byte message a frame at this pace (retransmissions count again). */
+    const char *ns[] = { "0", "3", "", "1", "40", "rpmsg-ping" };
+    const char *pings[] = { "1", "3", "", "1", "16", "" };
+    const char *echoes[] = { "0", "3", "", "1", "16", "" };
+    const char *acks[] = { NULL, "4" };
+    if (count_records(text, ns, 6) < 1 || count_records(text, pings, 6) < 5)
+        fprintf(stderr, "decoded:\n%s\n", text);
+    assert_true(count_records(text, ns, 6) >= 1);
+    assert_true(count_records(text, pings, 6) >= 5);
+    assert_true(count_records(text, echoes, 6) >= 5);
+    assert_true(count_records(text, acks, 2) >= 1);
+    read_back(pcap_a, text, sizeof(text));
+    assert_non_null(strstr(text, " a>b CONNECT seq 0 ack 0 limit "));
+    assert_non_null(strstr(text, " cpu \"host\"\n"));
+    assert_non_null(strstr(text, " | 0x400 -> 0x35 len 40 NS CREATE \"rpmsg-ping\" at 0x400\n"));
+    assert_non_null(strstr(text, " | 0x400 -> 0x400 len 16 [rpmsg-ping] data "));
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -205,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_socket_decoded, teardown),
         cmocka_unit_test_teardown(test_fs_decoded, teardown),
+        cmocka_unit_test_teardown(test_port_frames_decoded, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

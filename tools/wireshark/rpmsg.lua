@@ -10,7 +10,10 @@
 -- ("rpmsgfs-..." endpoints: header, each command's fields, our extension
 -- commands 64..68; nuttx-wire.md 2, src/services/fs/fs_wire.h), and the
 -- router's control messages (static address 0x3f0 both ways, 88 bytes;
--- src/transport/router/router.c).
+-- src/transport/router/router.c). Records of kind 2 (`rpmsg line --pcap`)
+-- are port transport frames as a UART carried them, COBS removed: header,
+-- CONNECT/CONNACK hello, the rpmsg messages a DATA frame packs (each
+-- decoded as above), the SACK extension and the CRC.
 --
 -- Use: wireshark -X lua_script:rpmsg.lua FILE, or copy it to
 -- ~/.local/lib/wireshark/plugins/ (`make install` puts it in
@@ -240,32 +243,10 @@ local function service_of(dir, src, dst)
     return services[dir][src] or services[1 - dir][dst]
 end
 
-function rpmsg.dissector(tvb, pinfo, tree)
-    if tvb:len() < 8 or tvb(0, 1):uint() ~= 0x52 then
-        return 0
-    end
-    pinfo.cols.protocol = "RPMsg"
-    local t = tree:add(rpmsg, tvb(), "RPMsg")
-    local dir = tvb(2, 1):uint()
-    t:add(f.dir, tvb(2, 1))
-    local pf = t:add(f.pflags, tvb(3, 1))
-    pf:add(f.observed, tvb(3, 1))
-    pf:add(f.lost, tvb(3, 1))
-    t:add_le(f.msg_len, tvb(4, 4))
-    local flags = tvb(3, 1):uint()
-    local dn = flags % 2 == 1 and obs_dirs or dirs
-    if math.floor(flags / 2) % 2 == 1 then
-        pinfo.cols.info = string.format("%s seen too late: contents unknown", dn[dir] or "?")
-        return tvb:len()
-    end
-    if tvb:len() < 24 then
-        pinfo.cols.info = "short message"
-        return tvb:len()
-    end
-    local m = tvb(8)
+-- One rpmsg message (header and payload) in m, into tree t; its summary.
+local function dissect_msg(m, t, dir, dn)
     if m:len() < 16 then
-        pinfo.cols.info = "short message"
-        return tvb:len()
+        return "short message"
     end
     local src, dst = m(0, 4):le_uint(), m(4, 4):le_uint()
     local plen = m(12, 2):le_uint()
@@ -277,40 +258,166 @@ function rpmsg.dissector(tvb, pinfo, tree)
     local info = string.format("%s 0x%x -> 0x%x, %d bytes", dn[dir] or "?", src, dst, plen)
     local avail = m:len() - 16
     if plen > avail then plen = avail end
-    if plen > 0 then
-        local p = m(16, plen)
-        if dst == NS_ADDR and plen == 40 then
-            local n = t:add(ns, p, "Name service")
-            local name = p(0, 32):stringz()
-            n:add(g.name, p(0, 32))
-            n:add_le(g.addr, p(32, 4))
-            n:add_le(g.flags, p(36, 4))
-            info = string.format("%s NS %s '%s' at 0x%x", dn[dir] or "?",
-                ns_flags[p(36, 4):le_uint()] or "?", name, p(32, 4):le_uint())
-            local nf = p(36, 4):le_uint()
-            if dir <= 1 then
-                if nf == 1 then
-                    services[dir][p(32, 4):le_uint()] = nil
-                else
-                    services[dir][p(32, 4):le_uint()] = name
-                end
-            end
-        else
-            local what
-            local svc = dir <= 1 and service_of(dir, src, dst)
-            if src == ROUTER_ADDR and dst == ROUTER_ADDR and plen == 88 then
-                what = dissect_router(p, tree)
-            elseif svc and svc:sub(1, 2) == "s:" then
-                what = dissect_sock(p, tree)
-            elseif svc and svc:sub(1, 8) == "rpmsgfs-" then
-                what = dissect_fs(p, tree)
-            else
-                t:add(f.payload, p)
-            end
-            if what then info = info .. " " .. what end
-        end
+    if plen == 0 then
+        return info
     end
-    pinfo.cols.info = info
+    local p = m(16, plen)
+    if dst == NS_ADDR and plen == 40 then
+        local n = t:add(ns, p, "Name service")
+        local name = p(0, 32):stringz()
+        n:add(g.name, p(0, 32))
+        n:add_le(g.addr, p(32, 4))
+        n:add_le(g.flags, p(36, 4))
+        local nf = p(36, 4):le_uint()
+        if dir <= 1 then
+            if nf == 1 then
+                services[dir][p(32, 4):le_uint()] = nil
+            else
+                services[dir][p(32, 4):le_uint()] = name
+            end
+        end
+        return string.format("%s NS %s '%s' at 0x%x", dn[dir] or "?", ns_flags[nf] or "?", name,
+            p(32, 4):le_uint())
+    end
+    local what
+    local svc = dir <= 1 and service_of(dir, src, dst)
+    if src == ROUTER_ADDR and dst == ROUTER_ADDR and plen == 88 then
+        what = dissect_router(p, t)
+    elseif svc and svc:sub(1, 2) == "s:" then
+        what = dissect_sock(p, t)
+    elseif svc and svc:sub(1, 8) == "rpmsgfs-" then
+        what = dissect_fs(p, t)
+    else
+        t:add(f.payload, p)
+    end
+    if what then info = info .. " " .. what end
+    return info
+end
+
+-- ---- Port frames (UART/SPI link layer, src/transport/port/port_wire.h) ----------
+local port = Proto("rpmsg_port", "RPMsg port frame")
+local port_types = { [1] = "CONNECT", [2] = "CONNACK", [3] = "DATA", [4] = "ACK" }
+local pt = port.fields
+pt.version = ProtoField.uint8("rpmsg_port.version", "Version", base.DEC, nil, 0xf0)
+pt.type = ProtoField.uint8("rpmsg_port.type", "Type", base.DEC, port_types, 0x0f)
+pt.flags = ProtoField.uint8("rpmsg_port.flags", "Flags", base.HEX)
+pt.poll = ProtoField.bool("rpmsg_port.poll", "POLL", 8, nil, 0x01)
+pt.xsack = ProtoField.bool("rpmsg_port.xsack", "XSACK", 8, nil, 0x02)
+pt.stag = ProtoField.uint8("rpmsg_port.stag", "Sender tag", base.HEX)
+pt.rtag = ProtoField.uint8("rpmsg_port.rtag", "Receiver tag", base.HEX)
+pt.seq = ProtoField.uint16("rpmsg_port.seq", "Sequence", base.DEC)
+pt.ack = ProtoField.uint16("rpmsg_port.ack", "Ack (next expected)", base.DEC)
+pt.limit = ProtoField.uint16("rpmsg_port.limit", "Credit limit", base.DEC)
+pt.len = ProtoField.uint16("rpmsg_port.len", "Body length", base.DEC)
+pt.sack = ProtoField.uint32("rpmsg_port.sack", "SACK bits", base.HEX)
+pt.crc = ProtoField.uint32("rpmsg_port.crc", "CRC-32C", base.HEX)
+pt.msgs = ProtoField.uint16("rpmsg_port.msgs", "Messages", base.DEC)
+pt.xsack_words = ProtoField.uint8("rpmsg_port.xsack_words", "SACK extension words", base.DEC)
+pt.h_version = ProtoField.uint16("rpmsg_port.hello.version", "Hello version", base.DEC)
+pt.h_flags = ProtoField.uint16("rpmsg_port.hello.hflags", "Hello flags", base.HEX)
+pt.h_multi = ProtoField.bool("rpmsg_port.hello.multi", "MULTI", 16, nil, 0x0001)
+pt.h_wide = ProtoField.bool("rpmsg_port.hello.wide", "WIDE", 16, nil, 0x0002)
+pt.h_nonce = ProtoField.uint32("rpmsg_port.hello.nonce", "Nonce", base.HEX)
+pt.h_peer_nonce = ProtoField.uint32("rpmsg_port.hello.peer_nonce", "Peer nonce", base.HEX)
+pt.h_features = ProtoField.uint32("rpmsg_port.hello.features", "Features", base.HEX)
+pt.h_buf_size = ProtoField.uint32("rpmsg_port.hello.rx_buf_size", "RX buffer size", base.DEC)
+pt.h_bufs = ProtoField.uint16("rpmsg_port.hello.rx_bufs", "RX buffers", base.DEC)
+pt.h_cpu = ProtoField.string("rpmsg_port.hello.cpuname", "CPU name")
+pt.raw = ProtoField.bytes("rpmsg_port.raw", "Undecodable bytes (bad COBS)")
+
+local line_dirs = { [0] = "a>b", [1] = "b>a" }
+
+local function dissect_port(fr, tree, dir)
+    local t = tree:add(port, fr, "RPMsg port frame")
+    if fr:len() < 20 then
+        return "short frame"
+    end
+    t:add(pt.version, fr(0, 1))
+    t:add(pt.type, fr(0, 1))
+    local fl = t:add(pt.flags, fr(1, 1))
+    fl:add(pt.poll, fr(1, 1)); fl:add(pt.xsack, fr(1, 1))
+    t:add(pt.stag, fr(2, 1)); t:add(pt.rtag, fr(3, 1))
+    t:add_le(pt.seq, fr(4, 2)); t:add_le(pt.ack, fr(6, 2))
+    t:add_le(pt.limit, fr(8, 2)); t:add_le(pt.len, fr(10, 2))
+    t:add_le(pt.sack, fr(12, 4))
+    local ty = fr(0, 1):uint() % 16
+    local blen = math.min(fr(10, 2):le_uint(), fr:len() - 20)
+    t:add_le(pt.crc, fr(16 + blen, 4))
+    local info = string.format("%s %s seq %d ack %d limit %d", line_dirs[dir] or "?",
+        port_types[ty] or "?", fr(4, 2):le_uint(), fr(6, 2):le_uint(), fr(8, 2):le_uint())
+    if blen == 0 then
+        return info
+    end
+    local body = fr(16, blen)
+    if (ty == 1 or ty == 2) and blen >= 56 then
+        t:add_le(pt.h_version, body(0, 2))
+        local hf = t:add_le(pt.h_flags, body(2, 2))
+        hf:add_le(pt.h_multi, body(2, 2)); hf:add_le(pt.h_wide, body(2, 2))
+        t:add_le(pt.h_nonce, body(4, 4)); t:add_le(pt.h_peer_nonce, body(8, 4))
+        t:add_le(pt.h_features, body(12, 4)); t:add_le(pt.h_buf_size, body(16, 4))
+        t:add_le(pt.h_bufs, body(20, 2))
+        t:add(pt.h_cpu, body(24, 32))
+        return info .. " cpu '" .. body(24, 32):stringz() .. "'"
+    end
+    -- The SACK extension ends the body: n words, then n.
+    local mlen = blen
+    if math.floor(fr(1, 1):uint() / 2) % 2 == 1 then
+        local n = body(blen - 1, 1):uint()
+        t:add(pt.xsack_words, body(blen - 1, 1))
+        mlen = blen - 1 - 4 * n
+    end
+    if ty ~= 3 then
+        return info
+    end
+    local off, k = 0, 0
+    local inner = {}
+    while off + 16 <= mlen do
+        local l = 16 + body(off + 12, 2):le_uint()
+        if off + l > mlen then break end
+        local mt = t:add(rpmsg, body(off, l), "RPMsg message")
+        inner[#inner + 1] = dissect_msg(body(off, l), mt, dir, line_dirs)
+        off = off + l
+        k = k + 1
+    end
+    t:add(pt.msgs, k)
+    return info .. string.format(" %d messages", k) ..
+        (k > 0 and (": " .. table.concat(inner, "; ")) or "")
+end
+
+function rpmsg.dissector(tvb, pinfo, tree)
+    if tvb:len() < 8 or tvb(0, 1):uint() ~= 0x52 then
+        return 0
+    end
+    pinfo.cols.protocol = "RPMsg"
+    local t = tree:add(rpmsg, tvb(), "RPMsg")
+    local kind = tvb(1, 1):uint()
+    local dir = tvb(2, 1):uint()
+    t:add(f.dir, tvb(2, 1))
+    local pf = t:add(f.pflags, tvb(3, 1))
+    pf:add(f.observed, tvb(3, 1))
+    pf:add(f.lost, tvb(3, 1))
+    t:add_le(f.msg_len, tvb(4, 4))
+    local flags = tvb(3, 1):uint()
+    local dn = flags % 2 == 1 and obs_dirs or dirs
+    if kind == 2 then
+        pinfo.cols.protocol = "RPMsg port"
+        if math.floor(flags / 4) % 2 == 1 then
+            t:add(pt.raw, tvb(8))
+            pinfo.cols.info = (line_dirs[dir] or "?") .. " bad COBS"
+        elseif tvb:len() > 8 then
+            pinfo.cols.info = dissect_port(tvb(8), t, dir)
+        end
+        return tvb:len()
+    end
+    if math.floor(flags / 2) % 2 == 1 then
+        pinfo.cols.info = string.format("%s seen too late: contents unknown", dn[dir] or "?")
+        return tvb:len()
+    end
+    if tvb:len() < 24 then
+        pinfo.cols.info = "short message"
+        return tvb:len()
+    end
+    pinfo.cols.info = dissect_msg(tvb(8), t, dir, dn)
     return tvb:len()
 end
 
