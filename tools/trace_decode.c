@@ -243,7 +243,7 @@ static void put_msg(struct out *o, struct trace_decoder *d, int dir, const uint8
 /* A port frame (port_wire.h): header, hello, or the messages DATA packs. */
 static void put_port(struct out *o, struct trace_decoder *d, int dir, const uint8_t *f, size_t n)
 {
-    static const char *const types[] = { "?", "CONNECT", "CONNACK", "DATA", "ACK" };
+    static const char *const types[] = { "?", "CONNECT", "CONNACK", "DATA", "ACK", "BYE" };
     if (n < 20) {
         put(o, " short frame (%zu bytes)", n);
         return;
@@ -252,7 +252,7 @@ static void put_port(struct out *o, struct trace_decoder *d, int dir, const uint
     size_t blen = le16(f + 10);
     if (blen > n - 20)
         blen = n - 20;
-    put(o, " %s seq %u ack %u limit %u", type < 5 ? types[type] : "?", le16(f + 4), le16(f + 6),
+    put(o, " %s seq %u ack %u limit %u", type < 6 ? types[type] : "?", le16(f + 4), le16(f + 6),
         le16(f + 8));
     const uint8_t *body = f + 16;
     if ((type == 1 || type == 2) && blen >= 56) {

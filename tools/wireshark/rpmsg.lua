@@ -296,7 +296,7 @@ end
 
 -- ---- Port frames (UART/SPI link layer, src/transport/port/port_wire.h) ----------
 local port = Proto("rpmsg_port", "RPMsg port frame")
-local port_types = { [1] = "CONNECT", [2] = "CONNACK", [3] = "DATA", [4] = "ACK" }
+local port_types = { [1] = "CONNECT", [2] = "CONNACK", [3] = "DATA", [4] = "ACK", [5] = "BYE" }
 local pt = port.fields
 pt.version = ProtoField.uint8("rpmsg_port.version", "Version", base.DEC, nil, 0xf0)
 pt.type = ProtoField.uint8("rpmsg_port.type", "Type", base.DEC, port_types, 0x0f)
@@ -317,6 +317,7 @@ pt.h_version = ProtoField.uint16("rpmsg_port.hello.version", "Hello version", ba
 pt.h_flags = ProtoField.uint16("rpmsg_port.hello.hflags", "Hello flags", base.HEX)
 pt.h_multi = ProtoField.bool("rpmsg_port.hello.multi", "MULTI", 16, nil, 0x0001)
 pt.h_wide = ProtoField.bool("rpmsg_port.hello.wide", "WIDE", 16, nil, 0x0002)
+pt.h_bye = ProtoField.bool("rpmsg_port.hello.bye", "BYE", 16, nil, 0x0004)
 pt.h_nonce = ProtoField.uint32("rpmsg_port.hello.nonce", "Nonce", base.HEX)
 pt.h_peer_nonce = ProtoField.uint32("rpmsg_port.hello.peer_nonce", "Peer nonce", base.HEX)
 pt.h_features = ProtoField.uint32("rpmsg_port.hello.features", "Features", base.HEX)
@@ -352,7 +353,7 @@ local function dissect_port(fr, tree, dir)
     if (ty == 1 or ty == 2) and blen >= 56 then
         t:add_le(pt.h_version, body(0, 2))
         local hf = t:add_le(pt.h_flags, body(2, 2))
-        hf:add_le(pt.h_multi, body(2, 2)); hf:add_le(pt.h_wide, body(2, 2))
+        hf:add_le(pt.h_multi, body(2, 2)); hf:add_le(pt.h_wide, body(2, 2)); hf:add_le(pt.h_bye, body(2, 2))
         t:add_le(pt.h_nonce, body(4, 4)); t:add_le(pt.h_peer_nonce, body(8, 4))
         t:add_le(pt.h_features, body(12, 4)); t:add_le(pt.h_buf_size, body(16, 4))
         t:add_le(pt.h_bufs, body(20, 2))
