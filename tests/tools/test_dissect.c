@@ -206,6 +206,38 @@ static int count_records(const char *text, const char *const *v, int nv)
     return n;
 }
 
+/* Messages of length len (and NS name, if given) that DATA frames of
+ * direction dir carry: fields dir,type,cpu,msgs,len,name with '/' between
+ * the values of one frame's messages. */
+static int data_msgs(const char *text, const char *dir, const char *len, const char *name)
+{
+    int n = 0;
+    for (const char *s = text; *s;) {
+        const char *e = strchr(s, '\n');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        char line[1024], *f[6] = { 0 };
+        snprintf(line, sizeof(line), "%.*s", (int)l, s);
+        s += l + (e != NULL);
+        char *p = line;
+        for (int i = 0; i < 6 && p; i++) {
+            f[i] = p;
+            p = strchr(p, ',');
+            if (p)
+                *p++ = '\0';
+        }
+        if (!f[5] || strcmp(f[0], dir) || strcmp(f[1], "3"))
+            continue;
+        if (name) {
+            n += strstr(f[5], name) != NULL && strstr(f[4], len) != NULL;
+            continue;
+        }
+        char *save = NULL;
+        for (char *v = strtok_r(f[4], "/", &save); v; v = strtok_r(NULL, "/", &save))
+            n += !strcmp(v, len);
+    }
+    return n;
+}
+
 static void test_port_frames_decoded(void **st)
 {
     (void)st;
@@ -249,17 +281,12 @@ static void test_port_frames_decoded(void **st)
     assert_true(count_records(text, connect_b, 3) >= 1);
     assert_true(count_records(text, connack_a, 3) >= 1);
     assert_true(count_records(text, connack_b, 3) >= 1);
-    /* DATA: the echo's announcement, then the pings and their echoes, one
-     * 16-byte message a frame at this pace (retransmissions count again). */
-    const char *ns[] = { "0", "3", "", "1", "40", "rpmsg-ping" };
-    const char *pings[] = { "1", "3", "", "1", "16", "" };
-    const char *echoes[] = { "0", "3", "", "1", "16", "" };
+    /* DATA: the echo's announcement, then the pings and their echoes (a
+     * frame may pack several messages; retransmissions count again). */
+    assert_true(data_msgs(text, "0", "40", "rpmsg-ping") >= 1);
+    assert_true(data_msgs(text, "1", "16", NULL) >= 5);
+    assert_true(data_msgs(text, "0", "16", NULL) >= 5);
     const char *acks[] = { NULL, "4" };
-    if (count_records(text, ns, 6) < 1 || count_records(text, pings, 6) < 5)
-        fprintf(stderr, "decoded:\n%s\n", text);
-    assert_true(count_records(text, ns, 6) >= 1);
-    assert_true(count_records(text, pings, 6) >= 5);
-    assert_true(count_records(text, echoes, 6) >= 5);
     assert_true(count_records(text, acks, 2) >= 1);
     read_back(pcap_a, text, sizeof(text));
     assert_non_null(strstr(text, " a>b CONNECT seq 0 ack 0 limit "));

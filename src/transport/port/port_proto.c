@@ -497,6 +497,10 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
 
 void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
 {
+    /* After our BYE: a CONNECT from the peer must not start a session that
+     * this end, about to stop, would then leave to time out. */
+    if (p->bye_sent)
+        return;
     if (len < PORT_OVERHEAD) {
         p->stats.truncated++;
         return;
@@ -664,6 +668,8 @@ bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t 
 bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now)
 {
     check_peer(p, now);
+    if (p->bye_sent)
+        return false;
     if (p->connack_owed || (p->bye_owed && p->connected))
         return true;
     if (!p->connected)
@@ -803,6 +809,8 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
     size_t blen = 0;
 
     check_peer(p, now);
+    if (p->bye_sent)
+        return 0; /* said goodbye: nothing more goes out */
     if (p->bye_owed && p->connected) {
         h.type = PORT_T_BYE;
         p->bye_owed = false;
@@ -852,7 +860,7 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
 
 size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room)
 {
-    if (!(p->peer_hflags & PORT_HF_MULTI) || !p->connected || p->connack_owed ||
+    if (!(p->peer_hflags & PORT_HF_MULTI) || !p->connected || p->connack_owed || p->bye_sent ||
         room < PORT_OVERHEAD + RPMSG_HDR_SIZE)
         return 0;
     room -= PORT_OVERHEAD;
