@@ -2,9 +2,12 @@
  * `rpmsg bench`: iperf for rpmsg, against `rpmsg echo` on any link. First
  * the round-trip latency distribution (one message in flight), then echoed
  * throughput over a sweep of sizes and windows; every echo is checked as
- * ping checks it (pinger.h). A table, or --json; --plot FILE.svg draws
- * throughput against size and the latency histogram with gnuplot.
+ * ping checks it (pinger.h). Then one-way throughput per size: the echo
+ * swallows and checks the messages and reports at the end (oneway.h). A
+ * table, or --json; --plot FILE.svg draws throughput against size and the
+ * latency histogram with gnuplot.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,9 @@ struct bench {
     unsigned long hist[NBUCKETS];
     struct point pts[LIST_MAX * LIST_MAX];
     unsigned npts;
+    struct point ow[LIST_MAX]; /* one-way, per size */
+    unsigned now;
+    bool ow_unknown; /* the echo echoed the one-way request: an older echo */
     unsigned long errors;
 };
 
@@ -99,6 +105,25 @@ static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct 
             pt->msgs_per_s = st.msgs_per_s;
             pt->mb_per_s = st.msgs_per_s * pt->size / 1e6;
         }
+    for (unsigned s = 0; s < b->nsizes && !r; s++) {
+        struct point *pt = &b->ow[b->now];
+        p->size = pt->size = b->sizes[s];
+        p->count = b->count;
+        snprintf(line, sizeof(line), "one-way, %u bytes", pt->size);
+        progress(line);
+        struct ping_stats st;
+        r = pinger_oneway(p, lo, link, &st);
+        if (r == -ENOTSUP) {
+            b->ow_unknown = true;
+            r = 0;
+            break;
+        }
+        b->now++;
+        pt->errors = pinger_errors(p);
+        b->errors += pt->errors;
+        pt->msgs_per_s = st.msgs_per_s;
+        pt->mb_per_s = st.msgs_per_s * pt->size / 1e6;
+    }
     progress("");
     if (isatty(2))
         fprintf(stderr, "\r");
@@ -123,6 +148,16 @@ static void print_text(const struct bench *b, const char *peer)
     for (unsigned i = 0; i < b->npts; i++)
         printf("  %6u %6u %12.0f %9.2f %6lu\n", b->pts[i].size, b->pts[i].window,
                b->pts[i].msgs_per_s, b->pts[i].mb_per_s, b->pts[i].errors);
+    if (b->ow_unknown)
+        printf("one-way throughput: the echo does not know one-way rounds (it echoed the "
+               "request)\n");
+    else
+        printf("one-way throughput, %u messages a point:\n", b->count);
+    if (b->now)
+        printf("  %6s %12s %9s %6s\n", "bytes", "msgs/s", "MB/s", "errors");
+    for (unsigned i = 0; i < b->now; i++)
+        printf("  %6u %12.0f %9.2f %6lu\n", b->ow[i].size, b->ow[i].msgs_per_s, b->ow[i].mb_per_s,
+               b->ow[i].errors);
     printf("errors: %lu\n", b->errors);
 }
 
@@ -142,7 +177,12 @@ static void print_json(const struct bench *b, const char *spec, const char *peer
         printf("%s{\"size\":%u,\"window\":%u,\"msgs_per_s\":%.0f,\"mb_per_s\":%.3f,\"errors\":%lu}",
                i ? "," : "", b->pts[i].size, b->pts[i].window, b->pts[i].msgs_per_s,
                b->pts[i].mb_per_s, b->pts[i].errors);
-    printf("],\"errors\":%lu,\"ok\":%s}\n", b->errors, ok ? "true" : "false");
+    printf("],\"oneway\":[");
+    for (unsigned i = 0; i < b->now; i++)
+        printf("%s{\"size\":%u,\"msgs_per_s\":%.0f,\"mb_per_s\":%.3f,\"errors\":%lu}", i ? "," : "",
+               b->ow[i].size, b->ow[i].msgs_per_s, b->ow[i].mb_per_s, b->ow[i].errors);
+    printf("],\"oneway_known\":%s,\"errors\":%lu,\"ok\":%s}\n", b->ow_unknown ? "false" : "true",
+           b->errors, ok ? "true" : "false");
 }
 
 /* Throughput against size (a line per window) and the latency histogram. */
@@ -159,18 +199,24 @@ static int plot(const struct bench *b, const char *path, const char *peer)
                 fprintf(g, "%u %.4f\n", b->pts[i].size, b->pts[i].mb_per_s);
         fprintf(g, "EOD\n");
     }
+    fprintf(g, "$ow << EOD\n");
+    for (unsigned i = 0; i < b->now; i++)
+        fprintf(g, "%u %.4f\n", b->ow[i].size, b->ow[i].mb_per_s);
+    fprintf(g, "EOD\n");
     fprintf(g, "$hist << EOD\n");
     for (unsigned k = 0; k < NBUCKETS; k++)
         fprintf(g, "\"%s%.0f\" %lu\n", k + 1 < NBUCKETS ? "<=" : ">",
                 k + 1 < NBUCKETS ? bucket_us[k] : bucket_us[k - 1], b->hist[k]);
     fprintf(g, "EOD\n");
     fprintf(g, "set multiplot layout 1,2 title 'rpmsg bench against %s'\n", peer);
-    fprintf(g, "set title 'echoed throughput'\nset xlabel 'message bytes'\n"
-               "set ylabel 'MB/s each way'\nset key top left\nset grid\n");
+    fprintf(g, "set title 'throughput'\nset xlabel 'message bytes'\n"
+               "set ylabel 'MB/s (echoed: each way)'\nset key top left\nset grid\n");
     fprintf(g, "plot ");
     for (unsigned w = 0; w < b->nwindows; w++)
-        fprintf(g, "%s$w%u using 1:2 with linespoints title 'window %u'", w ? ", " : "", w,
+        fprintf(g, "%s$w%u using 1:2 with linespoints title 'echoed, window %u'", w ? ", " : "", w,
                 b->windows[w]);
+    if (b->now)
+        fprintf(g, ", $ow using 1:2 with linespoints dashtype 2 title 'one-way'");
     fprintf(g, "\nset title 'round trip, 16 bytes'\nset xlabel 'us'\nset ylabel 'round trips'\n"
                "set style fill solid 0.6\nset boxwidth 0.8\nset xtics rotate by -45\n"
                "unset key\nplot $hist using 0:2:xtic(1) with boxes\nunset multiplot\n");
@@ -181,7 +227,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: rpmsg bench [options]\n"
                "Measures against `rpmsg echo`: round-trip latency (16 bytes, one in flight),\n"
-               "then echoed throughput over sizes x windows; every echo is checked.\n"
+               "then echoed throughput over sizes x windows; every echo is checked; then\n"
+               "one-way throughput per size (the echo checks and counts, and reports).\n"
                "  --name SERVICE    the echo's name (default rpmsg-ping)\n"
                "  --sizes LIST      message bytes, 8..496 (default 16,64,256,496)\n"
                "  --windows LIST    messages in flight, 1..%u (default 1,16,64)\n"

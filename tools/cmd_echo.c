@@ -11,7 +11,9 @@
 
 #include "linkopts.h"
 #include "nuttx_ping.h"
+#include "oneway.h"
 #include "opt.h"
+#include "payload.h"
 #include "stop.h"
 #include "tools.h"
 
@@ -21,7 +23,25 @@ struct echo {
     bool nocopy;
     unsigned long count, limit, errors;
     struct rpmsg_sem done;
+    /* A bench's one-way round (oneway.h): messages still to swallow. */
+    uint32_t sink_left, sink_got, sink_bad;
 };
+
+/* Swallows one message of a one-way round; the last one is answered with
+ * the report. RX thread only, like every callback of the endpoint. */
+static int sink(struct echo *e, struct rpmsg_endpoint *ept, const void *data, size_t len,
+                uint32_t src)
+{
+    uint32_t seq;
+    if (payload_check(data, len, &seq) || seq != e->sink_got)
+        e->sink_bad++;
+    e->sink_got++;
+    if (--e->sink_left)
+        return 0;
+    uint8_t rep[ONEWAY_SIZE];
+    oneway_put(rep, ONEWAY_REPORT, e->sink_got, e->sink_bad);
+    return rpmsg_sendto(ept, rep, sizeof(rep), src);
+}
 
 /* A NuttX core's `rpmsg ping`: its ACK(s) (nuttx_ping.h). */
 static int nuttx_answer(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src)
@@ -46,7 +66,14 @@ static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 {
     struct echo *e = priv;
     int r;
-    if (nx_ping_is_request(data, len)) {
+    uint32_t n, zero;
+    if (e->sink_left) {
+        r = sink(e, ept, data, len, src);
+    } else if (oneway_get(data, len, ONEWAY_ASK, &n, &zero) && n) {
+        e->sink_left = n;
+        e->sink_got = e->sink_bad = 0;
+        return 0;
+    } else if (nx_ping_is_request(data, len)) {
         r = nuttx_answer(ept, data, len, src);
     } else if (e->nocopy) {
         uint32_t cap;

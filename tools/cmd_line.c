@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "line_pcap.h"
+#include "pcap.h"
 #include "rpmsg/rpmsg_port.h"
 #include "stop.h"
 #include "tools.h"
@@ -23,6 +25,8 @@ static void usage(FILE *f)
                "  --baud N      pace each direction to N baud, 8N1 (default 921600; 0: unpaced)\n"
                "  --ber X       bit error rate, each direction (default 0)\n"
                "  --drop X      probability that a byte is lost (default 0)\n"
+               "  --pcap FILE   record every port frame each way, as the far end gets it,\n"
+               "                in FILE (direction 0: a to b; Wireshark: rpmsg.lua)\n"
                "Then: rpmsg echo --uart A:BAUD   and   rpmsg ping --uart B:BAUD\n");
 }
 
@@ -39,10 +43,12 @@ static int parse_rate(const char *s, double *out)
 static int run(int argc, char **argv)
 {
     struct rpmsg_line_config cfg = { .baud = 921600 };
+    const char *pcap_path = NULL;
     static const struct option opts[] = {
         { "baud", required_argument, NULL, 'b' },
         { "ber", required_argument, NULL, 'e' },
         { "drop", required_argument, NULL, 'd' },
+        { "pcap", required_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -67,14 +73,26 @@ static int run(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'p': pcap_path = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    static struct line_pcap lp; /* 48 KiB: not on the stack */
+    if (pcap_path) {
+        int e = pcap_open(&lp.pcap, pcap_path);
+        if (e) {
+            fprintf(stderr, "rpmsg line: cannot write %s: %s\n", pcap_path, strerror(-e));
+            return 1;
+        }
+        cfg.tap = line_pcap_tap;
+        cfg.tap_arg = &lp;
     }
     struct rpmsg_line *line;
     int r = rpmsg_line_create(&line, &cfg);
     if (r) {
         fprintf(stderr, "rpmsg line: cannot create the line: %s\n", strerror(-r));
+        pcap_close(lp.pcap);
         return 1;
     }
     tool_stop_on_signals();
@@ -90,7 +108,8 @@ static int run(int argc, char **argv)
             (unsigned long long)st.bytes[0], (unsigned long long)st.bytes[1],
             (unsigned long long)(st.flipped[0] + st.flipped[1]),
             (unsigned long long)(st.dropped[0] + st.dropped[1]));
-    rpmsg_line_destroy(line);
+    rpmsg_line_destroy(line); /* stops the relay thread, the tap's only caller */
+    pcap_close(lp.pcap);
     return 0;
 }
 

@@ -100,13 +100,19 @@ static void close_capture(void)
  * each from its first message (the trace every new device starts with). */
 static int start_capture(struct linkopts *o, const char *cmd)
 {
-    if (!o->pcap || capture)
+    /* `rpmsg trace -w FILE -- rpmsg CMD ...` hands its file down this way. */
+    const char *path = o->pcap ? o->pcap : getenv(PCAP_ENV_FILE);
+    if (!path || !path[0] || capture)
         return 0;
-    int r = pcap_open(&capture, o->pcap);
+    int r = pcap_open(&capture, path);
     if (r) {
-        fprintf(stderr, "rpmsg %s: cannot write %s: %s\n", cmd, o->pcap, strerror(-r));
+        fprintf(stderr, "rpmsg %s: cannot write %s: %s\n", cmd, path, strerror(-r));
         return r;
     }
+    unsigned long max = 0;
+    const char *count = o->pcap ? NULL : getenv(PCAP_ENV_COUNT);
+    if (count && opt_ulong(PCAP_ENV_COUNT, count, 1, ~0ul, &max) == 0)
+        pcap_set_limit(capture, max);
     atexit(close_capture);
     return pcap_trace_new_devices(capture);
 }

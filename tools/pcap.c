@@ -13,6 +13,7 @@ struct pcap {
     FILE *f;
     pthread_mutex_t lock; /* senders and the RX thread record at once */
     unsigned long records;
+    unsigned long max; /* 0: no limit */
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -57,18 +58,22 @@ int pcap_open(struct pcap **out, const char *path)
     return 0;
 }
 
-static void record(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+int pcap_write(struct pcap *p, int dir, unsigned flags, const void *msg, size_t len)
 {
-    (void)rdev;
-    struct pcap *p = arg;
     /* A received buffer is the transport's whole buffer: keep the header and
      * the payload it declares. */
-    if (len >= RPMSG_HDR_SIZE) {
+    if (msg && len >= RPMSG_HDR_SIZE) {
         const uint8_t *m = msg;
         size_t used = RPMSG_HDR_SIZE + (size_t)(m[12] | m[13] << 8);
         if (used < len)
             len = used;
     }
+    return pcap_write_kind(p, PCAP_KIND_MSG, dir, flags, msg, len);
+}
+
+int pcap_write_kind(struct pcap *p, unsigned kind, int dir, unsigned flags, const void *msg,
+                    size_t len)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     size_t cap = len > SNAPLEN - PCAP_PSEUDO_SIZE ? SNAPLEN - PCAP_PSEUDO_SIZE : len;
@@ -78,16 +83,31 @@ static void record(struct rpmsg_device *rdev, void *arg, int dir, const void *ms
     put32(h + 8, (uint32_t)(cap + PCAP_PSEUDO_SIZE));
     put32(h + 12, (uint32_t)(len + PCAP_PSEUDO_SIZE));
     h[16] = 'R';
-    h[17] = 1;
-    h[18] = dir == RPMSG_TRACE_RX;
-    h[19] = 0;
+    h[17] = (uint8_t)kind;
+    h[18] = (uint8_t)dir;
+    h[19] = (uint8_t)flags;
     put32(h + 20, (uint32_t)len);
+    int r = 0;
     pthread_mutex_lock(&p->lock);
+    if (p->max && p->records >= p->max) {
+        pthread_mutex_unlock(&p->lock);
+        return -ENOSPC;
+    }
     /* Flushed per record: a capture stays readable if the process is killed. */
-    if (fwrite(h, sizeof(h), 1, p->f) == 1 && fwrite(msg, 1, cap, p->f) == cap)
+    if (fwrite(h, sizeof(h), 1, p->f) == 1 && (!cap || fwrite(msg, 1, cap, p->f) == cap))
         p->records++;
-    fflush(p->f);
+    else
+        r = -EIO;
+    if (fflush(p->f))
+        r = -EIO;
     pthread_mutex_unlock(&p->lock);
+    return r;
+}
+
+static void record(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    (void)rdev;
+    pcap_write(arg, dir == RPMSG_TRACE_RX ? PCAP_DIR_RX : PCAP_DIR_TX, 0, msg, len);
 }
 
 int pcap_trace_new_devices(struct pcap *p)
@@ -102,6 +122,13 @@ void pcap_close(struct pcap *p)
     fclose(p->f);
     pthread_mutex_destroy(&p->lock);
     free(p);
+}
+
+void pcap_set_limit(struct pcap *p, unsigned long max)
+{
+    pthread_mutex_lock(&p->lock);
+    p->max = max;
+    pthread_mutex_unlock(&p->lock);
 }
 
 unsigned long pcap_records(struct pcap *p)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "nuttx_ping.h"
+#include "oneway.h"
 #include "opt.h"
 #include "payload.h"
 #include "stop.h"
@@ -68,6 +69,18 @@ static int ping_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     struct ping *p = priv;
     uint64_t t = now_ns();
     uint32_t seq = 0;
+    if (atomic_load(&p->oneway)) {
+        uint32_t got, bad;
+        if (oneway_get(data, len, ONEWAY_REPORT, &got, &bad)) {
+            atomic_store(&p->ow_got, got);
+            atomic_store(&p->ow_bad, bad);
+            atomic_store(&p->ow_reported, true);
+        } else {
+            atomic_store(&p->ow_unknown, true); /* our request or a message, echoed */
+        }
+        rpmsg_post(ept, &p->done);
+        return 0;
+    }
     /* The encoding probe's answer (or a second answer to it): not a ping. */
     if (p->nuttx && len >= NX_PING_HEAD && nx_ping_get((const uint8_t *)data + 8, 8) == NX_PROBE) {
         uint32_t none = 0;
@@ -255,6 +268,69 @@ int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
         .msgs_per_s = elapsed ? received * 1e9 / (double)elapsed : 0,
     };
     return r < 0 ? r : 0;
+}
+
+/* The one-way report: until it comes, an echo answers (-ENOTSUP), a signal,
+ * the link drops, or --wait ms pass. */
+static int wait_report(struct ping *p, struct linkopts *lo, struct rpmsg_link *link)
+{
+    for (uint32_t quiet = 0;; quiet += 100) {
+        rpmsg_wait_timeout(NULL, &p->done, 100);
+        if (atomic_load(&p->ow_unknown))
+            return -ENOTSUP;
+        if (atomic_load(&p->ow_reported))
+            return 0;
+        if (tool_stop) {
+            tool_err("interrupted in a one-way round");
+            return -ECANCELED;
+        }
+        if (!rpmsg_device_is_up(rpmsg_link_device(link))) {
+            tool_err("link went down in a one-way round");
+            return -ENOTCONN;
+        }
+        if (quiet >= lo->cfg.timeout_ms) {
+            tool_err("no one-way report for %u ms (--wait)", quiet);
+            return -ETIMEDOUT;
+        }
+    }
+}
+
+int pinger_oneway(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
+                  struct ping_stats *st)
+{
+    atomic_store(&p->errors, 0);
+    atomic_store(&p->send_errors, 0);
+    atomic_store(&p->ow_reported, false);
+    atomic_store(&p->ow_unknown, false);
+    while (!rpmsg_wait_timeout(NULL, &p->done, 0))
+        ;
+    atomic_store(&p->oneway, true);
+    uint8_t buf[RPMSG_BUFFER_SIZE];
+    oneway_put(buf, ONEWAY_ASK, p->count, 0);
+    uint64_t t0 = now_ns();
+    int r = rpmsg_send(&p->ept, buf, ONEWAY_SIZE);
+    for (uint32_t seq = 0; r >= 0 && seq < p->count && !tool_stop && !atomic_load(&p->ow_unknown);
+         seq++) {
+        payload_fill(buf, p->size, seq);
+        r = rpmsg_send(&p->ept, buf, p->size);
+    }
+    if (r < 0) {
+        p->send_errors++;
+        tool_err("one-way send failed: %s", rpmsg_strerror(r));
+    }
+    r = r < 0 ? r : wait_report(p, lo, link);
+    uint64_t elapsed = now_ns() - t0;
+    atomic_store(&p->oneway, false);
+    uint32_t got = atomic_load(&p->ow_got);
+    atomic_store(&p->errors, atomic_load(&p->ow_bad));
+    *st = (struct ping_stats){
+        .n = r ? 0 : got,
+        .seconds = (double)elapsed * 1e-9,
+        .msgs_per_s = !r && elapsed ? got * 1e9 / (double)elapsed : 0,
+    };
+    if (!r && got != p->count)
+        atomic_fetch_add(&p->errors, p->count - got);
+    return r;
 }
 
 int pinger_open(struct ping *p, uint32_t max_count, struct linkopts *lo, const char *cmd,

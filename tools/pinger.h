@@ -39,6 +39,9 @@ struct ping {
     atomic_uint received;
     atomic_ulong errors, send_errors;
     _Atomic uint32_t probe_ack; /* --check: the ACK command the probe got back */
+    /* One-way round (oneway.h): the echo's report, or that it has none. */
+    atomic_bool oneway, ow_reported, ow_unknown;
+    _Atomic uint32_t ow_got, ow_bad;
     uint64_t *sent_ns; /* per message in flight: [seq % window] */
     uint64_t *rtt_ns;
 };
@@ -77,6 +80,16 @@ int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
  * nuttx-wire encoding kept).
  */
 int pinger_probe_encoding(struct ping *p, struct linkopts *lo);
+/*
+ * One-way: p->count messages of p->size sent as fast as the link takes
+ * them; the echo checks them and reports at the last. st: messages per
+ * second from the first send to the report (n = messages the echo got).
+ * 0, -ENOTSUP (the echo does not know one-way rounds: it echoed the
+ * request), or why it ended early (said on stderr). pinger_errors() counts
+ * what the echo found damaged or out of order, and failed sends.
+ */
+int pinger_oneway(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
+                  struct ping_stats *st);
 /* Errors of the last round: wrong echoes and failed sends. */
 unsigned long pinger_errors(struct ping *p);
 

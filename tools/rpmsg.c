@@ -17,6 +17,7 @@ static const struct rpmsg_tool_cmd *const cmds[] = {
     &rpmsg_cmd_sim,
     &rpmsg_cmd_simctl,
     &rpmsg_cmd_sock,
+    &rpmsg_cmd_trace,
 };
 
 static void usage(FILE *f)

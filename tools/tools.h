@@ -18,5 +18,6 @@ extern const struct rpmsg_tool_cmd rpmsg_cmd_ping;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_sim;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_simctl;
 extern const struct rpmsg_tool_cmd rpmsg_cmd_sock;
+extern const struct rpmsg_tool_cmd rpmsg_cmd_trace;
 
 #endif

@@ -167,8 +167,15 @@ struct rpmsg_port_stats {
     uint64_t peer_timeouts;          /* sessions ended: nothing heard from the peer in peer_timeout_ms */
     uint64_t keepalives;             /* idle link: the peer asked to answer */
     uint64_t io_errors;              /* link reads or writes that failed (-errno other than a timeout) */
+    uint64_t peer_closes;            /* sessions the peer ended in order (BYE: its link closed) */
+    uint32_t last_end;               /* not a counter: how the last session ended, RPMSG_PORT_END_* */
     uint32_t frame_body_now;         /* not a counter: the frame body the sender packs up to now */
 };
+
+#define RPMSG_PORT_END_NONE 0u
+#define RPMSG_PORT_END_SILENT 1u   /* peer timeout */
+#define RPMSG_PORT_END_RESTART 2u  /* the peer came back with a new session */
+#define RPMSG_PORT_END_CLOSED 3u   /* the peer said BYE */
 
 struct rpmsg_port;
 
@@ -178,6 +185,14 @@ struct rpmsg_port;
  * the peer answers the handshake; the ops and their ctx must outlive the port.
  */
 int rpmsg_port_init(struct rpmsg_port **out, const struct rpmsg_port_config *cfg);
+/*
+ * Closing in order: once what was sent is acknowledged (bounded), tells a
+ * peer that offered PORT_HF_BYE that this end is leaving, so that its link
+ * goes down at once as closed, not after its peer timeout as if this end
+ * had died. Bounded (a few hundred ms at most); then rpmsg_port_deinit().
+ * Without it, deinit leaves without a word, as a crash would.
+ */
+void rpmsg_port_bye(struct rpmsg_port *port);
 /* Stops everything and frees the port; the device is gone on return. */
 void rpmsg_port_deinit(struct rpmsg_port *port);
 
@@ -243,6 +258,10 @@ struct rpmsg_line_config {
     double ber;        /* bit error rate, each direction */
     double drop_rate;  /* probability that a byte is lost */
     uint32_t seed;     /* 0: fixed default */
+    /* Optional: sees every byte as the far end gets it (after the faults),
+     * on the relay thread; to_b: the A -> B direction. `rpmsg line --pcap`. */
+    void (*tap)(void *arg, bool to_b, const uint8_t *bytes, size_t n);
+    void *tap_arg;
 };
 struct rpmsg_line_stats {
     uint64_t bytes[2];    /* relayed A->B, B->A */

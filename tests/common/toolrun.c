@@ -146,3 +146,34 @@ long tr_json_int(const char *j, const char *key)
     const char *s = strstr(j, k);
     return s ? strtol(s + strlen(k), NULL, 10) : -1;
 }
+
+void tr_source_path(char *out, size_t size, const char *rel)
+{
+    /* This file is tests/common/toolrun.c of the tree. */
+    snprintf(out, size, "%s", __FILE__);
+    char *p = strstr(out, "/tests/common/");
+    if (p)
+        snprintf(p + 1, size - (size_t)(p + 1 - out), "%s", rel);
+}
+
+int tr_tshark(const char *file, const char *fields, char *buf, size_t size)
+{
+    char lua[1024], cmd[4096];
+    tr_source_path(lua, sizeof(lua), "tools/wireshark/rpmsg.lua");
+    int n = snprintf(cmd, sizeof(cmd), "tshark -n -X lua_script:%s -r %s -T fields -E separator=, -E aggregator=/",
+                     lua, file);
+    for (const char *f = fields; *f && n > 0 && (size_t)n < sizeof(cmd);) {
+        size_t l = strcspn(f, " ");
+        n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " -e %.*s", (int)l, f);
+        f += l + (f[l] == ' ');
+    }
+    if (n < 0 || (size_t)n >= sizeof(cmd) - 16)
+        return -1;
+    snprintf(cmd + n, sizeof(cmd) - (size_t)n, " 2>/dev/null");
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t got = fread(buf, 1, size - 1, p);
+    buf[got] = '\0';
+    return pclose(p) == 0 ? 0 : -1;
+}

@@ -39,6 +39,15 @@ void tr_slurp(int fd, char *buf, size_t size);
 void tr_dump(const char *what, struct tr_proc *p);
 /* Waits (at most ms) until p's stderr holds text. */
 bool tr_err_has(struct tr_proc *p, const char *text, int ms);
+/* rel (e.g. "tools/wireshark/rpmsg.lua") in the source tree. */
+void tr_source_path(char *out, size_t size, const char *rel);
+/*
+ * tshark on a capture with the source tree's tools/wireshark/rpmsg.lua: the
+ * fields (names separated by spaces) of every record, comma separated, one
+ * record a line (a field that occurs more than once: its values joined by
+ * '/'), into buf. 0, or -1 if tshark failed.
+ */
+int tr_tshark(const char *file, const char *fields, char *buf, size_t size);
 /* Integer value of "key": in a JSON text, or -1. */
 long tr_json_int(const char *j, const char *key);
 

@@ -82,7 +82,7 @@ static void test_version_everywhere(void **st)
 {
     (void)st;
     const char *cmds[] = { NULL, "bench", "demo", "echo", "fs", "line", "list", "ping", "sim",
-                           "sim-ctl", "sock" };
+                           "sim-ctl", "sock", "trace" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *args[] = { cmds[i] ? cmds[i] : "--version", "--version", NULL };
         if (!cmds[i])
@@ -248,6 +248,35 @@ static void test_serve_waits(void **st)
     stop_echo();
 }
 
+/*
+ * An SPI echo without --count ends when its ping has left, exit 0: the ping's
+ * link says BYE as it closes, and the echo takes that as the orderly end
+ * (before, it waited out the peer timeout and exited 1, "peer silent").
+ */
+static void test_spi_echo_ends_with_its_peer(void **st)
+{
+    (void)st;
+    char name[96];
+    snprintf(name, sizeof(name), "%sspibye", tr_prefix);
+    const char *echo[] = { "echo", "--spi", name, "--role", "remote", "--side", "create", NULL };
+    const char *ping[] = { "ping", "--spi", name, "--role", "host", "--side", "attach",
+                           "--count", "5", NULL };
+    tr_start(&tr_procs[0], echo);
+    int rp = tr_run(&tr_procs[1], ping, 30000);
+    int re = tr_finish(&tr_procs[0], 30000);
+    char err[4096];
+    tr_slurp(tr_procs[0].err, err, sizeof(err));
+    if (rp || re) {
+        tr_dump("echo", &tr_procs[0]);
+        tr_dump("ping", &tr_procs[1]);
+    }
+    assert_int_equal(rp, 0);
+    assert_int_equal(re, 0);
+    assert_null(strstr(err, "peer silent"));
+    assert_non_null(strstr(err, "echoed 5 messages, 0 errors"));
+    assert_int_equal(tr_leftovers(), 0);
+}
+
 /* `rpmsg list` shows the peer's cpu, features, buffers and services. */
 static void test_list(void **st)
 {
@@ -274,7 +303,8 @@ static void test_list(void **st)
 
 /*
  * `rpmsg bench`: a latency histogram and a point per size and window, every
- * echo checked, as JSON; the plot is an SVG drawn by gnuplot.
+ * echo checked, then a one-way point per size (the echo counted and checked
+ * all 300, and said so), as JSON; the plot is an SVG drawn by gnuplot.
  */
 static void test_bench(void **st)
 {
@@ -308,7 +338,11 @@ static void test_bench(void **st)
     for (const char *s = out; (s = strstr(s, "\"n\":")); s += 4)
         total += strtol(s + 4, NULL, 10);
     assert_int_equal(total, 300);
-    assert_non_null(strstr(out, "\"errors\":0,\"ok\":true}"));
+    const char *ow = strstr(out, "\"oneway\":[{\"size\":16,");
+    assert_non_null(ow);
+    assert_non_null(strstr(ow, "},{\"size\":496,"));
+    assert_null(strstr(ow, "\"msgs_per_s\":0,"));
+    assert_non_null(strstr(out, "\"oneway_known\":true,\"errors\":0,\"ok\":true}"));
     FILE *f = fopen(svg, "r");
     assert_non_null(f);
     char head[4096];
@@ -453,6 +487,7 @@ int main(void)
         cmocka_unit_test_teardown(test_ping_gives_up_on_silence, teardown),
         cmocka_unit_test_teardown(test_not_found_hint, teardown),
         cmocka_unit_test_teardown(test_serve_waits, teardown),
+        cmocka_unit_test_teardown(test_spi_echo_ends_with_its_peer, teardown),
         cmocka_unit_test_teardown(test_list, teardown),
         cmocka_unit_test_teardown(test_bench, teardown),
         cmocka_unit_test_teardown(test_demo_errors_line, teardown),

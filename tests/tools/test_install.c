@@ -69,7 +69,7 @@ static void test_installed_tree(void **st)
     assert_true(exists("bin/rpmsg"));
     assert_true(exists("share/man/man1/rpmsg.1"));
     const char *cmds[] = { "bench", "demo", "echo", "fs", "line", "list", "ping", "sim", "sim-ctl",
-                           "sock" };
+                           "sock", "trace" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         char page[128];
         snprintf(page, sizeof(page), "share/man/man1/rpmsg-%s.1", cmds[i]);

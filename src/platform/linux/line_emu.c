@@ -52,6 +52,8 @@ struct rpmsg_line {
     double rate; /* bytes per second, 0: unpaced */
     uint64_t cut_until_us;
     struct line_dir dir[2]; /* dir[0]: A -> B, dir[1]: B -> A */
+    void (*tap)(void *arg, bool to_b, const uint8_t *bytes, size_t n);
+    void *tap_arg;
 };
 
 static uint64_t now_us(void)
@@ -94,6 +96,8 @@ static void transmit(struct rpmsg_line *l, struct line_dir *d, size_t n, uint64_
         d->inj_len -= k;
         d->out_len = k;
         pthread_mutex_unlock(&l->lock);
+        if (l->tap)
+            l->tap(l->tap_arg, d == &l->dir[0], d->out, d->out_len);
         return;
     }
     if (n > OUT_SIZE)
@@ -111,6 +115,8 @@ static void transmit(struct rpmsg_line *l, struct line_dir *d, size_t n, uint64_
             d->out[d->out_len++] = b;
     }
     pthread_mutex_unlock(&l->lock);
+    if (l->tap && d->out_len)
+        l->tap(l->tap_arg, d == &l->dir[0], d->out, d->out_len);
 }
 
 /* Bytes whose whole 10-bit time on the line has passed by now. */
@@ -259,6 +265,8 @@ int rpmsg_line_create(struct rpmsg_line **out, const struct rpmsg_line_config *c
         return r;
     }
     l->rate = cfg->baud / 10.0;
+    l->tap = cfg->tap;
+    l->tap_arg = cfg->tap_arg;
     uint64_t seed = cfg->seed ? cfg->seed : 12345;
     for (int i = 0; i < 2; i++) {
         l->dir[i].src = l->master[i];

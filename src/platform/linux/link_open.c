@@ -373,12 +373,18 @@ uint64_t rpmsg_link_errors(struct rpmsg_link *l)
 }
 
 /* A port link has no faults (a bad frame is dropped and resent); it goes
- * down when its peer goes silent or comes back with a new session. */
+ * down when its peer goes silent or comes back with a new session, or in
+ * order when the peer closes it (BYE). */
 static int port_trouble(struct rpmsg_link *l, char *buf, size_t size)
 {
     struct rpmsg_port_stats st;
     if (rpmsg_port_get_stats(rpmsg_link_device(l), &st))
         return RPMSG_LINK_DOWN_NONE;
+    if (st.last_end == RPMSG_PORT_END_CLOSED) {
+        if (buf && size)
+            snprintf(buf, size, "down: the peer closed the link");
+        return RPMSG_LINK_DOWN_CLOSED;
+    }
     const char *why = st.peer_timeouts ? "down: peer silent: nothing heard within the peer "
                                          "timeout (dead, or the line cut)"
                       : st.peer_resets ? "down: the peer restarted"
@@ -509,8 +515,10 @@ void rpmsg_link_close(struct rpmsg_link *l)
 {
     if (!l)
         return;
-    if (l->port)
+    if (l->port) {
+        rpmsg_port_bye(l->port); /* closed, not dead: the peer need not time out */
         rpmsg_port_deinit(l->port);
+    }
     if (l->tty)
         rpmsg_tty_close(l->tty);
     if (l->bus)

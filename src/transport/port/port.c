@@ -468,20 +468,54 @@ int rpmsg_port_init_unlinked(struct rpmsg_port **out, const struct rpmsg_port_co
 }
 #endif
 
+/* Until cond() holds or 100 ms pass, while the link is up; lock held. */
+static void wait_brief(struct rpmsg_port *p, bool (*done)(const struct rpmsg_port *))
+{
+    uint64_t until = rpmsg_time_ms() + 100;
+    while (p->nthreads && p->connected && !p->stop && !done(p)) {
+        uint64_t now = rpmsg_time_ms();
+        if (now >= until)
+            break;
+        rpmsg_cond_wait(&p->core_cond, &p->lock, now + 5 < until ? now + 5 : until);
+    }
+}
+
+static bool all_acked(const struct rpmsg_port *p)
+{
+    return p->snd_una == p->snd_end;
+}
+
+static bool bye_gone(const struct rpmsg_port *p)
+{
+    return p->bye_sent;
+}
+
+void rpmsg_port_bye(struct rpmsg_port *p)
+{
+    if (!p)
+        return;
+    rpmsg_mutex_lock(&p->lock);
+    /* What the application sent last (an NS destroy, say) first: the BYE
+     * ends the peer's session, and with it whatever is still in flight. */
+    wait_brief(p, all_acked);
+    if (p->connected && !p->cfg.v1_wire && (p->peer_hflags & PORT_HF_BYE)) {
+        p->bye_owed = true;
+        rpmsg_port_kick(p);
+        /* An SPI slave's goes out with the master's next transfer, if one
+         * comes soon; without it the peer times out as it always did. */
+        wait_brief(p, bye_gone);
+    }
+    rpmsg_mutex_unlock(&p->lock);
+}
+
 void rpmsg_port_deinit(struct rpmsg_port *p)
 {
     if (!p)
         return;
     /* Give what the application already sent (an NS destroy, say) a short
      * chance to reach the peer before the link stops. */
-    uint64_t until = rpmsg_time_ms() + 100;
     rpmsg_mutex_lock(&p->lock);
-    while (p->nthreads && p->connected && p->snd_una != p->snd_end && !p->stop) {
-        uint64_t now = rpmsg_time_ms();
-        if (now >= until)
-            break;
-        rpmsg_cond_wait(&p->core_cond, &p->lock, now + 5 < until ? now + 5 : until);
-    }
+    wait_brief(p, all_acked);
     rpmsg_mutex_unlock(&p->lock);
     stop_links(p);
     if (p->rdev_inited)

@@ -84,6 +84,7 @@ struct rpmsg_port {
     bool peer_known;   /* peer_nonce valid */
     bool connected;    /* both sides know each other's nonce */
     bool connack_owed;
+    bool bye_owed, bye_sent; /* closing: the peer offered PORT_HF_BYE */
     uint64_t next_hello_ms;
     uint32_t hello_backoff;
     uint32_t gen;      /* bumped when a session ends */

@@ -227,6 +227,7 @@ static void check_peer(struct rpmsg_port *p, uint64_t now)
     if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
         return;
     p->stats.peer_timeouts++;
+    p->stats.last_end = RPMSG_PORT_END_SILENT;
     p->nonce = fresh_nonce(p);
     p->tag = (uint8_t)p->nonce;
     rpmsg_port_proto_reset(p);
@@ -457,8 +458,10 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
         return;
     if (p->peer_known && m.nonce != p->peer_nonce) {
         /* Someone else speaks now: the peer rebooted. Nothing in flight survives. */
-        if (p->connected)
+        if (p->connected) {
             p->stats.peer_resets++;
+            p->stats.last_end = RPMSG_PORT_END_RESTART;
+        }
         rpmsg_port_proto_reset(p);
     }
     if (!p->peer_known) {
@@ -494,6 +497,10 @@ static void take_hello(struct rpmsg_port *p, const struct port_hdr *h, const uin
 
 void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
 {
+    /* After our BYE: a CONNECT from the peer must not start a session that
+     * this end, about to stop, would then leave to time out. */
+    if (p->bye_sent)
+        return;
     if (len < PORT_OVERHEAD) {
         p->stats.truncated++;
         return;
@@ -527,6 +534,19 @@ void rpmsg_port_proto_rx(struct rpmsg_port *p, const uint8_t *frame, size_t len)
     case PORT_T_DATA:
     case PORT_T_ACK:
         break;
+    case PORT_T_BYE:
+        /* Only from the peer of this session: an old BYE must not end a new one. */
+        if (h.len || !p->connected || h.stag != p->peer_tag || h.rtag != p->tag) {
+            p->stats.stale++;
+            return;
+        }
+        p->stats.rx_frames++;
+        p->stats.peer_closes++;
+        p->stats.last_end = RPMSG_PORT_END_CLOSED;
+        p->nonce = fresh_nonce(p);
+        p->tag = (uint8_t)p->nonce;
+        rpmsg_port_proto_reset(p);
+        return;
     default:
         p->stats.unknown_cmd++;
         return;
@@ -648,7 +668,9 @@ bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t 
 bool rpmsg_port_proto_pending(struct rpmsg_port *p, uint64_t now)
 {
     check_peer(p, now);
-    if (p->connack_owed)
+    if (p->bye_sent)
+        return false;
+    if (p->connack_owed || (p->bye_owed && p->connected))
         return true;
     if (!p->connected)
         return now >= p->next_hello_ms;
@@ -682,7 +704,7 @@ static size_t put_hello(struct rpmsg_port *p, uint8_t *body)
         .rx_buf_size = p->buf_size,
         .rx_bufs = (uint16_t)p->nrx,
         .hflags = (uint16_t)((p->cfg.link == RPMSG_PORT_UART ? 0 : PORT_HF_MULTI) |
-                             (p->cfg.v1_wire ? 0 : PORT_HF_WIDE)),
+                             (p->cfg.v1_wire ? 0 : PORT_HF_WIDE | PORT_HF_BYE)),
     };
     memcpy(m.cpuname, p->cpuname, sizeof(m.cpuname));
     rpmsg_port_hello_put(body, &m);
@@ -787,6 +809,14 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
     size_t blen = 0;
 
     check_peer(p, now);
+    if (p->bye_sent)
+        return 0; /* said goodbye: nothing more goes out */
+    if (p->bye_owed && p->connected) {
+        h.type = PORT_T_BYE;
+        p->bye_owed = false;
+        p->bye_sent = true;
+        return seal_frame(p, out, &h, 0, p->body_max);
+    }
     if (p->connack_owed || !p->connected) {
         if (p->connack_owed) {
             h.type = PORT_T_CONNACK;
@@ -830,7 +860,7 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
 
 size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room)
 {
-    if (!(p->peer_hflags & PORT_HF_MULTI) || !p->connected || p->connack_owed ||
+    if (!(p->peer_hflags & PORT_HF_MULTI) || !p->connected || p->connack_owed || p->bye_sent ||
         room < PORT_OVERHEAD + RPMSG_HDR_SIZE)
         return 0;
     room -= PORT_OVERHEAD;

@@ -15,6 +15,11 @@
  *  10  u16  len                     body length
  *  12  u32  sack                    bit i: the sender holds seq ack + 1 + i
  *
+ * BYE (no body, only to a peer that offered PORT_HF_BYE): the sender ends
+ * the session in order (its link is closing); the receiver takes the link
+ * down at once, as closed by the peer, instead of waiting out the peer
+ * timeout.
+ *
  * DATA bodies are rpmsg messages back to back; each one's length is its own
  * header's (16 + hdr.len), so packing costs no extra byte. CONNECT and
  * CONNACK carry struct port_hello.
@@ -67,6 +72,7 @@ enum port_type {
     PORT_T_CONNACK = 2,
     PORT_T_DATA = 3,
     PORT_T_ACK = 4,
+    PORT_T_BYE = 5,
 };
 
 #define PORT_F_POLL 0x01u
@@ -82,9 +88,11 @@ enum port_type {
  *   PORT_HF_WIDE: this end takes a credit limit up to PORT_WIN_WIDE past its
  *   oldest unacknowledged message and reads PORT_F_XSACK. Without it on
  *   both sides, limits stay within PORT_WIN_V1 and no extension is sent.
+ *   PORT_HF_BYE: this end understands BYE (and sends one when it closes).
  */
 #define PORT_HF_MULTI 0x0001u
 #define PORT_HF_WIDE 0x0002u
+#define PORT_HF_BYE 0x0004u
 
 struct port_hdr {
     uint8_t type;
