@@ -126,7 +126,9 @@ static const char *const fs_cmds[] = {
     "FTRUNCATE", "OPENDIR", "READDIR", "REWINDDIR", "CLOSEDIR", "STATFS", "UNLINK", "MKDIR",
     "RMDIR", "RENAME", "STAT", "FCHSTAT", "CHSTAT",
 };
-static const char *const fs_xcmds[] = { "X_HELLO", "X_PREAD", "X_PWRITE", "X_LSEEK", "X_FTRUNCATE" };
+static const char *const fs_xcmds[] = { "X_HELLO",  "X_PREAD",   "X_PWRITE", "X_LSEEK",
+                                        "X_FTRUNCATE", "X_OPEN", "X_MKDIR",  "X_SYMLINK",
+                                        "X_LINK",   "X_READLINK", "X_LSTAT", "X_PATH" };
 
 /* Where a request's path starts (nuttx-wire.md 2), 0 for none. */
 static size_t fs_path_off(uint32_t cmd)
@@ -135,8 +137,10 @@ static size_t fs_path_off(uint32_t cmd)
     case 1: case 17: return 24;
     case 11: case 16: case 18: case 19: return 16;
     case 15: return 80;
-    case 20: return 104;
+    case 20: case 74: return 104;
     case 22: return 108;
+    case 69: case 70: case 71: case 72: return 40;
+    case 73: return 16;
     default: return 0;
     }
 }
@@ -148,7 +152,7 @@ static bool put_fs(struct out *o, const uint8_t *p, size_t n)
         return false;
     uint32_t cmd = le32(p);
     int32_t result = (int32_t)le32(p + 4);
-    const char *name = cmd < 23 ? fs_cmds[cmd] : cmd >= 64 && cmd <= 68 ? fs_xcmds[cmd - 64] : NULL;
+    const char *name = cmd < 23 ? fs_cmds[cmd] : cmd >= 64 && cmd <= 75 ? fs_xcmds[cmd - 64] : NULL;
     if (!name)
         return false;
     bool request = result == -6 && cmd != 64;

@@ -110,7 +110,8 @@ local fs_cmds = { [0] = "INIT", [1] = "OPEN", [2] = "CLOSE", [3] = "READ", [4] =
     [11] = "OPENDIR", [12] = "READDIR", [13] = "REWINDDIR", [14] = "CLOSEDIR", [15] = "STATFS",
     [16] = "UNLINK", [17] = "MKDIR", [18] = "RMDIR", [19] = "RENAME", [20] = "STAT",
     [21] = "FCHSTAT", [22] = "CHSTAT", [64] = "X_HELLO", [65] = "X_PREAD", [66] = "X_PWRITE",
-    [67] = "X_LSEEK", [68] = "X_FTRUNCATE" }
+    [67] = "X_LSEEK", [68] = "X_FTRUNCATE", [69] = "X_OPEN", [70] = "X_MKDIR", [71] = "X_SYMLINK",
+    [72] = "X_LINK", [73] = "X_READLINK", [74] = "X_LSTAT", [75] = "X_PATH" }
 local ff = fs.fields
 ff.cmd = ProtoField.uint32("rpmsg_fs.cmd", "Command", base.DEC, fs_cmds)
 ff.result = ProtoField.int32("rpmsg_fs.result", "Result", base.DEC)
@@ -126,6 +127,10 @@ ff.type = ProtoField.uint32("rpmsg_fs.type", "Type", base.DEC)
 ff.size = ProtoField.int64("rpmsg_fs.size", "Size", base.DEC)
 ff.version = ProtoField.uint32("rpmsg_fs.version", "Extension version", base.DEC)
 ff.features = ProtoField.uint32("rpmsg_fs.features", "Extension features", base.HEX)
+ff.uid = ProtoField.uint32("rpmsg_fs.uid", "Caller uid", base.DEC)
+ff.gid = ProtoField.uint32("rpmsg_fs.gid", "Caller gid", base.DEC)
+ff.umask = ProtoField.uint32("rpmsg_fs.umask", "Caller umask", base.OCT)
+ff.part = ProtoField.uint32("rpmsg_fs.part", "Path piece", base.DEC)
 ff.path = ProtoField.stringz("rpmsg_fs.path", "Path")
 ff.path2 = ProtoField.stringz("rpmsg_fs.path2", "New path")
 ff.data = ProtoField.bytes("rpmsg_fs.data", "Data")
@@ -180,10 +185,26 @@ local function dissect_fs(p, tree)
     elseif cmd == 17 and n >= 24 then
         t:add_le(ff.mode, p(16, 4))
         if request then path = fs_path(t, p, 24) end
-    elseif cmd == 19 and request then
-        path = fs_path(t, p, 16)
-        local off = 16 + math.floor((#path + 1 + 7) / 8) * 8
+    elseif (cmd == 19 or cmd == 71 or cmd == 72) and request then
+        local base = cmd == 19 and 16 or 40
+        if cmd ~= 19 and n >= 40 then
+            t:add_le(ff.uid, p(24, 4)); t:add_le(ff.gid, p(28, 4)); t:add_le(ff.umask, p(32, 4))
+        end
+        path = fs_path(t, p, base)
+        local off = base + math.floor((#path + 1 + 7) / 8) * 8
         if n > off then path = path .. " -> " .. fs_path(t, p, off, ff.path2) end
+    elseif (cmd == 69 or cmd == 70) and n >= 40 then
+        t:add_le(ff.flags, p(16, 4)); t:add_le(ff.mode, p(20, 4))
+        t:add_le(ff.uid, p(24, 4)); t:add_le(ff.gid, p(28, 4)); t:add_le(ff.umask, p(32, 4))
+        if request then path = fs_path(t, p, 40) end
+    elseif cmd == 73 then
+        path = fs_path(t, p, 16)
+    elseif cmd == 74 and n >= 104 then
+        t:add_le(ff.size, p(32, 8))
+        if request then path = fs_path(t, p, 104) end
+    elseif cmd == 75 and n >= 24 then
+        t:add_le(ff.part, p(16, 4)); t:add_le(ff.offset, p(20, 4))
+        if n > 24 then t:add(ff.data, p(24)) end
     elseif cmd == 64 and n >= 24 then
         t:add_le(ff.version, p(16, 4)); t:add_le(ff.features, p(20, 4))
         info = string.format("X_HELLO version %d features 0x%x", p(16, 4):le_uint(), p(20, 4):le_uint())
