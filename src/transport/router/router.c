@@ -162,6 +162,39 @@ static void on_destroyed(struct rpmsg_device *rdev, void *priv)
     dev_event(rdev, false);
 }
 
+/* A plain peer's announcements go to its gateway (gateway.c). */
+static bool plain_announce(struct rpmsg_device *rdev, const char *name, uint32_t dest, bool take)
+{
+    bool hit = false;
+    rpmsg_mutex_lock(&list_lock);
+    for (struct rpmsg_router *r = routers; r && !hit; r = r->next) {
+        rpmsg_mutex_lock(&r->lock);
+        for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX && !hit; i++) {
+            struct rr_link *l = &r->links[i];
+            if (l->rdev != rdev || !l->plain || l->detaching)
+                continue;
+            hit = true;
+            if (take)
+                rr_gw_announce(r, l, name, dest);
+        }
+        rpmsg_mutex_unlock(&r->lock);
+    }
+    rpmsg_mutex_unlock(&list_lock);
+    return hit;
+}
+
+static bool on_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    (void)priv;
+    return plain_announce(rdev, name, dest, false);
+}
+
+static void on_ns_bind(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    (void)priv;
+    plain_announce(rdev, name, dest, true);
+}
+
 /* ---- Control endpoint ----------------------------------------------------------- */
 
 static int ctrl_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
@@ -325,8 +358,12 @@ static void worker_main(void *arg)
         process_links(r);
         process_connects(r);
         rr_circuits_reap(r);
+        rr_gw_reap(r);
         rr_routes_update(r);
         wait_ms = rr_circuits_update(r);
+        uint64_t gw_ms = rr_gw_update(r);
+        if (gw_ms < wait_ms)
+            wait_ms = gw_ms;
     }
 }
 
@@ -357,7 +394,8 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
     if (!rc) {
         rpmsg_mutex_lock(&reg_lock);
         if (nrouters == 0)
-            rc = rpmsg_register_callback(&service_token, on_created, on_destroyed, NULL, NULL);
+            rc = rpmsg_register_callback(&service_token, on_created, on_destroyed, on_ns_match,
+                                         on_ns_bind);
         if (!rc)
             nrouters++;
         rpmsg_mutex_unlock(&reg_lock);
@@ -367,7 +405,8 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
         if (rc) {
             rpmsg_mutex_lock(&reg_lock);
             if (--nrouters == 0)
-                rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
+                rpmsg_unregister_callback(&service_token, on_created, on_destroyed, on_ns_match,
+                                      on_ns_bind);
             rpmsg_mutex_unlock(&reg_lock);
         }
     }
@@ -404,7 +443,8 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
     rpmsg_mutex_unlock(&list_lock);
     rpmsg_mutex_lock(&reg_lock);
     if (--nrouters == 0)
-        rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
+        rpmsg_unregister_callback(&service_token, on_created, on_destroyed, on_ns_match,
+                                      on_ns_bind);
     rpmsg_mutex_unlock(&reg_lock);
 
     rpmsg_mutex_lock(&r->lock);
@@ -423,6 +463,7 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
         if (r->links[i].rdev && !r->links[i].detaching)
             rr_routes_bye(r, &r->links[i]);
     rr_circuits_kill_all(r);
+    rr_gw_kill_all(r);
     for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
         struct rr_link *l = &r->links[i];
         if (!l->rdev)
@@ -440,7 +481,7 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
     free(r);
 }
 
-int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
+static int attach(struct rpmsg_router *r, struct rpmsg_device *link, bool plain)
 {
     if (!r || !link || !link->ops)
         return -EINVAL;
@@ -464,6 +505,7 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
     l->r = r;
     l->rdev = link;
     l->detaching = true; /* reserved: not routed over until set up */
+    l->plain = plain;
     memset(l->learned, RR_INF, sizeof(l->learned));
     memset(l->advertised, RR_INF, sizeof(l->advertised));
     rpmsg_mutex_unlock(&r->lock);
@@ -489,6 +531,16 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
     return rc;
 }
 
+int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
+{
+    return attach(r, link, false);
+}
+
+int rpmsg_router_attach_plain(struct rpmsg_router *r, struct rpmsg_device *link)
+{
+    return attach(r, link, true);
+}
+
 static bool link_quiet(struct rpmsg_router *r, struct rr_link *l)
 {
     if (l->downs_seen != l->downs || __atomic_load_n(&l->refs, __ATOMIC_RELAXED))
@@ -496,6 +548,8 @@ static bool link_quiet(struct rpmsg_router *r, struct rr_link *l)
     for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next)
         if (hc->s[0].link == l || hc->s[1].link == l)
             return false;
+    if (rr_gw_link_busy(r, l))
+        return false;
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
         struct rr_vdev *v = r->vdevs[i];
         if (!v)
