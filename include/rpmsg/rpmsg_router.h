@@ -128,8 +128,9 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link);
  * core, any plain rpmsg peer). A hub becomes its gateway: it advertises the
  * peer's cpu name, and a far core that connects to it gets an ordinary
  * device whose endpoints and names the hub proxies onto this link (the peer
- * sees ordinary announcements from the hub). Names the peer announces and
- * no local endpoint waits for are taken by the router. Same returns.
+ * sees ordinary announcements from the hub). The router watches the peer's
+ * announcements without taking them: this core's own services still bind
+ * them. Same returns.
  */
 int rpmsg_router_attach_plain(struct rpmsg_router *r, struct rpmsg_device *link);
 /* Takes every route over link down and stops using it. 0 or -ENOENT. */

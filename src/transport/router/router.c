@@ -162,37 +162,26 @@ static void on_destroyed(struct rpmsg_device *rdev, void *priv)
     dev_event(rdev, false);
 }
 
-/* A plain peer's announcements go to its gateway (gateway.c). */
-static bool plain_announce(struct rpmsg_device *rdev, const char *name, uint32_t dest, bool take)
+/*
+ * A plain peer's announcements go to its gateway (gateway.c). Seen in
+ * ns_match, which declines: the announcement stays the core's, so local
+ * services and endpoints of this core still bind it as before.
+ */
+static bool on_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
 {
-    bool hit = false;
+    (void)priv;
     rpmsg_mutex_lock(&list_lock);
-    for (struct rpmsg_router *r = routers; r && !hit; r = r->next) {
+    for (struct rpmsg_router *r = routers; r; r = r->next) {
         rpmsg_mutex_lock(&r->lock);
-        for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX && !hit; i++) {
+        for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
             struct rr_link *l = &r->links[i];
-            if (l->rdev != rdev || !l->plain || l->detaching)
-                continue;
-            hit = true;
-            if (take)
+            if (l->rdev == rdev && l->plain && !l->detaching)
                 rr_gw_announce(r, l, name, dest);
         }
         rpmsg_mutex_unlock(&r->lock);
     }
     rpmsg_mutex_unlock(&list_lock);
-    return hit;
-}
-
-static bool on_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
-{
-    (void)priv;
-    return plain_announce(rdev, name, dest, false);
-}
-
-static void on_ns_bind(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
-{
-    (void)priv;
-    plain_announce(rdev, name, dest, true);
+    return false;
 }
 
 /* ---- Control endpoint ----------------------------------------------------------- */
@@ -395,7 +384,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
         rpmsg_mutex_lock(&reg_lock);
         if (nrouters == 0)
             rc = rpmsg_register_callback(&service_token, on_created, on_destroyed, on_ns_match,
-                                         on_ns_bind);
+                                         NULL);
         if (!rc)
             nrouters++;
         rpmsg_mutex_unlock(&reg_lock);
@@ -406,7 +395,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
             rpmsg_mutex_lock(&reg_lock);
             if (--nrouters == 0)
                 rpmsg_unregister_callback(&service_token, on_created, on_destroyed, on_ns_match,
-                                      on_ns_bind);
+                                      NULL);
             rpmsg_mutex_unlock(&reg_lock);
         }
     }
@@ -444,7 +433,7 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
     rpmsg_mutex_lock(&reg_lock);
     if (--nrouters == 0)
         rpmsg_unregister_callback(&service_token, on_created, on_destroyed, on_ns_match,
-                                      on_ns_bind);
+                                      NULL);
     rpmsg_mutex_unlock(&reg_lock);
 
     rpmsg_mutex_lock(&r->lock);
