@@ -313,23 +313,30 @@ bool rr_gw_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct
     return false;
 }
 
-void rr_gw_announce(struct rpmsg_router *r, struct rr_link *l, const char *name, uint32_t addr)
+bool rr_gw_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t addr)
 {
-    /* r->lock held (router.c). A name announced again replaces its slot. */
+    struct rr_link *l = priv;
+    struct rpmsg_router *r = l->r;
+    if (rdev != l->rdev)
+        return false;
+    rpmsg_mutex_lock(&r->lock);
+    /* A name announced again replaces its slot. */
     struct rr_ann *slot = (struct rr_ann *)ann_find(l, name);
     for (unsigned i = 0; i < RR_GW_ANN_MAX && !slot; i++)
         if (!l->ann[i].valid)
             slot = &l->ann[i];
-    if (!slot) {
+    if (slot) {
+        memset(slot, 0, sizeof(*slot));
+        memcpy(slot->name, name, strnlen(name, RPMSG_NAME_SIZE - 1));
+        slot->addr = addr;
+        slot->valid = true;
+        slot->seq = ++l->ann_seq;
+        rr_kick(r);
+    } else {
         RR_STAT(r, drop_gw_full);
-        return;
     }
-    memset(slot, 0, sizeof(*slot));
-    memcpy(slot->name, name, strnlen(name, RPMSG_NAME_SIZE - 1));
-    slot->addr = addr;
-    slot->valid = true;
-    slot->seq = ++l->ann_seq;
-    rr_kick(r);
+    rpmsg_mutex_unlock(&r->lock);
+    return false;
 }
 
 /* r->lock held. */

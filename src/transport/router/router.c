@@ -162,28 +162,6 @@ static void on_destroyed(struct rpmsg_device *rdev, void *priv)
     dev_event(rdev, false);
 }
 
-/*
- * A plain peer's announcements go to its gateway (gateway.c). Seen in
- * ns_match, which declines: the announcement stays the core's, so local
- * services and endpoints of this core still bind it as before.
- */
-static bool on_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
-{
-    (void)priv;
-    rpmsg_mutex_lock(&list_lock);
-    for (struct rpmsg_router *r = routers; r; r = r->next) {
-        rpmsg_mutex_lock(&r->lock);
-        for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
-            struct rr_link *l = &r->links[i];
-            if (l->rdev == rdev && l->plain && !l->detaching)
-                rr_gw_announce(r, l, name, dest);
-        }
-        rpmsg_mutex_unlock(&r->lock);
-    }
-    rpmsg_mutex_unlock(&list_lock);
-    return false;
-}
-
 /* ---- Control endpoint ----------------------------------------------------------- */
 
 static int ctrl_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
@@ -383,8 +361,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
     if (!rc) {
         rpmsg_mutex_lock(&reg_lock);
         if (nrouters == 0)
-            rc = rpmsg_register_callback(&service_token, on_created, on_destroyed, on_ns_match,
-                                         NULL);
+            rc = rpmsg_register_callback(&service_token, on_created, on_destroyed, NULL, NULL);
         if (!rc)
             nrouters++;
         rpmsg_mutex_unlock(&reg_lock);
@@ -394,8 +371,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
         if (rc) {
             rpmsg_mutex_lock(&reg_lock);
             if (--nrouters == 0)
-                rpmsg_unregister_callback(&service_token, on_created, on_destroyed, on_ns_match,
-                                      NULL);
+                rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
             rpmsg_mutex_unlock(&reg_lock);
         }
     }
@@ -432,8 +408,7 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
     rpmsg_mutex_unlock(&list_lock);
     rpmsg_mutex_lock(&reg_lock);
     if (--nrouters == 0)
-        rpmsg_unregister_callback(&service_token, on_created, on_destroyed, on_ns_match,
-                                      NULL);
+        rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
     rpmsg_mutex_unlock(&reg_lock);
 
     rpmsg_mutex_lock(&r->lock);
@@ -459,6 +434,8 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
             continue;
         rpmsg_destroy_ept(&l->ctrl);
         rr_pump_join(l);
+        if (l->plain)
+            rpmsg_unregister_callback(l, NULL, NULL, rr_gw_ns_match, NULL);
     }
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++)
         if (r->vdevs[i])
@@ -506,6 +483,11 @@ static int attach(struct rpmsg_router *r, struct rpmsg_device *link, bool plain)
         rc = rr_pump_start(l);
         if (rc)
             rpmsg_destroy_ept(&l->ctrl);
+    }
+    /* Replays what the plain peer announced before we were attached. */
+    if (!rc && plain && (rc = rpmsg_register_callback(l, NULL, NULL, rr_gw_ns_match, NULL))) {
+        rpmsg_destroy_ept(&l->ctrl);
+        rr_pump_join(l);
     }
     rpmsg_mutex_lock(&r->lock);
     if (rc) {
@@ -580,6 +562,8 @@ int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link)
     rr_routes_bye(r, l);
     rpmsg_destroy_ept(&l->ctrl);
     rr_pump_join(l);
+    if (l->plain)
+        rpmsg_unregister_callback(l, NULL, NULL, rr_gw_ns_match, NULL);
     rpmsg_mutex_lock(&r->lock);
     l->rdev = NULL;
     rpmsg_mutex_unlock(&r->lock);

@@ -346,8 +346,13 @@ void rr_gw_connect(struct rpmsg_router *r, struct rr_link *l, const struct rr_ms
                    struct rr_link *plain);
 /* true when m was about a gateway circuit. */
 bool rr_gw_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
-/* The plain peer on l announced name at addr; r->lock held. */
-void rr_gw_announce(struct rpmsg_router *r, struct rr_link *l, const char *name, uint32_t addr);
+/*
+ * ns_match of the service each plain link registers (priv: the link, so
+ * that the core replays what was announced before the attach). It records
+ * the announcement for the gateway and declines: the announcement stays
+ * the core's, and this core's own services and endpoints still bind it.
+ */
+bool rr_gw_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest);
 /* Worker: every gateway circuit using l dies. */
 void rr_gw_link_down(struct rpmsg_router *r, struct rr_link *l);
 /* Worker: passes on announcements and bindings; returns ms until it wants to run again. */
