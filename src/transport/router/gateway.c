@@ -87,6 +87,8 @@ static int proxy_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t
     rpmsg_mutex_lock(&r->lock);
     bool ok = !g->dead && p->live;
     uint32_t ca = p->ca;
+    if (ok && p->na == RPMSG_ADDR_ANY)
+        p->na = src; /* the core binds the proxy to it too */
     rpmsg_mutex_unlock(&r->lock);
     if (!ok) {
         RR_STAT(r, drop_gw_unknown);
@@ -180,6 +182,8 @@ static void on_inner_ns(struct rpmsg_router *r, struct rr_gw *g, const uint8_t *
     free_p->g = g;
     free_p->ca = ca;
     free_p->told = a != NULL; /* C knows that address: it bound to it */
+    free_p->na = dst;
+    free_p->since = rpmsg_time_ms();
     free_p->gone = false;
     rpmsg_mutex_unlock(&r->lock);
     /* The plain peer sees an announcement (or a CREATE_ACK to its own). */
@@ -225,8 +229,7 @@ static int gw_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
     rpmsg_mutex_lock(&r->lock);
     for (unsigned i = 0; i < RR_GW_PROXIES; i++) {
         struct rr_proxy *p = &g->px[i];
-        if (p->live && p->ca == isrc &&
-            __atomic_load_n(&p->ept.dest_addr, __ATOMIC_RELAXED) == idst) {
+        if (p->live && p->ca == isrc && p->na == idst) {
             pa = p->ept.addr;
             break;
         }
@@ -411,22 +414,32 @@ void rr_gw_reap(struct rpmsg_router *r)
 /* Proxies the plain peer stopped talking to, and bindings C has not heard of. */
 static void proxy_events(struct rpmsg_router *r, struct rr_gw *g, uint64_t *wait_ms)
 {
+    uint64_t now = rpmsg_time_ms();
     for (unsigned i = 0; i < RR_GW_PROXIES; i++) {
         struct rr_proxy *p = &g->px[i];
+        rpmsg_mutex_lock(&r->lock);
+        bool look = p->live && !p->busy && !g->dead && p->na == RPMSG_ADDR_ANY;
+        rpmsg_mutex_unlock(&r->lock);
+        /* The core's lock orders our read after its binding (CREATE_ACK);
+         * the endpoint's memory lives as long as g, which only we free. */
+        uint32_t bound = look && rpmsg_is_ept_ready(&p->ept) ? p->ept.dest_addr : RPMSG_ADDR_ANY;
         rpmsg_mutex_lock(&r->lock);
         if (!p->live || g->dead || !g->accepted) {
             rpmsg_mutex_unlock(&r->lock);
             continue;
         }
-        uint32_t na = __atomic_load_n(&p->ept.dest_addr, __ATOMIC_RELAXED);
+        if (p->na == RPMSG_ADDR_ANY)
+            p->na = bound;
+        uint32_t na = p->na;
         char name[RPMSG_NAME_SIZE];
         memcpy(name, p->ept.name, sizeof(name));
         bool gone = p->gone, tell = !p->told && na != RPMSG_ADDR_ANY;
         p->gone = false;
         if (tell)
             p->told = true;
-        if (!p->told && *wait_ms > RR_GW_POLL_MS)
-            *wait_ms = RR_GW_POLL_MS;
+        uint64_t poll = now - p->since < RR_GW_POLL_FAST_FOR_MS ? RR_GW_POLL_MS : RR_GW_POLL_SLOW_MS;
+        if (!p->told && *wait_ms > poll)
+            *wait_ms = poll;
         rpmsg_mutex_unlock(&r->lock);
         if (tell)
             send_ns(r, g, name, na, RPMSG_NS_CREATE_ACK);

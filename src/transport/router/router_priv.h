@@ -57,7 +57,11 @@ struct rpmsg_router;
 /* Gateway (gateway.c): what one plain peer announced, proxies per far core. */
 #define RR_GW_ANN_MAX 16
 #define RR_GW_PROXIES 16
-#define RR_GW_POLL_MS 5 /* while a proxy waits for the plain peer's CREATE_ACK */
+/* While a proxy waits for the plain peer's CREATE_ACK: often at first (a
+ * NuttX peer binds at once), rarely after (it may never bind). */
+#define RR_GW_POLL_MS 5
+#define RR_GW_POLL_SLOW_MS 200
+#define RR_GW_POLL_FAST_FOR_MS 2000
 
 struct rr_ann {
     char name[RPMSG_NAME_SIZE];
@@ -116,6 +120,8 @@ struct rr_proxy {
     struct rr_gw *g;
     struct rpmsg_endpoint ept; /* on the plain link; dest_addr: the plain peer's */
     uint32_t ca;               /* C's address */
+    uint32_t na;               /* the plain peer's, once known (ANY until then) */
+    uint64_t since;            /* created: how often to look for its binding */
     bool live;                 /* ept created, not yet destroyed */
     bool busy;                 /* being created or destroyed by C's RX thread */
     bool told;                 /* C knows the address the proxy is bound to */
