@@ -9,6 +9,7 @@
  * the route only comes up if zfar initiates for a plain peer.
  */
 #include "router_fixture.h"
+#include "transport/router/router_priv.h" /* RR_GW_PROXIES */
 
 #define ECHO_NAME "gw-echo"
 #define SRV_NAME "gw-srv"
@@ -173,12 +174,78 @@ static void test_link_loss(void **state)
     assert_int_equal(rf_rstats(f->r[2]).drop_gw_unknown, 0);
 }
 
+/* Announcements of names starting with `prefix` that reached nuttx. */
+static struct {
+    char prefix[8];
+    unsigned seen;
+} nx_ann;
+
+static bool count_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
+{
+    (void)priv, (void)dest;
+    if (!strcmp(rpmsg_get_local_cpuname(rdev), "nuttx") &&
+        !strncmp(name, nx_ann.prefix, strlen(nx_ann.prefix)))
+        __atomic_add_fetch(&nx_ann.seen, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+struct seen_arg {
+    unsigned n;
+};
+
+static bool pred_seen(void *arg)
+{
+    return __atomic_load_n(&nx_ann.seen, __ATOMIC_RELAXED) >= ((struct seen_arg *)arg)->n;
+}
+
+static bool pred_full(void *arg)
+{
+    struct fx *f = arg;
+    return rf_rstats(f->r[2]).drop_gw_full > 0;
+}
+
+/* The proxy table is bounded, and C's NS DESTROY gives its slots back. */
+static void test_proxy_table(void **state)
+{
+    struct fx *f = *state;
+    struct rpmsg_device *dev = rf_wait_dev("zfar", "nuttx", 1, 0);
+    assert_non_null(dev);
+    assert_int_equal(rf_app_wait_ready(&f->client), 0); /* gw-echo's proxy */
+    assert_int_equal(rf_app_wait_ready(&f->srv), 0);    /* gw-srv's */
+    assert_int_equal(rpmsg_register_callback(&nx_ann, NULL, NULL, count_match, NULL), 0);
+    enum { FREE = RR_GW_PROXIES - 2 };
+    struct rpmsg_endpoint e[FREE + 1];
+    for (int round = 0; round < 2; round++) {
+        snprintf(nx_ann.prefix, sizeof(nx_ann.prefix), "p%d-", round);
+        __atomic_store_n(&nx_ann.seen, 0, __ATOMIC_RELAXED);
+        for (int i = 0; i < FREE + (round ? 0 : 1); i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "p%d-%d", round, i);
+            assert_int_equal(tu_ept_create(&e[i], dev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                                           rf_app_cb, NULL, &f->client),
+                             0);
+        }
+        struct seen_arg want = { FREE };
+        assert_int_equal(tu_wait_until(pred_seen, &want, TU_TIMEOUT_MS), 0);
+        if (round == 0)
+            assert_int_equal(tu_wait_until(pred_full, f, TU_TIMEOUT_MS), 0);
+        for (int i = 0; i < FREE + (round ? 0 : 1); i++)
+            assert_int_equal(rpmsg_destroy_ept(&e[i]), 0);
+    }
+    /* One refused, in the first round only; every other got its proxy. */
+    assert_int_equal(rf_rstats(f->r[2]).drop_gw_full, 1);
+    assert_int_equal(__atomic_load_n(&nx_ann.seen, __ATOMIC_RELAXED), FREE);
+    rpmsg_unregister_callback(&nx_ann, NULL, NULL, count_match, NULL);
+    echo_round(f, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_echo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_loss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
