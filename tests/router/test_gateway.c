@@ -174,28 +174,27 @@ static void test_link_loss(void **state)
     assert_int_equal(rf_rstats(f->r[2]).drop_gw_unknown, 0);
 }
 
-/* Announcements of names starting with `prefix` that reached nuttx. */
-static struct {
-    char prefix[8];
-    unsigned seen;
-} nx_ann;
+/* Announcements of names p0-* and p1-* that reached nuttx, by round. */
+static unsigned nx_seen[2];
 
 static bool count_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
 {
     (void)priv, (void)dest;
-    if (!strcmp(rpmsg_get_local_cpuname(rdev), "nuttx") &&
-        !strncmp(name, nx_ann.prefix, strlen(nx_ann.prefix)))
-        __atomic_add_fetch(&nx_ann.seen, 1, __ATOMIC_RELAXED);
+    if (!strcmp(rpmsg_get_local_cpuname(rdev), "nuttx") && name[0] == 'p' &&
+        (name[1] == '0' || name[1] == '1') && name[2] == '-')
+        __atomic_add_fetch(&nx_seen[name[1] - '0'], 1, __ATOMIC_RELAXED);
     return false;
 }
 
 struct seen_arg {
+    int round;
     unsigned n;
 };
 
 static bool pred_seen(void *arg)
 {
-    return __atomic_load_n(&nx_ann.seen, __ATOMIC_RELAXED) >= ((struct seen_arg *)arg)->n;
+    struct seen_arg *a = arg;
+    return __atomic_load_n(&nx_seen[a->round], __ATOMIC_RELAXED) >= a->n;
 }
 
 static bool pred_full(void *arg)
@@ -212,12 +211,11 @@ static void test_proxy_table(void **state)
     assert_non_null(dev);
     assert_int_equal(rf_app_wait_ready(&f->client), 0); /* gw-echo's proxy */
     assert_int_equal(rf_app_wait_ready(&f->srv), 0);    /* gw-srv's */
-    assert_int_equal(rpmsg_register_callback(&nx_ann, NULL, NULL, count_match, NULL), 0);
+    nx_seen[0] = nx_seen[1] = 0;
+    assert_int_equal(rpmsg_register_callback(nx_seen, NULL, NULL, count_match, NULL), 0);
     enum { FREE = RR_GW_PROXIES - 2 };
     struct rpmsg_endpoint e[FREE + 1];
     for (int round = 0; round < 2; round++) {
-        snprintf(nx_ann.prefix, sizeof(nx_ann.prefix), "p%d-", round);
-        __atomic_store_n(&nx_ann.seen, 0, __ATOMIC_RELAXED);
         for (int i = 0; i < FREE + (round ? 0 : 1); i++) {
             char name[16];
             snprintf(name, sizeof(name), "p%d-%d", round, i);
@@ -225,7 +223,7 @@ static void test_proxy_table(void **state)
                                            rf_app_cb, NULL, &f->client),
                              0);
         }
-        struct seen_arg want = { FREE };
+        struct seen_arg want = { round, FREE };
         assert_int_equal(tu_wait_until(pred_seen, &want, TU_TIMEOUT_MS), 0);
         if (round == 0)
             assert_int_equal(tu_wait_until(pred_full, f, TU_TIMEOUT_MS), 0);
@@ -234,8 +232,9 @@ static void test_proxy_table(void **state)
     }
     /* One refused, in the first round only; every other got its proxy. */
     assert_int_equal(rf_rstats(f->r[2]).drop_gw_full, 1);
-    assert_int_equal(__atomic_load_n(&nx_ann.seen, __ATOMIC_RELAXED), FREE);
-    rpmsg_unregister_callback(&nx_ann, NULL, NULL, count_match, NULL);
+    assert_int_equal(__atomic_load_n(&nx_seen[0], __ATOMIC_RELAXED), FREE);
+    assert_int_equal(__atomic_load_n(&nx_seen[1], __ATOMIC_RELAXED), FREE);
+    rpmsg_unregister_callback(nx_seen, NULL, NULL, count_match, NULL);
     echo_round(f, 100);
 }
 

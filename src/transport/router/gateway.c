@@ -435,6 +435,9 @@ static void proxy_events(struct rpmsg_router *r, struct rr_gw *g, uint64_t *wait
         memcpy(name, p->ept.name, sizeof(name));
         bool gone = p->gone, tell = !p->told && na != RPMSG_ADDR_ANY;
         p->gone = false;
+        struct rr_ann *a = gone ? (struct rr_ann *)ann_find(g->plain, name) : NULL;
+        if (a && a->addr == na)
+            a->valid = false; /* no later binding to an endpoint that is gone */
         if (tell)
             p->told = true;
         uint64_t poll = now - p->since < RR_GW_POLL_FAST_FOR_MS ? RR_GW_POLL_MS : RR_GW_POLL_SLOW_MS;
