@@ -184,7 +184,10 @@ static int open_link(struct core *c, const struct sim_opts *o, int li,
         rpmsg_set_trace(NULL, NULL, NULL);
     if (r)
         return r;
-    r = rpmsg_router_attach(c->router, rpmsg_link_device(c->link[li]));
+    /* A NuttX core runs no router: a hub next to it is its gateway. */
+    struct rpmsg_device *dev = rpmsg_link_device(c->link[li]);
+    r = c->t->cores[tl->end[first]].nuttx ? rpmsg_router_attach_plain(c->router, dev)
+                                          : rpmsg_router_attach(c->router, dev);
     if (r) {
         rpmsg_link_close(c->link[li]);
         c->link[li] = NULL;

@@ -101,6 +101,8 @@ struct rpmsg_router_stats {
     uint64_t drop_tx_fail;   /* relay or control send failed (link down, timeout) */
     uint64_t drop_queue_full; /* virtual device queue full */
     uint64_t rx_bounced;     /* inner messages copied because the link's hold table was full */
+    uint64_t drop_gw_unknown; /* gateway: from or to an address with no proxy, malformed inner message */
+    uint64_t drop_gw_full;   /* gateway: proxy or announcement table full */
 };
 
 struct rpmsg_router;
@@ -121,6 +123,16 @@ void rpmsg_router_destroy(struct rpmsg_router *r);
  * -EADDRINUSE (another router has RPMSG_ROUTER_ADDR on it) or -ENOMEM.
  */
 int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link);
+/*
+ * Like rpmsg_router_attach, for a neighbour that runs no router (a NuttX
+ * core, any plain rpmsg peer). A hub becomes its gateway: it advertises the
+ * peer's cpu name, and a far core that connects to it gets an ordinary
+ * device whose endpoints and names the hub proxies onto this link (the peer
+ * sees ordinary announcements from the hub). The router watches the peer's
+ * announcements without taking them: this core's own services still bind
+ * them. Same returns.
+ */
+int rpmsg_router_attach_plain(struct rpmsg_router *r, struct rpmsg_device *link);
 /* Takes every route over link down and stops using it. 0 or -ENOENT. */
 int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link);
 

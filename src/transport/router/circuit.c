@@ -140,9 +140,14 @@ static void hub_forward(struct rpmsg_router *r, struct rr_link *l, const struct 
         rev = min32(m->rev, rr_link_mtu(l));
         ok = fwd > RPMSG_HDR_SIZE && rev > RPMSG_HDR_SIZE;
     }
+    bool gateway = ok && y->plain;
     rpmsg_mutex_unlock(&r->lock);
     if (!ok) {
         reject(r, l, m);
+        return;
+    }
+    if (gateway) {
+        rr_gw_connect(r, l, m, y);
         return;
     }
     struct rr_hub_circuit *hc = calloc(1, sizeof(*hc));
@@ -377,6 +382,8 @@ void rr_on_reject(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg
 
 void rr_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
 {
+    if (rr_gw_on_disconnect(r, l, m))
+        return;
     rpmsg_mutex_lock(&r->lock);
     int side;
     struct rr_hub_circuit *hc = hc_find(r, l, m->to, m->from, &side);
@@ -428,6 +435,7 @@ void rr_circuits_link_down(struct rpmsg_router *r, struct rr_link *l)
     }
     rpmsg_mutex_unlock(&r->lock);
     rr_out_flush(r);
+    rr_gw_link_down(r, l);
 }
 
 void rr_circuits_reap(struct rpmsg_router *r)
@@ -547,7 +555,9 @@ uint64_t rr_circuits_update(struct rpmsg_router *r)
             continue;
         struct rr_link *via;
         uint8_t h = rr_best(r, (int)s, &via);
-        bool initiator = strncmp(r->name, v->name, RPMSG_CPUNAME_SIZE) < 0;
+        /* A plain peer cannot initiate: its gateway only answers. */
+        bool initiator = strncmp(r->name, v->name, RPMSG_CPUNAME_SIZE) < 0 ||
+                         (h != RR_INF && rr_route_plain(via, (int)s));
         rpmsg_mutex_lock(&v->lock);
         if (v->state == RR_V_CONNECTING) {
             if (now - v->since >= RPMSG_ROUTER_CONNECT_TIMEOUT_MS) {

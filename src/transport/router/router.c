@@ -325,8 +325,12 @@ static void worker_main(void *arg)
         process_links(r);
         process_connects(r);
         rr_circuits_reap(r);
+        rr_gw_reap(r);
         rr_routes_update(r);
         wait_ms = rr_circuits_update(r);
+        uint64_t gw_ms = rr_gw_update(r);
+        if (gw_ms < wait_ms)
+            wait_ms = gw_ms;
     }
 }
 
@@ -423,12 +427,15 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
         if (r->links[i].rdev && !r->links[i].detaching)
             rr_routes_bye(r, &r->links[i]);
     rr_circuits_kill_all(r);
+    rr_gw_kill_all(r);
     for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
         struct rr_link *l = &r->links[i];
         if (!l->rdev)
             continue;
         rpmsg_destroy_ept(&l->ctrl);
         rr_pump_join(l);
+        if (l->plain)
+            rpmsg_unregister_callback(l, NULL, NULL, rr_gw_ns_match, NULL);
     }
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++)
         if (r->vdevs[i])
@@ -440,7 +447,7 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
     free(r);
 }
 
-int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
+static int attach(struct rpmsg_router *r, struct rpmsg_device *link, bool plain)
 {
     if (!r || !link || !link->ops)
         return -EINVAL;
@@ -464,6 +471,7 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
     l->r = r;
     l->rdev = link;
     l->detaching = true; /* reserved: not routed over until set up */
+    l->plain = plain;
     memset(l->learned, RR_INF, sizeof(l->learned));
     memset(l->advertised, RR_INF, sizeof(l->advertised));
     rpmsg_mutex_unlock(&r->lock);
@@ -475,6 +483,11 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
         rc = rr_pump_start(l);
         if (rc)
             rpmsg_destroy_ept(&l->ctrl);
+    }
+    /* Replays what the plain peer announced before we were attached. */
+    if (!rc && plain && (rc = rpmsg_register_callback(l, NULL, NULL, rr_gw_ns_match, NULL))) {
+        rpmsg_destroy_ept(&l->ctrl);
+        rr_pump_join(l);
     }
     rpmsg_mutex_lock(&r->lock);
     if (rc) {
@@ -489,6 +502,16 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
     return rc;
 }
 
+int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link)
+{
+    return attach(r, link, false);
+}
+
+int rpmsg_router_attach_plain(struct rpmsg_router *r, struct rpmsg_device *link)
+{
+    return attach(r, link, true);
+}
+
 static bool link_quiet(struct rpmsg_router *r, struct rr_link *l)
 {
     if (l->downs_seen != l->downs || __atomic_load_n(&l->refs, __ATOMIC_RELAXED))
@@ -496,6 +519,8 @@ static bool link_quiet(struct rpmsg_router *r, struct rr_link *l)
     for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next)
         if (hc->s[0].link == l || hc->s[1].link == l)
             return false;
+    if (rr_gw_link_busy(r, l))
+        return false;
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
         struct rr_vdev *v = r->vdevs[i];
         if (!v)
@@ -537,6 +562,8 @@ int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link)
     rr_routes_bye(r, l);
     rpmsg_destroy_ept(&l->ctrl);
     rr_pump_join(l);
+    if (l->plain)
+        rpmsg_unregister_callback(l, NULL, NULL, rr_gw_ns_match, NULL);
     rpmsg_mutex_lock(&r->lock);
     l->rdev = NULL;
     rpmsg_mutex_unlock(&r->lock);

@@ -27,6 +27,8 @@ enum rr_type {
 #define RR_HELLO_HUB 0x02u
 #define RR_HELLO_BYE 0x04u /* the sender stops routing on this link */
 
+#define RR_ROUTE_PLAIN 0x01u /* ROUTE: the destination runs no router; connect to it */
+
 #define RR_INF 0xFFu     /* hops: no route (ROUTE: withdrawn) */
 #define RR_UNKNOWN 0xFEu /* advertised: a send failed, the peer's view is unknown */
 
@@ -52,6 +54,22 @@ int rr_decode(const void *data, size_t len, struct rr_msg *m);
 
 struct rpmsg_router;
 
+/* Gateway (gateway.c): what one plain peer announced, proxies per far core. */
+#define RR_GW_ANN_MAX 16
+#define RR_GW_PROXIES 16
+/* While a proxy waits for the plain peer's CREATE_ACK: often at first (a
+ * NuttX peer binds at once), rarely after (it may never bind). */
+#define RR_GW_POLL_MS 5
+#define RR_GW_POLL_SLOW_MS 200
+#define RR_GW_POLL_FAST_FOR_MS 2000
+
+struct rr_ann {
+    char name[RPMSG_NAME_SIZE];
+    uint32_t addr;
+    unsigned seq; /* order of arrival, for the circuits that pass it on */
+    bool valid;
+};
+
 struct rr_link {
     struct rpmsg_router *r;
     struct rpmsg_device *rdev; /* NULL: free slot */
@@ -65,6 +83,10 @@ struct rr_link {
     bool need_reply;
     bool detaching;
     bool restarted;  /* the peer router started over: its circuits are gone */
+    bool plain;      /* the peer runs no router: this hub is its gateway */
+    struct rr_ann ann[RR_GW_ANN_MAX]; /* plain: the peer's announcements */
+    unsigned ann_seq;
+    bool learned_plain[RPMSG_ROUTER_CPUS_MAX]; /* ROUTE came with RR_ROUTE_PLAIN */
     char remote[RPMSG_CPUNAME_SIZE]; /* the device's remote cpu, at link up */
     char peer[RPMSG_CPUNAME_SIZE];   /* the peer router's name, from HELLO */
     uint8_t learned[RPMSG_ROUTER_CPUS_MAX];    /* hops the peer advertised */
@@ -89,6 +111,36 @@ struct rr_hub_circuit {
         uint32_t peer; /* the neighbour's tunnel address (ANY until known) */
         bool live;     /* ept created, not yet destroyed */
     } s[2]; /* 0: toward the initiator, 1: toward the target */
+};
+
+struct rr_gw;
+
+/* One of C's named endpoints on the plain link. */
+struct rr_proxy {
+    struct rr_gw *g;
+    struct rpmsg_endpoint ept; /* on the plain link; dest_addr: the plain peer's */
+    uint32_t ca;               /* C's address */
+    uint32_t na;               /* the plain peer's, once known (ANY until then) */
+    uint64_t since;            /* created: how often to look for its binding */
+    bool live;                 /* ept created, not yet destroyed */
+    bool busy;                 /* being created or destroyed by C's RX thread */
+    bool told;                 /* C knows the address the proxy is bound to */
+    bool gone;                 /* the plain peer's endpoint went (NS DESTROY) */
+};
+
+/* A route from a far core C ending at this hub for its plain neighbour. */
+struct rr_gw {
+    struct rr_gw *next;
+    struct rpmsg_router *r;
+    bool dead, accepted;
+    struct rr_link *link;  /* toward C */
+    struct rr_link *plain; /* to the plain peer */
+    struct rpmsg_endpoint tun;
+    uint32_t peer; /* the next hop's tunnel address toward C */
+    uint32_t mtu;  /* largest inner message toward C */
+    unsigned ann_seen;
+    uint8_t *scratch; /* mtu bytes: the plain link's RX thread builds inner messages here */
+    struct rr_proxy px[RR_GW_PROXIES];
 };
 
 enum rr_vstate { RR_V_DOWN, RR_V_CONNECTING, RR_V_UP };
@@ -175,6 +227,7 @@ struct rpmsg_router {
     unsigned ncpus;
     struct rr_vdev *vdevs[RPMSG_ROUTER_CPUS_MAX]; /* by cpu slot, created on demand */
     struct rr_hub_circuit *circuits;
+    struct rr_gw *gws;
     /* CONNECT requests, handled by the worker (they create endpoints, devices). */
     struct rr_creq {
         struct rr_link *link;
@@ -248,6 +301,11 @@ void rr_on_hello(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg 
 void rr_on_route(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
 /* Best route to cpu slot s: hops (RR_INF none, 0 direct) and link. r->lock held. */
 uint8_t rr_best(struct rpmsg_router *r, int s, struct rr_link **via);
+/* The route via `via` to cpu slot s ends at a plain peer (via from rr_best). */
+static inline bool rr_route_plain(const struct rr_link *via, int s)
+{
+    return via && s >= 0 && (via->plain || via->learned_plain[s]);
+}
 /* Worker: link state changes, HELLOs, advertisements. */
 void rr_routes_link_up(struct rpmsg_router *r, struct rr_link *l);
 void rr_routes_link_down(struct rpmsg_router *r, struct rr_link *l);
@@ -286,5 +344,28 @@ void rr_vdev_circuit_end(struct rr_vdev *v, uint64_t retry_at);
 int rr_vdev_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);
 /* Pump: buffers came back on l; wakes starved virtual devices carried by it. */
 void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l);
+
+/* ---- gateway.c: routes ending here for a plain neighbour ---------------------- */
+
+/* Worker: C's CONNECT for the plain peer on `plain`: accept it here. */
+void rr_gw_connect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m,
+                   struct rr_link *plain);
+/* true when m was about a gateway circuit. */
+bool rr_gw_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
+/*
+ * ns_match of the service each plain link registers (priv: the link, so
+ * that the core replays what was announced before the attach). It records
+ * the announcement for the gateway and declines: the announcement stays
+ * the core's, and this core's own services and endpoints still bind it.
+ */
+bool rr_gw_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest);
+/* Worker: every gateway circuit using l dies. */
+void rr_gw_link_down(struct rpmsg_router *r, struct rr_link *l);
+/* Worker: passes on announcements and bindings; returns ms until it wants to run again. */
+uint64_t rr_gw_update(struct rpmsg_router *r);
+void rr_gw_reap(struct rpmsg_router *r);
+void rr_gw_kill_all(struct rpmsg_router *r);
+/* r->lock held: some gateway circuit still uses l. */
+bool rr_gw_link_busy(struct rpmsg_router *r, struct rr_link *l);
 
 #endif

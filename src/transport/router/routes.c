@@ -35,8 +35,18 @@ uint8_t rr_best(struct rpmsg_router *r, int s, struct rr_link **via)
         return best;
     for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
         struct rr_link *l = &r->links[i];
+        if (!l->rdev || !l->up || l->detaching)
+            continue;
+        /* A plain peer ends routes to itself only, through us (gateway.c). */
+        if (l->plain) {
+            if (rr_same(l->remote, r->cpus[s])) {
+                *via = l;
+                return 0;
+            }
+            continue;
+        }
         /* Only a peer that runs a router can end or pass on a route. */
-        if (!l->rdev || !l->up || l->detaching || !l->present)
+        if (!l->present)
             continue;
         if (rr_same(rr_link_peer(l), r->cpus[s])) {
             *via = l;
@@ -100,6 +110,8 @@ void rr_on_route(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg 
         l->learned[s] = m->hops;
         rr_kick(r);
     }
+    if (s >= 0)
+        l->learned_plain[s] = m->flags & RR_ROUTE_PLAIN;
     rpmsg_mutex_unlock(&r->lock);
 }
 
@@ -129,7 +141,7 @@ void rr_routes_link_down(struct rpmsg_router *r, struct rr_link *l)
 
 void rr_routes_bye(struct rpmsg_router *r, struct rr_link *l)
 {
-    if (!rpmsg_device_is_up(l->rdev))
+    if (l->plain || !rpmsg_device_is_up(l->rdev))
         return;
     struct rr_msg m = { .type = RR_HELLO, .flags = RR_HELLO_BYE };
     rr_copy_name(m.name, r->name);
@@ -141,7 +153,7 @@ void rr_routes_update(struct rpmsg_router *r)
     rpmsg_mutex_lock(&r->lock);
     for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
         struct rr_link *l = &r->links[i];
-        if (!l->rdev || !l->up || l->detaching || !l->need_hello)
+        if (!l->rdev || !l->up || l->detaching || !l->need_hello || l->plain)
             continue;
         struct rr_msg m = { .type = RR_HELLO };
         m.flags = (uint8_t)((l->need_reply ? RR_HELLO_REPLY : 0) | (r->hub ? RR_HELLO_HUB : 0));
@@ -169,6 +181,8 @@ void rr_routes_update(struct rpmsg_router *r)
                 if (want == x->advertised[s])
                     continue;
                 struct rr_msg m = { .type = RR_ROUTE, .hops = want };
+                if (want != RR_INF && rr_route_plain(via, (int)s))
+                    m.flags = RR_ROUTE_PLAIN;
                 rr_copy_name(m.name, r->cpus[s]);
                 x->advertised[s] = want;
                 rr_out_add(r, x, &m);
