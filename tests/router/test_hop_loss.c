@@ -263,24 +263,30 @@ static void gate_ctl(struct rf_app *a, const uint8_t *data, size_t len)
     TU_CHECK(tu_event_wait(&gate_open, 1, TU_TIMEOUT_MS) == 0);
 }
 
-static bool big_out_of_buffers(void *arg)
+/* A's receive count on L1 reaching `hub_rx_target`. */
+static uint64_t hub_rx_target;
+
+static bool hub_received(void *arg)
 {
     struct rf_topo *t = arg;
-    return rpmsg_loopback_free_tx(t->link[0].lb, t->link[0].a) == 0;
+    return tu_stats(t->link[0].b).rx_msgs >= hub_rx_target;
 }
 
 /* Stalls B, then starts a lossy sender of n messages big -> B and waits
- * until every L1 buffer of big is taken: the hub holds some of them. */
+ * until A holds some: "gate" and 15 more fill L2's 16 buffers, so from the
+ * 17th on A holds what it receives (and 4 more received mean the 17th and
+ * the ones behind it are queued, even if a few control messages came too). */
 static void stall_and_fill(struct fx *f, unsigned n)
 {
     wait_all_ready(f, 1);
     f->pb.on_ctl = gate_ctl;
+    hub_rx_target = tu_stats(f->t.link[0].b).rx_msgs + 16 + 4;
     assert_int_equal(rf_app_send_ctl(&f->pg, "gate"), 4);
     assert_int_equal(tu_event_wait(&gate_entered, 1, TU_TIMEOUT_MS), 0);
     f->ls = (struct lossy){ &f->pg.ept, n, 0, 0 };
     assert_int_equal(tu_thread_start(&f->sender, lossy_main, &f->ls), 0);
     f->sending = true;
-    assert_int_equal(tu_wait_until(big_out_of_buffers, &f->t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_wait_until(hub_received, &f->t, TU_TIMEOUT_MS), 0);
 }
 
 static bool hub_released_held(void *arg)

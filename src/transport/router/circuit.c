@@ -114,7 +114,7 @@ static int wait_queue(struct rpmsg_router *r, struct rr_hub_circuit *hc, struct 
                       struct rr_link *ol, unsigned below)
 {
     uint64_t deadline = 0;
-    while (s->qcount >= below && hc->state == RR_HC_UP && !r->stop) {
+    while (hc->state == RR_HC_UP && !r->stop && s->qcount >= below) {
         if (!deadline)
             deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
         rr_starve_locked(ol);
@@ -237,13 +237,23 @@ bool rr_relay_from_held(struct rpmsg_router *r, struct rr_link *l, void *p, uint
 }
 
 /* A dead circuit's held buffers go back unsent; r->lock not held, the
- * circuit off the list (no pump or RX thread adds or takes any more). */
+ * circuit off the list and dead (no pump takes any more, no RX thread adds;
+ * one may still be looking, under the lock, on its way out). */
 static void release_held(struct rpmsg_router *r, struct rr_hub_circuit *hc)
 {
     for (int i = 0; i < 2; i++) {
         struct rr_side *s = &hc->s[i];
-        for (; s->qcount; s->qcount--, s->qhead = (s->qhead + 1) % RR_RELAY_Q) {
-            rpmsg_release_rx_buffer(&s->ept, s->q[s->qhead].buf);
+        for (;;) {
+            rpmsg_mutex_lock(&r->lock);
+            void *buf = s->qcount ? s->q[s->qhead].buf : NULL;
+            if (buf) {
+                s->qhead = (s->qhead + 1) % RR_RELAY_Q;
+                s->qcount--;
+            }
+            rpmsg_mutex_unlock(&r->lock);
+            if (!buf)
+                break;
+            rpmsg_release_rx_buffer(&s->ept, buf);
             RR_STAT(r, relay_dropped_held);
         }
     }
