@@ -132,8 +132,11 @@ static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int i
     struct rr_link *ol = o->link;
     bool held = rpmsg_hold_rx_buffer(&s->ept, data) == 0;
     rpmsg_mutex_lock(&r->lock);
-    /* Without a hold slot, it is sent from here once nothing older waits. */
-    int rc = wait_queue(r, hc, s, ol, held ? RR_RELAY_Q : 1);
+    /* Without a hold slot, it is sent from here once nothing older waits.
+     * A full queue is waited on until half of it has gone: the pump wakes
+     * this thread once per half queue, not once per message. */
+    int rc = wait_queue(r, hc, s, ol,
+                        !held ? 1 : s->qcount == RR_RELAY_Q ? RR_RELAY_Q / 2 + 1 : RR_RELAY_Q);
     uint32_t from = o->ept.addr, to = o->peer;
     if (!rc && held) {
         s->q[(s->qhead + s->qcount) % RR_RELAY_Q] = (struct rr_relayed){ data, len };
@@ -231,7 +234,11 @@ bool rr_relay_from_held(struct rpmsg_router *r, struct rr_link *l, void *p, uint
     s->qhead = (s->qhead + 1) % RR_RELAY_Q;
     s->qcount--;
     hc->pumping = false;
-    rr_tx_wake(r); /* the RX thread may wait for room, the reaper for the pump */
+    /* Whom it may concern: the RX thread waiting for half the queue or all
+     * of it (wait_queue), the reaper for the pump. rr_send's waiters hear
+     * the pump's round end (rr_tx_wake). */
+    if (s->qcount == RR_RELAY_Q / 2 || s->qcount == 0 || hc->state != RR_HC_UP)
+        rpmsg_cond_broadcast(&r->tx_cond);
     rpmsg_mutex_unlock(&r->lock);
     return true;
 }
