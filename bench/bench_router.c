@@ -8,6 +8,12 @@
  *   throughput  one sender thread, largest payload each path allows (496
  *               bytes direct, 480 through the hub: the tunnel takes 16),
  *               counted in the far side's callback
+ *   hub CPU     during the routed stream, the CPU time of A's threads (its
+ *               links' RX threads, found by a trace hook while the round
+ *               trips run, its router worker and pumps) per relayed
+ *               message, against one direct receive (A's RX thread of L1
+ *               during the direct stream) plus one direct send (the
+ *               sender's thread) per message of the direct stream
  *
  * Both ways, alternating over several runs: far cores' callbacks on the
  * carrier link's RX thread (the default), and on their virtual devices' own
@@ -24,15 +30,81 @@
 
 #include "rpmsg/rpmsg_loopback.h"
 #include "rpmsg/rpmsg_router.h"
+#include "thread_cpu.h"
 
 #define ADDR_TX 0x300u
 #define ADDR_RX 0x301u
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* ---- The hub's threads --------------------------------------------------- */
+
+struct hub_threads {
+    pthread_mutex_t lock;
+    struct tcpu_set rx_l1; /* A's RX context of L1: the direct receiver */
+    struct tcpu_set all;   /* everything A runs */
+};
+
+static struct tcpu_set *trace_set_of(struct hub_threads *h, bool l1)
+{
+    return l1 ? &h->rx_l1 : &h->all;
+}
+
+/* A trace hook sees each receive on the thread that dispatches it. */
+static void trace_rx(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len,
+                     bool l1)
+{
+    (void)rdev, (void)msg, (void)len;
+    struct hub_threads *h = arg;
+    if (dir != RPMSG_TRACE_RX)
+        return;
+    int tid = tcpu_self();
+    pthread_mutex_lock(&h->lock);
+    tcpu_add(trace_set_of(h, l1), tid);
+    tcpu_add(&h->all, tid);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void trace_l1(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    trace_rx(rdev, arg, dir, msg, len, true);
+}
+
+static void trace_l2(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    trace_rx(rdev, arg, dir, msg, len, false);
+}
+
+static bool named(int tid, const char *want)
+{
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool hit = fgets(comm, sizeof(comm), f) && strncmp(comm, want, strlen(want)) == 0;
+    fclose(f);
+    return hit;
+}
+
+/* The router's own threads among those started since before. */
+static void add_router_threads(struct hub_threads *h, const struct tcpu_set *before)
+{
+    struct tcpu_set fresh = { .n = 0 };
+    tcpu_add_new(&fresh, before);
+    for (unsigned i = 0; i < fresh.n; i++)
+        if (named(fresh.tid[i], "rpmsg-router") || named(fresh.tid[i], "rpmsg-rpump"))
+            tcpu_add(&h->all, fresh.tid[i]);
 }
 
 /* ---- A path: a sender endpoint and an echoing/counting far endpoint ---- */
@@ -42,7 +114,7 @@ struct path {
     struct rpmsg_endpoint tx, rx;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    unsigned long replies, received;
+    unsigned long replies, received, target;
     bool echo;
 };
 
@@ -58,10 +130,17 @@ static int far_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
 {
     (void)src;
     struct path *p = priv;
-    if (p->echo)
+    if (p->echo) {
         rpmsg_send(ept, data, len);
-    else
-        path_signal(p, &p->received);
+        return 0;
+    }
+    /* Counted without the lock, signalled once: the receive's CPU time is
+     * measured, and a broadcast per message would be most of it. */
+    if (__atomic_add_fetch(&p->received, 1, __ATOMIC_RELEASE) >= p->target) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
     return 0;
 }
 
@@ -99,7 +178,7 @@ static void path_close(struct path *p)
 static void wait_count(struct path *p, unsigned long *counter, unsigned long n)
 {
     pthread_mutex_lock(&p->lock);
-    while (*counter < n)
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < n)
         pthread_cond_wait(&p->cond, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
@@ -114,12 +193,14 @@ struct result {
     double rtt_median_us, rtt_mean_us;
     double msgs_per_s, mb_per_s;
     int payload;
+    double sender_ns, rx_l1_ns, hub_ns; /* CPU per message of the stream */
 };
 
-static int measure(struct path *p, unsigned rounds, unsigned msgs, struct result *out)
+static uint8_t payload[RPMSG_BUFFER_SIZE];
+
+static int measure_rtt(struct path *p, unsigned rounds, struct result *out)
 {
-    uint8_t buf[RPMSG_BUFFER_SIZE];
-    memset(buf, 0xA5, sizeof(buf));
+    const uint8_t *buf = payload;
     uint64_t *t = malloc(rounds * sizeof(*t));
     if (!t)
         return -1;
@@ -140,18 +221,32 @@ static int measure(struct path *p, unsigned rounds, unsigned msgs, struct result
     out->rtt_median_us = (double)t[rounds / 2] / 1000.0;
     out->rtt_mean_us = (double)sum / rounds / 1000.0;
     free(t);
+    return 0;
+}
 
+/* A one-way stream whose CPU time is charged to the sender (this thread)
+ * and to the hub's thread sets. */
+static int measure_stream(struct path *p, unsigned msgs, struct result *out,
+                          struct hub_threads *h)
+{
+    const uint8_t *buf = payload;
     p->echo = false;
     int len = rpmsg_get_tx_buffer_size(&p->tx);
     if (len <= 0)
         return -1;
     out->payload = len;
+    p->target = msgs;
+    uint64_t c_tx = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t c_l1 = tcpu_ns(&h->rx_l1), c_hub = tcpu_ns(&h->all);
     uint64_t t0 = now_ns();
     for (unsigned i = 0; i < msgs; i++)
         if (rpmsg_send(&p->tx, buf, (size_t)len) != len)
             return -1;
+    out->sender_ns = (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - c_tx) / msgs;
     wait_count(p, &p->received, msgs);
     double s = (double)(now_ns() - t0) / 1e9;
+    out->rx_l1_ns = (double)(tcpu_ns(&h->rx_l1) - c_l1) / msgs;
+    out->hub_ns = (double)(tcpu_ns(&h->all) - c_hub) / msgs;
     out->msgs_per_s = msgs / s;
     out->mb_per_s = (double)msgs * len / s / 1e6;
     return 0;
@@ -183,16 +278,26 @@ static int run(bool own, unsigned rounds, unsigned msgs, struct result *rd, stru
         fprintf(stderr, "bench_router: loopback failed\n");
         return 1;
     }
+    struct hub_threads h = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    struct tcpu_set before;
     struct rpmsg_router *rbig, *ra, *rb;
     struct rpmsg_router_config cbig = { .local_cpuname = "big", .rx_thread_per_far_core = own };
     struct rpmsg_router_config ca = { .local_cpuname = "A", .hub = true,
                                       .rx_thread_per_far_core = own };
     struct rpmsg_router_config cb = { .local_cpuname = "B", .rx_thread_per_far_core = own };
-    if (rpmsg_router_create(&rbig, &cbig) || rpmsg_router_create(&ra, &ca) ||
-        rpmsg_router_create(&rb, &cb) ||
-        rpmsg_router_attach(rbig, rpmsg_loopback_dev_a(l1)) ||
-        rpmsg_router_attach(ra, rpmsg_loopback_dev_b(l1)) ||
-        rpmsg_router_attach(ra, rpmsg_loopback_dev_a(l2)) ||
+    struct rpmsg_device *a1 = rpmsg_loopback_dev_b(l1), *a2 = rpmsg_loopback_dev_a(l2);
+    int rc = rpmsg_router_create(&rbig, &cbig);
+    if (!rc)
+        rc = rpmsg_router_create(&rb, &cb);
+    tcpu_snapshot(&before);
+    if (!rc)
+        rc = rpmsg_router_create(&ra, &ca);
+    if (!rc)
+        rc = rpmsg_router_attach(ra, a1);
+    if (!rc)
+        rc = rpmsg_router_attach(ra, a2);
+    add_router_threads(&h, &before);
+    if (rc || rpmsg_router_attach(rbig, rpmsg_loopback_dev_a(l1)) ||
         rpmsg_router_attach(rb, rpmsg_loopback_dev_b(l2)) || !wait_up(rbig, "B") ||
         !wait_up(rb, "big")) {
         fprintf(stderr, "bench_router: route did not come up\n");
@@ -200,10 +305,23 @@ static int run(bool own, unsigned rounds, unsigned msgs, struct result *rd, stru
     }
 
     struct path direct, hop;
-    if (path_open(&direct, "big->A direct", rpmsg_loopback_dev_a(l1), rpmsg_loopback_dev_b(l1)) ||
+    if (path_open(&direct, "big->A direct", rpmsg_loopback_dev_a(l1), a1) ||
         path_open(&hop, "big->B via hub", rpmsg_router_find(rbig, "B"),
-                  rpmsg_router_find(rb, "big")) ||
-        measure(&direct, rounds, msgs, rd) || measure(&hop, rounds, msgs, rh)) {
+                  rpmsg_router_find(rb, "big"))) {
+        fprintf(stderr, "bench_router: paths did not open\n");
+        return 1;
+    }
+    /* The round trips of both paths show the trace which threads receive
+     * for A; it is off again before the streams. */
+    rpmsg_set_trace(a1, trace_l1, &h);
+    rpmsg_set_trace(a2, trace_l2, &h);
+    rc = measure_rtt(&direct, rounds, rd);
+    if (!rc)
+        rc = measure_rtt(&hop, rounds, rh);
+    rpmsg_set_trace(a1, NULL, NULL);
+    rpmsg_set_trace(a2, NULL, NULL);
+    if (rc || !h.rx_l1.n || measure_stream(&direct, msgs, rd, &h) ||
+        measure_stream(&hop, msgs, rh, &h)) {
         fprintf(stderr, "bench_router: measurement failed\n");
         return 1;
     }
@@ -242,13 +360,21 @@ static struct spread spread_of(double *v, int n)
  * fairer than a ratio of medians on a machine this noisy). */
 struct summary {
     struct spread d_rtt, d_rate, h_rtt, h_rate, r_lat, r_tput;
+    /* CPU ns per message: direct send, direct receive, the hub's relay;
+     * hub / (send + receive); the hop's added latency in direct round trips. */
+    struct spread c_tx, c_rx, c_hub, r_cpu, r_added;
     int d_payload, h_payload;
 };
 
 static struct summary summarize(const struct result *d, const struct result *h)
 {
-    double v[6][REPS];
+    double v[11][REPS];
     for (int k = 0; k < REPS; k++) {
+        v[6][k] = d[k].sender_ns;
+        v[7][k] = d[k].rx_l1_ns;
+        v[8][k] = h[k].hub_ns;
+        v[9][k] = h[k].hub_ns / (d[k].sender_ns + d[k].rx_l1_ns);
+        v[10][k] = (h[k].rtt_median_us - d[k].rtt_median_us) / d[k].rtt_median_us;
         v[0][k] = d[k].rtt_median_us;
         v[1][k] = d[k].msgs_per_s;
         v[2][k] = h[k].rtt_median_us;
@@ -259,7 +385,9 @@ static struct summary summarize(const struct result *d, const struct result *h)
     return (struct summary){ spread_of(v[0], REPS), spread_of(v[1], REPS),
                              spread_of(v[2], REPS), spread_of(v[3], REPS),
                              spread_of(v[4], REPS), spread_of(v[5], REPS),
-                             d[0].payload,          h[0].payload };
+                             spread_of(v[6], REPS), spread_of(v[7], REPS),
+                             spread_of(v[8], REPS), spread_of(v[9], REPS),
+                             spread_of(v[10], REPS), d[0].payload, h[0].payload };
 }
 
 static void row(const char *label, int payload, struct spread rtt, struct spread rate)
@@ -274,10 +402,14 @@ static void json_mode(const char *key, const struct summary *m, const char *tail
            "\"direct_msgs_per_s\":%.0f,\"hop_payload\":%d,\"hop_rtt_median_us\":%.2f,"
            "\"hop_msgs_per_s\":%.0f,\"ratio_latency\":%.2f,\"ratio_latency_min\":%.2f,"
            "\"ratio_latency_max\":%.2f,\"ratio_throughput\":%.2f,"
-           "\"ratio_throughput_min\":%.2f,\"ratio_throughput_max\":%.2f}%s",
+           "\"ratio_throughput_min\":%.2f,\"ratio_throughput_max\":%.2f,"
+           "\"direct_send_cpu_ns\":%.0f,\"direct_recv_cpu_ns\":%.0f,\"hub_cpu_ns\":%.0f,"
+           "\"ratio_hub_cpu\":%.2f,\"ratio_hub_cpu_min\":%.2f,\"ratio_hub_cpu_max\":%.2f,"
+           "\"hop_added_rtts\":%.2f,\"hop_added_rtts_min\":%.2f,\"hop_added_rtts_max\":%.2f}%s",
            key, m->d_payload, m->d_rtt.med, m->d_rate.med, m->h_payload, m->h_rtt.med,
            m->h_rate.med, m->r_lat.med, m->r_lat.min, m->r_lat.max, m->r_tput.med,
-           m->r_tput.min, m->r_tput.max, tail);
+           m->r_tput.min, m->r_tput.max, m->c_tx.med, m->c_rx.med, m->c_hub.med, m->r_cpu.med,
+           m->r_cpu.min, m->r_cpu.max, m->r_added.med, m->r_added.min, m->r_added.max, tail);
 }
 
 int main(int argc, char **argv)
@@ -286,6 +418,7 @@ int main(int argc, char **argv)
     unsigned msgs = argc > 2 ? (unsigned)atoi(argv[2]) : 100000;
     if (!rounds || !msgs)
         return 2;
+    memset(payload, 0xA5, sizeof(payload));
 
     static struct result rd[2][REPS], rh[2][REPS];
     unsigned long long relayed = 0, drops = 0;
@@ -313,6 +446,12 @@ int main(int argc, char **argv)
         printf("hop/direct%s: latency x%.2f (%.2f-%.2f), throughput x%.2f (%.2f-%.2f)\n",
                own ? " (own)" : "", m[own].r_lat.med, m[own].r_lat.min, m[own].r_lat.max,
                m[own].r_tput.med, m[own].r_tput.min, m[own].r_tput.max);
+    for (int own = 0; own < 2; own++)
+        printf("hub CPU%s: %.0f ns per relayed message against direct send %.0f + receive %.0f"
+               " ns: x%.2f (%.2f-%.2f); a hop adds x%.2f (%.2f-%.2f) of a direct round trip\n",
+               own ? " (own)" : "", m[own].c_hub.med, m[own].c_tx.med, m[own].c_rx.med,
+               m[own].r_cpu.med, m[own].r_cpu.min, m[own].r_cpu.max, m[own].r_added.med,
+               m[own].r_added.min, m[own].r_added.max);
     printf("hub relayed %llu messages, dropped %llu\n", relayed, drops);
 
     printf("{\"bench\":\"router\",\"round_trips\":%u,\"messages\":%u,\"runs\":%d,", rounds,

@@ -493,6 +493,10 @@ int bench_limits_all(const struct bench_limits_opts *o, struct bench_report *rep
         KEEP(r);
         bench_report_add(rep, &a);
     }
+    if ((r = bench_limits_packed_pingpong(o, &a)) != -EOPNOTSUPP) {
+        KEEP(r);
+        bench_report_add(rep, &a);
+    }
     KEEP(bench_limits_futex_pingpong(o, &a));
     bench_report_add(rep, &a);
     KEEP(bench_limits_eventfd_pingpong(o, &a));

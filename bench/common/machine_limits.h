@@ -41,6 +41,9 @@ int bench_limits_shm_pingpong(const struct bench_limits_opts *o, struct bench_re
  * own floor (vring_floor.c). -EOPNOTSUPP without two CPUs to pin to.
  */
 int bench_limits_vring_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
+/* The same echo over two packed virtqueues (VirtIO 1.1, in order): the packed
+ * layout's floor (vring_floor_packed.c). -EOPNOTSUPP without two CPUs. */
+int bench_limits_packed_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
 /* Round trip where each side sleeps in FUTEX_WAIT and is woken by FUTEX_WAKE (ns). */
 int bench_limits_futex_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
 /* Round trip through two eventfds, blocking read/write (ns). */

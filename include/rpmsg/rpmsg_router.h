@@ -103,6 +103,8 @@ struct rpmsg_router_stats {
     uint64_t rx_bounced;     /* inner messages copied because the link's hold table was full */
     uint64_t drop_gw_unknown; /* gateway: from or to an address with no proxy, malformed inner message */
     uint64_t drop_gw_full;   /* gateway: proxy or announcement table full */
+    uint64_t relay_held;     /* hub: relayed from a held RX buffer, the next link had none free */
+    uint64_t relay_dropped_held; /* hub: held RX buffers given back unsent (route or link lost) */
 };
 
 struct rpmsg_router;

@@ -4,16 +4,55 @@
  * unbound); restoring it brings the route, the devices and the bindings back
  * by themselves, and traffic resumes with exact counts. Nothing leaks: every
  * link buffer is back in its pool at the end.
+ *
+ * The hub's held relay: with B's callback stalled, A runs out of L2 buffers
+ * and holds the L1 buffers it receives until L2 has buffers again; in order
+ * when B goes on, given back unsent when the route is cut meanwhile.
  */
 #include "router_fixture.h"
 
 static const char *const NAMES3[] = { "big", "A", "B" };
 
+/* Like rf_sender, but a send caught by the cut (-ENOTCONN: the buffer was
+ * taken on the route that just went) is counted as lost, not fatal. */
+struct lossy {
+    struct rpmsg_endpoint *ept;
+    unsigned n, lost;
+    int result;
+};
+
+static void *lossy_main(void *arg)
+{
+    struct lossy *s = arg;
+    uint8_t buf[RPMSG_BUFFER_SIZE];
+    s->result = 0;
+    for (uint32_t seq = 0; seq < s->n; seq++) {
+        size_t len = rf_len(seq, 480);
+        rf_fill(buf, seq, len);
+        int rc = rpmsg_send(s->ept, buf, len);
+        if (rc == -ENOTCONN) {
+            s->lost++;
+        } else if (rc != (int)len) {
+            s->result = rc;
+            return NULL;
+        }
+    }
+    s->result = (int)s->n;
+    return NULL;
+}
+
 struct fx {
     struct rf_topo t;
     struct rf_app pg, pb;   /* persistent peers "flap" */
     struct rf_app cli, srv; /* NuttX-style client on big, server on B */
+    struct tu_thread sender; /* the held-relay tests' (joined by teardown) */
+    struct lossy ls;
+    bool sending;
 };
+
+/* B's callback stops at the control word "gate" until the test opens it,
+ * holding B's carrier thread and with it every L2 buffer that reaches B. */
+static struct tu_event gate_entered, gate_open;
 
 static int setup(void **state)
 {
@@ -21,6 +60,8 @@ static int setup(void **state)
     if (!f)
         return -1;
     rf_watch_start();
+    tu_event_init(&gate_entered);
+    tu_event_init(&gate_open);
     rf_app_init(&f->pg, "big", "B", "flap", false);
     rf_app_init(&f->pb, "B", "big", "flap", false);
     rf_app_init(&f->cli, "big", "B", RF_NAME31, true);
@@ -36,9 +77,14 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     struct rf_app *apps[] = { &f->pg, &f->pb, &f->cli, &f->srv };
+    tu_event_post(&gate_open); /* a failed test may have left B stalled */
     for (int i = 0; i < 4; i++)
         rf_app_stop(apps[i]);
+    if (f->sending)
+        TU_CHECK(tu_thread_join(&f->sender, 60000) == 0);
     rf_chain_close(&f->t);
+    tu_event_deinit(&gate_open);
+    tu_event_deinit(&gate_entered);
     for (int i = 0; i < 4; i++)
         rf_app_deinit(apps[i]);
     rf_watch_stop();
@@ -166,34 +212,6 @@ static void test_repeated_flaps(void **state)
     assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
 }
 
-/* Like rf_sender, but a send caught by the cut (-ENOTCONN: the buffer was
- * taken on the route that just went) is counted as lost, not fatal. */
-struct lossy {
-    struct rpmsg_endpoint *ept;
-    unsigned n, lost;
-    int result;
-};
-
-static void *lossy_main(void *arg)
-{
-    struct lossy *s = arg;
-    uint8_t buf[RPMSG_BUFFER_SIZE];
-    s->result = 0;
-    for (uint32_t seq = 0; seq < s->n; seq++) {
-        size_t len = rf_len(seq, 480);
-        rf_fill(buf, seq, len);
-        int rc = rpmsg_send(s->ept, buf, len);
-        if (rc == -ENOTCONN) {
-            s->lost++;
-        } else if (rc != (int)len) {
-            s->result = rc;
-            return NULL;
-        }
-    }
-    s->result = (int)s->n;
-    return NULL;
-}
-
 /* A cut while messages flow both ways: what was on the cut line is lost (as on
  * any link), nothing hangs or leaks, and the next stream is exact again. */
 static void test_cut_under_load(void **state)
@@ -233,6 +251,124 @@ static void test_cut_under_load(void **state)
     assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
 }
 
+/* ---- The hub's held relay ------------------------------------------------ */
+
+
+static void gate_ctl(struct rf_app *a, const uint8_t *data, size_t len)
+{
+    (void)a;
+    if (len != 4 || memcmp(data, "gate", 4))
+        return;
+    tu_event_post(&gate_entered);
+    TU_CHECK(tu_event_wait(&gate_open, 1, TU_TIMEOUT_MS) == 0);
+}
+
+/* A's receive count on L1 reaching `hub_rx_target`. */
+static uint64_t hub_rx_target;
+
+static bool hub_received(void *arg)
+{
+    struct rf_topo *t = arg;
+    return tu_stats(t->link[0].b).rx_msgs >= hub_rx_target;
+}
+
+/* Stalls B, then starts a lossy sender of n messages big -> B and waits
+ * until A holds some: "gate" and 15 more fill L2's 16 buffers, so from the
+ * 17th on A holds what it receives (and 4 more received mean the 17th and
+ * the ones behind it are queued, even if a few control messages came too). */
+static void stall_and_fill(struct fx *f, unsigned n)
+{
+    wait_all_ready(f, 1);
+    f->pb.on_ctl = gate_ctl;
+    hub_rx_target = tu_stats(f->t.link[0].b).rx_msgs + 16 + 4;
+    assert_int_equal(rf_app_send_ctl(&f->pg, "gate"), 4);
+    assert_int_equal(tu_event_wait(&gate_entered, 1, TU_TIMEOUT_MS), 0);
+    f->ls = (struct lossy){ &f->pg.ept, n, 0, 0 };
+    assert_int_equal(tu_thread_start(&f->sender, lossy_main, &f->ls), 0);
+    f->sending = true;
+    assert_int_equal(tu_wait_until(hub_received, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+static bool hub_released_held(void *arg)
+{
+    struct fx *f = arg;
+    return rf_rstats(f->t.r[1]).relay_dropped_held > 0;
+}
+
+static bool hub_done_with_held(void *arg)
+{
+    struct fx *f = arg;
+    struct rpmsg_router_stats st = rf_rstats(f->t.r[1]);
+    return st.relay_held + st.relay_dropped_held > 0;
+}
+
+/* B stalls, A holds what big sends: once B goes on, everything arrives
+ * whole and in order, relayed from the held buffers, and every buffer is
+ * home. */
+static void test_held_relay_in_order(void **state)
+{
+    struct fx *f = *state;
+    const unsigned N = 60; /* more than the two links' buffers hold */
+    stall_and_fill(f, N);
+    assert_int_equal(rf_stream_count(&f->pb.rx), 0);
+    tu_event_post(&gate_open);
+    f->sending = false;
+    assert_int_equal(tu_thread_join(&f->sender, 60000), 0);
+    const struct lossy s = f->ls;
+    assert_int_equal(s.result, (int)N);
+    assert_int_equal(s.lost, 0);
+    assert_int_equal(rf_stream_wait(&f->pb.rx, N), 0);
+    assert_int_equal(f->pb.rx.count, N);
+    assert_int_equal(f->pb.rx.bad_seq, 0);
+    assert_int_equal(f->pb.rx.bad_sum, 0);
+    assert_int_equal(f->pb.rx.bad_len, 0);
+    struct rpmsg_router_stats st = rf_rstats(f->t.r[1]);
+    assert_true(st.relay_held > 0);
+    assert_int_equal(st.relay_dropped_held, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rf_drops(f->t.r[i]), 0);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+/* Cuts link i while B stalls and A holds L1 buffers. The next link (1):
+ * A gives them back unsent at once. The link they came from (0): they go
+ * out when B goes on, or back unsent if the route died first (A's worker
+ * first tells big, on L1, of the lost routes). Either way nothing hangs,
+ * every buffer is home again, and the route comes back exact. */
+static void held_relay_cut(struct fx *f, int i)
+{
+    const unsigned N = 60;
+    stall_and_fill(f, N);
+    assert_int_equal(rpmsg_loopback_link_down(f->t.link[i].lb), 0);
+    assert_non_null(rf_wait_dev("big", "B", 1, 1));
+    if (i == 1)
+        assert_int_equal(tu_wait_until(hub_released_held, f, TU_TIMEOUT_MS), 0);
+    tu_event_post(&gate_open);
+    assert_non_null(rf_wait_dev("B", "big", 1, 1));
+    assert_int_equal(tu_wait_until(hub_done_with_held, f, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_loopback_link_up(f->t.link[i].lb), 0);
+    f->sending = false;
+    assert_int_equal(tu_thread_join(&f->sender, 60000), 0);
+    const struct lossy s = f->ls;
+    assert_int_equal(s.result, (int)N);
+    assert_true(rf_stream_count(&f->pb.rx) + s.lost <= N);
+    assert_int_equal(f->pb.rx.bad_sum, 0);
+    wait_all_ready(f, 2);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+    traffic(f, 300);
+    assert_int_equal(tu_wait_until(pools_full, &f->t, TU_TIMEOUT_MS), 0);
+}
+
+static void test_held_relay_cut_next(void **state)
+{
+    held_relay_cut(*state, 1);
+}
+
+static void test_held_relay_cut_prev(void **state)
+{
+    held_relay_cut(*state, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +376,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cut_near_hop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_flaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_under_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_relay_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_relay_cut_next, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_relay_cut_prev, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,17 +86,80 @@ static struct rr_msg mk(uint8_t type, uint32_t to, uint32_t from)
 /* ---- Relay ------------------------------------------------------------------- */
 
 /*
- * The one copy on the path: from the RX buffer of one link straight into a
- * TX buffer of the other. A buffer cannot be handed on as it is: it belongs
- * to the first link's pool (another transport, or another shared memory) and
- * must go back to it through release_rx_buffer.
+ * One copy on the path: from the RX buffer of one link into a TX buffer of
+ * the other. The buffer itself cannot be handed on: it belongs to the first
+ * link's pool (another transport, or another shared memory) and must go
+ * back to it through release_rx_buffer.
+ *
+ * When the next link has a free buffer, the copy happens at once on the RX
+ * thread. When it has none, the RX buffer is held and queued on its circuit,
+ * and the next link's pump, which wakes when a buffer comes back, copies it
+ * into that buffer, sends it and releases the RX buffer. The RX thread goes
+ * on with its link instead of sleeping, and each hand-off wakes one thread
+ * (the pump) instead of two (the pump, then the RX thread it woke). While a
+ * circuit's queue is not empty, its new messages queue behind it: order per
+ * route holds. Only a full queue or hold table makes the RX thread wait, for
+ * the queue to drain: that is the backpressure on the previous link.
  */
+
+static void relayed(struct rpmsg_router *r, size_t len)
+{
+    RR_STAT(r, relayed_msgs);
+    RR_STAT_ADD(r, relayed_bytes, len);
+}
+
+/* r->lock held: waits until fewer than `below` messages wait on side s.
+ * 0, or -ECANCELED (route dead, router stopping) or -ETIMEDOUT. */
+static int wait_queue(struct rpmsg_router *r, struct rr_hub_circuit *hc, struct rr_side *s,
+                      struct rr_link *ol, unsigned below)
+{
+    uint64_t deadline = 0;
+    while (hc->state == RR_HC_UP && !r->stop && s->qcount >= below) {
+        if (!deadline)
+            deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
+        rr_starve_locked(ol);
+        if (rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline) == -ETIMEDOUT &&
+            s->qcount >= below)
+            return -ETIMEDOUT;
+    }
+    return hc->state == RR_HC_UP && !r->stop ? 0 : -ECANCELED;
+}
+
+static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int in, void *data,
+                        uint32_t len)
+{
+    struct rr_side *s = &hc->s[in], *o = &hc->s[1 - in];
+    struct rr_link *ol = o->link;
+    bool held = rpmsg_hold_rx_buffer(&s->ept, data) == 0;
+    rpmsg_mutex_lock(&r->lock);
+    /* Without a hold slot, it is sent from here once nothing older waits.
+     * A full queue is waited on until half of it has gone: the pump wakes
+     * this thread once per half queue, not once per message. */
+    int rc = wait_queue(r, hc, s, ol,
+                        !held ? 1 : s->qcount == RR_RELAY_Q ? RR_RELAY_Q / 2 + 1 : RR_RELAY_Q);
+    uint32_t from = o->ept.addr, to = o->peer;
+    if (!rc && held) {
+        s->q[(s->qhead + s->qcount) % RR_RELAY_Q] = (struct rr_relayed){ data, len };
+        s->qcount++;
+        rr_starve_locked(ol); /* after the entry: the pump cannot miss it */
+    }
+    rpmsg_mutex_unlock(&r->lock);
+    if (!rc && !held)
+        rc = rr_send(r, ol, from, to, data, len, hc);
+    else if (rc && held)
+        rpmsg_release_rx_buffer(&s->ept, data);
+    if (rc)
+        RR_STAT(r, drop_tx_fail);
+    else if (!held)
+        relayed(r, len);
+}
+
 static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     struct rr_hub_circuit *hc = priv;
     struct rpmsg_router *r = hc->r;
-    rpmsg_mutex_lock(&r->lock);
     int in = ept == &hc->s[0].ept ? 0 : 1;
+    rpmsg_mutex_lock(&r->lock);
     if (hc->state != RR_HC_UP || src != hc->s[in].peer) {
         rpmsg_mutex_unlock(&r->lock);
         RR_STAT(r, drop_no_route);
@@ -105,18 +168,102 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     struct rr_side *o = &hc->s[1 - in];
     struct rr_link *ol = o->link;
     uint32_t from = o->ept.addr, to = o->peer;
+    /* Only this thread adds to the queue: empty now, empty until we add. */
+    bool behind = hc->s[in].qcount != 0;
     rpmsg_mutex_unlock(&r->lock);
     if (len > rr_link_mtu(ol)) {
         RR_STAT(r, drop_too_big);
         return 0;
     }
-    if (rr_send(r, ol, from, to, data, (uint32_t)len, hc)) {
-        RR_STAT(r, drop_tx_fail);
-        return 0;
+    if (!behind) {
+        int n = rpmsg_trysend_offchannel(&ol->ctrl, from, to, data, (uint32_t)len);
+        if (n >= 0) {
+            relayed(r, len);
+            return 0;
+        }
+        if (n != -EAGAIN) {
+            RR_STAT(r, drop_tx_fail);
+            return 0;
+        }
     }
-    RR_STAT(r, relayed_msgs);
-    RR_STAT_ADD(r, relayed_bytes, len);
+    relay_later(r, hc, in, data, (uint32_t)len);
     return 0;
+}
+
+bool rr_relay_from_held(struct rpmsg_router *r, struct rr_link *l, void *p, uint32_t cap)
+{
+    struct rr_hub_circuit *hc;
+    struct rr_side *s = NULL, *o = NULL;
+    rpmsg_mutex_lock(&r->lock);
+    for (hc = r->circuits; hc && !s; hc = hc->next) {
+        if (hc->state != RR_HC_UP)
+            continue;
+        for (int i = 0; i < 2 && !s; i++)
+            if (hc->s[i].qcount && hc->s[1 - i].link == l) {
+                s = &hc->s[i];
+                o = &hc->s[1 - i];
+                hc->pumping = true;
+                break;
+            }
+        if (s)
+            break;
+    }
+    if (!s) {
+        rpmsg_mutex_unlock(&r->lock);
+        return false;
+    }
+    struct rr_relayed e = s->q[s->qhead];
+    uint32_t from = o->ept.addr, to = o->peer;
+    rpmsg_mutex_unlock(&r->lock);
+
+    int n = -EMSGSIZE;
+    if (e.len <= cap) {
+        memcpy(p, e.buf, e.len);
+        n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, p, e.len);
+    }
+    if (n < 0 && rpmsg_nocopy_kept(n))
+        rpmsg_release_tx_buffer(&l->ctrl, p);
+    rpmsg_release_rx_buffer(&s->ept, e.buf);
+    if (n < 0) {
+        RR_STAT(r, drop_tx_fail);
+    } else {
+        relayed(r, e.len);
+        RR_STAT(r, relay_held);
+    }
+    rpmsg_mutex_lock(&r->lock);
+    s->qhead = (s->qhead + 1) % RR_RELAY_Q;
+    s->qcount--;
+    hc->pumping = false;
+    /* Whom it may concern: the RX thread waiting for half the queue or all
+     * of it (wait_queue), the reaper for the pump. rr_send's waiters hear
+     * the pump's round end (rr_tx_wake). */
+    if (s->qcount == RR_RELAY_Q / 2 || s->qcount == 0 || hc->state != RR_HC_UP)
+        rpmsg_cond_broadcast(&r->tx_cond);
+    rpmsg_mutex_unlock(&r->lock);
+    return true;
+}
+
+/* A dead circuit's held buffers go back unsent; r->lock not held, the
+ * circuit off the list and dead (no pump takes any more, no RX thread adds;
+ * one may still be looking, under the lock, on its way out). */
+static void release_held(struct rpmsg_router *r, struct rr_hub_circuit *hc)
+{
+    for (int i = 0; i < 2; i++) {
+        struct rr_side *s = &hc->s[i];
+        for (;;) {
+            rpmsg_mutex_lock(&r->lock);
+            void *buf = s->qcount ? s->q[s->qhead].buf : NULL;
+            if (buf) {
+                s->qhead = (s->qhead + 1) % RR_RELAY_Q;
+                s->qcount--;
+            }
+            rpmsg_mutex_unlock(&r->lock);
+            if (!buf)
+                break;
+            rpmsg_release_rx_buffer(&s->ept, buf);
+            RR_STAT(r, relay_dropped_held);
+        }
+    }
 }
 
 /* ---- CONNECT (worker) ------------------------------------------------------------- */
@@ -449,9 +596,13 @@ void rr_circuits_reap(struct rpmsg_router *r)
                 *pp = hc->next;
                 break;
             }
+        /* A pump sending from its queue finishes first. */
+        while (hc && hc->pumping)
+            rpmsg_cond_wait(&r->tx_cond, &r->lock, RPMSG_FOREVER);
         rpmsg_mutex_unlock(&r->lock);
         if (!hc)
             break;
+        release_held(r, hc);
         /* Waits for a relay in progress; it leaves at once, seeing DEAD. */
         for (int i = 0; i < 2; i++)
             if (hc->s[i].live)

@@ -86,13 +86,18 @@ void rr_tx_wake(struct rpmsg_router *r)
     rpmsg_cond_broadcast(&r->tx_cond);
 }
 
-void rr_starve(struct rpmsg_router *r, struct rr_link *l)
+void rr_starve_locked(struct rr_link *l)
 {
-    rpmsg_mutex_lock(&r->lock);
     if (!l->starved) {
         l->starved = true;
         rpmsg_cond_broadcast(&l->pump_cond);
     }
+}
+
+void rr_starve(struct rpmsg_router *r, struct rr_link *l)
+{
+    rpmsg_mutex_lock(&r->lock);
+    rr_starve_locked(l);
     rpmsg_mutex_unlock(&r->lock);
 }
 
@@ -109,10 +114,7 @@ int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t ds
          * generation was read before the attempt, so a buffer returned in
          * between is not missed. */
         rpmsg_mutex_lock(&r->lock);
-        if (!l->starved) {
-            l->starved = true;
-            rpmsg_cond_broadcast(&l->pump_cond);
-        }
+        rr_starve_locked(l);
         int rc = 0;
         while (__atomic_load_n(&r->tx_gen, __ATOMIC_ACQUIRE) == gen && !r->stop && !(hc && hc->state == RR_HC_DEAD) && rc == 0)
             rc = rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline);
@@ -157,10 +159,19 @@ static void pump_main(void *arg)
         l->starved = false;
         rpmsg_mutex_unlock(&r->lock);
 
+        /* Held relays waiting for this link go out first, as many as there
+         * are free buffers; then the buffer left over is given back. */
         uint32_t cap = 0;
         void *p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, RPMSG_WAIT);
+        bool sent = false;
+        while (p && rr_relay_from_held(r, l, p, cap)) {
+            sent = true;
+            p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, RPMSG_NOWAIT);
+        }
         if (p)
             rpmsg_release_tx_buffer(&l->ctrl, p);
+        else if (sent)
+            rr_starve(r, l); /* out of buffers again: more may wait */
 
         rpmsg_mutex_lock(&r->lock);
         rr_tx_wake(r);

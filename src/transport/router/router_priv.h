@@ -100,6 +100,10 @@ struct rr_link {
 
 enum rr_hc_state { RR_HC_CONNECTING, RR_HC_UP, RR_HC_DEAD };
 
+/* RX buffers a hub holds per direction of a circuit while the next link has
+ * no TX buffer (circuit.c, "Relay"). */
+#define RR_RELAY_Q 8
+
 /* A hub's part of a route: one endpoint on each link; each relays to the other. */
 struct rr_hub_circuit {
     struct rr_hub_circuit *next;
@@ -110,7 +114,17 @@ struct rr_hub_circuit {
         struct rpmsg_endpoint ept;
         uint32_t peer; /* the neighbour's tunnel address (ANY until known) */
         bool live;     /* ept created, not yet destroyed */
+        /* Received on this side, held, waiting for a TX buffer of the other
+         * side's link: filled by this link's RX thread, emptied by the other
+         * link's pump, both under r->lock. The head stays counted until it
+         * has left, so nothing newer overtakes it. */
+        struct rr_relayed {
+            void *buf;
+            uint32_t len;
+        } q[RR_RELAY_Q];
+        unsigned qhead, qcount;
     } s[2]; /* 0: toward the initiator, 1: toward the target */
+    bool pumping; /* a pump is sending from q: reap waits (r->lock) */
 };
 
 struct rr_gw;
@@ -287,6 +301,7 @@ int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t ds
 int rr_send_msg(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m);
 /* Marks l starved: its pump will wake waiters when a buffer comes back. */
 void rr_starve(struct rpmsg_router *r, struct rr_link *l);
+void rr_starve_locked(struct rr_link *l); /* r->lock held */
 int rr_pump_start(struct rr_link *l);
 /* Stops and joins the pump; l->ctrl must already be destroyed. */
 void rr_pump_join(struct rr_link *l);
@@ -330,6 +345,10 @@ void rr_circuits_link_down(struct rpmsg_router *r, struct rr_link *l);
 void rr_circuits_reap(struct rpmsg_router *r);
 /* Destroy: kills and reaps everything. */
 void rr_circuits_kill_all(struct rpmsg_router *r);
+/* Pump of l, holding a TX payload buffer p of l (capacity cap): sends the
+ * oldest held relay going out on l from it. true: p was used (sent or given
+ * back); false: nothing waits for l, p is still the caller's. */
+bool rr_relay_from_held(struct rpmsg_router *r, struct rr_link *l, void *p, uint32_t cap);
 
 /* ---- vdev.c: the virtual device transport ----------------------------------- */
 

@@ -36,8 +36,9 @@ void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason, int vring, uin
     uint16_t last = vring < 0 ? 0 : vd->vq[vring].last;
     vd->stats.last_fault_entry = vring < 0 ? 0
                                  : reason == RPMSG_VIRTIO_FAULT_IDX ? last : (uint16_t)(last - 1);
+    /* Atomic: poll() looks at it without the lock (rpmsg_virtio_op_poll). */
     if (!vd->fault_pending)
-        vd->fault_pending = reason;
+        __atomic_store_n(&vd->fault_pending, reason, __ATOMIC_RELAXED);
 }
 
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i)
