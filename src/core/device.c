@@ -428,7 +428,12 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
         e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
         if ((e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr != RPMSG_ADDR_ANY) {
             e->dest_addr = RPMSG_ADDR_ANY;
-            e->flags |= RPMSG_EPT_F_TODO | RPMSG_EPT_F_ORPHAN;
+            e->flags |= RPMSG_EPT_F_TODO;
+            /* A named one is bound again by its name; an unnamed one (bound
+             * by a first message, e.g. the router's tunnels) belongs to an
+             * owner that follows the link itself. */
+            if (e->name[0])
+                e->flags |= RPMSG_EPT_F_ORPHAN;
         }
     }
     rpmsg_dev_signal(rdev);

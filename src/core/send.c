@@ -37,7 +37,7 @@ static int ept_get(struct rpmsg_endpoint *ept)
 
 /*
  * rdev->lock held. An address is learnt in one session of the link: once
- * the link went down under a name-bound endpoint, an address it was given
+ * the link went down under a named endpoint, an address it was given
  * names nobody, or a stranger, in the next session. A send to an explicit
  * address from such an endpoint fails until the name binds it again, so a
  * reply still being written for the old session (a server answering a

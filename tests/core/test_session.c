@@ -4,7 +4,7 @@
  * - A message taken off the transport before the link went down, and handed
  *   to the core after it came up again, is dropped (stats.drop_stale): it
  *   would bind a waiting endpoint to an address of the old session.
- * - A name-bound endpoint whose binding died with the link cannot send to an
+ * - A named, name-bound endpoint whose binding died with the link cannot send to an
  *   explicit address until its name binds it again; a send to its own peer
  *   waits for that binding.
  * Polled devices, so each step is checked between messages.
