@@ -34,7 +34,10 @@
  * inputs/s against 800 with threads). -DFUZZ_THREADED=1 gives the links RX
  * threads instead. Polled links once exposed a core use-after-free (an
  * endpoint destroyed from the router's worker while a polled callback ran
- * on it); the core now waits for that callback. */
+ * on it); the core now waits for that callback. The router's pump threads
+ * wait on the links too, so polled links have two threads acting as one
+ * device's RX context: a harness shortcut, not a supported setup (the router
+ * needs links with RX threads); the TSan build uses threaded links. */
 #ifdef FUZZ_THREADED
 #define POLLED false
 #else
