@@ -60,9 +60,11 @@ static bool decide(struct rpmsg_virtio *vd, bool need)
     return need;
 }
 
-static void notify(struct rpmsg_virtio *vd, int i)
+/* The kick itself goes after the unlock, with the id read under the lock:
+ * a host republishing its table for a new peer rewrites the vring. */
+static void notify(struct rpmsg_virtio *vd, uint32_t notifyid)
 {
-    vd->ops->notify(vd->plat, vd->vq[i].notifyid);
+    vd->ops->notify(vd->plat, notifyid);
 }
 
 /* ---- Remote: buffer offset -> descriptor id -------------------------------- */
@@ -316,9 +318,10 @@ static int host_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         vd->stats.tx_msgs++;
         kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
     }
+    uint32_t nid = vq->notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
-        notify(vd, VQ_TX_HOST);
+        notify(vd, nid);
     return r;
 }
 
@@ -358,9 +361,10 @@ static void host_release_rx(struct rpmsg_device *rdev, void *buf)
             vq->slot[id].state = SLOT_IDLE; /* posted when the link comes up */
         }
     }
+    uint32_t nid = vq->notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
-        notify(vd, VQ_RX_HOST);
+        notify(vd, nid);
 }
 
 /* One received buffer off vring0, or NULL. Lock held. */
@@ -521,9 +525,10 @@ static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         vd->stats.tx_msgs++;
         kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
     }
+    uint32_t nid = vq->notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
-        notify(vd, VQ_RX_HOST);
+        notify(vd, nid);
     return r;
 }
 
@@ -562,9 +567,10 @@ static void remote_release_rx(struct rpmsg_device *rdev, void *buf)
      * the buffer it gets back for sending (docs/virtio.md). */
     if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
         kick = remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
+    uint32_t nid = vq->notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
-        notify(vd, VQ_TX_HOST);
+        notify(vd, nid);
 }
 
 /* ---- poll(): receive, reclaim ------------------------------------------- */
