@@ -71,11 +71,6 @@ uint32_t rpmsg_device_session(const struct rpmsg_device *rdev)
 /* The receive path proper. buf is a transport buffer, or a backlog slot. */
 static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t session)
 {
-    if (session != rpmsg_device_session(rdev)) {
-        count_drop(rdev, &rdev->stats.drop_stale);
-        give_back(rdev, buf);
-        return;
-    }
     /* The header may live in memory the peer can still write: read it once. */
     struct rpmsg_hdr hdr;
     if (len < RPMSG_HDR_SIZE) {
@@ -95,6 +90,11 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
     uint8_t *payload = (uint8_t *)buf + RPMSG_HDR_SIZE;
 
     if (dst == RPMSG_NS_ADDR && (rdev->local_features & RPMSG_F_BUILT & RPMSG_F_NS)) {
+        if (session != rpmsg_device_session(rdev)) {
+            count_drop(rdev, &rdev->stats.drop_stale);
+            give_back(rdev, buf);
+            return;
+        }
         struct rpmsg_ns_msg ns;
         uint32_t n = plen < sizeof(ns) ? plen : (uint32_t)sizeof(ns);
         memcpy(&ns, payload, n);
@@ -105,8 +105,9 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
 
     rpmsg_mutex_lock(&rdev->lock);
     if (session != rdev->session) {
-        /* The link went down and up since the check above (link up moves
-         * the session under this lock): the binding below would be wrong. */
+        /* Checked under the lock that link up moves the session under, in
+         * the one lock round a message takes: the binding below would be
+         * wrong for a message of an ended session. */
         rdev->stats.drop_stale++;
         rpmsg_mutex_unlock(&rdev->lock);
         give_back(rdev, buf);
