@@ -13,14 +13,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dev_find.h"
 #include "linkopts.h"
 #include "opt.h"
 #include "payload.h"
 #include "pinger.h"
 #include "stop.h"
 #include "tools.h"
+#include "rpmsg/rpmsg_router.h"
 
 #define LIST_MAX 16
+#define TARGETS_MAX 8
 
 /* Upper bounds of the latency histogram's buckets, in us; the last is open. */
 static const double bucket_us[] = { 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 1e30 };
@@ -74,7 +77,7 @@ static void progress(const char *what)
         fprintf(stderr, "\r\033[Kbench: %s", what);
 }
 
-static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct rpmsg_link *link)
+static int measure(struct bench *b, struct ping *p, struct linkopts *lo)
 {
     char line[128];
     p->size = 16;
@@ -82,7 +85,7 @@ static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct 
     p->count = b->latency_count;
     snprintf(line, sizeof(line), "latency, %u round trips", p->count);
     progress(line);
-    int r = pinger_round(p, lo, link, &b->lat);
+    int r = pinger_round(p, lo, &b->lat);
     b->errors += pinger_errors(p);
     for (unsigned i = 0; i < b->lat.n; i++) {
         unsigned k = 0;
@@ -99,7 +102,7 @@ static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct 
             snprintf(line, sizeof(line), "%u bytes, window %u", pt->size, pt->window);
             progress(line);
             struct ping_stats st;
-            r = pinger_round(p, lo, link, &st);
+            r = pinger_round(p, lo, &st);
             pt->errors = pinger_errors(p);
             b->errors += pt->errors;
             pt->msgs_per_s = st.msgs_per_s;
@@ -112,7 +115,7 @@ static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct 
         snprintf(line, sizeof(line), "one-way, %u bytes", pt->size);
         progress(line);
         struct ping_stats st;
-        r = pinger_oneway(p, lo, link, &st);
+        r = pinger_oneway(p, lo, &st);
         if (r == -ENOTSUP) {
             b->ow_unknown = true;
             r = 0;
@@ -130,10 +133,10 @@ static int measure(struct bench *b, struct ping *p, struct linkopts *lo, struct 
     return r;
 }
 
-static void print_text(const struct bench *b, const char *peer)
+static void print_text(const struct bench *b, const char *peer, bool routed)
 {
     const struct ping_stats *l = &b->lat;
-    printf("bench against '%s'\n", peer);
+    printf("bench against '%s'%s\n", peer, routed ? " (a far core, routed through hubs)" : "");
     printf("latency, 16 bytes, %u round trips: min %.1f  p50 %.1f  avg %.1f  p99 %.1f  max %.1f us\n",
            l->n, l->min, l->p50, l->avg, l->p99, l->max);
     for (unsigned k = 0; k < NBUCKETS; k++)
@@ -161,13 +164,15 @@ static void print_text(const struct bench *b, const char *peer)
     printf("errors: %lu\n", b->errors);
 }
 
-static void print_json(const struct bench *b, const char *spec, const char *peer, bool ok)
+static void print_json(const struct bench *b, const char *spec, const char *peer, bool routed,
+                       bool ok)
 {
     const struct ping_stats *l = &b->lat;
-    printf("{\"bench\":\"rpmsg_bench\",\"link\":\"%s\",\"peer\":\"%s\",\"latency\":{\"size\":16,"
+    printf("{\"bench\":\"rpmsg_bench\",\"link\":\"%s\",\"peer\":\"%s\",\"routed\":%s,"
+           "\"latency\":{\"size\":16,"
            "\"count\":%u,\"min_us\":%.2f,\"p50_us\":%.2f,\"avg_us\":%.2f,\"p99_us\":%.2f,"
            "\"max_us\":%.2f,\"histogram\":[",
-           spec, peer, l->n, l->min, l->p50, l->avg, l->p99, l->max);
+           spec, peer, routed ? "true" : "false", l->n, l->min, l->p50, l->avg, l->p99, l->max);
     for (unsigned k = 0; k < NBUCKETS; k++)
         printf("%s{\"le_us\":%s%.0f%s,\"n\":%lu}", k ? "," : "", k + 1 < NBUCKETS ? "" : "\"",
                k + 1 < NBUCKETS ? bucket_us[k] : bucket_us[k - 1], k + 1 < NBUCKETS ? "" : "+\"",
@@ -226,6 +231,7 @@ static int plot(const struct bench *b, const char *path, const char *peer)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rpmsg bench [options]\n"
+               "       rpmsg bench --join --to CPU[,CPU...] [options]   (a core of `rpmsg sim`)\n"
                "Measures against `rpmsg echo`: round-trip latency (16 bytes, one in flight),\n"
                "then echoed throughput over sizes x windows; every echo is checked; then\n"
                "one-way throughput per size (the echo checks and counts, and reports).\n"
@@ -235,10 +241,162 @@ static void usage(FILE *f)
                "  --count N         messages per throughput point (default 5000)\n"
                "  --latency N       round trips for the latency figures (default 5000)\n"
                "  --nocopy          send through zero-copy TX buffers\n"
-               "  --json            one JSON object instead of the table\n"
+               "  --json            one JSON object (per target) instead of the table\n"
                "  --plot FILE.svg   throughput and latency histogram, drawn by gnuplot\n"
+               "                    (several targets: FILE-CPU.svg each)\n"
+               "  --join            run as a `program =` core of `rpmsg sim` (its links from\n"
+               "                    the environment, rpmsg_link_join) instead of a link option\n"
+               "  --to LIST         with --join: the cores to measure, in turn, neighbours or\n"
+               "                    far cores behind hubs; their built-in echo answers\n"
                "defaults: --role host --side attach\n" LINKOPTS_USAGE,
             PING_WINDOW_MAX);
+}
+
+/* What one run reports, and where; a bench per target. */
+struct out {
+    bool json;
+    const char *svg;
+    unsigned ntargets;
+};
+
+/* Prints and plots one measured target; false if anything failed. */
+static bool report(struct bench *b, const struct out *o, const char *spec, const char *peer,
+                   bool routed, bool ok)
+{
+    if (o->json)
+        print_json(b, spec, peer, routed, ok);
+    else
+        print_text(b, peer, routed);
+    fflush(stdout);
+    if (!o->svg)
+        return ok;
+    char path[512];
+    const char *dot = strrchr(o->svg, '.');
+    if (o->ntargets > 1 && dot)
+        snprintf(path, sizeof(path), "%.*s-%s%s", (int)(dot - o->svg), o->svg, peer, dot);
+    else
+        snprintf(path, sizeof(path), "%s%s%s", o->svg, o->ntargets > 1 ? "-" : "",
+                 o->ntargets > 1 ? peer : "");
+    if (plot(b, path, peer)) {
+        tool_err("gnuplot could not draw %s (is gnuplot installed?)", path);
+        return false;
+    }
+    return ok;
+}
+
+static int run_link(struct bench *b, struct ping *p, struct linkopts *lo, const struct out *o)
+{
+    uint32_t most = b->count > b->latency_count ? b->count : b->latency_count;
+    struct rpmsg_link *link;
+    if (pinger_open(p, most, lo, "bench", &link))
+        return TOOL_FAIL;
+    int r = measure(b, p, lo);
+    pinger_unregister(p);
+    const char *peer = rpmsg_get_cpuname(rpmsg_link_device(link));
+    bool faulted = linkopts_report(link, "bench") == RPMSG_LINK_DOWN_FAULT;
+    bool ok = report(b, o, lo->spec, peer, false, !r && !b->errors && !faulted);
+    pinger_close(p, link);
+    return ok ? TOOL_OK : TOOL_FAIL;
+}
+
+/* Sizes the route cannot carry are measured at its largest message instead. */
+static void fit_sizes(struct bench *b, uint32_t cap, const char *peer)
+{
+    unsigned n = 0;
+    bool dropped = false, has_cap = false;
+    for (unsigned i = 0; i < b->nsizes; i++) {
+        if (b->sizes[i] > cap) {
+            dropped = true;
+            continue;
+        }
+        has_cap |= b->sizes[i] == cap;
+        b->sizes[n++] = b->sizes[i];
+    }
+    if (dropped && !has_cap)
+        b->sizes[n++] = cap;
+    b->nsizes = n;
+    if (dropped)
+        tool_err("the route to '%s' carries at most %u bytes: larger sizes measured at %u", peer,
+                 cap, cap);
+}
+
+static bool stop_asked(void *arg)
+{
+    (void)arg;
+    return tool_stop;
+}
+
+/* One bench per target, from a core that joined the sim. */
+static int run_join(const struct bench *tmpl, struct ping *p, struct linkopts *lo,
+                    const struct out *o, char *const *targets)
+{
+    uint32_t most = tmpl->count > tmpl->latency_count ? tmpl->count : tmpl->latency_count;
+    if (pinger_init(p, most)) {
+        tool_err("out of memory for %u round-trip times", most);
+        return TOOL_FAIL;
+    }
+    tool_stop_on_signals();
+    struct rpmsg_link_member *m;
+    int r = rpmsg_link_join(&m, lo->cfg.timeout_ms);
+    if (r) {
+        if (r == -ENOENT)
+            tool_err("--join: not started by `rpmsg sim` (no RPMSG_SIM_CORE, RPMSG_SIM_LINKS)");
+        else
+            tool_err("--join: %s", rpmsg_strerror(r));
+        pinger_deinit(p);
+        return TOOL_FAIL;
+    }
+    char spec[64];
+    snprintf(spec, sizeof(spec), "sim:%s", rpmsg_link_member_cpuname(m));
+    bool ok = true;
+    for (unsigned t = 0; t < o->ntargets && ok && !tool_stop; t++) {
+        static struct bench b;
+        b = *tmpl;
+        struct rpmsg_device *dev = dev_find(targets[t], lo->cfg.timeout_ms, stop_asked, NULL);
+        if (!dev) {
+            tool_err("core '%s' never appeared within %u ms (--wait): no link or route to it "
+                     "from '%s'", targets[t], lo->cfg.timeout_ms, rpmsg_link_member_cpuname(m));
+            ok = false;
+            break;
+        }
+        r = pinger_bind_dev(p, dev, lo->cfg.timeout_ms);
+        if (r) {
+            tool_err("core '%s' did not bind '%s' within %u ms (--wait): %s", targets[t],
+                     p->name, lo->cfg.timeout_ms, rpmsg_strerror(r));
+            ok = false;
+            break;
+        }
+        int cap = rpmsg_get_tx_buffer_size(&p->ept);
+        if (cap >= PAYLOAD_MIN)
+            fit_sizes(&b, (uint32_t)cap, targets[t]);
+        r = measure(&b, p, lo);
+        bool routed = rpmsg_router_is_virtual(dev);
+        ok = report(&b, o, spec, targets[t], routed, !r && !b.errors);
+        rpmsg_destroy_ept(&p->ept);
+    }
+    rpmsg_link_leave(m);
+    pinger_deinit(p);
+    return ok ? TOOL_OK : TOOL_FAIL;
+}
+
+/* "A,B" into at most max names (pointing into buf). */
+static int split_targets(char *buf, char **out, unsigned max, unsigned *n)
+{
+    char *save = NULL;
+    *n = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (*n == max || strlen(t) >= RPMSG_CPUNAME_SIZE) {
+            tool_err("--to: at most %u cpu names of at most %d characters", max,
+                     RPMSG_CPUNAME_SIZE - 1);
+            return -1;
+        }
+        out[(*n)++] = t;
+    }
+    if (!*n) {
+        tool_err("--to: give at least one cpu name");
+        return -1;
+    }
+    return 0;
 }
 
 static int run(int argc, char **argv)
@@ -250,8 +408,11 @@ static int run(int argc, char **argv)
         .count = 5000, .latency_count = 5000,
     };
     p.name = "rpmsg-ping";
-    bool json = false;
-    const char *svg = NULL;
+    struct out o = { .ntargets = 1 };
+    bool join = false;
+    static char to_buf[256];
+    char *targets[TARGETS_MAX];
+    const char *to = NULL;
     struct linkopts lo;
     linkopts_init(&lo, RPMSG_LINK_HOST, RPMSG_LINK_ATTACH);
     static const struct option opts[] = {
@@ -264,6 +425,8 @@ static int run(int argc, char **argv)
         { "nocopy", no_argument, NULL, 'z' },
         { "json", no_argument, NULL, 'j' },
         { "plot", required_argument, NULL, 'P' },
+        { "join", no_argument, NULL, 'J' },
+        { "to", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -280,8 +443,10 @@ static int run(int argc, char **argv)
         case 'n': k = opt_u32("count", optarg, 1, PING_COUNT_MAX, &b.count); break;
         case 'l': k = opt_u32("latency", optarg, 1, PING_COUNT_MAX, &b.latency_count); break;
         case 'z': p.nocopy = true; break;
-        case 'j': json = true; break;
-        case 'P': svg = optarg; break;
+        case 'j': o.json = true; break;
+        case 'P': o.svg = optarg; break;
+        case 'J': join = true; break;
+        case 'T': to = optarg; break;
         case 'h': usage(stdout); return TOOL_OK;
         case LINKOPTS_BAD: return TOOL_USAGE;
         default: usage(stderr); return TOOL_USAGE;
@@ -289,27 +454,31 @@ static int run(int argc, char **argv)
         if (k < 0)
             return TOOL_USAGE;
     }
-    if (linkopts_done(&lo, argc, argv, "bench"))
-        return TOOL_USAGE;
-    uint32_t most = b.count > b.latency_count ? b.count : b.latency_count;
-    struct rpmsg_link *link;
-    if (pinger_open(&p, most, &lo, "bench", &link))
-        return TOOL_FAIL;
-    int r = measure(&b, &p, &lo, link);
-    pinger_unregister(&p);
-    const char *peer = rpmsg_get_cpuname(rpmsg_link_device(link));
-    bool faulted = linkopts_report(link, "bench") == RPMSG_LINK_DOWN_FAULT;
-    bool ok = !r && !b.errors && !faulted;
-    if (json)
-        print_json(&b, lo.spec, peer, ok);
-    else
-        print_text(&b, peer);
-    if (svg && plot(&b, svg, peer)) {
-        tool_err("gnuplot could not draw %s (is gnuplot installed?)", svg);
-        ok = false;
+    if (!join) {
+        if (to) {
+            tool_err("--to names cores of `rpmsg sim`: it goes with --join");
+            return TOOL_USAGE;
+        }
+        if (linkopts_done(&lo, argc, argv, "bench"))
+            return TOOL_USAGE;
+        return run_link(&b, &p, &lo, &o);
     }
-    pinger_close(&p, link);
-    return ok ? TOOL_OK : TOOL_FAIL;
+    if (optind < argc) {
+        tool_err("unexpected argument '%s'", argv[optind]);
+        return TOOL_USAGE;
+    }
+    if (lo.link || lo.openamp || lo.uart || lo.spi || lo.nuttx) {
+        tool_err("--join takes its links from `rpmsg sim`: no link option with it");
+        return TOOL_USAGE;
+    }
+    if (!to) {
+        tool_err("--join: say which cores to measure with --to CPU[,CPU...]");
+        return TOOL_USAGE;
+    }
+    snprintf(to_buf, sizeof(to_buf), "%s", to);
+    if (split_targets(to_buf, targets, TARGETS_MAX, &o.ntargets))
+        return TOOL_USAGE;
+    return run_join(&b, &p, &lo, &o, targets);
 }
 
 const struct rpmsg_tool_cmd rpmsg_cmd_bench = {

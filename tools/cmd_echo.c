@@ -23,25 +23,8 @@ struct echo {
     bool nocopy;
     unsigned long count, limit, errors;
     struct rpmsg_sem done;
-    /* A bench's one-way round (oneway.h): messages still to swallow. */
-    uint32_t sink_left, sink_got, sink_bad;
+    struct oneway_sink sink; /* a bench's one-way round */
 };
-
-/* Swallows one message of a one-way round; the last one is answered with
- * the report. RX thread only, like every callback of the endpoint. */
-static int sink(struct echo *e, struct rpmsg_endpoint *ept, const void *data, size_t len,
-                uint32_t src)
-{
-    uint32_t seq;
-    if (payload_check(data, len, &seq) || seq != e->sink_got)
-        e->sink_bad++;
-    e->sink_got++;
-    if (--e->sink_left)
-        return 0;
-    uint8_t rep[ONEWAY_SIZE];
-    oneway_put(rep, ONEWAY_REPORT, e->sink_got, e->sink_bad);
-    return rpmsg_sendto(ept, rep, sizeof(rep), src);
-}
 
 /* A NuttX core's `rpmsg ping`: its ACK(s) (nuttx_ping.h). */
 static int nuttx_answer(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src)
@@ -65,14 +48,15 @@ static int nuttx_answer(struct rpmsg_endpoint *ept, void *data, size_t len, uint
 static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     struct echo *e = priv;
-    int r;
-    uint32_t n, zero;
-    if (e->sink_left) {
-        r = sink(e, ept, data, len, src);
-    } else if (oneway_get(data, len, ONEWAY_ASK, &n, &zero) && n) {
-        e->sink_left = n;
-        e->sink_got = e->sink_bad = 0;
+    int r = 0;
+    uint8_t rep[ONEWAY_SIZE];
+    enum oneway_take k = oneway_sink_take(&e->sink, data, len, rep);
+    if (k == ONEWAY_ASKED) {
         return 0;
+    } else if (k == ONEWAY_LAST) {
+        r = rpmsg_sendto(ept, rep, sizeof(rep), src);
+    } else if (k == ONEWAY_TAKEN) {
+        /* swallowed */
     } else if (nx_ping_is_request(data, len)) {
         r = nuttx_answer(ept, data, len, src);
     } else if (e->nocopy) {

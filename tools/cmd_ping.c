@@ -91,7 +91,7 @@ static int run(int argc, char **argv)
     if (p.nuttx == NX_PING_SEND_CHECK && pinger_probe_encoding(&p, &lo))
         tool_err("no answer to the encoding probe; checking as nuttx-wire");
     struct ping_stats st;
-    int r = pinger_round(&p, &lo, link, &st);
+    int r = pinger_round(&p, &lo, &st);
     pinger_unregister(&p);
     unsigned received = atomic_load(&p.received);
     unsigned long errors = pinger_errors(&p);

@@ -41,6 +41,8 @@ struct sim {
     int ctl_fd;
     bool stdin_open;
     uint64_t go_ms; /* when the demo client was let go */
+    int until;       /* --until-exit: that core's index, else -1 */
+    int until_rc;    /* its exit status once it ended, else -1 */
     uint64_t t0;
 };
 
@@ -49,6 +51,25 @@ static volatile sig_atomic_t got_signal;
 static void on_signal(int sig)
 {
     got_signal = sig;
+}
+
+static bool program_on(const struct topo *t, const struct topo_link *l)
+{
+    return t->cores[l->end[0]].program[0] || t->cores[l->end[1]].program[0];
+}
+
+static void spibus_name(const struct sim *s, int li, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%s", s->o.tag, s->t.links[li].name);
+}
+
+/* The SPI bus of link li still has its name (no program attached it yet). */
+static bool spibus_named(const struct sim *s, int li)
+{
+    char name[96], path[128];
+    spibus_name(s, li, name, sizeof(name));
+    snprintf(path, sizeof(path), "/dev/shm/%s", name);
+    return !access(path, F_OK);
 }
 
 static int start_core(struct sim *s, int i)
@@ -62,16 +83,18 @@ static int start_core(struct sim *s, int i)
     char links[2048] = "";
     if (c->program[0]) {
         /* An external program gets its links as specs in the environment
-         * (rpmsg_sim_join() reads them); SPI buses cannot cross exec. */
+         * (rpmsg_link_join() reads them). Its SPI buses are named objects
+         * (setup()), and attaching takes the name: one start only. */
         for (int li = 0; li < s->t.nlinks; li++) {
             const struct topo_link *l = &s->t.links[li];
             if (l->end[0] != i && l->end[1] != i)
                 continue;
-            if (l->type == TOPO_SPI) {
-                fprintf(stderr, "rpmsg sim: core %s runs a program; its link %s cannot be SPI\n",
+            if (l->type == TOPO_SPI && !spibus_named(s, li)) {
+                fprintf(stderr, "rpmsg sim: core %s runs a program, which attached the SPI bus "
+                                "of link %s already: it cannot start again (restart the sim)\n",
                         c->name, l->name);
                 st->state = SIM_CORE_DEAD;
-                return -EINVAL;
+                return -EPERM;
             }
             char spec[300];
             sim_link_spec(&s->t, &s->o, li, i, s->tty, spec, sizeof(spec));
@@ -102,6 +125,13 @@ static int start_core(struct sim *s, int i)
             setenv("RPMSG_SIM_CORE", c->name, 1);
             setenv("RPMSG_SIM_HUB", c->hub ? "1" : "0", 1);
             setenv("RPMSG_SIM_LINKS", links, 1);
+            /* `program = exec $RPMSG_BIN bench ...` runs this very tool. */
+            char self[4096];
+            ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+            if (n > 0 && !getenv("RPMSG_BIN")) {
+                self[n] = '\0';
+                setenv("RPMSG_BIN", self, 1);
+            }
             execl("/bin/sh", "sh", "-c", c->program, (char *)NULL);
             _exit(127);
         }
@@ -136,6 +166,8 @@ static void reap_children(struct sim *s, bool quiet)
                 s->sh->core[i].state = SIM_CORE_DEAD;
                 memset(s->sh->core[i].link, 0, sizeof(s->sh->core[i].link));
                 sim_svc_core_gone(&s->t, i);
+                if (i == s->until)
+                    s->until_rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
                 if (!quiet)
                     printf("rpmsg sim: core %s exited (%s %d)\n", s->t.cores[i].name,
                            WIFSIGNALED(status) ? "signal" : "status",
@@ -272,8 +304,11 @@ static int setup(struct sim *s)
         if (l->type == TOPO_SPI) {
             struct rpmsg_spibus_config bc = { .clock_hz = l->rate, .ber = l->ber };
             char name[96];
-            snprintf(name, sizeof(name), "%s-%s", s->o.tag, l->name);
-            r = rpmsg_spibus_create(&s->bus[li], &bc);
+            spibus_name(s, li, name, sizeof(name));
+            /* A program cannot inherit an anonymous mapping across exec: it
+             * attaches a named object; forked cores find the bus registered. */
+            r = program_on(&s->t, l) ? rpmsg_spibus_open_shared(&s->bus[li], name, true, &bc, 0)
+                                     : rpmsg_spibus_create(&s->bus[li], &bc);
             if (!r)
                 r = rpmsg_link_register_spibus(name, s->bus[li], l->rate);
         } else if (l->type == TOPO_UART) {
@@ -335,7 +370,7 @@ static void teardown(struct sim *s)
             sim_line_stop(&s->line[li]);
         if (s->bus[li]) {
             char name[96];
-            snprintf(name, sizeof(name), "%s-%s", s->o.tag, s->t.links[li].name);
+            spibus_name(s, li, name, sizeof(name));
             rpmsg_link_register_spibus(name, NULL, 0);
             rpmsg_spibus_destroy(s->bus[li]);
         }
@@ -359,6 +394,8 @@ static void usage(FILE *f)
             "  --pings N         demo: ping round trips (default 200)\n"
             "  --window N        demo: stream messages in flight (default 16)\n"
             "  --duration SEC    stop after SEC seconds (default: Ctrl-C, or the demo's end)\n"
+            "  --until-exit CORE stop when CORE's process ends (a `program =` core, e.g.\n"
+            "                    `rpmsg bench --join`); exit with its status\n"
             "  --interval MS     status lines every MS (default 1000; 0: none)\n"
             "  --ctl PATH        control socket for `rpmsg sim-ctl`\n"
             "  --pcap DIR        every message of every built-in core's links, one pcap\n"
@@ -373,6 +410,8 @@ static int run(int argc, char **argv)
     static struct sim s;
     memset(&s, 0, sizeof(s));
     s.ctl_fd = -1;
+    s.until = s.until_rc = -1;
+    const char *until = NULL;
     s.o.count = 0;
     uint32_t duration = 0, interval = 1000;
     bool check = false;
@@ -388,11 +427,12 @@ static int run(int argc, char **argv)
         { "ctl", required_argument, NULL, 'c' },
         { "pcap", required_argument, NULL, 'P' },
         { "check", no_argument, NULL, 'k' },
+        { "until-exit", required_argument, NULL, 'u' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:P:kh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "dwn:s:p:W:t:i:c:P:ku:h", opts, NULL)) != -1) {
         int k = 0;
         switch (opt) {
         case 'd': s.o.demo = true; break;
@@ -406,6 +446,7 @@ static int run(int argc, char **argv)
         case 'c': snprintf(s.ctl_path, sizeof(s.ctl_path), "%s", optarg); break;
         case 'P': s.o.pcap_dir = optarg; break;
         case 'k': check = true; break;
+        case 'u': until = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -431,6 +472,10 @@ static int run(int argc, char **argv)
     }
     if (s.o.size < 16 || s.o.size > 65536) {
         fprintf(stderr, "rpmsg sim: --size must be %d..65536\n", 16);
+        return 2;
+    }
+    if (until && (s.until = topo_core_index(&s.t, until)) < 0) {
+        fprintf(stderr, "rpmsg sim: --until-exit: no core '%s' in %s\n", until, s.t.file);
         return 2;
     }
     if (check) {
@@ -499,6 +544,8 @@ static int run(int argc, char **argv)
         }
         if (duration && now - s.t0 >= duration * 1000ull)
             quit = true;
+        if (s.until_rc >= 0)
+            quit = true;
         if (s.o.demo && (__atomic_load_n(&s.sh->demo.done, __ATOMIC_ACQUIRE) ||
                          ((!s.o.demo_wait || s.sh->demo.go) && now > s.go_ms + 50000)))
             quit = true;
@@ -512,6 +559,8 @@ static int run(int argc, char **argv)
         rc = sim_print_report(&s.t, &s.o, s.sh, stdout) ? 0 : 1;
     else if (!rc)
         printf("rpmsg sim: stopped cleanly\n");
+    if (!rc && s.until_rc > 0)
+        rc = s.until_rc;
     munmap(s.sh, sizeof(*s.sh));
     return rc;
 }

@@ -160,7 +160,7 @@ int pinger_find(struct ping *p, struct linkopts *lo, struct rpmsg_link *link)
  * Until every echo is in, an error, a signal, the link drops, or no echo for
  * --wait ms: a long run on a healthy link is never cut short.
  */
-static int wait_done(struct ping *p, struct linkopts *lo, struct rpmsg_link *link)
+static int wait_done(struct ping *p, struct linkopts *lo)
 {
     unsigned seen = 0;
     uint32_t quiet = 0;
@@ -174,7 +174,7 @@ static int wait_done(struct ping *p, struct linkopts *lo, struct rpmsg_link *lin
             tool_err("interrupted after %u replies", n);
             return -ECANCELED;
         }
-        if (!rpmsg_device_is_up(rpmsg_link_device(link))) {
+        if (!rpmsg_device_is_up(p->ept.rdev)) {
             /* Why is said below, with the figures. */
             tool_err("link went down after %u replies", n);
             return -ENOTCONN;
@@ -236,8 +236,7 @@ unsigned long pinger_errors(struct ping *p)
     return atomic_load(&p->errors) + atomic_load(&p->send_errors);
 }
 
-int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
-                 struct ping_stats *st)
+int pinger_round(struct ping *p, struct linkopts *lo, struct ping_stats *st)
 {
     p->next = p->in_flight = p->expect = 0;
     atomic_store(&p->received, 0);
@@ -249,7 +248,7 @@ int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
     /* One message from here; its echo's callback sends the rest of the window. */
     int r = send_one(p);
     if (r >= 0)
-        r = wait_done(p, lo, link);
+        r = wait_done(p, lo);
     uint64_t elapsed = now_ns() - t0;
     unsigned received = atomic_load(&p->received);
     unsigned n = received < p->count ? received : p->count;
@@ -272,7 +271,7 @@ int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
 
 /* The one-way report: until it comes, an echo answers (-ENOTSUP), a signal,
  * the link drops, or --wait ms pass. */
-static int wait_report(struct ping *p, struct linkopts *lo, struct rpmsg_link *link)
+static int wait_report(struct ping *p, struct linkopts *lo)
 {
     for (uint32_t quiet = 0;; quiet += 100) {
         rpmsg_wait_timeout(NULL, &p->done, 100);
@@ -284,7 +283,7 @@ static int wait_report(struct ping *p, struct linkopts *lo, struct rpmsg_link *l
             tool_err("interrupted in a one-way round");
             return -ECANCELED;
         }
-        if (!rpmsg_device_is_up(rpmsg_link_device(link))) {
+        if (!rpmsg_device_is_up(p->ept.rdev)) {
             tool_err("link went down in a one-way round");
             return -ENOTCONN;
         }
@@ -295,8 +294,7 @@ static int wait_report(struct ping *p, struct linkopts *lo, struct rpmsg_link *l
     }
 }
 
-int pinger_oneway(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
-                  struct ping_stats *st)
+int pinger_oneway(struct ping *p, struct linkopts *lo, struct ping_stats *st)
 {
     atomic_store(&p->errors, 0);
     atomic_store(&p->send_errors, 0);
@@ -318,7 +316,7 @@ int pinger_oneway(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
         p->send_errors++;
         tool_err("one-way send failed: %s", rpmsg_strerror(r));
     }
-    r = r < 0 ? r : wait_report(p, lo, link);
+    r = r < 0 ? r : wait_report(p, lo);
     uint64_t elapsed = now_ns() - t0;
     atomic_store(&p->oneway, false);
     uint32_t got = atomic_load(&p->ow_got);
@@ -330,6 +328,23 @@ int pinger_oneway(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
     };
     if (!r && got != p->count)
         atomic_fetch_add(&p->errors, p->count - got);
+    return r;
+}
+
+int pinger_bind_dev(struct ping *p, struct rpmsg_device *dev, uint32_t timeout_ms)
+{
+    memset(&p->ept, 0, sizeof(p->ept));
+    p->ept.priv = p;
+    int r = rpmsg_create_ept(&p->ept, dev, p->name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, ping_cb, NULL);
+    if (r)
+        return r;
+    r = -ETIMEDOUT;
+    for (uint32_t t = 0; r == -ETIMEDOUT && t < timeout_ms && !tool_stop; t += 100)
+        r = rpmsg_wait_ept_ready(&p->ept, 100);
+    if (r && tool_stop)
+        r = -ECANCELED;
+    if (r)
+        rpmsg_destroy_ept(&p->ept);
     return r;
 }
 

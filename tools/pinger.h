@@ -65,12 +65,19 @@ int pinger_find(struct ping *p, struct linkopts *lo, struct rpmsg_link *link);
  * all undone on failure (said on stderr). 0 or -errno. */
 int pinger_open(struct ping *p, uint32_t max_count, struct linkopts *lo, const char *cmd,
                 struct rpmsg_link **link);
+/*
+ * A responder that announces nothing (a built-in core of `rpmsg sim`, which
+ * binds to whatever asks for its echo by name): creates the endpoint p->name
+ * on dev, announced, and waits until the far side binds it. 0, -ETIMEDOUT,
+ * -ECANCELED (a signal) or why the endpoint could not be made. Undo with
+ * rpmsg_destroy_ept(&p->ept).
+ */
+int pinger_bind_dev(struct ping *p, struct rpmsg_device *dev, uint32_t timeout_ms);
 /* The endpoint, the link and the buffers of pinger_open(). */
 void pinger_close(struct ping *p, struct rpmsg_link *link);
 /* One round of p->count messages of p->size, p->window in flight; then the
  * figures. 0, or why it ended early (said on stderr). */
-int pinger_round(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
-                 struct ping_stats *st);
+int pinger_round(struct ping *p, struct linkopts *lo, struct ping_stats *st);
 /*
  * `ping --nuttx --check`: which encoding does the responder speak? A checked
  * request is 2 in nuttx-wire's (SEND_CHECK) and 3 in the 13.0.1 builds' (ack
@@ -88,8 +95,7 @@ int pinger_probe_encoding(struct ping *p, struct linkopts *lo);
  * request), or why it ended early (said on stderr). pinger_errors() counts
  * what the echo found damaged or out of order, and failed sends.
  */
-int pinger_oneway(struct ping *p, struct linkopts *lo, struct rpmsg_link *link,
-                  struct ping_stats *st);
+int pinger_oneway(struct ping *p, struct linkopts *lo, struct ping_stats *st);
 /* Errors of the last round: wrong echoes and failed sends. */
 unsigned long pinger_errors(struct ping *p);
 

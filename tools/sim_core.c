@@ -10,6 +10,7 @@
  * process's status lines.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "rpmsg/rpmsg_link.h"
 #include "rpmsg/rpmsg_router.h"
+#include "oneway.h"
 #include "pcap.h"
 #include "sim.h"
 #include "sim_demo.h"
@@ -36,9 +38,10 @@ struct core {
     struct rpmsg_link *link[TOPO_LINKS_MAX];
     struct pcap *pcap[TOPO_LINKS_MAX]; /* --pcap: kept across reopens */
     pthread_mutex_t lock;
-    struct {
+    struct slot {
         struct rpmsg_endpoint ept;
         int state;
+        struct oneway_sink sink; /* `rpmsg bench`'s one-way rounds */
     } slot[ECHO_EPTS];
 };
 
@@ -81,6 +84,13 @@ int sim_link_spec(const struct topo *t, const struct sim_opts *o, int li, int me
 static int echo_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     struct core *c = priv;
+    struct slot *sl = (struct slot *)((char *)ept - offsetof(struct slot, ept));
+    uint8_t rep[ONEWAY_SIZE];
+    enum oneway_take k = oneway_sink_take(&sl->sink, data, len, rep);
+    if (k == ONEWAY_LAST)
+        rpmsg_sendto(ept, rep, sizeof(rep), src);
+    if (k != ONEWAY_NOT_MINE)
+        return 0;
     if (rpmsg_sendto(ept, data, len, src) >= 0)
         __atomic_add_fetch(&c->sh->core[c->me].echoed, 1, __ATOMIC_RELAXED);
     return 0;
@@ -118,6 +128,7 @@ static void svc_bind(struct rpmsg_device *rdev, void *priv, const char *name, ui
         return;
     struct rpmsg_endpoint *e = &c->slot[s].ept;
     memset(e, 0, sizeof(*e));
+    c->slot[s].sink = (struct oneway_sink){ 0 };
     e->priv = c;
     int r = rpmsg_create_ept(e, rdev, name, RPMSG_ADDR_ANY, dest, echo_cb, echo_unbind);
     pthread_mutex_lock(&c->lock);

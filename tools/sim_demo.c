@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dev_find.h"
 #include "payload.h"
 #include "rpmsg/rpmsg.h"
 
@@ -32,9 +33,6 @@ struct sim_demo_client {
     const struct sim_opts *o;
     pthread_t thread;
     int stop; /* atomic: set by sim_demo_stop() */
-    struct rpmsg_sem found;
-    const char *want;
-    struct rpmsg_device *dev;
 };
 
 /* Counted by client_cb on the RX thread, read by measure(): atomics. */
@@ -65,16 +63,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void created(struct rpmsg_device *rdev, void *priv)
-{
-    struct sim_demo_client *d = priv;
-    const char *want = __atomic_load_n(&d->want, __ATOMIC_ACQUIRE);
-    if (want && !d->dev && !strcmp(rpmsg_get_cpuname(rdev), want)) {
-        d->dev = rdev;
-        rpmsg_post(NULL, &d->found);
-    }
-}
-
 static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)src;
@@ -91,23 +79,9 @@ static int client_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_
     return 0;
 }
 
-/* Finds the device of core `target`; NULL after WAIT_DEV_MS. */
-static struct rpmsg_device *find_dev(struct sim_demo_client *d, const char *target)
+static bool demo_stopping(void *d)
 {
-    d->dev = NULL;
-    rpmsg_sem_deinit(&d->found);
-    rpmsg_sem_init(&d->found, 0);
-    __atomic_store_n(&d->want, target, __ATOMIC_RELEASE);
-    /* Registering replays the devices already up. */
-    if (rpmsg_register_callback(d, created, NULL, NULL, NULL))
-        return NULL;
-    uint64_t end = rpmsg_time_ms() + WAIT_DEV_MS;
-    while (!stopping(d) && rpmsg_time_ms() < end)
-        if (!rpmsg_wait_timeout(NULL, &d->found, 100))
-            break;
-    rpmsg_unregister_callback(d, created, NULL, NULL, NULL);
-    __atomic_store_n(&d->want, NULL, __ATOMIC_RELEASE);
-    return d->dev;
+    return stopping(d);
 }
 
 static void measure(struct sim_demo_client *d, int target, struct sim_measure *m)
@@ -115,7 +89,7 @@ static void measure(struct sim_demo_client *d, int target, struct sim_measure *m
     const char *name = d->t->cores[target].name;
     m->target = (uint32_t)target;
     uint64_t t0 = rpmsg_time_ms();
-    struct rpmsg_device *dev = find_dev(d, name);
+    struct rpmsg_device *dev = dev_find(name, WAIT_DEV_MS, demo_stopping, d);
     if (!dev) {
         snprintf(m->error, sizeof(m->error), "core %s never appeared", name);
         return;
@@ -246,7 +220,6 @@ int sim_demo_start(struct sim_demo_client **out, const struct topo *t, struct si
     d->t = t;
     d->sh = sh;
     d->o = o;
-    rpmsg_sem_init(&d->found, 0);
     int r = -pthread_create(&d->thread, NULL, client, d);
     if (r) {
         free(d);
@@ -262,6 +235,5 @@ void sim_demo_stop(struct sim_demo_client *d)
         return;
     __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
     pthread_join(d->thread, NULL);
-    rpmsg_sem_deinit(&d->found);
     free(d);
 }

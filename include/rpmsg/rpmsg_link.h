@@ -133,8 +133,8 @@ void rpmsg_link_close(struct rpmsg_link *link);
  * Joining an `rpmsg sim` topology as one of its cores. For a core whose
  * section has `program = CMD`, the sim runs CMD (sh -c) with the core's name
  * in RPMSG_SIM_CORE, "1" in RPMSG_SIM_HUB if it routes, and its links in
- * RPMSG_SIM_LINKS ("SPEC,host|remote;..."; VirtIO and UART only: SPI buses
- * cannot cross exec). rpmsg_link_join() opens them all (waiting up to
+ * RPMSG_SIM_LINKS ("SPEC,host|remote;..."; an SPI bus is a named object
+ * the sim created, which the program attaches). rpmsg_link_join() opens them all (waiting up to
  * timeout_ms, 0: 10 s, for each peer), starts a router on them, and
  * returns: from then on the program registers services and reaches any core
  * of the topology by name (device_created with its cpu name, or

@@ -570,7 +570,8 @@ static int join_link(struct rpmsg_link_member *m, char *entry, uint32_t timeout_
     struct rpmsg_link_config cfg = {
         .spec = entry,
         .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
-        .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
+        /* The sim made every SPI bus (a named object): both ends attach. */
+        .side = host && strncmp(entry, "spi:", 4) ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
         .cpuname = m->cpuname,
         .timeout_ms = timeout_ms,
     };
