@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "os/posix/deadline.h"
+
 /* ---- Failures on other threads ------------------------------------------ */
 
 static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,15 +55,7 @@ static void cond_init_mono(pthread_cond_t *c)
 
 static struct timespec deadline_after(unsigned ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return rpmsg_posix_deadline(CLOCK_MONOTONIC, ms);
 }
 
 static bool past(const struct timespec *dl)
@@ -168,14 +162,7 @@ int tu_thread_join(struct tu_thread *t, unsigned timeout_ms)
 {
     if (!t->started)
         return 0;
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    rt.tv_sec += timeout_ms / 1000;
-    rt.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (rt.tv_nsec >= 1000000000L) {
-        rt.tv_sec++;
-        rt.tv_nsec -= 1000000000L;
-    }
+    struct timespec rt = rpmsg_posix_deadline(CLOCK_REALTIME, timeout_ms);
     int rc = pthread_timedjoin_np(t->id, NULL, &rt);
     if (rc == 0)
         t->started = false;

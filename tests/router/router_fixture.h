@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "os/posix/deadline.h"
 #include "rpmsg/rpmsg_router.h"
 #include "testutil.h"
 
@@ -28,15 +29,7 @@ _Static_assert(sizeof(RF_NAME31) == 32, "31 characters and a NUL");
 
 static struct timespec rf_deadline(unsigned ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return rpmsg_posix_deadline(CLOCK_MONOTONIC, ms);
 }
 
 static void rf_cond_init(pthread_cond_t *c)
