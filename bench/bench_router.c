@@ -28,6 +28,16 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
 #include "rpmsg/rpmsg_loopback.h"
 #include "rpmsg/rpmsg_router.h"
 #include "thread_cpu.h"
@@ -226,9 +236,14 @@ static int measure_rtt(struct path *p, unsigned rounds, struct result *out)
 
 /* A one-way stream whose CPU time is charged to the sender (this thread)
  * and to the hub's thread sets. */
+/* scripts/profile-router: the one stream callgrind instruments ("direct" or
+ * "hub", BENCH_ROUTER_PROFILE), NULL for a normal run. */
+static const char *profiled;
+
 static int measure_stream(struct path *p, unsigned msgs, struct result *out,
                           struct hub_threads *h)
 {
+    bool prof = profiled && strstr(p->label, profiled);
     const uint8_t *buf = payload;
     p->echo = false;
     int len = rpmsg_get_tx_buffer_size(&p->tx);
@@ -239,11 +254,15 @@ static int measure_stream(struct path *p, unsigned msgs, struct result *out,
     uint64_t c_tx = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t c_l1 = tcpu_ns(&h->rx_l1), c_hub = tcpu_ns(&h->all);
     uint64_t t0 = now_ns();
+    if (prof)
+        CALLGRIND_START_INSTRUMENTATION;
     for (unsigned i = 0; i < msgs; i++)
         if (rpmsg_send(&p->tx, buf, (size_t)len) != len)
             return -1;
     out->sender_ns = (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - c_tx) / msgs;
     wait_count(p, &p->received, msgs);
+    if (prof)
+        CALLGRIND_STOP_INSTRUMENTATION;
     double s = (double)(now_ns() - t0) / 1e9;
     out->rx_l1_ns = (double)(tcpu_ns(&h->rx_l1) - c_l1) / msgs;
     out->hub_ns = (double)(tcpu_ns(&h->all) - c_hub) / msgs;
@@ -419,6 +438,17 @@ int main(int argc, char **argv)
     if (!rounds || !msgs)
         return 2;
     memset(payload, 0xA5, sizeof(payload));
+    profiled = getenv("BENCH_ROUTER_PROFILE");
+    if (profiled) {
+        /* One run of the default configuration; the stream is what counts. */
+        static struct result d, hh;
+        struct rpmsg_router_stats st;
+        if (run(false, rounds, msgs, &d, &hh, &st))
+            return 1;
+        printf("profiled '%s': %u messages, relayed %llu, of them held %llu\n", profiled, msgs,
+               (unsigned long long)st.relayed_msgs, (unsigned long long)st.relay_held);
+        return 0;
+    }
 
     static struct result rd[2][REPS], rh[2][REPS];
     unsigned long long relayed = 0, drops = 0;

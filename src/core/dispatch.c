@@ -149,7 +149,9 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
     bool held = false;
     if (frame.held) {
         rpmsg_mutex_lock(&rdev->lock);
-        struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
+        /* The callback's last hold, if still on buf (released, its slot may
+         * hold another buffer now). */
+        struct rpmsg_hold *h = frame.hold->buf == buf ? frame.hold : NULL;
         if (h) {
             h->dispatching = false; /* its last release gives it back now */
             held = true;
@@ -270,9 +272,17 @@ void rpmsg_trace_inherit(struct rpmsg_device *rdev)
 
 struct rpmsg_hold *rpmsg_hold_find(struct rpmsg_device *rdev, void *buf)
 {
-    for (unsigned i = 0; i < RPMSG_HOLD_MAX; i++)
+    /* A buffer is among the nholds slots in use, which a new hold takes
+     * from the front: the search for one ends once they have all been seen
+     * (a buffer not held, the common case of a first hold, is not a scan of
+     * the whole table). */
+    unsigned left = rdev->nholds;
+    for (unsigned i = 0; i < RPMSG_HOLD_MAX && (left || !buf); i++) {
         if (rdev->holds[i].buf == buf)
             return &rdev->holds[i];
+        if (rdev->holds[i].buf)
+            left--;
+    }
     return NULL;
 }
 
@@ -284,8 +294,10 @@ int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
     void *buf = (uint8_t *)rxbuf - RPMSG_HDR_SIZE;
     int r = 0;
     rpmsg_mutex_lock(&rdev->lock);
-    struct rpmsg_hold *h = rpmsg_hold_find(rdev, buf);
-    struct rpmsg_dispatch_frame *f = h ? NULL : my_frame_of(rdev, buf);
+    /* Being delivered to this thread with no hold made yet: it has none (a
+     * held buffer is not delivered again), so no search. */
+    struct rpmsg_dispatch_frame *f = my_frame_of(rdev, buf);
+    struct rpmsg_hold *h = f && !f->held ? NULL : rpmsg_hold_find(rdev, buf);
     if (h) {
         h->count++;
     } else if (!f) {
@@ -299,6 +311,7 @@ int rpmsg_hold_rx_buffer(struct rpmsg_endpoint *ept, void *rxbuf)
         h->count = 1;
         h->dispatching = true;
         f->held = true;
+        f->hold = h;
         rdev->nholds++;
     }
     rpmsg_mutex_unlock(&rdev->lock);

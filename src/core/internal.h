@@ -18,6 +18,7 @@ struct rpmsg_dispatch_frame {
     void *buf;
     bool released; /* the endpoint was destroyed from inside: its ref is gone */
     bool held;     /* a hold was made on buf: the dispatcher looks at holds */
+    struct rpmsg_hold *hold; /* the last one made (rdev->lock) */
     struct rpmsg_dispatch_frame *up;
 };
 

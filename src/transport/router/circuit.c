@@ -20,7 +20,8 @@ static void hc_kill(struct rpmsg_router *r, struct rr_hub_circuit *hc)
 {
     if (hc->state == RR_HC_DEAD)
         return;
-    hc->state = RR_HC_DEAD;
+    /* Atomic: hub_cb reads it without the lock. */
+    __atomic_store_n(&hc->state, RR_HC_DEAD, __ATOMIC_RELEASE);
     rr_tx_wake(r); /* a relay waiting for a buffer gives up */
     rr_kick(r);    /* the worker destroys the endpoints */
 }
@@ -140,7 +141,7 @@ static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int i
     uint32_t from = o->ept.addr, to = o->peer;
     if (!rc && held) {
         s->q[(s->qhead + s->qcount) % RR_RELAY_Q] = (struct rr_relayed){ data, len };
-        s->qcount++;
+        __atomic_store_n(&s->qcount, s->qcount + 1, __ATOMIC_RELEASE);
         rr_starve_locked(ol); /* after the entry: the pump cannot miss it */
     }
     rpmsg_mutex_unlock(&r->lock);
@@ -159,18 +160,22 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     struct rr_hub_circuit *hc = priv;
     struct rpmsg_router *r = hc->r;
     int in = ept == &hc->s[0].ept ? 0 : 1;
-    rpmsg_mutex_lock(&r->lock);
-    if (hc->state != RR_HC_UP || src != hc->s[in].peer) {
-        rpmsg_mutex_unlock(&r->lock);
+    /*
+     * No lock: the peers are written before the state turns UP (a release
+     * store) and never again, the links and our addresses before the
+     * endpoints exist. A circuit killed just after this check relays one
+     * message more, as it would after an unlock. The queue count: only
+     * this thread adds, so empty now is empty until we add; the pump's
+     * last send is out before its count reaches 0 (release, acquire here).
+     */
+    if (__atomic_load_n(&hc->state, __ATOMIC_ACQUIRE) != RR_HC_UP || src != hc->s[in].peer) {
         RR_STAT(r, drop_no_route);
         return 0;
     }
     struct rr_side *o = &hc->s[1 - in];
     struct rr_link *ol = o->link;
     uint32_t from = o->ept.addr, to = o->peer;
-    /* Only this thread adds to the queue: empty now, empty until we add. */
-    bool behind = hc->s[in].qcount != 0;
-    rpmsg_mutex_unlock(&r->lock);
+    bool behind = __atomic_load_n(&hc->s[in].qcount, __ATOMIC_ACQUIRE) != 0;
     if (len > rr_link_mtu(ol)) {
         RR_STAT(r, drop_too_big);
         return 0;
@@ -190,57 +195,84 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     return 0;
 }
 
-bool rr_relay_from_held(struct rpmsg_router *r, struct rr_link *l, void *p, uint32_t cap)
+/* r->lock held: the side whose oldest held message goes out on l next
+ * (its circuit marked pumping, o the side it leaves by), or NULL. */
+static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
+                                 struct rr_hub_circuit **out, struct rr_side **o)
 {
-    struct rr_hub_circuit *hc;
-    struct rr_side *s = NULL, *o = NULL;
-    rpmsg_mutex_lock(&r->lock);
-    for (hc = r->circuits; hc && !s; hc = hc->next) {
+    for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next) {
         if (hc->state != RR_HC_UP)
             continue;
-        for (int i = 0; i < 2 && !s; i++)
+        for (int i = 0; i < 2; i++)
             if (hc->s[i].qcount && hc->s[1 - i].link == l) {
-                s = &hc->s[i];
-                o = &hc->s[1 - i];
                 hc->pumping = true;
-                break;
+                *out = hc;
+                *o = &hc->s[1 - i];
+                return &hc->s[i];
             }
-        if (s)
-            break;
     }
-    if (!s) {
-        rpmsg_mutex_unlock(&r->lock);
-        return false;
-    }
-    struct rr_relayed e = s->q[s->qhead];
-    uint32_t from = o->ept.addr, to = o->peer;
-    rpmsg_mutex_unlock(&r->lock);
+    return NULL;
+}
 
-    int n = -EMSGSIZE;
-    if (e.len <= cap) {
-        memcpy(p, e.buf, e.len);
-        n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, p, e.len);
-    }
-    if (n < 0 && rpmsg_nocopy_kept(n))
-        rpmsg_release_tx_buffer(&l->ctrl, p);
-    rpmsg_release_rx_buffer(&s->ept, e.buf);
-    if (n < 0) {
-        RR_STAT(r, drop_tx_fail);
-    } else {
-        relayed(r, e.len);
-        RR_STAT(r, relay_held);
-    }
+unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, uint32_t cap)
+{
+    void *p = *buf;
+    unsigned sent = 0;
+    struct rr_hub_circuit *hc = NULL;
+    struct rr_side *o = NULL;
     rpmsg_mutex_lock(&r->lock);
-    s->qhead = (s->qhead + 1) % RR_RELAY_Q;
-    s->qcount--;
-    hc->pumping = false;
-    /* Whom it may concern: the RX thread waiting for half the queue or all
-     * of it (wait_queue), the reaper for the pump. rr_send's waiters hear
-     * the pump's round end (rr_tx_wake). */
-    if (s->qcount == RR_RELAY_Q / 2 || s->qcount == 0 || hc->state != RR_HC_UP)
-        rpmsg_cond_broadcast(&r->tx_cond);
+    struct rr_side *s = next_held(r, l, &hc, &o);
+    while (s) {
+        struct rr_relayed e = s->q[s->qhead];
+        uint32_t from = o->ept.addr, to = o->peer;
+        rpmsg_mutex_unlock(&r->lock);
+
+        /* The buffer the pump waited for, then copies into whatever the
+         * link has free (one call: no separate take and send). */
+        int n;
+        if (p) {
+            n = -EMSGSIZE;
+            if (e.len <= cap) {
+                memcpy(p, e.buf, e.len);
+                n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, p, e.len);
+            }
+            if (n < 0 && rpmsg_nocopy_kept(n))
+                rpmsg_release_tx_buffer(&l->ctrl, p);
+            p = NULL;
+        } else {
+            n = rpmsg_trysend_offchannel(&l->ctrl, from, to, e.buf, e.len);
+        }
+        if (n != -EAGAIN) {
+            rpmsg_release_rx_buffer(&s->ept, e.buf);
+            if (n < 0) {
+                RR_STAT(r, drop_tx_fail);
+            } else {
+                relayed(r, e.len);
+                RR_STAT(r, relay_held);
+            }
+            sent++;
+        }
+        rpmsg_mutex_lock(&r->lock);
+        hc->pumping = false;
+        if (n == -EAGAIN) {
+            /* Out of buffers: it stays first in the queue. */
+            if (hc->state != RR_HC_UP)
+                rpmsg_cond_broadcast(&r->tx_cond);
+            break;
+        }
+        s->qhead = (s->qhead + 1) % RR_RELAY_Q;
+        __atomic_store_n(&s->qcount, s->qcount - 1, __ATOMIC_RELEASE);
+        /* Whom it may concern: the RX thread waiting for half the queue or all
+         * of it (wait_queue), the reaper for the pump. rr_send's waiters hear
+         * the pump's round end (rr_tx_wake). One lock round a message: its
+         * dequeue and the next one's lookup. */
+        if (s->qcount == RR_RELAY_Q / 2 || s->qcount == 0 || hc->state != RR_HC_UP)
+            rpmsg_cond_broadcast(&r->tx_cond);
+        s = next_held(r, l, &hc, &o);
+    }
     rpmsg_mutex_unlock(&r->lock);
-    return true;
+    *buf = p;
+    return sent;
 }
 
 /* A dead circuit's held buffers go back unsent; r->lock not held, the
@@ -255,7 +287,7 @@ static void release_held(struct rpmsg_router *r, struct rr_hub_circuit *hc)
             void *buf = s->qcount ? s->q[s->qhead].buf : NULL;
             if (buf) {
                 s->qhead = (s->qhead + 1) % RR_RELAY_Q;
-                s->qcount--;
+                __atomic_store_n(&s->qcount, s->qcount - 1, __ATOMIC_RELEASE);
             }
             rpmsg_mutex_unlock(&r->lock);
             if (!buf)
@@ -451,7 +483,7 @@ void rr_on_accept(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg
     struct rr_hub_circuit *hc = hc_find(r, l, m->to, RPMSG_ADDR_ANY, &side);
     if (hc && side == 1 && hc->state == RR_HC_CONNECTING) {
         hc->s[1].peer = m->from;
-        hc->state = RR_HC_UP;
+        __atomic_store_n(&hc->state, RR_HC_UP, __ATOMIC_RELEASE); /* after the peer */
         struct rr_side *up = &hc->s[0];
         struct rr_link *ul = up->link;
         struct rr_msg out = *m;

@@ -163,11 +163,7 @@ static void pump_main(void *arg)
          * are free buffers; then the buffer left over is given back. */
         uint32_t cap = 0;
         void *p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, RPMSG_WAIT);
-        bool sent = false;
-        while (p && rr_relay_from_held(r, l, p, cap)) {
-            sent = true;
-            p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, RPMSG_NOWAIT);
-        }
+        bool sent = p && rr_relay_held(r, l, &p, cap);
         if (p)
             rpmsg_release_tx_buffer(&l->ctrl, p);
         else if (sent)

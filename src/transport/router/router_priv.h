@@ -96,6 +96,9 @@ struct rr_link {
     rpmsg_thread_t pump;
     rpmsg_cond_t pump_cond;
     bool pump_started, pump_stop, starved;
+    /* A virtual device carried by this link starved (atomic): the pump's
+     * round looks for it then only, not under every device's lock each time. */
+    bool vd_starved;
 };
 
 enum rr_hc_state { RR_HC_CONNECTING, RR_HC_UP, RR_HC_DEAD };
@@ -345,10 +348,11 @@ void rr_circuits_link_down(struct rpmsg_router *r, struct rr_link *l);
 void rr_circuits_reap(struct rpmsg_router *r);
 /* Destroy: kills and reaps everything. */
 void rr_circuits_kill_all(struct rpmsg_router *r);
-/* Pump of l, holding a TX payload buffer p of l (capacity cap): sends the
- * oldest held relay going out on l from it. true: p was used (sent or given
- * back); false: nothing waits for l, p is still the caller's. */
-bool rr_relay_from_held(struct rpmsg_router *r, struct rr_link *l, void *p, uint32_t cap);
+/* Pump of l, holding a TX payload buffer *buf of l (capacity cap): sends
+ * the held relays going out on l, oldest first, the first in that buffer,
+ * then as many as l has buffers free. Returns how many it sent; *buf: the
+ * buffer if unused (the caller's to give back), else NULL. */
+unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, uint32_t cap);
 
 /* ---- vdev.c: the virtual device transport ----------------------------------- */
 

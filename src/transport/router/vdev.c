@@ -60,6 +60,7 @@ static void *vd_get_tx(struct rpmsg_device *rdev, uint32_t *size)
         rpmsg_mutex_lock(&v->lock);
         v->starved = true;
         rpmsg_mutex_unlock(&v->lock);
+        __atomic_store_n(&l->vd_starved, true, __ATOMIC_RELEASE); /* before the starve */
         link_ref(l, -1);
         if (rpmsg_device_is_up(l->rdev))
             rr_starve(v->r, l);
@@ -406,6 +407,10 @@ void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l)
 {
     struct rr_vdev *kick[RPMSG_ROUTER_CPUS_MAX];
     unsigned n = 0;
+    /* A device that starves after this sets the flag again, then starves
+     * the link: the pump comes round once more and finds it. */
+    if (!__atomic_exchange_n(&l->vd_starved, false, __ATOMIC_ACQ_REL))
+        return;
     rpmsg_mutex_lock(&r->lock);
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
         struct rr_vdev *v = r->vdevs[i];
