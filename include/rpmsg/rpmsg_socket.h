@@ -48,17 +48,12 @@ extern "C" {
 #define RPMSG_SOCKET_NAME_SIZE 32
 
 #ifndef RPMSG_SOCKET_RCVBUF_DEFAULT
-/* Receive window of a new stream socket, between two peers of ours (it
+/* Receive window of a new socket, between two peers of ours (a stream
  * advertises NuttX's 1024 until the peer shows it is ours: a wider one lets
- * a NuttX sender run out of TX buffers, and NuttX asserts then). 1 MiB: the
- * acknowledgement goes when half of it is consumed, and with 256 KiB the
- * writer stalled for it about once every three 64 KiB writes on a VirtIO
- * link of 256 x 512-byte buffers (docs/benchmarks.md). */
-#define RPMSG_SOCKET_RCVBUF_DEFAULT (1u << 20)
-#endif
-#ifndef RPMSG_SOCKET_DGRAM_RCVBUF_DEFAULT
-/* A datagram socket's, advertised as it is, to NuttX too. */
-#define RPMSG_SOCKET_DGRAM_RCVBUF_DEFAULT 262144u
+ * a NuttX sender run out of TX buffers, and NuttX asserts then; datagram
+ * sockets advertise it as it is). 256 KiB: with 64 KiB the reader and the
+ * link took turns (docs/benchmarks.md). */
+#define RPMSG_SOCKET_RCVBUF_DEFAULT 262144u
 #endif
 #define RPMSG_SOCKET_RCVBUF_MAX (16u << 20)
 

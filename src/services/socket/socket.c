@@ -250,9 +250,7 @@ int rpmsg_socket_open(struct rpmsg_socket **out, int type)
     int r = ensure_registered();
     if (r < 0)
         return r;
-    struct rpmsg_socket *s = sock_new(type, type == RPMSG_SOCK_STREAM
-                                                ? RPMSG_SOCKET_RCVBUF_DEFAULT
-                                                : RPMSG_SOCKET_DGRAM_RCVBUF_DEFAULT);
+    struct rpmsg_socket *s = sock_new(type, RPMSG_SOCKET_RCVBUF_DEFAULT);
     if (!s)
         return -ENOMEM;
     rpmsg_mutex_lock(&sock_lock);
