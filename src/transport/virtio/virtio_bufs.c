@@ -261,6 +261,35 @@ static int host_reclaim(struct rpmsg_virtio *vd)
     return n;
 }
 
+/* ---- Waking a sender starved of TX buffers (host) ----------------------- */
+
+/*
+ * How many TX buffers must be back before a starved sender is woken. One
+ * at a time, a sender that outruns its peer paid a wake-up (and the peer
+ * an interrupt) per buffer: it sent one message and starved again (a
+ * router's pump relaying to a slower link did exactly that). A quarter of
+ * the ring, but only when the peer keeps enough of it in circulation: a
+ * peer of ours holds at most RPMSG_HOLD_MAX receive buffers for its
+ * applications, so at least num - RPMSG_HOLD_MAX come back by themselves.
+ * Smaller rings, or no event index, wake at the first buffer as before.
+ */
+static uint16_t tx_wake_batch(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
+{
+    if (!vd->event_idx || vq->num < 2u * RPMSG_HOLD_MAX)
+        return 1;
+    return (uint16_t)(vq->num / 4);
+}
+
+/* Lock held: asks for an interrupt once a batch of TX buffers is back. */
+static void host_tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+{
+    uint16_t n = tx_wake_batch(vd, vq);
+    if (n > 1)
+        rpmsg_vring_drv_intr_after(vq, n);
+    else
+        rpmsg_vring_drv_intr(vq, vd->event_idx, true);
+}
+
 static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
@@ -274,7 +303,7 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
             /* Ask for an interrupt when buffers come back, then look again:
              * they may have come back before the request was visible. */
             vd->tx_starved = true;
-            rpmsg_vring_drv_intr(vq, vd->event_idx, true);
+            host_tx_arm(vd, vq);
             reclaimed += host_reclaim(vd);
         }
     }
