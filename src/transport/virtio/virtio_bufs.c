@@ -261,10 +261,11 @@ static int host_reclaim(struct rpmsg_virtio *vd)
     return n;
 }
 
-/* ---- Waking a sender starved of TX buffers (host) ----------------------- */
+/* ---- Waking a sender starved of TX buffers ------------------------------ */
 
 /*
- * How many TX buffers must be back before a starved sender is woken. One
+ * How many TX buffers must be back before a starved sender is woken (the
+ * remote's TX buffers are the host's RX buffers, posted back to it). One
  * at a time, a sender that outruns its peer paid a wake-up (and the peer
  * an interrupt) per buffer: it sent one message and starved again (a
  * router's pump relaying to a slower link did exactly that). A quarter of
@@ -288,6 +289,16 @@ static void host_tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
         rpmsg_vring_drv_intr_after(vq, n);
     else
         rpmsg_vring_drv_intr(vq, vd->event_idx, true);
+}
+
+/* The remote's: a kick once the host has posted a batch of its RX buffers. */
+static void remote_tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+{
+    uint16_t n = tx_wake_batch(vd, vq);
+    if (n > 1)
+        rpmsg_vring_dev_notify_after(vq, n);
+    else
+        rpmsg_vring_dev_notify(vq, vd->event_idx, true);
 }
 
 static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
@@ -498,7 +509,7 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
         if (!buf && live(vd)) {
             /* Ask the host to kick us when it returns buffers, then look again. */
             vd->tx_starved = true;
-            rpmsg_vring_dev_notify(vq, vd->event_idx, true);
+            remote_tx_arm(vd, vq);
             buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
         }
         if (buf) {

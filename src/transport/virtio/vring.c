@@ -215,6 +215,12 @@ void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
     vw_fence();
 }
 
+void rpmsg_vring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n)
+{
+    vw_st16(avail_event(vq), (uint16_t)(vq->last + n - 1));
+    vw_fence(); /* as rpmsg_vring_dev_notify */
+}
+
 bool rpmsg_vring_dev_pending(const struct rpmsg_virtio_vq *vq)
 {
     return vw_ld16_acq(vq->avail + 2) != vq->last;
