@@ -281,21 +281,17 @@ static uint16_t tx_wake_batch(const struct rpmsg_virtio *vd, const struct rpmsg_
     return (uint16_t)(vq->num / 4);
 }
 
-/* Lock held: asks for an interrupt once a batch of TX buffers is back. */
-static void host_tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+/* Lock held: asks the peer for a kick once a batch of TX buffers is back
+ * (the host: used entries of its TX ring; the remote: avail entries of the
+ * host's RX ring). */
+static void tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
 {
     uint16_t n = tx_wake_batch(vd, vq);
-    if (n > 1)
+    if (vd_host(vd) && n > 1)
         rpmsg_vring_drv_intr_after(vq, n);
-    else
+    else if (vd_host(vd))
         rpmsg_vring_drv_intr(vq, vd->event_idx, true);
-}
-
-/* The remote's: a kick once the host has posted a batch of its RX buffers. */
-static void remote_tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
-{
-    uint16_t n = tx_wake_batch(vd, vq);
-    if (n > 1)
+    else if (n > 1)
         rpmsg_vring_dev_notify_after(vq, n);
     else
         rpmsg_vring_dev_notify(vq, vd->event_idx, true);
@@ -314,7 +310,7 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
             /* Ask for an interrupt when buffers come back, then look again:
              * they may have come back before the request was visible. */
             vd->tx_starved = true;
-            host_tx_arm(vd, vq);
+            tx_arm(vd, vq);
             reclaimed += host_reclaim(vd);
         }
     }
@@ -509,7 +505,7 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
         if (!buf && live(vd)) {
             /* Ask the host to kick us when it returns buffers, then look again. */
             vd->tx_starved = true;
-            remote_tx_arm(vd, vq);
+            tx_arm(vd, vq);
             buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
         }
         if (buf) {
