@@ -20,9 +20,15 @@
  * sends them back; socket: over a stream connection whose other end sends
  * them back. Median.
  *
+ * Sleeps: both processes' voluntary context switches (getrusage, all
+ * threads) per MB, in the same rounds: the wake-ups, counted alike on a
+ * loaded machine.
+ *
  * Usage: bench_socket [--json] [--quick] [--socket-only | --raw-only]
- *                     [--rcvbuf BYTES] [--virtio-only | --hop-only]
- * (--socket-only, --raw-only: throughput of one alone, for profiling)
+ *                     [--rcvbuf BYTES] [--virtio-only | --hop-only] [--raw-read]
+ * (--socket-only, --raw-only: throughput of one alone, for profiling;
+ * --raw-read: raw's receiver copies each payload out, as an application
+ * using the data would, where by default it only counts it)
  */
 #include <math.h>
 #include <signal.h>
@@ -198,50 +204,82 @@ static bool recv_all(struct rpmsg_socket *s, void *buf, size_t n)
     return true;
 }
 
-/* This process's CPU time so far, all threads, in microseconds. */
-static uint64_t cpu_us(void)
+/* This process's use so far, all threads: CPU time in microseconds, and
+ * voluntary context switches (a thread going to sleep: each costs a
+ * wake-up, more than the copies on this path). Unlike the involuntary ones
+ * they do not grow with other work on the machine. */
+struct usage {
+    uint64_t cpu_us, csw;
+};
+
+static struct usage usage_now(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
-           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    struct usage u = {
+        (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+            (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec),
+        (uint64_t)ru.ru_nvcsw,
+    };
+    return u;
+}
+
+static struct usage usage_since(struct usage u0)
+{
+    struct usage u = usage_now();
+    u.cpu_us -= u0.cpu_us;
+    u.csw -= u0.csw;
+    return u;
 }
 
 /* What the receiver sends back at the end of a round (one machine: its own
  * byte order). */
 struct round_end {
-    uint64_t bytes, cpu_us;
+    uint64_t bytes;
+    struct usage use;
 };
 
-/* A round's result: MB/s and each side's CPU microseconds per MB. */
+/* A round's result: MB/s, each side's CPU microseconds per MB, and both
+ * sides' sleeps per MB. */
 struct round {
-    double mbps, tx_cpu, rx_cpu;
+    double mbps, tx_cpu, rx_cpu, csw;
 };
 
-static void round_set(struct round *r, uint64_t t0, uint64_t c0, const struct round_end *e)
+static void round_set(struct round *r, uint64_t t0, struct usage u0, const struct round_end *e)
 {
     double mb = (double)e->bytes / 1e6;
+    struct usage tx = usage_since(u0);
     r->mbps = mb / ((double)(bench_now_ns() - t0) / 1e9);
-    r->tx_cpu = (double)(cpu_us() - c0) / mb;
-    r->rx_cpu = (double)e->cpu_us / mb;
+    r->tx_cpu = (double)tx.cpu_us / mb;
+    r->rx_cpu = (double)e->use.cpu_us / mb;
+    r->csw = (double)(tx.csw + e->use.csw) / mb;
 }
 
 /* ---- receiver (child) ---- */
 
-static uint64_t raw_rcvd, raw_cpu0;
+static uint64_t raw_rcvd;
+static struct usage raw_use0;
+static bool raw_read; /* --raw-read */
 
 static int raw_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
-    (void)data, (void)src, (void)priv;
+    (void)src, (void)priv;
     if (len == 1) { /* end of a round: everything before it has arrived */
-        struct round_end e = { raw_rcvd, cpu_us() - raw_cpu0 };
+        struct round_end e = { raw_rcvd, usage_since(raw_use0) };
         raw_rcvd = 0;
         rpmsg_send(ept, &e, sizeof(e));
         return 0;
     }
     if (!raw_rcvd)
-        raw_cpu0 = cpu_us();
+        raw_use0 = usage_now();
     raw_rcvd += len;
+    if (raw_read) {
+        /* As an application that uses the data: its cache lines move to
+         * this CPU, and the sender's next write to them moves them back. */
+        static uint8_t sink[4096]; /* raw_round's largest */
+        memcpy(sink, data, len < sizeof(sink) ? len : sizeof(sink));
+        __asm__ volatile("" : : "r"(sink) : "memory");
+    }
     return 0;
 }
 
@@ -273,11 +311,11 @@ static int receiver(void *arg)
         struct rpmsg_socket *s;
         if (rpmsg_socket_accept(l, &s, NULL))
             return 4;
-        struct round_end e = { 0, cpu_us() };
+        struct round_end e = { 0, usage_now() };
         ssize_t n;
         while ((n = rpmsg_socket_recv(s, buf, WRITE_SIZE, 0)) > 0)
             e.bytes += (uint64_t)n;
-        e.cpu_us = cpu_us() - e.cpu_us;
+        e.use = usage_since(e.use);
         rpmsg_socket_send(s, &e, sizeof(e), 0);
         rpmsg_socket_close(s);
     }
@@ -323,7 +361,8 @@ static int raw_round(struct rpmsg_endpoint *ept, struct round *out)
     static uint8_t payload[4096];
     int max = rpmsg_get_tx_buffer_size(ept);
     size_t n = max > 0 && (size_t)max < sizeof(payload) ? (size_t)max : sizeof(payload);
-    uint64_t t0 = bench_now_ns(), c0 = cpu_us();
+    uint64_t t0 = bench_now_ns();
+    struct usage u0 = usage_now();
     for (uint64_t sent = 0; sent < total_bytes; sent += n)
         if (rpmsg_send(ept, payload, n) < 0)
             return -1;
@@ -331,7 +370,7 @@ static int raw_round(struct rpmsg_endpoint *ept, struct round *out)
     rpmsg_wait(NULL, &raw_done);
     if (raw_echo.bytes < total_bytes)
         return -1;
-    round_set(out, t0, c0, &raw_echo);
+    round_set(out, t0, u0, &raw_echo);
     return 0;
 }
 
@@ -355,7 +394,8 @@ static int sock_round(struct round *out)
     if (!c)
         return -1;
     static uint8_t buf[WRITE_SIZE];
-    uint64_t t0 = bench_now_ns(), c0 = cpu_us();
+    uint64_t t0 = bench_now_ns();
+    struct usage u0 = usage_now();
     for (uint64_t sent = 0; sent < total_bytes;) {
         ssize_t w = rpmsg_socket_send(c, buf, WRITE_SIZE, 0);
         if (w <= 0)
@@ -366,7 +406,7 @@ static int sock_round(struct round *out)
     struct round_end e;
     int r = recv_all(c, &e, sizeof(e)) && e.bytes >= total_bytes ? 0 : -1;
     if (!r)
-        round_set(out, t0, c0, &e);
+        round_set(out, t0, u0, &e);
     rpmsg_socket_close(c);
     return r;
 }
@@ -474,22 +514,24 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     if (rpmsg_wait_ept_ready(&raw, 10000) || rpmsg_wait_ept_ready(&echo, 10000))
         return -1;
     /* Per round: raw's and the socket's MB/s and CPU per MB of each side. */
-    enum { RAW, RAW_TX, RAW_RX, SOCK, SOCK_TX, SOCK_RX, RTT_RAW, RTT_SOCK, NSETS };
+    enum { RAW, RAW_TX, RAW_RX, RAW_CSW, SOCK, SOCK_TX, SOCK_RX, SOCK_CSW, RTT_RAW, RTT_SOCK, NSETS };
     struct bench_samples set[NSETS];
     for (int i = 0; i < NSETS; i++)
         bench_samples_init(&set[i]);
     int rc = 0;
     for (unsigned r = 0; r < rounds && !rc; r++) {
-        struct round x = { 1, 1, 1 }, y = { 1, 1, 1 };
+        struct round x = { 1, 1, 1, 1 }, y = { 1, 1, 1, 1 };
         if ((!sock_only && raw_round(&raw, &x)) || (!raw_only && sock_round(&y))) {
             fprintf(stderr, "bench_socket: %s round %u failed\n", k->name, r);
             rc = -1;
         }
         const struct round *from[2] = { &x, &y };
         for (int i = 0; i < 2; i++) {
-            bench_samples_add(&set[RAW + 3 * i], from[i]->mbps);
-            bench_samples_add(&set[RAW_TX + 3 * i], from[i]->tx_cpu);
-            bench_samples_add(&set[RAW_RX + 3 * i], from[i]->rx_cpu);
+            int at = i * (SOCK - RAW);
+            bench_samples_add(&set[RAW + at], from[i]->mbps);
+            bench_samples_add(&set[RAW_TX + at], from[i]->tx_cpu);
+            bench_samples_add(&set[RAW_RX + at], from[i]->rx_cpu);
+            bench_samples_add(&set[RAW_CSW + at], from[i]->csw);
         }
     }
     if (!rc && !sock_only && (raw_rtts(&echo, &set[RTT_RAW]) || sock_rtts(&set[RTT_SOCK]))) {
@@ -501,11 +543,13 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
             add(rep, k, "raw_mbps", "raw rpmsg, largest messages", "MB/s", &set[RAW], 0);
             add(rep, k, "raw_tx_cpu", "raw, sender CPU per MB", "us", &set[RAW_TX], 0);
             add(rep, k, "raw_rx_cpu", "raw, receiver CPU per MB", "us", &set[RAW_RX], 0);
+            add(rep, k, "raw_csw", "raw, sleeps per MB (both sides)", "", &set[RAW_CSW], 0);
         }
         if (!raw_only) {
             add(rep, k, "socket_mbps", "socket stream, 64 KiB writes", "MB/s", &set[SOCK], 0);
             add(rep, k, "socket_tx_cpu", "socket, sender CPU per MB", "us", &set[SOCK_TX], 0);
             add(rep, k, "socket_rx_cpu", "socket, receiver CPU per MB", "us", &set[SOCK_RX], 0);
+            add(rep, k, "socket_csw", "socket, sleeps per MB (both sides)", "", &set[SOCK_CSW], 0);
         }
         if (!sock_only && !raw_only) {
             add(rep, k, "socket_vs_raw", "socket / raw throughput (medians)", "%", NULL,
@@ -542,6 +586,7 @@ int main(int argc, char **argv)
         raw_only |= !strcmp(argv[i], "--raw-only");
         virtio_only |= !strcmp(argv[i], "--virtio-only");
         hop_only |= !strcmp(argv[i], "--hop-only");
+        raw_read |= !strcmp(argv[i], "--raw-read");
         if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
             rcvbuf = (uint32_t)strtoul(argv[++i], NULL, 0);
     }

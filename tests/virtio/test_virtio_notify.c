@@ -1,7 +1,8 @@
 /*
  * Event suppression: with VIRTIO_RING_F_EVENT_IDX a burst costs one
  * notification; buffers returned while the peer is not starved cost none;
- * a starved sender is kicked when buffers come back. Without the event index
+ * a starved sender is kicked when buffers come back (with 256, once 64
+ * are). Without the event index
  * (flags only) every message of a burst into an idle peer kicks, and so does
  * every buffer returned to a starved peer until it runs. Devices are
  * poll-driven so every count is exact.
@@ -116,6 +117,69 @@ static void starve(bool event_idx)
     tu_rec_deinit(&hr);
     tu_rec_deinit(&rr);
     vt_pair_close(&p);
+}
+
+/* ---- A starved sender is kicked once a quarter of its buffers is back ---- */
+
+struct kick_log {
+    struct vt_pair *p;
+    int side;        /* whose doorbell: the side returning the buffers */
+    uint64_t base;   /* its kicks before it drained */
+    unsigned n;      /* messages seen */
+    unsigned kicked; /* the first message seen after the kick, 0 before */
+};
+
+static int kick_log_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
+                       void *priv)
+{
+    (void)ept, (void)data, (void)len, (void)src;
+    struct kick_log *k = priv;
+    k->n++;
+    if (!k->kicked && vt_rung(&k->p->link, k->side) != k->base)
+        k->kicked = k->n;
+    return 0;
+}
+
+/*
+ * Each buffer goes back to the sender right after its message's callback.
+ * A sender starved of all 256 is kicked after the 64th, not the first:
+ * woken at the first it sent one message and starved again, paying a
+ * wake-up per buffer (virtio_bufs.c, tx_wake_batch).
+ */
+static void starved_batch(bool host_sends)
+{
+    struct vt_pair p;
+    assert_int_equal(open_pair(&p, true), 0);
+    struct rpmsg_device *sd = host_sends ? p.h : p.r, *rd = host_sends ? p.r : p.h;
+    struct rpmsg_endpoint se, re;
+    struct kick_log k = { .p = &p, .side = host_sends ? 1 : 0 };
+    assert_int_equal(tu_ept_create(&se, sd, NULL, 0x700, 0x701, NULL, NULL, NULL), 0);
+    assert_int_equal(tu_ept_create(&re, rd, NULL, 0x701, 0x700, kick_log_cb, NULL, &k), 0);
+    burst(&se, 256);
+    int one = 1;
+    assert_int_equal(rpmsg_trysend(&se, &one, sizeof(one)), -EAGAIN);
+    k.base = vt_rung(&p.link, k.side);
+    for (int i = 0; i < 1000 && k.n < 256; i++)
+        assert_true(rpmsg_poll(rd) >= 0);
+    assert_int_equal(k.n, 256);
+    assert_int_equal(k.kicked, 256 / 4 + 1);
+    assert_int_equal(vt_rung(&p.link, k.side) - k.base, 1);
+    assert_int_equal(rpmsg_trysend(&se, &one, sizeof(one)), (int)sizeof(one));
+    rpmsg_destroy_ept(&se);
+    rpmsg_destroy_ept(&re);
+    vt_pair_close(&p);
+}
+
+static void test_starved_host_batch(void **state)
+{
+    (void)state;
+    starved_batch(true);
+}
+
+static void test_starved_remote_batch(void **state)
+{
+    (void)state;
+    starved_batch(false);
 }
 
 static void test_starved_event_idx(void **state)
@@ -284,6 +348,8 @@ int main(void)
         cmocka_unit_test(test_event_idx_burst),
         cmocka_unit_test(test_starved_event_idx),
         cmocka_unit_test(test_starved_flags),
+        cmocka_unit_test(test_starved_host_batch),
+        cmocka_unit_test(test_starved_remote_batch),
         cmocka_unit_test(test_flags_burst),
         cmocka_unit_test(test_starved_waiter_remote),
         cmocka_unit_test(test_starved_waiter_host),

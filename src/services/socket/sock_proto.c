@@ -93,12 +93,17 @@ static void consumed(struct rpmsg_socket *s, uint32_t n)
  * A full DATA from a peer that promised a shorter one at the end of every
  * write (sock_wire.h): more is coming, so the reader may sleep on, saving a
  * wake-up (and on a shared CPU a context switch) per message. Not once half
- * our window waits: the writer could be about to stall on it.
+ * our window waits unread: the writer could be about to stall on it. What
+ * the reader consumed but we have not acknowledged does not count: a reader
+ * that sleeps has acknowledged all but at most half the window (take()), so
+ * a writer stalled on a closed window has left half of it unread here. It
+ * used to count, and a reader with nearly half the window unacknowledged
+ * was woken by the first DATA of the next write, for that one message.
  */
 static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t ackpos)
 {
     return s->peer_full && m->data_len == s->peer_full && s->ackpos == ackpos && !s->rd_shut &&
-           (s->recvpos - s->lastpos) + s->ring.used < sock_adv(s) / 2;
+           s->ring.used < sock_adv(s) / 2;
 }
 
 /* Returns true when the message needs no wake-up (rx_hold). */

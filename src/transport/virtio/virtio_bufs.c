@@ -261,6 +261,42 @@ static int host_reclaim(struct rpmsg_virtio *vd)
     return n;
 }
 
+/* ---- Waking a sender starved of TX buffers ------------------------------ */
+
+/*
+ * How many TX buffers must be back before a starved sender is woken (the
+ * remote's TX buffers are the host's RX buffers, posted back to it). One
+ * at a time, a sender that outruns its peer paid a wake-up (and the peer
+ * an interrupt) per buffer: it sent one message and starved again (a
+ * router's pump relaying to a slower link did exactly that). A quarter of
+ * the ring, but only when the peer keeps enough of it in circulation: a
+ * peer of ours holds at most RPMSG_HOLD_MAX receive buffers for its
+ * applications, so at least num - RPMSG_HOLD_MAX come back by themselves.
+ * Smaller rings, or no event index, wake at the first buffer as before.
+ */
+static uint16_t tx_wake_batch(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
+{
+    if (!vd->event_idx || vq->num < 2u * RPMSG_HOLD_MAX)
+        return 1;
+    return (uint16_t)(vq->num / 4);
+}
+
+/* Lock held: asks the peer for a kick once a batch of TX buffers is back
+ * (the host: used entries of its TX ring; the remote: avail entries of the
+ * host's RX ring). */
+static void tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+{
+    uint16_t n = tx_wake_batch(vd, vq);
+    if (vd_host(vd) && n > 1)
+        rpmsg_vring_drv_intr_after(vq, n);
+    else if (vd_host(vd))
+        rpmsg_vring_drv_intr(vq, vd->event_idx, true);
+    else if (n > 1)
+        rpmsg_vring_dev_notify_after(vq, n);
+    else
+        rpmsg_vring_dev_notify(vq, vd->event_idx, true);
+}
+
 static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
@@ -274,7 +310,7 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
             /* Ask for an interrupt when buffers come back, then look again:
              * they may have come back before the request was visible. */
             vd->tx_starved = true;
-            rpmsg_vring_drv_intr(vq, vd->event_idx, true);
+            tx_arm(vd, vq);
             reclaimed += host_reclaim(vd);
         }
     }
@@ -469,7 +505,7 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
         if (!buf && live(vd)) {
             /* Ask the host to kick us when it returns buffers, then look again. */
             vd->tx_starved = true;
-            rpmsg_vring_dev_notify(vq, vd->event_idx, true);
+            tx_arm(vd, vq);
             buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
         }
         if (buf) {

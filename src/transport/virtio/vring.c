@@ -143,6 +143,12 @@ void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
     vw_fence(); /* the store before the caller re-checks used.idx */
 }
 
+void rpmsg_vring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n)
+{
+    vw_st16(used_event(vq), (uint16_t)(vq->last + n - 1));
+    vw_fence(); /* as rpmsg_vring_drv_intr */
+}
+
 bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
 {
     return vw_ld16_acq(vq->used + 2) != vq->last;
@@ -207,6 +213,12 @@ void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
     else
         vw_st16(vq->used, on ? 0 : VRING_USED_F_NO_NOTIFY);
     vw_fence();
+}
+
+void rpmsg_vring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n)
+{
+    vw_st16(avail_event(vq), (uint16_t)(vq->last + n - 1));
+    vw_fence(); /* as rpmsg_vring_dev_notify */
 }
 
 bool rpmsg_vring_dev_pending(const struct rpmsg_virtio_vq *vq)

@@ -56,6 +56,8 @@ bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
 int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len);
 /* Asks the device for (on) or against (off) an interrupt when it adds used entries. */
 void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
+/* With event_idx: asks for an interrupt once n (>= 1) more used entries are there. */
+void rpmsg_vring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 /* True if used entries are waiting. */
 bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq);
 
@@ -73,6 +75,8 @@ void rpmsg_vring_dev_publish(struct rpmsg_virtio_vq *vq);
 bool rpmsg_vring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
 /* Asks the driver for (on) or against (off) a notification when it adds avail entries. */
 void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
+/* With event_idx: asks for a notification once n (>= 1) more avail entries are there. */
+void rpmsg_vring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 bool rpmsg_vring_dev_pending(const struct rpmsg_virtio_vq *vq);
 
 #endif
