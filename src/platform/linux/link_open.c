@@ -645,3 +645,8 @@ struct rpmsg_router *rpmsg_link_member_router(struct rpmsg_link_member *m)
 {
     return m ? m->router : NULL;
 }
+
+struct rpmsg_link *rpmsg_link_member_link(struct rpmsg_link_member *m, int i)
+{
+    return m && i >= 0 && i < m->nlinks ? m->link[i] : NULL;
+}
