@@ -31,6 +31,9 @@ static void usage(FILE *f)
                "                  core's rpmsg-ping responder; --size counts its 16-byte head\n"
                "  --check         with --nuttx: a checked request (data 0xEE, checked by the\n"
                "                  peer), in the encoding a first SEND finds out\n"
+               "  --to CPU        only CPU's service (a far core behind a hub)\n"
+               "  --join          as a `program =` core of `rpmsg sim`: its links and router\n"
+               "                  instead of the link options\n"
                "Gives up when no echo comes for --wait ms (the run itself has no limit).\n"
                "defaults: --role host --side attach\n" LINKOPTS_USAGE,
             PING_COUNT_MAX, PING_WINDOW_MAX);
@@ -56,6 +59,8 @@ static int run(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "nuttx", no_argument, NULL, 'X' },
         { "check", no_argument, NULL, 'C' },
+        { "to", required_argument, NULL, 'T' },
+        { "join", no_argument, NULL, 'J' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -72,6 +77,8 @@ static int run(int argc, char **argv)
         case 'j': json = true; break;
         case 'X': p.nuttx = p.nuttx ? p.nuttx : NX_PING_SEND; break;
         case 'C': p.nuttx = NX_PING_SEND_CHECK; break;
+        case 'T': p.to = optarg; break;
+        case 'J': p.join = true; break;
         case 'h': usage(stdout); return TOOL_OK;
         case LINKOPTS_BAD: return TOOL_USAGE;
         default: usage(stderr); return TOOL_USAGE;
@@ -79,7 +86,11 @@ static int run(int argc, char **argv)
         if (k < 0)
             return TOOL_USAGE;
     }
-    if (linkopts_done(&lo, argc, argv, "ping"))
+    if (p.join && (optind < argc || lo.link || lo.openamp || lo.uart || lo.spi || lo.nuttx)) {
+        tool_err("--join takes the core's links from `rpmsg sim`: no link option, no argument");
+        return TOOL_USAGE;
+    }
+    if (!p.join && linkopts_done(&lo, argc, argv, "ping"))
         return TOOL_USAGE;
     if (p.nuttx && p.size < NX_PING_HEAD) {
         tool_err("--size must be %u..%u with --nuttx", NX_PING_HEAD, size_max);

@@ -117,8 +117,10 @@ static int ping_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 
 static bool match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
 {
-    (void)rdev, (void)dest;
+    (void)dest;
     struct ping *p = priv;
+    if (p->to && strcmp(rpmsg_get_cpuname(rdev), p->to))
+        return false;
     return !strcmp(name, p->name);
 }
 
@@ -348,6 +350,33 @@ int pinger_bind_dev(struct ping *p, struct rpmsg_device *dev, uint32_t timeout_m
     return r;
 }
 
+/* As a core of an `rpmsg sim` topology: its first link stands for the others
+ * in the checks (up, why it went down). */
+static int join_open(struct ping *p, struct linkopts *lo, struct rpmsg_link **link)
+{
+    int r = rpmsg_link_join(&p->member, lo->cfg.timeout_ms);
+    if (r) {
+        tool_err("cannot join the sim's topology: %s", rpmsg_strerror(r));
+        return r;
+    }
+    *link = rpmsg_link_member_link(p->member, 0);
+    if (*link)
+        return 0;
+    rpmsg_link_leave(p->member);
+    p->member = NULL;
+    tool_err("this core has no link");
+    return -ENOTCONN;
+}
+
+static void drop_link(struct ping *p, struct rpmsg_link *link)
+{
+    if (p->member)
+        rpmsg_link_leave(p->member);
+    else
+        rpmsg_link_close(link);
+    p->member = NULL;
+}
+
 int pinger_open(struct ping *p, uint32_t max_count, struct linkopts *lo, const char *cmd,
                 struct rpmsg_link **link)
 {
@@ -358,9 +387,9 @@ int pinger_open(struct ping *p, uint32_t max_count, struct linkopts *lo, const c
     }
     tool_stop_on_signals();
     pinger_register(p);
-    r = linkopts_open(lo, link, cmd);
+    r = p->join ? join_open(p, lo, link) : linkopts_open(lo, link, cmd);
     if (!r && (r = pinger_find(p, lo, *link)))
-        rpmsg_link_close(*link);
+        drop_link(p, *link);
     if (r) {
         pinger_unregister(p);
         pinger_deinit(p);
@@ -371,6 +400,6 @@ int pinger_open(struct ping *p, uint32_t max_count, struct linkopts *lo, const c
 void pinger_close(struct ping *p, struct rpmsg_link *link)
 {
     rpmsg_destroy_ept(&p->ept);
-    rpmsg_link_close(link);
+    drop_link(p, link);
     pinger_deinit(p);
 }

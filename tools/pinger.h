@@ -29,6 +29,9 @@
 
 struct ping {
     const char *name;
+    const char *to; /* --to CPU: only that core's service (NULL: the first to announce it) */
+    bool join;      /* --join: the links are those `rpmsg sim` gave this core */
+    struct rpmsg_link_member *member; /* with join */
     struct rpmsg_endpoint ept;
     struct rpmsg_sem bound, done;
     bool nocopy;

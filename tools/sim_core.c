@@ -107,9 +107,28 @@ static void echo_unbind(struct rpmsg_endpoint *ept)
     pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * A hub's direct link to a NuttX core: its names are the gateway's to give
+ * to the cores behind (a NuttX endpoint answers one binding only, and a
+ * service that took the name first would hide it from the gateway). The
+ * peer's cpu name is NuttX's own, so "not one of our cores" is the test.
+ */
+static bool nuttx_direct(const struct core *c, struct rpmsg_device *rdev)
+{
+    if (!c->t->cores[c->me].hub || rpmsg_router_is_virtual(rdev))
+        return false;
+    const char *cpu = rpmsg_get_cpuname(rdev);
+    for (int i = 0; i < c->t->ncores; i++)
+        if (!c->t->cores[i].nuttx && cpu && !strcmp(cpu, c->t->cores[i].name))
+            return false;
+    return true;
+}
+
 static bool svc_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t dest)
 {
-    (void)rdev, (void)priv, (void)dest;
+    (void)dest;
+    if (nuttx_direct(priv, rdev))
+        return false;
     return !strcmp(name, SIM_ECHO_SVC) || !strcmp(name, SIM_PING_SVC);
 }
 

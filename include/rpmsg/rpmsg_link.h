@@ -146,6 +146,8 @@ struct rpmsg_router;
 int rpmsg_link_join(struct rpmsg_link_member **out, uint32_t timeout_ms);
 const char *rpmsg_link_member_cpuname(struct rpmsg_link_member *m);
 struct rpmsg_router *rpmsg_link_member_router(struct rpmsg_link_member *m);
+/* The member's i-th link (the order of RPMSG_SIM_LINKS), or NULL. */
+struct rpmsg_link *rpmsg_link_member_link(struct rpmsg_link_member *m, int i);
 /* Stops the router (destroy endpoints on far cores first) and closes the links. */
 void rpmsg_link_leave(struct rpmsg_link_member *m);
 

@@ -151,10 +151,16 @@ int rpmsg_linux_open_nuttx_sim(struct rpmsg_linux_link *link,
 /*
  * NuttX simulator link: tells the peer we leave (our status word loses OK,
  * NEED_RESET goes into the peer's, so a NuttX peer starts over instead of
- * waiting for us), after which the link stays down. Call it before
- * rpmsg_virtio_deinit() so a NuttX peer stops sending first.
+ * waiting for us), after which the link stays down. As master, call it
+ * before rpmsg_virtio_deinit() so a NuttX peer stops sending first. As
+ * slave, call it after: it then returns the master's TX buffers while the
+ * master tears its session down (bounded, at most 3 s), which must not
+ * race with a running transport.
  */
 void rpmsg_linux_nuttx_sim_leave(struct rpmsg_linux_link *link);
+/* Waits until the peer has not notified for quiet_ms (at most max_ms). */
+void rpmsg_linux_nuttx_sim_settle(struct rpmsg_linux_link *link, uint32_t quiet_ms,
+                                  uint32_t max_ms);
 /* Leaves (if not done yet), unmaps; unlink_name removes the name if it is still ours. */
 void rpmsg_linux_close_nuttx_sim(struct rpmsg_linux_link *link, bool unlink_name);
 

@@ -223,6 +223,13 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
  * ns_unbind_cb runs), drops pending announcements, fires device_destroyed.
  */
 void rpmsg_device_link_down(struct rpmsg_device *rdev);
+/*
+ * A clean leave, link still up: withdraws (NS DESTROY) every named endpoint
+ * announced on rdev, so the peer drops what it made for them while it can
+ * still talk to us (a NuttX peer cannot wait for buffers once it tears its
+ * session down). The endpoints stay registered. Returns how many.
+ */
+int rpmsg_device_withdraw(struct rpmsg_device *rdev);
 
 /*
  * A message arrived: buf holds the header, len is how many bytes of buf the

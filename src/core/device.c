@@ -451,6 +451,32 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
     rpmsg_services_link_down(rdev);
 }
 
+int rpmsg_device_withdraw(struct rpmsg_device *rdev)
+{
+    if (!rdev || !rdev->ops)
+        return -EINVAL;
+    int n = 0;
+    rpmsg_mutex_lock(&rdev->lock);
+    bool ns = rpmsg_dev_features(rdev) & RPMSG_F_NS;
+    for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)
+        if (ns && rdev->up && e->name[0] && (e->flags & RPMSG_EPT_F_ANNOUNCED) &&
+            !(e->flags & RPMSG_EPT_F_DESTROYING))
+            e->flags |= RPMSG_EPT_F_TODO;
+    struct rpmsg_endpoint *e;
+    while ((e = next_todo(rdev))) {
+        char name[RPMSG_NAME_SIZE];
+        memcpy(name, e->name, sizeof(name));
+        uint32_t addr = e->addr;
+        e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED; /* its destroy says nothing more */
+        rpmsg_mutex_unlock(&rdev->lock);
+        if (rpmsg_ns_send(rdev, name, addr, RPMSG_NS_DESTROY) == 0)
+            n++;
+        rpmsg_mutex_lock(&rdev->lock);
+    }
+    rpmsg_mutex_unlock(&rdev->lock);
+    return n;
+}
+
 /* ---- Device registry ---------------------------------------------------- */
 
 void rpmsg_device_get(struct rpmsg_device *rdev)

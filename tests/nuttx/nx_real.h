@@ -36,6 +36,8 @@
 
 #include <cmocka.h>
 
+#include "rpmsg/rpmsg_link.h"
+
 #define NX_SHM_NAME "server-proxy"
 #define NX_SHM_PATH "/dev/shm/" NX_SHM_NAME
 #define NX_LOCK_PATH "/tmp/rpmsg-nuttx-sim.lock"
@@ -250,6 +252,26 @@ static inline void start_server(struct proc *nx)
         dump("rpserver", nx);
     assert_true(up);
     assert_true(access(NX_SHM_PATH, F_OK) == 0);
+}
+
+/* Our slave in this process, in rpproxy's place, up within 30 s. */
+static inline struct rpmsg_link *nx_slave_up(void)
+{
+    struct rpmsg_link_config cfg = {
+        .spec = "nuttx-sim:" NX_SHM_NAME ":remote",
+        .role = RPMSG_LINK_REMOTE,
+        .timeout_ms = 30000,
+    };
+    struct rpmsg_link *l = NULL;
+    int r = rpmsg_link_open(&l, &cfg);
+    if (r == 0)
+        r = rpmsg_link_wait_up(l, 30000);
+    if (r) {
+        fprintf(stderr, "link: %d\n", r);
+        dump("rpserver", &procs[0]);
+    }
+    assert_int_equal(r, 0);
+    return l;
 }
 
 /*

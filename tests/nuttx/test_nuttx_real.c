@@ -9,7 +9,11 @@
  *   against our `rpmsg echo` (ACK wanted, and ack with check); the server
  *   never asserts and still answers `uname -a` on its console;
  * - our master for rpproxy: `rpmsg ping --nuttx --role host` gets 20/20
- *   answers from the proxy's responder.
+ *   answers from the proxy's responder;
+ * - `rpmsg sim` with the server as a `kind = nuttx-sim` core next to our hub
+ *   A: the console's ping is answered by core B behind A (through the
+ *   gateway), and a program core B running `rpmsg ping --join --nuttx --to
+ *   server` gets 20/20 from the server's responder, two hops away.
  * The shm object is NuttX's fixed /dev/shm/server-proxy, so CTest runs this
  * under RESOURCE_LOCK nuttx_sim. Every child runs in its own process group
  * with PDEATHSIG and is killed with SIGKILL in teardown and at exit; the
@@ -231,12 +235,13 @@ static void test_sim_core_next_to_rpserver(void **st)
         dump("rpmsg sim", sim);
     }
     assert_true(done);
-    /* The echoes show on A in the sim's status. */
+    /* The echoes show on B in the sim's status: the hub leaves the NuttX
+     * core's names to its gateway, and B's echo took rpmsg-ping through it. */
     slurp(sim, console, sizeof(console));
     size_t smark = strlen(console);
-    assert_true(wait_text(sim, smark, "hub)", 10000));
+    assert_true(wait_text(sim, smark, "B:running(far 1, echoed ", 10000));
     slurp(sim, console, sizeof(console));
-    assert_null(strstr(console + smark, "A:running(far 0, echoed 0,"));
+    assert_null(strstr(console + smark, "B:running(far 1, echoed 0)"));
     kill(sim->pid, SIGTERM);
     assert_int_equal(finish(sim, 30000), 0);
     no_panic(nx);
@@ -244,6 +249,58 @@ static void test_sim_core_next_to_rpserver(void **st)
     mark = strlen(console);
     say(nx, "uname -a\n");
     assert_true(wait_text(nx, mark, "NuttX", 30000));
+    no_panic(nx);
+    say(nx, "poweroff\n");
+    finish(nx, 10000);
+}
+
+/*
+ * The gateway end to end through `rpmsg sim`: server (the real rpserver) --
+ * A (our hub, its slave) -- B, a `program =` core running `rpmsg ping
+ * --join --nuttx --to server`, two hops from the server. Its 20 pings reach
+ * the server's rpmsg-ping responder through A's gateway and come back in
+ * order; the sim and the server stay clean.
+ */
+static void test_sim_far_core_pings_rpserver(void **st)
+{
+    (void)st;
+    if (!have_pair())
+        skip();
+    struct proc *nx = &procs[0], *sim = &procs[1];
+    char topo[64];
+    snprintf(topo, sizeof(topo), "/tmp/rpmsg-nuttx-gw-%d.ini", (int)getpid());
+    FILE *f = fopen(topo, "w");
+    assert_non_null(f);
+    fprintf(f, "[core server]\nkind = nuttx-sim\nshm = " SHM_NAME "\n[core A]\nhub = true\n"
+               "[core B]\nprogram = exec '%s' ping --join --nuttx --to server --count 20 "
+               "--size 64 --json --wait 30000\n"
+               "[link nx]\ntype = virtio\nhost = server\nremote = A\n"
+               "[link ab]\ntype = virtio\nhost = A\nremote = B\n",
+            tool);
+    fclose(f);
+    start_server(nx);
+    const char *args[] = { "sim", topo, "--interval", "1000", NULL };
+    start_tool(sim, args);
+    bool done = wait_text(sim, 0, "core B exited", 90000);
+    unlink(topo);
+    slurp(sim, console, sizeof(console));
+    if (!done || !strstr(console, "core B exited (status 0)")) {
+        dump("rpmsg sim", sim);
+        dump("rpserver", nx);
+    }
+    assert_true(done);
+    assert_non_null(strstr(console, "core B exited (status 0)"));
+    const char *j = strstr(console, "{\"service\":\"rpmsg-ping\"");
+    assert_non_null(j);
+    assert_int_equal(json_int(j, "count"), 20);
+    assert_int_equal(json_int(j, "received"), 20); /* each cookie in order, else errors */
+    assert_int_equal(json_int(j, "errors"), 0);
+    assert_non_null(strstr(j, "\"ok\":true"));
+    no_panic(nx);
+    kill(sim->pid, SIGTERM);
+    assert_int_equal(finish(sim, 30000), 0);
+    no_panic(nx);
+    assert_true(console_cmd(nx, "uname -a\n", "NuttX", 30000));
     no_panic(nx);
     say(nx, "poweroff\n");
     finish(nx, 10000);
@@ -267,6 +324,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slave_next_to_rpserver, teardown, teardown),
         cmocka_unit_test_setup_teardown(test_master_for_rpproxy, teardown, teardown),
         cmocka_unit_test_setup_teardown(test_sim_core_next_to_rpserver, teardown, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_far_core_pings_rpserver, teardown, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * The stream window towards a NuttX peer: our first SYNC advertises NuttX's
+ * The window towards a NuttX peer (stream and datagram): our first SYNC advertises NuttX's
  * own 1,024 bytes (a wider one lets a NuttX sender run out of TX buffers,
  * and NuttX asserts then: test_nuttx_real_sock's NuttX client showed it);
  * between two peers of ours the SYNC extension shows who is who and a
@@ -60,11 +60,46 @@ static void test_window_virtio(void **st)
     both_ours(SF_VIRTIO);
 }
 
+static ssize_t first_len;
+
+/* A bound datagram socket pairs with its name on its first receive. */
+static void *first_recv(void *arg)
+{
+    char b[8];
+    first_len = rpmsg_socket_recv(arg, b, sizeof(b), 0);
+    return NULL;
+}
+
+/* Datagram sockets too (a NuttX sender bursts what the window holds): the
+ * extension in their SYNC opens the whole window between two of ours. */
+static void test_window_dgram(void **st)
+{
+    (void)st;
+    struct sf f;
+    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
+    struct rpmsg_socket *s[2];
+    assert_int_equal(rpmsg_socket_open(&s[1], RPMSG_SOCK_DGRAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(s[1], RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
+    struct rpmsg_sockaddr self = sf_addr(f.client_cpu, "wdg");
+    assert_int_equal(rpmsg_socket_bind(s[1], &self), 0);
+    struct tu_thread t;
+    assert_int_equal(tu_thread_start(&t, first_recv, s[1]), 0);
+    s[0] = sf_connect(&f, RPMSG_SOCK_DGRAM, "wdg");
+    assert_int_equal(rpmsg_socket_send(s[0], "x", 1, 0), 1);
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(first_len, 1);
+    assert_int_equal(tu_wait_until(windows_open, s, TU_TIMEOUT_MS), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(rpmsg_socket_close(s[i]), 0);
+    sf_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_loopback),
         cmocka_unit_test(test_window_virtio),
+        cmocka_unit_test(test_window_dgram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@ struct rpmsg_link {
     struct rpmsg_virtio vdev; /* large; this struct is heap-allocated */
     bool vdev_inited;
     bool nuttx; /* nuttx-sim: link: phys is a NuttX simulator link */
+    bool nuttx_host; /* ... and we play its master */
     bool openamp; /* openamp: link */
     struct rpmsg_port *port; /* uart: and spi: links */
     struct rpmsg_tty *tty;
@@ -284,6 +285,7 @@ static int open_nuttx(struct rpmsg_link *l, const struct rpmsg_link_config *cfg,
         .plat = l->phys.plat,
     };
     l->nuttx = true;
+    l->nuttx_host = host;
     r = rpmsg_virtio_init(&l->vdev, &vc);
     if (r) {
         rpmsg_linux_close_nuttx_sim(&l->phys, false);
@@ -523,10 +525,23 @@ void rpmsg_link_close(struct rpmsg_link *l)
         rpmsg_tty_close(l->tty);
     if (l->bus)
         rpmsg_spibus_destroy(l->bus);
-    if (l->nuttx)
+    /* A NuttX master sends one NS destroy per endpoint when it tears its
+     * session down and asserts if its 8 TX buffers run out (nuttx_sim.c). So
+     * a slave first withdraws its names, link up, and lets the master drop
+     * what it made for them; then it leaves after its transport has stopped,
+     * returning the master's buffers during the teardown (nothing else may
+     * touch the rings meanwhile). */
+    if (l->nuttx && !l->nuttx_host && l->vdev_inited) {
+        /* Also lets what our endpoints' own destroys started finish. */
+        rpmsg_device_withdraw(rpmsg_virtio_get_device(&l->vdev));
+        rpmsg_linux_nuttx_sim_settle(&l->phys, 100, 2000);
+    }
+    if (l->nuttx && l->nuttx_host)
         rpmsg_linux_nuttx_sim_leave(&l->phys);
     if (l->vdev_inited)
         rpmsg_virtio_deinit(&l->vdev);
+    if (l->nuttx && !l->nuttx_host)
+        rpmsg_linux_nuttx_sim_leave(&l->phys);
     if (l->nuttx)
         rpmsg_linux_close_nuttx_sim(&l->phys, false); /* NuttX leaves it too */
     else
@@ -630,4 +645,9 @@ const char *rpmsg_link_member_cpuname(struct rpmsg_link_member *m)
 struct rpmsg_router *rpmsg_link_member_router(struct rpmsg_link_member *m)
 {
     return m ? m->router : NULL;
+}
+
+struct rpmsg_link *rpmsg_link_member_link(struct rpmsg_link_member *m, int i)
+{
+    return m && i >= 0 && i < m->nlinks ? m->link[i] : NULL;
 }

@@ -226,20 +226,39 @@ static bool follow_name(struct nx_plat *p)
 }
 
 /*
- * A slave of ours that died left the master's TX buffers it had been handed
- * unreturned (vring1's avail entries past its used index). The master does
- * not notice a dead slave; at the NEED_RESET of the next one it tears its
- * session down, and the messages it sends on the way (name-service
- * destroys) need free TX buffers: with the dead session's still out, it
- * runs out and asserts (open-amp's rpmsg_virtio.c, "Panic remote cpu").
- * So before a new slave says NEED_RESET it returns them on the dead
- * session's behalf, and again whatever the master sends meanwhile, until
- * nothing has been outstanding for a while (a master thread that was
- * blocked for a buffer finishes, and the master is quiet). The dead slave
- * returned in order (ours do), so the outstanding ones are the avail
- * entries from the used index on. Lock held; bounded.
+ * The master's TX buffers must come back whenever it tears a session down:
+ * on the NEED_RESET of a slave it sends one name-service destroy per
+ * endpoint from a thread that cannot wait for its partner to process
+ * anything, and asserts when its 8 TX buffers run out (open-amp's
+ * rpmsg_virtio.c, "Panic remote cpu"). Two cases:
+ * - A slave of ours that died left the buffers it had been handed
+ *   unreturned (vring1's avail entries past its used index), and the master
+ *   does not notice a dead slave. So before a new slave says NEED_RESET it
+ *   returns them on the dead session's behalf, and again whatever the
+ *   master sends meanwhile, until nothing has been outstanding for a while
+ *   (a master thread that was blocked for a buffer finishes).
+ * - A slave of ours that leaves cleanly returns everything, says
+ *   NEED_RESET and, its transport stopped, keeps returning what the master
+ *   sends during its teardown until the master starts its next session
+ *   (BOOT: the rings are its own again) or is quiet after taking the
+ *   NEED_RESET. (Not after a dead session's drain: a new slave spinning
+ *   there kept the real rpserver's next session from coming up, not
+ *   understood; so a dead slave's successor relies on the master having
+ *   at most 8 endpoints towards it.)
+ * NuttX's sender does not wait when it finds no buffer outside its RX
+ * thread (its notify_wait says -EAGAIN and the assert follows at once), so
+ * during a teardown we spin: a returned buffer must be there by the time
+ * it asks for the next one (20 destroys in about 1 ms, measured). That race
+ * is lost under load (4 of 5 runs at load 4-6), so the main defence is
+ * before: a leaving slave first withdraws its names with the link up
+ * (rpmsg_link_close), and the master drops what it made for them from its
+ * RX thread, which can wait; its teardown then needs only its own 8.
+ * Buffers are returned in order (ours are), so the outstanding ones are the
+ * avail entries from the used index on. Bounded.
  */
-#define DRAIN_QUIET_MS 30u
+#define DRAIN_QUIET_MS 30u     /* dead session: the master is not tearing down yet */
+#define LEAVE_QUIET_MS 200u    /* leaving: the master took NEED_RESET and sent nothing since */
+#define LEAVE_UNSEEN_MS 500u   /* leaving: the master never looked (dead or stopped) */
 #define DRAIN_MAX_MS 3000u
 
 struct nx_ring {
@@ -282,6 +301,12 @@ static uint32_t give_back(struct nx_plat *p, const struct nx_ring *r)
         uint32_t e = r->used + 4 + 8 * ((uint16_t)(used + k) % r->num);
         st(p, e, id);
         st(p, e + 4, ld(p, r->desc + 16 * id + 8)); /* the whole buffer, as a slave returns it */
+        /* A master starting over zeroes its rings (avail first) and then
+         * says BOOT: a stale index must not land in its fresh ring. */
+        uint16_t a2 = ld16(p, r->avail + 2);
+        if ((uint16_t)(a2 - used) > r->num || (uint16_t)(a2 - used) <= k ||
+            (ld(p, NX_SIM_BOOTM) & NX_SIM_BOOT))
+            return k;
         atomic_store((_Atomic uint16_t *)(void *)(p->map + r->used + 2), (uint16_t)(used + k + 1));
     }
     if (n)
@@ -289,20 +314,28 @@ static uint32_t give_back(struct nx_plat *p, const struct nx_ring *r)
     return n;
 }
 
-static void drain_dead_session(struct nx_plat *p)
+static void drain(struct nx_plat *p, bool leaving)
 {
     struct nx_ring r;
     if (!tx_ring(p, &r))
         return;
     uint64_t start = rpmsg_time_ms(), quiet_since = start;
     while (rpmsg_time_ms() - start < DRAIN_MAX_MS) {
+        uint32_t m = ld(p, NX_SIM_BOOTM);
+        /* A master that starts over rewrites its rings: hands off. Dead
+         * session: it lost OK by itself; leaving: it says BOOT (or OK). */
+        if (leaving ? (m & (NX_SIM_BOOT | NX_SIM_OK)) != 0 : !(m & NX_SIM_OK))
+            break;
+        uint32_t quiet_ms = !leaving ? DRAIN_QUIET_MS : (m & NX_SIM_NEED_RESET) ? LEAVE_UNSEEN_MS
+                                                                                : LEAVE_QUIET_MS;
         if (give_back(p, &r))
             quiet_since = rpmsg_time_ms();
-        else if (rpmsg_time_ms() - quiet_since >= DRAIN_QUIET_MS)
+        else if (rpmsg_time_ms() - quiet_since >= quiet_ms)
             break;
-        if (!(ld(p, NX_SIM_BOOTM) & NX_SIM_OK))
-            break; /* the master is restarting by itself: its rings are its own */
-        usleep(1000);
+        if (leaving)
+            rpmsg_linux_cpu_relax(); /* the master cannot wait: be there at once */
+        else
+            usleep(1000);
     }
 }
 
@@ -319,11 +352,14 @@ static int nx_alive(void *plat)
         if (p->master) {
             master_boot(p);
         } else {
-            if (mine & NX_SIM_OK) {
+            bool reset = mine & NX_SIM_OK;
+            if (reset) {
                 if (peer & NX_SIM_OK)
-                    drain_dead_session(p);
+                    drain(p, false);
                 st(p, NX_SIM_BOOTM, NX_SIM_NEED_RESET);
             }
+            /* At once: a master tearing down while our word still says OK
+             * takes it for a shutdown of both (it unlinks the object). */
             st(p, NX_SIM_BOOTS, NX_SIM_BOOT);
             p->state = NX_WAIT;
         }
@@ -527,12 +563,37 @@ void rpmsg_linux_nuttx_sim_leave(struct rpmsg_linux_link *link)
         if (ld(p, NX_SIM_BOOTS) & (NX_SIM_OK | NX_SIM_BOOT))
             st(p, NX_SIM_BOOTS, NX_SIM_NEED_RESET);
     } else {
+        struct nx_ring r;
+        if (p->state == NX_UP && tx_ring(p, &r))
+            give_back(p, &r); /* all of them free before the master's teardown starts */
         st(p, NX_SIM_BOOTS, 0);
         if (ld(p, NX_SIM_BOOTM) & (NX_SIM_OK | NX_SIM_BOOT))
             st(p, NX_SIM_BOOTM, NX_SIM_NEED_RESET);
     }
     atomic_fetch_add(word(p, p->master ? NX_SIM_SEQM : NX_SIM_SEQS), 1);
+    /* The transport has stopped (rpmsg_link_close): the rings are ours to
+     * drain while the master tears its session down. */
+    if (!p->master && p->state == NX_UP)
+        drain(p, true);
     pthread_mutex_unlock(&p->lock);
+}
+
+void rpmsg_linux_nuttx_sim_settle(struct rpmsg_linux_link *link, uint32_t quiet_ms,
+                                  uint32_t max_ms)
+{
+    if (!link || !link->plat)
+        return;
+    struct nx_plat *p = link->plat;
+    uint64_t start = rpmsg_time_ms(), quiet_since = start;
+    uint32_t seq = ld(p, peer_seq(p));
+    while (rpmsg_time_ms() - start < max_ms && rpmsg_time_ms() - quiet_since < quiet_ms) {
+        usleep(1000);
+        uint32_t now = ld(p, peer_seq(p));
+        if (now != seq) {
+            seq = now;
+            quiet_since = rpmsg_time_ms();
+        }
+    }
 }
 
 void rpmsg_linux_close_nuttx_sim(struct rpmsg_linux_link *link, bool unlink_name)

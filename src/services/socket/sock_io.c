@@ -180,7 +180,10 @@ static int dgram_check(struct rpmsg_socket *s, size_t total)
     int cap = rpmsg_get_tx_buffer_size(&s->ept);
     if (cap > 0 && total + SOCK_DATA_HDR + SOCK_DGRAM_PREFIX > (size_t)cap)
         return -EMSGSIZE;
-    if (s->peer_synced && total + SOCK_DGRAM_PREFIX > s->peer_window)
+    /* A peer of ours may have sent NuttX's window first: its whole one
+     * follows, so such a datagram waits for the window (the send timeout). */
+    if (s->peer_synced && total + SOCK_DGRAM_PREFIX > s->peer_window &&
+        !(s->peer_ours && s->peer_window == SOCK_NUTTX_WINDOW))
         return -EFBIG;
     return 0;
 }

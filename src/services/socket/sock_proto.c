@@ -55,15 +55,14 @@ static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
         return;
     }
     s->peer_window = m->size;
-    if (s->type == RPMSG_SOCK_STREAM) {
+    if (s->type == RPMSG_SOCK_STREAM)
         s->peer_full = m->ext_full;
-        if (m->ext_full && !s->peer_ours) {
-            /* One of ours: our whole window, in a second SYNC if the
-             * first went with NuttX's. */
-            s->peer_ours = true;
-            if (s->sync_sent && s->adv < s->rcvbuf)
-                s->owe |= OWE_SYNC;
-        }
+    if (m->ext_full && !s->peer_ours) {
+        /* One of ours: our whole window, in a second SYNC if the first
+         * went with NuttX's. */
+        s->peer_ours = true;
+        if (s->sync_sent && s->adv < s->rcvbuf)
+            s->owe |= OWE_SYNC;
     }
     if (m->has_cred) {
         s->cred.pid = m->pid;
@@ -196,21 +195,24 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
     if (*bit == OWE_SYNC) {
         s->sync_sent = true;
         s->adv = s->rcvbuf;
-        if (s->type == RPMSG_SOCK_STREAM && !s->peer_ours && s->adv > SOCK_NUTTX_WINDOW)
+        /* Datagrams too: a NuttX sender bursts as many as the window
+         * holds, each in a TX buffer of its own. */
+        if (!s->peer_ours && s->adv > SOCK_NUTTX_WINDOW)
             s->adv = SOCK_NUTTX_WINDOW;
 #if RPMSG_NO_SYS
         sock_put_sync(buf, s->adv, 0, 0, 0);
 #else
         sock_put_sync(buf, s->adv, (uint32_t)getpid(), (uint32_t)getuid(), (uint32_t)getgid());
 #endif
-        if (s->type == RPMSG_SOCK_STREAM && !s->tx_full) {
+        if (!s->tx_full) {
             int cap = rpmsg_get_tx_buffer_size(&s->ept); /* lock-free */
             s->tx_full = cap > (int)SOCK_DATA_HDR ? (uint32_t)cap - SOCK_DATA_HDR : 0;
         }
         if (!s->tx_full)
             return SOCK_SYNC_LEN;
+        /* A datagram socket sends the extension only to say it is ours. */
         sock_put_sync_ext(buf, s->tx_full);
-        return sock_put_sync_name(buf, s->svc);
+        return s->type == RPMSG_SOCK_STREAM ? sock_put_sync_name(buf, s->svc) : SOCK_SYNC_EXT_LEN;
     }
     if (*bit == OWE_ACK) {
         s->lastpos = s->recvpos;

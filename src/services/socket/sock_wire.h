@@ -24,7 +24,8 @@
  * DATA of this side carries. Its promise: a write never ends on a DATA of
  * that size (its last byte goes alone; a write cut short is followed by an
  * empty DATA), so the receiver may leave its reader asleep while full
- * messages keep coming.
+ * messages keep coming. A datagram socket sends it too, only to say that
+ * it is ours (the window may then open: SOCK_NUTTX_WINDOW).
  */
 #define SOCK_SYNC_EXT_LEN 28u
 #define SOCK_EXT_MAGIC 0x31585352u /* "RSX1" */
@@ -37,7 +38,7 @@
 #define SOCK_SYNC_NAME_OFF 28u
 #define SOCK_SYNC_MAX_LEN (SOCK_SYNC_NAME_OFF + 4u + RPMSG_SOCKET_NAME_SIZE - 1u)
 /*
- * The stream window we advertise until the peer is known to be ours: NuttX's
+ * The window (stream and datagram) we advertise until the peer is known to be ours: NuttX's
  * own default (CONFIG_NET_RPMSG_RXBUF_SIZE). A NuttX sender takes one TX
  * buffer per DATA and, in an application thread, asserts at once when none
  * is free (open-amp's get_tx_payload_buffer; NuttX's notify_wait answers
