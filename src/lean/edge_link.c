@@ -333,8 +333,9 @@ static void timers(struct rpmsg_lean_edge *e, uint32_t now)
 
 int rpmsg_lean_edge_poll(struct rpmsg_lean_edge *e)
 {
-    uint32_t now = rpmsg_board_time_ms();
     int moved = read_line(e);
+    /* After the reading: a frame read now is not in the future of now. */
+    uint32_t now = rpmsg_board_time_ms();
     timers(e, now);
     moved += rpmsg_lean_edge_route_step(e, now);
     for (;;) {
