@@ -29,6 +29,10 @@ void board_uart_start(void)
     UART_BAUDDIV = 16;
     UART_CTRL = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INTEN;
     NVIC_ISER0 = 1u << UART0_RX_IRQ;
+    /* UART1 for a second link (uart_router.c as a hub), polled: the tick
+     * ends its wfi. */
+    UART_REG(UART0 + UART_STRIDE, 0x10) = 16;
+    UART_REG(UART0 + UART_STRIDE, 0x8) = CTRL_TX_EN | CTRL_RX_EN;
 }
 
 /* The byte stays in the UART for uart_read(); the interrupt only ends a wfi. */
