@@ -153,13 +153,13 @@ static void take_limit(struct rpmsg_lean_edge *e, uint16_t limit)
 static void take_hello(struct rpmsg_lean_edge *e, uint8_t type, const uint8_t *b, uint16_t len,
                        uint16_t limit)
 {
-    uint32_t nonce = rpmsg_get32(b + 4);
-    if (len < HELLO_SIZE || rpmsg_get16(b) != 1 || !nonce)
+    uint32_t nonce = rpmsg_get32(b + 4), size = rpmsg_get32(b + 16);
+    /* Buffers that cannot hold a tunnelled message (two headers) are no link. */
+    if (len < HELLO_SIZE || rpmsg_get16(b) != 1 || !nonce || size <= 2 * RPMSG_HDR_SIZE)
         return;
     if (e->peer_known && nonce != e->peer_nonce)
         session_end(e, false); /* the peer rebooted */
     if (!e->peer_known) {
-        uint32_t size = rpmsg_get32(b + 16);
         e->peer_known = true;
         e->peer_nonce = nonce;
         e->peer_size = (uint16_t)(size < RPMSG_LEAN_EDGE_BUF ? size : RPMSG_LEAN_EDGE_BUF);
