@@ -187,6 +187,14 @@
 #define RPMSG_LEAN_EPT_MAX 2
 #endif
 
+/* The lean router edge (include/rpmsg/rpmsg_lean_edge.h, src/lean/edge_*):
+ * 1 compiles it, a port UART link, router edge, endpoints and name service
+ * of its own, for a microcontroller that reaches one far core through a
+ * hub. */
+#ifndef RPMSG_LEAN_EDGE
+#define RPMSG_LEAN_EDGE 0
+#endif
+
 /*
  * Bare metal has no clock the library could know: the board supplies one
  * function, uint32_t rpmsg_board_time_ms(void), a free-running millisecond

@@ -38,12 +38,20 @@ extern "C" {
 
 /* Links one router can attach. */
 #ifndef RPMSG_ROUTER_LINKS_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_ROUTER_LINKS_MAX 2
+#else
 #define RPMSG_ROUTER_LINKS_MAX 8
+#endif
 #endif
 
 /* Distinct cpu names a router keeps track of (neighbours and far cores). */
 #ifndef RPMSG_ROUTER_CPUS_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_ROUTER_CPUS_MAX 4
+#else
 #define RPMSG_ROUTER_CPUS_MAX 32
+#endif
 #endif
 
 /* Longest route, in hubs; bounds any routing loop in a meshed topology. */
@@ -51,14 +59,43 @@ extern "C" {
 #define RPMSG_ROUTER_HOPS_MAX 8
 #endif
 
-/* Inner messages queued per virtual device between its link and its RX thread. */
+/* Inner messages queued per virtual device between its link and its RX
+ * context (without an OS: link markers, and messages that arrive while a
+ * callback of the same far core runs). */
 #ifndef RPMSG_ROUTER_QUEUE_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_ROUTER_QUEUE_MAX 8
+#else
 #define RPMSG_ROUTER_QUEUE_MAX 256
+#endif
 #endif
 
 /* Zero-copy TX buffers an application may hold at once per virtual device. */
 #ifndef RPMSG_ROUTER_TX_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_ROUTER_TX_MAX 4
+#else
 #define RPMSG_ROUTER_TX_MAX 64
+#endif
+#endif
+
+/*
+ * Without an OS (RPMSG_NO_SYS) nothing is allocated: the router, its
+ * virtual devices (one per far core) and a hub's circuits (one per route
+ * through it) come from fixed pools in the memory the caller gives
+ * rpmsg_router_init_mem(). With an OS they are allocated as needed.
+ */
+#ifndef RPMSG_ROUTER_VDEV_MAX
+#define RPMSG_ROUTER_VDEV_MAX 2
+#endif
+#ifndef RPMSG_ROUTER_CIRCUIT_MAX
+#define RPMSG_ROUTER_CIRCUIT_MAX 4
+#endif
+
+/* Gateways for neighbours that run no router (rpmsg_router_attach_plain).
+ * 0: not compiled, attach_plain returns -ENOTSUP. Off without an OS. */
+#ifndef RPMSG_ROUTER_GATEWAY
+#define RPMSG_ROUTER_GATEWAY (!RPMSG_NO_SYS)
 #endif
 
 /* Pause before a failed or refused route setup is tried again. */
@@ -109,8 +146,29 @@ struct rpmsg_router_stats {
 
 struct rpmsg_router;
 
+#if !RPMSG_NO_SYS
 /* Starts a router (allocates it and its worker thread). */
 int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_config *cfg);
+#endif
+/*
+ * Without threads (the only way in an RPMSG_NO_SYS build): the router, its
+ * pools included, lives in mem (rpmsg_router_mem_size() bytes, 8-aligned,
+ * the caller's until rpmsg_router_destroy), and the application calls
+ * rpmsg_router_poll() in its main loop, beside the polls of its links
+ * (rpmsg_port_poll_link, rpmsg_poll). Virtual devices need no poll of their
+ * own: rpmsg_router_poll() runs them. -EINVAL: mem too small or misaligned.
+ */
+size_t rpmsg_router_mem_size(void);
+int rpmsg_router_init_mem(struct rpmsg_router **out, const struct rpmsg_router_config *cfg,
+                          void *mem, size_t size);
+/*
+ * One step, never blocking: link changes, route setups and their timers,
+ * relays held for a buffer, sends that found none, virtual devices' queued
+ * messages and link events. Returns how much it did (0: nothing), or
+ * -EINVAL. With threads (rpmsg_router_create) it does nothing: the
+ * router's own threads do that work.
+ */
+int rpmsg_router_poll(struct rpmsg_router *r);
 /*
  * Stops the router: every virtual device goes down (device_destroyed) and is
  * freed, so endpoints on them must be destroyed first (typically in
@@ -135,6 +193,7 @@ int rpmsg_router_attach(struct rpmsg_router *r, struct rpmsg_device *link);
  * them. Same returns.
  */
 int rpmsg_router_attach_plain(struct rpmsg_router *r, struct rpmsg_device *link);
+/* (-ENOTSUP where RPMSG_ROUTER_GATEWAY is 0.) */
 /* Takes every route over link down and stops using it. 0 or -ENOENT. */
 int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link);
 

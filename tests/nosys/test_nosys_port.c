@@ -21,6 +21,8 @@
 #include "rpmsg/rpmsg_port.h"
 #include "transport/port/port_wire.h"
 
+#include "nosys_line.h"
+
 #if !RPMSG_NO_SYS
 #error "this test must be built against the bare-metal library"
 #endif
@@ -37,77 +39,6 @@ uint32_t rpmsg_board_time_ms(void)
 {
     return sim_ms;
 }
-
-static uint32_t rng = 12345;
-static uint32_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-
-/* Damage per byte on the line: one in flip_in bytes gets a bit flipped
- * (about BER 1e-4 at 1250), one in drop_in is lost. */
-struct noise {
-    uint32_t flip_in, drop_in;
-    uint64_t flipped, dropped;
-};
-
-static void damage(struct noise *nz, uint8_t *b, bool *drop)
-{
-    *drop = nz->drop_in && rnd() % nz->drop_in == 0;
-    if (*drop)
-        nz->dropped++;
-    if (nz->flip_in && rnd() % nz->flip_in == 0) {
-        *b ^= (uint8_t)(1u << (rnd() % 8));
-        nz->flipped++;
-    }
-}
-
-/* ---- UART: a byte pipe each way, with room for a few frames ------------- */
-
-#define PIPE_CAP 1024u
-
-struct pipe {
-    uint8_t b[PIPE_CAP];
-    size_t head, len;
-};
-
-struct uart_end {
-    struct pipe *in, *out;
-    struct noise *nz;
-};
-
-static int u_write(void *ctx, const void *buf, size_t len, uint64_t dl)
-{
-    (void)dl;
-    struct uart_end *e = ctx;
-    size_t n = 0;
-    while (n < len && e->out->len < PIPE_CAP) {
-        uint8_t c = ((const uint8_t *)buf)[n++];
-        bool drop;
-        damage(e->nz, &c, &drop);
-        if (!drop)
-            e->out->b[(e->out->head + e->out->len++) % PIPE_CAP] = c;
-    }
-    return (int)n;
-}
-
-static int u_read(void *ctx, void *buf, size_t len, uint64_t dl)
-{
-    (void)dl;
-    struct uart_end *e = ctx;
-    size_t n = 0;
-    while (n < len && e->in->len) {
-        ((uint8_t *)buf)[n++] = e->in->b[e->in->head];
-        e->in->head = (e->in->head + 1) % PIPE_CAP;
-        e->in->len--;
-    }
-    return (int)n;
-}
-
-static const struct rpmsg_port_uart_ops uart_ops = { u_write, u_read, NULL };
 
 /* ---- SPI: one exchange at a time, armed by the slave, clocked by the master */
 

@@ -22,5 +22,7 @@ void board_uart_rx_irq(void);
 /* Sleeps until an interrupt (a byte, the next millisecond tick). */
 void board_idle(void);
 extern const struct rpmsg_port_uart_ops board_uart_ops;
+/* The link_ctx that picks UART n (0: UART0, also a NULL ctx). */
+void *board_uart_ctx(unsigned n);
 
 #endif

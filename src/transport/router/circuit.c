@@ -116,6 +116,13 @@ static int wait_queue(struct rpmsg_router *r, struct rr_hub_circuit *hc, struct 
 {
     uint64_t deadline = 0;
     while (hc->state == RR_HC_UP && !r->stop && s->qcount >= below) {
+        if (RPMSG_NO_SYS) {
+            /* One context: the pump that would drain the queue runs only
+             * after we return. The held RX buffers already hold the
+             * previous link back (its credits); what overflows is lost. */
+            rr_starve_locked(ol);
+            return -EAGAIN;
+        }
         if (!deadline)
             deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
         rr_starve_locked(ol);
@@ -329,7 +336,7 @@ static void hub_forward(struct rpmsg_router *r, struct rr_link *l, const struct 
         rr_gw_connect(r, l, m, y);
         return;
     }
-    struct rr_hub_circuit *hc = calloc(1, sizeof(*hc));
+    struct rr_hub_circuit *hc = rr_hc_alloc(r);
     if (!hc) {
         reject(r, l, m);
         return;
@@ -346,7 +353,7 @@ static void hub_forward(struct rpmsg_router *r, struct rr_link *l, const struct 
                              hc->s[i].peer, hub_cb, NULL)) {
             if (i)
                 rpmsg_destroy_ept(&hc->s[0].ept);
-            free(hc);
+            rr_hc_free(r, hc);
             reject(r, l, m);
             return;
         }
@@ -628,8 +635,9 @@ void rr_circuits_reap(struct rpmsg_router *r)
                 *pp = hc->next;
                 break;
             }
-        /* A pump sending from its queue finishes first. */
-        while (hc && hc->pumping)
+        /* A pump sending from its queue finishes first (without an OS
+         * it has, by the time anything else runs). */
+        while (!RPMSG_NO_SYS && hc && hc->pumping)
             rpmsg_cond_wait(&r->tx_cond, &r->lock, RPMSG_FOREVER);
         rpmsg_mutex_unlock(&r->lock);
         if (!hc)
@@ -639,7 +647,7 @@ void rr_circuits_reap(struct rpmsg_router *r)
         for (int i = 0; i < 2; i++)
             if (hc->s[i].live)
                 rpmsg_destroy_ept(&hc->s[i].ept);
-        free(hc);
+        rr_hc_free(r, hc);
     }
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
         rpmsg_mutex_lock(&r->lock);

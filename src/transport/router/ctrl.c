@@ -82,7 +82,7 @@ int rr_decode(const void *data, size_t len, struct rr_msg *m)
 void rr_tx_wake(struct rpmsg_router *r)
 {
     /* Atomic: rr_send reads it before taking the lock. */
-    __atomic_add_fetch(&r->tx_gen, 1, __ATOMIC_RELEASE);
+    RR_ATOMIC_ADD(&r->tx_gen, 1);
     rpmsg_cond_broadcast(&r->tx_cond);
 }
 
@@ -106,17 +106,24 @@ int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t ds
 {
     uint64_t deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
     for (;;) {
-        uint32_t gen = __atomic_load_n(&r->tx_gen, __ATOMIC_ACQUIRE);
+        uint32_t gen = RR_ATOMIC_LOAD(&r->tx_gen);
         int n = rpmsg_trysend_offchannel(&l->ctrl, src, dst, data, len);
         if (n != -EAGAIN)
             return n < 0 ? n : 0;
+#if RPMSG_NO_SYS
+        /* Nothing can give a buffer back while we wait: the caller's
+         * protocol repeats what is lost (control messages) or counts it. */
+        (void)gen, (void)deadline, (void)hc;
+        rr_starve(r, l);
+        return -EAGAIN;
+#else
         /* No buffer: the pump wakes us (tx_gen) when one comes back. The
          * generation was read before the attempt, so a buffer returned in
          * between is not missed. */
         rpmsg_mutex_lock(&r->lock);
         rr_starve_locked(l);
         int rc = 0;
-        while (__atomic_load_n(&r->tx_gen, __ATOMIC_ACQUIRE) == gen && !r->stop && !(hc && hc->state == RR_HC_DEAD) && rc == 0)
+        while (RR_ATOMIC_LOAD(&r->tx_gen) == gen && !r->stop && !(hc && hc->state == RR_HC_DEAD) && rc == 0)
             rc = rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline);
         bool cancel = r->stop || (hc && hc->state == RR_HC_DEAD);
         rpmsg_mutex_unlock(&r->lock);
@@ -124,6 +131,7 @@ int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t ds
             return -ECANCELED;
         if (rc == -ETIMEDOUT)
             return -ETIMEDOUT;
+#endif
     }
 }
 
@@ -139,6 +147,30 @@ int rr_send_msg(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *
 
 /* ---- The pump ---------------------------------------------------------------- */
 
+void rr_pump_round(struct rr_link *l, bool wait)
+{
+    struct rpmsg_router *r = l->r;
+    /* Held relays waiting for this link go out first, as many as there
+     * are free buffers; then the buffer left over is given back. */
+    uint32_t cap = 0;
+    void *p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, wait ? RPMSG_WAIT : RPMSG_NOWAIT);
+    if (!p && !wait) {
+        rr_starve(r, l); /* still none: the next round tries again */
+        return;
+    }
+    bool sent = p && rr_relay_held(r, l, &p, cap);
+    if (p)
+        rpmsg_release_tx_buffer(&l->ctrl, p);
+    else if (sent)
+        rr_starve(r, l); /* out of buffers again: more may wait */
+
+    rpmsg_mutex_lock(&r->lock);
+    rr_tx_wake(r);
+    rpmsg_mutex_unlock(&r->lock);
+    rr_vdev_kick_starved(r, l);
+}
+
+#if !RPMSG_NO_SYS
 /*
  * Waits (in the core, on the link's own condition) for a free buffer while
  * someone is starved, gives it straight back and wakes the starved. Costs a
@@ -158,31 +190,21 @@ static void pump_main(void *arg)
         }
         l->starved = false;
         rpmsg_mutex_unlock(&r->lock);
-
-        /* Held relays waiting for this link go out first, as many as there
-         * are free buffers; then the buffer left over is given back. */
-        uint32_t cap = 0;
-        void *p = rpmsg_get_tx_payload_buffer(&l->ctrl, &cap, RPMSG_WAIT);
-        bool sent = p && rr_relay_held(r, l, &p, cap);
-        if (p)
-            rpmsg_release_tx_buffer(&l->ctrl, p);
-        else if (sent)
-            rr_starve(r, l); /* out of buffers again: more may wait */
-
-        rpmsg_mutex_lock(&r->lock);
-        rr_tx_wake(r);
-        rpmsg_mutex_unlock(&r->lock);
-        rr_vdev_kick_starved(r, l);
+        rr_pump_round(l, true);
     }
 }
+#endif
 
 int rr_pump_start(struct rr_link *l)
 {
+    l->pump_stop = false;
+    l->starved = false;
+#if RPMSG_NO_SYS
+    return 0; /* rpmsg_router_poll runs the rounds */
+#else
     int rc = rpmsg_cond_init(&l->pump_cond);
     if (rc)
         return rc;
-    l->pump_stop = false;
-    l->starved = false;
     rc = rpmsg_thread_create(&l->pump, pump_main, l, "rpmsg-rpump");
     if (rc) {
         rpmsg_cond_deinit(&l->pump_cond);
@@ -190,6 +212,7 @@ int rr_pump_start(struct rr_link *l)
     }
     l->pump_started = true;
     return 0;
+#endif
 }
 
 void rr_pump_join(struct rr_link *l)

@@ -33,6 +33,7 @@
  */
 #include "router_priv.h"
 
+#if RPMSG_ROUTER_GATEWAY
 #include "common/byteorder.h"
 
 static struct rr_msg gw_mk(uint8_t type, uint32_t to, uint32_t from)
@@ -479,3 +480,51 @@ uint64_t rr_gw_update(struct rpmsg_router *r)
     }
     return wait_ms;
 }
+
+#else /* !RPMSG_ROUTER_GATEWAY: no plain link is ever attached */
+
+void rr_gw_connect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m,
+                   struct rr_link *plain)
+{
+    (void)r, (void)l, (void)m, (void)plain;
+}
+
+bool rr_gw_on_disconnect(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *m)
+{
+    (void)r, (void)l, (void)m;
+    return false;
+}
+
+bool rr_gw_ns_match(struct rpmsg_device *rdev, void *priv, const char *name, uint32_t addr)
+{
+    (void)rdev, (void)priv, (void)name, (void)addr;
+    return false;
+}
+
+bool rr_gw_link_busy(struct rpmsg_router *r, struct rr_link *l)
+{
+    (void)r, (void)l;
+    return false;
+}
+
+void rr_gw_link_down(struct rpmsg_router *r, struct rr_link *l)
+{
+    (void)r, (void)l;
+}
+
+void rr_gw_kill_all(struct rpmsg_router *r)
+{
+    (void)r;
+}
+
+void rr_gw_reap(struct rpmsg_router *r)
+{
+    (void)r;
+}
+
+uint64_t rr_gw_update(struct rpmsg_router *r)
+{
+    (void)r;
+    return RPMSG_FOREVER;
+}
+#endif

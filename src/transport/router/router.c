@@ -114,9 +114,11 @@
 /* Routers of the process, for the one service registration they share. */
 static rpmsg_mutex_t list_lock = RPMSG_MUTEX_INITIALIZER;
 static struct rpmsg_router *routers;
+#if !RPMSG_NO_SYS
 static rpmsg_mutex_t reg_lock = RPMSG_MUTEX_INITIALIZER;
 static unsigned nrouters;
 static int service_token;
+#endif
 
 void rr_kick(struct rpmsg_router *r)
 {
@@ -126,6 +128,38 @@ void rr_kick(struct rpmsg_router *r)
 
 /* ---- Link events ------------------------------------------------------------ */
 
+static void link_event(struct rpmsg_router *r, struct rr_link *l, bool up)
+{
+    if (up) {
+        l->ups++;
+    } else {
+        l->downs++;
+        rr_tx_wake(r); /* senders waiting on this link: it is gone */
+    }
+    rr_kick(r);
+}
+
+#if RPMSG_NO_SYS
+/* Without an OS, and without services (a microcontroller profile has
+ * none), link changes are read off the devices at each poll: the session
+ * count shows a down and up that came between two polls. */
+static void poll_links(struct rpmsg_router *r)
+{
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
+        struct rr_link *l = &r->links[i];
+        if (!l->rdev || l->detaching)
+            continue;
+        uint32_t session = rpmsg_device_session(l->rdev);
+        bool up = rpmsg_device_is_up(l->rdev);
+        if (l->seen_up && (!up || session != l->seen_session))
+            link_event(r, l, false);
+        if (up && (!l->seen_up || session != l->seen_session))
+            link_event(r, l, true);
+        l->seen_up = up;
+        l->seen_session = session;
+    }
+}
+#else
 /* Registered once for all routers: the service's priv cannot outlive them,
  * the list lock keeps a router alive while its counters are touched. */
 static void dev_event(struct rpmsg_device *rdev, bool up)
@@ -135,15 +169,8 @@ static void dev_event(struct rpmsg_device *rdev, bool up)
         rpmsg_mutex_lock(&r->lock);
         for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
             struct rr_link *l = &r->links[i];
-            if (l->rdev != rdev)
-                continue;
-            if (up) {
-                l->ups++;
-            } else {
-                l->downs++;
-                rr_tx_wake(r); /* senders waiting on this link: it is gone */
-            }
-            rr_kick(r);
+            if (l->rdev == rdev)
+                link_event(r, l, up);
         }
         rpmsg_mutex_unlock(&r->lock);
     }
@@ -161,6 +188,7 @@ static void on_destroyed(struct rpmsg_device *rdev, void *priv)
     (void)priv;
     dev_event(rdev, false);
 }
+#endif
 
 /* ---- Control endpoint ----------------------------------------------------------- */
 
@@ -307,6 +335,20 @@ static void process_connects(struct rpmsg_router *r)
     }
 }
 
+/* The worker's work; returns the ms until its timers want it again. */
+static uint64_t worker_round(struct rpmsg_router *r)
+{
+    process_links(r);
+    process_connects(r);
+    rr_circuits_reap(r);
+    rr_gw_reap(r);
+    rr_routes_update(r);
+    uint64_t wait_ms = rr_circuits_update(r);
+    uint64_t gw_ms = rr_gw_update(r);
+    return gw_ms < wait_ms ? gw_ms : wait_ms;
+}
+
+#if !RPMSG_NO_SYS
 static void worker_main(void *arg)
 {
     struct rpmsg_router *r = arg;
@@ -322,34 +364,67 @@ static void worker_main(void *arg)
         rpmsg_mutex_unlock(&r->lock);
         if (stop)
             return;
-        process_links(r);
-        process_connects(r);
-        rr_circuits_reap(r);
-        rr_gw_reap(r);
-        rr_routes_update(r);
-        wait_ms = rr_circuits_update(r);
-        uint64_t gw_ms = rr_gw_update(r);
-        if (gw_ms < wait_ms)
-            wait_ms = gw_ms;
+        wait_ms = worker_round(r);
     }
+}
+#endif
+
+int rpmsg_router_poll(struct rpmsg_router *r)
+{
+    if (!r)
+        return -EINVAL;
+#if RPMSG_NO_SYS
+    int n = 0;
+    poll_links(r);
+    /* The pumps: links that had no buffer for someone. */
+    for (unsigned i = 0; i < RPMSG_ROUTER_LINKS_MAX; i++) {
+        struct rr_link *l = &r->links[i];
+        if (l->rdev && l->starved && !l->detaching) {
+            l->starved = false;
+            rr_pump_round(l, false);
+            n++;
+        }
+    }
+    uint64_t now = rpmsg_time_ms();
+    if (r->work || now >= r->next_run) {
+        r->work = false;
+        uint64_t wait_ms = worker_round(r);
+        r->next_run = wait_ms == RPMSG_FOREVER ? RPMSG_FOREVER : rpmsg_time_ms() + wait_ms;
+        n++;
+    }
+    /* The virtual devices' RX contexts: what could not be delivered at once. */
+    for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++)
+        if (r->vdevs[i]) {
+            int m = rr_vdev_poll(r->vdevs[i]);
+            n += m > 0 ? m : 0;
+        }
+    return n;
+#else
+    return 0; /* the router's threads do the work */
+#endif
 }
 
 /* ---- API ------------------------------------------------------------------------ */
 
-int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_config *cfg)
+size_t rpmsg_router_mem_size(void)
 {
-    if (!out || !cfg || !cfg->local_cpuname || !cfg->local_cpuname[0] ||
-        strnlen(cfg->local_cpuname, RPMSG_CPUNAME_SIZE) >= RPMSG_CPUNAME_SIZE)
-        return -EINVAL;
-    struct rpmsg_router *r = calloc(1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
+    return sizeof(struct rpmsg_router);
+}
+
+/* r zeroed; own: r (and its scratch) came from the heap. */
+static int router_start(struct rpmsg_router *r, const struct rpmsg_router_config *cfg, bool own)
+{
     rr_copy_name(r->name, cfg->local_cpuname);
+    r->own_mem = own;
     r->hub = cfg->hub;
-    r->rx_own_thread = cfg->rx_thread_per_far_core;
+    r->rx_own_thread = !RPMSG_NO_SYS && cfg->rx_thread_per_far_core;
     r->features = cfg->features ? cfg->features : RPMSG_F_NS | RPMSG_F_ACK;
-    r->out_max = RPMSG_ROUTER_LINKS_MAX * (RPMSG_ROUTER_CPUS_MAX + 4);
+    r->out_max = RR_OUT_MAX;
+#if RPMSG_NO_SYS
+    r->out = r->out_pool;
+#else
     r->out = calloc(r->out_max, sizeof(*r->out));
+#endif
     int rc = r->out ? 0 : -ENOMEM;
     int inited = 0;
     if (!rc && !(rc = rpmsg_mutex_init(&r->lock)))
@@ -358,6 +433,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
         inited++;
     if (!rc && !(rc = rpmsg_cond_init(&r->tx_cond)))
         inited++;
+#if !RPMSG_NO_SYS
     if (!rc) {
         rpmsg_mutex_lock(&reg_lock);
         if (nrouters == 0)
@@ -375,6 +451,7 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
             rpmsg_mutex_unlock(&reg_lock);
         }
     }
+#endif
     if (rc) {
         if (inited > 2)
             rpmsg_cond_deinit(&r->tx_cond);
@@ -382,18 +459,54 @@ int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_con
             rpmsg_cond_deinit(&r->cond);
         if (inited > 0)
             rpmsg_mutex_deinit(&r->lock);
-        free(r->out);
-        free(r);
+        if (!RPMSG_NO_SYS)
+            free(r->out);
         return rc;
     }
-    r->worker_started = true;
+    r->worker_started = !RPMSG_NO_SYS;
     rpmsg_mutex_lock(&list_lock);
     r->next = routers;
     routers = r;
     rpmsg_mutex_unlock(&list_lock);
+    return 0;
+}
+
+static bool config_ok(const struct rpmsg_router_config *cfg)
+{
+    return cfg && cfg->local_cpuname && cfg->local_cpuname[0] &&
+           strnlen(cfg->local_cpuname, RPMSG_CPUNAME_SIZE) < RPMSG_CPUNAME_SIZE;
+}
+
+int rpmsg_router_init_mem(struct rpmsg_router **out, const struct rpmsg_router_config *cfg,
+                          void *mem, size_t size)
+{
+    if (!out || !config_ok(cfg) || !mem || size < sizeof(struct rpmsg_router) ||
+        ((uintptr_t)mem & 7u))
+        return -EINVAL;
+    memset(mem, 0, sizeof(struct rpmsg_router));
+    int rc = router_start(mem, cfg, false);
+    if (!rc)
+        *out = mem;
+    return rc;
+}
+
+#if !RPMSG_NO_SYS
+int rpmsg_router_create(struct rpmsg_router **out, const struct rpmsg_router_config *cfg)
+{
+    if (!out || !config_ok(cfg))
+        return -EINVAL;
+    struct rpmsg_router *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    int rc = router_start(r, cfg, true);
+    if (rc) {
+        free(r);
+        return rc;
+    }
     *out = r;
     return 0;
 }
+#endif
 
 void rpmsg_router_destroy(struct rpmsg_router *r)
 {
@@ -406,17 +519,19 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
             break;
         }
     rpmsg_mutex_unlock(&list_lock);
+#if !RPMSG_NO_SYS
     rpmsg_mutex_lock(&reg_lock);
     if (--nrouters == 0)
         rpmsg_unregister_callback(&service_token, on_created, on_destroyed, NULL, NULL);
     rpmsg_mutex_unlock(&reg_lock);
+#endif
 
     rpmsg_mutex_lock(&r->lock);
     r->stop = true;
     rpmsg_cond_broadcast(&r->cond);
     rr_tx_wake(r);
     rpmsg_mutex_unlock(&r->lock);
-    if (r->worker_started)
+    if (!RPMSG_NO_SYS && r->worker_started)
         rpmsg_thread_join(&r->worker);
 
     /* Neighbours first (they take down the routes through us), then our
@@ -443,14 +558,19 @@ void rpmsg_router_destroy(struct rpmsg_router *r)
     rpmsg_cond_deinit(&r->tx_cond);
     rpmsg_cond_deinit(&r->cond);
     rpmsg_mutex_deinit(&r->lock);
+#if !RPMSG_NO_SYS
     free(r->out);
-    free(r);
+    if (r->own_mem)
+        free(r);
+#endif
 }
 
 static int attach(struct rpmsg_router *r, struct rpmsg_device *link, bool plain)
 {
     if (!r || !link || !link->ops)
         return -EINVAL;
+    if (plain && !RPMSG_ROUTER_GATEWAY)
+        return -ENOTSUP;
     if (rpmsg_router_is_virtual(link) && ((struct rr_vdev *)link->transport)->r == r)
         return -EINVAL; /* its own virtual device: every route would loop */
     rpmsg_mutex_lock(&r->lock);
@@ -496,6 +616,10 @@ static int attach(struct rpmsg_router *r, struct rpmsg_device *link, bool plain)
         l->detaching = false;
         if (rpmsg_device_is_up(link))
             l->ups++;
+#if RPMSG_NO_SYS
+        l->seen_up = rpmsg_device_is_up(link);
+        l->seen_session = rpmsg_device_session(link);
+#endif
         rr_kick(r);
     }
     rpmsg_mutex_unlock(&r->lock);
@@ -514,7 +638,7 @@ int rpmsg_router_attach_plain(struct rpmsg_router *r, struct rpmsg_device *link)
 
 static bool link_quiet(struct rpmsg_router *r, struct rr_link *l)
 {
-    if (l->downs_seen != l->downs || __atomic_load_n(&l->refs, __ATOMIC_RELAXED))
+    if (l->downs_seen != l->downs || RR_ATOMIC_LOAD(&l->refs))
         return false;
     for (struct rr_hub_circuit *hc = r->circuits; hc; hc = hc->next)
         if (hc->s[0].link == l || hc->s[1].link == l)
@@ -553,11 +677,20 @@ int rpmsg_router_detach(struct rpmsg_router *r, struct rpmsg_device *link)
     rr_kick(r);
     /* The worker takes every route over l down; buffers the applications
      * still hold on it are theirs to give back. Bounded, never forever. */
+#if RPMSG_NO_SYS
+    /* The worker's round is ours to run; a second one reaps what the
+     * first killed. Buffers the application holds stay its own. */
+    for (int i = 0; i < 2 && !link_quiet(r, l); i++) {
+        r->work = false;
+        worker_round(r);
+    }
+#else
     uint64_t deadline = rpmsg_deadline(2 * RPMSG_SEND_TIMEOUT_MS);
     while (!link_quiet(r, l) && rpmsg_time_ms() < deadline) {
         rpmsg_cond_wait(&r->tx_cond, &r->lock, rpmsg_time_ms() + 1);
         rr_kick(r);
     }
+#endif
     rpmsg_mutex_unlock(&r->lock);
     rr_routes_bye(r, l);
     rpmsg_destroy_ept(&l->ctrl);
@@ -585,9 +718,13 @@ int rpmsg_router_get_stats(struct rpmsg_router *r, struct rpmsg_router_stats *ou
 {
     if (!r || !out)
         return -EINVAL;
+#if RPMSG_NO_SYS
+    *out = r->stats;
+#else
     const uint64_t *src = (const uint64_t *)&r->stats;
     uint64_t *dst = (uint64_t *)out;
     for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+#endif
     return 0;
 }

@@ -84,15 +84,22 @@ struct rr_link {
     bool detaching;
     bool restarted;  /* the peer router started over: its circuits are gone */
     bool plain;      /* the peer runs no router: this hub is its gateway */
+#if RPMSG_ROUTER_GATEWAY
     struct rr_ann ann[RR_GW_ANN_MAX]; /* plain: the peer's announcements */
     unsigned ann_seq;
+#endif
     bool learned_plain[RPMSG_ROUTER_CPUS_MAX]; /* ROUTE came with RR_ROUTE_PLAIN */
     char remote[RPMSG_CPUNAME_SIZE]; /* the device's remote cpu, at link up */
     char peer[RPMSG_CPUNAME_SIZE];   /* the peer router's name, from HELLO */
     uint8_t learned[RPMSG_ROUTER_CPUS_MAX];    /* hops the peer advertised */
     uint8_t advertised[RPMSG_ROUTER_CPUS_MAX]; /* hops we told the peer */
     unsigned refs; /* buffers of virtual devices still on this link (atomic) */
-    /* TX pump: turns "a buffer came back on this link" into wakeups. */
+#if RPMSG_NO_SYS
+    uint32_t seen_session; /* the link's state at the last poll */
+    bool seen_up;
+#endif
+    /* TX pump: turns "a buffer came back on this link" into wakeups (a
+     * thread, or a step of rpmsg_router_poll without an OS). */
     rpmsg_thread_t pump;
     rpmsg_cond_t pump_cond;
     bool pump_started, pump_stop, starved;
@@ -105,7 +112,9 @@ enum rr_hc_state { RR_HC_CONNECTING, RR_HC_UP, RR_HC_DEAD };
 
 /* RX buffers a hub holds per direction of a circuit while the next link has
  * no TX buffer (circuit.c, "Relay"). */
+#ifndef RR_RELAY_Q
 #define RR_RELAY_Q 8
+#endif
 
 /* A hub's part of a route: one endpoint on each link; each relays to the other. */
 struct rr_hub_circuit {
@@ -224,7 +233,13 @@ struct rr_vdev {
     bool starved;
 };
 
+#if RPMSG_NO_SYS
+#define RR_CONNECTQ 4
+#else
 #define RR_CONNECTQ 32
+#endif
+/* The worker's scratch: a full re-advertisement on every link. */
+#define RR_OUT_MAX (RPMSG_ROUTER_LINKS_MAX * (RPMSG_ROUTER_CPUS_MAX + 4))
 
 struct rpmsg_router {
     struct rpmsg_router *next; /* process-wide list (service callbacks) */
@@ -259,10 +274,38 @@ struct rpmsg_router {
         struct rr_msg m;
     } *out;
     unsigned nout, out_max;
+    bool own_mem; /* allocated by rpmsg_router_create */
+#if RPMSG_NO_SYS
+    /* No allocator: fixed pools (pool.c), and rpmsg_router_poll's timer. */
+    uint64_t next_run;
+    struct rr_out out_pool[RR_OUT_MAX];
+    struct rr_vdev vdev_pool[RPMSG_ROUTER_VDEV_MAX];
+    struct rr_hub_circuit hc_pool[RPMSG_ROUTER_CIRCUIT_MAX];
+    bool vdev_used[RPMSG_ROUTER_VDEV_MAX];
+    bool hc_used[RPMSG_ROUTER_CIRCUIT_MAX];
+#endif
 };
 
+/* ---- pool.c: where virtual devices and hub circuits come from ------------- */
+
+/* Zeroed, or NULL (out of memory, or the pool is used up). */
+struct rr_vdev *rr_vdev_alloc(struct rpmsg_router *r);
+void rr_vdev_free(struct rpmsg_router *r, struct rr_vdev *v);
+struct rr_hub_circuit *rr_hc_alloc(struct rpmsg_router *r);
+void rr_hc_free(struct rpmsg_router *r, struct rr_hub_circuit *hc);
+
+#if RPMSG_NO_SYS
+/* One context, and no 64-bit atomics on a 32-bit microcontroller. */
+#define RR_STAT(r, field) ((r)->stats.field++)
+#define RR_STAT_ADD(r, field, n) ((r)->stats.field += (n))
+#define RR_ATOMIC_ADD(p, n) (*(p) += (n))
+#define RR_ATOMIC_LOAD(p) (*(p))
+#else
 #define RR_STAT(r, field) __atomic_add_fetch(&(r)->stats.field, 1, __ATOMIC_RELAXED)
 #define RR_STAT_ADD(r, field, n) __atomic_add_fetch(&(r)->stats.field, (n), __ATOMIC_RELAXED)
+#define RR_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_ACQ_REL)
+#define RR_ATOMIC_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#endif
 
 /* Largest inner message (header included) a link carries from this side. */
 static inline uint32_t rr_link_mtu(const struct rr_link *l)
@@ -306,6 +349,9 @@ int rr_send_msg(struct rpmsg_router *r, struct rr_link *l, const struct rr_msg *
 void rr_starve(struct rpmsg_router *r, struct rr_link *l);
 void rr_starve_locked(struct rr_link *l); /* r->lock held */
 int rr_pump_start(struct rr_link *l);
+/* One round of l's pump: relays held for l, then wakes the starved.
+ * wait: block in the core for a buffer (the pump thread). */
+void rr_pump_round(struct rr_link *l, bool wait);
 /* Stops and joins the pump; l->ctrl must already be destroyed. */
 void rr_pump_join(struct rr_link *l);
 /* Wakes senders waiting on r->tx_cond; r->lock held. */
@@ -367,6 +413,8 @@ void rr_vdev_circuit_end(struct rr_vdev *v, uint64_t retry_at);
 int rr_vdev_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);
 /* Pump: buffers came back on l; wakes starved virtual devices carried by it. */
 void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l);
+/* Without an OS: runs v's queue (its RX context's work). */
+int rr_vdev_poll(struct rr_vdev *v);
 
 /* ---- gateway.c: routes ending here for a plain neighbour ---------------------- */
 

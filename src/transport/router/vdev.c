@@ -38,7 +38,7 @@ static struct rr_vdev *vd_of(struct rpmsg_device *rdev)
 
 static void link_ref(struct rr_link *l, int d)
 {
-    __atomic_add_fetch(&l->refs, (unsigned)d, __ATOMIC_RELAXED);
+    RR_ATOMIC_ADD(&l->refs, (unsigned)d);
 }
 
 static void *vd_get_tx(struct rpmsg_device *rdev, uint32_t *size)
@@ -142,7 +142,7 @@ static int vd_release_tx(struct rpmsg_device *rdev, void *buf)
 
 static void give_back(struct rr_held h)
 {
-    if (h.bounce)
+    if (RPMSG_NO_SYS ? false : h.bounce)
         free(h.buf);
     else
         rpmsg_release_rx_buffer(&h.link->ctrl, h.buf);
@@ -368,7 +368,9 @@ int rr_vdev_tun_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     }
     struct rr_qent e = { .kind = RR_Q_DATA, .len = (uint32_t)len, .buf = data, .link = v->carrier };
     if (rpmsg_hold_rx_buffer(ept, data) != 0) {
-        e.buf = malloc(len ? len : 1);
+        /* Without an OS there is no heap to copy into: RPMSG_HOLD_MAX
+         * must cover the carrier's inner messages being delivered. */
+        e.buf = RPMSG_NO_SYS ? NULL : malloc(len ? len : 1);
         if (!e.buf) {
             rpmsg_mutex_unlock(&v->lock);
             RR_STAT(v->r, drop_queue_full);
@@ -434,20 +436,28 @@ void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l)
 
 /* ---- Lifecycle -------------------------------------------------------------- */
 
+int rr_vdev_poll(struct rr_vdev *v)
+{
+    rpmsg_mutex_lock(&v->lock);
+    bool queued = v->qcount != 0;
+    rpmsg_mutex_unlock(&v->lock);
+    return queued ? rpmsg_poll(&v->dev) : 0;
+}
+
 struct rr_vdev *rr_vdev_create(struct rpmsg_router *r, const char *name)
 {
-    struct rr_vdev *v = calloc(1, sizeof(*v));
+    struct rr_vdev *v = rr_vdev_alloc(r);
     if (!v)
         return NULL;
     v->r = r;
     rr_copy_name(v->name, name);
     if (rpmsg_mutex_init(&v->lock)) {
-        free(v);
+        rr_vdev_free(r, v);
         return NULL;
     }
     if (rpmsg_cond_init(&v->cond)) {
         rpmsg_mutex_deinit(&v->lock);
-        free(v);
+        rr_vdev_free(r, v);
         return NULL;
     }
     struct rpmsg_device_config dc = { .local_cpuname = r->name, .features = r->features,
@@ -462,7 +472,7 @@ struct rr_vdev *rr_vdev_create(struct rpmsg_router *r, const char *name)
     if (rc) {
         rpmsg_cond_deinit(&v->cond);
         rpmsg_mutex_deinit(&v->lock);
-        free(v);
+        rr_vdev_free(r, v);
         return NULL;
     }
     return v;
@@ -501,5 +511,5 @@ void rr_vdev_destroy(struct rr_vdev *v)
     rpmsg_mutex_unlock(&v->lock);
     rpmsg_cond_deinit(&v->cond);
     rpmsg_mutex_deinit(&v->lock);
-    free(v);
+    rr_vdev_free(v->r, v);
 }
