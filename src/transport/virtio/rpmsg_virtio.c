@@ -214,6 +214,13 @@ static void host_publish(struct rpmsg_virtio *vd)
     vw_st8_rel(vd->vdev + VDEV_GEN, vd->gen);
 }
 
+/* Both vrings of a session are split or both packed, as negotiated. */
+static void use_layout(struct rpmsg_virtio *vd, uint32_t neg)
+{
+    for (int i = 0; i < 2; i++)
+        vd->vq[i].packed = (neg & RPMSG_VIRTIO_F_RING_PACKED) != 0;
+}
+
 /* Host: the remote is ready (acked, or legacy). Lock held. True if now up. */
 static bool host_negotiate(struct rpmsg_virtio *vd)
 {
@@ -228,6 +235,7 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
         }
     }
     vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
+    use_layout(vd, neg);
     for (int i = 0; i < 2; i++)
         rpmsg_vring_clear(&vd->vq[i]);
     if (rpmsg_virtio_host_bufs_up(vd, s0, s1)) {
@@ -275,6 +283,7 @@ static bool remote_negotiate(struct rpmsg_virtio *vd)
     else
         memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
     vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
+    use_layout(vd, neg);
     vd->negotiated = neg;
     rpmsg_virtio_remote_bufs_up(vd, s0, s1);
     return true;

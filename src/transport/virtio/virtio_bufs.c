@@ -35,7 +35,9 @@ void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason, int vring, uin
      * in the entry just read. */
     uint16_t last = vring < 0 ? 0 : vd->vq[vring].last;
     vd->stats.last_fault_entry = vring < 0 ? 0
-                                 : reason == RPMSG_VIRTIO_FAULT_IDX ? last : (uint16_t)(last - 1);
+                                 : reason == RPMSG_VIRTIO_FAULT_IDX || reason == RPMSG_VIRTIO_FAULT_WRAP
+                                     ? last
+                                     : (uint16_t)(last - 1);
     /* Atomic: poll() looks at it without the lock (rpmsg_virtio_op_poll). */
     if (!vd->fault_pending)
         __atomic_store_n(&vd->fault_pending, reason, __ATOMIC_RELAXED);
@@ -58,6 +60,13 @@ static bool decide(struct rpmsg_virtio *vd, bool need)
     else
         vd->stats.notify_suppressed++;
     return need;
+}
+
+/* What a ring that returned -EPROTO found: an index ran ahead (split), or
+ * a descriptor's wrap bits were out of turn (packed). */
+static uint32_t ring_fault(const struct rpmsg_virtio_vq *vq)
+{
+    return vq->packed ? RPMSG_VIRTIO_FAULT_WRAP : RPMSG_VIRTIO_FAULT_IDX;
 }
 
 /* The kick itself goes after the unlock, with the id read under the lock:
@@ -241,7 +250,7 @@ static int host_reclaim(struct rpmsg_virtio *vd)
         if (r == 0)
             break;
         if (r < 0) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, VQ_TX_HOST, id);
+            rpmsg_virtio_fault(vd, ring_fault(vq), VQ_TX_HOST, id);
             break;
         }
         if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
@@ -375,7 +384,7 @@ static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     int r = rpmsg_vring_drv_get_used(vq, &id, &ulen);
     if (r <= 0) {
         if (r < 0)
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, VQ_RX_HOST, id);
+            rpmsg_virtio_fault(vd, ring_fault(vq), VQ_RX_HOST, id);
         return NULL;
     }
     if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
@@ -409,7 +418,7 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     int r = rpmsg_vring_dev_get_avail(vq, &id);
     if (r <= 0) {
         if (r < 0)
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, qi, id);
+            rpmsg_virtio_fault(vd, ring_fault(vq), qi, id);
         return NULL;
     }
     if (id >= vq->num || vq->slot[id].state != SLOT_IDLE) {
