@@ -5,10 +5,11 @@
 #include "vring_packed.h"
 #include "virtio_wire.h"
 
-/* Wrap counter of free-running position ctr: 1 on even laps. */
+/* Wrap counter of free-running position ctr: 1 on even laps (num is a
+ * power of two, so the lap's parity is the num bit). */
 static bool wrap_of(const struct rpmsg_virtio_vq *vq, uint16_t ctr)
 {
-    return !((ctr / vq->num) & 1u);
+    return !(ctr & vq->num);
 }
 
 static uint8_t *slot_at(const struct rpmsg_virtio_vq *vq, uint16_t ctr)
@@ -26,20 +27,18 @@ static uint8_t *dev_event(const struct rpmsg_virtio_vq *vq)
     return vq->desc + 16u * vq->num + 4u;
 }
 
-/* AVAIL and USED bits as a pair: bit 0 AVAIL, bit 1 USED. */
-static unsigned bits(uint16_t flags)
+#define AU (PRING_F_AVAIL | PRING_F_USED)
+
+/* The AVAIL/USED pair of a descriptor made available, or used, in a lap
+ * with wrap counter w. */
+static uint16_t avail_bits(bool w)
 {
-    return ((flags & PRING_F_AVAIL) ? 1u : 0u) | ((flags & PRING_F_USED) ? 2u : 0u);
+    return w ? PRING_F_AVAIL : PRING_F_USED;
 }
 
-static unsigned avail_bits(bool w)
+static uint16_t used_bits(bool w)
 {
-    return w ? 1u : 2u;
-}
-
-static unsigned used_bits(bool w)
-{
-    return w ? 3u : 0u;
+    return w ? AU : 0;
 }
 
 /* ---- Event suppression (both directions) ---------------------------------- */
@@ -92,7 +91,7 @@ void rpmsg_pring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr,
     vw_st16(d + 12, id);
     /* One descriptor per buffer: its flags publish it. */
     bool w = wrap_of(vq, vq->shadow);
-    vw_st16_rel(d + 14, (uint16_t)(flags | (w ? PRING_F_AVAIL : PRING_F_USED)));
+    vw_st16_rel(d + 14, (uint16_t)(flags | avail_bits(w)));
     vq->shadow++;
 }
 
@@ -106,7 +105,7 @@ int rpmsg_pring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t 
     const uint8_t *d = slot_at(vq, vq->last);
     uint16_t flags = vw_ld16_acq(d + 14);
     bool w = wrap_of(vq, vq->last);
-    unsigned b = bits(flags);
+    uint16_t b = flags & AU;
     if (b != used_bits(w)) {
         /* Our own descriptor not used yet, or last lap's used one; the
          * device's AVAIL != our wrap with USED == it is nobody's. */
@@ -134,7 +133,7 @@ void rpmsg_pring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 bool rpmsg_pring_drv_pending(const struct rpmsg_virtio_vq *vq)
 {
     uint16_t flags = vw_ld16_acq(slot_at(vq, vq->last) + 14);
-    return bits(flags) == used_bits(wrap_of(vq, vq->last));
+    return (flags & AU) == used_bits(wrap_of(vq, vq->last));
 }
 
 /* ---- Device side ---------------------------------------------------------- */
@@ -144,7 +143,7 @@ int rpmsg_pring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
     const uint8_t *d = slot_at(vq, vq->last);
     uint16_t flags = vw_ld16_acq(d + 14);
     bool w = wrap_of(vq, vq->last);
-    unsigned b = bits(flags);
+    uint16_t b = flags & AU;
     if (b != avail_bits(w)) {
         /* Consumed last lap or given back last lap; used this lap it cannot
          * be: our used writes trail our reads. */
@@ -173,7 +172,7 @@ void rpmsg_pring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t 
     bool w = wrap_of(vq, vq->shadow);
     vw_st32(d + 8, len);
     vw_st16(d + 12, id);
-    vw_st16_rel(d + 14, w ? (uint16_t)(PRING_F_AVAIL | PRING_F_USED) : 0);
+    vw_st16_rel(d + 14, used_bits(w));
     vq->shadow++;
 }
 
@@ -190,5 +189,5 @@ void rpmsg_pring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq)
 {
     uint16_t flags = vw_ld16_acq(slot_at(vq, vq->last) + 14);
-    return bits(flags) == avail_bits(wrap_of(vq, vq->last));
+    return (flags & AU) == avail_bits(wrap_of(vq, vq->last));
 }
