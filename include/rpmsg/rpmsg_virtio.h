@@ -112,6 +112,20 @@ struct rpmsg_virtio_platform_ops {
     void (*wakeup)(void *plat);
     /* 0 while the peer is alive, -ENOTCONN once it is known dead. May be NULL. */
     int (*peer_alive)(void *plat);
+    /*
+     * Optional: wait() that also returns 1 as soon as ready(arg) holds. A
+     * waiter that spins may look at the ring itself instead of the doorbell
+     * alone, which the peer rings only after publishing: the message is seen
+     * one cache miss earlier. ready() is cheap and reads no lock. May be NULL.
+     */
+    int (*wait_ready)(void *plat, uint64_t deadline_ms, bool (*ready)(void *arg), void *arg);
+    /*
+     * Optional: true if this side's waits never sleep and watch the ring
+     * (wait_ready, poll mode). The transport then asks the peer for no
+     * notification of new messages: a kick would only cost the peer a write
+     * and this side a poll that finds nothing. May be NULL.
+     */
+    bool (*spins)(void *plat);
 };
 
 enum rpmsg_virtio_role {
@@ -392,6 +406,7 @@ struct rpmsg_virtio {
     uint8_t gen;        /* host: gen published last; remote: gen of the session */
     bool peer_dead;
     bool event_idx;
+    bool rx_spins;      /* ops->spins(): ask the peer for no RX notifications */
     bool tx_starved;
     bool up;
     uint32_t fault_pending; /* enum rpmsg_virtio_fault not yet acted on by poll() */

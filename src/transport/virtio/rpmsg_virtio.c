@@ -550,9 +550,12 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
 int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
-    int r = vd->ops->wait(vd->plat, deadline_ms);
+    int r = vd->ops->wait_ready ? vd->ops->wait_ready(vd->plat, deadline_ms, rpmsg_virtio_rx_ready, vd)
+                                : vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
+    if (r == 1)
+        return 0; /* a message is there: the poll that follows takes it */
     /* Under the lock, as get_stats copies the whole struct. A kick may mean
      * TX buffers are back: a send waiting on the RX context with every
      * backlog slot taken does not poll, so it must hear of them here. */
@@ -618,6 +621,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     memset(vd, 0, sizeof(*vd));
     vd->ops = cfg->ops;
     vd->plat = cfg->plat;
+    vd->rx_spins = cfg->ops->wait_ready && cfg->ops->spins && cfg->ops->spins(cfg->plat);
     vd->role = cfg->role;
     vd->writer = (cfg->role == RPMSG_VIRTIO_REMOTE) == cfg->remote_writes_table;
     vd->legacy = cfg->legacy;

@@ -151,6 +151,8 @@ static int host_id(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *
     return (int)(off / vq->stride);
 }
 
+static void rx_notify(struct rpmsg_virtio *vd, bool on);
+
 /* ---- Session start and end --------------------------------------------- */
 
 void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
@@ -213,7 +215,7 @@ int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
             tx->free_head = (uint16_t)id;
             tx->nfree++;
         }
-    rpmsg_vring_drv_intr(rx, vd->event_idx, true);
+    rx_notify(vd, true);
     rpmsg_vring_drv_intr(tx, vd->event_idx, false);
     vd->tx_starved = false;
     return 0;
@@ -233,7 +235,7 @@ void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t 
     }
     /* TX buffers the host returns: only interesting while starved. */
     rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
-    rpmsg_vring_dev_notify(&vd->vq[VQ_TX_HOST], vd->event_idx, true);
+    rx_notify(vd, true);
     vd->tx_starved = false;
 }
 
@@ -595,9 +597,11 @@ static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     return remote_take(vd, vq, vq->buf_size, false, len, SLOT_HELD);
 }
 
-/* Asks for (or against) notifications of new RX messages; lock held. */
+/* Asks for (or against) notifications of new RX messages; lock held. A
+ * side that spins on the ring asks for none. */
 static void rx_notify(struct rpmsg_virtio *vd, bool on)
 {
+    on = on && !vd->rx_spins;
     if (vd_host(vd))
         rpmsg_vring_drv_intr(&vd->vq[VQ_RX_HOST], vd->event_idx, on);
     else
@@ -609,6 +613,12 @@ static bool rx_pending(struct rpmsg_virtio *vd)
     if (vd_host(vd))
         return rpmsg_vring_drv_pending(&vd->vq[VQ_RX_HOST]);
     return rpmsg_vring_dev_pending(&vd->vq[VQ_TX_HOST]);
+}
+
+bool rpmsg_virtio_rx_ready(void *arg)
+{
+    struct rpmsg_virtio *vd = arg;
+    return vd->up && rx_pending(vd);
 }
 
 int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
