@@ -575,13 +575,15 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
                                 : vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
-    if (r == 1)
-        return 0; /* a message is there: the poll that follows takes it */
     /* Under the lock, as get_stats copies the whole struct. A kick may mean
      * TX buffers are back: a send waiting on the RX context with every
      * backlog slot taken does not poll, so it must hear of them here. */
     rpmsg_mutex_lock(&vd->lock);
-    vd->stats.notify_received++;
+    /* 1: a message seen on the ring, not a kick. The TX side is looked at
+     * all the same: such a send does not poll, and its wait would return
+     * at once, again and again, while that message waits. */
+    if (r != 1)
+        vd->stats.notify_received++;
     bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (tx_done)
