@@ -11,7 +11,9 @@
  * not depend on the machine's load, wall-clock time does: the ns figure
  * printed here is only indicative.
  *
- * Usage: bench_hotpath [--json] [--virtio] [-n N] [--size BYTES]
+ * --packed: the VirtIO pair over packed rings (RPMSG_VIRTIO_F_RING_PACKED).
+ *
+ * Usage: bench_hotpath [--json] [--virtio] [--packed] [-n N] [--size BYTES]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +81,7 @@ struct vpair {
     void *shm;
 };
 
-static int vpair_open(struct vpair *p)
+static int vpair_open(struct vpair *p, uint32_t features)
 {
     size_t size = rpmsg_virtio_layout_default(&p->layout, NULL);
     p->shm = size ? aligned_alloc(4096, (size + 4095) & ~(size_t)4095) : NULL;
@@ -89,6 +91,7 @@ static int vpair_open(struct vpair *p)
     struct rpmsg_virtio_config c = {
         .shm = p->shm, .shm_size = size, .layout = &p->layout, .ops = &vp_ops,
         .no_rx_thread = true, .role = RPMSG_VIRTIO_HOST, .cpuname = "host",
+        .features = features,
     };
     if (rpmsg_virtio_init(&p->host, &c))
         return -1;
@@ -114,7 +117,7 @@ static void vpair_close(struct vpair *p)
 
 int main(int argc, char **argv)
 {
-    bool json = false, virtio = false;
+    bool json = false, virtio = false, packed = false;
     unsigned long n = 1000000;
     unsigned size = 16;
     for (int i = 1; i < argc; i++) {
@@ -122,12 +125,15 @@ int main(int argc, char **argv)
             json = true;
         else if (!strcmp(argv[i], "--virtio"))
             virtio = true;
+        else if (!strcmp(argv[i], "--packed"))
+            virtio = packed = true;
         else if (!strcmp(argv[i], "-n") && i + 1 < argc)
             n = strtoul(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--size") && i + 1 < argc)
             size = (unsigned)strtoul(argv[++i], NULL, 0);
         else {
-            fprintf(stderr, "usage: %s [--json] [--virtio] [-n N] [--size BYTES]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--json] [--virtio] [--packed] [-n N] [--size BYTES]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -139,7 +145,7 @@ int main(int argc, char **argv)
     struct rpmsg_loopback *lb = NULL;
     struct rpmsg_device *a, *b;
     if (virtio) {
-        if (vpair_open(&vp))
+        if (vpair_open(&vp, packed ? RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED : 0))
             return 1;
         a = rpmsg_virtio_get_device(&vp.host);
         b = rpmsg_virtio_get_device(&vp.remote);
@@ -169,7 +175,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_hotpath: %lu of %lu delivered\n", delivered, n);
         return 1;
     }
-    const char *via = virtio ? "virtio" : "loopback";
+    const char *via = packed ? "packed" : virtio ? "virtio" : "loopback";
     if (!json)
         printf("hot path (%s, one thread): %lu msgs of %u B, %.1f ns/msg, %.3f doorbells/msg "
                "(wall clock, indicative only: profile it with callgrind)\n",

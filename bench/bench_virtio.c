@@ -10,6 +10,10 @@
  *   - pipelined one-way messages/s, 16 and 496 bytes, copy and zero-copy,
  *     counted at the receiver over fixed batches, median of the batches;
  *     ratio: 496-byte msgs/s / SPSC ring of 512-byte slots
+ *   - the same over packed rings (RPMSG_VIRTIO_F_RING_PACKED): poll round
+ *     trip 16 and 496 bytes, ratios over the shared-memory ping-pong
+ *     (target 2.0) and the bare packed echo; pipelined 496 bytes, copy and
+ *     zero-copy, over the SPSC ring
  *   - CPU of an idle link (adaptive mode, both processes) over 5 s.
  * Each side runs in its own process (fork), pinned to its own CPU when two
  * are available, and opens its link with rpmsg_link_open under a name that
@@ -41,6 +45,7 @@ static int seq;
 struct side_cfg {
     char spec[96];
     enum rpmsg_link_wait wait;
+    uint32_t features; /* both sides offer these; 0: the default */
     int kind;          /* child job: 0 echo, 1 count, 2 idle */
     uint32_t size;
     unsigned batch, batches;
@@ -59,6 +64,7 @@ static struct rpmsg_link *open_side(const struct side_cfg *c, bool host)
         .role = host ? RPMSG_LINK_HOST : RPMSG_LINK_REMOTE,
         .side = host ? RPMSG_LINK_CREATE : RPMSG_LINK_ATTACH,
         .wait = c->wait,
+        .features = c->features,
     };
     return bench_link_open(&cfg);
 }
@@ -212,9 +218,13 @@ static int pp_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t sr
     return 0;
 }
 
-static int measure_rtt(enum rpmsg_link_wait wait, uint32_t size, struct bench_result *res)
+/* Both sides offer the packed ring (the default offer does not). */
+#define PACKED (RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED)
+
+static int measure_rtt(enum rpmsg_link_wait wait, uint32_t size, uint32_t features,
+                       struct bench_result *res)
 {
-    struct side_cfg c = { .wait = wait, .kind = 0 };
+    struct side_cfg c = { .wait = wait, .kind = 0, .features = features };
     pid_t pid;
     int rfd;
     struct rpmsg_link *l = start_pair(&c, &pid, &rfd);
@@ -255,8 +265,10 @@ static int measure_rtt(enum rpmsg_link_wait wait, uint32_t size, struct bench_re
         bench_samples_summary(&s, &d);
         char name[48], label[64];
         const char *m = wait == RPMSG_LINK_POLL ? "poll" : "interrupt";
-        snprintf(name, sizeof(name), "rtt_%s_%u", m, size);
-        snprintf(label, sizeof(label), "round trip %u B, %s mode", size, m);
+        const char *pk = features == PACKED ? "_packed" : "";
+        snprintf(name, sizeof(name), "rtt_%s%s_%u", m, pk, size);
+        snprintf(label, sizeof(label), "round trip %u B, %s mode%s", size, m,
+                 *pk ? ", packed ring" : "");
         bench_result_set(res, name, label, "ns", d.p50);
         bench_result_dist(res, &d);
     }
@@ -271,9 +283,9 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int measure_stream(uint32_t size, bool nocopy, struct bench_result *res)
+static int measure_stream(uint32_t size, bool nocopy, uint32_t features, struct bench_result *res)
 {
-    struct side_cfg c = { .wait = RPMSG_LINK_ADAPTIVE, .kind = 1, .size = size,
+    struct side_cfg c = { .wait = RPMSG_LINK_ADAPTIVE, .kind = 1, .size = size, .features = features,
                           .batch = quick ? 50000 : 200000, .batches = quick ? 3 : 5 };
     pid_t pid;
     int rfd;
@@ -319,9 +331,10 @@ static int measure_stream(uint32_t size, bool nocopy, struct bench_result *res)
         return r;
     qsort(rates, c.batches, sizeof(double), cmp_d);
     char name[48], label[64];
-    snprintf(name, sizeof(name), "stream_%s_%u", nocopy ? "nocopy" : "copy", size);
-    snprintf(label, sizeof(label), "pipelined one-way %u B, %s", size,
-             nocopy ? "zero-copy" : "copy");
+    const char *pk = features == PACKED ? "_packed" : "";
+    snprintf(name, sizeof(name), "stream_%s%s_%u", nocopy ? "nocopy" : "copy", pk, size);
+    snprintf(label, sizeof(label), "pipelined one-way %u B, %s%s", size,
+             nocopy ? "zero-copy" : "copy", *pk ? ", packed" : "");
     bench_result_set(res, name, label, "msgs/s", rates[c.batches / 2]);
     bench_result_extra(res, "min", rates[0]);
     bench_result_extra(res, "max", rates[c.batches - 1]);
@@ -367,7 +380,7 @@ static int measure_idle(double seconds, struct bench_result *res)
 
 /* ---- limits around the figures they divide --------------------------------- */
 
-enum limit { L_SHM, L_VRING, L_FUTEX, L_SPSC, L_COUNT };
+enum limit { L_SHM, L_VRING, L_FUTEX, L_SPSC, L_PACKED, L_COUNT };
 
 /* One short measurement of a limit: ns per round trip, or msgs/s (SPSC). */
 static double limit_once(enum limit k, const struct bench_limits_opts *o)
@@ -377,6 +390,7 @@ static double limit_once(enum limit k, const struct bench_limits_opts *o)
     int e = k == L_SHM     ? bench_limits_shm_pingpong(o, &r)
             : k == L_VRING ? bench_limits_vring_pingpong(o, &r)
             : k == L_FUTEX ? bench_limits_futex_pingpong(o, &r)
+            : k == L_PACKED ? bench_limits_packed_pingpong(o, &r)
                            : bench_limits_spsc_ring(o, 512, &r, &g);
     return e ? -1 : r.value;
 }
@@ -460,7 +474,7 @@ int main(int argc, char **argv)
             unsigned mask = s == 0 ? rtt_limits[m] : 0;
             limits_now(mask, &bo, br[m][s], false);
             memset(&r, 0, sizeof(r));
-            if ((e = measure_rtt(modes[m], sizes[s], &r)) == 0)
+            if ((e = measure_rtt(modes[m], sizes[s], 0, &r)) == 0)
                 bench_report_add(&rep, &r);
             else
                 fail("round trip", e);
@@ -473,12 +487,37 @@ int main(int argc, char **argv)
             unsigned mask = s == 1 ? 1u << L_SPSC : 0;
             limits_now(mask, &bo, sr[z][s], false);
             memset(&r, 0, sizeof(r));
-            if ((e = measure_stream(sizes[s], z, &r)) == 0)
+            if ((e = measure_stream(sizes[s], z, 0, &r)) == 0)
                 bench_report_add(&rep, &r);
             else
                 fail("stream", e);
             limits_now(mask, &bo, sr[z][s], true);
         }
+    /* The packed ring (native links only, negotiated): poll round trip
+     * against the ping-pong and the bare packed echo, 496-byte streams
+     * against the SPSC ring. */
+    struct bench_bracket pr[2][L_COUNT], ps[2][L_COUNT];
+    memset(pr, 0, sizeof(pr));
+    memset(ps, 0, sizeof(ps));
+    for (int s = 0; s < 2; s++) {
+        unsigned mask = s == 0 ? 1u << L_SHM | 1u << L_PACKED : 0;
+        limits_now(mask, &bo, pr[s], false);
+        memset(&r, 0, sizeof(r));
+        if ((e = measure_rtt(RPMSG_LINK_POLL, sizes[s], PACKED, &r)) == 0)
+            bench_report_add(&rep, &r);
+        else
+            fail("packed round trip", e);
+        limits_now(mask, &bo, pr[s], true);
+    }
+    for (int z = 0; z < 2; z++) {
+        limits_now(1u << L_SPSC, &bo, ps[z], false);
+        memset(&r, 0, sizeof(r));
+        if ((e = measure_stream(496, z, PACKED, &r)) == 0)
+            bench_report_add(&rep, &r);
+        else
+            fail("packed stream", e);
+        limits_now(1u << L_SPSC, &bo, ps[z], true);
+    }
     memset(&r, 0, sizeof(r));
     if ((e = measure_idle(quick ? 1.0 : 5.0, &r)) == 0)
         bench_report_add(&rep, &r);
@@ -514,6 +553,20 @@ int main(int argc, char **argv)
     bench_add_bracketed_ratio(&rep, "ratio_stream_496_nocopy",
                               "pipelined 496 B zero-copy msgs/s / SPSC ring", z496,
                               &sr[1][1][L_SPSC], 0.85, false);
+    double pk16 = (a = find(&rep, "rtt_poll_packed_16")) ? a->value : -1;
+    bench_add_bracketed_ratio(&rep, "ratio_poll_rtt_packed", "packed poll RTT 16 B / shm ping-pong",
+                              pk16, &pr[0][L_SHM], 2.0, true);
+    bench_add_bracketed_ratio(&rep, "ratio_poll_rtt_packed_floor",
+                              "packed poll RTT 16 B / bare packed echo", pk16, &pr[0][L_PACKED],
+                              1.25, true);
+    double pc496 = (a = find(&rep, "stream_copy_packed_496")) ? a->value : -1;
+    bench_add_bracketed_ratio(&rep, "ratio_stream_496_packed",
+                              "packed pipelined 496 B msgs/s / SPSC ring", pc496, &ps[0][L_SPSC],
+                              0.75, false);
+    double pz496 = (a = find(&rep, "stream_nocopy_packed_496")) ? a->value : -1;
+    bench_add_bracketed_ratio(&rep, "ratio_stream_496_packed_nocopy",
+                              "packed pipelined 496 B zero-copy / SPSC ring", pz496, &ps[1][L_SPSC],
+                              0.85, false);
     if ((a = find(&rep, "idle_cpu"))) {
         memset(&r, 0, sizeof(r));
         bench_result_set(&r, "ratio_idle_cpu", "idle CPU % (both processes)", "x", a->value);

@@ -66,6 +66,8 @@
  *   bit 0  RPMSG_F_NS, bit 1 RPMSG_F_ACK (rpmsg.h)
  *   bit 2  RPMSG_VIRTIO_F_BUFSZ: per-direction buffer sizes from the config space
  *   bit 3  RPMSG_VIRTIO_F_CPUNAME: both cpu names in the config space
+ *   bit 4  RPMSG_VIRTIO_F_RING_PACKED: both vrings use the packed layout
+ *          (VirtIO 1.1 §2.7; virtio's own bit 34 does not fit this word)
  *   bit 29 RPMSG_VIRTIO_F_EVENT_IDX: VIRTIO_RING_F_EVENT_IDX (used_event/avail_event)
  * BUFSZ and CPUNAME need a config space (config_len >= 128) in the table;
  * the table writer adds one when it offers either bit. Without BUFSZ both
@@ -74,6 +76,10 @@
  * into an idle peer costs one notification; without it the rings use the
  * NO_INTERRUPT/NO_NOTIFY flags (set while the consumer drains, or while it
  * is not short of buffers).
+ * RING_PACKED is for native links only and is not in the default offer:
+ * both sides must offer it (config.features), a peer that does not gets
+ * split rings. The packed ring sits where the split ring would (it needs
+ * less room), so the layout is the same either way (docs/virtio.md).
  *
  * Talking to plain OpenAMP / Linux peers (wire-formats.md §4):
  *   rpmsg_virtio_layout_openamp(), .legacy = true, .features = RPMSG_F_NS
@@ -106,6 +112,20 @@ struct rpmsg_virtio_platform_ops {
     void (*wakeup)(void *plat);
     /* 0 while the peer is alive, -ENOTCONN once it is known dead. May be NULL. */
     int (*peer_alive)(void *plat);
+    /*
+     * Optional: wait() that also returns 1 as soon as ready(arg) holds. A
+     * waiter that spins may look at the ring itself instead of the doorbell
+     * alone, which the peer rings only after publishing: the message is seen
+     * one cache miss earlier. ready() is cheap and reads no lock. May be NULL.
+     */
+    int (*wait_ready)(void *plat, uint64_t deadline_ms, bool (*ready)(void *arg), void *arg);
+    /*
+     * Optional: true if this side's waits never sleep and watch the ring
+     * (wait_ready, poll mode). The transport then asks the peer for no
+     * notification of new messages: a kick would only cost the peer a write
+     * and this side a poll that finds nothing. May be NULL.
+     */
+    bool (*spins)(void *plat);
 };
 
 enum rpmsg_virtio_role {
@@ -117,6 +137,7 @@ enum rpmsg_virtio_role {
 
 #define RPMSG_VIRTIO_F_BUFSZ (1u << 2)
 #define RPMSG_VIRTIO_F_CPUNAME (1u << 3)
+#define RPMSG_VIRTIO_F_RING_PACKED (1u << 4)
 #define RPMSG_VIRTIO_F_EVENT_IDX (1u << 29)
 /* What a zeroed config offers (see rpmsg_virtio_config.features). */
 #define RPMSG_VIRTIO_F_DEFAULT \
@@ -288,6 +309,8 @@ enum rpmsg_virtio_fault {
     RPMSG_VIRTIO_FAULT_ADDR,     /* descriptor address/length outside the buffer pool */
     RPMSG_VIRTIO_FAULT_LEN,      /* length too small or beyond the buffer */
     RPMSG_VIRTIO_FAULT_DUP,      /* the same buffer handed out twice */
+    RPMSG_VIRTIO_FAULT_WRAP,     /* packed ring: a descriptor's AVAIL/USED bits no honest peer
+                                  * writes at that position (value: the flags) */
 };
 
 /* Why the link last went down (rpmsg_virtio_stats.last_down). */
@@ -351,6 +374,7 @@ struct rpmsg_virtio_vq {
     uint16_t last;     /* next entry to consume from the peer's ring */
     uint16_t shadow;   /* our producer idx */
     uint16_t kicked;   /* producer idx at the last notification decision */
+    bool packed;       /* this session uses the packed layout (vring_packed.c) */
     uint16_t nfree, free_head; /* host TX free list / remote TX spare list */
     uint32_t buf_size; /* negotiated buffer size of this direction */
     uint32_t buf_base; /* host: offset of this direction's first buffer */
@@ -382,6 +406,7 @@ struct rpmsg_virtio {
     uint8_t gen;        /* host: gen published last; remote: gen of the session */
     bool peer_dead;
     bool event_idx;
+    bool rx_spins;      /* ops->spins(): ask the peer for no RX notifications */
     bool tx_starved;
     bool up;
     uint32_t fault_pending; /* enum rpmsg_virtio_fault not yet acted on by poll() */

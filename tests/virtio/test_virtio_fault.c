@@ -274,17 +274,22 @@ static int hold_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
     return 0;
 }
 
-static void test_buffer_given_twice(void **state)
+/* The host's next descriptor on vring1 names the buffer at addr again. */
+static void split_again(struct fx *f, uint64_t addr)
 {
-    struct fx *f = *state;
     struct ring r1 = ring_of(&f->p, 1);
+    rogue_avail(&r1, 77, addr, 32);
+}
+
+static void given_twice(struct fx *f, void (*again)(struct fx *f, uint64_t addr))
+{
     f->re.cb = hold_cb;
     held = NULL;
     assert_int_equal(rpmsg_send(&f->he, "held", 4), 4);
     assert_true(rpmsg_poll(f->p.r) >= 1);
     assert_non_null(held);
     uint64_t addr = (uint64_t)((uint8_t *)held - RPMSG_HDR_SIZE - f->p.shm);
-    rogue_avail(&r1, 77, addr, 32);
+    again(f, addr);
     int r = rpmsg_poll(f->p.r);
     assert_int_equal(r, -EPROTO);
     assert_int_equal(vt_stats(f->p.remote).last_fault, RPMSG_VIRTIO_FAULT_DUP);
@@ -296,6 +301,130 @@ static void test_buffer_given_twice(void **state)
     assert_int_equal(rpmsg_send(&f->he, "ok", 2), 2);
     assert_true(tu_poll_idle(f->p.h, f->p.r) >= 1);
     assert_int_equal(tu_rec_count(&f->rr), 1);
+}
+
+static void test_buffer_given_twice(void **state)
+{
+    given_twice(*state, split_again);
+}
+
+/* ---- Packed rings (RPMSG_VIRTIO_F_RING_PACKED) ------------------------------ */
+
+static void expect_where(struct rpmsg_virtio *v, uint32_t vring, uint32_t entry, uint32_t value);
+
+#define PK_AVAIL 0x0080u
+#define PK_USED 0x8000u
+
+static int setup_packed(void **state)
+{
+    uint32_t feat = RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED;
+    struct vt_opts o = { .no_rx_thread = true, .hfeat = feat, .rfeat = feat };
+    return setup_with(state, &o);
+}
+
+/* What a rogue peer writes over slot i of packed vring q: flags last. */
+static void rogue_packed(struct vt_pair *p, int q, unsigned i, uint64_t addr, uint32_t len,
+                         uint16_t id, uint16_t flags)
+{
+    uint8_t *d = p->shm + p->layout.vring_da[q] + 16u * i;
+    put64(d, addr);
+    put32(d + 8, len);
+    put16(d + 12, id);
+    put16(d + 14, flags);
+}
+
+/* A used descriptor for a TX buffer the host never sent: nothing is out. */
+static void test_packed_used_nothing_out(void **state)
+{
+    struct fx *f = *state;
+    assert_true(f->p.host->vq[1].packed);
+    rogue_packed(&f->p, 1, 0, 0, 0, 0, PK_AVAIL | PK_USED);
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_WRAP);
+}
+
+/* AVAIL = the previous lap's, USED = this lap's: no device writes that. */
+static void test_packed_used_flags_out_of_turn(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 0, 0, f->p.layout.buf_offset, 16, 0, PK_USED);
+    int r = 0;
+    for (int i = 0; i < 4 && r != -EPROTO; i++)
+        r = rpmsg_poll(f->p.h);
+    assert_int_equal(r, -EPROTO);
+    /* where: the host's vring0 used entry 0, the flags it found */
+    expect_where(f->p.host, 0, 0, PK_USED);
+    assert_int_equal(vt_stats(f->p.host).last_fault, RPMSG_VIRTIO_FAULT_WRAP);
+    assert_int_equal(vt_wait_up(&f->p), 0);
+}
+
+static void test_packed_used_id_out_of_range(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 0, 0, f->p.layout.buf_offset, 16, 300, PK_AVAIL | PK_USED);
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_ID);
+}
+
+static void test_packed_used_len_too_big(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 0, 0, f->p.layout.buf_offset, 4096, 0, PK_AVAIL | PK_USED);
+    expect_fault_and_heal(f, f->p.h, f->p.host, RPMSG_VIRTIO_FAULT_LEN);
+}
+
+/* A host descriptor marked used this lap, where the remote reads next. */
+static void test_packed_avail_flags_out_of_turn(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 1, 0, f->p.layout.buf_offset, 16, 3, PK_AVAIL | PK_USED);
+    int r = 0;
+    for (int i = 0; i < 4 && r != -EPROTO; i++)
+        r = rpmsg_poll(f->p.r);
+    assert_int_equal(r, -EPROTO);
+    expect_where(f->p.remote, 1, 0, PK_AVAIL | PK_USED);
+    assert_int_equal(vt_stats(f->p.remote).last_fault, RPMSG_VIRTIO_FAULT_WRAP);
+    assert_int_equal(vt_wait_up(&f->p), 0);
+}
+
+static void test_packed_avail_id_out_of_range(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 1, 0, f->p.layout.buf_offset, 16, 300, PK_AVAIL);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ID);
+}
+
+static void test_packed_avail_addr_in_table(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 1, 0, 0x10, 16, 3, PK_AVAIL);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR);
+}
+
+static void test_packed_avail_addr_len_wraps(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 1, 0, f->p.layout.buf_offset + f->p.layout.pool_size - 8, 0xFFFFFFF0u, 3,
+                 PK_AVAIL);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR);
+}
+
+/* Slot 1 of vring1 (slot 0 carried the held message) names it again. */
+static void packed_again(struct fx *f, uint64_t addr)
+{
+    rogue_packed(&f->p, 1, 1, addr, 32, 77, PK_AVAIL);
+}
+
+static void test_packed_buffer_given_twice(void **state)
+{
+    given_twice(*state, packed_again);
+}
+
+/* The host's RX buffers (vring0) as the remote's TX path reads them. */
+static void test_packed_tx_avail_bad(void **state)
+{
+    struct fx *f = *state;
+    rogue_packed(&f->p, 0, 0, 0x10, 512, 0, PK_AVAIL | 0x2u);
+    assert_int_equal(rpmsg_trysend(&f->re, "x", 1), -EAGAIN);
+    expect_fault_and_heal(f, f->p.r, f->p.remote, RPMSG_VIRTIO_FAULT_ADDR);
 }
 
 /* ---- Where a fault was found ---------------------------------------------- */
@@ -474,8 +603,21 @@ struct chaos {
     struct vt_pair *p;
     struct rpmsg_endpoint *ept;
     bool stop; /* atomic */
+    bool packed; /* corrupter: the rings are packed */
     unsigned long ok;
 };
+
+/* Packed rings: ids, wrap flags (valid and invalid pairs) and event areas. */
+static void chaos_packed(struct ring *q, unsigned what, uint32_t s)
+{
+    uint8_t *d = q->desc + 16 * ((s >> 4) % q->num);
+    switch (what) {
+    case 0: put16(d + 14, (uint16_t)((s >> 3) & 0x8082u)); break;
+    case 1: put16(d + 12, (uint16_t)(s % 400)); break;
+    case 4: put32(q->desc + 16 * q->num + 4 * ((s >> 3) & 1), s); break;
+    default: put16(d + 14, (uint16_t)(s >> 7)); break;
+    }
+}
 
 static void *chaos_traffic(void *arg)
 {
@@ -503,7 +645,13 @@ static void *chaos_corrupter(void *arg)
         s = s * 1103515245u + 12345u;
         uint32_t x = s >> 8;
         struct ring *q = &r[x & 1];
-        switch ((x >> 1) % 8) {
+        unsigned what = (x >> 1) % 8;
+        if (c->packed && (what == 0 || what == 1 || what == 4 || what == 5)) {
+            chaos_packed(q, what, s);
+            usleep(50);
+            continue;
+        }
+        switch (what) {
         case 0: put16(q->avail + 2, (uint16_t)(s >> 3)); break;
         case 1: put16(q->used + 2, (uint16_t)(s >> 5)); break;
         case 2: put64(q->desc + 16 * ((s >> 4) % q->num), (uint64_t)s << (x % 40)); break;
@@ -522,14 +670,15 @@ static void *chaos_corrupter(void *arg)
     return NULL;
 }
 
-static void test_chaos(void **state)
+static void chaos_run(bool packed)
 {
-    (void)state;
     tu_event_init(&destroyed_ev);
     int me;
     assert_int_equal(rpmsg_register_callback(&me, NULL, destroyed, NULL, NULL), 0);
     struct vt_pair p;
-    assert_int_equal(vt_pair_open(&p, NULL), 0);
+    uint32_t feat = packed ? RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED : 0;
+    struct vt_opts o = { .hfeat = feat, .rfeat = feat };
+    assert_int_equal(vt_pair_open(&p, &o), 0);
     assert_int_equal(vt_wait_up(&p), 0);
     struct rpmsg_endpoint he, re;
     struct tu_rec hr, rr;
@@ -537,7 +686,8 @@ static void test_chaos(void **state)
     tu_rec_init(&rr);
     assert_int_equal(tu_ept_create(&he, p.h, NULL, 0x900, 0x901, tu_rec_cb, NULL, &hr), 0);
     assert_int_equal(tu_ept_create(&re, p.r, NULL, 0x901, 0x900, tu_rec_cb, NULL, &rr), 0);
-    struct chaos ch = { .p = &p, .ept = &he }, cr = { .p = &p, .ept = &re }, cc = { .p = &p };
+    struct chaos ch = { .p = &p, .ept = &he }, cr = { .p = &p, .ept = &re },
+                 cc = { .p = &p, .packed = packed };
     struct tu_thread t1, t2, t3;
     assert_int_equal(tu_thread_start(&t1, chaos_traffic, &ch), 0);
     assert_int_equal(tu_thread_start(&t2, chaos_traffic, &cr), 0);
@@ -568,6 +718,18 @@ static void test_chaos(void **state)
     tu_event_deinit(&destroyed_ev);
 }
 
+static void test_chaos(void **state)
+{
+    (void)state;
+    chaos_run(false);
+}
+
+static void test_chaos_packed(void **state)
+{
+    (void)state;
+    chaos_run(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,8 +752,19 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_openamp_host_fault_remote_restarts, setup_openamp,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_packed_used_nothing_out, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_used_flags_out_of_turn, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_used_id_out_of_range, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_used_len_too_big, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_avail_flags_out_of_turn, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_avail_id_out_of_range, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_avail_addr_in_table, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_avail_addr_len_wraps, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_buffer_given_twice, setup_packed, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_tx_avail_bad, setup_packed, teardown),
         cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_chaos),
+        cmocka_unit_test(test_chaos_packed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

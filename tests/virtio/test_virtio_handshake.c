@@ -46,8 +46,8 @@ static void check_pair(const struct vt_opts *o, uint32_t want_feat, uint32_t h2r
     struct vt_pair p;
     assert_int_equal(vt_pair_open(&p, o), 0);
     assert_int_equal(vt_wait_up(&p), 0);
-    assert_int_equal(rpmsg_get_features(p.h), want_feat);
-    assert_int_equal(rpmsg_get_features(p.r), want_feat);
+    assert_int_equal(vt_features(p.h), want_feat);
+    assert_int_equal(vt_features(p.r), want_feat);
     struct rpmsg_endpoint he = { 0 }, re = { 0 };
     assert_int_equal(rpmsg_create_ept(&he, p.h, NULL, 100, 200, NULL, NULL), 0);
     assert_int_equal(rpmsg_create_ept(&re, p.r, NULL, 200, 100, NULL, NULL), 0);

@@ -24,7 +24,7 @@ static void test_two_phase(void **state)
     struct vt_pair p;
     assert_int_equal(vt_pair_open(&p, NULL), 0);
     assert_int_equal(vt_wait_up(&p), 0);
-    assert_true(rpmsg_get_features(p.h) & RPMSG_F_ACK);
+    assert_true(vt_features(p.h) & RPMSG_F_ACK);
     struct rpmsg_endpoint he, re;
     struct tu_rec hr, rr;
     tu_rec_init(&hr);
@@ -59,7 +59,7 @@ static void test_first_message_binding(void **state)
     struct vt_opts o = { .hfeat = RPMSG_F_NS };
     assert_int_equal(vt_pair_open(&p, &o), 0);
     assert_int_equal(vt_wait_up(&p), 0);
-    assert_int_equal(rpmsg_get_features(p.r), RPMSG_F_NS);
+    assert_int_equal(vt_features(p.r), RPMSG_F_NS);
     struct rpmsg_endpoint he, re;
     struct tu_rec hr, rr;
     tu_rec_init(&hr);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "mp_stream.inc"
+#include "rpmsg/rpmsg_virtio.h"
 #include "testutil.h"
 
 static pid_t child;
@@ -37,7 +38,7 @@ static unsigned count_per_dir(void)
     return e ? (unsigned)strtoul(e, NULL, 0) : tu_soak(500000u);
 }
 
-static void run_pair(bool nocopy, int wait_mode)
+static void run_pair(bool nocopy, int wait_mode, uint32_t features)
 {
     static int seq;
     char spec[96];
@@ -50,7 +51,7 @@ static void run_pair(bool nocopy, int wait_mode)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         struct rpmsg_link_config cfg = { .spec = spec, .role = RPMSG_LINK_REMOTE,
                                          .side = RPMSG_LINK_ATTACH, .wait = wait_mode,
-                                         .cpuname = "remote" };
+                                         .cpuname = "remote", .features = features };
         struct rpmsg_link *link;
         int r = rpmsg_link_open(&link, &cfg);
         if (!r)
@@ -69,12 +70,14 @@ static void run_pair(bool nocopy, int wait_mode)
 
     struct rpmsg_link_config cfg = { .spec = spec, .role = RPMSG_LINK_HOST,
                                      .side = RPMSG_LINK_CREATE, .wait = wait_mode,
-                                     .cpuname = "host" };
+                                     .cpuname = "host", .features = features };
     struct rpmsg_link *link;
     int r = rpmsg_link_open(&link, &cfg);
     assert_int_equal(r, 0);
     assert_int_equal(rpmsg_link_wait_up(link, 10000), 0);
     assert_string_equal(rpmsg_get_cpuname(rpmsg_link_device(link)), "remote");
+    assert_int_equal(rpmsg_get_features(rpmsg_link_device(link)) & RPMSG_VIRTIO_F_RING_PACKED,
+                     features & RPMSG_VIRTIO_F_RING_PACKED);
     struct mp_stream_result res;
     r = mp_stream_run(link, 0, count, nocopy, &res);
     rpmsg_link_close(link);
@@ -94,13 +97,26 @@ static void run_pair(bool nocopy, int wait_mode)
 static void test_copy_adaptive(void **state)
 {
     (void)state;
-    run_pair(false, RPMSG_LINK_ADAPTIVE);
+    run_pair(false, RPMSG_LINK_ADAPTIVE, 0);
 }
 
 static void test_nocopy_interrupt(void **state)
 {
     (void)state;
-    run_pair(true, RPMSG_LINK_INTERRUPT);
+    run_pair(true, RPMSG_LINK_INTERRUPT, 0);
+}
+
+/* Both over packed rings: the same checks through real shared memory. */
+static void test_packed_copy_adaptive(void **state)
+{
+    (void)state;
+    run_pair(false, RPMSG_LINK_ADAPTIVE, RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED);
+}
+
+static void test_packed_nocopy_poll(void **state)
+{
+    (void)state;
+    run_pair(true, RPMSG_LINK_POLL, RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED);
 }
 
 static int teardown(void **state)
@@ -116,6 +132,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_copy_adaptive, teardown),
         cmocka_unit_test_teardown(test_nocopy_interrupt, teardown),
+        cmocka_unit_test_teardown(test_packed_copy_adaptive, teardown),
+        cmocka_unit_test_teardown(test_packed_nocopy_poll, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,12 +110,26 @@ static bool rung(struct rpmsg_linux_doorbell *db, uint32_t seen, memory_order mo
     return true;
 }
 
-static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t deadline_ms)
+/* What a spin watches besides the bell (rpmsg_linux_db_wait_ready). */
+struct watch {
+    bool (*ready)(void *);
+    void *arg;
+};
+
+static bool watched(const struct watch *w)
+{
+    return w->ready && w->ready(w->arg);
+}
+
+static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t deadline_ms,
+                         const struct watch *w)
 {
     for (unsigned i = 1;; i++) {
         rpmsg_linux_cpu_relax();
         if (rung(db, seen, memory_order_acquire))
             return 0;
+        if (watched(w))
+            return 1;
         /* Reading the clock costs ~20-50 ns; checking it every 256 pauses keeps
          * it out of the latency while still honouring the deadline. */
         if ((i & 255) == 0 && deadline_ms != RPMSG_FOREVER && rpmsg_time_ms() >= deadline_ms)
@@ -123,15 +137,19 @@ static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_
     }
 }
 
-static bool spin_for_ns(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t budget_ns)
+/* 0 rung, 1 ready, -ETIMEDOUT the budget ran out. */
+static int spin_for_ns(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t budget_ns,
+                       const struct watch *w)
 {
     uint64_t end = rpmsg_linux_now_ns() + budget_ns;
     for (unsigned i = 1;; i++) {
         rpmsg_linux_cpu_relax();
         if (rung(db, seen, memory_order_acquire))
-            return true;
+            return 0;
+        if (watched(w))
+            return 1;
         if ((i & 15) == 0 && rpmsg_linux_now_ns() >= end)
-            return false;
+            return -ETIMEDOUT;
     }
 }
 
@@ -166,22 +184,24 @@ static int sleep_until(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t 
     }
 }
 
-int rpmsg_linux_db_wait(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin)
+int rpmsg_linux_db_wait_ready(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin,
+                              bool (*ready)(void *), void *arg)
 {
+    const struct watch w = { ready, arg };
     uint32_t seen = atomic_load_explicit(&db->seen, memory_order_relaxed);
     if (rung(db, seen, memory_order_acquire))
         return 0;
     switch (db->mode) {
     case RPMSG_LINUX_POLL:
-        return spin_until_ms(db, seen, deadline_ms);
+        return spin_until_ms(db, seen, deadline_ms, &w);
     case RPMSG_LINUX_ADAPTIVE:
         if (spin) {
             uint64_t budget = spin_budget(db);
             if (budget) {
-                bool caught = spin_for_ns(db, seen, budget);
-                spin_outcome(db, caught);
-                if (caught)
-                    return 0;
+                int caught = spin_for_ns(db, seen, budget, &w);
+                spin_outcome(db, caught >= 0);
+                if (caught >= 0)
+                    return caught;
             }
         }
         break;
@@ -190,4 +210,9 @@ int rpmsg_linux_db_wait(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, b
         break;
     }
     return sleep_until(db, seen, deadline_ms);
+}
+
+int rpmsg_linux_db_wait(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin)
+{
+    return rpmsg_linux_db_wait_ready(db, deadline_ms, spin, NULL, NULL);
 }

@@ -88,7 +88,7 @@ static int native_notify(void *plat, uint32_t notifyid)
     return 0;
 }
 
-static int native_wait(void *plat, uint64_t deadline_ms)
+static int native_wait_ready(void *plat, uint64_t deadline_ms, bool (*ready)(void *), void *arg)
 {
     struct rpmsg_linux_plat *p = plat;
     for (bool first = true;; first = false) {
@@ -98,7 +98,7 @@ static int native_wait(void *plat, uint64_t deadline_ms)
             if (slice < d)
                 d = slice;
         }
-        int r = rpmsg_linux_db_wait(&p->db, d, first);
+        int r = rpmsg_linux_db_wait_ready(&p->db, d, first, ready, arg);
         if (r != -ETIMEDOUT)
             return r;
         if (deadline_ms != RPMSG_FOREVER && rpmsg_time_ms() >= deadline_ms)
@@ -106,6 +106,17 @@ static int native_wait(void *plat, uint64_t deadline_ms)
         if (native_check(p, true) < 0 && !atomic_exchange(&p->dead_reported, true))
             return 0; /* the caller learns why from peer_alive() */
     }
+}
+
+static int native_wait(void *plat, uint64_t deadline_ms)
+{
+    return native_wait_ready(plat, deadline_ms, NULL, NULL);
+}
+
+static bool native_spins(void *plat)
+{
+    struct rpmsg_linux_plat *p = plat;
+    return p->db.mode == RPMSG_LINUX_POLL;
 }
 
 static void native_wakeup(void *plat)
@@ -119,6 +130,8 @@ static const struct rpmsg_virtio_platform_ops native_ops = {
     .wait = native_wait,
     .wakeup = native_wakeup,
     .peer_alive = native_alive,
+    .wait_ready = native_wait_ready,
+    .spins = native_spins,
 };
 
 int rpmsg_linux_open(struct rpmsg_linux_link *link, const struct rpmsg_linux_config *cfg)

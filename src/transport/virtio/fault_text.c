@@ -13,6 +13,7 @@ static const char *const what[] = {
     [RPMSG_VIRTIO_FAULT_ADDR] = "descriptor address outside the buffer pool",
     [RPMSG_VIRTIO_FAULT_LEN] = "length too small or beyond the buffer",
     [RPMSG_VIRTIO_FAULT_DUP] = "the same buffer handed out twice",
+    [RPMSG_VIRTIO_FAULT_WRAP] = "packed descriptor with wrap flags out of turn",
 };
 
 /* What the value of a fault is, by fault. */
@@ -20,6 +21,7 @@ static const char *value_name(uint32_t fault)
 {
     switch (fault) {
     case RPMSG_VIRTIO_FAULT_IDX: return "idx";
+    case RPMSG_VIRTIO_FAULT_WRAP: return "flags";
     case RPMSG_VIRTIO_FAULT_FEATURES: return "features";
     case RPMSG_VIRTIO_FAULT_CONFIG: return "size";
     default: return "id";

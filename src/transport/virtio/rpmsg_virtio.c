@@ -169,6 +169,18 @@ static int read_table(struct rpmsg_virtio *vd)
 
 /* ---- Link state --------------------------------------------------------- */
 
+/* The session this side is up in still stands, as far as the region says.
+ * Read by the RX context, which alone changes the link state (no lock). */
+static bool session_intact(const struct rpmsg_virtio *vd)
+{
+    uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
+    if (vd_host(vd))
+        return vd_legacy(vd) ? !(st & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
+                             : vw_ld8_acq(vd->vdev + VDEV_ACK) == vd->gen;
+    return (st & RPMSG_VIRTIO_STATUS_DRIVER_OK) &&
+           (vd_legacy(vd) || vw_ld8_acq(vd->vdev + VDEV_GEN) == vd->gen);
+}
+
 /* Leaves the session for why (enum rpmsg_virtio_down). Lock held. True if
  * the core must hear link_down. */
 static bool go_down(struct rpmsg_virtio *vd, uint32_t why)
@@ -214,6 +226,13 @@ static void host_publish(struct rpmsg_virtio *vd)
     vw_st8_rel(vd->vdev + VDEV_GEN, vd->gen);
 }
 
+/* Both vrings of a session are split or both packed, as negotiated. */
+static void use_layout(struct rpmsg_virtio *vd, uint32_t neg)
+{
+    for (int i = 0; i < 2; i++)
+        vd->vq[i].packed = (neg & RPMSG_VIRTIO_F_RING_PACKED) != 0;
+}
+
 /* Host: the remote is ready (acked, or legacy). Lock held. True if now up. */
 static bool host_negotiate(struct rpmsg_virtio *vd)
 {
@@ -228,6 +247,7 @@ static bool host_negotiate(struct rpmsg_virtio *vd)
         }
     }
     vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
+    use_layout(vd, neg);
     for (int i = 0; i < 2; i++)
         rpmsg_vring_clear(&vd->vq[i]);
     if (rpmsg_virtio_host_bufs_up(vd, s0, s1)) {
@@ -275,6 +295,7 @@ static bool remote_negotiate(struct rpmsg_virtio *vd)
     else
         memcpy(vd->peer_name, vd->peer_default, RPMSG_CPUNAME_SIZE);
     vd->event_idx = (neg & RPMSG_VIRTIO_F_EVENT_IDX) != 0;
+    use_layout(vd, neg);
     vd->negotiated = neg;
     rpmsg_virtio_remote_bufs_up(vd, s0, s1);
     return true;
@@ -362,8 +383,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
             }
             break;
         case VS_UP:
-            if (vd_legacy(vd) ? (vw_ld8_acq(vd->vdev + VDEV_STATUS) & RPMSG_VIRTIO_STATUS_NEEDS_RESET)
-                           : vw_ld8_acq(vd->vdev + VDEV_ACK) != vd->gen) {
+            if (!session_intact(vd)) {
                 /* The remote restarted or gave up on this session. */
                 *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
                 host_publish(vd);
@@ -411,9 +431,7 @@ static void step(struct rpmsg_virtio *vd, bool *down, bool *up, bool *kick)
         }
         break;
     case VS_UP: {
-        uint8_t st = vw_ld8_acq(vd->vdev + VDEV_STATUS);
-        uint8_t g = vw_ld8_acq(vd->vdev + VDEV_GEN);
-        if (!(st & RPMSG_VIRTIO_STATUS_DRIVER_OK) || (!vd_legacy(vd) && g != vd->gen)) {
+        if (!session_intact(vd)) {
             /* The host reset the device. */
             *down |= go_down(vd, RPMSG_VIRTIO_DOWN_CLOSED);
             vd->state = VS_WAIT_GEN;
@@ -467,12 +485,41 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
     }
 }
 
+/* The data path's poll, then a fault it found acted on; plus drained. */
+static int data_poll_checked(struct rpmsg_virtio *vd, int drained)
+{
+    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
+
+    /* A fault found while receiving (or by another thread's send). Looked
+     * at without the lock first: faults are rare, and this lock round was
+     * a sixth of the lock rounds per message. One set by a send just after
+     * the look is not lost: that send wakes this context, which polls. */
+    if (!__atomic_load_n(&vd->fault_pending, __ATOMIC_RELAXED))
+        return n + drained;
+    rpmsg_mutex_lock(&vd->lock);
+    bool faulted = vd->fault_pending != 0;
+    bool down = faulted && fault_locked(vd);
+    rpmsg_mutex_unlock(&vd->lock);
+    if (!faulted)
+        return n + drained;
+    if (down)
+        rpmsg_device_link_down(&vd->rdev);
+    rpmsg_virtio_kick(vd, my_vq(vd));
+    return -EPROTO;
+}
+
 int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     int alive = vd->ops->peer_alive ? vd->ops->peer_alive(vd->plat) : 0;
     bool down = false, up = false, kick = false;
     int ret = 0;
+
+    /* Up, nothing found and nothing changed: the link-state round below
+     * would do nothing, and it was one of the two lock rounds per poll. */
+    if (alive == 0 && vd->state == VS_UP && vd->up && !vd->peer_dead &&
+        !__atomic_load_n(&vd->fault_pending, __ATOMIC_RELAXED) && session_intact(vd))
+        return data_poll_checked(vd, 0);
 
     /* A peer that closed or died may have published messages just before:
      * they were sent, so they are delivered before the link goes down. The
@@ -518,37 +565,25 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     if (ret)
         return ret;
 
-    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
-
-    /* A fault found while receiving (or by another thread's send). Looked
-     * at without the lock first: faults are rare, and this lock round was
-     * a sixth of the lock rounds per message. One set by a send just after
-     * the look is not lost: that send wakes this context, which polls. */
-    if (!__atomic_load_n(&vd->fault_pending, __ATOMIC_RELAXED))
-        return n + (drained > 0 ? drained : 0);
-    rpmsg_mutex_lock(&vd->lock);
-    bool faulted = vd->fault_pending != 0;
-    down = faulted && fault_locked(vd);
-    rpmsg_mutex_unlock(&vd->lock);
-    if (!faulted)
-        return n + (drained > 0 ? drained : 0);
-    if (down)
-        rpmsg_device_link_down(rdev);
-    rpmsg_virtio_kick(vd, my_vq(vd));
-    return -EPROTO;
+    return data_poll_checked(vd, drained > 0 ? drained : 0);
 }
 
 int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
-    int r = vd->ops->wait(vd->plat, deadline_ms);
+    int r = vd->ops->wait_ready ? vd->ops->wait_ready(vd->plat, deadline_ms, rpmsg_virtio_rx_ready, vd)
+                                : vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
     /* Under the lock, as get_stats copies the whole struct. A kick may mean
      * TX buffers are back: a send waiting on the RX context with every
      * backlog slot taken does not poll, so it must hear of them here. */
     rpmsg_mutex_lock(&vd->lock);
-    vd->stats.notify_received++;
+    /* 1: a message seen on the ring, not a kick. The TX side is looked at
+     * all the same: such a send does not poll, and its wait would return
+     * at once, again and again, while that message waits. */
+    if (r != 1)
+        vd->stats.notify_received++;
     bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (tx_done)
@@ -609,6 +644,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
     memset(vd, 0, sizeof(*vd));
     vd->ops = cfg->ops;
     vd->plat = cfg->plat;
+    vd->rx_spins = cfg->ops->wait_ready && cfg->ops->spins && cfg->ops->spins(cfg->plat);
     vd->role = cfg->role;
     vd->writer = (cfg->role == RPMSG_VIRTIO_REMOTE) == cfg->remote_writes_table;
     vd->legacy = cfg->legacy;

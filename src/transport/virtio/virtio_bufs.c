@@ -35,7 +35,9 @@ void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason, int vring, uin
      * in the entry just read. */
     uint16_t last = vring < 0 ? 0 : vd->vq[vring].last;
     vd->stats.last_fault_entry = vring < 0 ? 0
-                                 : reason == RPMSG_VIRTIO_FAULT_IDX ? last : (uint16_t)(last - 1);
+                                 : reason == RPMSG_VIRTIO_FAULT_IDX || reason == RPMSG_VIRTIO_FAULT_WRAP
+                                     ? last
+                                     : (uint16_t)(last - 1);
     /* Atomic: poll() looks at it without the lock (rpmsg_virtio_op_poll). */
     if (!vd->fault_pending)
         __atomic_store_n(&vd->fault_pending, reason, __ATOMIC_RELAXED);
@@ -58,6 +60,13 @@ static bool decide(struct rpmsg_virtio *vd, bool need)
     else
         vd->stats.notify_suppressed++;
     return need;
+}
+
+/* What a ring that returned -EPROTO found: an index ran ahead (split), or
+ * a descriptor's wrap bits were out of turn (packed). */
+static uint32_t ring_fault(const struct rpmsg_virtio_vq *vq)
+{
+    return vq->packed ? RPMSG_VIRTIO_FAULT_WRAP : RPMSG_VIRTIO_FAULT_IDX;
 }
 
 /* The kick itself goes after the unlock, with the id read under the lock:
@@ -142,6 +151,8 @@ static int host_id(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *
     return (int)(off / vq->stride);
 }
 
+static void rx_notify(struct rpmsg_virtio *vd, bool on);
+
 /* ---- Session start and end --------------------------------------------- */
 
 void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
@@ -204,7 +215,7 @@ int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
             tx->free_head = (uint16_t)id;
             tx->nfree++;
         }
-    rpmsg_vring_drv_intr(rx, vd->event_idx, true);
+    rx_notify(vd, true);
     rpmsg_vring_drv_intr(tx, vd->event_idx, false);
     vd->tx_starved = false;
     return 0;
@@ -224,7 +235,7 @@ void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t 
     }
     /* TX buffers the host returns: only interesting while starved. */
     rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
-    rpmsg_vring_dev_notify(&vd->vq[VQ_TX_HOST], vd->event_idx, true);
+    rx_notify(vd, true);
     vd->tx_starved = false;
 }
 
@@ -241,7 +252,7 @@ static int host_reclaim(struct rpmsg_virtio *vd)
         if (r == 0)
             break;
         if (r < 0) {
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, VQ_TX_HOST, id);
+            rpmsg_virtio_fault(vd, ring_fault(vq), VQ_TX_HOST, id);
             break;
         }
         if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
@@ -411,7 +422,7 @@ static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     int r = rpmsg_vring_drv_get_used(vq, &id, &ulen);
     if (r <= 0) {
         if (r < 0)
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, VQ_RX_HOST, id);
+            rpmsg_virtio_fault(vd, ring_fault(vq), VQ_RX_HOST, id);
         return NULL;
     }
     if (id >= vq->num || vq->slot[id].state != SLOT_PEER) {
@@ -445,7 +456,7 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     int r = rpmsg_vring_dev_get_avail(vq, &id);
     if (r <= 0) {
         if (r < 0)
-            rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_IDX, qi, id);
+            rpmsg_virtio_fault(vd, ring_fault(vq), qi, id);
         return NULL;
     }
     if (id >= vq->num || vq->slot[id].state != SLOT_IDLE) {
@@ -622,9 +633,11 @@ static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     return remote_take(vd, vq, vq->buf_size, false, len, SLOT_HELD);
 }
 
-/* Asks for (or against) notifications of new RX messages; lock held. */
+/* Asks for (or against) notifications of new RX messages; lock held. A
+ * side that spins on the ring asks for none. */
 static void rx_notify(struct rpmsg_virtio *vd, bool on)
 {
+    on = on && !vd->rx_spins;
     if (vd_host(vd))
         rpmsg_vring_drv_intr(&vd->vq[VQ_RX_HOST], vd->event_idx, on);
     else
@@ -636,6 +649,12 @@ static bool rx_pending(struct rpmsg_virtio *vd)
     if (vd_host(vd))
         return rpmsg_vring_drv_pending(&vd->vq[VQ_RX_HOST]);
     return rpmsg_vring_dev_pending(&vd->vq[VQ_TX_HOST]);
+}
+
+bool rpmsg_virtio_rx_ready(void *arg)
+{
+    struct rpmsg_virtio *vd = arg;
+    return vd->up && rx_pending(vd);
 }
 
 int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)

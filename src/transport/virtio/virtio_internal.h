@@ -81,6 +81,10 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
  * (rpmsg_device_tx_done). Lock held.
  */
 bool rpmsg_virtio_tx_back(struct rpmsg_virtio *vd);
+/* Has the peer published a message? For a spinning wait (wait_ready): on
+ * the RX context, which alone moves the RX ring's consumer side, so no lock.
+ * arg: the struct rpmsg_virtio. */
+bool rpmsg_virtio_rx_ready(void *arg);
 /* Rings the peer for vring i (counts it). Lock not held. */
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i);
 

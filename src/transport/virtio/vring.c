@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vring.h"
+#include "vring_packed.h"
 #include "virtio_wire.h"
 
 size_t rpmsg_vring_avail_off(uint32_t num)
@@ -51,6 +52,7 @@ void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, u
     vq->desc = shm + da;
     vq->avail = vq->desc + rpmsg_vring_avail_off(num);
     vq->used = vq->desc + rpmsg_vring_used_at(da, num, align);
+    vq->packed = false; /* until a session negotiates it */
     vq->last = vq->shadow = vq->kicked = 0;
 }
 
@@ -86,13 +88,12 @@ static uint8_t *avail_event(const struct rpmsg_virtio_vq *vq)
 void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr, uint32_t len,
                          uint16_t flags)
 {
+    if (vq->packed) {
+        rpmsg_pring_drv_add(vq, id, addr, len, flags);
+        return;
+    }
     uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
-    if (vq->base_word)
-        addr += vw_ld64(vq->base_word);
-    /* Two halves: a vring may sit at 4 mod 8 (NuttX's simulator). */
-    vw_st32(d, (uint32_t)addr);
-    vw_st32(d + 4, (uint32_t)(addr >> 32));
-    vw_st32(d + 8, len);
+    rpmsg_vring_put_buf(vq, d, addr, len);
     vw_st16(d + 12, flags);
     vw_st16(d + 14, 0);
     vw_st16(avail_ring(vq, vq->shadow), id);
@@ -101,11 +102,15 @@ void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr,
 
 void rpmsg_vring_drv_publish(struct rpmsg_virtio_vq *vq)
 {
+    if (vq->packed)
+        return; /* each descriptor's flags published it */
     vw_st16_rel(vq->avail + 2, vq->shadow);
 }
 
 bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
 {
+    if (vq->packed)
+        return rpmsg_pring_drv_need_kick(vq, event_idx);
     uint16_t old_idx = vq->kicked, new_idx = vq->shadow;
     vq->kicked = new_idx;
     if (old_idx == new_idx)
@@ -118,6 +123,8 @@ bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
 
 int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len)
 {
+    if (vq->packed)
+        return rpmsg_pring_drv_get_used(vq, id, len);
     uint16_t idx = vw_ld16_acq(vq->used + 2);
     if (idx == vq->last)
         return 0;
@@ -134,6 +141,10 @@ int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t 
 
 void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 {
+    if (vq->packed) {
+        rpmsg_pring_drv_intr(vq, event_idx, on);
+        return;
+    }
     if (event_idx)
         /* "Off" parks the event index just behind: it is crossed again
          * only after 65536 entries, which costs one spurious kick. */
@@ -151,6 +162,8 @@ void rpmsg_vring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n)
 
 bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
 {
+    if (vq->packed)
+        return rpmsg_pring_drv_pending(vq);
     return vw_ld16_acq(vq->used + 2) != vq->last;
 }
 
@@ -158,6 +171,8 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
 
 int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
 {
+    if (vq->packed)
+        return rpmsg_pring_dev_get_avail(vq, id);
     uint16_t idx = vw_ld16_acq(vq->avail + 2);
     if (idx == vq->last)
         return 0;
@@ -173,16 +188,21 @@ int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
 void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
                                uint32_t *len, uint16_t *flags)
 {
+    if (vq->packed) {
+        rpmsg_pring_dev_read_desc(vq, addr, len, flags);
+        return;
+    }
     const uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
-    uint64_t a = vw_ld32(d) | (uint64_t)vw_ld32(d + 4) << 32;
-    /* Below the base wraps to a huge offset, which the caller refuses. */
-    *addr = vq->base_word ? a - vw_ld64(vq->base_word) : a;
-    *len = vw_ld32(d + 8);
+    rpmsg_vring_get_buf(vq, d, addr, len);
     *flags = vw_ld16(d + 12);
 }
 
 void rpmsg_vring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t len)
 {
+    if (vq->packed) {
+        rpmsg_pring_dev_put_used(vq, id, len);
+        return;
+    }
     uint8_t *e = used_elem(vq, vq->shadow);
     vw_st32(e, id);
     vw_st32(e + 4, len);
@@ -191,11 +211,15 @@ void rpmsg_vring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t 
 
 void rpmsg_vring_dev_publish(struct rpmsg_virtio_vq *vq)
 {
+    if (vq->packed)
+        return;
     vw_st16_rel(vq->used + 2, vq->shadow);
 }
 
 bool rpmsg_vring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
 {
+    if (vq->packed)
+        return rpmsg_pring_dev_need_kick(vq, event_idx);
     uint16_t old_idx = vq->kicked, new_idx = vq->shadow;
     vq->kicked = new_idx;
     if (old_idx == new_idx)
@@ -208,6 +232,10 @@ bool rpmsg_vring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
 
 void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 {
+    if (vq->packed) {
+        rpmsg_pring_dev_notify(vq, event_idx, on);
+        return;
+    }
     if (event_idx)
         vw_st16(avail_event(vq), on ? vq->last : (uint16_t)(vq->last - 1));
     else
@@ -223,5 +251,7 @@ void rpmsg_vring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n)
 
 bool rpmsg_vring_dev_pending(const struct rpmsg_virtio_vq *vq)
 {
+    if (vq->packed)
+        return rpmsg_pring_dev_pending(vq);
     return vw_ld16_acq(vq->avail + 2) != vq->last;
 }

@@ -1,6 +1,7 @@
 /*
  * Split virtqueue ("legacy" layout used by remoteproc, wire-formats.md §3),
- * seen from either side. These functions only move indices and entries; the
+ * seen from either side; each call goes to vring_packed.c instead when the
+ * session negotiated the packed layout (vq->packed). These functions only move indices and entries; the
  * caller owns the bookkeeping of which descriptor is where and validates ids,
  * addresses and lengths against it. Each returns what it read from the peer
  * in locals; nothing here dereferences an address taken from the ring.
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "rpmsg/rpmsg_virtio.h"
+#include "virtio_wire.h"
 
 #define VRING_DESC_F_NEXT 1u
 #define VRING_DESC_F_WRITE 2u
@@ -35,6 +37,30 @@ void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, u
                         uint32_t align, uint32_t notifyid);
 /* Zeroes the whole vring in shared memory and the local indices. */
 void rpmsg_vring_clear(struct rpmsg_virtio_vq *vq);
+
+/*
+ * A descriptor's address and length, the same in both layouts: the address
+ * in two 32-bit halves (a vring may sit at 4 mod 8: NuttX's simulator),
+ * relative to the base word when the layout has one. Below the base, a read
+ * address wraps to a huge offset, which the caller refuses.
+ */
+static inline void rpmsg_vring_put_buf(const struct rpmsg_virtio_vq *vq, uint8_t *d,
+                                       uint64_t addr, uint32_t len)
+{
+    if (vq->base_word)
+        addr += vw_ld64(vq->base_word);
+    vw_st32(d, (uint32_t)addr);
+    vw_st32(d + 4, (uint32_t)(addr >> 32));
+    vw_st32(d + 8, len);
+}
+
+static inline void rpmsg_vring_get_buf(const struct rpmsg_virtio_vq *vq, const uint8_t *d,
+                                       uint64_t *addr, uint32_t *len)
+{
+    uint64_t a = vw_ld32(d) | (uint64_t)vw_ld32(d + 4) << 32;
+    *addr = vq->base_word ? a - vw_ld64(vq->base_word) : a;
+    *len = vw_ld32(d + 8);
+}
 
 /* virtio's vring_need_event(): did the producer move past the consumer's event index? */
 static inline bool rpmsg_vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
