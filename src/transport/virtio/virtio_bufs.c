@@ -284,6 +284,8 @@ static int host_reclaim(struct rpmsg_virtio *vd)
  * peer of ours holds at most RPMSG_HOLD_MAX receive buffers for its
  * applications, so at least num - RPMSG_HOLD_MAX come back by themselves.
  * Smaller rings, or no event index, wake at the first buffer as before.
+ * A packed ring asks the same through its descriptor event (an offset and
+ * wrap n positions on) instead of the split ring's event index.
  */
 static uint16_t tx_wake_batch(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
 {

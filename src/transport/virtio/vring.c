@@ -156,6 +156,10 @@ void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 
 void rpmsg_vring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n)
 {
+    if (vq->packed) {
+        rpmsg_pring_drv_intr_after(vq, n);
+        return;
+    }
     vw_st16(used_event(vq), (uint16_t)(vq->last + n - 1));
     vw_fence(); /* as rpmsg_vring_drv_intr */
 }
@@ -245,6 +249,10 @@ void rpmsg_vring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 
 void rpmsg_vring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n)
 {
+    if (vq->packed) {
+        rpmsg_pring_dev_notify_after(vq, n);
+        return;
+    }
     vw_st16(avail_event(vq), (uint16_t)(vq->last + n - 1));
     vw_fence(); /* as rpmsg_vring_dev_notify */
 }

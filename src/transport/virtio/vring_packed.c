@@ -130,6 +130,11 @@ void rpmsg_pring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
     ask(vq, drv_event(vq), event_idx, on, vq->last);
 }
 
+void rpmsg_pring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n)
+{
+    ask(vq, drv_event(vq), true, true, (uint16_t)(vq->last + n - 1));
+}
+
 bool rpmsg_pring_drv_pending(const struct rpmsg_virtio_vq *vq)
 {
     uint16_t flags = vw_ld16_acq(slot_at(vq, vq->last) + 14);
@@ -184,6 +189,11 @@ bool rpmsg_pring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx)
 void rpmsg_pring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 {
     ask(vq, dev_event(vq), event_idx, on, vq->last);
+}
+
+void rpmsg_pring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n)
+{
+    ask(vq, dev_event(vq), true, true, (uint16_t)(vq->last + n - 1));
 }
 
 bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq)

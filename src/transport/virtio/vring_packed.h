@@ -41,6 +41,8 @@ bool rpmsg_pring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
  * outstanding. */
 int rpmsg_pring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len);
 void rpmsg_pring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
+/* With event_idx: a notification once the device has used n more descriptors. */
+void rpmsg_pring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 bool rpmsg_pring_drv_pending(const struct rpmsg_virtio_vq *vq);
 
 /* 1 (*id set, unchecked), 0 none; -EPROTO with *id = the flags if the slot's
@@ -52,6 +54,8 @@ void rpmsg_pring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint64_t *addr,
 void rpmsg_pring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t len);
 bool rpmsg_pring_dev_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
 void rpmsg_pring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
+/* With event_idx: a notification once the driver has made n more available. */
+void rpmsg_pring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq);
 
 #endif
