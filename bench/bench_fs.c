@@ -101,29 +101,38 @@ static bool raw_ready;
 
 /* CPU seconds of the whole process (every thread: client, server, link,
  * FUSE), to tell work from waiting when the machine is loaded. */
-static double cpu_s(void)
+static double cpu_s(long *csw)
 {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
+    *csw = u.ru_nvcsw + u.ru_nivcsw;
     return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
            (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
 }
 
-/* A timed stretch: wall and CPU. */
+/* A timed stretch: wall, CPU and context switches (both load-independent
+ * but the wall). */
 struct meter {
     double t, cpu;
+    long csw;
 };
 
 static struct meter meter_start(void)
 {
-    return (struct meter){ now_s(), cpu_s() };
+    struct meter m = { .t = now_s() };
+    m.cpu = cpu_s(&m.csw);
+    return m;
 }
+
+static double last_csw_per_mb; /* of the last meter_mbs(), for --only */
 
 /* MB/s over the stretch; *cpu_us_per_mb gets its CPU cost per MB. */
 static double meter_mbs(const struct meter *m, uint64_t bytes, double *cpu_us_per_mb)
 {
     double dt = now_s() - m->t, mb = (double)bytes / 1e6;
-    *cpu_us_per_mb = (cpu_s() - m->cpu) / mb * 1e6;
+    long csw;
+    *cpu_us_per_mb = (cpu_s(&csw) - m->cpu) / mb * 1e6;
+    last_csw_per_mb = (double)(csw - m->csw) / mb;
     return mb / dt;
 }
 
@@ -519,7 +528,7 @@ int main(int argc, char **argv)
 {
     bool json = false;
     int rounds = 5;
-    /* --only raw-w|raw-r: one raw stretch; api-w|api-r: the API's write and
+    /* --only raw-w|raw-r: one raw stretch; api-w|api-r[-nx]: the API's write and
      * read stretches, mnt: the mount's, no raw (for perf stat, perf record). */
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
@@ -587,10 +596,10 @@ int main(int argc, char **argv)
             v = raw_mbs(l.a, l.b, 4 * total);
         } else if (!strcmp(only, "raw-w") || !strcmp(only, "raw-r"))
             v = only[4] == 'w' ? raw_mbs(l.a, l.b, 4 * total) : raw_mbs(l.b, l.a, 4 * total);
-        else if (!strcmp(only, "api-w") || !strcmp(only, "api-r")) {
+        else if (!strncmp(only, "api-w", 5) || !strncmp(only, "api-r", 5)) {
             no_raw = true;
             only_phase = only[4];
-            api(&l, false, 4 * total, 1, &f);
+            api(&l, !strcmp(only + 5, "-nx"), 4 * total, 1, &f);
             v = only[4] == 'w' ? f.write_mbs : f.read_mbs;
         } else if (!strcmp(only, "mnt")) {
             no_raw = true;
@@ -598,11 +607,13 @@ int main(int argc, char **argv)
             printf("mount: write %.1f MB/s (%.0f CPU us/MB), read %.1f MB/s (%.0f CPU us/MB)\n",
                    f.write_mbs, f.wcpu, f.read_mbs, f.rcpu);
         }
-        if (!strcmp(only, "api-w") || !strcmp(only, "api-r"))
-            printf("api: write %.1f MB/s (%.0f CPU us/MB), read %.1f MB/s (%.0f CPU us/MB)\n",
-                   f.write_mbs, f.wcpu, f.read_mbs, f.rcpu);
+        if (!strncmp(only, "api-", 4))
+            printf("%s: write %.1f MB/s (%.0f CPU us/MB), read %.1f MB/s (%.0f CPU us/MB), "
+                   "%.1f context switches/MB (the timed phase)\n",
+                   only, f.write_mbs, f.wcpu, f.read_mbs, f.rcpu, last_csw_per_mb);
         else
-            printf("%s: %.1f MB/s (%.0f CPU us/MB)\n", only, v, raw_cpu);
+            printf("%s: %.1f MB/s (%.0f CPU us/MB, %.1f context switches/MB)\n", only, v, raw_cpu,
+                   last_csw_per_mb);
         rpmsg_fs_server_destroy(srv);
         rpmsg_loopback_destroy(lb);
         nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);

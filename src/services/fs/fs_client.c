@@ -205,11 +205,17 @@ static void client_unbind(struct rpmsg_endpoint *ept)
 static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
 {
     /* Unbound once connected means the server or the link is gone: fail
-     * now rather than wait for a binding that may never come. */
-    if (!rpmsg_is_ept_ready(&c->ept))
-        return -ENOTCONN;
+     * now rather than wait (for the link) for a binding that may never
+     * come. Asked only before waiting: a buffer at hand needs no binding,
+     * and the send itself refuses an unbound endpoint (-EAGAIN). Asking
+     * per message was a lock round of the device per write chunk. */
     uint32_t cap;
-    void *buf = rpmsg_get_tx_payload_buffer(&c->ept, &cap, RPMSG_WAIT);
+    void *buf = rpmsg_get_tx_payload_buffer(&c->ept, &cap, RPMSG_NOWAIT);
+    if (!buf) {
+        if (!rpmsg_is_ept_ready(&c->ept))
+            return -ENOTCONN;
+        buf = rpmsg_get_tx_payload_buffer(&c->ept, &cap, RPMSG_WAIT);
+    }
     if (!buf)
         return rpmsg_is_ept_ready(&c->ept) ? -ETIMEDOUT : -ENOTCONN;
     int len = rpmsgfs_encode(m, false, buf, cap);
@@ -218,7 +224,7 @@ static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
         return len;
     }
     len = rpmsgfs_send_nocopy(&c->ept, buf, (size_t)len);
-    return len < 0 ? len : 0;
+    return len == -EAGAIN ? -ENOTCONN : len < 0 ? len : 0;
 }
 
 /* One path in X_PATH pieces (its NUL in the last), all with the request's cookie. */
