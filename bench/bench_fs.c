@@ -221,6 +221,8 @@ struct fs_figs {
     struct bench_bracket wraw, rraw; /* the raw reference around each figure */
     double wcpu, rcpu;                /* CPU µs per MB of the FS figure */
     struct bench_bracket wrcpu, rrcpu; /* and of the raw runs around it */
+    double wcsw, rcsw;                 /* context switches per MB, the same way */
+    struct bench_bracket wrcsw, rrcsw;
 };
 
 /* Raw around one figure: a's side is the client's, b's the server's. */
@@ -242,6 +244,8 @@ static void raw_side(const struct link2 *l, bool to_server, struct fs_figs *f, u
     struct bench_bracket *cpu = to_server ? &f->wrcpu : &f->rrcpu;
     *(after ? &br->after : &br->before) = v;
     *(after ? &cpu->after : &cpu->before) = v > 0 ? raw_cpu : 0;
+    struct bench_bracket *csw = to_server ? &f->wrcsw : &f->rrcsw;
+    *(after ? &csw->after : &csw->before) = v > 0 ? last_csw_per_mb : 0;
 }
 
 static void api(const struct link2 *l, bool nuttx, uint64_t total, unsigned files,
@@ -265,6 +269,7 @@ static void api(const struct link2 *l, bool nuttx, uint64_t total, unsigned file
         if (rpmsg_fs_write(&c, fd, buf, MIB) != MIB)
             goto out;
     f->write_mbs = meter_mbs(&mt, total, &f->wcpu);
+    f->wcsw = last_csw_per_mb;
     if (only_phase == 'w')
         goto out;
     raw_side(l, true, f, total, true);
@@ -275,6 +280,7 @@ static void api(const struct link2 *l, bool nuttx, uint64_t total, unsigned file
         if (rpmsg_fs_read(&c, fd, buf, MIB) != MIB)
             goto out;
     f->read_mbs = meter_mbs(&mt, total, &f->rcpu);
+    f->rcsw = last_csw_per_mb;
     raw_side(l, false, f, total, true);
     rpmsg_fs_close(&c, fd);
     double t0 = now_s();
@@ -338,6 +344,7 @@ static int use_mount(const struct link2 *l, const char *mnt, uint64_t total, uns
     if (fd < 0 || close(fd))
         return -1;
     f->write_mbs = meter_mbs(&mt, total, &f->wcpu);
+    f->wcsw = last_csw_per_mb;
     raw_side(l, true, f, total, true);
     fd = open(p, O_RDONLY);
     raw_side(l, false, f, total, false);
@@ -348,6 +355,7 @@ static int use_mount(const struct link2 *l, const char *mnt, uint64_t total, uns
     if (fd < 0 || close(fd))
         return -1;
     f->read_mbs = meter_mbs(&mt, total, &f->rcpu);
+    f->rcsw = last_csw_per_mb;
     raw_side(l, false, f, total, true);
     double t0 = now_s();
     for (unsigned i = 0; i < files; i++) {
@@ -438,10 +446,11 @@ struct series {
     double w[ROUNDS_MAX], r[ROUNDS_MAX], wx[ROUNDS_MAX], rx[ROUNDS_MAX], ops[ROUNDS_MAX];
     double wraw[ROUNDS_MAX], rraw[ROUNDS_MAX], wsp[ROUNDS_MAX], rsp[ROUNDS_MAX];
     double wcx[ROUNDS_MAX], rcx[ROUNDS_MAX]; /* CPU per MB, x raw's */
+    double wsx[ROUNDS_MAX], rsx[ROUNDS_MAX]; /* context switches per MB, x raw's */
 };
 
 struct summary {
-    double w, r, wx, rx, ops, wraw, rraw, wsp, rsp, wsp_max, rsp_max, wcx, rcx;
+    double w, r, wx, rx, ops, wraw, rraw, wsp, rsp, wsp_max, rsp_max, wcx, rcx, wsx, rsx;
 };
 
 static double max_of(const double *v, int n)
@@ -466,6 +475,8 @@ static struct summary summarize(struct series *s, int n)
     x.rsp = median(s->rsp, n);
     x.wcx = median(s->wcx, n);
     x.rcx = median(s->rcx, n);
+    x.wsx = median(s->wsx, n);
+    x.rsx = median(s->rsx, n);
     return x;
 }
 
@@ -484,6 +495,9 @@ static void record(struct series *s, int i, const struct fs_figs *f)
     double wc = bench_bracket_value(&f->wrcpu), rc = bench_bracket_value(&f->rrcpu);
     s->wcx[i] = wc > 0 ? f->wcpu / wc : 0;
     s->rcx[i] = rc > 0 ? f->rcpu / rc : 0;
+    double ws = bench_bracket_value(&f->wrcsw), rs = bench_bracket_value(&f->rrcsw);
+    s->wsx[i] = ws > 0 ? f->wcsw / ws : 0;
+    s->rsx[i] = rs > 0 ? f->rcsw / rs : 0;
 }
 
 static double loadavg(void)
@@ -519,9 +533,11 @@ static void json_row(const char *name, const struct summary *x, bool measured, b
            "\"write_x_raw\":%.3f,\"raw_write_spread\":%.3f,\"raw_write_spread_max\":%.3f,"
            "\"read_mbs\":%.1f,\"raw_read_mbs\":%.1f,\"read_x_raw\":%.3f,"
            "\"raw_read_spread\":%.3f,\"raw_read_spread_max\":%.3f,\"small_files_per_s\":%.0f,"
-           "\"write_cpu_x_raw\":%.3f,\"read_cpu_x_raw\":%.3f}%s",
+           "\"write_cpu_x_raw\":%.3f,\"read_cpu_x_raw\":%.3f,\"write_csw_x_raw\":%.3f,"
+           "\"read_csw_x_raw\":%.3f}%s",
            name, measured ? "true" : "false", x->w, x->wraw, x->wx, x->wsp, x->wsp_max, x->r,
-           x->rraw, x->rx, x->rsp, x->rsp_max, x->ops, x->wcx, x->rcx, last ? "" : ",");
+           x->rraw, x->rx, x->rsp, x->rsp_max, x->ops, x->wcx, x->rcx, x->wsx, x->rsx,
+           last ? "" : ",");
 }
 
 int main(int argc, char **argv)
@@ -660,6 +676,10 @@ int main(int argc, char **argv)
             print_row("mount (extension)", &mo, 0.50);
         else
             printf("%-18s (not measured: FUSE cannot mount here)\n", "mount (extension)");
+        /* Waiting shows as context switches: steadier than wall time under load. */
+        printf("context switches per MB x raw's (write / read): extension %.2f / %.2f, "
+               "NuttX format %.2f / %.2f, mount %.2f / %.2f\n",
+               e.wsx, e.rsx, n.wsx, n.rsx, mo.wsx, mo.rsx);
     }
     printf("{\"bench\":\"fs\",\"rounds\":%d,\"load_avg\":[%.2f,%.2f],\"payload\":%d,"
            "\"targets\":{\"api\":0.70,\"mount\":0.50},\"results\":[",
