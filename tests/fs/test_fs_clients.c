@@ -150,10 +150,10 @@ static bool pool_full(void *arg)
 
 /*
  * The server's endpoint gone, the link still up: every call fails with
- * -ENOTCONN at once, and no transmit buffer is lost on the way. A write's
- * chunk takes a buffer before the client learns that it is unbound (the
- * send refuses it): three times the pool's worth of calls would leave
- * none if one leaked per call.
+ * -ENOTCONN at once, and no transmit buffer is lost on the way (the client
+ * looks at its binding only after a loss, and a send that finds it unbound
+ * gives its buffer back): three times the pool's worth of calls would
+ * leave none if one leaked per call.
  */
 static void test_server_gone_keeps_buffers(void **state)
 {
