@@ -101,29 +101,38 @@ static bool raw_ready;
 
 /* CPU seconds of the whole process (every thread: client, server, link,
  * FUSE), to tell work from waiting when the machine is loaded. */
-static double cpu_s(void)
+static double cpu_s(long *csw)
 {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
+    *csw = u.ru_nvcsw + u.ru_nivcsw;
     return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
            (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
 }
 
-/* A timed stretch: wall and CPU. */
+/* A timed stretch: wall, CPU and context switches (both load-independent
+ * but the wall). */
 struct meter {
     double t, cpu;
+    long csw;
 };
 
 static struct meter meter_start(void)
 {
-    return (struct meter){ now_s(), cpu_s() };
+    struct meter m = { .t = now_s() };
+    m.cpu = cpu_s(&m.csw);
+    return m;
 }
+
+static double last_csw_per_mb; /* of the last meter_mbs(), for --only */
 
 /* MB/s over the stretch; *cpu_us_per_mb gets its CPU cost per MB. */
 static double meter_mbs(const struct meter *m, uint64_t bytes, double *cpu_us_per_mb)
 {
     double dt = now_s() - m->t, mb = (double)bytes / 1e6;
-    *cpu_us_per_mb = (cpu_s() - m->cpu) / mb * 1e6;
+    long csw;
+    *cpu_us_per_mb = (cpu_s(&csw) - m->cpu) / mb * 1e6;
+    last_csw_per_mb = (double)(csw - m->csw) / mb;
     return mb / dt;
 }
 
@@ -212,6 +221,8 @@ struct fs_figs {
     struct bench_bracket wraw, rraw; /* the raw reference around each figure */
     double wcpu, rcpu;                /* CPU µs per MB of the FS figure */
     struct bench_bracket wrcpu, rrcpu; /* and of the raw runs around it */
+    double wcsw, rcsw;                 /* context switches per MB, the same way */
+    struct bench_bracket wrcsw, rrcsw;
 };
 
 /* Raw around one figure: a's side is the client's, b's the server's. */
@@ -233,6 +244,8 @@ static void raw_side(const struct link2 *l, bool to_server, struct fs_figs *f, u
     struct bench_bracket *cpu = to_server ? &f->wrcpu : &f->rrcpu;
     *(after ? &br->after : &br->before) = v;
     *(after ? &cpu->after : &cpu->before) = v > 0 ? raw_cpu : 0;
+    struct bench_bracket *csw = to_server ? &f->wrcsw : &f->rrcsw;
+    *(after ? &csw->after : &csw->before) = v > 0 ? last_csw_per_mb : 0;
 }
 
 static void api(const struct link2 *l, bool nuttx, uint64_t total, unsigned files,
@@ -256,6 +269,7 @@ static void api(const struct link2 *l, bool nuttx, uint64_t total, unsigned file
         if (rpmsg_fs_write(&c, fd, buf, MIB) != MIB)
             goto out;
     f->write_mbs = meter_mbs(&mt, total, &f->wcpu);
+    f->wcsw = last_csw_per_mb;
     if (only_phase == 'w')
         goto out;
     raw_side(l, true, f, total, true);
@@ -266,6 +280,7 @@ static void api(const struct link2 *l, bool nuttx, uint64_t total, unsigned file
         if (rpmsg_fs_read(&c, fd, buf, MIB) != MIB)
             goto out;
     f->read_mbs = meter_mbs(&mt, total, &f->rcpu);
+    f->rcsw = last_csw_per_mb;
     raw_side(l, false, f, total, true);
     rpmsg_fs_close(&c, fd);
     double t0 = now_s();
@@ -329,6 +344,7 @@ static int use_mount(const struct link2 *l, const char *mnt, uint64_t total, uns
     if (fd < 0 || close(fd))
         return -1;
     f->write_mbs = meter_mbs(&mt, total, &f->wcpu);
+    f->wcsw = last_csw_per_mb;
     raw_side(l, true, f, total, true);
     fd = open(p, O_RDONLY);
     raw_side(l, false, f, total, false);
@@ -339,6 +355,7 @@ static int use_mount(const struct link2 *l, const char *mnt, uint64_t total, uns
     if (fd < 0 || close(fd))
         return -1;
     f->read_mbs = meter_mbs(&mt, total, &f->rcpu);
+    f->rcsw = last_csw_per_mb;
     raw_side(l, false, f, total, true);
     double t0 = now_s();
     for (unsigned i = 0; i < files; i++) {
@@ -429,10 +446,11 @@ struct series {
     double w[ROUNDS_MAX], r[ROUNDS_MAX], wx[ROUNDS_MAX], rx[ROUNDS_MAX], ops[ROUNDS_MAX];
     double wraw[ROUNDS_MAX], rraw[ROUNDS_MAX], wsp[ROUNDS_MAX], rsp[ROUNDS_MAX];
     double wcx[ROUNDS_MAX], rcx[ROUNDS_MAX]; /* CPU per MB, x raw's */
+    double wsx[ROUNDS_MAX], rsx[ROUNDS_MAX]; /* context switches per MB, x raw's */
 };
 
 struct summary {
-    double w, r, wx, rx, ops, wraw, rraw, wsp, rsp, wsp_max, rsp_max, wcx, rcx;
+    double w, r, wx, rx, ops, wraw, rraw, wsp, rsp, wsp_max, rsp_max, wcx, rcx, wsx, rsx;
 };
 
 static double max_of(const double *v, int n)
@@ -457,6 +475,8 @@ static struct summary summarize(struct series *s, int n)
     x.rsp = median(s->rsp, n);
     x.wcx = median(s->wcx, n);
     x.rcx = median(s->rcx, n);
+    x.wsx = median(s->wsx, n);
+    x.rsx = median(s->rsx, n);
     return x;
 }
 
@@ -475,6 +495,9 @@ static void record(struct series *s, int i, const struct fs_figs *f)
     double wc = bench_bracket_value(&f->wrcpu), rc = bench_bracket_value(&f->rrcpu);
     s->wcx[i] = wc > 0 ? f->wcpu / wc : 0;
     s->rcx[i] = rc > 0 ? f->rcpu / rc : 0;
+    double ws = bench_bracket_value(&f->wrcsw), rs = bench_bracket_value(&f->rrcsw);
+    s->wsx[i] = ws > 0 ? f->wcsw / ws : 0;
+    s->rsx[i] = rs > 0 ? f->rcsw / rs : 0;
 }
 
 static double loadavg(void)
@@ -510,16 +533,18 @@ static void json_row(const char *name, const struct summary *x, bool measured, b
            "\"write_x_raw\":%.3f,\"raw_write_spread\":%.3f,\"raw_write_spread_max\":%.3f,"
            "\"read_mbs\":%.1f,\"raw_read_mbs\":%.1f,\"read_x_raw\":%.3f,"
            "\"raw_read_spread\":%.3f,\"raw_read_spread_max\":%.3f,\"small_files_per_s\":%.0f,"
-           "\"write_cpu_x_raw\":%.3f,\"read_cpu_x_raw\":%.3f}%s",
+           "\"write_cpu_x_raw\":%.3f,\"read_cpu_x_raw\":%.3f,\"write_csw_x_raw\":%.3f,"
+           "\"read_csw_x_raw\":%.3f}%s",
            name, measured ? "true" : "false", x->w, x->wraw, x->wx, x->wsp, x->wsp_max, x->r,
-           x->rraw, x->rx, x->rsp, x->rsp_max, x->ops, x->wcx, x->rcx, last ? "" : ",");
+           x->rraw, x->rx, x->rsp, x->rsp_max, x->ops, x->wcx, x->rcx, x->wsx, x->rsx,
+           last ? "" : ",");
 }
 
 int main(int argc, char **argv)
 {
     bool json = false;
     int rounds = 5;
-    /* --only raw-w|raw-r: one raw stretch; api-w|api-r: the API's write and
+    /* --only raw-w|raw-r: one raw stretch; api-w|api-r[-nx]: the API's write and
      * read stretches, mnt: the mount's, no raw (for perf stat, perf record). */
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
@@ -587,10 +612,10 @@ int main(int argc, char **argv)
             v = raw_mbs(l.a, l.b, 4 * total);
         } else if (!strcmp(only, "raw-w") || !strcmp(only, "raw-r"))
             v = only[4] == 'w' ? raw_mbs(l.a, l.b, 4 * total) : raw_mbs(l.b, l.a, 4 * total);
-        else if (!strcmp(only, "api-w") || !strcmp(only, "api-r")) {
+        else if (!strncmp(only, "api-w", 5) || !strncmp(only, "api-r", 5)) {
             no_raw = true;
             only_phase = only[4];
-            api(&l, false, 4 * total, 1, &f);
+            api(&l, !strcmp(only + 5, "-nx"), 4 * total, 1, &f);
             v = only[4] == 'w' ? f.write_mbs : f.read_mbs;
         } else if (!strcmp(only, "mnt")) {
             no_raw = true;
@@ -598,11 +623,13 @@ int main(int argc, char **argv)
             printf("mount: write %.1f MB/s (%.0f CPU us/MB), read %.1f MB/s (%.0f CPU us/MB)\n",
                    f.write_mbs, f.wcpu, f.read_mbs, f.rcpu);
         }
-        if (!strcmp(only, "api-w") || !strcmp(only, "api-r"))
-            printf("api: write %.1f MB/s (%.0f CPU us/MB), read %.1f MB/s (%.0f CPU us/MB)\n",
-                   f.write_mbs, f.wcpu, f.read_mbs, f.rcpu);
+        if (!strncmp(only, "api-", 4))
+            printf("%s: write %.1f MB/s (%.0f CPU us/MB), read %.1f MB/s (%.0f CPU us/MB), "
+                   "%.1f context switches/MB (the timed phase)\n",
+                   only, f.write_mbs, f.wcpu, f.read_mbs, f.rcpu, last_csw_per_mb);
         else
-            printf("%s: %.1f MB/s (%.0f CPU us/MB)\n", only, v, raw_cpu);
+            printf("%s: %.1f MB/s (%.0f CPU us/MB, %.1f context switches/MB)\n", only, v, raw_cpu,
+                   last_csw_per_mb);
         rpmsg_fs_server_destroy(srv);
         rpmsg_loopback_destroy(lb);
         nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
@@ -649,6 +676,10 @@ int main(int argc, char **argv)
             print_row("mount (extension)", &mo, 0.50);
         else
             printf("%-18s (not measured: FUSE cannot mount here)\n", "mount (extension)");
+        /* Waiting shows as context switches: steadier than wall time under load. */
+        printf("context switches per MB x raw's (write / read): extension %.2f / %.2f, "
+               "NuttX format %.2f / %.2f, mount %.2f / %.2f\n",
+               e.wsx, e.rsx, n.wsx, n.rsx, mo.wsx, mo.rsx);
     }
     printf("{\"bench\":\"fs\",\"rounds\":%d,\"load_avg\":[%.2f,%.2f],\"payload\":%d,"
            "\"targets\":{\"api\":0.70,\"mount\":0.50},\"results\":[",

@@ -97,6 +97,7 @@ struct rpmsg_fs_client {
     uint32_t xfeat; /* the server's extension features (RPMSGFS_XF_*) */
     rpmsg_mutex_t long_lock; /* one long path's pieces at a time */
     uint32_t epoch; /* bumped each time the server's state is lost */
+    bool unbound;   /* lost since the last look at the binding (atomic) */
     struct rpmsg_sem free; /* counts free slots */
     struct rpmsg_fs_slot slots[RPMSG_FS_SLOTS];
 };

@@ -134,12 +134,58 @@ static void test_link_down_releases(void **state)
     fs_fix_close(&f);
 }
 
+static bool epoch_moved(void *arg)
+{
+    struct fs_fix *f = arg;
+    return rpmsg_fs_client_epoch(&f->cli) != 0;
+}
+
+#define GONE_BUFS 16
+
+static bool pool_full(void *arg)
+{
+    struct fs_fix *f = arg;
+    return rpmsg_loopback_free_tx(f->pair.lb, f->pair.a) == GONE_BUFS;
+}
+
+/*
+ * The server's endpoint gone, the link still up: every call fails with
+ * -ENOTCONN at once, and no transmit buffer is lost on the way (the client
+ * looks at its binding only after a loss, and a send that finds it unbound
+ * gives its buffer back): three times the pool's worth of calls would
+ * leave none if one leaked per call.
+ */
+static void test_server_gone_keeps_buffers(void **state)
+{
+    (void)state;
+    struct rpmsg_loopback_config lc = { .num_bufs = GONE_BUFS };
+    struct fs_fix f;
+    fs_fix_open(&f, &lc, NULL, NULL, false);
+    int fd = rpmsg_fs_open(&f.cli, "w", O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(rpmsg_fs_client_epoch(&f.cli), 0);
+    rpmsg_fs_server_destroy(f.srv); /* its endpoints, hence NS DESTROY */
+    f.srv = NULL;
+    assert_int_equal(tu_wait_until(epoch_moved, &f, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_wait_until(pool_full, &f, TU_TIMEOUT_MS), 0);
+    static uint8_t buf[4000];
+    for (int i = 0; i < 3 * GONE_BUFS; i++) {
+        assert_int_equal(rpmsg_fs_write(&f.cli, fd, buf, sizeof(buf)), -ENOTCONN);
+        assert_int_equal(rpmsg_fs_close(&f.cli, fd), -ENOTCONN);
+    }
+    struct rpmsg_fs_stat st;
+    assert_int_equal(rpmsg_fs_stat(&f.cli, "w", &st), -ENOTCONN);
+    assert_int_equal(rpmsg_loopback_free_tx(f.pair.lb, f.pair.a), GONE_BUFS);
+    fs_fix_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_clients),
         cmocka_unit_test(test_threads_share_a_client),
         cmocka_unit_test(test_link_down_releases),
+        cmocka_unit_test(test_server_gone_keeps_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

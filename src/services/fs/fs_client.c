@@ -189,6 +189,7 @@ static void client_unbind(struct rpmsg_endpoint *ept)
     rpmsg_mutex_lock(&c->lock);
     __atomic_store_n(&c->ext, false, __ATOMIC_RELEASE);
     __atomic_store_n(&c->xfeat, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->unbound, true, __ATOMIC_RELEASE);
     c->epoch++;
     for (unsigned i = 0; i < RPMSG_FS_SLOTS; i++) {
         struct rpmsg_fs_slot *s = &c->slots[i];
@@ -205,9 +206,22 @@ static void client_unbind(struct rpmsg_endpoint *ept)
 static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
 {
     /* Unbound once connected means the server or the link is gone: fail
-     * now rather than wait for a binding that may never come. */
-    if (!rpmsg_is_ept_ready(&c->ept))
-        return -ENOTCONN;
+     * now rather than wait (for the link) for a binding that may never
+     * come. The core's answer costs a round of the device lock, which the
+     * returning buffers and the RX thread also take: asked only once the
+     * binding was lost (client_unbind) until it is back, not per write
+     * chunk. A loss just after the look is the send's to see: it refuses
+     * an unbound endpoint (-EAGAIN). */
+    if (__atomic_load_n(&c->unbound, __ATOMIC_ACQUIRE)) {
+        uint32_t epoch = rpmsg_fs_client_epoch(c);
+        if (!rpmsg_is_ept_ready(&c->ept))
+            return -ENOTCONN;
+        /* Bound again; unless lost again meanwhile (a new epoch). */
+        rpmsg_mutex_lock(&c->lock);
+        if (c->epoch == epoch)
+            __atomic_store_n(&c->unbound, false, __ATOMIC_RELEASE);
+        rpmsg_mutex_unlock(&c->lock);
+    }
     uint32_t cap;
     void *buf = rpmsg_get_tx_payload_buffer(&c->ept, &cap, RPMSG_WAIT);
     if (!buf)
@@ -218,7 +232,7 @@ static int send_msg(struct rpmsg_fs_client *c, const struct rpmsgfs_msg *m)
         return len;
     }
     len = rpmsgfs_send_nocopy(&c->ept, buf, (size_t)len);
-    return len < 0 ? len : 0;
+    return len == -EAGAIN ? -ENOTCONN : len < 0 ? len : 0;
 }
 
 /* One path in X_PATH pieces (its NUL in the last), all with the request's cookie. */
