@@ -407,6 +407,7 @@ struct rpmsg_virtio {
     bool peer_dead;
     bool event_idx;
     bool rx_spins;      /* ops->spins(): ask the peer for no RX notifications */
+    bool rx_polled;     /* a poll since the last wait (rpmsg_virtio_op_wait) */
     bool tx_starved;
     bool up;
     uint32_t fault_pending; /* enum rpmsg_virtio_fault not yet acted on by poll() */

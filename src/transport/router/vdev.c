@@ -410,9 +410,13 @@ void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l)
     struct rr_vdev *kick[RPMSG_ROUTER_CPUS_MAX];
     unsigned n = 0;
     /* A device that starves after this sets the flag again, then starves
-     * the link: the pump comes round once more and finds it. */
-    if (!__atomic_exchange_n(&l->vd_starved, false, __ATOMIC_ACQ_REL))
+     * the link: the pump comes round once more and finds it. Load and store,
+     * not an exchange (Cortex-M0+ has none): a flag set between them belongs
+     * to a device that set v->starved first, under its lock, which the scan
+     * below takes after the store. */
+    if (!__atomic_load_n(&l->vd_starved, __ATOMIC_ACQUIRE))
         return;
+    __atomic_store_n(&l->vd_starved, false, __ATOMIC_RELAXED);
     rpmsg_mutex_lock(&r->lock);
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {
         struct rr_vdev *v = r->vdevs[i];

@@ -514,6 +514,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     int alive = vd->ops->peer_alive ? vd->ops->peer_alive(vd->plat) : 0;
     bool down = false, up = false, kick = false;
     int ret = 0;
+    __atomic_store_n(&vd->rx_polled, true, __ATOMIC_RELAXED);
 
     /* Up, nothing found and nothing changed: the link-state round below
      * would do nothing, and it was one of the two lock rounds per poll. */
@@ -571,8 +572,15 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
 int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
-    int r = vd->ops->wait_ready ? vd->ops->wait_ready(vd->plat, deadline_ms, rpmsg_virtio_rx_ready, vd)
-                                : vd->ops->wait(vd->plat, deadline_ms);
+    /* The ring is watched only if someone polled since the last wait. A
+     * send waiting inside a callback with every backlog slot taken does
+     * not poll: the message that made the last wait return is still there,
+     * and watching it again would spin (a lock round a pass) instead of
+     * sleeping until the bell says TX buffers are back. */
+    bool watch = vd->ops->wait_ready && __atomic_load_n(&vd->rx_polled, __ATOMIC_RELAXED);
+    __atomic_store_n(&vd->rx_polled, false, __ATOMIC_RELAXED);
+    int r = watch ? vd->ops->wait_ready(vd->plat, deadline_ms, rpmsg_virtio_rx_ready, vd)
+                  : vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
     /* Under the lock, as get_stats copies the whole struct. A kick may mean
