@@ -71,6 +71,11 @@ struct nx_peer {
     _Atomic uint32_t order_errors;
     _Atomic uint32_t resets;    /* master: sessions reset by a slave's NEED_RESET */
     _Atomic bool asserted;      /* master: a reset found TX buffers still out (NuttX asserts) */
+    /* master: TX buffers handed to the slave and not given back, as the peer's
+     * thread last saw them (the test reads this, not the rings: TSan cannot
+     * tell that our link's mapping of the object is the same memory, so a
+     * read of the rings through the peer's mapping raced its reset) */
+    _Atomic uint32_t outstanding;
     char peer_cpu[9];           /* the name the other side gave (master: from the table) */
     /* private */
     pthread_t th;
@@ -469,6 +474,9 @@ static void *nxp_main(void *arg)
             seen = p->moves;
             nxp_notify(p);
         }
+        if (p->master)
+            atomic_store(&p->outstanding,
+                         (uint16_t)(nxp_ld16(p, p->tx.avail + 2) - nxp_ld16(p, p->tx.used + 2)));
         nxp_sleep(p);
     }
     return NULL;
@@ -477,7 +485,7 @@ static void *nxp_main(void *arg)
 /* Master: TX buffers handed to the slave and not given back yet. */
 static inline unsigned nx_peer_outstanding(struct nx_peer *p)
 {
-    return (uint16_t)(nxp_ld16(p, p->tx.avail + 2) - nxp_ld16(p, p->tx.used + 2));
+    return atomic_load(&p->outstanding);
 }
 
 /* Maps the object (the master creates it) and runs the peer on a thread. 0 or -errno. */

@@ -321,8 +321,9 @@ static void test_slave_killed_midrun(void **st)
         }
         uint32_t from = s->peer.echoed;
         bool flowing = wait_for(&s->peer.echoed, from + 200, 30000);
-        for (int t = 0; flowing && t < 200000 && !nx_peer_outstanding(&s->peer); t++)
-            ;
+        /* The peer publishes it once a pass (every 1 ms): look for 100 ms. */
+        for (int t = 0; flowing && t < 2000 && !nx_peer_outstanding(&s->peer); t++)
+            usleep(50);
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
         if (!flowing)
