@@ -50,6 +50,14 @@
 #define RPMSG_HOLD_MAX 64
 #endif
 
+/* VirtIO: a sender starved of TX buffers is woken once a quarter of a large
+ * ring is back (1) instead of at the first buffer (0). Off by default: with
+ * it, an FS read re-started after its server was killed took 60-210 s under
+ * TSan instead of 31 (docs/fs.md, "Known problems"); not yet understood. */
+#ifndef RPMSG_VIRTIO_TX_BATCH
+#define RPMSG_VIRTIO_TX_BATCH 0
+#endif
+
 /* Default bound for blocking sends (free buffer, binding), in milliseconds. */
 #ifndef RPMSG_SEND_TIMEOUT_MS
 #define RPMSG_SEND_TIMEOUT_MS 15000

@@ -162,7 +162,8 @@ static void starved_batch(bool host_sends)
     for (int i = 0; i < 1000 && k.n < 256; i++)
         assert_true(rpmsg_poll(rd) >= 0);
     assert_int_equal(k.n, 256);
-    assert_int_equal(k.kicked, 256 / 4 + 1);
+    /* RPMSG_VIRTIO_TX_BATCH off (the default): kicked at the first buffer back. */
+    assert_int_equal(k.kicked, RPMSG_VIRTIO_TX_BATCH ? 256 / 4 + 1 : 2);
     assert_int_equal(vt_rung(&p.link, k.side) - k.base, 1);
     assert_int_equal(rpmsg_trysend(&se, &one, sizeof(one)), (int)sizeof(one));
     rpmsg_destroy_ept(&se);

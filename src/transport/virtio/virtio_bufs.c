@@ -289,7 +289,7 @@ static int host_reclaim(struct rpmsg_virtio *vd)
  */
 static uint16_t tx_wake_batch(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
 {
-    if (!vd->event_idx || vq->num < 2u * RPMSG_HOLD_MAX)
+    if (!RPMSG_VIRTIO_TX_BATCH || !vd->event_idx || vq->num < 2u * RPMSG_HOLD_MAX)
         return 1;
     return (uint16_t)(vq->num / 4);
 }
