@@ -7,6 +7,7 @@
  * cumulative ACKs, credits both ways, keepalives and the dead-peer timeout.
  * Everything from the line is checked before it is used.
  */
+#include "common/linecode.h"
 #include "edge.h"
 
 #if RPMSG_LEAN_EDGE
@@ -32,11 +33,8 @@ static int16_t seq_diff(uint16_t a, uint16_t b)
 static uint32_t crc32c(const uint8_t *p, size_t n)
 {
     uint32_t c = ~0u;
-    while (n--) {
-        c ^= *p++;
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-    }
+    while (n--)
+        c = rpmsg_crc32c_byte(c, *p++);
     return ~c;
 }
 
@@ -54,25 +52,6 @@ static long cobs_decode(uint8_t *b, size_t n)
             b[o++] = 0;
     }
     return (long)o;
-}
-
-static size_t cobs_encode(const uint8_t *in, size_t n, uint8_t *out)
-{
-    size_t o = 1, at = 0;
-    uint8_t code = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (in[i]) {
-            out[o++] = in[i];
-            code++;
-        }
-        if (!in[i] || code == 0xFF) {
-            out[at] = code;
-            at = o++;
-            code = 1;
-        }
-    }
-    out[at] = code;
-    return o;
 }
 
 static uint32_t fresh_nonce(const struct rpmsg_lean_edge *e)
@@ -344,7 +323,7 @@ int rpmsg_lean_edge_poll(struct rpmsg_lean_edge *e)
             size_t n = build(e, f, now);
             if (!n)
                 break;
-            e->out_len = (uint16_t)cobs_encode(f, n, e->out);
+            e->out_len = (uint16_t)rpmsg_cobs_encode(f, n, e->out);
             e->out[e->out_len++] = 0;
             e->out_off = 0;
         }

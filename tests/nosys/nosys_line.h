@@ -6,9 +6,11 @@
 #ifndef NOSYS_LINE_H
 #define NOSYS_LINE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rpmsg/rpmsg_port.h"
 
@@ -83,5 +85,26 @@ static int u_read(void *ctx, void *buf, size_t len, uint64_t dl)
 }
 
 static const struct rpmsg_port_uart_ops uart_ops = { u_write, u_read, NULL };
+
+/* A polled UART port (8 + 8 buffers of 256 B) on end, in mem: 0, -ENOMEM if
+ * it needs more than cap bytes, or rpmsg_port_init_mem's error. */
+static inline int nl_uart_port(struct rpmsg_port **p, void *mem, size_t cap, const char *name,
+                               uint32_t entropy, struct uart_end *end)
+{
+    struct rpmsg_port_config c;
+    memset(&c, 0, sizeof(c));
+    c.local_cpuname = name;
+    c.buf_size = 256;
+    c.num_tx_bufs = c.num_rx_bufs = 8;
+    c.no_rx_thread = true;
+    c.boot_entropy = entropy;
+    c.link = RPMSG_PORT_UART;
+    c.uart = &uart_ops;
+    c.link_ctx = end;
+    size_t need = rpmsg_port_mem_size(&c);
+    if (!need || need > cap)
+        return -ENOMEM;
+    return rpmsg_port_init_mem(p, &c, mem, need);
+}
 
 #endif

@@ -107,21 +107,10 @@ static void net_up(struct net *n)
     ends[B] = (struct uart_end){ &line_hb, &line_bh, &nz_b };
     ends[NPORTS] = (struct uart_end){ &line_hm, &line_mh, &nz_m }; /* m's */
     static const char *const names[NPORTS] = { "hub", "hub", "big" };
-    for (int i = 0; i < NPORTS; i++) {
-        struct rpmsg_port_config c;
-        memset(&c, 0, sizeof(c));
-        c.local_cpuname = names[i];
-        c.buf_size = 256;
-        c.num_tx_bufs = c.num_rx_bufs = 8;
-        c.no_rx_thread = true;
-        c.boot_entropy = 0x7777u + (uint32_t)i;
-        c.link = RPMSG_PORT_UART;
-        c.uart = &uart_ops;
-        c.link_ctx = &ends[i];
-        size_t need = rpmsg_port_mem_size(&c);
-        assert_true(need > 0 && need <= sizeof(port_mem[i]));
-        assert_int_equal(rpmsg_port_init_mem(&n->port[i], &c, port_mem[i], need), 0);
-    }
+    for (int i = 0; i < NPORTS; i++)
+        assert_int_equal(nl_uart_port(&n->port[i], port_mem[i], sizeof(port_mem[i]), names[i],
+                                      0x7777u + (uint32_t)i, &ends[i]),
+                         0);
     struct rpmsg_router_config hc = { .local_cpuname = "hub", .hub = true };
     struct rpmsg_router_config bc = { .local_cpuname = "big" };
     assert_int_equal(rpmsg_router_init_mem(&n->hub, &hc, router_mem[0], sizeof(router_mem[0])), 0);

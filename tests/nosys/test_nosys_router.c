@@ -77,21 +77,10 @@ static void net_up(struct net *n)
     ends[HZ] = (struct uart_end){ &line_zh, &line_hz, &nz_hz };
     ends[Z] = (struct uart_end){ &line_hz, &line_zh, &nz_hz };
     static const char *const names[NPORTS] = { "a", "hub", "hub", "z" };
-    for (int i = 0; i < NPORTS; i++) {
-        struct rpmsg_port_config c;
-        memset(&c, 0, sizeof(c));
-        c.local_cpuname = names[i];
-        c.buf_size = 256;
-        c.num_tx_bufs = c.num_rx_bufs = 8;
-        c.no_rx_thread = true;
-        c.boot_entropy = 0x4321u + (uint32_t)i;
-        c.link = RPMSG_PORT_UART;
-        c.uart = &uart_ops;
-        c.link_ctx = &ends[i];
-        size_t need = rpmsg_port_mem_size(&c);
-        assert_true(need > 0 && need <= sizeof(port_mem[i]));
-        assert_int_equal(rpmsg_port_init_mem(&n->port[i], &c, port_mem[i], need), 0);
-    }
+    for (int i = 0; i < NPORTS; i++)
+        assert_int_equal(nl_uart_port(&n->port[i], port_mem[i], sizeof(port_mem[i]), names[i],
+                                      0x4321u + (uint32_t)i, &ends[i]),
+                         0);
     size_t need = rpmsg_router_mem_size();
     print_message("router memory: %zu bytes each\n", need);
     assert_true(need <= sizeof(router_mem[0]));

@@ -1,6 +1,7 @@
 /* Wire helpers of the port transport: CRC-32C, header and hello codecs, COBS. */
 #include <string.h>
 
+#include "common/linecode.h"
 #include "port_wire.h"
 
 /* Slicing-by-4 tables, built once: the CRC covers every byte on the line.
@@ -10,12 +11,8 @@ static int crc_ready;
 
 static void crc_init(void)
 {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-        crc_tab[0][i] = c;
-    }
+    for (uint32_t i = 0; i < 256; i++)
+        crc_tab[0][i] = rpmsg_crc32c_byte(0, (uint8_t)i);
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < RPMSG_PORT_CRC_TABLES; t++)
             crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
@@ -125,21 +122,7 @@ size_t rpmsg_port_seal(uint8_t *frame, size_t body_len)
 
 size_t rpmsg_port_cobs_encode(const uint8_t *in, size_t n, uint8_t *out)
 {
-    size_t code_at = 0, o = 1;
-    uint8_t code = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (in[i]) {
-            out[o++] = in[i];
-            code++;
-        }
-        if (!in[i] || code == 0xFF) {
-            out[code_at] = code;
-            code = 1;
-            code_at = o++;
-        }
-    }
-    out[code_at] = code;
-    return o;
+    return rpmsg_cobs_encode(in, n, out);
 }
 
 long rpmsg_port_cobs_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
