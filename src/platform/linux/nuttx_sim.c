@@ -345,6 +345,12 @@ static int nx_alive(void *plat)
     if (atomic_load(&p->left))
         return -ENOTCONN;
     pthread_mutex_lock(&p->lock);
+    /* Again under the lock: a master leaves while its transport still runs,
+     * and a look that raced its leave would boot the session it just ended. */
+    if (atomic_load(&p->left)) {
+        pthread_mutex_unlock(&p->lock);
+        return -ENOTCONN;
+    }
     int r = -ENOTCONN;
     uint32_t mine = ld(p, my_boot(p)), peer = ld(p, peer_boot(p));
     switch (p->state) {
