@@ -210,6 +210,10 @@ static void follow(struct watch *w)
         return;
     }
     bool up = (info.status & STATUS_DRIVER_OK) == STATUS_DRIVER_OK;
+    /* A host unpublishing clears the gen before the status: a look between
+     * the two sees a session without a gen. It is going down, not new. */
+    if (up && !info.gen && w->known && w->gen)
+        up = false;
     bool fresh = up && (!w->up || info.gen != w->gen) && !(w->known && info.gen && info.gen == w->gen);
     if (fresh && read_rings(w, &info)) {
         if (!w->looked)
