@@ -3,7 +3,8 @@
  * as POLLOUT; connect to a core with no link stays in progress; accept and
  * recv return -EAGAIN; a refused nonblocking connect shows POLLERR and its
  * error; receive and send timeouts return -EAGAIN; poll over several
- * sockets reports only the ready ones.
+ * sockets reports only the ready ones; a refusal that lands while poll
+ * sends the SYNC is still reported.
  */
 #include "sock_fixture.h"
 
@@ -124,12 +125,76 @@ static void test_refused_nonblocking(void **st)
     sf_close(&f);
 }
 
+/*
+ * The refusal lands while poll's connect step sends the SYNC (sock_lock
+ * dropped): poll must still report it. The client's trace orders it: the
+ * CREATE_ACK is held until connect has returned -EINPROGRESS, the NS
+ * DESTROY until the SYNC is on its way, and the SYNC's send until the
+ * destroy has been dispatched. The old step took the error for itself and
+ * poll dropped it: poll slept out its timeout.
+ */
+static struct {
+    _Atomic int armed, ns_rx, sync_started, destroy_passed;
+} rs;
+
+static void refuse_trace(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    (void)rdev, (void)arg;
+    if (!rs.armed || len < 16)
+        return;
+    const uint8_t *h = msg;
+    uint32_t dst = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+    if (dir == RPMSG_TRACE_RX && dst == RPMSG_NS_ADDR) {
+        if (++rs.ns_rx == 1) {
+            usleep(100000); /* CREATE_ACK: connect returns first */
+        } else {
+            for (int t = 0; t < 5000 && !rs.sync_started; t++)
+                usleep(1000);
+            rs.destroy_passed = 1;
+        }
+    } else if (dir == RPMSG_TRACE_TX && dst != RPMSG_NS_ADDR && !rs.sync_started) {
+        rs.sync_started = 1;
+        for (int t = 0; t < 5000 && !rs.destroy_passed; t++)
+            usleep(1000);
+        usleep(100000); /* the destroy's dispatch: sock_unbind_cb */
+    }
+}
+
+static void test_refused_during_poll_flush(void **st)
+{
+    (void)st;
+    struct sf f;
+    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
+    struct rpmsg_socket *l = sf_listen(&f, "rp", 1);
+    struct rpmsg_socket *c1 = sf_connect(&f, RPMSG_SOCK_STREAM, "rp");
+    struct rpmsg_socket *c2 = NULL;
+    assert_int_equal(rpmsg_socket_open(&c2, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(c2, RPMSG_SO_NONBLOCK, 1), 0);
+    assert_int_equal(rpmsg_set_trace(f.cdev, refuse_trace, NULL), 0);
+    rs.armed = 1;
+    struct rpmsg_sockaddr a = sf_addr(f.server_cpu, "rp");
+    assert_int_equal(rpmsg_socket_connect(c2, &a), -EINPROGRESS);
+    struct rpmsg_socket_pollfd pf = { c2, RPMSG_POLLOUT, 0 };
+    assert_int_equal(rpmsg_socket_poll(&pf, 1, TU_TIMEOUT_MS), 1);
+    assert_int_equal(pf.revents, RPMSG_POLLERR | RPMSG_POLLHUP);
+    assert_int_equal(rs.sync_started, 1); /* the order this test is about */
+    assert_int_equal(rpmsg_socket_error(c2), -ECONNREFUSED);
+    assert_int_equal(rpmsg_socket_error(c2), 0);
+    rs.armed = 0;
+    rpmsg_set_trace(f.cdev, NULL, NULL);
+    rpmsg_socket_close(c2);
+    rpmsg_socket_close(c1);
+    rpmsg_socket_close(l);
+    sf_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nonblocking_connect_and_poll),
         cmocka_unit_test(test_send_timeout_partial),
         cmocka_unit_test(test_refused_nonblocking),
+        cmocka_unit_test(test_refused_during_poll_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -300,8 +300,15 @@ ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int fla
     uint64_t deadline = deadline_of(s->rcvtimeo);
     ssize_t r;
     for (;;) {
-        if (s->state == SS_CONNECTING)
-            sock_connect_step(s, !nonblock);
+        if (s->state == SS_CONNECTING) {
+            int e = sock_connect_step(s, !nonblock);
+            if (e < 0 && e != -EINPROGRESS) {
+                s->error = 0; /* the connect failed: this recv reports it */
+                s->state = SS_IDLE;
+                r = e;
+                break;
+            }
+        }
         r = take(s, buf, len);
         if (r >= 0)
             break;

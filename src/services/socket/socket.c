@@ -448,11 +448,10 @@ int rpmsg_socket_accept(struct rpmsg_socket *s, struct rpmsg_socket **out,
 int sock_connect_step(struct rpmsg_socket *s, bool may_block)
 {
     for (;;) {
-        if (s->error) {
-            int e = s->error;
-            s->error = 0;
-            return e;
-        }
+        /* Left in place: poll shows it (ERR|HUP) and rpmsg_socket_error
+         * reports it; only a caller that returns it consumes it. */
+        if (s->error)
+            return s->error;
         if (s->state == SS_CONNECTED)
             return 0;
         if (s->state != SS_CONNECTING)
@@ -539,8 +538,11 @@ int rpmsg_socket_connect(struct rpmsg_socket *s, const struct rpmsg_sockaddr *ad
             break;
         }
     }
-    if (r < 0 && r != -EINPROGRESS && s->state == SS_CONNECTING)
-        s->state = SS_IDLE; /* failed: the endpoint stays until close */
+    if (r < 0 && r != -EINPROGRESS) {
+        s->error = 0; /* returned here */
+        if (s->state == SS_CONNECTING)
+            s->state = SS_IDLE; /* failed: the endpoint stays until close */
+    }
     rpmsg_mutex_unlock(&sock_lock);
     return r;
 }
