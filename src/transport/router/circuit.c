@@ -202,8 +202,8 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     return 0;
 }
 
-/* r->lock held: the side whose oldest held message goes out on l next
- * (its circuit marked pumping, o the side it leaves by), or NULL. */
+/* r->lock held: the side whose oldest held messages go out on l next
+ * (its circuit counted as pumping, o the side they leave by), or NULL. */
 static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
                                  struct rr_hub_circuit **out, struct rr_side **o)
 {
@@ -212,7 +212,7 @@ static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
             continue;
         for (int i = 0; i < 2; i++)
             if (hc->s[i].qcount && hc->s[1 - i].link == l) {
-                hc->pumping = true;
+                hc->pumping++;
                 *out = hc;
                 *o = &hc->s[1 - i];
                 return &hc->s[i];
@@ -221,6 +221,31 @@ static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
     return NULL;
 }
 
+/* Sends e on l: into *p (a buffer the pump already has, then NULL) or
+ * into whatever l has free. The count sent, or a negative errno. */
+static int relay_one(struct rr_link *l, const struct rr_relayed *e, uint32_t from, uint32_t to,
+                     void **p, uint32_t cap)
+{
+    if (!*p)
+        return rpmsg_trysend_offchannel(&l->ctrl, from, to, e->buf, e->len);
+    int n = -EMSGSIZE;
+    if (e->len <= cap) {
+        memcpy(*p, e->buf, e->len);
+        n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, *p, e->len);
+    }
+    if (n < 0 && rpmsg_nocopy_kept(n))
+        rpmsg_release_tx_buffer(&l->ctrl, *p);
+    *p = NULL;
+    return n;
+}
+
+/*
+ * A side's whole queue goes in one pass: one router lock round to take
+ * what is queued, one to dequeue what went, instead of one per message.
+ * Only this pump takes from the queue, and entries stay until dequeued
+ * (so the RX thread keeps queueing behind them, and the reaper, which
+ * waits for pumping to drop, gives back whatever is left).
+ */
 unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, uint32_t cap)
 {
     void *p = *buf;
@@ -230,51 +255,46 @@ unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, ui
     rpmsg_mutex_lock(&r->lock);
     struct rr_side *s = next_held(r, l, &hc, &o);
     while (s) {
-        struct rr_relayed e = s->q[s->qhead];
+        unsigned k = s->qcount, head = s->qhead, done = 0;
         uint32_t from = o->ept.addr, to = o->peer;
         rpmsg_mutex_unlock(&r->lock);
 
-        /* The buffer the pump waited for, then copies into whatever the
-         * link has free (one call: no separate take and send). */
-        int n;
-        if (p) {
-            n = -EMSGSIZE;
-            if (e.len <= cap) {
-                memcpy(p, e.buf, e.len);
-                n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, p, e.len);
+        bool full = false;
+        /* A circuit killed meanwhile sends no more: the reaper gives the
+         * rest back unsent. */
+        while (done < k && __atomic_load_n(&hc->state, __ATOMIC_ACQUIRE) == RR_HC_UP) {
+            const struct rr_relayed *e = &s->q[(head + done) % RR_RELAY_Q];
+            int n = relay_one(l, e, from, to, &p, cap);
+            if (n == -EAGAIN) {
+                full = true; /* out of buffers: it stays first in the queue */
+                break;
             }
-            if (n < 0 && rpmsg_nocopy_kept(n))
-                rpmsg_release_tx_buffer(&l->ctrl, p);
-            p = NULL;
-        } else {
-            n = rpmsg_trysend_offchannel(&l->ctrl, from, to, e.buf, e.len);
-        }
-        if (n != -EAGAIN) {
-            rpmsg_release_rx_buffer(&s->ept, e.buf);
+            rpmsg_release_rx_buffer(&s->ept, e->buf);
             if (n < 0) {
                 RR_STAT(r, drop_tx_fail);
             } else {
-                relayed(r, e.len);
+                relayed(r, e->len);
                 RR_STAT(r, relay_held);
             }
-            sent++;
+            done++;
         }
+
         rpmsg_mutex_lock(&r->lock);
-        hc->pumping = false;
-        if (n == -EAGAIN) {
-            /* Out of buffers: it stays first in the queue. */
-            if (hc->state != RR_HC_UP)
-                rpmsg_cond_broadcast(&r->tx_cond);
+        hc->pumping--;
+        unsigned left = s->qcount - done;
+        s->qhead = (s->qhead + done) % RR_RELAY_Q;
+        __atomic_store_n(&s->qcount, left, __ATOMIC_RELEASE);
+        sent += done;
+        /* Whom it may concern: the RX thread waiting for half the queue or
+         * all of it (wait_queue), the reaper for the pump. rr_send's waiters
+         * hear the pump's round end (rr_tx_wake). */
+        if ((done && left <= RR_RELAY_Q / 2 && (left + done > RR_RELAY_Q / 2 || !left)) ||
+            hc->state != RR_HC_UP)
+            rpmsg_cond_broadcast(&r->tx_cond);
+        if (full) {
+            rr_starve_locked(l); /* the pump comes round again */
             break;
         }
-        s->qhead = (s->qhead + 1) % RR_RELAY_Q;
-        __atomic_store_n(&s->qcount, s->qcount - 1, __ATOMIC_RELEASE);
-        /* Whom it may concern: the RX thread waiting for half the queue or all
-         * of it (wait_queue), the reaper for the pump. rr_send's waiters hear
-         * the pump's round end (rr_tx_wake). One lock round a message: its
-         * dequeue and the next one's lookup. */
-        if (s->qcount == RR_RELAY_Q / 2 || s->qcount == 0 || hc->state != RR_HC_UP)
-            rpmsg_cond_broadcast(&r->tx_cond);
         s = next_held(r, l, &hc, &o);
     }
     rpmsg_mutex_unlock(&r->lock);

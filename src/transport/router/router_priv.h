@@ -136,7 +136,8 @@ struct rr_hub_circuit {
         } q[RR_RELAY_Q];
         unsigned qhead, qcount;
     } s[2]; /* 0: toward the initiator, 1: toward the target */
-    bool pumping; /* a pump is sending from q: reap waits (r->lock) */
+    /* Pumps sending from q (one per direction): reap waits (r->lock). */
+    unsigned pumping;
 };
 
 struct rr_gw;
@@ -251,6 +252,7 @@ struct rpmsg_router {
     rpmsg_cond_t cond;    /* the worker's */
     rpmsg_cond_t tx_cond; /* senders waiting for a buffer on some link */
     uint32_t tx_gen;
+    unsigned tx_waiters; /* rr_send's sleepers (atomic): the pump locks only for them */
     bool work, stop;
     rpmsg_thread_t worker;
     bool worker_started;
