@@ -262,9 +262,69 @@ static int measure_rtt(struct path *p, unsigned rounds, struct result *out)
  * "hub", BENCH_ROUTER_PROFILE), NULL for a normal run. */
 static const char *profiled;
 
+/* BENCH_ROUTER_THREADS: every thread's CPU time and context switches per
+ * message of each stream, to see where the hub's time goes. */
+struct thread_snap {
+    struct tcpu_set all;
+    uint64_t sw[TCPU_MAX], ns[TCPU_MAX];
+};
+
+static void thread_snap(struct thread_snap *t)
+{
+    tcpu_snapshot(&t->all);
+    for (unsigned i = 0; i < t->all.n; i++) {
+        struct tcpu_set one = { .n = 0 };
+        tcpu_add(&one, t->all.tid[i]);
+        t->sw[i] = switches(&one);
+        t->ns[i] = tcpu_ns(&one);
+    }
+}
+
+static bool in_set(const struct tcpu_set *s, int tid)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->tid[i] == tid)
+            return true;
+    return false;
+}
+
+static void thread_report(const char *label, const struct thread_snap *t0, unsigned msgs,
+                          const struct hub_threads *h)
+{
+    static struct thread_snap t1;
+    thread_snap(&t1);
+    for (unsigned i = 0; i < t1.all.n; i++)
+        for (unsigned j = 0; j < t0->all.n; j++) {
+            if (t0->all.tid[j] != t1.all.tid[i])
+                continue;
+            double ns = (double)(t1.ns[i] - t0->ns[j]) / msgs;
+            if (ns < 20)
+                break;
+            char path[64], comm[32] = "";
+            snprintf(path, sizeof(path), "/proc/self/task/%d/comm", t1.all.tid[i]);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (!fgets(comm, sizeof(comm), f))
+                    comm[0] = 0;
+                fclose(f);
+            }
+            comm[strcspn(comm, "\n")] = 0;
+            printf("  %-15s %-13s %-11s %6.0f ns  %.3f switches per message\n", label, comm,
+                   in_set(&h->rx_l1, t1.all.tid[i]) ? "A, L1 RX"
+                   : in_set(&h->all, t1.all.tid[i]) ? "A"
+                                                     : "",
+                   ns, (double)(t1.sw[i] - t0->sw[j]) / msgs);
+            break;
+        }
+}
+
 static int measure_stream(struct path *p, unsigned msgs, struct result *out,
                           struct hub_threads *h)
 {
+    static struct thread_snap snap0;
+    bool threads = getenv("BENCH_ROUTER_THREADS") != NULL;
+    if (threads)
+        thread_snap(&snap0);
     bool prof = profiled && strstr(p->label, profiled);
     const uint8_t *buf = payload;
     p->echo = false;
@@ -294,6 +354,8 @@ static int measure_stream(struct path *p, unsigned msgs, struct result *out,
     out->hub_ns = (double)(tcpu_ns(&h->all) - c_hub) / msgs;
     out->rx_l1_sw = (double)(switches(&h->rx_l1) - s_l1) / msgs;
     out->hub_sw = (double)(switches(&h->all) - s_hub) / msgs;
+    if (threads)
+        thread_report(p->label, &snap0, msgs, h);
     out->msgs_per_s = msgs / s;
     out->mb_per_s = (double)msgs * len / s / 1e6;
     return 0;
