@@ -97,7 +97,8 @@ static struct rr_msg mk(uint8_t type, uint32_t to, uint32_t from)
  * and the next link's pump, which wakes when a buffer comes back, copies it
  * into that buffer, sends it and releases the RX buffer. The RX thread goes
  * on with its link instead of sleeping, and each hand-off wakes one thread
- * (the pump) instead of two (the pump, then the RX thread it woke). While a
+ * (the pump) instead of two (the pump, then the RX thread it woke); the
+ * pump sends each queue it finds whole, while the link has buffers. While a
  * circuit's queue is not empty, its new messages queue behind it: order per
  * route holds. Only a full queue or hold table makes the RX thread wait, for
  * the queue to drain: that is the backpressure on the previous link.
