@@ -22,7 +22,6 @@ struct lb_side {
     struct rpmsg_loopback *lb;
     int idx;
     bool doorbell;
-    bool rx_starved; /* its RX context found no TX buffer: ring when one is back */
     rpmsg_cond_t cond;
 };
 
@@ -68,8 +67,6 @@ static void *lb_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     if (d->nfree) {
         buf = d->mem + (size_t)d->free_stack[--d->nfree] * lb->size;
         *size = lb->size;
-    } else if (rpmsg_device_on_rx_context(rdev)) {
-        s->rx_starved = true;
     }
     rpmsg_mutex_unlock(&lb->lock);
     return buf;
@@ -130,19 +127,9 @@ static void lb_release_rx(struct rpmsg_device *rdev, void *buf)
         return;
     rpmsg_mutex_lock(&lb->lock);
     d->free_stack[d->nfree++] = (uint32_t)i;
-    /* Only a peer's RX context that found none waits in lb_wait for one
-     * (others wait in the core, woken by tx_done). Ringing on every
-     * buffer back woke an idle RX thread per message it had sent. */
-    bool wake = peer->rx_starved;
-    peer->rx_starved = false;
+    ring(peer); /* the peer's RX context may be waiting for this buffer */
     rpmsg_mutex_unlock(&lb->lock);
     rpmsg_device_tx_done(&peer->dev);
-    if (wake) {
-        /* After tx_done: the woken context's wait is over once tx_gen moved. */
-        rpmsg_mutex_lock(&lb->lock);
-        ring(peer);
-        rpmsg_mutex_unlock(&lb->lock);
-    }
 }
 
 static int lb_poll(struct rpmsg_device *rdev)
