@@ -107,6 +107,27 @@ static bool named(int tid, const char *want)
     return hit;
 }
 
+/* Context switches (voluntary and not) of a set of threads: how often the
+ * hub's threads sleep and wake, which its CPU time mostly is under load. */
+static uint64_t switches(const struct tcpu_set *s)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < s->n; i++) {
+        char path[64], line[128];
+        snprintf(path, sizeof(path), "/proc/self/task/%d/status", s->tid[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        unsigned long long v;
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+                sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+                sum += v;
+        fclose(f);
+    }
+    return sum;
+}
+
 /* The router's own threads among those started since before. */
 static void add_router_threads(struct hub_threads *h, const struct tcpu_set *before)
 {
@@ -204,6 +225,7 @@ struct result {
     double msgs_per_s, mb_per_s;
     int payload;
     double sender_ns, rx_l1_ns, hub_ns; /* CPU per message of the stream */
+    double sender_sw, rx_l1_sw, hub_sw; /* context switches per message, same threads */
 };
 
 static uint8_t payload[RPMSG_BUFFER_SIZE];
@@ -240,9 +262,69 @@ static int measure_rtt(struct path *p, unsigned rounds, struct result *out)
  * "hub", BENCH_ROUTER_PROFILE), NULL for a normal run. */
 static const char *profiled;
 
+/* BENCH_ROUTER_THREADS: every thread's CPU time and context switches per
+ * message of each stream, to see where the hub's time goes. */
+struct thread_snap {
+    struct tcpu_set all;
+    uint64_t sw[TCPU_MAX], ns[TCPU_MAX];
+};
+
+static void thread_snap(struct thread_snap *t)
+{
+    tcpu_snapshot(&t->all);
+    for (unsigned i = 0; i < t->all.n; i++) {
+        struct tcpu_set one = { .n = 0 };
+        tcpu_add(&one, t->all.tid[i]);
+        t->sw[i] = switches(&one);
+        t->ns[i] = tcpu_ns(&one);
+    }
+}
+
+static bool in_set(const struct tcpu_set *s, int tid)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->tid[i] == tid)
+            return true;
+    return false;
+}
+
+static void thread_report(const char *label, const struct thread_snap *t0, unsigned msgs,
+                          const struct hub_threads *h)
+{
+    static struct thread_snap t1;
+    thread_snap(&t1);
+    for (unsigned i = 0; i < t1.all.n; i++)
+        for (unsigned j = 0; j < t0->all.n; j++) {
+            if (t0->all.tid[j] != t1.all.tid[i])
+                continue;
+            double ns = (double)(t1.ns[i] - t0->ns[j]) / msgs;
+            if (ns < 20)
+                break;
+            char path[64], comm[32] = "";
+            snprintf(path, sizeof(path), "/proc/self/task/%d/comm", t1.all.tid[i]);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (!fgets(comm, sizeof(comm), f))
+                    comm[0] = 0;
+                fclose(f);
+            }
+            comm[strcspn(comm, "\n")] = 0;
+            printf("  %-15s %-13s %-11s %6.0f ns  %.3f switches per message\n", label, comm,
+                   in_set(&h->rx_l1, t1.all.tid[i]) ? "A, L1 RX"
+                   : in_set(&h->all, t1.all.tid[i]) ? "A"
+                                                     : "",
+                   ns, (double)(t1.sw[i] - t0->sw[j]) / msgs);
+            break;
+        }
+}
+
 static int measure_stream(struct path *p, unsigned msgs, struct result *out,
                           struct hub_threads *h)
 {
+    static struct thread_snap snap0;
+    bool threads = getenv("BENCH_ROUTER_THREADS") != NULL;
+    if (threads)
+        thread_snap(&snap0);
     bool prof = profiled && strstr(p->label, profiled);
     const uint8_t *buf = payload;
     p->echo = false;
@@ -251,6 +333,9 @@ static int measure_stream(struct path *p, unsigned msgs, struct result *out,
         return -1;
     out->payload = len;
     p->target = msgs;
+    struct tcpu_set me = { .n = 0 };
+    tcpu_add(&me, tcpu_self());
+    uint64_t s_tx = switches(&me), s_l1 = switches(&h->rx_l1), s_hub = switches(&h->all);
     uint64_t c_tx = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t c_l1 = tcpu_ns(&h->rx_l1), c_hub = tcpu_ns(&h->all);
     uint64_t t0 = now_ns();
@@ -260,12 +345,17 @@ static int measure_stream(struct path *p, unsigned msgs, struct result *out,
         if (rpmsg_send(&p->tx, buf, (size_t)len) != len)
             return -1;
     out->sender_ns = (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - c_tx) / msgs;
+    out->sender_sw = (double)(switches(&me) - s_tx) / msgs;
     wait_count(p, &p->received, msgs);
     if (prof)
         CALLGRIND_STOP_INSTRUMENTATION;
     double s = (double)(now_ns() - t0) / 1e9;
     out->rx_l1_ns = (double)(tcpu_ns(&h->rx_l1) - c_l1) / msgs;
     out->hub_ns = (double)(tcpu_ns(&h->all) - c_hub) / msgs;
+    out->rx_l1_sw = (double)(switches(&h->rx_l1) - s_l1) / msgs;
+    out->hub_sw = (double)(switches(&h->all) - s_hub) / msgs;
+    if (threads)
+        thread_report(p->label, &snap0, msgs, h);
     out->msgs_per_s = msgs / s;
     out->mb_per_s = (double)msgs * len / s / 1e6;
     return 0;
@@ -382,18 +472,22 @@ struct summary {
     /* CPU ns per message: direct send, direct receive, the hub's relay;
      * hub / (send + receive); the hop's added latency in direct round trips. */
     struct spread c_tx, c_rx, c_hub, r_cpu, r_added;
+    /* Context switches per message: direct send + receive, the hub. */
+    struct spread w_direct, w_hub;
     int d_payload, h_payload;
 };
 
 static struct summary summarize(const struct result *d, const struct result *h)
 {
-    double v[11][REPS];
+    double v[13][REPS];
     for (int k = 0; k < REPS; k++) {
         v[6][k] = d[k].sender_ns;
         v[7][k] = d[k].rx_l1_ns;
         v[8][k] = h[k].hub_ns;
         v[9][k] = h[k].hub_ns / (d[k].sender_ns + d[k].rx_l1_ns);
         v[10][k] = (h[k].rtt_median_us - d[k].rtt_median_us) / d[k].rtt_median_us;
+        v[11][k] = d[k].sender_sw + d[k].rx_l1_sw;
+        v[12][k] = h[k].hub_sw;
         v[0][k] = d[k].rtt_median_us;
         v[1][k] = d[k].msgs_per_s;
         v[2][k] = h[k].rtt_median_us;
@@ -406,7 +500,8 @@ static struct summary summarize(const struct result *d, const struct result *h)
                              spread_of(v[4], REPS), spread_of(v[5], REPS),
                              spread_of(v[6], REPS), spread_of(v[7], REPS),
                              spread_of(v[8], REPS), spread_of(v[9], REPS),
-                             spread_of(v[10], REPS), d[0].payload, h[0].payload };
+                             spread_of(v[10], REPS), spread_of(v[11], REPS),
+                             spread_of(v[12], REPS), d[0].payload, h[0].payload };
 }
 
 static void row(const char *label, int payload, struct spread rtt, struct spread rate)
@@ -424,11 +519,13 @@ static void json_mode(const char *key, const struct summary *m, const char *tail
            "\"ratio_throughput_min\":%.2f,\"ratio_throughput_max\":%.2f,"
            "\"direct_send_cpu_ns\":%.0f,\"direct_recv_cpu_ns\":%.0f,\"hub_cpu_ns\":%.0f,"
            "\"ratio_hub_cpu\":%.2f,\"ratio_hub_cpu_min\":%.2f,\"ratio_hub_cpu_max\":%.2f,"
-           "\"hop_added_rtts\":%.2f,\"hop_added_rtts_min\":%.2f,\"hop_added_rtts_max\":%.2f}%s",
+           "\"hop_added_rtts\":%.2f,\"hop_added_rtts_min\":%.2f,\"hop_added_rtts_max\":%.2f,"
+           "\"direct_switches\":%.3f,\"hub_switches\":%.3f}%s",
            key, m->d_payload, m->d_rtt.med, m->d_rate.med, m->h_payload, m->h_rtt.med,
            m->h_rate.med, m->r_lat.med, m->r_lat.min, m->r_lat.max, m->r_tput.med,
            m->r_tput.min, m->r_tput.max, m->c_tx.med, m->c_rx.med, m->c_hub.med, m->r_cpu.med,
-           m->r_cpu.min, m->r_cpu.max, m->r_added.med, m->r_added.min, m->r_added.max, tail);
+           m->r_cpu.min, m->r_cpu.max, m->r_added.med, m->r_added.min, m->r_added.max, m->w_direct.med, m->w_hub.med,
+           tail);
 }
 
 int main(int argc, char **argv)
@@ -451,13 +548,14 @@ int main(int argc, char **argv)
     }
 
     static struct result rd[2][REPS], rh[2][REPS];
-    unsigned long long relayed = 0, drops = 0;
+    unsigned long long relayed = 0, held = 0, drops = 0;
     for (int k = 0; k < REPS; k++)
         for (int own = 0; own < 2; own++) {
             struct rpmsg_router_stats st;
             if (run(own, rounds, msgs, &rd[own][k], &rh[own][k], &st))
                 return 1;
             relayed += st.relayed_msgs;
+            held += st.relay_held;
             drops += st.drop_no_route + st.drop_tx_fail + st.drop_too_big;
         }
     struct summary m[2] = { summarize(rd[0], rh[0]), summarize(rd[1], rh[1]) };
@@ -482,12 +580,16 @@ int main(int argc, char **argv)
                own ? " (own)" : "", m[own].c_hub.med, m[own].c_tx.med, m[own].c_rx.med,
                m[own].r_cpu.med, m[own].r_cpu.min, m[own].r_cpu.max, m[own].r_added.med,
                m[own].r_added.min, m[own].r_added.max);
-    printf("hub relayed %llu messages, dropped %llu\n", relayed, drops);
+    for (int own = 0; own < 2; own++)
+        printf("context switches per message%s: hub %.3f (%.3f-%.3f), direct send + receive"
+               " %.3f (%.3f-%.3f)\n", own ? " (own)" : "", m[own].w_hub.med, m[own].w_hub.min,
+               m[own].w_hub.max, m[own].w_direct.med, m[own].w_direct.min, m[own].w_direct.max);
+    printf("hub relayed %llu messages, held %llu, dropped %llu\n", relayed, held, drops);
 
     printf("{\"bench\":\"router\",\"round_trips\":%u,\"messages\":%u,\"runs\":%d,", rounds,
            msgs, REPS);
     json_mode("link_thread", &m[0], ",");
     json_mode("own_thread", &m[1], "");
-    printf(",\"drops\":%llu}\n", drops);
+    printf(",\"relayed\":%llu,\"held\":%llu,\"drops\":%llu}\n", relayed, held, drops);
     return 0;
 }

@@ -97,7 +97,8 @@ static struct rr_msg mk(uint8_t type, uint32_t to, uint32_t from)
  * and the next link's pump, which wakes when a buffer comes back, copies it
  * into that buffer, sends it and releases the RX buffer. The RX thread goes
  * on with its link instead of sleeping, and each hand-off wakes one thread
- * (the pump) instead of two (the pump, then the RX thread it woke). While a
+ * (the pump) instead of two (the pump, then the RX thread it woke); the
+ * pump sends each queue it finds whole, while the link has buffers. While a
  * circuit's queue is not empty, its new messages queue behind it: order per
  * route holds. Only a full queue or hold table makes the RX thread wait, for
  * the queue to drain: that is the backpressure on the previous link.
@@ -109,13 +110,45 @@ static void relayed(struct rpmsg_router *r, size_t len)
     RR_STAT_ADD(r, relayed_bytes, len);
 }
 
+/*
+ * A side's queue: head and tail run free (RR_RELAY_Q divides 2^32). Only the
+ * side's RX context adds (tail), only the pump of the other link or, once
+ * the circuit is dead and its endpoints gone, the reaper takes (head, under
+ * r->lock). Both indices are published sequentially consistent: the pump
+ * stores head, then reads tail; the RX thread stores tail, then reads head.
+ * So an entry the pump missed is one the RX thread sees it may have missed
+ * (everything before it gone), and it wakes the pump then only: an entry
+ * queued behind others costs no router lock round.
+ */
+static unsigned q_len(const struct rr_side *s)
+{
+    return __atomic_load_n(&s->qtail, __ATOMIC_SEQ_CST) -
+           __atomic_load_n(&s->qhead, __ATOMIC_SEQ_CST);
+}
+
+_Static_assert((RR_RELAY_Q & (RR_RELAY_Q - 1)) == 0, "RR_RELAY_Q: a power of two");
+
+/* The RX context, with room in the queue: queues the held buffer. locked:
+ * r->lock is held (the pump is told anyway). */
+static void q_put(struct rpmsg_router *r, struct rr_side *s, struct rr_link *ol, void *data,
+                  uint32_t len, bool locked)
+{
+    unsigned tail = s->qtail;
+    s->q[tail % RR_RELAY_Q] = (struct rr_relayed){ data, len };
+    __atomic_store_n(&s->qtail, tail + 1, __ATOMIC_SEQ_CST);
+    if (locked)
+        rr_starve_locked(ol);
+    else if (__atomic_load_n(&s->qhead, __ATOMIC_SEQ_CST) == tail)
+        rr_starve(r, ol);
+}
+
 /* r->lock held: waits until fewer than `below` messages wait on side s.
  * 0, or -ECANCELED (route dead, router stopping) or -ETIMEDOUT. */
 static int wait_queue(struct rpmsg_router *r, struct rr_hub_circuit *hc, struct rr_side *s,
                       struct rr_link *ol, unsigned below)
 {
     uint64_t deadline = 0;
-    while (hc->state == RR_HC_UP && !r->stop && s->qcount >= below) {
+    while (hc->state == RR_HC_UP && !r->stop && q_len(s) >= below) {
         if (RPMSG_NO_SYS) {
             /* One context: the pump that would drain the queue runs only
              * after we return. The held RX buffers already hold the
@@ -127,7 +160,7 @@ static int wait_queue(struct rpmsg_router *r, struct rr_hub_circuit *hc, struct 
             deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
         rr_starve_locked(ol);
         if (rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline) == -ETIMEDOUT &&
-            s->qcount >= below)
+            q_len(s) >= below)
             return -ETIMEDOUT;
     }
     return hc->state == RR_HC_UP && !r->stop ? 0 : -ECANCELED;
@@ -139,18 +172,22 @@ static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int i
     struct rr_side *s = &hc->s[in], *o = &hc->s[1 - in];
     struct rr_link *ol = o->link;
     bool held = rpmsg_hold_rx_buffer(&s->ept, data) == 0;
+    /* Room now is room until we add: only the pump takes. The circuit may
+     * die meanwhile: the reaper destroys this endpoint first (which waits
+     * for this callback) and empties the queue after. */
+    if (held && q_len(s) < RR_RELAY_Q) {
+        q_put(r, s, ol, data, len, false);
+        return;
+    }
     rpmsg_mutex_lock(&r->lock);
     /* Without a hold slot, it is sent from here once nothing older waits.
      * A full queue is waited on until half of it has gone: the pump wakes
      * this thread once per half queue, not once per message. */
     int rc = wait_queue(r, hc, s, ol,
-                        !held ? 1 : s->qcount == RR_RELAY_Q ? RR_RELAY_Q / 2 + 1 : RR_RELAY_Q);
+                        !held ? 1 : q_len(s) == RR_RELAY_Q ? RR_RELAY_Q / 2 + 1 : RR_RELAY_Q);
     uint32_t from = o->ept.addr, to = o->peer;
-    if (!rc && held) {
-        s->q[(s->qhead + s->qcount) % RR_RELAY_Q] = (struct rr_relayed){ data, len };
-        __atomic_store_n(&s->qcount, s->qcount + 1, __ATOMIC_RELEASE);
-        rr_starve_locked(ol); /* after the entry: the pump cannot miss it */
-    }
+    if (!rc && held)
+        q_put(r, s, ol, data, len, true);
     rpmsg_mutex_unlock(&r->lock);
     if (!rc && !held)
         rc = rr_send(r, ol, from, to, data, len, hc);
@@ -171,9 +208,9 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
      * No lock: the peers are written before the state turns UP (a release
      * store) and never again, the links and our addresses before the
      * endpoints exist. A circuit killed just after this check relays one
-     * message more, as it would after an unlock. The queue count: only
-     * this thread adds, so empty now is empty until we add; the pump's
-     * last send is out before its count reaches 0 (release, acquire here).
+     * message more, as it would after an unlock. The queue: only this
+     * thread adds, so empty now is empty until we add; the pump's last
+     * send is out before it moves head past it.
      */
     if (__atomic_load_n(&hc->state, __ATOMIC_ACQUIRE) != RR_HC_UP || src != hc->s[in].peer) {
         RR_STAT(r, drop_no_route);
@@ -182,7 +219,7 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     struct rr_side *o = &hc->s[1 - in];
     struct rr_link *ol = o->link;
     uint32_t from = o->ept.addr, to = o->peer;
-    bool behind = __atomic_load_n(&hc->s[in].qcount, __ATOMIC_ACQUIRE) != 0;
+    bool behind = q_len(&hc->s[in]) != 0;
     if (len > rr_link_mtu(ol)) {
         RR_STAT(r, drop_too_big);
         return 0;
@@ -202,8 +239,8 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     return 0;
 }
 
-/* r->lock held: the side whose oldest held message goes out on l next
- * (its circuit marked pumping, o the side it leaves by), or NULL. */
+/* r->lock held: the side whose oldest held messages go out on l next
+ * (its circuit counted as pumping, o the side they leave by), or NULL. */
 static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
                                  struct rr_hub_circuit **out, struct rr_side **o)
 {
@@ -211,8 +248,8 @@ static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
         if (hc->state != RR_HC_UP)
             continue;
         for (int i = 0; i < 2; i++)
-            if (hc->s[i].qcount && hc->s[1 - i].link == l) {
-                hc->pumping = true;
+            if (hc->s[1 - i].link == l && q_len(&hc->s[i])) {
+                hc->pumping++;
                 *out = hc;
                 *o = &hc->s[1 - i];
                 return &hc->s[i];
@@ -221,6 +258,31 @@ static struct rr_side *next_held(struct rpmsg_router *r, struct rr_link *l,
     return NULL;
 }
 
+/* Sends e on l: into *p (a buffer the pump already has, then NULL) or
+ * into whatever l has free. The count sent, or a negative errno. */
+static int relay_one(struct rr_link *l, const struct rr_relayed *e, uint32_t from, uint32_t to,
+                     void **p, uint32_t cap)
+{
+    if (!*p)
+        return rpmsg_trysend_offchannel(&l->ctrl, from, to, e->buf, e->len);
+    int n = -EMSGSIZE;
+    if (e->len <= cap) {
+        memcpy(*p, e->buf, e->len);
+        n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, *p, e->len);
+    }
+    if (n < 0 && rpmsg_nocopy_kept(n))
+        rpmsg_release_tx_buffer(&l->ctrl, *p);
+    *p = NULL;
+    return n;
+}
+
+/*
+ * A side's whole queue goes in one pass: one router lock round to take
+ * what is queued, one to dequeue what went, instead of one per message.
+ * Only this pump takes from the queue, and entries stay until dequeued
+ * (so the RX thread keeps queueing behind them, and the reaper, which
+ * waits for pumping to drop, gives back whatever is left).
+ */
 unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, uint32_t cap)
 {
     void *p = *buf;
@@ -230,51 +292,45 @@ unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, ui
     rpmsg_mutex_lock(&r->lock);
     struct rr_side *s = next_held(r, l, &hc, &o);
     while (s) {
-        struct rr_relayed e = s->q[s->qhead];
+        unsigned head = s->qhead, k = q_len(s), done = 0;
         uint32_t from = o->ept.addr, to = o->peer;
         rpmsg_mutex_unlock(&r->lock);
 
-        /* The buffer the pump waited for, then copies into whatever the
-         * link has free (one call: no separate take and send). */
-        int n;
-        if (p) {
-            n = -EMSGSIZE;
-            if (e.len <= cap) {
-                memcpy(p, e.buf, e.len);
-                n = rpmsg_send_offchannel_nocopy(&l->ctrl, from, to, p, e.len);
+        bool full = false;
+        /* A circuit killed meanwhile sends no more: the reaper gives the
+         * rest back unsent. */
+        while (done < k && __atomic_load_n(&hc->state, __ATOMIC_ACQUIRE) == RR_HC_UP) {
+            const struct rr_relayed *e = &s->q[(head + done) % RR_RELAY_Q];
+            int n = relay_one(l, e, from, to, &p, cap);
+            if (n == -EAGAIN) {
+                full = true; /* out of buffers: it stays first in the queue */
+                break;
             }
-            if (n < 0 && rpmsg_nocopy_kept(n))
-                rpmsg_release_tx_buffer(&l->ctrl, p);
-            p = NULL;
-        } else {
-            n = rpmsg_trysend_offchannel(&l->ctrl, from, to, e.buf, e.len);
-        }
-        if (n != -EAGAIN) {
-            rpmsg_release_rx_buffer(&s->ept, e.buf);
+            rpmsg_release_rx_buffer(&s->ept, e->buf);
             if (n < 0) {
                 RR_STAT(r, drop_tx_fail);
             } else {
-                relayed(r, e.len);
+                relayed(r, e->len);
                 RR_STAT(r, relay_held);
             }
-            sent++;
+            done++;
         }
+
         rpmsg_mutex_lock(&r->lock);
-        hc->pumping = false;
-        if (n == -EAGAIN) {
-            /* Out of buffers: it stays first in the queue. */
-            if (hc->state != RR_HC_UP)
-                rpmsg_cond_broadcast(&r->tx_cond);
+        hc->pumping--;
+        __atomic_store_n(&s->qhead, head + done, __ATOMIC_SEQ_CST);
+        unsigned left = q_len(s);
+        sent += done;
+        /* Whom it may concern: the RX thread waiting for half the queue or
+         * all of it (wait_queue), the reaper for the pump. rr_send's waiters
+         * hear the pump's round end (rr_tx_wake). */
+        if ((done && left <= RR_RELAY_Q / 2 && (left + done > RR_RELAY_Q / 2 || !left)) ||
+            hc->state != RR_HC_UP)
+            rpmsg_cond_broadcast(&r->tx_cond);
+        if (full) {
+            rr_starve_locked(l); /* the pump comes round again */
             break;
         }
-        s->qhead = (s->qhead + 1) % RR_RELAY_Q;
-        __atomic_store_n(&s->qcount, s->qcount - 1, __ATOMIC_RELEASE);
-        /* Whom it may concern: the RX thread waiting for half the queue or all
-         * of it (wait_queue), the reaper for the pump. rr_send's waiters hear
-         * the pump's round end (rr_tx_wake). One lock round a message: its
-         * dequeue and the next one's lookup. */
-        if (s->qcount == RR_RELAY_Q / 2 || s->qcount == 0 || hc->state != RR_HC_UP)
-            rpmsg_cond_broadcast(&r->tx_cond);
         s = next_held(r, l, &hc, &o);
     }
     rpmsg_mutex_unlock(&r->lock);
@@ -282,24 +338,16 @@ unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, ui
     return sent;
 }
 
-/* A dead circuit's held buffers go back unsent; r->lock not held, the
- * circuit off the list and dead (no pump takes any more, no RX thread adds;
- * one may still be looking, under the lock, on its way out). */
+/* A dead circuit's held buffers go back unsent: off the list, no pump in
+ * it, its endpoints destroyed (so no RX context adds any more). */
 static void release_held(struct rpmsg_router *r, struct rr_hub_circuit *hc)
 {
     for (int i = 0; i < 2; i++) {
         struct rr_side *s = &hc->s[i];
-        for (;;) {
-            rpmsg_mutex_lock(&r->lock);
-            void *buf = s->qcount ? s->q[s->qhead].buf : NULL;
-            if (buf) {
-                s->qhead = (s->qhead + 1) % RR_RELAY_Q;
-                __atomic_store_n(&s->qcount, s->qcount - 1, __ATOMIC_RELEASE);
-            }
-            rpmsg_mutex_unlock(&r->lock);
-            if (!buf)
-                break;
-            rpmsg_release_rx_buffer(&s->ept, buf);
+        for (unsigned n = q_len(s); n; n--) {
+            /* ept->rdev outlives the endpoint, for buffers like these. */
+            rpmsg_release_rx_buffer(&s->ept, s->q[s->qhead % RR_RELAY_Q].buf);
+            __atomic_store_n(&s->qhead, s->qhead + 1, __ATOMIC_SEQ_CST);
             RR_STAT(r, relay_dropped_held);
         }
     }
@@ -642,11 +690,12 @@ void rr_circuits_reap(struct rpmsg_router *r)
         rpmsg_mutex_unlock(&r->lock);
         if (!hc)
             break;
-        release_held(r, hc);
-        /* Waits for a relay in progress; it leaves at once, seeing DEAD. */
+        /* Waits for a relay in progress; it leaves at once, seeing DEAD,
+         * or has queued what it held, which goes back now. */
         for (int i = 0; i < 2; i++)
             if (hc->s[i].live)
                 rpmsg_destroy_ept(&hc->s[i].ept);
+        release_held(r, hc);
         rr_hc_free(r, hc);
     }
     for (unsigned i = 0; i < RPMSG_ROUTER_CPUS_MAX; i++) {

@@ -123,8 +123,14 @@ int rr_send(struct rpmsg_router *r, struct rr_link *l, uint32_t src, uint32_t ds
         rpmsg_mutex_lock(&r->lock);
         rr_starve_locked(l);
         int rc = 0;
-        while (RR_ATOMIC_LOAD(&r->tx_gen) == gen && !r->stop && !(hc && hc->state == RR_HC_DEAD) && rc == 0)
+        /* Counted before tx_gen is read again: the pump moves tx_gen, then
+         * reads the count (both sequentially consistent), so either it sees
+         * this waiter and broadcasts, or this thread sees the new tx_gen. */
+        __atomic_add_fetch(&r->tx_waiters, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&r->tx_gen, __ATOMIC_SEQ_CST) == gen && !r->stop &&
+               !(hc && hc->state == RR_HC_DEAD) && rc == 0)
             rc = rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline);
+        __atomic_sub_fetch(&r->tx_waiters, 1, __ATOMIC_RELAXED);
         bool cancel = r->stop || (hc && hc->state == RR_HC_DEAD);
         rpmsg_mutex_unlock(&r->lock);
         if (cancel)
@@ -158,15 +164,25 @@ void rr_pump_round(struct rr_link *l, bool wait)
         rr_starve(r, l); /* still none: the next round tries again */
         return;
     }
-    bool sent = p && rr_relay_held(r, l, &p, cap);
+    /* Out of buffers again with more held, it starves the link itself. */
+    if (p)
+        rr_relay_held(r, l, &p, cap);
     if (p)
         rpmsg_release_tx_buffer(&l->ctrl, p);
-    else if (sent)
-        rr_starve(r, l); /* out of buffers again: more may wait */
 
+    /* The router lock only for a sender asleep in rr_send (see there). */
+#if RPMSG_NO_SYS
     rpmsg_mutex_lock(&r->lock);
     rr_tx_wake(r);
     rpmsg_mutex_unlock(&r->lock);
+#else
+    __atomic_add_fetch(&r->tx_gen, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&r->tx_waiters, __ATOMIC_SEQ_CST)) {
+        rpmsg_mutex_lock(&r->lock);
+        rr_tx_wake(r);
+        rpmsg_mutex_unlock(&r->lock);
+    }
+#endif
     rr_vdev_kick_starved(r, l);
 }
 

@@ -127,16 +127,17 @@ struct rr_hub_circuit {
         uint32_t peer; /* the neighbour's tunnel address (ANY until known) */
         bool live;     /* ept created, not yet destroyed */
         /* Received on this side, held, waiting for a TX buffer of the other
-         * side's link: filled by this link's RX thread, emptied by the other
-         * link's pump, both under r->lock. The head stays counted until it
-         * has left, so nothing newer overtakes it. */
+         * side's link: filled by this link's RX context (tail), emptied by
+         * the other link's pump (head), see circuit.c. An entry stays until
+         * it has left, so nothing newer overtakes it. */
         struct rr_relayed {
             void *buf;
             uint32_t len;
         } q[RR_RELAY_Q];
-        unsigned qhead, qcount;
+        unsigned qhead, qtail; /* running counts (atomic) */
     } s[2]; /* 0: toward the initiator, 1: toward the target */
-    bool pumping; /* a pump is sending from q: reap waits (r->lock) */
+    /* Pumps sending from q (one per direction): reap waits (r->lock). */
+    unsigned pumping;
 };
 
 struct rr_gw;
@@ -251,6 +252,7 @@ struct rpmsg_router {
     rpmsg_cond_t cond;    /* the worker's */
     rpmsg_cond_t tx_cond; /* senders waiting for a buffer on some link */
     uint32_t tx_gen;
+    unsigned tx_waiters; /* rr_send's sleepers (atomic): the pump locks only for them */
     bool work, stop;
     rpmsg_thread_t worker;
     bool worker_started;
