@@ -41,9 +41,15 @@ void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept)
         }
 }
 
+/* The last reference of an endpoint being destroyed: its destroyer waits. */
+static bool wakes_destroyer(uint32_t refs)
+{
+    return !(refs & RPMSG_REF_COUNT) && (refs & RPMSG_REF_DYING);
+}
+
 void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 {
-    if (rpmsg_ref_add(&ept->refs, -1) == 0 && rpmsg_ref_load(&rdev->ept_dying)) {
+    if (wakes_destroyer(rpmsg_ref_add(&ept->refs, -1))) {
         rpmsg_mutex_lock(&rdev->lock);
         rpmsg_dev_signal(rdev);
         rpmsg_mutex_unlock(&rdev->lock);
@@ -52,7 +58,7 @@ void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 
 void rpmsg_ept_unref_locked(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 {
-    if (rpmsg_ref_add(&ept->refs, -1) == 0 && rpmsg_ref_load(&rdev->ept_dying))
+    if (wakes_destroyer(rpmsg_ref_add(&ept->refs, -1)))
         rpmsg_dev_signal(rdev);
 }
 
@@ -124,8 +130,8 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
         /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message.
          * Not one still being delivered after link down, which unbound the
          * endpoint: it comes from the peer's old session. */
-        ept->dest_addr = src;
-        ept->flags &= (uint16_t)~RPMSG_EPT_F_ORPHAN;
+        rpmsg_ept_set_dest(ept, src);
+        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
         rpmsg_dev_signal(rdev);
     }
     rpmsg_ept_ref(ept);

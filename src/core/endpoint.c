@@ -181,7 +181,7 @@ int rpmsg_create_ept(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev,
     uint32_t peer;
     if (ns && dst == RPMSG_ADDR_ANY) {
         if (rpmsg_pending_take(rdev, ept->name, &peer)) {
-            ept->dest_addr = peer;
+            rpmsg_ept_set_dest(ept, peer);
             ns_flags = ack ? RPMSG_NS_CREATE_ACK : RPMSG_NS_CREATE;
         } else {
             ns_flags = RPMSG_NS_CREATE;
@@ -218,7 +218,9 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
      * references here; the dispatcher will not touch ept again. Only this
      * thread's: another thread's callback still running must be waited out. */
     rpmsg_dispatch_release_own(ept);
-    rpmsg_ref_add(&rdev->ept_dying, 1); /* before refs is read: see internal.h */
+    /* Before the count is read: a send that takes a reference from now on
+     * sees the bit and leaves, a drop to zero sees it and wakes us. */
+    rpmsg_ref_bits(&ept->refs, RPMSG_REF_DYING, true);
     rpmsg_dev_signal(rdev); /* blocked senders see DESTROYING and leave */
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
                     (rpmsg_dev_features(rdev) & RPMSG_F_NS);
@@ -232,7 +234,7 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         rpmsg_ns_send(rdev, ept->name, ept->addr, RPMSG_NS_DESTROY);
 
     rpmsg_mutex_lock(&rdev->lock);
-    while (rpmsg_ref_load(&ept->refs)) {
+    while (rpmsg_ref_load(&ept->refs) & RPMSG_REF_COUNT) {
         /* Other threads' sends and dispatches leave promptly: wait them out.
          * The RX context must not spin the link here (it may be the one
          * holding the reference), hence no rpmsg_dev_wait(). */
@@ -242,13 +244,12 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         if (r == -EAGAIN)
             break; /* no threads: nobody else can hold a reference */
     }
-    rpmsg_ref_add(&rdev->ept_dying, -1);
     /* Stays marked: a late send on it gets -EPIPE, not -EINVAL. */
     ept->flags = RPMSG_EPT_F_DESTROYING;
     rpmsg_mutex_unlock(&rdev->lock);
     /* ept->rdev stays: a zero-copy buffer taken before may still be released. */
     ept->addr = RPMSG_ADDR_ANY;
-    ept->dest_addr = RPMSG_ADDR_ANY;
+    rpmsg_ept_set_dest(ept, RPMSG_ADDR_ANY);
     return 0;
 }
 

@@ -310,13 +310,53 @@ static void tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
         rpmsg_vring_dev_notify(vq, vd->event_idx, true);
 }
 
-static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+/* What a TX step owes once the lock is dropped. */
+struct tx_after {
+    bool wake; /* a fault is pending: the RX context acts on it */
+    bool done; /* buffers came back: other senders may wait for them */
+    bool kick;
+    uint32_t nid;
+};
+
+/* Drops the lock and does what the step owes; returns r. */
+static int tx_unlock(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq,
+                     struct tx_after *a, int r)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
+    a->wake = vd->fault_pending != 0;
+    a->nid = vq->notifyid;
+    rpmsg_mutex_unlock(&vd->lock);
+    if (a->wake && vd->ops->wakeup)
+        vd->ops->wakeup(vd->plat);
+    if (a->done)
+        rpmsg_device_tx_done(&vd->rdev);
+    if (a->kick)
+        notify(vd, a->nid);
+    return r;
+}
+
+/* Writes a message into a TX buffer; its length. */
+static uint32_t put_msg(uint8_t *buf, const struct rpmsg_hdr *hdr, const void *payload,
+                        uint32_t len)
+{
+    memcpy(buf, hdr, RPMSG_HDR_SIZE);
+    memcpy(buf + RPMSG_HDR_SIZE, payload, len);
+    return RPMSG_HDR_SIZE + len;
+}
+
+static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
+{
+    vq->slot[id].state = SLOT_IDLE;
+    vq->slot[id].next = vq->free_head;
+    vq->free_head = (uint16_t)id;
+    vq->nfree++;
+}
+
+/* A free TX buffer's id, or -1 (a sender is then told when some come back).
+ * Lock held; *done: buffers were reclaimed. */
+static int host_pop_tx(struct rpmsg_virtio *vd, bool *done)
+{
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
-    void *buf = NULL;
     int reclaimed = 0;
-    rpmsg_mutex_lock(&vd->lock);
     if (live(vd) && !vq->nfree) {
         reclaimed = host_reclaim(vd);
         if (!vq->nfree && live(vd)) {
@@ -327,51 +367,79 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
             reclaimed += host_reclaim(vd);
         }
     }
-    if (live(vd) && vq->nfree) {
-        uint16_t id = vq->free_head;
-        vq->free_head = vq->slot[id].next;
-        vq->nfree--;
-        vq->slot[id].state = SLOT_TAKEN;
+    *done = reclaimed > 0;
+    if (!live(vd) || !vq->nfree)
+        return -1;
+    uint16_t id = vq->free_head;
+    vq->free_head = vq->slot[id].next;
+    vq->nfree--;
+    vq->slot[id].state = SLOT_TAKEN;
+    return id;
+}
+
+/* Hands TX buffer id (len bytes) to the remote. Lock held; true: kick it. */
+static bool host_push_tx(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, int id, uint32_t len)
+{
+    rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, len, 0);
+    rpmsg_vring_drv_publish(vq);
+    vq->slot[id].state = SLOT_PEER;
+    vd->stats.tx_msgs++;
+    return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+}
+
+static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    struct tx_after a = { 0 };
+    void *buf = NULL;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_pop_tx(vd, &a.done);
+    if (id >= 0) {
         buf = vd->shm + vq->slot[id].off;
         *size = vq->buf_size;
     }
-    bool wake = vd->fault_pending != 0;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (wake && vd->ops->wakeup)
-        vd->ops->wakeup(vd->plat); /* the RX context acts on the fault */
-    if (reclaimed)
-        rpmsg_device_tx_done(rdev); /* other senders may wait for these */
+    tx_unlock(vd, vq, &a, 0);
     return buf;
+}
+
+/* The copy send in one round of the lock (ops.send_copy). */
+static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
+                          const void *payload, uint32_t len)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    struct tx_after a = { 0 };
+    int r = -ENOBUFS;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_pop_tx(vd, &a.done);
+    if (id >= 0 && RPMSG_HDR_SIZE + len > vq->buf_size) {
+        host_free_tx(vq, id);
+        r = -EMSGSIZE;
+    } else if (id >= 0) {
+        a.kick = host_push_tx(vd, vq, id, put_msg(vd->shm + vq->slot[id].off, hdr, payload, len));
+        r = 0;
+    }
+    return tx_unlock(vd, vq, &a, r);
 }
 
 static int host_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    struct tx_after a = { 0 };
     int r = 0;
-    bool kick = false;
     rpmsg_mutex_lock(&vd->lock);
     int id = host_id(vd, vq, buf);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
         r = -EINVAL;
     } else if (!live(vd) || len > vq->buf_size) {
         r = live(vd) ? -EMSGSIZE : -ENOTCONN;
-        vq->slot[id].state = SLOT_IDLE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
+        host_free_tx(vq, id);
     } else {
-        rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, len, 0);
-        rpmsg_vring_drv_publish(vq);
-        vq->slot[id].state = SLOT_PEER;
-        vd->stats.tx_msgs++;
-        kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+        a.kick = host_push_tx(vd, vq, id, len);
     }
-    uint32_t nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (kick)
-        notify(vd, nid);
-    return r;
+    return tx_unlock(vd, vq, &a, r);
 }
 
 static int host_release_tx(struct rpmsg_device *rdev, void *buf)
@@ -381,14 +449,10 @@ static int host_release_tx(struct rpmsg_device *rdev, void *buf)
     int r = 0;
     rpmsg_mutex_lock(&vd->lock);
     int id = host_id(vd, vq, buf);
-    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN)
         r = -EINVAL;
-    } else {
-        vq->slot[id].state = SLOT_IDLE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
-    }
+    else
+        host_free_tx(vq, id);
     rpmsg_mutex_unlock(&vd->lock);
     return r;
 }
@@ -498,13 +562,12 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     return vd->shm + addr;
 }
 
-static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+/* A TX buffer (the host's RX buffer) or NULL; *size its length. Lock held;
+ * *done: a starved sender must be told (see below). */
+static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
     void *buf = NULL;
-    bool unstarved = false;
-    rpmsg_mutex_lock(&vd->lock);
     if (live(vd) && vq->nfree) {
         uint16_t id = vq->free_head;
         vq->free_head = vq->slot[id].next;
@@ -528,16 +591,20 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
                  * for the kick this switches off: it is told here instead. */
                 vd->tx_starved = false;
                 rpmsg_vring_dev_notify(vq, vd->event_idx, false);
-                unstarved = true;
+                *done = true;
             }
         }
     }
-    bool wake = vd->fault_pending != 0;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (wake && vd->ops->wakeup)
-        vd->ops->wakeup(vd->plat);
-    if (unstarved)
-        rpmsg_device_tx_done(rdev);
+    return buf;
+}
+
+static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct tx_after a = { 0 };
+    rpmsg_mutex_lock(&vd->lock);
+    void *buf = remote_pop_tx(vd, size, &a.done);
+    tx_unlock(vd, &vd->vq[VQ_RX_HOST], &a, 0);
     return buf;
 }
 
@@ -552,12 +619,46 @@ static bool remote_give(struct rpmsg_virtio *vd, int qi, int id, int pos, uint32
     return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
 }
 
+/* A TX buffer taken but not sent: it cannot go back on the avail ring (only
+ * the host writes that), and returned used with length 0 it would be read
+ * as a message by some hosts: kept for our next send. */
+static void remote_spare(struct rpmsg_virtio_vq *vq, int id)
+{
+    vq->slot[id].state = SLOT_SPARE;
+    vq->slot[id].next = vq->free_head;
+    vq->free_head = (uint16_t)id;
+    vq->nfree++;
+}
+
+/* The copy send in one round of the lock (ops.send_copy). */
+static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
+                            const void *payload, uint32_t len)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    struct tx_after a = { 0 };
+    uint32_t size = 0;
+    int r = -ENOBUFS, pos = -1;
+    rpmsg_mutex_lock(&vd->lock);
+    uint8_t *buf = remote_pop_tx(vd, &size, &a.done);
+    int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
+    if (id >= 0 && RPMSG_HDR_SIZE + len > size) {
+        remote_spare(vq, id);
+        r = -EMSGSIZE;
+    } else if (id >= 0) {
+        vd->stats.tx_msgs++;
+        a.kick = remote_give(vd, VQ_RX_HOST, id, pos, put_msg(buf, hdr, payload, len));
+        r = 0;
+    }
+    return tx_unlock(vd, vq, &a, r);
+}
+
 static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    struct tx_after a = { 0 };
     int r = 0, pos = -1;
-    bool kick = false;
     rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
@@ -566,19 +667,12 @@ static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         r = -ENOTCONN;
     } else if (len > vq->slot[id].len) {
         r = -EMSGSIZE;
-        vq->slot[id].state = SLOT_SPARE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
+        remote_spare(vq, id);
     } else {
         vd->stats.tx_msgs++;
-        kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
+        a.kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
     }
-    uint32_t nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (kick)
-        notify(vd, nid);
-    return r;
+    return tx_unlock(vd, vq, &a, r);
 }
 
 static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
@@ -588,17 +682,10 @@ static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
     int r = 0, pos = -1;
     rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
-    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN)
         r = live(vd) ? -EINVAL : 0;
-    } else {
-        /* It cannot go back on the avail ring (only the host writes that),
-         * and returning it used with length 0 would be read as a message by
-         * some hosts: keep it for our next get_tx_buffer. */
-        vq->slot[id].state = SLOT_SPARE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
-    }
+    else
+        remote_spare(vq, id);
     rpmsg_mutex_unlock(&vd->lock);
     return r;
 }
@@ -726,6 +813,7 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
+    .send_copy = host_send_copy,
 };
 
 const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
@@ -736,4 +824,5 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
+    .send_copy = remote_send_copy,
 };
