@@ -457,27 +457,21 @@ static int host_release_tx(struct rpmsg_device *rdev, void *buf)
     return r;
 }
 
-static void host_release_rx(struct rpmsg_device *rdev, void *buf)
+/* Posts a received buffer back to the remote. Lock held; true: kick it. */
+static bool host_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
-    bool kick = false;
-    rpmsg_mutex_lock(&vd->lock);
     int id = host_id(vd, vq, buf);
-    if (id >= 0 && vq->slot[id].state == SLOT_HELD) {
-        if (live(vd)) {
-            rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
-            rpmsg_vring_drv_publish(vq);
-            vq->slot[id].state = SLOT_PEER;
-            kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
-        } else {
-            vq->slot[id].state = SLOT_IDLE; /* posted when the link comes up */
-        }
+    if (id < 0 || vq->slot[id].state != SLOT_HELD)
+        return false;
+    if (!live(vd)) {
+        vq->slot[id].state = SLOT_IDLE; /* posted when the link comes up */
+        return false;
     }
-    uint32_t nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (kick)
-        notify(vd, nid);
+    rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
+    rpmsg_vring_drv_publish(vq);
+    vq->slot[id].state = SLOT_PEER;
+    return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
 }
 
 /* One received buffer off vring0, or NULL. Lock held. */
@@ -690,20 +684,79 @@ static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
     return r;
 }
 
-static void remote_release_rx(struct rpmsg_device *rdev, void *buf)
+/* Returns a received buffer to the host. Lock held; true: kick it. */
+static bool remote_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     int pos = -1;
-    bool kick = false;
-    rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
     /* used.len = the buffer's length (its descriptor's), as Linux's and
      * OpenAMP's remotes write it: an OpenAMP host takes it as the size of
      * the buffer it gets back for sending (docs/virtio.md). */
     if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
-        kick = remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
-    uint32_t nid = vq->notifyid;
+        return remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
+    return false;
+}
+
+/* ---- Giving received buffers back ---------------------------------------- */
+
+/*
+ * The device whose poll this thread is running, if any. A buffer given back
+ * by that poll's own dispatch (the common case: the callback did not hold
+ * it) waits in vd->rx_back for the poll's next round of the lock, which it
+ * needs anyway to look at the ring again: one round per message instead of
+ * two, and one kick for the batch. Only the RX context touches rx_back.
+ * Buffers released from other threads (held ones) take the lock at once.
+ */
+#if RPMSG_NO_SYS
+static struct rpmsg_virtio *polling;
+#else
+static _Thread_local struct rpmsg_virtio *polling;
+#endif
+
+/* The vring this side receives on, whose buffers it gives back. */
+static int my_rx_vq(const struct rpmsg_virtio *vd)
+{
+    return vd_host(vd) ? VQ_RX_HOST : VQ_TX_HOST;
+}
+
+static bool give_rx(struct rpmsg_virtio *vd, void *buf)
+{
+    return vd_host(vd) ? host_give_rx(vd, buf) : remote_give_rx(vd, buf);
+}
+
+/* Gives back what waits in rx_back. Lock held; true: kick the peer. */
+static bool rx_back_flush(struct rpmsg_virtio *vd)
+{
+    bool kick = false;
+    for (unsigned i = 0; i < vd->nrx_back; i++)
+        kick |= give_rx(vd, vd->rx_back[i]);
+    vd->nrx_back = 0;
+    return kick;
+}
+
+void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
+{
+    if (polling != vd || !vd->nrx_back)
+        return;
+    rpmsg_mutex_lock(&vd->lock);
+    bool kick = rx_back_flush(vd);
+    uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
+    rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, nid);
+}
+
+static void release_rx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    if (polling == vd && vd->nrx_back < sizeof(vd->rx_back) / sizeof(vd->rx_back[0])) {
+        vd->rx_back[vd->nrx_back++] = buf;
+        return;
+    }
+    rpmsg_mutex_lock(&vd->lock);
+    bool kick = give_rx(vd, buf);
+    uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
         notify(vd, nid);
@@ -750,12 +803,16 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 {
     int n = 0;
     bool quiet = false; /* notifications switched off while we drain */
+    bool kick = false;  /* the peer is owed a kick for buffers given back */
+    struct rpmsg_virtio *outer = polling; /* a poll nested in a callback of another device's */
     /* One lock round per message, and the look that finds the ring empty
-     * shares its round with the TX side's: a poll on the hot path costs one
-     * round more than the messages it delivers. */
+     * shares its round with the TX side's and with giving back the last
+     * buffers: a poll on the hot path costs one round more than the
+     * messages it delivers. */
     rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
+        kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
         if (!quiet && !vd->event_idx) {
@@ -776,9 +833,15 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
         if (!buf)
             break;
         vd->stats.rx_msgs++;
+        uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
         rpmsg_mutex_unlock(&vd->lock);
+        if (kick)
+            notify(vd, nid); /* before the callback, which may wait on the peer */
+        kick = false;
         n++;
+        polling = vd;
         rpmsg_device_rx(&vd->rdev, buf, len);
+        polling = outer;
         rpmsg_mutex_lock(&vd->lock);
     }
     if (quiet && live(vd))
@@ -786,7 +849,10 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 
     /* TX side: buffers coming back. */
     bool tx_done = rpmsg_virtio_tx_back(vd);
+    uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
     rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, nid);
     if (tx_done)
         rpmsg_device_tx_done(&vd->rdev);
     return n;
@@ -809,7 +875,7 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {
     .get_tx_buffer = host_get_tx,
     .send = host_send,
     .release_tx_buffer = host_release_tx,
-    .release_rx_buffer = host_release_rx,
+    .release_rx_buffer = release_rx,
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
@@ -820,7 +886,7 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
     .get_tx_buffer = remote_get_tx,
     .send = remote_send,
     .release_tx_buffer = remote_release_tx,
-    .release_rx_buffer = remote_release_rx,
+    .release_rx_buffer = release_rx,
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
