@@ -186,8 +186,10 @@ struct rpmsg_device {
     uint32_t slot_busy; /* bit per backlog slot */
     unsigned deferring; /* > 0: the RX context waits for a TX buffer */
     struct rpmsg_stats stats;
-    /* stats.tx_msgs/tx_bytes live here: senders count without the lock. */
-    rpmsg_counter_t tx_msgs, tx_bytes;
+    /* stats.tx_* and rx_* live here: senders and the RX context count without
+     * the lock. */
+    rpmsg_counter_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
+    uint32_t rx_looking; /* the RX context may hold an uncounted endpoint pointer */
     struct rpmsg_device *next; /* process-wide device list */
     bool listed;
 };

@@ -54,6 +54,40 @@ struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr
     return NULL;
 }
 
+/*
+ * dyn[] is written atomically under rdev->lock and read by the RX context
+ * without it. rx_looking covers the span between that read and the
+ * reference it takes: a destroyer, having unlinked the endpoint, waits for
+ * it to clear (wait_rx_lookup), so the pointer read is either counted in
+ * refs, which the destroyer then waits out, or dropped unused.
+ */
+struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr)
+{
+    if (!in_dyn(addr))
+        return NULL;
+    __atomic_store_n(&rdev->rx_looking, 1, __ATOMIC_SEQ_CST);
+    struct rpmsg_endpoint *ept = __atomic_load_n(&rdev->dyn[dyn_index(addr)], __ATOMIC_SEQ_CST);
+    uint32_t refs = ept ? rpmsg_ref_add(&ept->refs, 1) : 0;
+    __atomic_store_n(&rdev->rx_looking, 0, __ATOMIC_RELEASE);
+    if (!ept)
+        return NULL;
+    if ((refs & RPMSG_REF_DYING) || rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY) {
+        rpmsg_ept_unref(rdev, ept);
+        return NULL;
+    }
+    return ept;
+}
+
+/* rdev->lock held, the endpoint unlinked: see rpmsg_ept_get_rx. */
+static void wait_rx_lookup(struct rpmsg_device *rdev)
+{
+    while (__atomic_load_n(&rdev->rx_looking, __ATOMIC_SEQ_CST)) {
+        /* A few instructions, unless the RX thread was preempted in them. */
+        if (rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(1)) == -EAGAIN)
+            break; /* no threads: nobody is looking */
+    }
+}
+
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
 {
     /* Only an unbound endpoint takes a binding: a bound one keeps its peer
@@ -79,7 +113,7 @@ static int table_insert(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, u
     ept->addr = src;
     if (in_dyn(src)) {
         i = dyn_index(src);
-        rdev->dyn[i] = ept;
+        __atomic_store_n(&rdev->dyn[i], ept, __ATOMIC_RELEASE);
         rdev->dyn_bitmap[i / 32] |= 1u << (i % 32);
     } else {
         struct rpmsg_endpoint **b = &rdev->hash[src & (RPMSG_EPT_HASH_SIZE - 1)];
@@ -98,7 +132,7 @@ static void table_remove(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 {
     if (in_dyn(ept->addr)) {
         uint32_t i = dyn_index(ept->addr);
-        rdev->dyn[i] = NULL;
+        __atomic_store_n(&rdev->dyn[i], NULL, __ATOMIC_SEQ_CST);
         rdev->dyn_bitmap[i / 32] &= ~(1u << (i % 32));
     } else {
         for (struct rpmsg_endpoint **p = &rdev->hash[ept->addr & (RPMSG_EPT_HASH_SIZE - 1)]; *p;
@@ -214,6 +248,7 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     }
     ept->flags |= RPMSG_EPT_F_DESTROYING;
     table_remove(rdev, ept);
+    wait_rx_lookup(rdev);
     /* Our own callback frames (destroy from inside a callback) give up their
      * references here; the dispatcher will not touch ept again. Only this
      * thread's: another thread's callback still running must be waited out. */

@@ -111,6 +111,17 @@ static inline void rpmsg_stat_add(rpmsg_counter_t *p, rpmsg_counter_t v)
 #endif
 }
 
+/* A counter only the RX context moves (one thread at a time): a plain
+ * increment, stored atomically for readers. */
+static inline void rpmsg_stat_bump(rpmsg_counter_t *p, rpmsg_counter_t v)
+{
+#if RPMSG_NO_SYS
+    *p += v;
+#else
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+#endif
+}
+
 static inline rpmsg_counter_t rpmsg_stat_load(const rpmsg_counter_t *p)
 {
 #if RPMSG_NO_SYS
@@ -168,6 +179,10 @@ int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_n
 
 /* Endpoint table (rdev->lock held). */
 struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr);
+/* The RX context's lookup without rdev->lock (dispatch.c): the endpoint at a
+ * dynamic address with a reference, if it is bound and not dying; else NULL,
+ * and the locked way decides. */
+struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr);
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name);
 
 /* Sends a raw message from the core itself (NS), blocking within the send
