@@ -334,15 +334,6 @@ static int tx_unlock(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq,
     return r;
 }
 
-/* Writes a message into a TX buffer; its length. */
-static uint32_t put_msg(uint8_t *buf, const struct rpmsg_hdr *hdr, const void *payload,
-                        uint32_t len)
-{
-    memcpy(buf, hdr, RPMSG_HDR_SIZE);
-    memcpy(buf + RPMSG_HDR_SIZE, payload, len);
-    return RPMSG_HDR_SIZE + len;
-}
-
 static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
 {
     vq->slot[id].state = SLOT_IDLE;
@@ -403,6 +394,17 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     return buf;
 }
 
+/* Without threads the lock is no cost: send_copy would only add flash. */
+#if !RPMSG_NO_SYS
+/* Writes a message into a TX buffer; its length. */
+static uint32_t put_msg(uint8_t *buf, const struct rpmsg_hdr *hdr, const void *payload,
+                        uint32_t len)
+{
+    memcpy(buf, hdr, RPMSG_HDR_SIZE);
+    memcpy(buf + RPMSG_HDR_SIZE, payload, len);
+    return RPMSG_HDR_SIZE + len;
+}
+
 /* The copy send in one round of the lock (ops.send_copy). */
 static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
                           const void *payload, uint32_t len)
@@ -422,6 +424,7 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
     }
     return tx_unlock(vd, vq, &a, r);
 }
+#endif
 
 static int host_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
@@ -624,6 +627,7 @@ static void remote_spare(struct rpmsg_virtio_vq *vq, int id)
     vq->nfree++;
 }
 
+#if !RPMSG_NO_SYS
 /* The copy send in one round of the lock (ops.send_copy). */
 static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
                             const void *payload, uint32_t len)
@@ -646,6 +650,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     }
     return tx_unlock(vd, vq, &a, r);
 }
+#endif
 
 static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
@@ -707,6 +712,7 @@ static bool remote_give_rx(struct rpmsg_virtio *vd, void *buf)
  * needs anyway to look at the ring again: one round per message instead of
  * two, and one kick for the batch. Only the RX context touches rx_back.
  * Buffers released from other threads (held ones) take the lock at once.
+ * Without threads (RPMSG_NO_SYS) the lock costs nothing: none of this.
  */
 #if RPMSG_NO_SYS
 static struct rpmsg_virtio *polling;
@@ -737,7 +743,7 @@ static bool rx_back_flush(struct rpmsg_virtio *vd)
 
 void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
 {
-    if (polling != vd || !vd->nrx_back)
+    if (RPMSG_NO_SYS || polling != vd || !vd->nrx_back)
         return;
     rpmsg_mutex_lock(&vd->lock);
     bool kick = rx_back_flush(vd);
@@ -750,7 +756,8 @@ void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
 static void release_rx(struct rpmsg_device *rdev, void *buf)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
-    if (polling == vd && vd->nrx_back < sizeof(vd->rx_back) / sizeof(vd->rx_back[0])) {
+    if (!RPMSG_NO_SYS && polling == vd &&
+        vd->nrx_back < sizeof(vd->rx_back) / sizeof(vd->rx_back[0])) {
         vd->rx_back[vd->nrx_back++] = buf;
         return;
     }
@@ -812,7 +819,8 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
     rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
-        kick |= rx_back_flush(vd);
+        if (!RPMSG_NO_SYS)
+            kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
         if (!quiet && !vd->event_idx) {
@@ -839,9 +847,11 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
             notify(vd, nid); /* before the callback, which may wait on the peer */
         kick = false;
         n++;
-        polling = vd;
+        if (!RPMSG_NO_SYS)
+            polling = vd;
         rpmsg_device_rx(&vd->rdev, buf, len);
-        polling = outer;
+        if (!RPMSG_NO_SYS)
+            polling = outer;
         rpmsg_mutex_lock(&vd->lock);
     }
     if (quiet && live(vd))
@@ -879,7 +889,9 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
+#if !RPMSG_NO_SYS
     .send_copy = host_send_copy,
+#endif
 };
 
 const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
@@ -890,5 +902,7 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
+#if !RPMSG_NO_SYS
     .send_copy = remote_send_copy,
+#endif
 };
