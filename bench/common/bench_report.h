@@ -67,7 +67,7 @@ int bench_join(pid_t pid);
 /* ---- report ---- */
 
 #define BENCH_MAX_RESULTS 48
-#define BENCH_MAX_EXTRA 4
+#define BENCH_MAX_EXTRA 6
 
 struct bench_result {
     char name[48];    /* machine name: "futex_pingpong_rtt" */

@@ -82,6 +82,15 @@ struct rpmsg_transport_ops {
     int (*wait)(struct rpmsg_device *rdev, uint64_t deadline_ms);
     /* Makes a concurrent or the next wait() return. */
     void (*wakeup)(struct rpmsg_device *rdev);
+    /*
+     * Optional, the copy send in one step: takes a free TX buffer, writes
+     * hdr and then len bytes of payload into it and transmits it (a
+     * transport with a lock takes it once, where get_tx_buffer() and send()
+     * take it twice). Never blocks: -ENOBUFS if no buffer is free now
+     * (nothing done), -EMSGSIZE if the free one is too small, else as send().
+     */
+    int (*send_copy)(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
+                     const void *payload, uint32_t len);
 };
 
 /* Endpoint flags (struct rpmsg_endpoint.flags), private to the core. */
@@ -90,7 +99,6 @@ struct rpmsg_transport_ops {
 #define RPMSG_EPT_F_DESTROYING 0x04
 #define RPMSG_EPT_F_REGISTERED 0x08
 #define RPMSG_EPT_F_TODO 0x10 /* link up/down work still to do on this endpoint */
-#define RPMSG_EPT_F_ORPHAN 0x20 /* its binding died with the link: old addresses are void */
 
 struct rpmsg_ns_pending {
     char name[RPMSG_NAME_SIZE];
@@ -163,7 +171,6 @@ struct rpmsg_device {
     bool thread_started;
     rpmsg_thread_t rx_thread;
     unsigned nest;                    /* dispatch depth; RX context only */
-    uint32_t ept_dying;               /* destroyers waiting for refs (atomic) */
     struct rpmsg_endpoint *epts;      /* list of every endpoint */
     struct rpmsg_endpoint *dyn[RPMSG_EPT_DYN_MAX];
     uint32_t dyn_bitmap[(RPMSG_EPT_DYN_MAX + 31) / 32];
@@ -179,6 +186,10 @@ struct rpmsg_device {
     uint32_t slot_busy; /* bit per backlog slot */
     unsigned deferring; /* > 0: the RX context waits for a TX buffer */
     struct rpmsg_stats stats;
+    /* stats.tx_* and rx_* live here: senders and the RX context count without
+     * the lock. */
+    rpmsg_counter_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
+    uint32_t rx_looking; /* the RX context may hold an uncounted endpoint pointer */
     struct rpmsg_device *next; /* process-wide device list */
     bool listed;
 };

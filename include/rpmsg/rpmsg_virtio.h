@@ -418,6 +418,11 @@ struct rpmsg_virtio {
     rpmsg_mutex_t lock;
     struct rpmsg_virtio_stats stats;
     struct rpmsg_virtio_vq vq[2];
+    /* RX buffers the RX context gave back during its poll, returned to the
+     * peer in the poll's next round of the lock (virtio_bufs.c; not used
+     * without threads). */
+    void *rx_back[RPMSG_NO_SYS ? 1 : 8];
+    unsigned nrx_back;
 };
 
 /*

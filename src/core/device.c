@@ -427,13 +427,13 @@ void rpmsg_device_link_down(struct rpmsg_device *rdev)
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
         e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
         if ((e->flags & RPMSG_EPT_F_NS_BIND) && e->dest_addr != RPMSG_ADDR_ANY) {
-            e->dest_addr = RPMSG_ADDR_ANY;
+            rpmsg_ept_set_dest(e, RPMSG_ADDR_ANY);
             e->flags |= RPMSG_EPT_F_TODO;
             /* A named one is bound again by its name; an unnamed one (bound
              * by a first message, e.g. the router's tunnels) belongs to an
              * owner that follows the link itself. */
             if (e->name[0])
-                e->flags |= RPMSG_EPT_F_ORPHAN;
+                rpmsg_ref_bits(&e->refs, RPMSG_REF_ORPHAN, true);
         }
     }
     rpmsg_dev_signal(rdev);
@@ -558,6 +558,10 @@ int rpmsg_get_stats(struct rpmsg_device *rdev, struct rpmsg_stats *out)
     rpmsg_mutex_lock(&rdev->lock);
     *out = rdev->stats;
     rpmsg_mutex_unlock(&rdev->lock);
+    out->tx_msgs = rpmsg_stat_load(&rdev->tx_msgs);
+    out->tx_bytes = rpmsg_stat_load(&rdev->tx_bytes);
+    out->rx_msgs = rpmsg_stat_load(&rdev->rx_msgs);
+    out->rx_bytes = rpmsg_stat_load(&rdev->rx_bytes);
     return 0;
 }
 

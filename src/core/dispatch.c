@@ -41,9 +41,15 @@ void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept)
         }
 }
 
+/* The last reference of an endpoint being destroyed: its destroyer waits. */
+static bool wakes_destroyer(uint32_t refs)
+{
+    return !(refs & RPMSG_REF_COUNT) && (refs & RPMSG_REF_DYING);
+}
+
 void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 {
-    if (rpmsg_ref_add(&ept->refs, -1) == 0 && rpmsg_ref_load(&rdev->ept_dying)) {
+    if (wakes_destroyer(rpmsg_ref_add(&ept->refs, -1))) {
         rpmsg_mutex_lock(&rdev->lock);
         rpmsg_dev_signal(rdev);
         rpmsg_mutex_unlock(&rdev->lock);
@@ -52,7 +58,7 @@ void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 
 void rpmsg_ept_unref_locked(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 {
-    if (rpmsg_ref_add(&ept->refs, -1) == 0 && rpmsg_ref_load(&rdev->ept_dying))
+    if (wakes_destroyer(rpmsg_ref_add(&ept->refs, -1)))
         rpmsg_dev_signal(rdev);
 }
 
@@ -66,6 +72,40 @@ static void count_drop(struct rpmsg_device *rdev, rpmsg_counter_t *counter)
 uint32_t rpmsg_device_session(const struct rpmsg_device *rdev)
 {
     return rpmsg_ref_load(&rdev->session);
+}
+
+/*
+ * The endpoint for dst with a reference, in one round of rdev->lock, binding
+ * an unbound one to src; NULL if the message is to be dropped (counted).
+ */
+static struct rpmsg_endpoint *lookup_locked(struct rpmsg_device *rdev, uint32_t dst, uint32_t src,
+                                            uint32_t session)
+{
+    rpmsg_mutex_lock(&rdev->lock);
+    if (session != rdev->session) {
+        /* Checked under the lock that link up moves the session under: the
+         * binding below would be wrong for a message of an ended session. */
+        rdev->stats.drop_stale++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        return NULL;
+    }
+    struct rpmsg_endpoint *ept = rpmsg_ept_lookup(rdev, dst);
+    if (!ept || (ept->flags & RPMSG_EPT_F_DESTROYING)) {
+        rdev->stats.drop_unknown_dst++;
+        rpmsg_mutex_unlock(&rdev->lock);
+        return NULL;
+    }
+    if (ept->dest_addr == RPMSG_ADDR_ANY && rdev->up) {
+        /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message.
+         * Not one still being delivered after link down, which unbound the
+         * endpoint: it comes from the peer's old session. */
+        rpmsg_ept_set_dest(ept, src);
+        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
+        rpmsg_dev_signal(rdev);
+    }
+    rpmsg_ept_ref(ept);
+    rpmsg_mutex_unlock(&rdev->lock);
+    return ept;
 }
 
 /* The receive path proper. buf is a transport buffer, or a backlog slot. */
@@ -103,40 +143,22 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
         return;
     }
 
-    rpmsg_mutex_lock(&rdev->lock);
-    if (session != rdev->session) {
-        /* Checked under the lock that link up moves the session under, in
-         * the one lock round a message takes: the binding below would be
-         * wrong for a message of an ended session. */
-        rdev->stats.drop_stale++;
-        rpmsg_mutex_unlock(&rdev->lock);
+    /* The common case takes no lock: a bound endpoint at a dynamic address,
+     * in the current session. */
+    struct rpmsg_endpoint *ept = NULL;
+    if (session == rpmsg_device_session(rdev))
+        ept = rpmsg_ept_get_rx(rdev, dst);
+    if (!ept && !(ept = lookup_locked(rdev, dst, src, session))) {
         give_back(rdev, buf);
         return;
     }
-    struct rpmsg_endpoint *ept = rpmsg_ept_lookup(rdev, dst);
-    if (!ept || (ept->flags & RPMSG_EPT_F_DESTROYING)) {
-        rdev->stats.drop_unknown_dst++;
-        rpmsg_mutex_unlock(&rdev->lock);
-        give_back(rdev, buf);
-        return;
-    }
-    if (ept->dest_addr == RPMSG_ADDR_ANY && rdev->up) {
-        /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message.
-         * Not one still being delivered after link down, which unbound the
-         * endpoint: it comes from the peer's old session. */
-        ept->dest_addr = src;
-        ept->flags &= (uint16_t)~RPMSG_EPT_F_ORPHAN;
-        rpmsg_dev_signal(rdev);
-    }
-    rpmsg_ept_ref(ept);
-    rdev->stats.rx_msgs++;
-    rdev->stats.rx_bytes += plen;
+    rpmsg_stat_bump(&rdev->rx_msgs, 1);
+    rpmsg_stat_bump(&rdev->rx_bytes, plen);
     rpmsg_ept_cb cb = ept->cb;
     void *priv = ept->priv;
-    rpmsg_mutex_unlock(&rdev->lock);
 
-    /* The rest is the RX context's own or lock-free: this message's one lock
-     * round was the one above (a hold made inside the callback adds one). */
+    /* The rest is the RX context's own or lock-free (a hold made inside the
+     * callback takes the lock, and so does the look at it below). */
     struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .up = my_frames };
     my_frames = &frame;
     rdev->nest++;

@@ -54,6 +54,40 @@ struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr
     return NULL;
 }
 
+/*
+ * dyn[] is written atomically under rdev->lock and read by the RX context
+ * without it. rx_looking covers the span between that read and the
+ * reference it takes: a destroyer, having unlinked the endpoint, waits for
+ * it to clear (wait_rx_lookup), so the pointer read is either counted in
+ * refs, which the destroyer then waits out, or dropped unused.
+ */
+struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr)
+{
+    if (!in_dyn(addr))
+        return NULL;
+    __atomic_store_n(&rdev->rx_looking, 1, __ATOMIC_SEQ_CST);
+    struct rpmsg_endpoint *ept = __atomic_load_n(&rdev->dyn[dyn_index(addr)], __ATOMIC_SEQ_CST);
+    uint32_t refs = ept ? rpmsg_ref_add(&ept->refs, 1) : 0;
+    __atomic_store_n(&rdev->rx_looking, 0, __ATOMIC_RELEASE);
+    if (!ept)
+        return NULL;
+    if ((refs & RPMSG_REF_DYING) || rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY) {
+        rpmsg_ept_unref(rdev, ept);
+        return NULL;
+    }
+    return ept;
+}
+
+/* rdev->lock held, the endpoint unlinked: see rpmsg_ept_get_rx. */
+static void wait_rx_lookup(struct rpmsg_device *rdev)
+{
+    while (__atomic_load_n(&rdev->rx_looking, __ATOMIC_SEQ_CST)) {
+        /* A few instructions, unless the RX thread was preempted in them. */
+        if (rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(1)) == -EAGAIN)
+            break; /* no threads: nobody is looking */
+    }
+}
+
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
 {
     /* Only an unbound endpoint takes a binding: a bound one keeps its peer
@@ -79,7 +113,7 @@ static int table_insert(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, u
     ept->addr = src;
     if (in_dyn(src)) {
         i = dyn_index(src);
-        rdev->dyn[i] = ept;
+        __atomic_store_n(&rdev->dyn[i], ept, __ATOMIC_RELEASE);
         rdev->dyn_bitmap[i / 32] |= 1u << (i % 32);
     } else {
         struct rpmsg_endpoint **b = &rdev->hash[src & (RPMSG_EPT_HASH_SIZE - 1)];
@@ -98,7 +132,7 @@ static void table_remove(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept)
 {
     if (in_dyn(ept->addr)) {
         uint32_t i = dyn_index(ept->addr);
-        rdev->dyn[i] = NULL;
+        __atomic_store_n(&rdev->dyn[i], NULL, __ATOMIC_SEQ_CST);
         rdev->dyn_bitmap[i / 32] &= ~(1u << (i % 32));
     } else {
         for (struct rpmsg_endpoint **p = &rdev->hash[ept->addr & (RPMSG_EPT_HASH_SIZE - 1)]; *p;
@@ -181,7 +215,7 @@ int rpmsg_create_ept(struct rpmsg_endpoint *ept, struct rpmsg_device *rdev,
     uint32_t peer;
     if (ns && dst == RPMSG_ADDR_ANY) {
         if (rpmsg_pending_take(rdev, ept->name, &peer)) {
-            ept->dest_addr = peer;
+            rpmsg_ept_set_dest(ept, peer);
             ns_flags = ack ? RPMSG_NS_CREATE_ACK : RPMSG_NS_CREATE;
         } else {
             ns_flags = RPMSG_NS_CREATE;
@@ -214,11 +248,14 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     }
     ept->flags |= RPMSG_EPT_F_DESTROYING;
     table_remove(rdev, ept);
+    wait_rx_lookup(rdev);
     /* Our own callback frames (destroy from inside a callback) give up their
      * references here; the dispatcher will not touch ept again. Only this
      * thread's: another thread's callback still running must be waited out. */
     rpmsg_dispatch_release_own(ept);
-    rpmsg_ref_add(&rdev->ept_dying, 1); /* before refs is read: see internal.h */
+    /* Before the count is read: a send that takes a reference from now on
+     * sees the bit and leaves, a drop to zero sees it and wakes us. */
+    rpmsg_ref_bits(&ept->refs, RPMSG_REF_DYING, true);
     rpmsg_dev_signal(rdev); /* blocked senders see DESTROYING and leave */
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
                     (rpmsg_dev_features(rdev) & RPMSG_F_NS);
@@ -232,7 +269,7 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         rpmsg_ns_send(rdev, ept->name, ept->addr, RPMSG_NS_DESTROY);
 
     rpmsg_mutex_lock(&rdev->lock);
-    while (rpmsg_ref_load(&ept->refs)) {
+    while (rpmsg_ref_load(&ept->refs) & RPMSG_REF_COUNT) {
         /* Other threads' sends and dispatches leave promptly: wait them out.
          * The RX context must not spin the link here (it may be the one
          * holding the reference), hence no rpmsg_dev_wait(). */
@@ -242,13 +279,12 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         if (r == -EAGAIN)
             break; /* no threads: nobody else can hold a reference */
     }
-    rpmsg_ref_add(&rdev->ept_dying, -1);
     /* Stays marked: a late send on it gets -EPIPE, not -EINVAL. */
     ept->flags = RPMSG_EPT_F_DESTROYING;
     rpmsg_mutex_unlock(&rdev->lock);
     /* ept->rdev stays: a zero-copy buffer taken before may still be released. */
     ept->addr = RPMSG_ADDR_ANY;
-    ept->dest_addr = RPMSG_ADDR_ANY;
+    rpmsg_ept_set_dest(ept, RPMSG_ADDR_ANY);
     return 0;
 }
 

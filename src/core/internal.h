@@ -39,13 +39,20 @@ void rpmsg_trace_inherit(struct rpmsg_device *rdev);
 extern rpmsg_cond_t rpmsg_registry_cond;
 
 /*
- * Endpoint references are taken under rdev->lock and dropped without it, so a
- * send or a dispatch costs one lock round. The destroyer counts itself in
- * rdev->ept_dying before it waits for zero under the lock; a drop to zero that
- * sees a destroyer wakes it. The drop reads only the device afterwards: the
- * endpoint may be freed the moment its count reaches zero.
+ * ept->refs: the senders and dispatches in flight (RPMSG_REF_COUNT), and two
+ * bits of state a send must see, read in the same atomic step that takes its
+ * reference, so that a send needs no device lock: DYING (rpmsg_destroy_ept
+ * has begun; it sets the bit, then waits for the count to reach zero, and a
+ * drop to zero that sees the bit wakes it) and ORPHAN (the binding died with
+ * the link: see void_address in send.c). Both bits change under rdev->lock.
+ * The drop reads only the device afterwards: the endpoint may be freed the
+ * moment its count reaches zero.
  * Without threads (RPMSG_NO_SYS) there is nobody to race with: plain ops.
  */
+#define RPMSG_REF_DYING 0x80000000u
+#define RPMSG_REF_ORPHAN 0x40000000u
+#define RPMSG_REF_COUNT 0x3fffffffu
+
 static inline uint32_t rpmsg_ref_add(uint32_t *p, int32_t v)
 {
 #if RPMSG_NO_SYS
@@ -64,9 +71,64 @@ static inline uint32_t rpmsg_ref_load(const uint32_t *p)
 #endif
 }
 
+/* Sets (on) or clears state bits of ept->refs; rdev->lock held. */
+static inline void rpmsg_ref_bits(uint32_t *p, uint32_t bits, bool on)
+{
+#if RPMSG_NO_SYS
+    *p = on ? *p | bits : *p & ~bits;
+#else
+    if (on)
+        __atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST);
+    else
+        __atomic_fetch_and(p, ~bits, __ATOMIC_SEQ_CST);
+#endif
+}
+
 static inline void rpmsg_ept_ref(struct rpmsg_endpoint *ept)
 {
     rpmsg_ref_add(&ept->refs, 1);
+}
+
+/* ept->dest_addr changes under rdev->lock and a send reads it without. */
+static inline void rpmsg_ept_set_dest(struct rpmsg_endpoint *ept, uint32_t addr)
+{
+    __atomic_store_n(&ept->dest_addr, addr, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t rpmsg_ept_dest(const struct rpmsg_endpoint *ept)
+{
+    return __atomic_load_n(&ept->dest_addr, __ATOMIC_RELAXED);
+}
+
+/* A counter moved without rdev->lock (the TX counts: senders take no device
+ * lock); rpmsg_get_stats() reads it with rpmsg_stat_load(). */
+static inline void rpmsg_stat_add(rpmsg_counter_t *p, rpmsg_counter_t v)
+{
+#if RPMSG_NO_SYS
+    *p += v;
+#else
+    __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
+/* A counter only the RX context moves (one thread at a time): a plain
+ * increment, stored atomically for readers. */
+static inline void rpmsg_stat_bump(rpmsg_counter_t *p, rpmsg_counter_t v)
+{
+#if RPMSG_NO_SYS
+    *p += v;
+#else
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+#endif
+}
+
+static inline rpmsg_counter_t rpmsg_stat_load(const rpmsg_counter_t *p)
+{
+#if RPMSG_NO_SYS
+    return *p;
+#else
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+#endif
 }
 
 /* rdev->up is written under rdev->lock; code holding only the registry lock
@@ -117,6 +179,10 @@ int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_n
 
 /* Endpoint table (rdev->lock held). */
 struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr);
+/* The RX context's lookup without rdev->lock (dispatch.c): the endpoint at a
+ * dynamic address with a reference, if it is bound and not dying; else NULL,
+ * and the locked way decides. */
+struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr);
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name);
 
 /* Sends a raw message from the core itself (NS), blocking within the send

@@ -23,8 +23,9 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
-        ept->dest_addr = addr;
-        ept->flags = (uint16_t)((ept->flags | RPMSG_EPT_F_ANNOUNCED) & ~RPMSG_EPT_F_ORPHAN);
+        rpmsg_ept_set_dest(ept, addr);
+        ept->flags |= RPMSG_EPT_F_ANNOUNCED;
+        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
         rpmsg_dev_signal(rdev);
         uint32_t local = ept->addr;
         bool ack = rpmsg_dev_features(rdev) & RPMSG_F_ACK;
@@ -43,8 +44,8 @@ static void ns_ack(struct rpmsg_device *rdev, const char *name, uint32_t addr)
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
-        ept->dest_addr = addr;
-        ept->flags &= (uint16_t)~RPMSG_EPT_F_ORPHAN;
+        rpmsg_ept_set_dest(ept, addr);
+        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
         rpmsg_dev_signal(rdev);
     }
     rpmsg_mutex_unlock(&rdev->lock);
@@ -71,7 +72,7 @@ static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t add
          * that a server learns its client left. A static pair's binding
          * holds whatever the name service says, and is not told. */
         if (ns_bound) {
-            e->dest_addr = RPMSG_ADDR_ANY;
+            rpmsg_ept_set_dest(e, RPMSG_ADDR_ANY);
             e->flags &= (uint16_t)~RPMSG_EPT_F_ANNOUNCED;
         }
         rpmsg_ns_unbind_cb cb = e->ns_unbind_cb;

@@ -24,19 +24,24 @@ static bool tx_ready(void *arg)
     return rpmsg_ref_load(&w->rdev->tx_gen) != w->gen;
 }
 
-/* rdev->lock held. */
-static int ept_get(struct rpmsg_endpoint *ept)
+/*
+ * Takes a reference without rdev->lock: one atomic step that also reads the
+ * endpoint's state bits (*bits; see internal.h). -EPIPE, and no reference,
+ * once its destruction has begun.
+ */
+static int ept_ref_fast(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t *bits)
 {
-    if (ept->flags & RPMSG_EPT_F_DESTROYING)
+    uint32_t r = rpmsg_ref_add(&ept->refs, 1);
+    if (r & RPMSG_REF_DYING) {
+        rpmsg_ept_unref(rdev, ept);
         return -EPIPE;
-    if (!(ept->flags & RPMSG_EPT_F_REGISTERED))
-        return -EINVAL;
-    rpmsg_ept_ref(ept);
+    }
+    *bits = r;
     return 0;
 }
 
 /*
- * rdev->lock held. An address is learnt in one session of the link: once
+ * bits: ept->refs as read. An address is learnt in one session of the link: once
  * the link went down under a named endpoint, an address it was given
  * names nobody, or a stranger, in the next session. A send to an explicit
  * address from such an endpoint fails until the name binds it again, so a
@@ -44,19 +49,19 @@ static int ept_get(struct rpmsg_endpoint *ept)
  * request of a client that is gone) cannot reach, and bind, the new one.
  * A send to the endpoint's own peer waits for that new binding instead.
  */
-static bool void_address(const struct rpmsg_endpoint *ept, bool explicit_dst)
+static bool void_address(uint32_t bits, bool explicit_dst)
 {
-    return explicit_dst && (ept->flags & RPMSG_EPT_F_ORPHAN);
+    return explicit_dst && (bits & RPMSG_REF_ORPHAN);
 }
 
-/* rdev->lock held. A message is counted when its buffer is taken, so that
- * the common path needs no second lock round; a send that fails uncounts. */
+/* A message is counted before it goes, so that whoever sees it arrive sees
+ * it counted; a send that fails uncounts. No lock: senders take none. */
 static void count_tx(struct rpmsg_device *rdev, size_t len, int sign)
 {
     /* Unsigned wrap-around: -1 uncounts, in the counters' own width (no
      * 64-bit arithmetic on a 32-bit target with 32-bit counters). */
-    rdev->stats.tx_msgs += (rpmsg_counter_t)sign;
-    rdev->stats.tx_bytes += (rpmsg_counter_t)sign * (rpmsg_counter_t)len;
+    rpmsg_stat_add(&rdev->tx_msgs, (rpmsg_counter_t)sign);
+    rpmsg_stat_add(&rdev->tx_bytes, (rpmsg_counter_t)sign * (rpmsg_counter_t)len);
 }
 
 /*
@@ -83,7 +88,7 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
              * announces afresh, and a DESTROY for a dead link would hold
              * rpmsg_destroy_ept() for the whole send timeout. */
             *err = wait && ept ? 0 : -ENOTCONN;
-        } else if (ept && *dst == RPMSG_ADDR_ANY && ept->dest_addr == RPMSG_ADDR_ANY) {
+        } else if (ept && *dst == RPMSG_ADDR_ANY && rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY) {
             *err = wait ? 0 : -EAGAIN;
             w.need_bind = true;
         } else {
@@ -92,7 +97,7 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
             rpmsg_mutex_lock(&rdev->lock);
             if (buf) {
                 if (*dst == RPMSG_ADDR_ANY)
-                    *dst = ept->dest_addr;
+                    *dst = rpmsg_ept_dest(ept);
                 return buf;
             }
             *err = wait ? 0 : -EAGAIN;
@@ -113,19 +118,54 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
     }
 }
 
+static void make_hdr(struct rpmsg_hdr *hdr, uint32_t src, uint32_t dst, uint32_t len)
+{
+    hdr->src = rpmsg_le32(src);
+    hdr->dst = rpmsg_le32(dst);
+    hdr->reserved = 0;
+    hdr->len = rpmsg_le16((uint16_t)len);
+    hdr->flags = 0;
+}
+
 static int fill_and_send(struct rpmsg_device *rdev, void *buf, uint32_t src, uint32_t dst,
                          uint32_t len)
 {
-    struct rpmsg_hdr hdr = {
-        .src = rpmsg_le32(src),
-        .dst = rpmsg_le32(dst),
-        .reserved = 0,
-        .len = rpmsg_le16((uint16_t)len),
-        .flags = 0,
-    };
+    struct rpmsg_hdr hdr;
+    make_hdr(&hdr, src, dst, len);
     memcpy(buf, &hdr, sizeof(hdr));
     rpmsg_trace_msg(rdev, RPMSG_TRACE_TX, buf, RPMSG_HDR_SIZE + len);
     return rdev->ops->send(rdev, buf, RPMSG_HDR_SIZE + len);
+}
+
+/* Copies the payload into buf (size bytes) and sends it. */
+static int put_and_send(struct rpmsg_device *rdev, void *buf, uint32_t size, uint32_t src,
+                        uint32_t dst, const void *data, uint32_t len)
+{
+    if (len + RPMSG_HDR_SIZE > size) {
+        rdev->ops->release_tx_buffer(rdev, buf);
+        return -EMSGSIZE;
+    }
+    if (len)
+        memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
+    return fill_and_send(rdev, buf, src, dst, len);
+}
+
+/*
+ * A copy send that does not wait: in one step of the transport where it
+ * offers one (a traced message is written whole before it goes, so it takes
+ * the two steps). -ENOBUFS: no buffer free now.
+ */
+static int tx_now(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const void *data,
+                  uint32_t len)
+{
+    if (rdev->ops->send_copy && !__atomic_load_n(&rdev->trace, __ATOMIC_RELAXED)) {
+        struct rpmsg_hdr hdr;
+        make_hdr(&hdr, src, dst, len);
+        return rdev->ops->send_copy(rdev, &hdr, data, len);
+    }
+    uint32_t size = 0;
+    void *buf = rdev->ops->get_tx_buffer(rdev, &size);
+    return buf ? put_and_send(rdev, buf, size, src, dst, data, len) : -ENOBUFS;
 }
 
 static uint32_t payload_max(struct rpmsg_device *rdev)
@@ -135,70 +175,45 @@ static uint32_t payload_max(struct rpmsg_device *rdev)
 }
 
 /*
- * Takes ept's reference and a TX buffer for a message of len bytes, and
- * counts it. The common path (link up, endpoint bound, a buffer free) is one
- * round of rdev->lock: the transport's get_tx_buffer has its own lock. Waits,
- * if asked, on the slow path. Returns with rdev->lock released; on failure
- * the reference is dropped and *err set.
+ * The slow way to a TX buffer, when the link is down, the endpoint unbound
+ * or no buffer free: waits, if asked, for all three (take_buffer). ept's
+ * reference held. *dst ANY is resolved to the endpoint's peer.
  */
-static void *reserve(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t *dst,
-                     size_t len, bool wait, uint32_t *size, int *err)
+static void *reserve_slow(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t *dst,
+                          bool wait, uint32_t *size, int *err)
 {
-    rpmsg_mutex_lock(&rdev->lock);
-    *err = ept_get(ept);
-    if (*err) {
-        rpmsg_mutex_unlock(&rdev->lock);
-        return NULL;
-    }
     bool explicit_dst = *dst != RPMSG_ADDR_ANY;
-    if (void_address(ept, explicit_dst)) {
-        rpmsg_ept_unref_locked(rdev, ept);
-        rpmsg_mutex_unlock(&rdev->lock);
-        *err = -ENOTCONN;
-        return NULL;
-    }
-    bool fast = rdev->up && (*dst != RPMSG_ADDR_ANY || ept->dest_addr != RPMSG_ADDR_ANY);
-    if (fast) {
-        if (*dst == RPMSG_ADDR_ANY)
-            *dst = ept->dest_addr;
-        count_tx(rdev, len, 1);
-    }
-    rpmsg_mutex_unlock(&rdev->lock);
-    void *buf = fast ? rdev->ops->get_tx_buffer(rdev, size) : NULL;
-    if (buf)
-        return buf;
+    void *buf = NULL;
     rpmsg_mutex_lock(&rdev->lock);
-    if (fast)
-        count_tx(rdev, len, -1);
-    buf = take_buffer(rdev, ept, dst, wait, size, err);
-    if (buf && void_address(ept, explicit_dst)) {
+    if (void_address(rpmsg_ref_load(&ept->refs), explicit_dst))
+        *err = -ENOTCONN;
+    else
+        buf = take_buffer(rdev, ept, dst, wait, size, err);
+    rpmsg_mutex_unlock(&rdev->lock);
+    if (buf && void_address(rpmsg_ref_load(&ept->refs), explicit_dst)) {
         /* The link went down and came back while this send waited. */
-        rpmsg_mutex_unlock(&rdev->lock);
         rdev->ops->release_tx_buffer(rdev, buf);
-        rpmsg_mutex_lock(&rdev->lock);
         buf = NULL;
         *err = -ENOTCONN;
     }
-    if (buf)
-        count_tx(rdev, len, 1);
-    rpmsg_mutex_unlock(&rdev->lock);
-    if (!buf)
-        rpmsg_ept_unref(rdev, ept);
     return buf;
 }
 
-/* The end of a send that reserved: uncount on failure, drop the reference. */
+/* The end of a send that counted: uncount on failure, drop the reference. */
 static int finish_send(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, size_t len, int r)
 {
-    if (r) {
-        rpmsg_mutex_lock(&rdev->lock);
+    if (r)
         count_tx(rdev, len, -1);
-        rpmsg_mutex_unlock(&rdev->lock);
-    }
     rpmsg_ept_unref(rdev, ept);
     return r ? r : (int)len;
 }
 
+/*
+ * The common case (link up, endpoint bound, a buffer free) takes no device
+ * lock: the reference and the endpoint's state come in one atomic step, the
+ * binding is one load, and the buffer, the copy and the send are the
+ * transport's (one round of its lock where it has send_copy).
+ */
 static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, const void *data,
                      size_t len, bool wait)
 {
@@ -207,21 +222,28 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
     struct rpmsg_device *rdev = ept->rdev;
     if (len > payload_max(rdev) || len > UINT16_MAX)
         return -EMSGSIZE;
-    uint32_t size = 0;
-    int r;
-    void *buf = reserve(rdev, ept, &dst, len, wait, &size, &r);
-    if (!buf)
+    uint32_t bits;
+    int r = ept_ref_fast(rdev, ept, &bits);
+    if (r)
         return r;
+    bool explicit_dst = dst != RPMSG_ADDR_ANY;
+    if (void_address(bits, explicit_dst)) {
+        rpmsg_ept_unref(rdev, ept);
+        return -ENOTCONN;
+    }
     /* Read with our reference held: destroy clears it once references end. */
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr;
-    if (len + RPMSG_HDR_SIZE > size) {
-        rdev->ops->release_tx_buffer(rdev, buf);
-        r = -EMSGSIZE;
-    } else {
-        if (len)
-            memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
-        r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
+    count_tx(rdev, len, 1);
+    uint32_t to = explicit_dst ? dst : rpmsg_ept_dest(ept);
+    r = -ENOBUFS;
+    if (to != RPMSG_ADDR_ANY && rpmsg_dev_up_unlocked(rdev))
+        r = tx_now(rdev, src, to, data, (uint32_t)len);
+    if (r == -ENOBUFS) {
+        uint32_t size = 0;
+        void *buf = reserve_slow(rdev, ept, &dst, wait, &size, &r);
+        if (buf)
+            r = put_and_send(rdev, buf, size, src, dst, data, (uint32_t)len);
     }
     return finish_send(rdev, ept, len, r);
 }
@@ -276,14 +298,7 @@ int rpmsg_core_send(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const
     rpmsg_mutex_lock(&rdev->lock);
     void *buf = take_buffer(rdev, NULL, &dst, true, &size, &r);
     rpmsg_mutex_unlock(&rdev->lock);
-    if (!buf)
-        return r;
-    if (len + RPMSG_HDR_SIZE > size) {
-        rdev->ops->release_tx_buffer(rdev, buf);
-        return -EMSGSIZE;
-    }
-    memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
-    return fill_and_send(rdev, buf, src, dst, len);
+    return buf ? put_and_send(rdev, buf, size, src, dst, data, len) : r;
 }
 
 /* ---- Zero copy ---------------------------------------------------------- */
@@ -293,23 +308,22 @@ void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int
     if (!ept || !ept->rdev || !ept->rdev->ops || !len)
         return NULL;
     struct rpmsg_device *rdev = ept->rdev;
-    rpmsg_mutex_lock(&rdev->lock);
-    int r = ept_get(ept);
-    bool up = rdev->up;
-    rpmsg_mutex_unlock(&rdev->lock);
-    if (r)
+    /* No reference when a buffer is free: the endpoint is not used past this
+     * look, and a stream of zero-copy sends paid the device lock here. */
+    if (rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING)
         return NULL;
-    /* As reserve(): one round of rdev->lock when a buffer is free (a
-     * stream of zero-copy sends paid two more per message). */
     uint32_t size = 0;
-    void *buf = up ? rdev->ops->get_tx_buffer(rdev, &size) : NULL;
+    void *buf = rpmsg_dev_up_unlocked(rdev) ? rdev->ops->get_tx_buffer(rdev, &size) : NULL;
     if (!buf) {
-        uint32_t dst = 0; /* the buffer does not depend on a binding */
+        uint32_t bits, dst = 0; /* the buffer does not depend on a binding */
+        int r = ept_ref_fast(rdev, ept, &bits);
+        if (r)
+            return NULL;
         rpmsg_mutex_lock(&rdev->lock);
         buf = take_buffer(rdev, ept, &dst, wait != 0, &size, &r);
         rpmsg_mutex_unlock(&rdev->lock);
+        rpmsg_ept_unref(rdev, ept);
     }
-    rpmsg_ept_unref(rdev, ept);
     if (!buf)
         return NULL;
     if (size <= RPMSG_HDR_SIZE) {
@@ -320,6 +334,14 @@ void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int
     return (uint8_t *)buf + RPMSG_HDR_SIZE;
 }
 
+/* A buffer the caller gave up on, now the transport's (rpmsg_nocopy_kept()). */
+static void drop_nocopy(struct rpmsg_device *rdev, void *buf)
+{
+    if (rdev->ops->release_tx_buffer(rdev, buf) == 0)
+        rpmsg_device_tx_done(rdev);
+}
+
+/* As send_copy(): no device lock. */
 static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, void *data,
                        size_t len)
 {
@@ -329,33 +351,27 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     if (len > payload_max(rdev) || len > UINT16_MAX)
         return -EMSGSIZE;
     void *buf = (uint8_t *)data - RPMSG_HDR_SIZE;
-    rpmsg_mutex_lock(&rdev->lock);
-    int r = ept_get(ept);
+    uint32_t bits;
+    int r = ept_ref_fast(rdev, ept, &bits);
     if (r) {
-        rpmsg_mutex_unlock(&rdev->lock);
-        if (r == -EPIPE && rdev->ops->release_tx_buffer(rdev, buf) == 0)
-            rpmsg_device_tx_done(rdev); /* rpmsg_nocopy_kept(): not the caller's now */
+        drop_nocopy(rdev, buf);
         return r;
+    }
+    if (void_address(bits, dst != RPMSG_ADDR_ANY)) {
+        rpmsg_ept_unref(rdev, ept);
+        drop_nocopy(rdev, buf);
+        return -ENOTCONN;
     }
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr; /* with the reference: destroy clears it after the last */
-    if (void_address(ept, dst != RPMSG_ADDR_ANY)) {
-        rpmsg_ept_unref_locked(rdev, ept);
-        rpmsg_mutex_unlock(&rdev->lock);
-        if (rdev->ops->release_tx_buffer(rdev, buf) == 0)
-            rpmsg_device_tx_done(rdev); /* not the caller's now, as for -EPIPE */
-        return -ENOTCONN;
-    }
     if (dst == RPMSG_ADDR_ANY) {
-        dst = ept->dest_addr;
+        dst = rpmsg_ept_dest(ept);
         if (dst == RPMSG_ADDR_ANY) {
-            rpmsg_ept_unref_locked(rdev, ept);
-            rpmsg_mutex_unlock(&rdev->lock);
+            rpmsg_ept_unref(rdev, ept);
             return -EAGAIN; /* the buffer stays the caller's: bind, then retry */
         }
     }
     count_tx(rdev, len, 1);
-    rpmsg_mutex_unlock(&rdev->lock);
     r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
     /* A transport refuses a buffer that is not its own with -EINVAL and
      * takes any other back: keep rpmsg_nocopy_kept() true to that. */

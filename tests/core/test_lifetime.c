@@ -28,6 +28,7 @@ struct fx {
     struct tu_thread th;
     bool stop; /* atomic */
     int last_rc;
+    uint32_t to; /* flood_sendto's destination (atomic); 0: 0x200 */
     unsigned long sent;
     volatile bool returned;
 };
@@ -85,13 +86,15 @@ static int mk(struct fx *f, int i, struct rpmsg_device *d, const char *name, uin
     return tu_ept_create(&f->e[i], d, name, src, dst, count_cb, NULL, &f->c[i]);
 }
 
-/* Sends to 0x200 from e[0] until told to stop; the receiver comes and goes. */
+/* Sends to 0x200 (or f->to) from e[0] until told to stop; the receiver
+ * comes and goes. */
 static void *flood_sendto(void *arg)
 {
     struct fx *f = arg;
     uint32_t n = 0;
     while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
-        int rc = rpmsg_sendto(&f->e[0], &n, sizeof(n), 0x200);
+        uint32_t to = __atomic_load_n(&f->to, __ATOMIC_RELAXED);
+        int rc = rpmsg_sendto(&f->e[0], &n, sizeof(n), to ? to : 0x200);
         if (rc != (int)sizeof(n)) {
             f->last_rc = rc;
             break;
@@ -102,9 +105,13 @@ static void *flood_sendto(void *arg)
     return NULL;
 }
 
-static void test_destroy_receiver_during_traffic(void **state)
+/*
+ * dynamic: the receiver has a dynamic address and is bound, which is the
+ * dispatch that takes no device lock (the RX context reads the address
+ * table and takes its reference inside the span a destroyer waits out).
+ */
+static void destroy_receiver_during_traffic(struct fx *f, bool dynamic)
 {
-    struct fx *f = *state;
     assert_int_equal(tu_pair_open(&f->p, NULL), 0);
     assert_int_equal(mk(f, 0, f->p.a, NULL, 0x100, RPMSG_ADDR_ANY), 0);
     assert_int_equal(tu_thread_start(&f->th, flood_sendto, f), 0);
@@ -115,7 +122,12 @@ static void test_destroy_receiver_during_traffic(void **state)
         tu_rec_deinit(&c->rec);
         memset(c, 0, sizeof(*c));
         tu_rec_init(&c->rec);
-        assert_int_equal(mk(f, 1, f->p.b, NULL, 0x200, RPMSG_ADDR_ANY), 0);
+        if (dynamic) {
+            assert_int_equal(mk(f, 1, f->p.b, NULL, RPMSG_ADDR_ANY, 0x100), 0);
+            __atomic_store_n(&f->to, f->e[1].addr, __ATOMIC_RELAXED);
+        } else {
+            assert_int_equal(mk(f, 1, f->p.b, NULL, 0x200, RPMSG_ADDR_ANY), 0);
+        }
         assert_int_equal(tu_rec_wait(&c->rec, 200, TU_TIMEOUT_MS), 0);
         assert_int_equal(rpmsg_destroy_ept(&f->e[1]), 0);
         c->destroyed = true;
@@ -130,6 +142,16 @@ static void test_destroy_receiver_during_traffic(void **state)
     __atomic_store_n(&f->stop, true, __ATOMIC_RELAXED);
     assert_int_equal(tu_thread_join(&f->th, TU_TIMEOUT_MS), 0);
     assert_int_equal(f->last_rc, 0);
+}
+
+static void test_destroy_receiver_during_traffic(void **state)
+{
+    destroy_receiver_during_traffic(*state, false);
+}
+
+static void test_destroy_bound_dynamic_receiver_during_traffic(void **state)
+{
+    destroy_receiver_during_traffic(*state, true);
 }
 
 /* Sends on e[0] until a send fails; records that failure. */
@@ -377,6 +399,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_destroy_receiver_during_traffic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_bound_dynamic_receiver_during_traffic, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_destroy_sender_during_traffic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_in_own_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_named_in_own_callback, setup, teardown),

@@ -3,8 +3,12 @@
  * each carrying a sequence number and a checksum, in copy mode (rpmsg_send,
  * buffers released when the callback returns) and zero-copy mode (payload
  * buffers from the ring, RX buffers held by the callback and released later
- * by another thread). Nothing may be lost, duplicated, reordered or corrupted,
- * and the counters must match exactly.
+ * by another thread), and mixed: every other RX buffer held and released by
+ * another thread while the RX context gives the rest back itself (batched,
+ * in its poll's next lock round), checked again just before its release, so
+ * a buffer given back early (and overwritten by the peer) shows. Nothing may
+ * be lost, duplicated, reordered or corrupted, and the counters must match
+ * exactly.
  */
 #include "vt_plat.h"
 
@@ -51,6 +55,7 @@ struct side {
     uint32_t errors;
     uint64_t bytes;
     bool zc;
+    bool mixed; /* zc: hold only odd messages, checked here in order */
     /* zero copy: held buffers waiting for the consumer thread */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -81,13 +86,25 @@ static void check(struct side *s, const uint8_t *p, size_t len)
     __atomic_store_n(&s->expect, seq + 1, __ATOMIC_RELEASE);
 }
 
+/* A held buffer still holds what arrived: nobody gave it back early. */
+static void check_intact(struct side *s, const uint8_t *p, size_t len)
+{
+    uint32_t l, c;
+    memcpy(&l, p + 4, 4);
+    memcpy(&c, p + 8, 4);
+    if (l != len || c != crc32(p + 12, len - 12))
+        __atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
+}
+
 static int rx_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)src;
     struct side *s = priv;
-    if (!s->zc) {
+    if (!s->zc || s->mixed) {
+        uint32_t seq = s->expect;
         check(s, data, len);
-        return 0;
+        if (!s->zc || !(seq & 1))
+            return 0;
     }
     if (rpmsg_hold_rx_buffer(ept, data)) {
         s->errors++;
@@ -117,7 +134,10 @@ static void *consumer(void *arg)
         void *d = s->q[s->head];
         size_t len = s->qlen[s->head];
         pthread_mutex_unlock(&s->lock);
-        check(s, d, len);
+        if (s->mixed)
+            check_intact(s, d, len);
+        else
+            check(s, d, len);
         TU_CHECK(rpmsg_release_rx_buffer(&s->ept, d) == 0);
         pthread_mutex_lock(&s->lock);
         s->head = (s->head + 1) % QCAP;
@@ -162,11 +182,12 @@ static void *sender(void *arg)
     return NULL;
 }
 
-static void side_init(struct side *s, uint32_t dir, bool zc)
+static void side_init(struct side *s, uint32_t dir, bool zc, bool mixed)
 {
     memset(s, 0, sizeof(*s));
     s->dir = dir;
     s->zc = zc;
+    s->mixed = mixed;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
 }
@@ -183,14 +204,14 @@ static bool got_all(void *arg)
     return __atomic_load_n(&s->expect, __ATOMIC_ACQUIRE) >= PER_DIR;
 }
 
-static void run(bool zc, const struct vt_opts *o)
+static void run(bool zc, bool mixed, const struct vt_opts *o)
 {
     struct vt_pair p;
     assert_int_equal(vt_pair_open(&p, o), 0);
     assert_int_equal(vt_wait_up(&p), 0);
     struct side *hs = calloc(1, sizeof(*hs)), *rs = calloc(1, sizeof(*rs));
-    side_init(hs, 0, zc); /* host receives what the remote sends (dir 1) */
-    side_init(rs, 1, zc);
+    side_init(hs, 0, zc, mixed); /* host receives what the remote sends (dir 1) */
+    side_init(rs, 1, zc, mixed);
     hs->dir = 1;
     rs->dir = 0;
     assert_int_equal(rpmsg_create_ept(&hs->ept, p.h, NULL, 0x600, 0x601, rx_cb, NULL), 0);
@@ -246,7 +267,7 @@ static void run(bool zc, const struct vt_opts *o)
     assert_int_equal(vh.link_ups, 1);
     assert_int_equal(vr.link_ups, 1);
     print_message("  %s: host kicks %llu (suppressed %llu), remote kicks %llu (suppressed %llu)\n",
-                  zc ? "zero-copy" : "copy", (unsigned long long)vh.notify_sent,
+                  mixed ? "mixed holds" : zc ? "zero-copy" : "copy", (unsigned long long)vh.notify_sent,
                   (unsigned long long)vh.notify_suppressed, (unsigned long long)vr.notify_sent,
                   (unsigned long long)vr.notify_suppressed);
 
@@ -262,13 +283,27 @@ static void run(bool zc, const struct vt_opts *o)
 static void test_copy(void **state)
 {
     (void)state;
-    run(false, NULL);
+    run(false, false, NULL);
 }
 
 static void test_zero_copy(void **state)
 {
     (void)state;
-    run(true, NULL);
+    run(true, false, NULL);
+}
+
+static void test_mixed_holds(void **state)
+{
+    (void)state;
+    run(true, true, NULL);
+}
+
+static void test_mixed_holds_packed(void **state)
+{
+    (void)state;
+    uint32_t f = RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED;
+    struct vt_opts o = { .hfeat = f, .rfeat = f };
+    run(true, true, &o);
 }
 
 /* Plain flags (no event index), small rings, per-direction sizes. */
@@ -280,7 +315,7 @@ static void test_copy_small_rings_flags(void **state)
         .rfeat = RPMSG_F_NS | RPMSG_VIRTIO_F_BUFSZ,
         .params = { .num = { 16, 8 }, .buf_size = { 1024, 200 } },
     };
-    run(false, &o);
+    run(false, false, &o);
 }
 
 int main(void)
@@ -288,6 +323,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_zero_copy),
+        cmocka_unit_test(test_mixed_holds),
+        cmocka_unit_test(test_mixed_holds_packed),
         cmocka_unit_test(test_copy_small_rings_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

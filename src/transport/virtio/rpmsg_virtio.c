@@ -577,6 +577,7 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
      * not poll: the message that made the last wait return is still there,
      * and watching it again would spin (a lock round a pass) instead of
      * sleeping until the bell says TX buffers are back. */
+    rpmsg_virtio_rx_back_now(vd);
     bool watch = vd->ops->wait_ready && __atomic_load_n(&vd->rx_polled, __ATOMIC_RELAXED);
     __atomic_store_n(&vd->rx_polled, false, __ATOMIC_RELAXED);
     int r = watch ? vd->ops->wait_ready(vd->plat, deadline_ms, rpmsg_virtio_rx_ready, vd)

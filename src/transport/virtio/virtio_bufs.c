@@ -310,13 +310,44 @@ static void tx_arm(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
         rpmsg_vring_dev_notify(vq, vd->event_idx, true);
 }
 
-static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+/* What a TX step owes once the lock is dropped. */
+struct tx_after {
+    bool wake; /* a fault is pending: the RX context acts on it */
+    bool done; /* buffers came back: other senders may wait for them */
+    bool kick;
+    uint32_t nid;
+};
+
+/* Drops the lock and does what the step owes; returns r. */
+static int tx_unlock(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq,
+                     struct tx_after *a, int r)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
+    a->wake = vd->fault_pending != 0;
+    a->nid = vq->notifyid;
+    rpmsg_mutex_unlock(&vd->lock);
+    if (a->wake && vd->ops->wakeup)
+        vd->ops->wakeup(vd->plat);
+    if (a->done)
+        rpmsg_device_tx_done(&vd->rdev);
+    if (a->kick)
+        notify(vd, a->nid);
+    return r;
+}
+
+static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
+{
+    vq->slot[id].state = SLOT_IDLE;
+    vq->slot[id].next = vq->free_head;
+    vq->free_head = (uint16_t)id;
+    vq->nfree++;
+}
+
+/* A free TX buffer's id, or -1 (a sender is then told when some come back).
+ * Lock held; *done: buffers were reclaimed. */
+static int host_pop_tx(struct rpmsg_virtio *vd, bool *done)
+{
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
-    void *buf = NULL;
     int reclaimed = 0;
-    rpmsg_mutex_lock(&vd->lock);
     if (live(vd) && !vq->nfree) {
         reclaimed = host_reclaim(vd);
         if (!vq->nfree && live(vd)) {
@@ -327,51 +358,91 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
             reclaimed += host_reclaim(vd);
         }
     }
-    if (live(vd) && vq->nfree) {
-        uint16_t id = vq->free_head;
-        vq->free_head = vq->slot[id].next;
-        vq->nfree--;
-        vq->slot[id].state = SLOT_TAKEN;
+    *done = reclaimed > 0;
+    if (!live(vd) || !vq->nfree)
+        return -1;
+    uint16_t id = vq->free_head;
+    vq->free_head = vq->slot[id].next;
+    vq->nfree--;
+    vq->slot[id].state = SLOT_TAKEN;
+    return id;
+}
+
+/* Hands TX buffer id (len bytes) to the remote. Lock held; true: kick it. */
+static bool host_push_tx(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, int id, uint32_t len)
+{
+    rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, len, 0);
+    rpmsg_vring_drv_publish(vq);
+    vq->slot[id].state = SLOT_PEER;
+    vd->stats.tx_msgs++;
+    return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+}
+
+static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    struct tx_after a = { 0 };
+    void *buf = NULL;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_pop_tx(vd, &a.done);
+    if (id >= 0) {
         buf = vd->shm + vq->slot[id].off;
         *size = vq->buf_size;
     }
-    bool wake = vd->fault_pending != 0;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (wake && vd->ops->wakeup)
-        vd->ops->wakeup(vd->plat); /* the RX context acts on the fault */
-    if (reclaimed)
-        rpmsg_device_tx_done(rdev); /* other senders may wait for these */
+    tx_unlock(vd, vq, &a, 0);
     return buf;
 }
+
+/* Without threads the lock is no cost: send_copy would only add flash. */
+#if !RPMSG_NO_SYS
+/* Writes a message into a TX buffer; its length. */
+static uint32_t put_msg(uint8_t *buf, const struct rpmsg_hdr *hdr, const void *payload,
+                        uint32_t len)
+{
+    memcpy(buf, hdr, RPMSG_HDR_SIZE);
+    memcpy(buf + RPMSG_HDR_SIZE, payload, len);
+    return RPMSG_HDR_SIZE + len;
+}
+
+/* The copy send in one round of the lock (ops.send_copy). */
+static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
+                          const void *payload, uint32_t len)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    struct tx_after a = { 0 };
+    int r = -ENOBUFS;
+    rpmsg_mutex_lock(&vd->lock);
+    int id = host_pop_tx(vd, &a.done);
+    if (id >= 0 && RPMSG_HDR_SIZE + len > vq->buf_size) {
+        host_free_tx(vq, id);
+        r = -EMSGSIZE;
+    } else if (id >= 0) {
+        a.kick = host_push_tx(vd, vq, id, put_msg(vd->shm + vq->slot[id].off, hdr, payload, len));
+        r = 0;
+    }
+    return tx_unlock(vd, vq, &a, r);
+}
+#endif
 
 static int host_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    struct tx_after a = { 0 };
     int r = 0;
-    bool kick = false;
     rpmsg_mutex_lock(&vd->lock);
     int id = host_id(vd, vq, buf);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
         r = -EINVAL;
     } else if (!live(vd) || len > vq->buf_size) {
         r = live(vd) ? -EMSGSIZE : -ENOTCONN;
-        vq->slot[id].state = SLOT_IDLE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
+        host_free_tx(vq, id);
     } else {
-        rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, len, 0);
-        rpmsg_vring_drv_publish(vq);
-        vq->slot[id].state = SLOT_PEER;
-        vd->stats.tx_msgs++;
-        kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+        a.kick = host_push_tx(vd, vq, id, len);
     }
-    uint32_t nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (kick)
-        notify(vd, nid);
-    return r;
+    return tx_unlock(vd, vq, &a, r);
 }
 
 static int host_release_tx(struct rpmsg_device *rdev, void *buf)
@@ -381,39 +452,29 @@ static int host_release_tx(struct rpmsg_device *rdev, void *buf)
     int r = 0;
     rpmsg_mutex_lock(&vd->lock);
     int id = host_id(vd, vq, buf);
-    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN)
         r = -EINVAL;
-    } else {
-        vq->slot[id].state = SLOT_IDLE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
-    }
+    else
+        host_free_tx(vq, id);
     rpmsg_mutex_unlock(&vd->lock);
     return r;
 }
 
-static void host_release_rx(struct rpmsg_device *rdev, void *buf)
+/* Posts a received buffer back to the remote. Lock held; true: kick it. */
+static bool host_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
-    bool kick = false;
-    rpmsg_mutex_lock(&vd->lock);
     int id = host_id(vd, vq, buf);
-    if (id >= 0 && vq->slot[id].state == SLOT_HELD) {
-        if (live(vd)) {
-            rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
-            rpmsg_vring_drv_publish(vq);
-            vq->slot[id].state = SLOT_PEER;
-            kick = decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
-        } else {
-            vq->slot[id].state = SLOT_IDLE; /* posted when the link comes up */
-        }
+    if (id < 0 || vq->slot[id].state != SLOT_HELD)
+        return false;
+    if (!live(vd)) {
+        vq->slot[id].state = SLOT_IDLE; /* posted when the link comes up */
+        return false;
     }
-    uint32_t nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (kick)
-        notify(vd, nid);
+    rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
+    rpmsg_vring_drv_publish(vq);
+    vq->slot[id].state = SLOT_PEER;
+    return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
 }
 
 /* One received buffer off vring0, or NULL. Lock held. */
@@ -498,13 +559,12 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     return vd->shm + addr;
 }
 
-static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+/* A TX buffer (the host's RX buffer) or NULL; *size its length. Lock held;
+ * *done: a starved sender must be told (see below). */
+static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
     void *buf = NULL;
-    bool unstarved = false;
-    rpmsg_mutex_lock(&vd->lock);
     if (live(vd) && vq->nfree) {
         uint16_t id = vq->free_head;
         vq->free_head = vq->slot[id].next;
@@ -528,16 +588,20 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
                  * for the kick this switches off: it is told here instead. */
                 vd->tx_starved = false;
                 rpmsg_vring_dev_notify(vq, vd->event_idx, false);
-                unstarved = true;
+                *done = true;
             }
         }
     }
-    bool wake = vd->fault_pending != 0;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (wake && vd->ops->wakeup)
-        vd->ops->wakeup(vd->plat);
-    if (unstarved)
-        rpmsg_device_tx_done(rdev);
+    return buf;
+}
+
+static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct tx_after a = { 0 };
+    rpmsg_mutex_lock(&vd->lock);
+    void *buf = remote_pop_tx(vd, size, &a.done);
+    tx_unlock(vd, &vd->vq[VQ_RX_HOST], &a, 0);
     return buf;
 }
 
@@ -552,12 +616,48 @@ static bool remote_give(struct rpmsg_virtio *vd, int qi, int id, int pos, uint32
     return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
 }
 
+/* A TX buffer taken but not sent: it cannot go back on the avail ring (only
+ * the host writes that), and returned used with length 0 it would be read
+ * as a message by some hosts: kept for our next send. */
+static void remote_spare(struct rpmsg_virtio_vq *vq, int id)
+{
+    vq->slot[id].state = SLOT_SPARE;
+    vq->slot[id].next = vq->free_head;
+    vq->free_head = (uint16_t)id;
+    vq->nfree++;
+}
+
+#if !RPMSG_NO_SYS
+/* The copy send in one round of the lock (ops.send_copy). */
+static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
+                            const void *payload, uint32_t len)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    struct tx_after a = { 0 };
+    uint32_t size = 0;
+    int r = -ENOBUFS, pos = -1;
+    rpmsg_mutex_lock(&vd->lock);
+    uint8_t *buf = remote_pop_tx(vd, &size, &a.done);
+    int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
+    if (id >= 0 && RPMSG_HDR_SIZE + len > size) {
+        remote_spare(vq, id);
+        r = -EMSGSIZE;
+    } else if (id >= 0) {
+        vd->stats.tx_msgs++;
+        a.kick = remote_give(vd, VQ_RX_HOST, id, pos, put_msg(buf, hdr, payload, len));
+        r = 0;
+    }
+    return tx_unlock(vd, vq, &a, r);
+}
+#endif
+
 static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    struct tx_after a = { 0 };
     int r = 0, pos = -1;
-    bool kick = false;
     rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
@@ -566,19 +666,12 @@ static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         r = -ENOTCONN;
     } else if (len > vq->slot[id].len) {
         r = -EMSGSIZE;
-        vq->slot[id].state = SLOT_SPARE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
+        remote_spare(vq, id);
     } else {
         vd->stats.tx_msgs++;
-        kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
+        a.kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
     }
-    uint32_t nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
-    if (kick)
-        notify(vd, nid);
-    return r;
+    return tx_unlock(vd, vq, &a, r);
 }
 
 static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
@@ -588,35 +681,89 @@ static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
     int r = 0, pos = -1;
     rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
-    if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
+    if (id < 0 || vq->slot[id].state != SLOT_TAKEN)
         r = live(vd) ? -EINVAL : 0;
-    } else {
-        /* It cannot go back on the avail ring (only the host writes that),
-         * and returning it used with length 0 would be read as a message by
-         * some hosts: keep it for our next get_tx_buffer. */
-        vq->slot[id].state = SLOT_SPARE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
-        vq->nfree++;
-    }
+    else
+        remote_spare(vq, id);
     rpmsg_mutex_unlock(&vd->lock);
     return r;
 }
 
-static void remote_release_rx(struct rpmsg_device *rdev, void *buf)
+/* Returns a received buffer to the host. Lock held; true: kick it. */
+static bool remote_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
-    struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     int pos = -1;
-    bool kick = false;
-    rpmsg_mutex_lock(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
     /* used.len = the buffer's length (its descriptor's), as Linux's and
      * OpenAMP's remotes write it: an OpenAMP host takes it as the size of
      * the buffer it gets back for sending (docs/virtio.md). */
     if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
-        kick = remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
-    uint32_t nid = vq->notifyid;
+        return remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
+    return false;
+}
+
+/* ---- Giving received buffers back ---------------------------------------- */
+
+/*
+ * The device whose poll this thread is running, if any. A buffer given back
+ * by that poll's own dispatch (the common case: the callback did not hold
+ * it) waits in vd->rx_back for the poll's next round of the lock, which it
+ * needs anyway to look at the ring again: one round per message instead of
+ * two, and one kick for the batch. Only the RX context touches rx_back.
+ * Buffers released from other threads (held ones) take the lock at once.
+ * Without threads (RPMSG_NO_SYS) the lock costs nothing: none of this.
+ */
+#if RPMSG_NO_SYS
+static struct rpmsg_virtio *polling;
+#else
+static _Thread_local struct rpmsg_virtio *polling;
+#endif
+
+/* The vring this side receives on, whose buffers it gives back. */
+static int my_rx_vq(const struct rpmsg_virtio *vd)
+{
+    return vd_host(vd) ? VQ_RX_HOST : VQ_TX_HOST;
+}
+
+static bool give_rx(struct rpmsg_virtio *vd, void *buf)
+{
+    return vd_host(vd) ? host_give_rx(vd, buf) : remote_give_rx(vd, buf);
+}
+
+/* Gives back what waits in rx_back. Lock held; true: kick the peer. */
+static bool rx_back_flush(struct rpmsg_virtio *vd)
+{
+    bool kick = false;
+    for (unsigned i = 0; i < vd->nrx_back; i++)
+        kick |= give_rx(vd, vd->rx_back[i]);
+    vd->nrx_back = 0;
+    return kick;
+}
+
+void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
+{
+    if (RPMSG_NO_SYS || polling != vd || !vd->nrx_back)
+        return;
+    rpmsg_mutex_lock(&vd->lock);
+    bool kick = rx_back_flush(vd);
+    uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
+    rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, nid);
+}
+
+static void release_rx(struct rpmsg_device *rdev, void *buf)
+{
+    struct rpmsg_virtio *vd = vd_of(rdev);
+    if (!RPMSG_NO_SYS && polling == vd &&
+        vd->nrx_back < sizeof(vd->rx_back) / sizeof(vd->rx_back[0])) {
+        vd->rx_back[vd->nrx_back++] = buf;
+        return;
+    }
+    rpmsg_mutex_lock(&vd->lock);
+    bool kick = give_rx(vd, buf);
+    uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
         notify(vd, nid);
@@ -663,12 +810,17 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 {
     int n = 0;
     bool quiet = false; /* notifications switched off while we drain */
+    bool kick = false;  /* the peer is owed a kick for buffers given back */
+    struct rpmsg_virtio *outer = polling; /* a poll nested in a callback of another device's */
     /* One lock round per message, and the look that finds the ring empty
-     * shares its round with the TX side's: a poll on the hot path costs one
-     * round more than the messages it delivers. */
+     * shares its round with the TX side's and with giving back the last
+     * buffers: a poll on the hot path costs one round more than the
+     * messages it delivers. */
     rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
+        if (!RPMSG_NO_SYS)
+            kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
         if (!quiet && !vd->event_idx) {
@@ -689,9 +841,17 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
         if (!buf)
             break;
         vd->stats.rx_msgs++;
+        uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
         rpmsg_mutex_unlock(&vd->lock);
+        if (kick)
+            notify(vd, nid); /* before the callback, which may wait on the peer */
+        kick = false;
         n++;
+        if (!RPMSG_NO_SYS)
+            polling = vd;
         rpmsg_device_rx(&vd->rdev, buf, len);
+        if (!RPMSG_NO_SYS)
+            polling = outer;
         rpmsg_mutex_lock(&vd->lock);
     }
     if (quiet && live(vd))
@@ -699,7 +859,10 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 
     /* TX side: buffers coming back. */
     bool tx_done = rpmsg_virtio_tx_back(vd);
+    uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
     rpmsg_mutex_unlock(&vd->lock);
+    if (kick)
+        notify(vd, nid);
     if (tx_done)
         rpmsg_device_tx_done(&vd->rdev);
     return n;
@@ -722,18 +885,24 @@ const struct rpmsg_transport_ops rpmsg_virtio_ops_host = {
     .get_tx_buffer = host_get_tx,
     .send = host_send,
     .release_tx_buffer = host_release_tx,
-    .release_rx_buffer = host_release_rx,
+    .release_rx_buffer = release_rx,
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
+#if !RPMSG_NO_SYS
+    .send_copy = host_send_copy,
+#endif
 };
 
 const struct rpmsg_transport_ops rpmsg_virtio_ops_remote = {
     .get_tx_buffer = remote_get_tx,
     .send = remote_send,
     .release_tx_buffer = remote_release_tx,
-    .release_rx_buffer = remote_release_rx,
+    .release_rx_buffer = release_rx,
     .poll = rpmsg_virtio_op_poll,
     .wait = rpmsg_virtio_op_wait,
     .wakeup = rpmsg_virtio_op_wakeup,
+#if !RPMSG_NO_SYS
+    .send_copy = remote_send_copy,
+#endif
 };

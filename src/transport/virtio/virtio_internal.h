@@ -81,6 +81,10 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
  * (rpmsg_device_tx_done). Lock held.
  */
 bool rpmsg_virtio_tx_back(struct rpmsg_virtio *vd);
+/* Gives back at once the RX buffers this thread's poll of vd set aside
+ * (virtio_bufs.c): its callback is about to sleep, and the peer may be
+ * waiting for them. Lock not held. */
+void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd);
 /* Has the peer published a message? For a spinning wait (wait_ready): on
  * the RX context, which alone moves the RX ring's consumer side, so no lock.
  * arg: the struct rpmsg_virtio. */
