@@ -70,6 +70,7 @@ static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
         s->cred.gid = m->gid;
     }
     s->peer_synced = true;
+    sock_rx_fast_set(s);
     if (s->state == SS_CONNECTING)
         s->state = SS_CONNECTED;
     if (!s->sync_sent)
@@ -98,17 +99,56 @@ static void consumed(struct rpmsg_socket *s, uint32_t n)
  * a writer stalled on a closed window has left half of it unread here. It
  * used to count, and a reader with nearly half the window unacknowledged
  * was woken by the first DATA of the next write, for that one message.
+ * sock_rx_fast_set() folds what this needs from under sock_lock into
+ * rx_hold_max, so that rx_fast() can decide without the lock.
  */
-static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t ackpos)
+void sock_rx_fast_set(struct rpmsg_socket *s)
 {
-    return s->peer_full && m->data_len == s->peer_full && s->ackpos == ackpos && !s->rd_shut &&
-           s->ring.used < sock_adv(s) / 2;
+    uint32_t max = 0;
+    if (s->type == RPMSG_SOCK_STREAM && s->peer_full && !s->rd_shut && s->ring.buf)
+        max = sock_adv(s) / 2;
+    __atomic_store_n(&s->rx_hold_max, max, __ATOMIC_RELEASE);
+}
+
+/* A message that needs no wake-up, queued: a full DATA that acknowledges
+ * nothing new and leaves less than rx_hold_max unread. */
+static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t used)
+{
+    uint32_t max = __atomic_load_n(&s->rx_hold_max, __ATOMIC_ACQUIRE);
+    return m->cmd == SOCK_CMD_DATA && m->data_len && m->data_len == s->peer_full &&
+           m->pos == s->ackpos && used + m->data_len < max;
+}
+
+/*
+ * The bulk of a stream without sock_lock: a message rx_hold() would hold
+ * changes nothing the lock guards but the ring, whose producer this is.
+ * ackpos and peer_full are written only here, on the RX context; the rest
+ * comes through rx_hold_max and the ring's positions. A reader's shutdown
+ * that clears rx_hold_max while this appends leaves the bytes to the next
+ * holder of the lock that looks (sock_rx_drop). True if it took m.
+ */
+static bool rx_fast(struct rpmsg_socket *s, const struct sock_msg *m)
+{
+    if (!rx_hold(s, m, sock_ring_used(&s->ring)))
+        return false;
+    sock_ring_put(&s->ring, m->data, m->data_len);
+    return true;
+}
+
+void sock_rx_drop(struct rpmsg_socket *s)
+{
+    uint32_t n = sock_ring_get(&s->ring, NULL, sock_ring_used(&s->ring));
+    if (n) {
+        consumed(s, n);
+        s->owe |= OWE_ACK;
+    }
 }
 
 /* Returns true when the message needs no wake-up (rx_hold). */
 static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
 {
-    uint32_t ackpos = s->ackpos;
+    uint32_t used = sock_ring_used(&s->ring);
+    bool hold = s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, used);
     if (!take_pos(s, m->pos)) {
         malformed(s);
         return false;
@@ -116,19 +156,20 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
     if (!m->data_len)
         return false;
     /* More than the window we advertised: a hostile or broken peer. */
-    if (!s->ring.buf || m->data_len > sock_ring_free(&s->ring)) {
+    if (!s->ring.buf || m->data_len > s->ring.cap - used) {
         malformed(s);
         return false;
     }
     if (s->rd_shut) {
         /* Nobody will read: discarded, and acknowledged at once so that the
          * writer does not wait for a window that would never open. */
+        sock_rx_drop(s);
         consumed(s, m->data_len);
         s->owe |= OWE_ACK;
         return false;
     }
     sock_ring_put(&s->ring, m->data, m->data_len);
-    return s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, ackpos);
+    return hold;
 }
 
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
@@ -137,8 +178,11 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
     (void)src;
     struct rpmsg_socket *s = priv;
     struct sock_msg m;
+    int parsed = sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m);
+    if (parsed == 0 && rx_fast(s, &m))
+        return 0;
     rpmsg_mutex_lock(&sock_lock);
-    if (sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
+    if (parsed < 0) {
         malformed(s);
         rpmsg_mutex_unlock(&sock_lock);
         return 0;
@@ -199,6 +243,7 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
          * holds, each in a TX buffer of its own. */
         if (!s->peer_ours && s->adv > SOCK_NUTTX_WINDOW)
             s->adv = SOCK_NUTTX_WINDOW;
+        sock_rx_fast_set(s);
 #if RPMSG_NO_SYS
         sock_put_sync(buf, s->adv, 0, 0, 0);
 #else
@@ -238,6 +283,7 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
             if (bit == OWE_SYNC) {
                 s->sync_sent = false;
                 s->adv = adv; /* the peer still has the old window */
+                sock_rx_fast_set(s);
             }
             if (bit == OWE_ACK)
                 s->lastpos = lastpos;
