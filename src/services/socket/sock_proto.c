@@ -5,6 +5,8 @@
  */
 #include "sock_priv.h"
 
+#include "common/byteorder.h"
+
 #include <errno.h>
 #include <string.h>
 #if !RPMSG_NO_SYS
@@ -110,28 +112,33 @@ void sock_rx_fast_set(struct rpmsg_socket *s)
     __atomic_store_n(&s->rx_hold_max, max, __ATOMIC_RELEASE);
 }
 
-/* A message that needs no wake-up, queued: a full DATA that acknowledges
- * nothing new and leaves less than rx_hold_max unread. */
-static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t used)
+/* A DATA of n bytes at pos that needs no wake-up once queued: full, it
+ * acknowledges nothing new and leaves less than rx_hold_max unread. */
+static bool rx_hold(const struct rpmsg_socket *s, uint32_t n, uint32_t pos, uint32_t used)
 {
     uint32_t max = __atomic_load_n(&s->rx_hold_max, __ATOMIC_ACQUIRE);
-    return m->cmd == SOCK_CMD_DATA && m->data_len && m->data_len == s->peer_full &&
-           m->pos == s->ackpos && used + m->data_len < max;
+    return n && n == s->peer_full && pos == s->ackpos && used + n < max;
 }
 
 /*
- * The bulk of a stream without sock_lock: a message rx_hold() would hold
- * changes nothing the lock guards but the ring, whose producer this is.
- * ackpos and peer_full are written only here, on the RX context; the rest
- * comes through rx_hold_max and the ring's positions. A reader's shutdown
- * that clears rx_hold_max while this appends leaves the bytes to the next
- * holder of the lock that looks (sock_rx_drop). True if it took m.
+ * The bulk of a stream without sock_lock, read in place (no sock_parse): a
+ * DATA that rx_hold() would hold changes nothing the lock guards but the
+ * ring, whose producer this is. ackpos and peer_full are written only on
+ * the RX context; the rest comes through rx_hold_max and the ring's
+ * positions. A reader's shutdown that clears rx_hold_max while this appends
+ * leaves the bytes to the next holder of the lock that looks
+ * (sock_rx_drop). True if it took the message.
  */
-static bool rx_fast(struct rpmsg_socket *s, const struct sock_msg *m)
+static bool rx_fast(struct rpmsg_socket *s, const uint8_t *p, size_t len)
 {
-    if (!rx_hold(s, m, sock_ring_used(&s->ring)))
+    if (len <= SOCK_DATA_HDR || rpmsg_get32(p) != SOCK_CMD_DATA)
         return false;
-    sock_ring_put(&s->ring, m->data, m->data_len);
+    uint32_t n = (uint32_t)(len - SOCK_DATA_HDR);
+    /* A stream's length field matches (sock_parse); rx_hold_max is 0 for
+     * datagrams. */
+    if (rpmsg_get32(p + 8) != n || !rx_hold(s, n, rpmsg_get32(p + 4), sock_ring_used(&s->ring)))
+        return false;
+    sock_ring_put(&s->ring, p + SOCK_DATA_HDR, n);
     return true;
 }
 
@@ -148,7 +155,7 @@ void sock_rx_drop(struct rpmsg_socket *s)
 static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
 {
     uint32_t used = sock_ring_used(&s->ring);
-    bool hold = s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, used);
+    bool hold = rx_hold(s, m->data_len, m->pos, used);
     if (!take_pos(s, m->pos)) {
         malformed(s);
         return false;
@@ -177,12 +184,11 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
     (void)ept;
     (void)src;
     struct rpmsg_socket *s = priv;
-    struct sock_msg m;
-    int parsed = sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m);
-    if (parsed == 0 && rx_fast(s, &m))
+    if (rx_fast(s, data, len))
         return 0;
+    struct sock_msg m;
     rpmsg_mutex_lock(&sock_lock);
-    if (parsed < 0) {
+    if (sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
         malformed(s);
         rpmsg_mutex_unlock(&sock_lock);
         return 0;
