@@ -3,7 +3,9 @@
  * lock, and the helpers between the protocol (sock_proto.c: what arrives,
  * what is owed to the peer) and the calls (socket.c, sock_io.c).
  *
- * Locking: sock_lock guards every socket's state. It is never held while
+ * Locking: sock_lock guards every socket's state but the window ring's
+ * producer side (sock_ring.h) and what only the RX context writes (ackpos,
+ * peer_full), which rx_fast reads without it. It is never held while
  * calling into the rpmsg core (sends may block, destroy waits for
  * callbacks, and core callbacks take sock_lock), so the order is always
  * core locks -> sock_lock. Sends of one socket are serialised by tx_busy,
