@@ -100,6 +100,28 @@ static void test_ring_spsc(void **st)
     sock_ring_deinit(&r);
 }
 
+/* A stream connection between two sockets of ours over a VirtIO pair. */
+struct conn {
+    struct sf f;
+    struct rpmsg_socket *l, *c, *s;
+};
+
+static void conn_open(struct conn *k, const char *name)
+{
+    assert_int_equal(sf_open(&k->f, SF_VIRTIO), 0);
+    k->l = sf_listen(&k->f, name, 1);
+    k->c = sf_connect(&k->f, RPMSG_SOCK_STREAM, name);
+    k->s = sf_accept(k->l);
+}
+
+static void conn_close(struct conn *k)
+{
+    rpmsg_socket_close(k->c);
+    rpmsg_socket_close(k->s);
+    rpmsg_socket_close(k->l);
+    sf_close(&k->f);
+}
+
 static uint32_t hold_max_of(struct rpmsg_socket *s)
 {
     rpmsg_mutex_lock(&sock_lock);
@@ -116,33 +138,27 @@ static bool fast_on(void *arg)
 static void test_fast_path_when(void **st)
 {
     (void)st;
-    struct sf f;
-    assert_int_equal(sf_open(&f, SF_VIRTIO), 0);
-    struct rpmsg_socket *l = sf_listen(&f, "fast", 1);
-    struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "fast");
-    struct rpmsg_socket *s = sf_accept(l);
+    struct conn k;
+    conn_open(&k, "fast");
     /* Both ends are ours: each holds up to half the window it advertised
      * (the connecting side's second SYNC may still be on its way). */
-    assert_int_equal(tu_wait_until(fast_on, s, TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_wait_until(fast_on, c, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_wait_until(fast_on, k.s, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_wait_until(fast_on, k.c, TU_TIMEOUT_MS), 0);
     rpmsg_mutex_lock(&sock_lock);
-    uint32_t half = sock_adv(s) / 2;
+    uint32_t half = sock_adv(k.s) / 2;
     rpmsg_mutex_unlock(&sock_lock);
-    assert_int_equal(hold_max_of(s), half);
-    assert_int_equal(rpmsg_socket_shutdown(s, RPMSG_SHUT_RD), 0);
-    assert_int_equal(hold_max_of(s), 0);
+    assert_int_equal(hold_max_of(k.s), half);
+    assert_int_equal(rpmsg_socket_shutdown(k.s, RPMSG_SHUT_RD), 0);
+    assert_int_equal(hold_max_of(k.s), 0);
 
     /* Datagrams keep their boundaries under the lock. */
     struct rpmsg_socket *d = NULL;
     assert_int_equal(rpmsg_socket_open(&d, RPMSG_SOCK_DGRAM), 0);
-    struct rpmsg_sockaddr a = sf_addr(f.server_cpu, "fastd");
+    struct rpmsg_sockaddr a = sf_addr(k.f.server_cpu, "fastd");
     assert_int_equal(rpmsg_socket_bind(d, &a), 0);
     assert_int_equal(hold_max_of(d), 0);
     rpmsg_socket_close(d);
-    rpmsg_socket_close(c);
-    rpmsg_socket_close(s);
-    rpmsg_socket_close(l);
-    sf_close(&f);
+    conn_close(&k);
 }
 
 static bool inflight_zero(void *arg)
@@ -160,39 +176,33 @@ static bool queue_empty(void *arg)
 static void test_shut_rd_racing_stream(void **st)
 {
     (void)st;
-    struct sf f;
-    assert_int_equal(sf_open(&f, SF_VIRTIO), 0);
-    struct rpmsg_socket *l = sf_listen(&f, "race", 1);
-    struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "race");
-    struct rpmsg_socket *s = sf_accept(l);
+    struct conn k;
+    conn_open(&k, "race");
     /* An endless writer in 64 KiB writes: mostly full DATA, taken by the
      * RX context without the lock while this thread reads. */
-    struct sf_sender w = { c, 3, UINT64_MAX, 65536, 0 };
+    struct sf_sender w = { k.c, 3, UINT64_MAX, 65536, 0 };
     struct tu_thread t;
     assert_int_equal(tu_thread_start(&t, sf_send_thread, &w), 0);
     uint8_t buf[3000];
     uint64_t off = 0;
     while (off < (2u << 20)) {
-        ssize_t r = rpmsg_socket_recv(s, buf, sizeof(buf), 0);
+        ssize_t r = rpmsg_socket_recv(k.s, buf, sizeof(buf), 0);
         assert_true(r > 0);
-        for (ssize_t k = 0; k < r; k++)
-            if (buf[k] != sf_byte(3, off + (uint64_t)k))
-                fail_msg("byte %llu wrong", (unsigned long long)(off + (uint64_t)k));
+        for (ssize_t i = 0; i < r; i++)
+            if (buf[i] != sf_byte(3, off + (uint64_t)i))
+                fail_msg("byte %llu wrong", (unsigned long long)(off + (uint64_t)i));
         off += (uint64_t)r;
     }
-    assert_int_equal(rpmsg_socket_shutdown(s, RPMSG_SHUT_RD), 0);
+    assert_int_equal(rpmsg_socket_shutdown(k.s, RPMSG_SHUT_RD), 0);
     /* Whatever the RX context appends from now on is nobody's. */
     for (int i = 0; i < 3; i++)
-        assert_int_equal(rpmsg_socket_recv(s, buf, sizeof(buf), 0), 0);
+        assert_int_equal(rpmsg_socket_recv(k.s, buf, sizeof(buf), 0), 0);
     assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
     assert_int_equal(w.rc, -EPIPE);
-    assert_int_equal(rpmsg_socket_recv(s, buf, sizeof(buf), 0), 0);
-    assert_int_equal(tu_wait_until(queue_empty, s, TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_wait_until(inflight_zero, c, TU_TIMEOUT_MS), 0);
-    rpmsg_socket_close(c);
-    rpmsg_socket_close(s);
-    rpmsg_socket_close(l);
-    sf_close(&f);
+    assert_int_equal(rpmsg_socket_recv(k.s, buf, sizeof(buf), 0), 0);
+    assert_int_equal(tu_wait_until(queue_empty, k.s, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_wait_until(inflight_zero, k.c, TU_TIMEOUT_MS), 0);
+    conn_close(&k);
 }
 
 int main(void)
