@@ -52,7 +52,8 @@ void sock_ring_put(struct sock_ring *r, const void *data, uint32_t n)
     uint32_t at = t < r->cap ? t : t - r->cap;
     uint32_t first = r->cap - at < n ? r->cap - at : n;
     memcpy(r->buf + at, data, first);
-    memcpy(r->buf, (const uint8_t *)data + first, n - first);
+    if (n > first) /* wrapped: rarely, and a call less per message when not */
+        memcpy(r->buf, (const uint8_t *)data + first, n - first);
     /* The bytes before the position that shows them. */
     __atomic_store_n(&r->tail, advance(r, t, n), __ATOMIC_RELEASE);
 }
@@ -69,7 +70,8 @@ uint32_t sock_ring_get(struct sock_ring *r, void *out, uint32_t n)
         uint32_t at = h < r->cap ? h : h - r->cap;
         uint32_t first = r->cap - at < n ? r->cap - at : n;
         memcpy(out, r->buf + at, first);
-        memcpy((uint8_t *)out + first, r->buf, n - first);
+        if (n > first)
+            memcpy((uint8_t *)out + first, r->buf, n - first);
     }
     /* Our reads of those bytes before the producer may overwrite them. */
     __atomic_store_n(&r->head, advance(r, h, n), __ATOMIC_RELEASE);
