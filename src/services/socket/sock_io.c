@@ -262,8 +262,8 @@ ssize_t rpmsg_socket_send(struct rpmsg_socket *s, const void *buf, size_t len, i
 static ssize_t take(struct rpmsg_socket *s, void *buf, size_t len)
 {
     if (s->rd_shut) {
-        /* The RX context may still append a message it took for a reader
-         * as the reads shut (rx_fast): nobody reads it. */
+        /* Nobody reads after SHUT_RD; what an append racing the shutdown
+         * left is dropped by the RX context itself (rx_fast), or here. */
         sock_rx_drop(s);
         return -EAGAIN;
     }

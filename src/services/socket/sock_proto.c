@@ -110,6 +110,9 @@ void sock_rx_fast_set(struct rpmsg_socket *s)
     if (s->type == RPMSG_SOCK_STREAM && s->peer_full && !s->rd_shut && s->ring.buf)
         max = sock_adv(s) / 2;
     __atomic_store_n(&s->rx_hold_max, max, __ATOMIC_RELEASE);
+    /* Against rx_fast's fence: the caller's later look at the ring (a drop
+     * after SHUT_RD) sees its append, or rx_fast sees this store. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /* A DATA of n bytes at pos that needs no wake-up once queued: full, it
@@ -125,21 +128,24 @@ static bool rx_hold(const struct rpmsg_socket *s, uint32_t n, uint32_t pos, uint
  * DATA that rx_hold() would hold changes nothing the lock guards but the
  * ring, whose producer this is. ackpos and peer_full are written only on
  * the RX context; the rest comes through rx_hold_max and the ring's
- * positions. A reader's shutdown that clears rx_hold_max while this appends
- * leaves the bytes to the next holder of the lock that looks
- * (sock_rx_drop). True if it took the message.
+ * positions. 1 if it took the message; 2 if it did but rx_hold_max was
+ * cleared meanwhile (reads shut as it appended, and the reader's drop may
+ * have missed these bytes: the caller looks under the lock); 0 if not.
  */
-static bool rx_fast(struct rpmsg_socket *s, const uint8_t *p, size_t len)
+static int rx_fast(struct rpmsg_socket *s, const uint8_t *p, size_t len)
 {
     if (len <= SOCK_DATA_HDR || rpmsg_get32(p) != SOCK_CMD_DATA)
-        return false;
+        return 0;
     uint32_t n = (uint32_t)(len - SOCK_DATA_HDR);
     /* A stream's length field matches (sock_parse); rx_hold_max is 0 for
      * datagrams. */
     if (rpmsg_get32(p + 8) != n || !rx_hold(s, n, rpmsg_get32(p + 4), sock_ring_used(&s->ring)))
-        return false;
+        return 0;
     sock_ring_put(&s->ring, p + SOCK_DATA_HDR, n);
-    return true;
+    /* A store then a load of another word: only a full fence keeps them in
+     * order (sock_rx_fast_set has the other one). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(&s->rx_hold_max, __ATOMIC_RELAXED) ? 1 : 2;
 }
 
 void sock_rx_drop(struct rpmsg_socket *s)
@@ -179,35 +185,48 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
     return hold;
 }
 
+/* A message under sock_lock; true when it needs no wake-up (rx_hold). */
+static bool rx_msg(struct rpmsg_socket *s, const struct sock_msg *m)
+{
+    switch (m->cmd) {
+    case SOCK_CMD_SYNC:
+        rx_sync(s, m);
+        return false;
+    case SOCK_CMD_DATA:
+        return rx_data(s, m);
+    default:
+        if (m->how & RPMSG_SHUT_WR)
+            s->peer_wr_shut = true;
+        if (m->how & RPMSG_SHUT_RD)
+            s->peer_rd_shut = true;
+        return false;
+    }
+}
+
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
     (void)ept;
     (void)src;
     struct rpmsg_socket *s = priv;
-    if (rx_fast(s, data, len))
+    int fast = rx_fast(s, data, len);
+    if (fast == 1)
         return 0;
     struct sock_msg m;
     rpmsg_mutex_lock(&sock_lock);
-    if (sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
+    if (!fast && sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
         malformed(s);
         rpmsg_mutex_unlock(&sock_lock);
         return 0;
     }
     s->in_cb++;
     bool hold = false;
-    switch (m.cmd) {
-    case SOCK_CMD_SYNC:
-        rx_sync(s, &m);
-        break;
-    case SOCK_CMD_DATA:
-        hold = rx_data(s, &m);
-        break;
-    default:
-        if (m.how & RPMSG_SHUT_WR)
-            s->peer_wr_shut = true;
-        if (m.how & RPMSG_SHUT_RD)
-            s->peer_rd_shut = true;
-        break;
+    if (fast) {
+        /* Appended as rx_hold_max was cleared: reads shut (what came is
+         * nobody's), or the peer withdrew its promise (the reader is woken). */
+        if (s->rd_shut)
+            sock_rx_drop(s);
+    } else {
+        hold = rx_msg(s, &m);
     }
     if (!hold)
         sock_notify(s);
