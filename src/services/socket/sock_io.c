@@ -28,7 +28,7 @@ short sock_revents(struct rpmsg_socket *s)
             ev |= RPMSG_POLLERR | RPMSG_POLLHUP;
         break;
     case SS_CONNECTED:
-        if (sock_ring_used(&s->ring) || s->rd_shut || s->peer_wr_shut || s->gone)
+        if (s->ring.used || s->rd_shut || s->peer_wr_shut || s->gone)
             ev |= RPMSG_POLLIN;
         if (s->peer_synced && sock_space(s) && !s->wr_shut && !s->peer_rd_shut && !s->gone)
             ev |= RPMSG_POLLOUT;
@@ -261,25 +261,19 @@ ssize_t rpmsg_socket_send(struct rpmsg_socket *s, const void *buf, size_t len, i
 /* sock_lock held: one read from the ring; its result, or -EAGAIN if empty. */
 static ssize_t take(struct rpmsg_socket *s, void *buf, size_t len)
 {
-    if (s->rd_shut) {
-        /* Nobody reads after SHUT_RD; what an append racing the shutdown
-         * left is dropped by the RX context itself (rx_fast), or here. */
-        sock_rx_drop(s);
-        return -EAGAIN;
-    }
-    if (!sock_ring_used(&s->ring))
+    if (!s->ring.used)
         return -EAGAIN;
     uint32_t n, consumed;
     if (s->type == RPMSG_SOCK_DGRAM) {
         uint8_t pre[SOCK_DGRAM_PREFIX];
-        sock_ring_get(&s->ring, pre, sizeof(pre));
+        sock_ring_get(&s->ring, pre, sizeof(pre), true);
         uint32_t dlen = rpmsg_get32(pre); /* checked on arrival */
         n = dlen < len ? dlen : (uint32_t)len;
-        sock_ring_get(&s->ring, buf, n);
-        sock_ring_get(&s->ring, NULL, dlen - n);
+        sock_ring_get(&s->ring, buf, n, true);
+        sock_ring_get(&s->ring, NULL, dlen - n, true);
         consumed = dlen + SOCK_DGRAM_PREFIX;
     } else {
-        n = sock_ring_get(&s->ring, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+        n = sock_ring_get(&s->ring, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, true);
         consumed = n;
     }
     s->recvpos += consumed;

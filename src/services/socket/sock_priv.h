@@ -3,9 +3,7 @@
  * lock, and the helpers between the protocol (sock_proto.c: what arrives,
  * what is owed to the peer) and the calls (socket.c, sock_io.c).
  *
- * Locking: sock_lock guards every socket's state but the window ring's
- * producer side (sock_ring.h) and what only the RX context writes (ackpos,
- * peer_full), which rx_fast reads without it. It is never held while
+ * Locking: sock_lock guards every socket's state. It is never held while
  * calling into the rpmsg core (sends may block, destroy waits for
  * callbacks, and core callbacks take sock_lock), so the order is always
  * core locks -> sock_lock. Sends of one socket are serialised by tx_busy,
@@ -54,10 +52,6 @@ struct rpmsg_socket {
 
     /* receive side: our window is ring.cap */
     struct sock_ring ring;
-    /* Atomic, set under sock_lock (sock_rx_fast_set): how many bytes may wait
-     * unread while a full DATA is still taken without sock_lock and without
-     * waking the reader (rx_hold); 0 when every message takes the lock. */
-    uint32_t rx_hold_max;
     uint32_t rcvbuf;
     /* The window our last SYNC advertised: at most NuttX's own until the
      * peer's SYNC shows it is ours (peer_ours), then rcvbuf in a second
@@ -121,11 +115,6 @@ short sock_revents(struct rpmsg_socket *s);
 uint32_t sock_space(const struct rpmsg_socket *s);
 /* The window the peer was last told (sock_lock held). */
 uint32_t sock_adv(const struct rpmsg_socket *s);
-/* sock_lock held: recomputes rx_hold_max after what it depends on changed
- * (the peer's promise, our advertised window, a shutdown of reads). */
-void sock_rx_fast_set(struct rpmsg_socket *s);
-/* sock_lock held: drops what is queued unread and acknowledges it. */
-void sock_rx_drop(struct rpmsg_socket *s);
 
 /* ---- sock_proto.c ---- */
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);

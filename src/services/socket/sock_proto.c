@@ -5,8 +5,6 @@
  */
 #include "sock_priv.h"
 
-#include "common/byteorder.h"
-
 #include <errno.h>
 #include <string.h>
 #if !RPMSG_NO_SYS
@@ -72,7 +70,6 @@ static void rx_sync(struct rpmsg_socket *s, const struct sock_msg *m)
         s->cred.gid = m->gid;
     }
     s->peer_synced = true;
-    sock_rx_fast_set(s);
     if (s->state == SS_CONNECTING)
         s->state = SS_CONNECTED;
     if (!s->sync_sent)
@@ -101,67 +98,17 @@ static void consumed(struct rpmsg_socket *s, uint32_t n)
  * a writer stalled on a closed window has left half of it unread here. It
  * used to count, and a reader with nearly half the window unacknowledged
  * was woken by the first DATA of the next write, for that one message.
- * sock_rx_fast_set() folds what this needs from under sock_lock into
- * rx_hold_max, so that rx_fast() can decide without the lock.
  */
-void sock_rx_fast_set(struct rpmsg_socket *s)
+static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t ackpos)
 {
-    uint32_t max = 0;
-    if (s->type == RPMSG_SOCK_STREAM && s->peer_full && !s->rd_shut && s->ring.buf)
-        max = sock_adv(s) / 2;
-    __atomic_store_n(&s->rx_hold_max, max, __ATOMIC_RELEASE);
-    /* Against rx_fast's fence: the caller's later look at the ring (a drop
-     * after SHUT_RD) sees its append, or rx_fast sees this store. */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-
-/* A DATA of n bytes at pos that needs no wake-up once queued: full, it
- * acknowledges nothing new and leaves less than rx_hold_max unread. */
-static bool rx_hold(const struct rpmsg_socket *s, uint32_t n, uint32_t pos, uint32_t used)
-{
-    uint32_t max = __atomic_load_n(&s->rx_hold_max, __ATOMIC_ACQUIRE);
-    return n && n == s->peer_full && pos == s->ackpos && used + n < max;
-}
-
-/*
- * The bulk of a stream without sock_lock, read in place (no sock_parse): a
- * DATA that rx_hold() would hold changes nothing the lock guards but the
- * ring, whose producer this is. ackpos and peer_full are written only on
- * the RX context; the rest comes through rx_hold_max and the ring's
- * positions. 1 if it took the message; 2 if it did but rx_hold_max was
- * cleared meanwhile (reads shut as it appended, and the reader's drop may
- * have missed these bytes: the caller looks under the lock); 0 if not.
- */
-static int rx_fast(struct rpmsg_socket *s, const uint8_t *p, size_t len)
-{
-    if (len <= SOCK_DATA_HDR || rpmsg_get32(p) != SOCK_CMD_DATA)
-        return 0;
-    uint32_t n = (uint32_t)(len - SOCK_DATA_HDR);
-    /* A stream's length field matches (sock_parse); rx_hold_max is 0 for
-     * datagrams. */
-    if (rpmsg_get32(p + 8) != n || !rx_hold(s, n, rpmsg_get32(p + 4), sock_ring_used(&s->ring)))
-        return 0;
-    sock_ring_put(&s->ring, p + SOCK_DATA_HDR, n);
-    /* A store then a load of another word: only a full fence keeps them in
-     * order (sock_rx_fast_set has the other one). */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&s->rx_hold_max, __ATOMIC_RELAXED) ? 1 : 2;
-}
-
-void sock_rx_drop(struct rpmsg_socket *s)
-{
-    uint32_t n = sock_ring_get(&s->ring, NULL, sock_ring_used(&s->ring));
-    if (n) {
-        consumed(s, n);
-        s->owe |= OWE_ACK;
-    }
+    return s->peer_full && m->data_len == s->peer_full && s->ackpos == ackpos && !s->rd_shut &&
+           s->ring.used < sock_adv(s) / 2;
 }
 
 /* Returns true when the message needs no wake-up (rx_hold). */
 static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
 {
-    uint32_t used = sock_ring_used(&s->ring);
-    bool hold = rx_hold(s, m->data_len, m->pos, used);
+    uint32_t ackpos = s->ackpos;
     if (!take_pos(s, m->pos)) {
         malformed(s);
         return false;
@@ -169,38 +116,19 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
     if (!m->data_len)
         return false;
     /* More than the window we advertised: a hostile or broken peer. */
-    if (!s->ring.buf || m->data_len > s->ring.cap - used) {
+    if (!s->ring.buf || m->data_len > sock_ring_free(&s->ring)) {
         malformed(s);
         return false;
     }
     if (s->rd_shut) {
         /* Nobody will read: discarded, and acknowledged at once so that the
          * writer does not wait for a window that would never open. */
-        sock_rx_drop(s);
         consumed(s, m->data_len);
         s->owe |= OWE_ACK;
         return false;
     }
     sock_ring_put(&s->ring, m->data, m->data_len);
-    return hold;
-}
-
-/* A message under sock_lock; true when it needs no wake-up (rx_hold). */
-static bool rx_msg(struct rpmsg_socket *s, const struct sock_msg *m)
-{
-    switch (m->cmd) {
-    case SOCK_CMD_SYNC:
-        rx_sync(s, m);
-        return false;
-    case SOCK_CMD_DATA:
-        return rx_data(s, m);
-    default:
-        if (m->how & RPMSG_SHUT_WR)
-            s->peer_wr_shut = true;
-        if (m->how & RPMSG_SHUT_RD)
-            s->peer_rd_shut = true;
-        return false;
-    }
+    return s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, ackpos);
 }
 
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
@@ -208,25 +136,28 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
     (void)ept;
     (void)src;
     struct rpmsg_socket *s = priv;
-    int fast = rx_fast(s, data, len);
-    if (fast == 1)
-        return 0;
     struct sock_msg m;
     rpmsg_mutex_lock(&sock_lock);
-    if (!fast && sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
+    if (sock_parse(data, len, s->type == RPMSG_SOCK_DGRAM, &m) < 0) {
         malformed(s);
         rpmsg_mutex_unlock(&sock_lock);
         return 0;
     }
     s->in_cb++;
     bool hold = false;
-    if (fast) {
-        /* Appended as rx_hold_max was cleared: reads shut (what came is
-         * nobody's), or the peer withdrew its promise (the reader is woken). */
-        if (s->rd_shut)
-            sock_rx_drop(s);
-    } else {
-        hold = rx_msg(s, &m);
+    switch (m.cmd) {
+    case SOCK_CMD_SYNC:
+        rx_sync(s, &m);
+        break;
+    case SOCK_CMD_DATA:
+        hold = rx_data(s, &m);
+        break;
+    default:
+        if (m.how & RPMSG_SHUT_WR)
+            s->peer_wr_shut = true;
+        if (m.how & RPMSG_SHUT_RD)
+            s->peer_rd_shut = true;
+        break;
     }
     if (!hold)
         sock_notify(s);
@@ -268,7 +199,6 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
          * holds, each in a TX buffer of its own. */
         if (!s->peer_ours && s->adv > SOCK_NUTTX_WINDOW)
             s->adv = SOCK_NUTTX_WINDOW;
-        sock_rx_fast_set(s);
 #if RPMSG_NO_SYS
         sock_put_sync(buf, s->adv, 0, 0, 0);
 #else
@@ -308,7 +238,6 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
             if (bit == OWE_SYNC) {
                 s->sync_sent = false;
                 s->adv = adv; /* the peer still has the old window */
-                sock_rx_fast_set(s);
             }
             if (bit == OWE_ACK)
                 s->lastpos = lastpos;

@@ -560,9 +560,12 @@ int rpmsg_socket_shutdown(struct rpmsg_socket *s, int how)
     }
     if (how & RPMSG_SHUT_RD && !s->rd_shut) {
         s->rd_shut = true;
-        sock_rx_fast_set(s);
         /* What was queued is dropped, and acknowledged so the peer goes on. */
-        sock_rx_drop(s);
+        uint32_t n = s->ring.used;
+        sock_ring_get(&s->ring, NULL, n, true);
+        s->recvpos += n;
+        if (n)
+            s->owe |= OWE_ACK;
     }
     if (how & RPMSG_SHUT_WR)
         s->wr_shut = true;
@@ -697,7 +700,7 @@ int rpmsg_socket_stats(struct rpmsg_socket *s, struct rpmsg_socket_stats *out)
     rpmsg_mutex_lock(&sock_lock);
     out->malformed = s->malformed;
     out->rcvbuf = s->rcvbuf;
-    out->queued = sock_ring_used(&s->ring);
+    out->queued = s->ring.used;
     out->peer_window = s->peer_window;
     out->inflight = s->sendpos - s->ackpos;
     rpmsg_mutex_unlock(&sock_lock);
