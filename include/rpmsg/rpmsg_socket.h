@@ -126,7 +126,8 @@ ssize_t rpmsg_socket_sendv(struct rpmsg_socket *s, const struct rpmsg_iovec *iov
 /*
  * Stream: up to len bytes; 0 at end of stream (peer shut down or closed,
  * after everything it sent was read); -ECONNRESET once drained after a lost
- * link. Datagram: one datagram, truncated to len.
+ * link. Datagram: one datagram, truncated to len. On a socket whose
+ * nonblocking connect has failed meanwhile: that error (then cleared).
  */
 ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int flags);
 
