@@ -99,9 +99,7 @@ static struct rpmsg_endpoint *lookup_locked(struct rpmsg_device *rdev, uint32_t 
         /* Peers without CREATE_ACK (Linux, OpenAMP) bind on the first message.
          * Not one still being delivered after link down, which unbound the
          * endpoint: it comes from the peer's old session. */
-        rpmsg_ept_set_dest(ept, src);
-        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
-        rpmsg_dev_signal(rdev);
+        rpmsg_ept_bind(rdev, ept, src);
     }
     rpmsg_ept_ref(ept);
     rpmsg_mutex_unlock(&rdev->lock);

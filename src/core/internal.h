@@ -164,6 +164,16 @@ static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
         rpmsg_cond_broadcast(&rdev->cond);
 }
 
+/* rdev->lock held: ept is bound to the peer's addr (NS CREATE or ACK, or a
+ * first message): no longer an orphan, and senders waiting for it go on. */
+static inline void rpmsg_ept_bind(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
+                                  uint32_t addr)
+{
+    rpmsg_ept_set_dest(ept, addr);
+    rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
+    rpmsg_dev_signal(rdev);
+}
+
 /* True on the thread that dispatches rdev's messages (or always, without threads). */
 bool rpmsg_on_rx_context(struct rpmsg_device *rdev);
 /* A value unique to the calling thread (one context on bare metal). */

@@ -23,10 +23,8 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
-        rpmsg_ept_set_dest(ept, addr);
         ept->flags |= RPMSG_EPT_F_ANNOUNCED;
-        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
-        rpmsg_dev_signal(rdev);
+        rpmsg_ept_bind(rdev, ept, addr);
         uint32_t local = ept->addr;
         bool ack = rpmsg_dev_features(rdev) & RPMSG_F_ACK;
         rpmsg_mutex_unlock(&rdev->lock);
@@ -44,9 +42,7 @@ static void ns_ack(struct rpmsg_device *rdev, const char *name, uint32_t addr)
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
-        rpmsg_ept_set_dest(ept, addr);
-        rpmsg_ref_bits(&ept->refs, RPMSG_REF_ORPHAN, false);
-        rpmsg_dev_signal(rdev);
+        rpmsg_ept_bind(rdev, ept, addr);
     }
     rpmsg_mutex_unlock(&rdev->lock);
 }

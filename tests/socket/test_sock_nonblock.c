@@ -98,17 +98,38 @@ static void test_send_timeout_partial(void **st)
     sf_close(&f);
 }
 
+/* A listener of backlog 1 that one connection fills, and a nonblocking
+ * socket (c2) whose connect it will refuse. */
+struct full_listener {
+    struct sf f;
+    struct rpmsg_socket *l, *c1, *c2;
+};
+
+static void full_open(struct full_listener *k, const char *name)
+{
+    assert_int_equal(sf_open(&k->f, SF_LOOPBACK), 0);
+    k->l = sf_listen(&k->f, name, 1);
+    k->c1 = sf_connect(&k->f, RPMSG_SOCK_STREAM, name);
+    k->c2 = NULL;
+    assert_int_equal(rpmsg_socket_open(&k->c2, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(k->c2, RPMSG_SO_NONBLOCK, 1), 0);
+}
+
+static void full_close(struct full_listener *k)
+{
+    rpmsg_socket_close(k->c2);
+    rpmsg_socket_close(k->c1);
+    rpmsg_socket_close(k->l);
+    sf_close(&k->f);
+}
+
 static void test_refused_nonblocking(void **st)
 {
     (void)st;
-    struct sf f;
-    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = sf_listen(&f, "rf", 1);
-    struct rpmsg_socket *c1 = sf_connect(&f, RPMSG_SOCK_STREAM, "rf");
-    struct rpmsg_socket *c2 = NULL;
-    assert_int_equal(rpmsg_socket_open(&c2, RPMSG_SOCK_STREAM), 0);
-    assert_int_equal(rpmsg_socket_setopt(c2, RPMSG_SO_NONBLOCK, 1), 0);
-    struct rpmsg_sockaddr a = sf_addr(f.server_cpu, "rf");
+    struct full_listener k;
+    full_open(&k, "rf");
+    struct rpmsg_socket *c2 = k.c2;
+    struct rpmsg_sockaddr a = sf_addr(k.f.server_cpu, "rf");
     int cr = rpmsg_socket_connect(c2, &a);
     if (cr == -EINPROGRESS) {
         struct rpmsg_socket_pollfd pf = { c2, RPMSG_POLLOUT, 0 };
@@ -119,10 +140,7 @@ static void test_refused_nonblocking(void **st)
         assert_int_equal(cr, -ECONNREFUSED); /* refused before connect returned */
     }
     assert_int_equal(rpmsg_socket_error(c2), 0);
-    rpmsg_socket_close(c2);
-    rpmsg_socket_close(c1);
-    rpmsg_socket_close(l);
-    sf_close(&f);
+    full_close(&k);
 }
 
 /*
@@ -163,16 +181,12 @@ static void refuse_trace(struct rpmsg_device *rdev, void *arg, int dir, const vo
 static void test_refused_during_poll_flush(void **st)
 {
     (void)st;
-    struct sf f;
-    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = sf_listen(&f, "rp", 1);
-    struct rpmsg_socket *c1 = sf_connect(&f, RPMSG_SOCK_STREAM, "rp");
-    struct rpmsg_socket *c2 = NULL;
-    assert_int_equal(rpmsg_socket_open(&c2, RPMSG_SOCK_STREAM), 0);
-    assert_int_equal(rpmsg_socket_setopt(c2, RPMSG_SO_NONBLOCK, 1), 0);
-    assert_int_equal(rpmsg_set_trace(f.cdev, refuse_trace, NULL), 0);
+    struct full_listener k;
+    full_open(&k, "rp");
+    struct rpmsg_socket *c2 = k.c2;
+    assert_int_equal(rpmsg_set_trace(k.f.cdev, refuse_trace, NULL), 0);
     rs.armed = 1;
-    struct rpmsg_sockaddr a = sf_addr(f.server_cpu, "rp");
+    struct rpmsg_sockaddr a = sf_addr(k.f.server_cpu, "rp");
     assert_int_equal(rpmsg_socket_connect(c2, &a), -EINPROGRESS);
     struct rpmsg_socket_pollfd pf = { c2, RPMSG_POLLOUT, 0 };
     assert_int_equal(rpmsg_socket_poll(&pf, 1, TU_TIMEOUT_MS), 1);
@@ -181,11 +195,8 @@ static void test_refused_during_poll_flush(void **st)
     assert_int_equal(rpmsg_socket_error(c2), -ECONNREFUSED);
     assert_int_equal(rpmsg_socket_error(c2), 0);
     rs.armed = 0;
-    rpmsg_set_trace(f.cdev, NULL, NULL);
-    rpmsg_socket_close(c2);
-    rpmsg_socket_close(c1);
-    rpmsg_socket_close(l);
-    sf_close(&f);
+    rpmsg_set_trace(k.f.cdev, NULL, NULL);
+    full_close(&k);
 }
 
 int main(void)

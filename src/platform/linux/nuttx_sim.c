@@ -342,11 +342,9 @@ static void drain(struct nx_plat *p, bool leaving)
 static int nx_alive(void *plat)
 {
     struct nx_plat *p = plat;
-    if (atomic_load(&p->left))
-        return -ENOTCONN;
     pthread_mutex_lock(&p->lock);
-    /* Again under the lock: a master leaves while its transport still runs,
-     * and a look that raced its leave would boot the session it just ended. */
+    /* Under the lock: a master leaves while its transport still runs, and a
+     * look that raced its leave would boot the session it just ended. */
     if (atomic_load(&p->left)) {
         pthread_mutex_unlock(&p->lock);
         return -ENOTCONN;

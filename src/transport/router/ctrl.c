@@ -179,7 +179,7 @@ void rr_pump_round(struct rr_link *l, bool wait)
     __atomic_add_fetch(&r->tx_gen, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&r->tx_waiters, __ATOMIC_SEQ_CST)) {
         rpmsg_mutex_lock(&r->lock);
-        rr_tx_wake(r);
+        rpmsg_cond_broadcast(&r->tx_cond); /* tx_gen moved above */
         rpmsg_mutex_unlock(&r->lock);
     }
 #endif
