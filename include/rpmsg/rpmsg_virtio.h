@@ -405,6 +405,7 @@ struct rpmsg_virtio {
     int state;
     uint8_t gen;        /* host: gen published last; remote: gen of the session */
     bool peer_dead;
+    bool peer_seen;     /* peer_alive() has said 0 at least once */
     bool event_idx;
     bool rx_spins;      /* ops->spins(): ask the peer for no RX notifications */
     bool rx_polled;     /* a poll since the last wait (rpmsg_virtio_op_wait) */

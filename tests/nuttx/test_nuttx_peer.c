@@ -137,12 +137,43 @@ static int teardown(void **st)
     return 0;
 }
 
+/* Where a stuck case stands, for the log: our counters, the link's words
+ * and both rings' indices as the peer sees them. */
+static void dump(const char *why)
+{
+    struct side *s = &S;
+    struct rpmsg_stats st = { 0 };
+    if (s->rdev)
+        rpmsg_get_stats(s->rdev, &st);
+    char trouble[200] = "";
+    int down = s->link ? rpmsg_link_trouble(s->link, trouble, sizeof(trouble)) : -1;
+    struct nx_peer *p = &s->peer;
+    print_message("%s: ours rx %llu tx %llu drop dst %llu ns %llu/%llu stale %llu; down %d '%s'\n"
+                  "  words seqs %u seqm %u boots %u bootm %u status %u; peer up %u moves %u "
+                  "echoed %u svc_acked %u ack_from %#x\n"
+                  "  peer rings: rx last %u avail %u used %u; tx last %u avail %u used %u\n",
+                  why, (unsigned long long)st.rx_msgs, (unsigned long long)st.tx_msgs,
+                  (unsigned long long)st.drop_unknown_dst, (unsigned long long)st.drop_bad_ns,
+                  (unsigned long long)st.drop_ns_overflow, (unsigned long long)st.drop_stale, down,
+                  trouble, p->m ? nxp_ld32(p, NXP_SEQS) : 0, p->m ? nxp_ld32(p, NXP_SEQM) : 0,
+                  p->m ? nxp_ld32(p, NXP_BOOTS) : 0, p->m ? nxp_ld32(p, NXP_BOOTM) : 0,
+                  p->m ? p->m[NXP_STATUS] : 0, (unsigned)p->up_count, (unsigned)p->moves,
+                  (unsigned)p->echoed, (unsigned)p->svc_acked, (unsigned)p->ack_from,
+                  (unsigned)p->rx.last, p->m && p->rx.avail ? nxp_ld16(p, p->rx.avail + 2) : 0,
+                  p->m && p->rx.used ? nxp_ld16(p, p->rx.used + 2) : 0, (unsigned)p->tx.last,
+                  p->m && p->tx.avail ? nxp_ld16(p, p->tx.avail + 2) : 0,
+                  p->m && p->tx.used ? nxp_ld16(p, p->tx.used + 2) : 0);
+}
+
 /* Creates ept name (ANY/ANY) and waits until the name service binds it to want. */
 static void bound(struct rpmsg_endpoint *ept, const char *name, rpmsg_ept_cb cb, uint32_t want)
 {
     ept->priv = &S;
     assert_int_equal(rpmsg_create_ept(ept, S.rdev, name, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, cb, NULL), 0);
-    assert_int_equal(rpmsg_wait_ept_ready(ept, 20000), 0);
+    int r = rpmsg_wait_ept_ready(ept, 20000);
+    if (r)
+        dump(name);
+    assert_int_equal(r, 0);
     assert_int_equal(ept->dest_addr, want);
 }
 
@@ -150,7 +181,10 @@ static void bound(struct rpmsg_endpoint *ept, const char *name, rpmsg_ept_cb cb,
 static void bind_both(bool we_master)
 {
     struct side *s = &S;
-    assert_int_equal(rpmsg_link_wait_up(s->link, 20000), 0);
+    int r = rpmsg_link_wait_up(s->link, 20000);
+    if (r)
+        dump("up");
+    assert_int_equal(r, 0);
     assert_string_equal(rpmsg_get_cpuname(s->rdev), we_master ? "proxy" : "server");
     bound(&s->echo, "nx-echo", echo_cb, NXP_ECHO);
     /* The peer announced nx-echo; we answered with a CREATE_ACK from our address. */
@@ -372,6 +406,8 @@ static void case_fault(bool we_master, enum nxp_fault fault)
         usleep(10000);
     }
     print_message("link trouble: %s\n", text);
+    if (why != RPMSG_LINK_DOWN_FAULT)
+        dump("no fault");
     assert_int_equal(why, RPMSG_LINK_DOWN_FAULT);
     assert_true(rpmsg_link_errors(s->link) > 0);
     assert_non_null(strstr(text, "fault"));

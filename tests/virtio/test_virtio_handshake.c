@@ -135,6 +135,51 @@ static void test_legacy_openamp(void **state)
     check_pair(&o, RPMSG_F_NS, 512, 512, "host", "remote");
 }
 
+/*
+ * A legacy host that finishes booting while our remote takes its first look
+ * at the peer: the look says "not there yet" (-ENOTCONN), and the host's
+ * DRIVER_OK lands before the remote acts on that look. NuttX's simulator
+ * master does exactly this (it says OK, then sets DRIVER_OK), and the
+ * remote once took the look for a death and cleared the status the host had
+ * just written, then waited for a DRIVER_OK that never came again.
+ */
+static struct vt_pair *booting_pair;
+static int booting_calls;
+
+static int host_boots_meanwhile(void *plat)
+{
+    if (booting_calls++ == 0) {
+        rpmsg_poll(booting_pair->h); /* a legacy host is up at once: DRIVER_OK */
+        assert_true(rpmsg_device_is_up(booting_pair->h));
+        return -ENOTCONN;
+    }
+    return vt_peer_alive(plat);
+}
+
+static void test_legacy_host_boots_during_first_look(void **state)
+{
+    (void)state;
+    struct vt_pair p;
+    struct vt_opts o = {
+        .openamp = true, .legacy_host = true, .legacy_remote = true, .no_rx_thread = true,
+        .hfeat = RPMSG_F_NS, .rfeat = RPMSG_F_NS, .no_start_remote = true,
+    };
+    assert_int_equal(vt_pair_open(&p, &o), 0);
+    static struct rpmsg_virtio_platform_ops ops;
+    ops = vt_ops;
+    ops.peer_alive = host_boots_meanwhile;
+    p.rcfg.ops = &ops;
+    booting_pair = &p;
+    booting_calls = 0;
+    assert_int_equal(vt_start(&p, 1), 0);
+    assert_int_equal(rpmsg_poll(p.r), -ENOTCONN);
+    assert_int_equal(booting_calls, 1);
+    assert_int_equal(vt_wait_up(&p), 0);
+    assert_int_equal(vt_stats(p.remote).link_ups, 1);
+    assert_int_equal(vt_stats(p.host).link_ups, 1);
+    vt_pair_close(&p);
+}
+
 static void test_legacy_remote_writes_table(void **state)
 {
     (void)state;
@@ -304,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_remote_first),
         cmocka_unit_test(test_legacy_openamp),
         cmocka_unit_test(test_legacy_remote_writes_table),
+        cmocka_unit_test(test_legacy_host_boots_during_first_look),
         cmocka_unit_test(test_no_rx_thread),
         cmocka_unit_test(test_remote_restart),
         cmocka_unit_test(test_host_restart),

@@ -461,6 +461,8 @@ static bool peer_reset(const struct rpmsg_virtio *vd)
 /* Peer liveness transitions. Lock held. */
 static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kick)
 {
+    if (alive == 0)
+        vd->peer_seen = true;
     if (alive < 0 && !vd->peer_dead) {
         vd->peer_dead = true;
         __atomic_store_n(&vd->fault_pending, 0, __ATOMIC_RELAXED);
@@ -469,9 +471,12 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
             host_unpublish(vd);
         else if (vd->vdev && !vd_legacy(vd))
             vw_st8_rel(vd->vdev + VDEV_ACK, 0);
-        else if (vd->vdev)
+        else if (vd->vdev && vd->peer_seen)
             /* Nobody else writes it now, and a restarted legacy host must be
-             * seen setting DRIVER_OK again, not the dead one's. */
+             * seen setting DRIVER_OK again, not the dead one's. Only a host
+             * seen alive can have died: before that, "not there" may mean
+             * "still booting", and the host may be writing DRIVER_OK now
+             * (NuttX's sim master says OK first, then sets it). */
             vw_st8_rel(vd->vdev + VDEV_STATUS, 0);
         vd->state = VS_DEAD;
     } else if (alive == 0 && vd->peer_dead) {
