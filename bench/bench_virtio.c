@@ -394,7 +394,7 @@ static int measure_idle(double seconds, struct bench_result *res)
 
 /* ---- limits around the figures they divide --------------------------------- */
 
-enum limit { L_SHM, L_VRING, L_FUTEX, L_SPSC, L_PACKED, L_COUNT };
+enum limit { L_SHM, L_VRING, L_FUTEX, L_SPSC, L_PACKED, L_VSTREAM, L_COUNT };
 
 /* One short measurement of a limit: ns per round trip, or msgs/s (SPSC). */
 static double limit_once(enum limit k, const struct bench_limits_opts *o)
@@ -405,6 +405,7 @@ static double limit_once(enum limit k, const struct bench_limits_opts *o)
             : k == L_VRING ? bench_limits_vring_pingpong(o, &r)
             : k == L_FUTEX ? bench_limits_futex_pingpong(o, &r)
             : k == L_PACKED ? bench_limits_packed_pingpong(o, &r)
+            : k == L_VSTREAM ? bench_limits_vring_stream(o, &r)
                            : bench_limits_spsc_ring(o, 512, &r, &g);
     return e ? -1 : r.value;
 }
@@ -521,7 +522,7 @@ int main(int argc, char **argv)
     memset(sr, 0, sizeof(sr));
     for (int z = 0; z < 2; z++)
         for (int s = 0; s < 2; s++) {
-            unsigned mask = s == 1 ? 1u << L_SPSC : 0;
+            unsigned mask = s == 1 ? 1u << L_SPSC | 1u << L_VSTREAM : 0;
             limits_now(mask, &bo, sr[z][s], false);
             memset(&r, 0, sizeof(r));
             if ((e = measure_stream(sizes[s], z, 0, &r)) == 0)
@@ -590,6 +591,26 @@ int main(int argc, char **argv)
     bench_add_bracketed_ratio(&rep, "ratio_stream_496_nocopy",
                               "pipelined 496 B zero-copy msgs/s / SPSC ring", z496,
                               &sr[1][1][L_SPSC], 0.85, false);
+    /* The split format's own stream ceiling, against the ring and against
+     * the stack: how much of the target the format leaves. */
+    bench_add_bracketed_ratio(&rep, "ratio_stream_496_vring", "pipelined 496 B / bare split stream",
+                              c496, &sr[0][1][L_VSTREAM], 0, false);
+    bench_add_bracketed_ratio(&rep, "ratio_stream_496_nocopy_vring",
+                              "pipelined 496 B zero-copy / bare split stream", z496,
+                              &sr[1][1][L_VSTREAM], 0, false);
+    struct bench_bracket vs = { 0, 0 };
+    const struct bench_bracket *sv = sr[0][1];
+    if (sv[L_VSTREAM].before > 0 && sv[L_SPSC].before > 0)
+        vs.before = sv[L_VSTREAM].before / sv[L_SPSC].before;
+    if (sv[L_VSTREAM].after > 0 && sv[L_SPSC].after > 0)
+        vs.after = sv[L_VSTREAM].after / sv[L_SPSC].after;
+    if (bench_bracket_value(&vs) > 0) {
+        memset(&r, 0, sizeof(r));
+        bench_result_set(&r, "ratio_vring_stream_floor", "bare split stream / SPSC ring", "x",
+                         bench_bracket_value(&vs));
+        snprintf(r.note, sizeof(r.note), "(the format's stream ceiling over the ring)");
+        bench_report_add(&rep, &r);
+    }
     double pk16 = (a = find(&rep, "rtt_poll_packed_16")) ? a->value : -1;
     bench_add_bracketed_ratio(&rep, "ratio_poll_rtt_packed", "packed poll RTT 16 B / shm ping-pong",
                               pk16, &pr[0][L_SHM], 2.0, true);

@@ -504,6 +504,10 @@ int bench_limits_all(const struct bench_limits_opts *o, struct bench_report *rep
     KEEP(bench_limits_spsc_ring(o, 512, &a, &b));
     bench_report_add(rep, &a);
     bench_report_add(rep, &b);
+    if ((r = bench_limits_vring_stream(o, &a)) != -EOPNOTSUPP) {
+        KEEP(r);
+        bench_report_add(rep, &a);
+    }
     KEEP(bench_limits_idle_wait(o, RPMSG_LINUX_ADAPTIVE, &a));
     bench_report_add(rep, &a);
 #undef KEEP

@@ -44,6 +44,12 @@ int bench_limits_vring_pingpong(const struct bench_limits_opts *o, struct bench_
 /* The same echo over two packed virtqueues (VirtIO 1.1, in order): the packed
  * layout's floor (vring_floor_packed.c). -EOPNOTSUPP without two CPUs. */
 int bench_limits_packed_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
+/*
+ * One-way stream of 496-byte rpmsg messages over one bare split virtqueue,
+ * busy-polled, no rpmsg stack (msgs/s): the format's own ceiling for a
+ * pipelined stream (vring_stream.c). -EOPNOTSUPP without two CPUs.
+ */
+int bench_limits_vring_stream(const struct bench_limits_opts *o, struct bench_result *msgs);
 /* Round trip where each side sleeps in FUTEX_WAIT and is woken by FUTEX_WAKE (ns). */
 int bench_limits_futex_pingpong(const struct bench_limits_opts *o, struct bench_result *rtt);
 /* Round trip through two eventfds, blocking read/write (ns). */

@@ -21,6 +21,7 @@
  * only the message's own lines, its descriptor and the two rings' heads move.
  */
 #include "machine_limits.h"
+#include "vring_layout.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -28,41 +29,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define VQ_NUM 256u
-#define BUF_SIZE 512u
 #define MSG_LEN 32u /* 16-byte rpmsg header + 16-byte payload */
 #define BATCH 32u
-
-struct vdesc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags, next;
-};
-
-struct vavail {
-    uint16_t flags;
-    _Atomic uint16_t idx;
-    uint16_t ring[VQ_NUM];
-    uint16_t used_event;
-};
-
-struct velem {
-    uint32_t id, len;
-};
-
-struct vused {
-    uint16_t flags;
-    _Atomic uint16_t idx;
-    struct velem ring[VQ_NUM];
-    uint16_t avail_event;
-};
-
-/* One virtqueue in the legacy layout: descriptors, avail, used on its own page. */
-struct vq {
-    _Alignas(4096) struct vdesc desc[VQ_NUM];
-    struct vavail avail;
-    _Alignas(4096) struct vused used;
-};
 
 struct floor_shm {
     struct vq rx, tx; /* the host's view: rx carries remote -> host */
