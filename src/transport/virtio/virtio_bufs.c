@@ -460,7 +460,8 @@ static int host_release_tx(struct rpmsg_device *rdev, void *buf)
     return r;
 }
 
-/* Posts a received buffer back to the remote. Lock held; true: kick it. */
+/* Posts a received buffer back to the remote, not yet published (see
+ * give_rx_publish). Lock held; true if it went on the ring. */
 static bool host_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
@@ -472,9 +473,8 @@ static bool host_give_rx(struct rpmsg_virtio *vd, void *buf)
         return false;
     }
     rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
-    rpmsg_vring_drv_publish(vq);
     vq->slot[id].state = SLOT_PEER;
-    return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+    return true;
 }
 
 /* One received buffer off vring0, or NULL. Lock held. */
@@ -689,18 +689,22 @@ static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
     return r;
 }
 
-/* Returns a received buffer to the host. Lock held; true: kick it. */
+/* Returns a received buffer to the host, not yet published (see
+ * give_rx_publish). Lock held; true if it went on the ring. */
 static bool remote_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     int pos = -1;
     int id = remote_id(vd, vq, buf, &pos);
+    if (id < 0 || vq->slot[id].state != SLOT_HELD || !live(vd))
+        return false;
+    hash_del(vq, (uint32_t)pos);
+    vq->slot[id].state = SLOT_IDLE;
     /* used.len = the buffer's length (its descriptor's), as Linux's and
      * OpenAMP's remotes write it: an OpenAMP host takes it as the size of
      * the buffer it gets back for sending (docs/virtio.md). */
-    if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
-        return remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
-    return false;
+    rpmsg_vring_dev_put_used(vq, (uint16_t)id, vq->slot[id].len);
+    return true;
 }
 
 /* ---- Giving received buffers back ---------------------------------------- */
@@ -726,19 +730,34 @@ static int my_rx_vq(const struct rpmsg_virtio *vd)
     return vd_host(vd) ? VQ_RX_HOST : VQ_TX_HOST;
 }
 
+/* One received buffer back on the ring, unpublished. Lock held. */
 static bool give_rx(struct rpmsg_virtio *vd, void *buf)
 {
     return vd_host(vd) ? host_give_rx(vd, buf) : remote_give_rx(vd, buf);
 }
 
+/* Publishes the buffers give_rx put back: one index store and one look at
+ * the peer's suppression (a full fence) for the batch. Lock held; true:
+ * kick the peer. */
+static bool give_rx_publish(struct rpmsg_virtio *vd)
+{
+    struct rpmsg_virtio_vq *vq = &vd->vq[my_rx_vq(vd)];
+    if (vd_host(vd)) {
+        rpmsg_vring_drv_publish(vq);
+        return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
+    }
+    rpmsg_vring_dev_publish(vq);
+    return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
+}
+
 /* Gives back what waits in rx_back. Lock held; true: kick the peer. */
 static bool rx_back_flush(struct rpmsg_virtio *vd)
 {
-    bool kick = false;
+    bool given = false;
     for (unsigned i = 0; i < vd->nrx_back; i++)
-        kick |= give_rx(vd, vd->rx_back[i]);
+        given |= give_rx(vd, vd->rx_back[i]);
     vd->nrx_back = 0;
-    return kick;
+    return given && give_rx_publish(vd);
 }
 
 void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
@@ -762,7 +781,7 @@ static void release_rx(struct rpmsg_device *rdev, void *buf)
         return;
     }
     rpmsg_mutex_lock(&vd->lock);
-    bool kick = give_rx(vd, buf);
+    bool kick = give_rx(vd, buf) && give_rx_publish(vd);
     uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
@@ -819,7 +838,11 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
     rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
-        if (!RPMSG_NO_SYS)
+        /* Buffers our callbacks gave back go to the peer a batch at a time
+         * (one index store and one fence each), and all before we return:
+         * a peer short of buffers has sent everything we have not taken
+         * yet, so it waits at most for this loop to find the ring empty. */
+        if (!RPMSG_NO_SYS && vd->nrx_back == sizeof(vd->rx_back) / sizeof(vd->rx_back[0]))
             kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
@@ -854,6 +877,8 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
             polling = outer;
         rpmsg_mutex_lock(&vd->lock);
     }
+    if (!RPMSG_NO_SYS)
+        kick |= rx_back_flush(vd);
     if (quiet && live(vd))
         rx_notify(vd, true);
 
