@@ -750,6 +750,16 @@ static bool give_rx_publish(struct rpmsg_virtio *vd)
     return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
 }
 
+/* How many given-back buffers a poll keeps before handing them over: a
+ * quarter of the ring at most, so that a peer with few buffers (NuttX's 8)
+ * is not left without them while our callbacks run. */
+static unsigned rx_back_batch(const struct rpmsg_virtio *vd)
+{
+    unsigned cap = sizeof(vd->rx_back) / sizeof(vd->rx_back[0]);
+    unsigned quarter = vd->vq[my_rx_vq(vd)].num / 4;
+    return quarter < 1 ? 1 : quarter < cap ? quarter : cap;
+}
+
 /* Gives back what waits in rx_back. Lock held; true: kick the peer. */
 static bool rx_back_flush(struct rpmsg_virtio *vd)
 {
@@ -842,7 +852,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
          * (one index store and one fence each), and all before we return:
          * a peer short of buffers has sent everything we have not taken
          * yet, so it waits at most for this loop to find the ring empty. */
-        if (!RPMSG_NO_SYS && vd->nrx_back == sizeof(vd->rx_back) / sizeof(vd->rx_back[0]))
+        if (!RPMSG_NO_SYS && vd->nrx_back >= rx_back_batch(vd))
             kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
