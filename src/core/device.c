@@ -389,7 +389,10 @@ void rpmsg_device_link_up(struct rpmsg_device *rdev, const char *remote_cpuname,
     copy_name(rdev->remote_cpuname, remote_cpuname, sizeof(rdev->remote_cpuname));
     rdev->features = rdev->local_features & remote_features & RPMSG_F_KEEP;
     rpmsg_ref_add(&rdev->session, 1); /* under the lock: deliver() reads it there too */
-    __atomic_store_n(&rdev->up, true, __ATOMIC_RELAXED);
+    /* Release: rpmsg_register_callback() replays an up link from another
+     * thread on this flag alone (no rdev->lock), and its device_created may
+     * read the name and features written just above. */
+    __atomic_store_n(&rdev->up, true, __ATOMIC_RELEASE);
     rpmsg_ref_add(&rdev->tx_gen, 1); /* a sender that waited for the link retries its buffer now */
     bool ns = rpmsg_dev_features(rdev) & RPMSG_F_NS;
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next)

@@ -133,10 +133,12 @@ static inline rpmsg_counter_t rpmsg_stat_load(const rpmsg_counter_t *p)
 
 /* rdev->up is written under rdev->lock; code holding only the registry lock
  * reads it with this (any value will do there: link-up and link-down each
- * tell the services again under the registry lock). */
+ * tell the services again under the registry lock). Acquire, pairing with
+ * link_up's release: a caller that acts on "up" (the replay of
+ * device_created) must also see the remote name written before it. */
 static inline bool rpmsg_dev_up_unlocked(const struct rpmsg_device *rdev)
 {
-    return __atomic_load_n(&rdev->up, __ATOMIC_RELAXED);
+    return __atomic_load_n(&rdev->up, __ATOMIC_ACQUIRE);
 }
 
 /* The negotiated features (rdev->lock held), as constants where compiled

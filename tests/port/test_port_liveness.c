@@ -11,10 +11,14 @@
 
 #define TIMEOUT_MS 300u
 
+/* Rounds a case may take: see disturbed(). */
+#define ROUNDS 5
+
 struct watch {
     struct life life[2];
     struct tu_rec rec[2];
     struct rpmsg_endpoint ept[2];
+    bool open[2];
 };
 
 static void watch_start(struct watch *w, struct ph_pair *p)
@@ -30,8 +34,18 @@ static void watch_start(struct watch *w, struct ph_pair *p)
     }
 }
 
-static void watch_stop(struct watch *w)
+static void ept_close(struct watch *w, int i)
 {
+    if (w->open[i])
+        rpmsg_destroy_ept(&w->ept[i]);
+    w->open[i] = false;
+}
+
+/* The end of a round, whatever its outcome. */
+static void watch_stop(struct watch *w, struct ph_pair *p)
+{
+    ept_close(w, 0);
+    ept_close(w, 1);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(rpmsg_unregister_callback(&w->life[i], on_created, on_destroyed, NULL, NULL), 0);
         assert_int_equal(w->life[i].order_bad, 0);
@@ -39,6 +53,7 @@ static void watch_stop(struct watch *w)
         tu_event_deinit(&w->life[i].destroyed);
         tu_rec_deinit(&w->rec[i]);
     }
+    ph_close(p);
 }
 
 static void ept_open(struct watch *w, struct ph_pair *p, int i)
@@ -47,20 +62,60 @@ static void ept_open(struct watch *w, struct ph_pair *p, int i)
     w->ept[i].priv = &w->rec[i];
     uint32_t me = i ? PH_ADDR_B : PH_ADDR_A, peer = i ? PH_ADDR_A : PH_ADDR_B;
     assert_int_equal(rpmsg_create_ept(&w->ept[i], p->dev[i], NULL, me, peer, tu_rec_cb, NULL), 0);
+    w->open[i] = true;
 }
 
-/* One message each way, and each arrives. */
-static void exchange(struct watch *w)
+/* How a side's sessions ended, for the log. */
+static void dump_stats(const char *why, struct ph_pair *p, int i)
+{
+    struct rpmsg_port_stats s = ph_stats(p->dev[i]);
+    print_message("%s: side %d connects %llu timeouts %llu resets %llu closes %llu last_end %u "
+                  "stale %llu keepalives %llu rx_frames %llu tx_frames %llu lost_on_reset %llu\n",
+                  why, i, (unsigned long long)s.connects, (unsigned long long)s.peer_timeouts,
+                  (unsigned long long)s.peer_resets, (unsigned long long)s.peer_closes, s.last_end,
+                  (unsigned long long)s.stale, (unsigned long long)s.keepalives,
+                  (unsigned long long)s.rx_frames, (unsigned long long)s.tx_frames,
+                  (unsigned long long)s.lost_on_reset);
+}
+
+/*
+ * Side i timed out more often than the case caused (allowed). The design
+ * ends a session that heard nothing for 7/8 of peer_timeout (262 ms here),
+ * and on this shared 2-core machine at load 9-16 the emulated line's relay
+ * thread, or both ports' RX threads at once, were seen not running for
+ * 0.2-2 s while the checkers ran: both sides then time out together with
+ * the peer alive, and what was in flight is lost (lost_on_reset), as
+ * documented. Such a round shows nothing about dead-peer handling and is
+ * run again; a case fails if no round of ROUNDS is undisturbed.
+ */
+static bool disturbed(struct ph_pair *p, int i, uint64_t allowed)
+{
+    if (ph_stats(p->dev[i]).peer_timeouts <= allowed)
+        return false;
+    dump_stats("round disturbed (a live peer timed out; run again)", p, i);
+    return true;
+}
+
+/* One message each way, and each arrives; false if the round was disturbed
+ * (allowed[i]: side i's timeouts the case caused). */
+static bool exchange(struct watch *w, struct ph_pair *p, const uint64_t allowed[2])
 {
     for (int i = 0; i < 2; i++) {
         unsigned long had = tu_rec_count(&w->rec[!i]);
-        assert_int_equal(rpmsg_send(&w->ept[i], "alive", 5), 5);
-        assert_int_equal(tu_rec_wait(&w->rec[!i], had + 1, TU_TIMEOUT_MS), 0);
+        if (rpmsg_send(&w->ept[i], "alive", 5) != 5 || tu_rec_wait(&w->rec[!i], had + 1, TU_TIMEOUT_MS)) {
+            if (disturbed(p, 0, allowed[0]) || disturbed(p, 1, allowed[1]))
+                return false;
+            for (int k = 0; k < 2; k++)
+                dump_stats(i ? "b to a lost" : "a to b lost", p, k);
+            fail_msg("a message was lost with no session ended under it");
+        }
     }
+    return true;
 }
 
-/* Side 'victim' stops without a word; the survivor must see it alone. */
-static void run_dead(enum ph_kind kind, int victim)
+/* Side 'victim' stops without a word; the survivor must see it alone.
+ * False: the round was disturbed. */
+static bool run_dead(enum ph_kind kind, int victim)
 {
     int survivor = !victim;
     struct ph_pair p;
@@ -71,13 +126,22 @@ static void run_dead(enum ph_kind kind, int victim)
     watch_start(&w, &p);
     ept_open(&w, &p, 0);
     ept_open(&w, &p, 1);
-    exchange(&w);
+    const uint64_t none[2] = { 0, 0 };
+    bool ok = exchange(&w, &p, none) && !disturbed(&p, 0, 0) && !disturbed(&p, 1, 0);
+    if (!ok) {
+        watch_stop(&w, &p);
+        return false;
+    }
 
-    rpmsg_destroy_ept(&w.ept[victim]);
+    ept_close(&w, victim);
     w.life[victim].watch = NULL; /* only the survivor's view counts from here */
     ph_side_close(&p, victim);
     /* Nobody comes back until the survivor has noticed. */
     assert_int_equal(tu_event_wait(&w.life[survivor].destroyed, 1, TU_TIMEOUT_MS), 0);
+    if (disturbed(&p, survivor, 1)) { /* the victim's end and one more */
+        watch_stop(&w, &p);
+        return false;
+    }
     assert_false(rpmsg_device_is_up(p.dev[survivor]));
     assert_false(rpmsg_port_is_connected(p.port[survivor]));
     struct rpmsg_port_stats s = ph_stats(p.dev[survivor]);
@@ -90,19 +154,21 @@ static void run_dead(enum ph_kind kind, int victim)
     assert_int_equal(tu_event_wait(&w.life[survivor].created, 2, TU_TIMEOUT_MS), 0);
     assert_int_equal(ph_wait_up(&p), 0);
     ept_open(&w, &p, victim);
-    exchange(&w);
-    assert_int_equal(tu_event_count(&w.life[survivor].destroyed), 1);
-    assert_int_equal(ph_stats(p.dev[survivor]).connects, 2);
-
-    rpmsg_destroy_ept(&w.ept[0]);
-    rpmsg_destroy_ept(&w.ept[1]);
-    watch_stop(&w);
-    ph_close(&p);
+    uint64_t allowed[2];
+    allowed[survivor] = 1;
+    allowed[victim] = 0;
+    ok = exchange(&w, &p, allowed) && !disturbed(&p, survivor, 1) && !disturbed(&p, victim, 0);
+    if (ok) {
+        assert_int_equal(tu_event_count(&w.life[survivor].destroyed), 1);
+        assert_int_equal(ph_stats(p.dev[survivor]).connects, 2);
+    }
+    watch_stop(&w, &p);
+    return ok;
 }
 
 /* The line goes dead under both: each side notices alone, and both come
- * back with the line. */
-static void run_cut_off(enum ph_kind kind)
+ * back with the line. False: the round was disturbed. */
+static bool run_cut_off(enum ph_kind kind)
 {
     struct ph_pair p;
     struct ph_opts o = { .kind = kind, .peer_timeout_ms = TIMEOUT_MS };
@@ -112,7 +178,11 @@ static void run_cut_off(enum ph_kind kind)
     watch_start(&w, &p);
     ept_open(&w, &p, 0);
     ept_open(&w, &p, 1);
-    exchange(&w);
+    const uint64_t none[2] = { 0, 0 };
+    if (!exchange(&w, &p, none) || disturbed(&p, 0, 0) || disturbed(&p, 1, 0)) {
+        watch_stop(&w, &p);
+        return false;
+    }
 
     if (kind == PH_UART)
         assert_int_equal(rpmsg_line_cut(p.line, 600000), 0);
@@ -120,56 +190,72 @@ static void run_cut_off(enum ph_kind kind)
         assert_int_equal(rpmsg_spibus_cut(p.bus, 600000), 0);
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_event_wait(&w.life[i].destroyed, 1, TU_TIMEOUT_MS), 0);
-    for (int i = 0; i < 2; i++)
-        assert_true(ph_stats(p.dev[i]).peer_timeouts >= 1);
+    uint64_t cut[2];
+    for (int i = 0; i < 2; i++) {
+        cut[i] = ph_stats(p.dev[i]).peer_timeouts;
+        assert_true(cut[i] >= 1);
+    }
     if (kind == PH_UART)
         assert_int_equal(rpmsg_line_cut(p.line, 0), 0);
     else
         assert_int_equal(rpmsg_spibus_cut(p.bus, 0), 0);
     for (int i = 0; i < 2; i++)
         assert_int_equal(tu_event_wait(&w.life[i].created, 2, TU_TIMEOUT_MS), 0);
-    exchange(&w);
+    bool ok = exchange(&w, &p, cut) && !disturbed(&p, 0, cut[0]) && !disturbed(&p, 1, cut[1]);
+    watch_stop(&w, &p);
+    return ok;
+}
 
-    rpmsg_destroy_ept(&w.ept[0]);
-    rpmsg_destroy_ept(&w.ept[1]);
-    watch_stop(&w);
-    ph_close(&p);
+static void dead(enum ph_kind kind, int victim)
+{
+    int round = 0;
+    while (round < ROUNDS && !run_dead(kind, victim))
+        round++;
+    assert_true(round < ROUNDS);
+}
+
+static void cut_off(enum ph_kind kind)
+{
+    int round = 0;
+    while (round < ROUNDS && !run_cut_off(kind))
+        round++;
+    assert_true(round < ROUNDS);
 }
 
 static void test_uart_dead_b(void **state)
 {
     (void)state;
-    run_dead(PH_UART, 1);
+    dead(PH_UART, 1);
 }
 
 static void test_uart_dead_a(void **state)
 {
     (void)state;
-    run_dead(PH_UART, 0);
+    dead(PH_UART, 0);
 }
 
 static void test_spi_dead_slave(void **state)
 {
     (void)state;
-    run_dead(PH_SPI, 1);
+    dead(PH_SPI, 1);
 }
 
 static void test_spi_dead_master(void **state)
 {
     (void)state;
-    run_dead(PH_SPI, 0);
+    dead(PH_SPI, 0);
 }
 
 static void test_uart_cut_off(void **state)
 {
     (void)state;
-    run_cut_off(PH_UART);
+    cut_off(PH_UART);
 }
 
 static void test_spi_cut_off(void **state)
 {
     (void)state;
-    run_cut_off(PH_SPI);
+    cut_off(PH_SPI);
 }
 
 int main(void)
