@@ -55,20 +55,24 @@ static void uart_rx_thread(void *arg)
         rpmsg_mutex_unlock(&p->lock);
         if (stop)
             break;
-        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), rpmsg_time_ms() + 100);
-        if (n < 0) {
-            rpmsg_mutex_lock(&p->lock);
-            p->stats.io_errors++;
-            rpmsg_mutex_unlock(&p->lock);
-            sleep_us(5000); /* the line is gone for now (a pty with no other end) */
-            continue;
-        }
-        if (n == 0)
-            continue;
+        uint64_t asked = rpmsg_time_ms();
+        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), asked + 100);
         rpmsg_mutex_lock(&p->lock);
-        rpmsg_port_uart_rx_bytes(p, &p->urx, chunk, (size_t)n);
+        if (n < 0)
+            p->stats.io_errors++;
+        if (n > 0)
+            rpmsg_port_uart_rx_bytes(p, &p->urx, chunk, (size_t)n);
+        /* A short read took all there was when it was asked; an empty or
+         * failed one, all there was until it returned. */
+        if (n <= 0)
+            rpmsg_port_proto_rx_drained(p, rpmsg_time_ms());
+        else if ((size_t)n < sizeof(chunk))
+            rpmsg_port_proto_rx_drained(p, asked);
         rpmsg_mutex_unlock(&p->lock);
-        rpmsg_port_after_rx(p);
+        if (n < 0)
+            sleep_us(5000); /* the line is gone for now (a pty with no other end) */
+        if (n > 0)
+            rpmsg_port_after_rx(p);
     }
 }
 
