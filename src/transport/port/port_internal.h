@@ -175,6 +175,8 @@ uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now);
  * than it asked for, or nothing, or the line failed); then runs the peer
  * timeout. */
 void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms);
+/* When the session ends if nothing comes before (RPMSG_FOREVER: no session). */
+uint64_t rpmsg_port_proto_dead_at(const struct rpmsg_port *p);
 /* Runs the peer timeout; true when session gen has ended. */
 bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now);
 /* True when build() has something to send now. */

@@ -212,6 +212,11 @@ void rpmsg_port_proto_init(struct rpmsg_port *p)
     adapt_body(p);
 }
 
+uint64_t rpmsg_port_proto_dead_at(const struct rpmsg_port *p)
+{
+    return p->connected ? p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8 : RPMSG_FOREVER;
+}
+
 /* A session the peer let lapse ends like one the peer rebooted out of. It
  * ends an eighth early, so that the core hears of it within peer_timeout
  * even when the threads are slow to run. */
@@ -224,8 +229,8 @@ static void check_peer(struct rpmsg_port *p, uint64_t now)
         p->last_rx_ms + p->peer_timeout / 2 < now)
         p->last_rx_ms = now - p->peer_timeout / 2;
     p->last_check_ms = now;
-    uint64_t dead_at = p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8;
-    if (!p->connected || now < dead_at)
+    uint64_t dead_at = rpmsg_port_proto_dead_at(p);
+    if (now < dead_at)
         return;
     /* A reader kept off the CPU leaves the peer's frames waiting unread:
      * they are signs of life we have not looked at yet. The session ends

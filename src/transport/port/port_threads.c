@@ -52,11 +52,16 @@ static void uart_rx_thread(void *arg)
     for (;;) {
         rpmsg_mutex_lock(&p->lock);
         bool stop = p->stop;
+        uint64_t asked = rpmsg_time_ms();
+        /* An empty read that ends at the peer's deadline lets the session
+         * end on time (see rpmsg_port_proto_rx_drained). */
+        uint64_t until = rpmsg_port_proto_dead_at(p);
+        if (until <= asked || until > asked + 100)
+            until = asked + 100;
         rpmsg_mutex_unlock(&p->lock);
         if (stop)
             break;
-        uint64_t asked = rpmsg_time_ms();
-        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), asked + 100);
+        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), until);
         rpmsg_mutex_lock(&p->lock);
         if (n < 0)
             p->stats.io_errors++;
