@@ -7,6 +7,8 @@
  * each side in turn. Timings are the benchmark's (bench_port); this checks
  * that it happens at all.
  */
+#include <stdatomic.h>
+
 #include "port_harness.h"
 
 #define TIMEOUT_MS 300u
@@ -258,6 +260,57 @@ static void test_spi_cut_off(void **state)
     cut_off(PH_SPI);
 }
 
+/*
+ * A reader kept off the CPU (a loaded machine) is not a dead peer: side A's
+ * tty read stand-in sleeps once for 1.5 peer timeouts mid-stream, while A's
+ * writer and the peer go on. The peer's frames wait in the line meanwhile;
+ * the session must survive and the streams arrive whole. Before the peer
+ * timeout waited for the reader, A ended the session at 7/8 of it and the
+ * messages in flight were lost.
+ */
+struct stall_io {
+    atomic_uint reads;
+    unsigned stall_at; /* the read call that sleeps */
+    unsigned stall_ms;
+};
+
+static ssize_t stall_read(void *ctx, int fd, void *buf, size_t len)
+{
+    struct stall_io *s = ctx;
+    if (atomic_fetch_add(&s->reads, 1) + 1 == s->stall_at) {
+        struct timespec nap = { s->stall_ms / 1000, (long)(s->stall_ms % 1000) * 1000000L };
+        nanosleep(&nap, NULL);
+    }
+    return read(fd, buf, len);
+}
+
+static ssize_t plain_write(void *ctx, int fd, const void *buf, size_t len)
+{
+    (void)ctx;
+    return write(fd, buf, len);
+}
+
+static void test_uart_reader_starved(void **state)
+{
+    (void)state;
+    struct stall_io st = { .stall_at = 50, .stall_ms = 1500 };
+    struct rpmsg_tty_io io = { stall_read, plain_write, &st };
+    struct ph_opts o = { .kind = PH_UART, .io = { &io, NULL } };
+    struct ph_pair p;
+    assert_int_equal(ph_open(&p, &o), 0);
+    assert_int_equal(ph_wait_up(&p), 0);
+    ph_stream_both(&p, 3000, 8, 200);
+    assert_true(atomic_load(&st.reads) > st.stall_at); /* the stall happened mid-stream */
+    for (int i = 0; i < 2; i++) {
+        struct rpmsg_port_stats s = ph_stats(p.dev[i]);
+        assert_int_equal(s.peer_timeouts, 0);
+        assert_int_equal(s.peer_resets, 0);
+        assert_int_equal(s.connects, 1);
+        assert_int_equal(s.lost_on_reset, 0);
+    }
+    ph_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_spi_dead_master),
         cmocka_unit_test(test_uart_cut_off),
         cmocka_unit_test(test_spi_cut_off),
+        cmocka_unit_test(test_uart_reader_starved),
     };
     ph_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);

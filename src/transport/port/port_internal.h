@@ -95,6 +95,10 @@ struct rpmsg_port {
     /* Liveness: the last valid frame of this session from the peer. */
     uint64_t last_rx_ms, next_keepalive_ms, last_check_ms;
     uint32_t peer_timeout;
+    /* Where the link's reader reports it (rx_gated): by this time it had
+     * taken in all the line held. Silence is only silence up to there. */
+    bool rx_gated;
+    uint64_t rx_drained_ms;
 
     /* Sender: [snd_una, snd_nxt) sent and unacknowledged, [snd_nxt, snd_end) queued. */
     uint16_t snd_una, snd_nxt, snd_end, peer_limit;
@@ -167,6 +171,12 @@ size_t rpmsg_port_proto_build(struct rpmsg_port *p, uint8_t *out, uint64_t now, 
 size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t now, size_t room);
 /* When build() may next have something without outside events (RPMSG_FOREVER if never). */
 uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now);
+/* The link's reader took in all the line held as of at_ms (it read less
+ * than it asked for, or nothing, or the line failed); then runs the peer
+ * timeout. */
+void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms);
+/* When the session ends if nothing comes before (RPMSG_FOREVER: no session). */
+uint64_t rpmsg_port_proto_dead_at(const struct rpmsg_port *p);
 /* Runs the peer timeout; true when session gen has ended. */
 bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now);
 /* True when build() has something to send now. */

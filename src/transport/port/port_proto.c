@@ -212,6 +212,11 @@ void rpmsg_port_proto_init(struct rpmsg_port *p)
     adapt_body(p);
 }
 
+uint64_t rpmsg_port_proto_dead_at(const struct rpmsg_port *p)
+{
+    return p->connected ? p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8 : RPMSG_FOREVER;
+}
+
 /* A session the peer let lapse ends like one the peer rebooted out of. It
  * ends an eighth early, so that the core hears of it within peer_timeout
  * even when the threads are slow to run. */
@@ -224,7 +229,13 @@ static void check_peer(struct rpmsg_port *p, uint64_t now)
         p->last_rx_ms + p->peer_timeout / 2 < now)
         p->last_rx_ms = now - p->peer_timeout / 2;
     p->last_check_ms = now;
-    if (!p->connected || now < p->last_rx_ms + p->peer_timeout - p->peer_timeout / 8)
+    uint64_t dead_at = rpmsg_port_proto_dead_at(p);
+    if (now < dead_at)
+        return;
+    /* A reader kept off the CPU leaves the peer's frames waiting unread:
+     * they are signs of life we have not looked at yet. The session ends
+     * only once the reader has been through the line past the deadline. */
+    if (p->rx_gated && p->rx_drained_ms < dead_at)
         return;
     p->stats.peer_timeouts++;
     p->stats.last_end = RPMSG_PORT_END_SILENT;
@@ -657,6 +668,14 @@ static void note_stall(struct rpmsg_port *p, uint64_t now)
     p->stalled = true;
     p->stats.credit_stalls++;
     p->next_probe_ms = now + rto_now(p);
+}
+
+void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms)
+{
+    p->rx_gated = true;
+    if (at_ms > p->rx_drained_ms)
+        p->rx_drained_ms = at_ms;
+    check_peer(p, rpmsg_time_ms());
 }
 
 bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now)

@@ -52,23 +52,32 @@ static void uart_rx_thread(void *arg)
     for (;;) {
         rpmsg_mutex_lock(&p->lock);
         bool stop = p->stop;
+        uint64_t asked = rpmsg_time_ms();
+        /* An empty read that ends at the peer's deadline lets the session
+         * end on time (see rpmsg_port_proto_rx_drained). */
+        uint64_t until = rpmsg_port_proto_dead_at(p);
+        if (until <= asked || until > asked + 100)
+            until = asked + 100;
         rpmsg_mutex_unlock(&p->lock);
         if (stop)
             break;
-        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), rpmsg_time_ms() + 100);
-        if (n < 0) {
-            rpmsg_mutex_lock(&p->lock);
-            p->stats.io_errors++;
-            rpmsg_mutex_unlock(&p->lock);
-            sleep_us(5000); /* the line is gone for now (a pty with no other end) */
-            continue;
-        }
-        if (n == 0)
-            continue;
+        int n = ops->read(p->cfg.link_ctx, chunk, sizeof(chunk), until);
         rpmsg_mutex_lock(&p->lock);
-        rpmsg_port_uart_rx_bytes(p, &p->urx, chunk, (size_t)n);
+        if (n < 0)
+            p->stats.io_errors++;
+        if (n > 0)
+            rpmsg_port_uart_rx_bytes(p, &p->urx, chunk, (size_t)n);
+        /* A short read took all there was when it was asked; an empty or
+         * failed one, all there was until it returned. */
+        if (n <= 0)
+            rpmsg_port_proto_rx_drained(p, rpmsg_time_ms());
+        else if ((size_t)n < sizeof(chunk))
+            rpmsg_port_proto_rx_drained(p, asked);
         rpmsg_mutex_unlock(&p->lock);
-        rpmsg_port_after_rx(p);
+        if (n < 0)
+            sleep_us(5000); /* the line is gone for now (a pty with no other end) */
+        if (n > 0)
+            rpmsg_port_after_rx(p);
     }
 }
 
