@@ -1,20 +1,17 @@
 /*
  * Event suppression: with VIRTIO_RING_F_EVENT_IDX a burst costs one
  * notification; buffers returned while the peer is not starved cost none;
- * a starved sender is kicked when buffers come back (a poll gives them back
- * in batches of 8, one publish each; with RPMSG_VIRTIO_TX_BATCH and 256,
- * once 64 are). Without the event index (flags only) every message of a
- * burst into an idle peer kicks, and so does every batch of buffers
- * returned to a starved peer until it runs. Devices are poll-driven so
- * every count is exact.
+ * a starved sender is kicked when buffers come back (with 256, once 64
+ * are). Without the event index
+ * (flags only) every message of a burst into an idle peer kicks, and so does
+ * every buffer returned to a starved peer until it runs. Devices are
+ * poll-driven so every count is exact.
  */
 #include <unistd.h>
 
 #include "vt_plat.h"
 
 #define BURST 200u
-/* Buffers a poll gives back in one publish (rpmsg_virtio's rx_back). */
-#define GIVE_BATCH (sizeof(((struct rpmsg_virtio *)0)->rx_back) / sizeof(void *))
 
 static int open_pair(struct vt_pair *p, bool event_idx)
 {
@@ -75,9 +72,7 @@ static void test_event_idx_burst(void **state)
     struct rpmsg_virtio_stats hs = vt_stats(p.host), rs = vt_stats(p.remote);
     assert_int_equal(hs.tx_msgs, 3 * BURST);
     assert_int_equal(rs.tx_msgs, 3 * BURST);
-    /* Every message of a burst but the first, and every batch of buffers
-     * the host gave back: a kick decision each, all suppressed. */
-    assert_true(hs.notify_suppressed >= 3 * (BURST - 1) + 3 * (BURST / GIVE_BATCH));
+    assert_true(hs.notify_suppressed >= 2 * 3 * BURST - 10);
 
     rpmsg_destroy_ept(&he);
     rpmsg_destroy_ept(&re);
@@ -104,9 +99,8 @@ static void starve(bool event_idx)
     /* The host drains: returning buffers to a starved remote kicks it once. */
     uint64_t h0 = vt_rung(&p.link, 0);
     drain(p.h, &hr, 256);
-    /* (with flags alone, every batch of returned buffers kicks until the
-     * remote runs) */
-    assert_int_equal(vt_rung(&p.link, 0) - h0, event_idx ? 1 : 256 / GIVE_BATCH);
+    /* (with flags alone, every returned buffer kicks until the remote runs) */
+    assert_int_equal(vt_rung(&p.link, 0) - h0, event_idx ? 1 : 256);
     assert_int_equal(rpmsg_poll(p.r), 0);
     assert_int_equal(rpmsg_trysend(&re, &one, sizeof(one)), (int)sizeof(one));
 
@@ -115,7 +109,7 @@ static void starve(bool event_idx)
     assert_int_equal(rpmsg_trysend(&he, &one, sizeof(one)), -EAGAIN);
     uint64_t r0 = vt_rung(&p.link, 1);
     drain(p.r, &rr, 256);
-    assert_int_equal(vt_rung(&p.link, 1) - r0, event_idx ? 1 : 256 / GIVE_BATCH);
+    assert_int_equal(vt_rung(&p.link, 1) - r0, event_idx ? 1 : 256);
     assert_int_equal(rpmsg_trysend(&he, &one, sizeof(one)), (int)sizeof(one));
 
     rpmsg_destroy_ept(&he);
@@ -147,10 +141,8 @@ static int kick_log_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint3
 }
 
 /*
- * Buffers go back to the sender a batch of GIVE_BATCH at a time while the
- * poll finds more messages, the rest when it finds none. With
- * RPMSG_VIRTIO_TX_BATCH, a sender starved of all 256 is kicked after the
- * 64th, not the first batch:
+ * Each buffer goes back to the sender right after its message's callback.
+ * A sender starved of all 256 is kicked after the 64th, not the first:
  * woken at the first it sent one message and starved again, paying a
  * wake-up per buffer (virtio_bufs.c, tx_wake_batch).
  */
@@ -170,10 +162,8 @@ static void starved_batch(bool host_sends)
     for (int i = 0; i < 1000 && k.n < 256; i++)
         assert_true(rpmsg_poll(rd) >= 0);
     assert_int_equal(k.n, 256);
-    /* RPMSG_VIRTIO_TX_BATCH off (the default): kicked at the first batch of
-     * buffers back (GIVE_BATCH, published together), before the next
-     * message's callback. */
-    assert_int_equal(k.kicked, RPMSG_VIRTIO_TX_BATCH ? 256 / 4 + 1 : GIVE_BATCH + 1);
+    /* RPMSG_VIRTIO_TX_BATCH off (the default): kicked at the first buffer back. */
+    assert_int_equal(k.kicked, RPMSG_VIRTIO_TX_BATCH ? 256 / 4 + 1 : 2);
     assert_int_equal(vt_rung(&p.link, k.side) - k.base, 1);
     assert_int_equal(rpmsg_trysend(&se, &one, sizeof(one)), (int)sizeof(one));
     rpmsg_destroy_ept(&se);

@@ -460,8 +460,7 @@ static int host_release_tx(struct rpmsg_device *rdev, void *buf)
     return r;
 }
 
-/* Posts a received buffer back to the remote, not yet published (see
- * give_rx_publish). Lock held; true if it went on the ring. */
+/* Posts a received buffer back to the remote. Lock held; true: kick it. */
 static bool host_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
@@ -473,8 +472,9 @@ static bool host_give_rx(struct rpmsg_virtio *vd, void *buf)
         return false;
     }
     rpmsg_vring_drv_add(vq, (uint16_t)id, vq->slot[id].off, vq->buf_size, VRING_DESC_F_WRITE);
+    rpmsg_vring_drv_publish(vq);
     vq->slot[id].state = SLOT_PEER;
-    return true;
+    return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
 }
 
 /* One received buffer off vring0, or NULL. Lock held. */
@@ -689,22 +689,18 @@ static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
     return r;
 }
 
-/* Returns a received buffer to the host, not yet published (see
- * give_rx_publish). Lock held; true if it went on the ring. */
+/* Returns a received buffer to the host. Lock held; true: kick it. */
 static bool remote_give_rx(struct rpmsg_virtio *vd, void *buf)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     int pos = -1;
     int id = remote_id(vd, vq, buf, &pos);
-    if (id < 0 || vq->slot[id].state != SLOT_HELD || !live(vd))
-        return false;
-    hash_del(vq, (uint32_t)pos);
-    vq->slot[id].state = SLOT_IDLE;
     /* used.len = the buffer's length (its descriptor's), as Linux's and
      * OpenAMP's remotes write it: an OpenAMP host takes it as the size of
      * the buffer it gets back for sending (docs/virtio.md). */
-    rpmsg_vring_dev_put_used(vq, (uint16_t)id, vq->slot[id].len);
-    return true;
+    if (id >= 0 && vq->slot[id].state == SLOT_HELD && live(vd))
+        return remote_give(vd, VQ_TX_HOST, id, pos, vq->slot[id].len);
+    return false;
 }
 
 /* ---- Giving received buffers back ---------------------------------------- */
@@ -730,44 +726,19 @@ static int my_rx_vq(const struct rpmsg_virtio *vd)
     return vd_host(vd) ? VQ_RX_HOST : VQ_TX_HOST;
 }
 
-/* One received buffer back on the ring, unpublished. Lock held. */
 static bool give_rx(struct rpmsg_virtio *vd, void *buf)
 {
     return vd_host(vd) ? host_give_rx(vd, buf) : remote_give_rx(vd, buf);
 }
 
-/* Publishes the buffers give_rx put back: one index store and one look at
- * the peer's suppression (a full fence) for the batch. Lock held; true:
- * kick the peer. */
-static bool give_rx_publish(struct rpmsg_virtio *vd)
-{
-    struct rpmsg_virtio_vq *vq = &vd->vq[my_rx_vq(vd)];
-    if (vd_host(vd)) {
-        rpmsg_vring_drv_publish(vq);
-        return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
-    }
-    rpmsg_vring_dev_publish(vq);
-    return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
-}
-
-/* How many given-back buffers a poll keeps before handing them over: a
- * quarter of the ring at most, so that a peer with few buffers (NuttX's 8)
- * is not left without them while our callbacks run. */
-static unsigned rx_back_batch(const struct rpmsg_virtio *vd)
-{
-    unsigned cap = sizeof(vd->rx_back) / sizeof(vd->rx_back[0]);
-    unsigned quarter = vd->vq[my_rx_vq(vd)].num / 4;
-    return quarter < 1 ? 1 : quarter < cap ? quarter : cap;
-}
-
 /* Gives back what waits in rx_back. Lock held; true: kick the peer. */
 static bool rx_back_flush(struct rpmsg_virtio *vd)
 {
-    bool given = false;
+    bool kick = false;
     for (unsigned i = 0; i < vd->nrx_back; i++)
-        given |= give_rx(vd, vd->rx_back[i]);
+        kick |= give_rx(vd, vd->rx_back[i]);
     vd->nrx_back = 0;
-    return given && give_rx_publish(vd);
+    return kick;
 }
 
 void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
@@ -791,7 +762,7 @@ static void release_rx(struct rpmsg_device *rdev, void *buf)
         return;
     }
     rpmsg_mutex_lock(&vd->lock);
-    bool kick = give_rx(vd, buf) && give_rx_publish(vd);
+    bool kick = give_rx(vd, buf);
     uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
     rpmsg_mutex_unlock(&vd->lock);
     if (kick)
@@ -848,11 +819,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
     rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
-        /* Buffers our callbacks gave back go to the peer a batch at a time
-         * (one index store and one fence each), and all before we return:
-         * a peer short of buffers has sent everything we have not taken
-         * yet, so it waits at most for this loop to find the ring empty. */
-        if (!RPMSG_NO_SYS && vd->nrx_back >= rx_back_batch(vd))
+        if (!RPMSG_NO_SYS)
             kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
@@ -887,8 +854,6 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
             polling = outer;
         rpmsg_mutex_lock(&vd->lock);
     }
-    if (!RPMSG_NO_SYS)
-        kick |= rx_back_flush(vd);
     if (quiet && live(vd))
         rx_notify(vd, true);
 
