@@ -39,7 +39,7 @@ void rpmsg_rsc_write(uint8_t *tbl, const struct rpmsg_rsc_info *info, int keep_a
         vw_st32(r + 12, info->vring[i].notifyid);
         vw_st32(r + 16, 0);
     }
-    memset(v + VDEV_CONFIG, 0, info->config_len);
+    vw_zero(v + VDEV_CONFIG, info->config_len);
     vw_st32_rel(tbl, 1);
 }
 

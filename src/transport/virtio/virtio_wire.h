@@ -7,6 +7,7 @@
 #ifndef RPMSG_VIRTIO_WIRE_H
 #define RPMSG_VIRTIO_WIRE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -34,6 +35,14 @@ static inline void vw_st8(void *p, uint8_t v)
 static inline void vw_st8_rel(void *p, uint8_t v)
 {
     __atomic_store_n((uint8_t *)p, v, __ATOMIC_RELEASE);
+}
+/* Zeroes n bytes of the region the way every other store to it goes: the
+ * peer may be reading or writing there (a remote acking a session the host
+ * is republishing), so no plain memset. Rare (a session's start): bytes. */
+static inline void vw_zero(void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        vw_st8((uint8_t *)p + i, 0);
 }
 static inline uint16_t vw_ld16(const void *p)
 {

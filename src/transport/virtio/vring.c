@@ -58,7 +58,7 @@ void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, u
 
 void rpmsg_vring_clear(struct rpmsg_virtio_vq *vq)
 {
-    memset(vq->desc, 0, rpmsg_vring_span(vq->da, vq->num, vq->align));
+    vw_zero(vq->desc, rpmsg_vring_span(vq->da, vq->num, vq->align));
     vq->last = vq->shadow = vq->kicked = 0;
 }
 
