@@ -141,6 +141,15 @@ static inline bool rpmsg_dev_up_unlocked(const struct rpmsg_device *rdev)
     return __atomic_load_n(&rdev->up, __ATOMIC_ACQUIRE);
 }
 
+/* The send path's look at rdev->up, without the lock and without ordering:
+ * only a hint whether to try the transport, whose own lock orders what the
+ * send then uses. A barrier here would cost every send on a weakly ordered
+ * CPU for nothing. */
+static inline bool rpmsg_dev_up_hint(const struct rpmsg_device *rdev)
+{
+    return __atomic_load_n(&rdev->up, __ATOMIC_RELAXED);
+}
+
 /* The negotiated features (rdev->lock held), as constants where compiled
  * out: a bit outside RPMSG_F_KEEP is never set, and code behind a test of it
  * folds away. */

@@ -237,7 +237,7 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
     count_tx(rdev, len, 1);
     uint32_t to = explicit_dst ? dst : rpmsg_ept_dest(ept);
     r = -ENOBUFS;
-    if (to != RPMSG_ADDR_ANY && rpmsg_dev_up_unlocked(rdev))
+    if (to != RPMSG_ADDR_ANY && rpmsg_dev_up_hint(rdev))
         r = tx_now(rdev, src, to, data, (uint32_t)len);
     if (r == -ENOBUFS) {
         uint32_t size = 0;
@@ -313,7 +313,7 @@ void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int
     if (rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING)
         return NULL;
     uint32_t size = 0;
-    void *buf = rpmsg_dev_up_unlocked(rdev) ? rdev->ops->get_tx_buffer(rdev, &size) : NULL;
+    void *buf = rpmsg_dev_up_hint(rdev) ? rdev->ops->get_tx_buffer(rdev, &size) : NULL;
     if (!buf) {
         uint32_t bits, dst = 0; /* the buffer does not depend on a binding */
         int r = ept_ref_fast(rdev, ept, &bits);
