@@ -473,21 +473,21 @@ static void test_nuttx_dgram_client_burst(void **st)
         if (!done)
             usleep(100000);
     }
+    if (!done)
+        dump("rpserver", nx);
+    slurp_from(nx, mark, console, sizeof(console));
+    rpmsg_socket_shutdown(e.s, RPMSG_SHUT_RDWR); /* ends our loop */
+    pthread_join(th, NULL);
     if (!done) {
-        /* Where it stuck, for the log: our side's counts and the link's. */
+        /* Where it stuck, for the log (after the join: the loop wrote these). */
         struct rpmsg_stats ls = { 0 };
         rpmsg_get_stats(dev, &ls);
         print_message("ours: got %u lost %u end %zd; link rx %llu tx %llu tx_waits %llu "
                       "drop dst %llu stale %llu\n",
-                      (unsigned)__atomic_load_n(&e.got, __ATOMIC_RELAXED), (unsigned)e.lost,
-                      e.end, (unsigned long long)ls.rx_msgs, (unsigned long long)ls.tx_msgs,
-                      (unsigned long long)ls.tx_waits, (unsigned long long)ls.drop_unknown_dst,
-                      (unsigned long long)ls.drop_stale);
-        dump("rpserver", nx);
+                      (unsigned)e.got, (unsigned)e.lost, e.end, (unsigned long long)ls.rx_msgs,
+                      (unsigned long long)ls.tx_msgs, (unsigned long long)ls.tx_waits,
+                      (unsigned long long)ls.drop_unknown_dst, (unsigned long long)ls.drop_stale);
     }
-    slurp_from(nx, mark, console, sizeof(console));
-    rpmsg_socket_shutdown(e.s, RPMSG_SHUT_RDWR); /* ends our loop */
-    pthread_join(th, NULL);
     assert_true(done);
     assert_non_null(strstr(console, "client: Connected"));
     assert_true(e.got >= 300);
