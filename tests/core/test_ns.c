@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NE 48
 
@@ -492,6 +493,102 @@ static void test_threaded_link_up_binds_both(void **state)
     assert_int_equal(tu_rec_unbinds(&f->r[1]), 30);
 }
 
+/* ---- The ACK goes before the endpoint's first message ------------------------ */
+
+/* a's arrivals: NS messages (with their flags) and others, in order. */
+static struct {
+    uint32_t dst[16], flags[16];
+    unsigned n;
+} arrivals;
+
+static void trace_a(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    (void)rdev;
+    (void)arg;
+    const uint8_t *m = msg;
+    if (dir != RPMSG_TRACE_RX || len < 16)
+        return;
+    unsigned k = __atomic_load_n(&arrivals.n, __ATOMIC_RELAXED);
+    if (k == 16)
+        return;
+    arrivals.dst[k] = (uint32_t)m[4] | (uint32_t)m[5] << 8 | (uint32_t)m[6] << 16 |
+                      (uint32_t)m[7] << 24;
+    /* NS message: name[32] addr flags after the 16-byte header */
+    arrivals.flags[k] = len >= 16 + 40 ? (uint32_t)m[16 + 36] : 0;
+    __atomic_store_n(&arrivals.n, k + 1, __ATOMIC_RELEASE);
+}
+
+/* b's CREATE_ACK waits a moment before it goes: room for an overtaker. */
+static void trace_b(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    (void)rdev;
+    (void)arg;
+    const uint8_t *m = msg;
+    if (dir == RPMSG_TRACE_TX && len >= 16 + 40 && m[4] == RPMSG_NS_ADDR && !m[5] &&
+        m[16 + 36] == RPMSG_NS_CREATE_ACK)
+        usleep(100000);
+}
+
+struct send_arg {
+    struct rpmsg_endpoint *ept;
+    int result;
+};
+
+static void *send_run(void *arg)
+{
+    struct send_arg *s = arg;
+    s->result = rpmsg_send(s->ept, "first", 5);
+    return NULL;
+}
+
+/*
+ * b's endpoint is bound by a's CREATE and answers with CREATE_ACK; a
+ * sender waiting for that binding must not overtake the ACK. A NuttX peer
+ * bound by that message instead of the ACK never runs its ns_bound hook
+ * (its socket's SYNC never comes: test_nuttx_dgram_client_burst).
+ */
+static void test_ack_before_first_message(void **state)
+{
+    struct fx *f = *state;
+    struct rpmsg_loopback_config cfg = {0};
+    cfg.manual_link = true;
+    assert_int_equal(tu_pair_open(&f->p, &cfg), 0);
+    memset(&arrivals, 0, sizeof(arrivals));
+    assert_int_equal(rpmsg_set_trace(f->p.a, trace_a, NULL), 0);
+    assert_int_equal(rpmsg_set_trace(f->p.b, trace_b, NULL), 0);
+    /* Both exist before the link comes up: the announcements cross, and
+     * each side binds by the other's CREATE. */
+    assert_int_equal(mk(f, 0, f->p.a, "svc", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY), 0);
+    assert_int_equal(mk(f, 1, f->p.b, "svc", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY), 0);
+    struct send_arg s = { &f->e[1], 0 };
+    struct tu_thread t = { 0 };
+    assert_int_equal(tu_thread_start(&t, send_run, &s), 0);
+    assert_int_equal(tu_wait_sleepers(f->p.b, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_loopback_link_up(f->p.lb), 0);
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(s.result, 5);
+    assert_int_equal(tu_rec_wait(&f->r[0], 1, TU_TIMEOUT_MS), 0);
+    assert_memory_equal(f->r[0].msgs[0].data, "first", 5);
+    rpmsg_set_trace(f->p.b, NULL, NULL);
+    rpmsg_set_trace(f->p.a, NULL, NULL);
+    /* From b, in order: its CREATE, then its ACK, then "first". */
+    unsigned n = __atomic_load_n(&arrivals.n, __ATOMIC_ACQUIRE);
+    int ack = -1, first = -1;
+    for (unsigned k = 0; k < n; k++) {
+        if (arrivals.dst[k] == RPMSG_NS_ADDR && arrivals.flags[k] == RPMSG_NS_CREATE_ACK && ack < 0)
+            ack = (int)k;
+        if (arrivals.dst[k] == f->e[0].addr && first < 0)
+            first = (int)k;
+    }
+    if (ack < 0 || first < 0 || ack > first) {
+        for (unsigned k = 0; k < n; k++)
+            print_message("arrival %u: dst %u flags %u\n", k, arrivals.dst[k], arrivals.flags[k]);
+    }
+    assert_true(ack >= 0);
+    assert_true(first >= 0);
+    assert_true(ack < first);
+}
+
 /* ---- NS DESTROY on a link that goes down ----------------------------------- */
 
 static int hold_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
@@ -565,6 +662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threaded_many_services, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threaded_link_up_binds_both, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_while_link_goes_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_before_first_message, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -435,6 +435,47 @@ static void *dgram_loop(void *arg)
     }
 }
 
+/* The link's first messages, for a stuck burst's log (where it sticks: it
+ * stuck at the first datagram, when our CREATE_ACK was overtaken). */
+struct trace_rec {
+    uint8_t dir;
+    uint32_t src, dst, len, w0;
+};
+static struct trace_rec trace_ring[64];
+static unsigned trace_n;
+
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void trace_rec(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    (void)rdev;
+    (void)arg;
+    const uint8_t *m = msg;
+    struct trace_rec r = { (uint8_t)dir, 0, 0, (uint32_t)len, 0 };
+    if (len >= 16) {
+        r.src = le32_at(m);
+        r.dst = le32_at(m + 4);
+    }
+    if (len >= 20)
+        r.w0 = le32_at(m + 16);
+    unsigned k = __atomic_fetch_add(&trace_n, 1, __ATOMIC_RELAXED);
+    if (k < 64) /* no slot written twice, by two threads */
+        trace_ring[k] = r;
+}
+
+static void trace_dump(void)
+{
+    unsigned n = __atomic_load_n(&trace_n, __ATOMIC_ACQUIRE);
+    for (unsigned k = 0; k < n && k < 64; k++) {
+        struct trace_rec *r = &trace_ring[k];
+        print_message("  %s %u -> %u len %u w0 %u\n", r->dir == RPMSG_TRACE_RX ? "rx" : "tx", r->src,
+                      r->dst, r->len, r->w0);
+    }
+}
+
 /*
  * `rpsock_client dgram block NAME proxy`: a sender thread sends 2,000
  * datagrams of 992 bytes as fast as our window lets it, each in a TX buffer
@@ -453,6 +494,8 @@ static void test_nuttx_dgram_client_burst(void **st)
     start_server(&procs[0]);
     lnk = nx_slave_up();
     dev = rpmsg_link_device(lnk);
+    __atomic_store_n(&trace_n, 0, __ATOMIC_RELAXED);
+    rpmsg_set_trace(dev, trace_rec, NULL);
     struct dgram_srv e = { 0 };
     e.s = sock_new(RPMSG_SOCK_DGRAM, false);
     struct rpmsg_sockaddr a;
@@ -487,7 +530,16 @@ static void test_nuttx_dgram_client_burst(void **st)
                       (unsigned)e.got, (unsigned)e.lost, e.end, (unsigned long long)ls.rx_msgs,
                       (unsigned long long)ls.tx_msgs, (unsigned long long)ls.tx_waits,
                       (unsigned long long)ls.drop_unknown_dst, (unsigned long long)ls.drop_stale);
+        struct rpmsg_socket_stats ss = { 0 };
+        rpmsg_socket_stats(e.s, &ss);
+        print_message("sock: malformed %llu queued %u peer_window %u inflight %u\n",
+                      (unsigned long long)ss.malformed, ss.queued, ss.peer_window, ss.inflight);
+        char d[512];
+        rpmsg_link_describe(lnk, d, sizeof(d));
+        print_message("link: %s\n", d);
+        trace_dump();
     }
+    rpmsg_set_trace(dev, NULL, NULL);
     assert_true(done);
     assert_non_null(strstr(console, "client: Connected"));
     assert_true(e.got >= 300);

@@ -58,7 +58,7 @@ static struct rr_vdev *vd_find(struct rpmsg_router *r, struct rr_link *l, uint32
             continue;
         rpmsg_mutex_lock(&v->lock);
         bool hit = v->state != RR_V_DOWN && v->carrier == l && v->tun_live &&
-                   (to != RPMSG_ADDR_ANY ? v->tun.addr == to
+                   (to != RPMSG_ADDR_ANY ? v->tun_addr == to
                                          : from != RPMSG_ADDR_ANY && v->peer == from);
         if (hit)
             return v;
@@ -185,7 +185,7 @@ static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int i
      * this thread once per half queue, not once per message. */
     int rc = wait_queue(r, hc, s, ol,
                         !held ? 1 : q_len(s) == RR_RELAY_Q ? RR_RELAY_Q / 2 + 1 : RR_RELAY_Q);
-    uint32_t from = o->ept.addr, to = o->peer;
+    uint32_t from = o->addr, to = o->peer;
     if (!rc && held)
         q_put(r, s, ol, data, len, true);
     rpmsg_mutex_unlock(&r->lock);
@@ -218,7 +218,7 @@ static int hub_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
     }
     struct rr_side *o = &hc->s[1 - in];
     struct rr_link *ol = o->link;
-    uint32_t from = o->ept.addr, to = o->peer;
+    uint32_t from = o->addr, to = o->peer;
     bool behind = q_len(&hc->s[in]) != 0;
     if (len > rr_link_mtu(ol)) {
         RR_STAT(r, drop_too_big);
@@ -293,7 +293,7 @@ unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, ui
     struct rr_side *s = next_held(r, l, &hc, &o);
     while (s) {
         unsigned head = s->qhead, k = q_len(s), done = 0;
-        uint32_t from = o->ept.addr, to = o->peer;
+        uint32_t from = o->addr, to = o->peer;
         rpmsg_mutex_unlock(&r->lock);
 
         bool full = false;
@@ -405,6 +405,7 @@ static void hub_forward(struct rpmsg_router *r, struct rr_link *l, const struct 
             reject(r, l, m);
             return;
         }
+        hc->s[i].addr = hc->s[i].ept.addr;
         hc->s[i].live = true;
     }
     rpmsg_mutex_lock(&r->lock);
@@ -462,7 +463,7 @@ static void accept_route(struct rpmsg_router *r, struct rr_link *l, const struct
     rpmsg_mutex_lock(&v->lock);
     bool old = v->state != RR_V_DOWN;
     struct rr_link *ol = v->carrier;
-    struct rr_msg bye = mk(RR_DISCONNECT, v->peer, v->tun.addr);
+    struct rr_msg bye = mk(RR_DISCONNECT, v->peer, v->tun_addr);
     if (old)
         rr_vdev_circuit_end(v, now);
     bool destroy = v->tun_live;
@@ -474,6 +475,7 @@ static void accept_route(struct rpmsg_router *r, struct rr_link *l, const struct
         rpmsg_destroy_ept(&v->tun);
         rpmsg_mutex_lock(&v->lock);
         v->tun_live = v->tun_dead = false;
+        v->tun_addr = RPMSG_ADDR_ANY;
         rpmsg_mutex_unlock(&v->lock);
     }
 
@@ -485,6 +487,7 @@ static void accept_route(struct rpmsg_router *r, struct rr_link *l, const struct
     rpmsg_mutex_lock(&r->lock);
     rpmsg_mutex_lock(&v->lock);
     v->tun_live = true;
+    v->tun_addr = v->tun.addr;
     v->carrier = l;
     v->peer = m->from;
     v->mtu = rev;
@@ -498,7 +501,7 @@ static void accept_route(struct rpmsg_router *r, struct rr_link *l, const struct
     v->up_pending = true;
     v->up_features = m->features;
     uint32_t gen = v->gen;
-    struct rr_msg acc = mk(RR_ACCEPT, m->from, v->tun.addr);
+    struct rr_msg acc = mk(RR_ACCEPT, m->from, v->tun_addr);
     acc.fwd = m->fwd;
     acc.features = r->features;
     rpmsg_mutex_unlock(&v->lock);
@@ -712,6 +715,7 @@ void rr_circuits_reap(struct rpmsg_router *r)
         rpmsg_destroy_ept(&v->tun);
         rpmsg_mutex_lock(&v->lock);
         v->tun_dead = v->tun_live = false;
+        v->tun_addr = RPMSG_ADDR_ANY;
         rpmsg_mutex_unlock(&v->lock);
     }
 }
@@ -733,6 +737,7 @@ static void start_route(struct rpmsg_router *r, struct rr_vdev *v, struct rr_lin
     rpmsg_mutex_lock(&r->lock);
     rpmsg_mutex_lock(&v->lock);
     v->tun_live = true;
+    v->tun_addr = v->tun.addr;
     v->carrier = via;
     v->peer = RPMSG_ADDR_ANY;
     v->gen++;
@@ -740,7 +745,7 @@ static void start_route(struct rpmsg_router *r, struct rr_vdev *v, struct rr_lin
     v->since = now;
     v->state = RR_V_CONNECTING;
     uint32_t gen = v->gen;
-    struct rr_msg m = mk(RR_CONNECT, RPMSG_ADDR_ANY, v->tun.addr);
+    struct rr_msg m = mk(RR_CONNECT, RPMSG_ADDR_ANY, v->tun_addr);
     rr_copy_name(m.name, v->name);
     rr_copy_name(m.src, r->name);
     m.fwd = rr_link_mtu(via);
@@ -802,7 +807,7 @@ uint64_t rr_circuits_update(struct rpmsg_router *r)
         if (v->state == RR_V_CONNECTING) {
             if (now - v->since >= RPMSG_ROUTER_CONNECT_TIMEOUT_MS) {
                 /* No answer: whoever holds a half-made route drops it. */
-                struct rr_msg bye = mk(RR_DISCONNECT, RPMSG_ADDR_ANY, v->tun.addr);
+                struct rr_msg bye = mk(RR_DISCONNECT, RPMSG_ADDR_ANY, v->tun_addr);
                 rr_out_add(r, v->carrier, &bye);
                 RR_STAT(r, connect_refused);
                 rr_vdev_circuit_end(v, now + RPMSG_ROUTER_RETRY_MS);
@@ -811,7 +816,7 @@ uint64_t rr_circuits_update(struct rpmsg_router *r)
             }
         } else if (v->state == RR_V_UP && h == 0) {
             /* A direct link to that core appeared: it replaces the route. */
-            struct rr_msg bye = mk(RR_DISCONNECT, v->peer, v->tun.addr);
+            struct rr_msg bye = mk(RR_DISCONNECT, v->peer, v->tun_addr);
             rr_out_add(r, v->carrier, &bye);
             rr_vdev_circuit_end(v, now);
         }

@@ -125,7 +125,10 @@ struct rr_hub_circuit {
         struct rr_link *link;
         struct rpmsg_endpoint ept;
         uint32_t peer; /* the neighbour's tunnel address (ANY until known) */
-        bool live;     /* ept created, not yet destroyed */
+        /* ept.addr, kept: the other link's RX context relays from it with
+         * no lock while the reaper's destroy resets the endpoint's own. */
+        uint32_t addr;
+        bool live; /* ept created, not yet destroyed */
         /* Received on this side, held, waiting for a TX buffer of the other
          * side's link: filled by this link's RX context (tail), emptied by
          * the other link's pump (head), see circuit.c. An entry stays until
@@ -210,6 +213,9 @@ struct rr_vdev {
     struct rr_link *carrier;
     struct rpmsg_endpoint tun; /* on carrier: receives the far end's messages */
     bool tun_live, tun_dead;   /* dead: the worker must destroy it */
+    /* tun.addr while tun_live (v->lock): destroy resets the endpoint's own
+     * with no lock of ours, under a sender reading it here. */
+    uint32_t tun_addr;
     uint32_t peer;             /* the next hop's tunnel address on carrier */
     uint32_t mtu;              /* largest inner message this way */
     uint32_t gen;              /* bumped per circuit: stale TX buffers are not sent */

@@ -90,7 +90,7 @@ static bool tx_take(struct rr_vdev *v, void *buf, struct rr_txbuf *out, bool *cu
         *out = v->tx[i];
         v->tx[i] = v->tx[--v->ntx];
         *current = out->gen == v->gen && v->state == RR_V_UP && out->link == v->carrier;
-        *src = v->tun.addr;
+        *src = v->tun_addr;
         *dst = v->peer;
         rpmsg_mutex_unlock(&v->lock);
         return true;
