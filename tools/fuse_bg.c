@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,6 +38,37 @@ bool fuse_bg_clear_stale(const char *mountpoint)
         return false;
     detach(mountpoint);
     return true;
+}
+
+/* Whether /proc/self/mounts has a FUSE mount at mnt (its escaping of
+ * spaces and the like is not undone: such a path is never found). */
+static bool fuse_mounted_at(const char *mnt)
+{
+    FILE *f = fopen("/proc/self/mounts", "r");
+    if (!f)
+        return false;
+    char line[4096 + 256];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        char *sp1 = strchr(line, ' ');
+        char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+        if (!sp2)
+            continue;
+        *sp2 = '\0';
+        found = !strcmp(sp1 + 1, mnt) && !strncmp(sp2 + 1, "fuse", 4);
+    }
+    fclose(f);
+    return found;
+}
+
+int fuse_bg_detach_all(const char *mountpoint)
+{
+    int n = 0;
+    while (n < 16 && fuse_mounted_at(mountpoint)) {
+        detach(mountpoint);
+        n++;
+    }
+    return n;
 }
 
 #ifdef RPMSG_HAVE_FUSE3

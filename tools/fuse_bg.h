@@ -22,6 +22,11 @@ bool fuse_bg_stop(struct fuse_bg *bg, unsigned timeout_ms);
 /* Detaches a mount at mountpoint whose server died (a killed process left
  * it: "Transport endpoint is not connected"); true if it did. */
 bool fuse_bg_clear_stale(const char *mountpoint);
+/* Detaches every FUSE mount at mountpoint, stacked ones too, for a caller
+ * that knows their server is gone (a core the sim killed): the stale test
+ * above can miss one, as the kernel answers stat from its attribute cache
+ * for a second after the server died. Returns how many it detached. */
+int fuse_bg_detach_all(const char *mountpoint);
 /* Whether the loop still serves (false once unmounted from outside). */
 bool fuse_bg_running(const struct fuse_bg *bg);
 

@@ -329,8 +329,11 @@ void sim_svc_publish(struct sim_svc *s)
 
 void sim_svc_core_gone(const struct topo *t, int core)
 {
+    /* Its server is gone with it: whatever is mounted there is stale, even
+     * when stat still answers from the cache (a restart would stack its
+     * mount on top, and the stale one would outlive the sim). */
     for (int i = 0; i < t->cores[core].nmounts; i++)
-        fuse_bg_clear_stale(t->cores[core].mount[i].dir);
+        fuse_bg_detach_all(t->cores[core].mount[i].dir);
 }
 
 void sim_svc_stop(struct sim_svc *s)

@@ -66,8 +66,12 @@
  *   bit 0  RPMSG_F_NS, bit 1 RPMSG_F_ACK (rpmsg.h)
  *   bit 2  RPMSG_VIRTIO_F_BUFSZ: per-direction buffer sizes from the config space
  *   bit 3  RPMSG_VIRTIO_F_CPUNAME: both cpu names in the config space
- *   bit 4  RPMSG_VIRTIO_F_RING_PACKED: both vrings use the packed layout
- *          (VirtIO 1.1 §2.7; virtio's own bit 34 does not fit this word)
+ *   bit 4  NuttX's VIRTIO_RPMSG_F_BUFADDR (buffer addresses in the config
+ *          space; openamp patch 0019, offered by every NuttX rptun that has
+ *          it): never ours to accept, see RPMSG_VIRTIO_F_FOREIGN
+ *   bit 23 RPMSG_VIRTIO_F_RING_PACKED: both vrings use the packed layout
+ *          (VirtIO 1.1 §2.7; virtio's own bit 34 does not fit this word; the
+ *          last device-type bit, away from NuttX's, which count up from 0)
  *   bit 29 RPMSG_VIRTIO_F_EVENT_IDX: VIRTIO_RING_F_EVENT_IDX (used_event/avail_event)
  * BUFSZ and CPUNAME need a config space (config_len >= 128) in the table;
  * the table writer adds one when it offers either bit. Without BUFSZ both
@@ -137,7 +141,12 @@ enum rpmsg_virtio_role {
 
 #define RPMSG_VIRTIO_F_BUFSZ (1u << 2)
 #define RPMSG_VIRTIO_F_CPUNAME (1u << 3)
-#define RPMSG_VIRTIO_F_RING_PACKED (1u << 4)
+#define RPMSG_VIRTIO_F_RING_PACKED (1u << 23)
+/* Bits other stacks define that this one does not implement: masked out of
+ * what we offer and accept, whatever the caller's config says (NuttX's
+ * BUFADDR is bit 4, where builds before this one put RING_PACKED). */
+#define RPMSG_VIRTIO_F_NUTTX_BUFADDR (1u << 4)
+#define RPMSG_VIRTIO_F_FOREIGN RPMSG_VIRTIO_F_NUTTX_BUFADDR
 #define RPMSG_VIRTIO_F_EVENT_IDX (1u << 29)
 /* What a zeroed config offers (see rpmsg_virtio_config.features). */
 #define RPMSG_VIRTIO_F_DEFAULT \

@@ -138,6 +138,8 @@ static int setup(void **state)
     return 0;
 }
 
+static bool teardown_failed;
+
 static int teardown(void **state)
 {
     (void)state;
@@ -148,13 +150,23 @@ static int teardown(void **state)
     if (rc != 0)
         fprintf(stderr, "sim exited %d:\n%s\n", rc, status);
     bool still = mounted();
-    if (still)
+    if (still) {
+        fprintf(stderr, "%s still mounted after the sim quit; the sim said:\n%s\n", mnt_dir,
+                status);
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "grep '%s' /proc/mounts >&2; pgrep -af 'rpmsg' >&2", base);
+        if (system(cmd)) {
+            /* only a diagnostic */
+        }
         umount2(mnt_dir, MNT_DETACH);
+    }
     int left = sim_leftovers(sim_pid);
     shutdown(echo_lfd, SHUT_RDWR);
     close(echo_lfd);
     rmtree(base);
-    return rc == 0 && !still && left == 0 ? 0 : -1;
+    /* cmocka reports a failed group teardown but does not count it: main does. */
+    teardown_failed = rc != 0 || still || left != 0;
+    return teardown_failed ? -1 : 0;
 }
 
 static uint8_t byte_at(size_t i)
@@ -246,21 +258,30 @@ static void iperf3_across_the_diagram(void **state)
     char *srv[] = { "/usr/bin/env", "iperf3", "-s", "-B", "127.0.0.1", "-p", bport, NULL };
     pid_t server = sim_spawn(srv, srvlog);
     assert_true(server > 0);
-    /* Until the server listens, an attempt fails at once: try again. */
+    /* Until the server listens, an attempt fails at once: try again, for
+     * as long as a loaded machine may take to start it (8 attempts, 2.4 s,
+     * ran out once in CI's ASan stage). iperf3 3.12 exits 0 on such a
+     * failure with -J (esnet/iperf#1405): its JSON says "error". */
     char *cli[] = { "/usr/bin/env", "iperf3", "-c", "127.0.0.1", "-p", fport, "-t", "1", "-J", NULL };
     static char j[SIM_OUT_MAX];
     int rc = -1, attempts = 0;
-    while (attempts++ < 8) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        attempts++;
         rc = sim_wait(sim_spawn(cli, json), 60);
         sim_read(json, j, sizeof(j));
         if (rc == 0 && !strstr(j, "\"error\":"))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 30)
             break;
         usleep(300000);
     }
     kill(server, SIGTERM);
     sim_wait(server, 10);
-    if (rc != 0)
-        fprintf(stderr, "iperf3 exit %d:\n%s\n", rc, j);
+    if (rc != 0 || strstr(j, "\"error\":"))
+        fprintf(stderr, "iperf3 exit %d after %d attempts:\n%s\n", rc, attempts, j);
     assert_int_equal(rc, 0);
     assert_null(strstr(j, "\"error\":"));
     assert_true(tu_iperf_end_bytes(j, "sum_sent") > 0);
@@ -353,5 +374,6 @@ int main(void)
         cmocka_unit_test(fs_across_the_diagram),
         cmocka_unit_test(mount_survives_restarts),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed ? failed : teardown_failed;
 }

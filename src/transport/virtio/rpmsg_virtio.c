@@ -75,7 +75,10 @@ static void use_vdev(struct rpmsg_virtio *vd, uint32_t vdev_off, uint32_t config
 static uint32_t offer_of(const struct rpmsg_virtio_config *cfg)
 {
     uint32_t f = cfg->no_features ? 0 : cfg->features ? cfg->features : RPMSG_VIRTIO_F_DEFAULT;
-    return f & RPMSG_F_KEEP; /* nothing the core is built without */
+    /* Nothing the core is built without, nor another stack's bit that we
+     * do not implement: negotiation is an AND, so never offered, never
+     * accepted. */
+    return f & RPMSG_F_KEEP & ~RPMSG_VIRTIO_F_FOREIGN;
 }
 
 /* Config space length of the table a writer offering these features makes. */
