@@ -26,23 +26,22 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
         ept->flags |= RPMSG_EPT_F_ANNOUNCED;
         uint32_t local = ept->addr;
         bool ack = rpmsg_dev_features(rdev) & RPMSG_F_ACK;
-        if (!ack) {
-            rpmsg_ept_bind(rdev, ept, addr);
-            rpmsg_mutex_unlock(&rdev->lock);
-            rpmsg_mutex_unlock(&rpmsg_registry_lock);
-            return;
-        }
         /*
-         * The ACK leaves before the binding is seen: a sender waiting for
-         * it (a socket's SYNC) would otherwise overtake the ACK, and a
-         * NuttX peer, bound by that first message instead, never calls
-         * its ns_bound hook, so its SYNC never comes. Nothing else binds
-         * the endpoint meanwhile: the peer's messages wait for this RX
-         * context; the reference keeps a destroy waiting.
+         * With ACK, the ACK leaves before the binding is seen: a sender
+         * waiting for it (a socket's SYNC) would otherwise overtake the
+         * ACK, and a NuttX peer, bound by that first message instead,
+         * never calls its ns_bound hook, so its SYNC never comes. Nothing
+         * else binds the endpoint meanwhile: the peer's messages wait for
+         * this RX context; the reference keeps a destroy waiting.
          */
-        rpmsg_ept_ref(ept);
+        if (ack)
+            rpmsg_ept_ref(ept);
+        else
+            rpmsg_ept_bind(rdev, ept, addr);
         rpmsg_mutex_unlock(&rdev->lock);
         rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        if (!ack)
+            return;
         rpmsg_ns_send(rdev, name, local, RPMSG_NS_CREATE_ACK);
         rpmsg_mutex_lock(&rdev->lock);
         if (!(ept->flags & RPMSG_EPT_F_DESTROYING) && rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY)

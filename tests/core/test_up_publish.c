@@ -18,7 +18,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct stub {
     struct rpmsg_device dev;
@@ -97,6 +96,13 @@ static void on_created(struct rpmsg_device *rdev, void *priv)
     w->calls++;
 }
 
+/* Polled, not waited on: a wait would order the name for the reader. */
+static bool parked(void *arg)
+{
+    struct stub *s = arg;
+    return __atomic_load_n(&s->parked, __ATOMIC_RELAXED);
+}
+
 static void *bring_up(void *arg)
 {
     rpmsg_device_link_up(arg, "far-cpu", RPMSG_F_NS);
@@ -125,9 +131,7 @@ static void test_replay_during_link_up_sees_name(void **state)
                                       svc_cb, NULL), 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, bring_up, &s->dev), 0);
-    for (unsigned ms = 0; ms < TU_TIMEOUT_MS && !__atomic_load_n(&s->parked, __ATOMIC_RELAXED); ms++)
-        usleep(1000);
-    assert_true(__atomic_load_n(&s->parked, __ATOMIC_RELAXED));
+    assert_int_equal(tu_wait_until(parked, s, TU_TIMEOUT_MS), 0);
 
     struct seen w = { .dev = &s->dev };
     assert_int_equal(rpmsg_register_callback(&w, on_created, NULL, NULL, NULL), 0);

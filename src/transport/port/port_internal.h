@@ -173,8 +173,8 @@ size_t rpmsg_port_proto_build_more(struct rpmsg_port *p, uint8_t *out, uint64_t 
 uint64_t rpmsg_port_proto_deadline(struct rpmsg_port *p, uint64_t now);
 /* The link's reader took in all the line held as of at_ms (it read less
  * than it asked for, or nothing, or the line failed); then runs the peer
- * timeout. */
-void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms);
+ * timeout at now. */
+void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms, uint64_t now);
 /* When the session ends if nothing comes before (RPMSG_FOREVER: no session). */
 uint64_t rpmsg_port_proto_dead_at(const struct rpmsg_port *p);
 /* Runs the peer timeout; true when session gen has ended. */

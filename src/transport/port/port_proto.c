@@ -670,12 +670,12 @@ static void note_stall(struct rpmsg_port *p, uint64_t now)
     p->next_probe_ms = now + rto_now(p);
 }
 
-void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms)
+void rpmsg_port_proto_rx_drained(struct rpmsg_port *p, uint64_t at_ms, uint64_t now)
 {
     p->rx_gated = true;
     if (at_ms > p->rx_drained_ms)
         p->rx_drained_ms = at_ms;
-    check_peer(p, rpmsg_time_ms());
+    check_peer(p, now);
 }
 
 bool rpmsg_port_proto_session_over(struct rpmsg_port *p, uint32_t gen, uint64_t now)

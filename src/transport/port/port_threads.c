@@ -69,10 +69,10 @@ static void uart_rx_thread(void *arg)
             rpmsg_port_uart_rx_bytes(p, &p->urx, chunk, (size_t)n);
         /* A short read took all there was when it was asked; an empty or
          * failed one, all there was until it returned. */
-        if (n <= 0)
-            rpmsg_port_proto_rx_drained(p, rpmsg_time_ms());
-        else if ((size_t)n < sizeof(chunk))
-            rpmsg_port_proto_rx_drained(p, asked);
+        if (n <= 0 || (size_t)n < sizeof(chunk)) {
+            uint64_t now = rpmsg_time_ms();
+            rpmsg_port_proto_rx_drained(p, n <= 0 ? now : asked, now);
+        }
         rpmsg_mutex_unlock(&p->lock);
         if (n < 0)
             sleep_us(5000); /* the line is gone for now (a pty with no other end) */
