@@ -58,6 +58,19 @@
 #define RPMSG_VIRTIO_TX_BATCH 0
 #endif
 
+/*
+ * VirtIO: cache hints on the data path. A sender asks for ownership of its
+ * next TX buffer's lines one message ahead, so its stores do not wait for
+ * the peer's copy to be invalidated at the lock that follows them; a
+ * receiver that runs behind fetches the next message's buffer while it
+ * handles this one (docs/benchmarks.md, "Cache hints"). Off without an OS:
+ * microcontroller caches, where there are any, are not coherent with the
+ * peer's anyway, and the code is flash.
+ */
+#ifndef RPMSG_VIRTIO_PREFETCH
+#define RPMSG_VIRTIO_PREFETCH (!RPMSG_NO_SYS)
+#endif
+
 /* Default bound for blocking sends (free buffer, binding), in milliseconds. */
 #ifndef RPMSG_SEND_TIMEOUT_MS
 #define RPMSG_SEND_TIMEOUT_MS 15000

@@ -383,6 +383,7 @@ struct rpmsg_virtio_vq {
     uint16_t last;     /* next entry to consume from the peer's ring */
     uint16_t shadow;   /* our producer idx */
     uint16_t kicked;   /* producer idx at the last notification decision */
+    uint16_t seen;     /* consumer: the producer idx last read (split) */
     bool packed;       /* this session uses the packed layout (vring_packed.c) */
     uint16_t nfree, free_head; /* host TX free list / remote TX spare list */
     uint32_t buf_size; /* negotiated buffer size of this direction */

@@ -80,6 +80,9 @@ bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
 /* Next used entry: 1 (id, len set), 0 none, -EPROTO if used.idx ran more than num
  * ahead (*id = that idx). */
 int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len);
+/* Driver: the id of the next used entry, if one is known to be there and
+ * the consumer runs behind (vring.c); false otherwise. Untrusted. */
+bool rpmsg_vring_drv_peek(const struct rpmsg_virtio_vq *vq, uint32_t *id);
 /* Asks the device for (on) or against (off) an interrupt when it adds used entries. */
 void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
 /* With event_idx: asks for an interrupt once n (>= 1) more used entries are there. */
@@ -92,6 +95,9 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq);
 /* Next avail entry: 1 (*id set, unchecked), 0 none, -EPROTO if avail.idx ran ahead
  * (*id = that idx). */
 int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id);
+/* Device: the buffer address of the next avail entry, as drv_peek.
+ * Untrusted: only for a prefetch, after a bounds check. */
+bool rpmsg_vring_dev_peek(const struct rpmsg_virtio_vq *vq, uint64_t *addr);
 /* Copies descriptor id (id < num checked by the caller) into locals. */
 void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
                                uint32_t *len, uint16_t *flags);
