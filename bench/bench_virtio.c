@@ -24,7 +24,10 @@
  * its voluntary context switches per message: a quick look at the send path
  * that holds on a loaded machine better than msgs/s.
  *
- * Usage: bench_virtio [--json] [--quick] [--streams]
+ * --rtt: only the poll-mode round trips of 16 bytes, split and packed (no
+ * limits, no ratios): the loop to run under a profiler.
+ *
+ * Usage: bench_virtio [--json] [--quick] [--streams] [--rtt]
  */
 #include <errno.h>
 #include <signal.h>
@@ -458,13 +461,34 @@ static int streams_only(struct bench_report *rep, bool json)
     return 0;
 }
 
+/* The poll-mode round trips alone, split and packed, 16 bytes: for a profiler. */
+static int rtts_only(struct bench_report *rep, bool json)
+{
+    static const uint32_t feats[] = { 0, PACKED };
+    for (int f = 0; f < 2; f++) {
+        struct bench_result r;
+        memset(&r, 0, sizeof(r));
+        int e = measure_rtt(RPMSG_LINK_POLL, 16, feats[f], &r);
+        if (e) {
+            fail("round trip", e);
+            return 1;
+        }
+        bench_report_add(rep, &r);
+    }
+    if (!json)
+        bench_report_table(stdout, rep);
+    bench_report_json(stdout, rep);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    bool json = false, streams = false;
+    bool json = false, streams = false, rtts = false;
     for (int i = 1; i < argc; i++) {
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
         streams |= !strcmp(argv[i], "--streams");
+        rtts |= !strcmp(argv[i], "--rtt");
     }
     signal(SIGPIPE, SIG_IGN);
     struct bench_limits_opts lo;
@@ -481,6 +505,8 @@ int main(int argc, char **argv)
     int e;
     if (streams)
         return streams_only(&rep, json);
+    if (rtts)
+        return rtts_only(&rep, json);
     if ((e = bench_limits_shm_pingpong(&lo, &shm_pp)) == 0)
         bench_report_add(&rep, &shm_pp);
     else

@@ -347,16 +347,17 @@ static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
  * take. The peer read that buffer last (it is a message it consumed), so
  * every line of it is shared; written with no warning, the lines are owned
  * only when the next lock or fence drains the stores, and the sender waits
- * there for a round trip to the peer's CPU on every message. Only the
- * first 512 bytes (rpmsg's usual buffer): the cost of a hint per line must
- * stay below what it saves on short messages in large buffers.
+ * there for a round trip to the peer's CPU on every message. As many lines
+ * as the last message filled (a stream's messages are alike), at most 512
+ * bytes (rpmsg's usual buffer): a hint per line costs instructions and
+ * traffic, which short messages in large buffers would not win back.
  */
 static void host_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
 {
     if (!RPMSG_VIRTIO_PREFETCH || vq->free_head == SLOT_NIL)
         return;
     const uint8_t *b = vd->shm + vq->slot[vq->free_head].off;
-    uint32_t n = vq->buf_size < 512 ? vq->buf_size : 512;
+    uint32_t n = vd->tx_warm < 512 ? vd->tx_warm : 512;
     for (uint32_t o = 0; o < n; o += 64)
         vd_prefetch_w(b + o);
 }
@@ -396,6 +397,7 @@ static bool host_push_tx(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, in
     rpmsg_vring_drv_publish(vq);
     vq->slot[id].state = SLOT_PEER;
     vd->stats.tx_msgs++;
+    vd->tx_warm = len;
     return decide(vd, rpmsg_vring_drv_need_kick(vq, vd->event_idx));
 }
 
@@ -521,7 +523,8 @@ static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     }
     vq->slot[id].state = SLOT_HELD;
     uint32_t next;
-    if (RPMSG_VIRTIO_PREFETCH && rpmsg_vring_drv_peek(vq, &next) && next < vq->num)
+    if (RPMSG_VIRTIO_PREFETCH && rpmsg_vring_behind(vq) && rpmsg_vring_drv_peek(vq, &next) &&
+        next < vq->num)
         vd_prefetch(vd->shm + vq->slot[next].off);
     /* Remotes differ in what they put in used.len (the message, the whole
      * buffer); the buffer is ours and whole, and the core bounds the
@@ -583,8 +586,8 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     vq->slot[id].state = state;
     *len = dlen;
     uint64_t next;
-    if (RPMSG_VIRTIO_PREFETCH && state == SLOT_HELD && rpmsg_vring_dev_peek(vq, &next) &&
-        next >= vd->pool_start && next < vd->pool_end)
+    if (RPMSG_VIRTIO_PREFETCH && state == SLOT_HELD && rpmsg_vring_behind(vq) &&
+        rpmsg_vring_dev_peek(vq, &next) && next >= vd->pool_start && next < vd->pool_end)
         vd_prefetch(vd->shm + next);
     return vd->shm + addr;
 }

@@ -95,9 +95,8 @@ static uint8_t *avail_event(const struct rpmsg_virtio_vq *vq)
  * stream that was producer-bound lost 5-10% with every peek; one that was
  * consumer-bound gained 2x with peeks at a distance). Packed rings do not
  * peek: the next descriptor is the one the producer writes next.
+ * (VRING_PEEK_BACKLOG, rpmsg_vring_behind: vring.h.)
  */
-#define VRING_PEEK_BACKLOG 8
-
 /* ---- Driver side --------------------------------------------------------- */
 
 void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr, uint32_t len,
@@ -158,7 +157,7 @@ int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t 
 
 bool rpmsg_vring_drv_peek(const struct rpmsg_virtio_vq *vq, uint32_t *id)
 {
-    if (vq->packed || (uint16_t)(vq->seen - vq->last) < VRING_PEEK_BACKLOG)
+    if (!rpmsg_vring_behind(vq))
         return false;
     *id = vw_ld32(used_elem(vq, vq->last));
     return true;
@@ -218,7 +217,7 @@ int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
 
 bool rpmsg_vring_dev_peek(const struct rpmsg_virtio_vq *vq, uint64_t *addr)
 {
-    if (vq->packed || (uint16_t)(vq->seen - vq->last) < VRING_PEEK_BACKLOG)
+    if (!rpmsg_vring_behind(vq))
         return false;
     uint16_t id = vw_ld16(avail_ring(vq, vq->last));
     if (id >= vq->num)

@@ -80,8 +80,17 @@ bool rpmsg_vring_drv_need_kick(struct rpmsg_virtio_vq *vq, bool event_idx);
 /* Next used entry: 1 (id, len set), 0 none, -EPROTO if used.idx ran more than num
  * ahead (*id = that idx). */
 int rpmsg_vring_drv_get_used(struct rpmsg_virtio_vq *vq, uint32_t *id, uint32_t *len);
+/* How far behind the producer (as last read) a consumer peeks (vring.c). */
+#define VRING_PEEK_BACKLOG 8
+
+/* True if a consumer runs far enough behind to peek (split rings only). */
+static inline bool rpmsg_vring_behind(const struct rpmsg_virtio_vq *vq)
+{
+    return !vq->packed && (uint16_t)(vq->seen - vq->last) >= VRING_PEEK_BACKLOG;
+}
+
 /* Driver: the id of the next used entry, if one is known to be there and
- * the consumer runs behind (vring.c); false otherwise. Untrusted. */
+ * the consumer runs behind (rpmsg_vring_behind); false otherwise. Untrusted. */
 bool rpmsg_vring_drv_peek(const struct rpmsg_virtio_vq *vq, uint32_t *id);
 /* Asks the device for (on) or against (off) an interrupt when it adds used entries. */
 void rpmsg_vring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
