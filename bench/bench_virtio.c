@@ -441,40 +441,26 @@ static void fail(const char *what, int r)
     fprintf(stderr, "bench_virtio: %s failed: %d\n", what, r);
 }
 
-static int streams_only(struct bench_report *rep, bool json)
+/*
+ * One part of the benchmark alone (no limits, no ratios): the pipelined
+ * 496-byte streams (--streams), or the 16-byte poll round trips (--rtt, the
+ * loop to run under a profiler); split, then packed.
+ */
+static int part_only(struct bench_report *rep, bool json, bool rtt)
 {
     static const uint32_t feats[] = { 0, PACKED };
     for (int f = 0; f < 2; f++)
-        for (int z = 0; z < 2; z++) {
+        for (int z = 0; z < (rtt ? 1 : 2); z++) {
             struct bench_result r;
             memset(&r, 0, sizeof(r));
-            int e = measure_stream(496, z, feats[f], &r);
+            int e = rtt ? measure_rtt(RPMSG_LINK_POLL, 16, feats[f], &r)
+                        : measure_stream(496, z, feats[f], &r);
             if (e) {
-                fail("stream", e);
+                fail(rtt ? "round trip" : "stream", e);
                 return 1;
             }
             bench_report_add(rep, &r);
         }
-    if (!json)
-        bench_report_table(stdout, rep);
-    bench_report_json(stdout, rep);
-    return 0;
-}
-
-/* The poll-mode round trips alone, split and packed, 16 bytes: for a profiler. */
-static int rtts_only(struct bench_report *rep, bool json)
-{
-    static const uint32_t feats[] = { 0, PACKED };
-    for (int f = 0; f < 2; f++) {
-        struct bench_result r;
-        memset(&r, 0, sizeof(r));
-        int e = measure_rtt(RPMSG_LINK_POLL, 16, feats[f], &r);
-        if (e) {
-            fail("round trip", e);
-            return 1;
-        }
-        bench_report_add(rep, &r);
-    }
     if (!json)
         bench_report_table(stdout, rep);
     bench_report_json(stdout, rep);
@@ -503,10 +489,8 @@ int main(int argc, char **argv)
 
     struct bench_result shm_pp, vring_pp, futex_pp, ring_msgs, ring_gbps, r;
     int e;
-    if (streams)
-        return streams_only(&rep, json);
-    if (rtts)
-        return rtts_only(&rep, json);
+    if (streams || rtts)
+        return part_only(&rep, json, rtts);
     if ((e = bench_limits_shm_pingpong(&lo, &shm_pp)) == 0)
         bench_report_add(&rep, &shm_pp);
     else
