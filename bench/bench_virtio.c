@@ -9,7 +9,8 @@
  *     ratios: poll RTT / shared-memory ping-pong, interrupt RTT / futex ping-pong
  *   - pipelined one-way messages/s, 16 and 496 bytes, copy and zero-copy,
  *     counted at the receiver over fixed batches, median of the batches;
- *     ratio: 496-byte msgs/s / SPSC ring of 512-byte slots
+ *     ratio: 496-byte msgs/s / SPSC ring of 512-byte slots; and 496 bytes
+ *     from the remote to the host (figures only)
  *   - the same over packed rings (RPMSG_VIRTIO_F_RING_PACKED): poll round
  *     trip 16 and 496 bytes, ratios over the shared-memory ping-pong
  *     (target 2.0) and the bare packed echo; pipelined 496 bytes, copy and
@@ -55,7 +56,8 @@ struct side_cfg {
     char spec[96];
     enum rpmsg_link_wait wait;
     uint32_t features; /* both sides offer these; 0: the default */
-    int kind;          /* child job: 0 echo, 1 count, 2 idle */
+    int kind;          /* child job: 0 echo, 1 count, 2 idle, 3 send a stream */
+    bool nocopy;       /* kind 3: zero-copy sends */
     uint32_t size;
     unsigned batch, batches;
     int res_fd;        /* child writes its results here */
@@ -115,6 +117,30 @@ static int count_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t
     return 0;
 }
 
+/* total messages of size bytes as fast as they go: rpmsg_send, or the
+ * zero-copy pair with the payload written into the buffer. */
+static int send_stream(struct rpmsg_endpoint *e, uint32_t size, bool nocopy, unsigned long total)
+{
+    uint8_t buf[512];
+    memset(buf, 0x5a, sizeof(buf));
+    for (unsigned long i = 0; i < total; i++) {
+        if (nocopy) {
+            uint32_t cap;
+            uint8_t *tx = rpmsg_get_tx_payload_buffer(e, &cap, RPMSG_WAIT);
+            if (!tx)
+                return -ENOBUFS;
+            memcpy(tx, buf, size);
+            if (rpmsg_send_nocopy(e, tx, size) != (int)size) {
+                rpmsg_release_tx_buffer(e, tx);
+                return -EIO;
+            }
+        } else if (rpmsg_send(e, buf, size) != (int)size) {
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
 static int child_fn(void *arg)
 {
     const struct side_cfg *c = arg;
@@ -135,7 +161,18 @@ static int child_fn(void *arg)
         return 3;
     double out[66] = { 0 };
     int nout = 0;
-    if (c->kind == 1) {
+    if (c->kind == 3) {
+        out[nout++] = -1; /* sender's rate, msgs/s; negative: the stream failed */
+        out[nout++] = 0;  /* sender's CPU (both threads) per message, ns */
+        if (rpmsg_wait_ept_ready(&s.ept, 10000) == 0) {
+            uint64_t cpu = bench_cpu_ns(), t0 = bench_now_ns();
+            unsigned long total = (unsigned long)c->batch * c->batches;
+            if (send_stream(&s.ept, c->size, c->nocopy, total) == 0) {
+                out[0] = total * 1e9 / (double)(bench_now_ns() - t0);
+                out[1] = (double)(bench_cpu_ns() - cpu) / (double)total;
+            }
+        }
+    } else if (c->kind == 1) {
         rpmsg_wait_timeout(NULL, &s.done, 60000);
         for (unsigned i = 0; i < s.nrates; i++)
             out[nout++] = rates[i];
@@ -292,9 +329,17 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int measure_stream(uint32_t size, bool nocopy, uint32_t features, struct bench_result *res)
+/*
+ * A pipelined one-way stream, counted at the receiver over fixed batches
+ * (median of the batches). Host to remote, or with reverse the remote (the
+ * child) sends and the host counts: its TX buffers are the ones the host
+ * posts, a path of its own in the transport.
+ */
+static int measure_stream(uint32_t size, bool nocopy, uint32_t features, bool reverse,
+                          struct bench_result *res)
 {
-    struct side_cfg c = { .wait = RPMSG_LINK_ADAPTIVE, .kind = 1, .size = size, .features = features,
+    struct side_cfg c = { .wait = RPMSG_LINK_ADAPTIVE, .kind = reverse ? 3 : 1, .size = size,
+                          .features = features, .nocopy = nocopy,
                           .batch = quick ? 50000 : 200000, .batches = quick ? 3 : 5 };
     pid_t pid;
     int rfd;
@@ -302,61 +347,68 @@ static int measure_stream(uint32_t size, bool nocopy, uint32_t features, struct 
     if (!l)
         return -EIO;
     static struct rpmsg_endpoint e;
+    static struct child_state cs; /* reverse: we count, as the child does otherwise */
+    double rates[64];
+    memset(&cs, 0, sizeof(cs));
+    cs.cfg = &c;
+    cs.rates = rates;
+    rpmsg_sem_init(&cs.done, 0);
+    e.priv = &cs;
     int r = rpmsg_create_ept(&e, rpmsg_link_device(l), SVC, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
-                             NULL, NULL);
+                             reverse ? count_cb : NULL, NULL);
     if (!r)
         r = rpmsg_wait_ept_ready(&e, 10000);
-    uint8_t buf[512];
-    memset(buf, 0x5a, sizeof(buf));
     unsigned long total = (unsigned long)c.batch * c.batches;
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     uint64_t cpu0 = bench_cpu_ns();
     uint64_t t0 = bench_now_ns();
-    for (unsigned long i = 0; !r && i < total; i++) {
-        if (nocopy) {
-            uint32_t cap;
-            uint8_t *tx = rpmsg_get_tx_payload_buffer(&e, &cap, RPMSG_WAIT);
-            if (!tx) {
-                r = -ENOBUFS;
-                break;
-            }
-            memcpy(tx, buf, size);
-            if (rpmsg_send_nocopy(&e, tx, size) != (int)size) {
-                rpmsg_release_tx_buffer(&e, tx);
-                r = -EIO;
-            }
-        } else if (rpmsg_send(&e, buf, size) != (int)size) {
+    double send_rate = 0, send_cpu = 0, send_csw = -1;
+    if (!r && reverse) {
+        double out[2];
+        r = rpmsg_wait_timeout(NULL, &cs.done, 60000);
+        if (!r && read(rfd, out, sizeof(out)) != (ssize_t)sizeof(out))
+            r = -EPROTO;
+        if (!r && out[0] < 0)
             r = -EIO;
+        if (!r) {
+            send_rate = out[0];
+            send_cpu = out[1];
         }
+    } else if (!r) {
+        r = send_stream(&e, size, nocopy, total);
+        send_rate = total * 1e9 / (double)(bench_now_ns() - t0);
+        send_cpu = (double)(bench_cpu_ns() - cpu0) / (double)total;
+        getrusage(RUSAGE_SELF, &ru1);
+        send_csw = (double)(ru1.ru_nvcsw - ru0.ru_nvcsw) / (double)total;
+        size_t want = sizeof(double) * c.batches;
+        if (!r && read(rfd, rates, want) != (ssize_t)want)
+            r = -EPROTO;
     }
-    double send_rate = total * 1e9 / (double)(bench_now_ns() - t0);
-    double send_cpu = (double)(bench_cpu_ns() - cpu0) / (double)total;
-    getrusage(RUSAGE_SELF, &ru1);
-    double send_csw = (double)(ru1.ru_nvcsw - ru0.ru_nvcsw) / (double)total;
-    double rates[64];
-    size_t want = sizeof(double) * c.batches;
-    ssize_t got = r ? -1 : read(rfd, rates, want);
-    if (!r && got != (ssize_t)want)
-        r = -EPROTO;
     if (e.rdev)
         rpmsg_destroy_ept(&e);
     stop_pair(l, pid, rfd);
+    rpmsg_sem_deinit(&cs.done);
+    if (!r && reverse && cs.nrates != c.batches)
+        r = -EPROTO;
     if (r)
         return r;
     qsort(rates, c.batches, sizeof(double), cmp_d);
     char name[48], label[64];
     const char *pk = features == PACKED ? "_packed" : "";
-    snprintf(name, sizeof(name), "stream_%s%s_%u", nocopy ? "nocopy" : "copy", pk, size);
-    snprintf(label, sizeof(label), "pipelined one-way %u B, %s%s", size,
-             nocopy ? "zero-copy" : "copy", *pk ? ", packed" : "");
+    snprintf(name, sizeof(name), "stream_%s%s%s_%u", reverse ? "rev_" : "",
+             nocopy ? "nocopy" : "copy", pk, size);
+    snprintf(label, sizeof(label), "pipelined one-way %u B, %s%s%s", size,
+             reverse ? "remote->host, " : "", nocopy ? "zero-copy" : "copy",
+             *pk ? ", packed" : "");
     bench_result_set(res, name, label, "msgs/s", rates[c.batches / 2]);
     bench_result_extra(res, "min", rates[0]);
     bench_result_extra(res, "max", rates[c.batches - 1]);
     bench_result_extra(res, "MB_s", rates[c.batches / 2] * size / 1e6);
     bench_result_extra(res, "sender", send_rate);
     bench_result_extra(res, "sender_cpu_ns", send_cpu);
-    bench_result_extra(res, "sender_vcsw", send_csw);
+    if (send_csw >= 0)
+        bench_result_extra(res, "sender_vcsw", send_csw);
     return 0;
 }
 
@@ -443,18 +495,19 @@ static void fail(const char *what, int r)
 
 /*
  * One part of the benchmark alone (no limits, no ratios): the pipelined
- * 496-byte streams (--streams), or the 16-byte poll round trips (--rtt, the
- * loop to run under a profiler); split, then packed.
+ * 496-byte streams (--streams: copy and zero-copy, host to remote, then
+ * remote to host), or the 16-byte poll round trips (--rtt, the loop to run
+ * under a profiler); split, then packed.
  */
 static int part_only(struct bench_report *rep, bool json, bool rtt)
 {
     static const uint32_t feats[] = { 0, PACKED };
     for (int f = 0; f < 2; f++)
-        for (int z = 0; z < (rtt ? 1 : 2); z++) {
+        for (int k = 0; k < (rtt ? 1 : 4); k++) {
             struct bench_result r;
             memset(&r, 0, sizeof(r));
             int e = rtt ? measure_rtt(RPMSG_LINK_POLL, 16, feats[f], &r)
-                        : measure_stream(496, z, feats[f], &r);
+                        : measure_stream(496, k & 1, feats[f], k >= 2, &r);
             if (e) {
                 fail(rtt ? "round trip" : "stream", e);
                 return 1;
@@ -535,12 +588,22 @@ int main(int argc, char **argv)
             unsigned mask = s == 1 ? 1u << L_SPSC | 1u << L_VSTREAM : 0;
             limits_now(mask, &bo, sr[z][s], false);
             memset(&r, 0, sizeof(r));
-            if ((e = measure_stream(sizes[s], z, 0, &r)) == 0)
+            if ((e = measure_stream(sizes[s], z, 0, false, &r)) == 0)
                 bench_report_add(&rep, &r);
             else
                 fail("stream", e);
             limits_now(mask, &bo, sr[z][s], true);
         }
+    /* The other way, 496 bytes: the remote's TX buffers are the ones the
+     * host posts. Figures only: issue 16's targets name no direction, and
+     * the ratios above are host to remote. */
+    for (int z = 0; z < 2; z++) {
+        memset(&r, 0, sizeof(r));
+        if ((e = measure_stream(496, z, 0, true, &r)) == 0)
+            bench_report_add(&rep, &r);
+        else
+            fail("remote->host stream", e);
+    }
     /* The packed ring (native links only, negotiated): poll round trip
      * against the ping-pong and the bare packed echo, 496-byte streams
      * against the SPSC ring. */
@@ -560,7 +623,7 @@ int main(int argc, char **argv)
     for (int z = 0; z < 2; z++) {
         limits_now(1u << L_SPSC, &bo, ps[z], false);
         memset(&r, 0, sizeof(r));
-        if ((e = measure_stream(496, z, PACKED, &r)) == 0)
+        if ((e = measure_stream(496, z, PACKED, false, &r)) == 0)
             bench_report_add(&rep, &r);
         else
             fail("packed stream", e);

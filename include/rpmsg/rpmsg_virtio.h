@@ -420,7 +420,7 @@ struct rpmsg_virtio {
     bool rx_spins;      /* ops->spins(): ask the peer for no RX notifications */
     bool rx_polled;     /* a poll since the last wait (rpmsg_virtio_op_wait) */
     bool tx_starved;
-    uint32_t tx_warm;   /* host: bytes of the next TX buffer to warm (the last message's) */
+    uint32_t tx_warm;   /* bytes of the next TX buffer to warm (the last message's) */
     bool up;
     uint32_t fault_pending; /* enum rpmsg_virtio_fault not yet acted on by poll() */
     unsigned fault_streak;  /* host: faults since the link was last up */

@@ -592,6 +592,24 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     return vd->shm + addr;
 }
 
+/*
+ * The remote's host_warm_next(): its next TX buffer is the next one the host
+ * posted, known only from the ring. Only with a backlog of them
+ * (rpmsg_vring_behind): entries near the host's own writes are left alone.
+ */
+static void remote_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
+{
+    uint64_t next;
+    if (!RPMSG_VIRTIO_PREFETCH || !rpmsg_vring_behind(vq) || !rpmsg_vring_dev_peek(vq, &next) ||
+        next < vd->pool_start || next >= vd->pool_end)
+        return;
+    uint32_t n = vd->tx_warm < 512 ? vd->tx_warm : 512;
+    if (n > vd->pool_end - next)
+        n = (uint32_t)(vd->pool_end - next);
+    for (uint32_t o = 0; o < n; o += 64)
+        vd_prefetch_w(vd->shm + next + o);
+}
+
 /* A TX buffer (the host's RX buffer) or NULL; *size its length. Lock held;
  * *done: a starved sender must be told (see below). */
 static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
@@ -616,6 +634,7 @@ static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
         }
         if (buf) {
             *size = len;
+            remote_warm_next(vd, vq);
             if (vd->tx_starved) {
                 /* Another sender may be the one that starved and now waits
                  * for the kick this switches off: it is told here instead. */
@@ -644,6 +663,8 @@ static bool remote_give(struct rpmsg_virtio *vd, int qi, int id, int pos, uint32
     struct rpmsg_virtio_vq *vq = &vd->vq[qi];
     hash_del(vq, (uint32_t)pos);
     vq->slot[id].state = SLOT_IDLE;
+    if (qi == VQ_RX_HOST)
+        vd->tx_warm = len; /* a message we sent: remote_warm_next() */
     rpmsg_vring_dev_put_used(vq, (uint16_t)id, len);
     rpmsg_vring_dev_publish(vq);
     return decide(vd, rpmsg_vring_dev_need_kick(vq, vd->event_idx));
