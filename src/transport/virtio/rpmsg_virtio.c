@@ -592,15 +592,18 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
                   : vd->ops->wait(vd->plat, deadline_ms);
     if (r == -ETIMEDOUT)
         return r;
+    /* 1: a message seen on the ring, not a kick. The poll that follows
+     * receives it and looks at the TX side at its end: a lock round here
+     * would sit between the message and its callback. A send waiting on
+     * the RX context with every backlog slot taken does not poll; its next
+     * wait does not watch the ring (rx_polled), so it sleeps on the bell,
+     * and the kick it asked for when it starved brings it here below. */
+    if (r == 1)
+        return 0;
     /* Under the lock, as get_stats copies the whole struct. A kick may mean
-     * TX buffers are back: a send waiting on the RX context with every
-     * backlog slot taken does not poll, so it must hear of them here. */
+     * TX buffers are back: such a send must hear of them here. */
     rpmsg_mutex_lock(&vd->lock);
-    /* 1: a message seen on the ring, not a kick. The TX side is looked at
-     * all the same: such a send does not poll, and its wait would return
-     * at once, again and again, while that message waits. */
-    if (r != 1)
-        vd->stats.notify_received++;
+    vd->stats.notify_received++;
     bool tx_done = rpmsg_virtio_tx_back(vd);
     rpmsg_mutex_unlock(&vd->lock);
     if (tx_done)
