@@ -352,14 +352,19 @@ static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
  * bytes (rpmsg's usual buffer): a hint per line costs instructions and
  * traffic, which short messages in large buffers would not win back.
  */
-static void host_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
+static void warm_tx(const struct rpmsg_virtio *vd, const uint8_t *b, uint64_t room)
 {
-    if (!RPMSG_VIRTIO_PREFETCH || vq->free_head == SLOT_NIL)
-        return;
-    const uint8_t *b = vd->shm + vq->slot[vq->free_head].off;
     uint32_t n = vd->tx_warm < 512 ? vd->tx_warm : 512;
+    if (n > room)
+        n = (uint32_t)room;
     for (uint32_t o = 0; o < n; o += 64)
         vd_prefetch_w(b + o);
+}
+
+static void host_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
+{
+    if (RPMSG_VIRTIO_PREFETCH && vq->free_head != SLOT_NIL)
+        warm_tx(vd, vd->shm + vq->slot[vq->free_head].off, vq->buf_size);
 }
 
 /* A free TX buffer's id, or -1 (a sender is then told when some come back).
@@ -535,6 +540,18 @@ static void *host_take_rx(struct rpmsg_virtio *vd, uint32_t *len)
 
 /* ---- Remote data path ---------------------------------------------------- */
 
+/* The buffer of the next entry the host made available on vq, if the
+ * remote runs behind (rpmsg_vring_behind) and the address lies in the
+ * pool; NULL otherwise. Only for cache hints: the entry is not taken. */
+static const uint8_t *remote_next(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
+{
+    uint64_t next;
+    if (!RPMSG_VIRTIO_PREFETCH || !rpmsg_vring_behind(vq) || !rpmsg_vring_dev_peek(vq, &next) ||
+        next < vd->pool_start || next >= vd->pool_end)
+        return NULL;
+    return vd->shm + next;
+}
+
 /*
  * Takes the next descriptor the host made available on vq and checks it:
  * id in range and not already ours, buffer inside the pool, at least a
@@ -585,29 +602,24 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     }
     vq->slot[id].state = state;
     *len = dlen;
-    uint64_t next;
-    if (RPMSG_VIRTIO_PREFETCH && state == SLOT_HELD && rpmsg_vring_behind(vq) &&
-        rpmsg_vring_dev_peek(vq, &next) && next >= vd->pool_start && next < vd->pool_end)
-        vd_prefetch(vd->shm + next);
+    if (state == SLOT_HELD) {
+        const uint8_t *next = remote_next(vd, vq);
+        if (next)
+            vd_prefetch(next);
+    }
     return vd->shm + addr;
 }
 
 /*
  * The remote's host_warm_next(): its next TX buffer is the next one the host
- * posted, known only from the ring. Only with a backlog of them
- * (rpmsg_vring_behind): entries near the host's own writes are left alone.
+ * posted, known only from the ring (remote_next: only with a backlog, so
+ * entries near the host's own writes are left alone).
  */
 static void remote_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq)
 {
-    uint64_t next;
-    if (!RPMSG_VIRTIO_PREFETCH || !rpmsg_vring_behind(vq) || !rpmsg_vring_dev_peek(vq, &next) ||
-        next < vd->pool_start || next >= vd->pool_end)
-        return;
-    uint32_t n = vd->tx_warm < 512 ? vd->tx_warm : 512;
-    if (n > vd->pool_end - next)
-        n = (uint32_t)(vd->pool_end - next);
-    for (uint32_t o = 0; o < n; o += 64)
-        vd_prefetch_w(vd->shm + next + o);
+    const uint8_t *next = remote_next(vd, vq);
+    if (next)
+        warm_tx(vd, next, vd->pool_end - (uint64_t)(next - vd->shm));
 }
 
 /* A TX buffer (the host's RX buffer) or NULL; *size its length. Lock held;

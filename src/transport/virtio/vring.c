@@ -92,7 +92,7 @@ static uint8_t *avail_event(const struct rpmsg_virtio_vq *vq)
  * it can fetch that buffer while it handles this one. Only with a backlog:
  * a consumer that keeps up would read descriptors next to the ones the
  * producer is writing and pull their lines away from it (measured: a
- * stream that was producer-bound lost 5-10% with every peek; one that was
+ * stream that was producer-bound lost 10-20% with every peek; one that was
  * consumer-bound gained 2x with peeks at a distance). Packed rings do not
  * peek: the next descriptor is the one the producer writes next.
  * (VRING_PEEK_BACKLOG, rpmsg_vring_behind: vring.h.)
