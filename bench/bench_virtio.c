@@ -28,7 +28,9 @@
  * --rtt: only the poll-mode round trips of 16 bytes, split and packed (no
  * limits, no ratios): the loop to run under a profiler.
  *
- * Usage: bench_virtio [--json] [--quick] [--streams] [--rtt]
+ * --packed (with --streams or --rtt): the packed ring's alone.
+ *
+ * Usage: bench_virtio [--json] [--quick] [--streams] [--rtt] [--packed]
  */
 #include <errno.h>
 #include <signal.h>
@@ -499,10 +501,10 @@ static void fail(const char *what, int r)
  * remote to host), or the 16-byte poll round trips (--rtt, the loop to run
  * under a profiler); split, then packed.
  */
-static int part_only(struct bench_report *rep, bool json, bool rtt)
+static int part_only(struct bench_report *rep, bool json, bool rtt, bool packed_only)
 {
     static const uint32_t feats[] = { 0, PACKED };
-    for (int f = 0; f < 2; f++)
+    for (int f = packed_only; f < 2; f++)
         for (int k = 0; k < (rtt ? 1 : 4); k++) {
             struct bench_result r;
             memset(&r, 0, sizeof(r));
@@ -522,12 +524,13 @@ static int part_only(struct bench_report *rep, bool json, bool rtt)
 
 int main(int argc, char **argv)
 {
-    bool json = false, streams = false, rtts = false;
+    bool json = false, streams = false, rtts = false, packed_only = false;
     for (int i = 1; i < argc; i++) {
         json |= !strcmp(argv[i], "--json");
         quick |= !strcmp(argv[i], "--quick");
         streams |= !strcmp(argv[i], "--streams");
         rtts |= !strcmp(argv[i], "--rtt");
+        packed_only |= !strcmp(argv[i], "--packed");
     }
     signal(SIGPIPE, SIG_IGN);
     struct bench_limits_opts lo;
@@ -543,7 +546,7 @@ int main(int argc, char **argv)
     struct bench_result shm_pp, vring_pp, futex_pp, ring_msgs, ring_gbps, r;
     int e;
     if (streams || rtts)
-        return part_only(&rep, json, rtts);
+        return part_only(&rep, json, rtts, packed_only);
     if ((e = bench_limits_shm_pingpong(&lo, &shm_pp)) == 0)
         bench_report_add(&rep, &shm_pp);
     else

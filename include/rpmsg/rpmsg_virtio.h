@@ -385,6 +385,7 @@ struct rpmsg_virtio_vq {
     uint16_t kicked;   /* producer idx at the last notification decision */
     uint16_t seen;     /* consumer: the producer idx last read (split) */
     bool packed;       /* this session uses the packed layout (vring_packed.c) */
+    bool quiet;        /* packed: our event area holds "no notifications" */
     uint16_t nfree, free_head; /* host TX free list / remote TX spare list */
     uint32_t buf_size; /* negotiated buffer size of this direction */
     uint32_t buf_base; /* host: offset of this direction's first buffer */

@@ -232,6 +232,7 @@ void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t 
         vq->nfree = 0;
         vq->buf_size = size[i];
         vq->last = vq->shadow = vq->kicked = vq->seen = 0;
+        vq->quiet = false;
     }
     /* TX buffers the host returns: only interesting while starved. */
     rpmsg_vring_dev_notify(&vd->vq[VQ_RX_HOST], vd->event_idx, false);
@@ -797,6 +798,27 @@ static bool give_rx(struct rpmsg_virtio *vd, void *buf)
     return vd_host(vd) ? host_give_rx(vd, buf) : remote_give_rx(vd, buf);
 }
 
+/*
+ * Lock held: is what waits in rx_back due now? Given back one at a time,
+ * every message writes the ring lines the peer reads next (a descriptor;
+ * or an entry and the index), each a line moved between the CPUs. So the
+ * buffers wait until rx_back is full and go back together, unless the peer
+ * is waiting for them: it asked to be told of our next entries, as a side
+ * starved of TX buffers does (ours, Linux's). A peer that waits without
+ * asking (polling for buffers) is never stuck: the ring can hold at most
+ * rx_back's few, so the rest are messages for us, and receiving them fills
+ * rx_back.
+ */
+static bool back_due(const struct rpmsg_virtio *vd)
+{
+    const uint16_t cap = sizeof(vd->rx_back) / sizeof(vd->rx_back[0]);
+    if (!vd->nrx_back)
+        return false;
+    const struct rpmsg_virtio_vq *vq = &vd->vq[my_rx_vq(vd)];
+    return !RPMSG_VIRTIO_BACK_BATCH || vd->nrx_back >= cap || vq->num < 4u * cap ||
+           rpmsg_vring_peer_waits(vq, vd_host(vd), vd->event_idx, cap);
+}
+
 /* Gives back what waits in rx_back. Lock held; true: kick the peer. */
 static bool rx_back_flush(struct rpmsg_virtio *vd)
 {
@@ -885,7 +907,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
     rpmsg_mutex_lock(&vd->lock);
     for (;;) {
         uint32_t len = 0;
-        if (!RPMSG_NO_SYS)
+        if (!RPMSG_NO_SYS && back_due(vd))
             kick |= rx_back_flush(vd);
         if (!live(vd))
             break;

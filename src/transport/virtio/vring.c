@@ -54,12 +54,14 @@ void rpmsg_vring_attach(struct rpmsg_virtio_vq *vq, uint8_t *shm, uint32_t da, u
     vq->used = vq->desc + rpmsg_vring_used_at(da, num, align);
     vq->packed = false; /* until a session negotiates it */
     vq->last = vq->shadow = vq->kicked = vq->seen = 0;
+    vq->quiet = false;
 }
 
 void rpmsg_vring_clear(struct rpmsg_virtio_vq *vq)
 {
     vw_zero(vq->desc, rpmsg_vring_span(vq->da, vq->num, vq->align));
     vq->last = vq->shadow = vq->kicked = vq->seen = 0;
+    vq->quiet = false;
 }
 
 static uint8_t *avail_ring(const struct rpmsg_virtio_vq *vq, uint32_t i)
@@ -193,6 +195,20 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
     if (vq->packed)
         return rpmsg_pring_drv_pending(vq);
     return vw_ld16_acq(vq->used + 2) != vq->last;
+}
+
+bool rpmsg_vring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
+                            uint16_t within)
+{
+    if (vq->packed)
+        return rpmsg_pring_peer_waits(vq, drv, event_idx, within);
+    if (event_idx) {
+        uint16_t event = vw_ld16(drv ? avail_event(vq) : used_event(vq));
+        return (uint16_t)(event - vq->shadow) < within;
+    }
+    if (drv)
+        return !(vw_ld16(vq->used) & VRING_USED_F_NO_NOTIFY);
+    return !(vw_ld16(vq->avail) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 /* ---- Device side --------------------------------------------------------- */

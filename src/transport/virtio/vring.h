@@ -99,6 +99,13 @@ void rpmsg_vring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 /* True if used entries are waiting. */
 bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq);
 
+/* Has the peer asked to be told of our next entries? The driver's question
+ * for avail entries (drv), the device's for used ones: a notification
+ * request at one of our next `within` positions, or on for every entry
+ * (flags). A peer waiting for buffers asks; one that is not, does not. */
+bool rpmsg_vring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
+                            uint16_t within);
+
 /* ---- Device (remote) side: consumes avail, produces used ----------------- */
 
 /* Next avail entry: 1 (*id set, unchecked), 0 none, -EPROTO if avail.idx ran ahead

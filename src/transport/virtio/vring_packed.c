@@ -45,9 +45,16 @@ static uint16_t used_bits(bool w)
 
 /* Asks the producer of vq (through the area we write) for a notification
  * once it publishes position next, or for none. */
-static void ask(const struct rpmsg_virtio_vq *vq, uint8_t *area, bool event_idx, bool on,
+static void ask(struct rpmsg_virtio_vq *vq, uint8_t *area, bool event_idx, bool on,
                 uint16_t next)
 {
+    /* "None" is the same word every time, and a side that polls asks for
+     * none at every empty look: storing it again would take the line from
+     * the producer, whose next kick decision would miss on it (a quarter
+     * of a poll round trip, measured). Only our own stores change it. */
+    if (!on && vq->quiet)
+        return;
+    vq->quiet = !on;
     if (on && event_idx) {
         uint16_t off_wrap = (uint16_t)((next & (vq->num - 1)) | (wrap_of(vq, next) ? 0x8000u : 0u));
         vw_st16(area, off_wrap);
@@ -200,4 +207,20 @@ bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq)
 {
     uint16_t flags = vw_ld16_acq(slot_at(vq, vq->last) + 14);
     return (flags & AU) == avail_bits(wrap_of(vq, vq->last));
+}
+
+/* ---- Either side ---------------------------------------------------------- */
+
+bool rpmsg_pring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
+                            uint16_t within)
+{
+    /* The driver reads the device's area for its avail entries, and the
+     * device the driver's for its used ones. */
+    const uint8_t *area = drv ? dev_event(vq) : drv_event(vq);
+    uint16_t flags = vw_ld16(area + 2);
+    if (flags != PRING_EVENT_DESC || !event_idx)
+        return flags != PRING_EVENT_DISABLE;
+    /* The offset alone: a wrong lap only gives back early. */
+    uint16_t off = (uint16_t)(vw_ld16(area) & (vq->num - 1));
+    return (uint16_t)((off - vq->shadow) & (vq->num - 1)) < within;
 }
