@@ -15,6 +15,7 @@ struct lb_dir {
     uint8_t *mem;
     uint32_t *free_stack, nfree;
     uint32_t *ready_idx, *ready_len, head, count;
+    bool starved; /* a get_tx found no buffer since the last one came back */
 };
 
 struct lb_side {
@@ -67,6 +68,8 @@ static void *lb_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     if (d->nfree) {
         buf = d->mem + (size_t)d->free_stack[--d->nfree] * lb->size;
         *size = lb->size;
+    } else {
+        d->starved = true;
     }
     rpmsg_mutex_unlock(&lb->lock);
     return buf;
@@ -116,6 +119,8 @@ static int lb_release_tx(struct rpmsg_device *rdev, void *buf)
     return 0;
 }
 
+static void lb_wakeup(struct rpmsg_device *rdev);
+
 static void lb_release_rx(struct rpmsg_device *rdev, void *buf)
 {
     struct lb_side *s = side_of(rdev);
@@ -127,9 +132,19 @@ static void lb_release_rx(struct rpmsg_device *rdev, void *buf)
         return;
     rpmsg_mutex_lock(&lb->lock);
     d->free_stack[d->nfree++] = (uint32_t)i;
-    ring(peer); /* the peer's RX context may be waiting for this buffer */
+    /* The peer's RX context may be waiting for this buffer (a send from a
+     * callback waits on its doorbell): rung only if a get_tx found none.
+     * Rung for every buffer, an idle RX thread woke for each message it
+     * sent (a hub's outgoing link: a wake-up per relayed message). Other
+     * senders wait on the core's condition (tx_done). */
+    bool starved = d->starved;
+    d->starved = false;
     rpmsg_mutex_unlock(&lb->lock);
+    /* tx_done first: a waiter woken by the bell must find the buffer
+     * counted, or it sleeps again and no later release rings. */
     rpmsg_device_tx_done(&peer->dev);
+    if (starved)
+        lb_wakeup(&peer->dev);
 }
 
 static int lb_poll(struct rpmsg_device *rdev)
