@@ -389,6 +389,12 @@ static int measure_stream(uint32_t size, bool nocopy, uint32_t features, bool re
     }
     if (e.rdev)
         rpmsg_destroy_ept(&e);
+    if (getenv("BENCH_VIRTIO_DEBUG")) {
+        char d[256];
+        if (rpmsg_link_describe(l, d, sizeof(d)) > 0)
+            fprintf(stderr, "stream %u B%s%s: %s\n", size, nocopy ? " zero-copy" : "",
+                    reverse ? " remote->host" : "", d);
+    }
     stop_pair(l, pid, rfd);
     rpmsg_sem_deinit(&cs.done);
     if (!r && reverse && cs.nrates != c.batches)

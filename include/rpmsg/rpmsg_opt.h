@@ -58,10 +58,10 @@
 #define RPMSG_VIRTIO_TX_BATCH 0
 #endif
 
-/* VirtIO: received buffers go back to the peer in batches of the RX
- * context's backlog (8) while the peer has more than half the ring to use
- * (1), or one at a time at each look at the ring (0). See back_due() in
- * virtio_bufs.c. No effect without an OS (RPMSG_NO_SYS). */
+/* VirtIO, split rings: received buffers go back to the peer in batches of
+ * the RX context's backlog (8) unless the peer waits for them (1), or one
+ * at a time at each look at the ring (0). See back_due() in virtio_bufs.c.
+ * No effect without an OS (RPMSG_NO_SYS). */
 #ifndef RPMSG_VIRTIO_BACK_BATCH
 #define RPMSG_VIRTIO_BACK_BATCH 1
 #endif

@@ -112,21 +112,12 @@ static void test_golden_bytes(void **state)
     assert_int_equal(after.notify_sent - before.notify_sent, 1);
     assert_int_equal(after.notify_suppressed - before.notify_suppressed, 1);
 
-    /* The remote consumes both. The host does not wait for TX buffers
-     * (DISABLE above), so they wait in the remote's backlog of eight. */
+    /* The remote consumes both and gives them back over the same slots,
+     * used length = the descriptor's, AVAIL = USED = 1. */
     assert_int_equal(rpmsg_poll(p.r), 2);
-    assert_int_equal(tu_rec_count(&e.rr), 2);
-    expect_desc(&p, VR1, 0, TXBUF, 16 + 5, 0, F_AVAIL);
-    expect_desc(&p, VR1, 1, TXBUF + 512, 16 + 6, 1, F_AVAIL);
-    /* The eighth fills it: all eight go back over the same slots, used
-     * length = the descriptor's, AVAIL = USED = 1. */
-    for (int i = 0; i < 6; i++)
-        assert_int_equal(rpmsg_send(&e.he, "x", 1), 1);
-    assert_int_equal(rpmsg_poll(p.r), 6);
-    assert_int_equal(tu_rec_count(&e.rr), 8);
     expect_desc(&p, VR1, 0, TXBUF, 16 + 5, 0, F_AVAIL | F_USED);
     expect_desc(&p, VR1, 1, TXBUF + 512, 16 + 6, 1, F_AVAIL | F_USED);
-    expect_desc(&p, VR1, 7, TXBUF + 7 * 512, 16 + 1, 7, F_AVAIL | F_USED);
+    assert_int_equal(tu_rec_count(&e.rr), 2);
 
     /* A reply fills the first RX buffer: used over vring0's slot 0. */
     assert_int_equal(rpmsg_send(&e.re, "hi", 2), 2);
@@ -136,22 +127,13 @@ static void test_golden_bytes(void **state)
     };
     assert_memory_equal(p.shm + RXBUF, hi, sizeof(hi));
 
-    /* The host takes it; it wants the next used descriptor at slot 1 of
-     * lap 1. The remote does not wait for RX buffers: this one waits. */
+    /* The host takes it and posts the buffer again at slot 0 of lap 2:
+     * its wrap counter is now 0, so AVAIL=0, USED=1. It wants the next
+     * used descriptor at slot 1 of lap 1. */
     assert_int_equal(rpmsg_poll(p.h), 1);
     assert_int_equal(tu_rec_count(&e.hr), 1);
-    expect_desc(&p, VR0, 0, RXBUF, 16 + 2, 0, F_AVAIL | F_USED);
-    expect_event(drv_area(&p, VR0), 0x8001, 2);
-    /* With seven more, the eight are posted again at slots 0-7 of lap 2:
-     * its wrap counter is 0, so AVAIL=0, USED=1. */
-    for (int i = 0; i < 7; i++)
-        assert_int_equal(rpmsg_send(&e.re, "y", 1), 1);
-    assert_int_equal(rpmsg_poll(p.h), 7);
-    assert_int_equal(tu_rec_count(&e.hr), 8);
     expect_desc(&p, VR0, 0, RXBUF, 512, 0, F_WRITE | F_USED);
-    expect_desc(&p, VR0, 7, RXBUF + 7 * 512, 512, 7, F_WRITE | F_USED);
-    expect_desc(&p, VR0, 8, RXBUF + 8 * 512, 512, 8, F_WRITE | F_AVAIL);
-    expect_event(drv_area(&p, VR0), 0x8008, 2);
+    expect_event(drv_area(&p, VR0), 0x8001, 2);
 
     eps_close(&e);
     vt_pair_close(&p);

@@ -805,9 +805,12 @@ static bool give_rx(struct rpmsg_virtio *vd, void *buf)
  * buffers wait until rx_back is full and go back together, unless the peer
  * is waiting for them: it asked to be told of our next entries, as a side
  * starved of TX buffers does (ours, Linux's). A peer that waits without
- * asking (polling for buffers) is never stuck: the ring can hold at most
- * rx_back's few, so the rest are messages for us, and receiving them fills
- * rx_back.
+ * asking (polling for buffers) is never stuck: when it has none, rx_back
+ * holds at most 7 of them (applications at most RPMSG_HOLD_MAX), so the
+ * rest are messages waiting for us, and receiving them fills rx_back. Split rings only: on a packed ring the batches made both
+ * streams 15-20% slower (the sides starved and slept more: ten to a
+ * hundred times the kicks), where the split ring's remote-to-host stream
+ * went twice as fast (docs/benchmarks.md, "Batched give-back").
  */
 static bool back_due(const struct rpmsg_virtio *vd)
 {
@@ -815,7 +818,9 @@ static bool back_due(const struct rpmsg_virtio *vd)
     if (!vd->nrx_back)
         return false;
     const struct rpmsg_virtio_vq *vq = &vd->vq[my_rx_vq(vd)];
-    return !RPMSG_VIRTIO_BACK_BATCH || vd->nrx_back >= cap || vq->num < 4u * cap ||
+    /* Rings too small for the argument above give back at once. */
+    return !RPMSG_VIRTIO_BACK_BATCH || vd->nrx_back >= cap || vq->packed ||
+           vq->num < RPMSG_HOLD_MAX + 2u * cap ||
            rpmsg_vring_peer_waits(vq, vd_host(vd), vd->event_idx, cap);
 }
 

@@ -208,19 +208,3 @@ bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq)
     uint16_t flags = vw_ld16_acq(slot_at(vq, vq->last) + 14);
     return (flags & AU) == avail_bits(wrap_of(vq, vq->last));
 }
-
-/* ---- Either side ---------------------------------------------------------- */
-
-bool rpmsg_pring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
-                            uint16_t within)
-{
-    /* The driver reads the device's area for its avail entries, and the
-     * device the driver's for its used ones. */
-    const uint8_t *area = drv ? dev_event(vq) : drv_event(vq);
-    uint16_t flags = vw_ld16(area + 2);
-    if (flags != PRING_EVENT_DESC || !event_idx)
-        return flags != PRING_EVENT_DISABLE;
-    /* The offset alone: a wrong lap only gives back early. */
-    uint16_t off = (uint16_t)(vw_ld16(area) & (vq->num - 1));
-    return (uint16_t)((off - vq->shadow) & (vq->num - 1)) < within;
-}

@@ -57,8 +57,5 @@ void rpmsg_pring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 /* With event_idx: a notification once the driver has made n more available. */
 void rpmsg_pring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq);
-/* rpmsg_vring_peer_waits() of a packed ring. */
-bool rpmsg_pring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
-                            uint16_t within);
 
 #endif
