@@ -298,6 +298,20 @@ static void iperf3_across_the_diagram(void **state)
         if (active)
             usleep(100000);
     }
+    if (active) {
+        fprintf(stderr, "a connection still active 10 s after iperf3 ended; the sim says:\n%s\n",
+                status);
+        /* Where its threads are, when a debugger is there to say. */
+        char cmd[400];
+        snprintf(cmd, sizeof(cmd),
+                 "command -v gdb >/dev/null && for p in $(pgrep -P %d); do echo \"== $p\"; "
+                 "gdb -p $p -batch -ex 'thread apply all bt' 2>/dev/null | "
+                 "grep -E '^#|^Thread'; done >&2",
+                 (int)sim_pid);
+        if (system(cmd)) {
+            /* only a diagnostic */
+        }
+    }
     assert_int_equal(active, 0);
     assert_true(conns >= 2);
 }
