@@ -10,8 +10,9 @@
  * by the receiver's callback into the application's buffer, as the socket's
  * recv does: both references move every byte to the receiving CPU. (A
  * callback that only counts them, --raw-count, never reads the payload:
- * its lines stay in the sender's cache and no data crosses the CPUs.) Socket: one stream connection, 64 KiB writes, read in 64 KiB
- * reads, default window. Each timed from the first byte sent to the
+ * its lines stay in the sender's cache and no data crosses the CPUs.)
+ * Socket: one stream connection, 64 KiB writes, read in 64 KiB reads,
+ * default window. Each timed from the first byte sent to the
  * receiver's "all here" coming back; median of the rounds, alternating.
  * CPU: each side's process time (user + system, all its threads) per MB
  * in the same rounds, and the socket's throughput as the busier side's CPU

@@ -269,6 +269,15 @@ static int pp_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t sr
 /* Both sides offer the packed ring (the default offer does not). */
 #define PACKED (RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED)
 
+/* BENCH_VIRTIO_DEBUG: the link's counters (kicks sent, suppressed,
+ * received) after a measurement, on stderr. */
+static void debug_describe(struct rpmsg_link *l, const char *what)
+{
+    char d[256];
+    if (rpmsg_link_describe(l, d, sizeof(d)) > 0)
+        fprintf(stderr, "%s: %s\n", what, d);
+}
+
 static int measure_rtt(enum rpmsg_link_wait wait, uint32_t size, uint32_t features,
                        struct bench_result *res)
 {
@@ -302,9 +311,9 @@ static int measure_rtt(enum rpmsg_link_wait wait, uint32_t size, uint32_t featur
         rpmsg_destroy_ept(&p.ept);
     }
     if (getenv("BENCH_VIRTIO_DEBUG")) {
-        char d[256];
-        if (rpmsg_link_describe(l, d, sizeof(d)) > 0)
-            fprintf(stderr, "rtt %u B mode %d: %u samples: %s\n", size, (int)wait, p.n, d);
+        char what[64];
+        snprintf(what, sizeof(what), "rtt %u B mode %d: %u samples", size, (int)wait, p.n);
+        debug_describe(l, what);
     }
     stop_pair(l, pid, rfd);
     if (!r) {
@@ -390,10 +399,10 @@ static int measure_stream(uint32_t size, bool nocopy, uint32_t features, bool re
     if (e.rdev)
         rpmsg_destroy_ept(&e);
     if (getenv("BENCH_VIRTIO_DEBUG")) {
-        char d[256];
-        if (rpmsg_link_describe(l, d, sizeof(d)) > 0)
-            fprintf(stderr, "stream %u B%s%s: %s\n", size, nocopy ? " zero-copy" : "",
-                    reverse ? " remote->host" : "", d);
+        char what[64];
+        snprintf(what, sizeof(what), "stream %u B%s%s", size, nocopy ? " zero-copy" : "",
+                 reverse ? " remote->host" : "");
+        debug_describe(l, what);
     }
     stop_pair(l, pid, rfd);
     rpmsg_sem_deinit(&cs.done);

@@ -807,10 +807,11 @@ static bool give_rx(struct rpmsg_virtio *vd, void *buf)
  * starved of TX buffers does (ours, Linux's). A peer that waits without
  * asking (polling for buffers) is never stuck: when it has none, rx_back
  * holds at most 7 of them (applications at most RPMSG_HOLD_MAX), so the
- * rest are messages waiting for us, and receiving them fills rx_back. Split rings only: on a packed ring the batches made both
- * streams 15-20% slower (the sides starved and slept more: ten to a
- * hundred times the kicks), where the split ring's remote-to-host stream
- * went twice as fast (docs/benchmarks.md, "Batched give-back").
+ * rest are messages waiting for us, and receiving them fills rx_back.
+ * Split rings only: on a packed ring the batches made both streams 15-20%
+ * slower (the sides starved and slept more: ten to a hundred times the
+ * kicks), where the split ring's remote-to-host stream went twice as fast
+ * (docs/benchmarks.md, "Batched give-back").
  */
 static bool back_due(const struct rpmsg_virtio *vd)
 {

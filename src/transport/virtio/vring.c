@@ -200,8 +200,6 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
 bool rpmsg_vring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
                             uint16_t within)
 {
-    if (vq->packed)
-        return true; /* not asked of packed rings (back_due) */
     if (event_idx) {
         uint16_t event = vw_ld16(drv ? avail_event(vq) : used_event(vq));
         return (uint16_t)(event - vq->shadow) < within;

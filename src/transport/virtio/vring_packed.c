@@ -49,9 +49,9 @@ static void ask(struct rpmsg_virtio_vq *vq, uint8_t *area, bool event_idx, bool 
                 uint16_t next)
 {
     /* "None" is the same word every time, and a side that polls asks for
-     * none at every empty look: storing it again would take the line from
-     * the producer, whose next kick decision would miss on it (a quarter
-     * of a poll round trip, measured). Only our own stores change it. */
+     * none at every empty look: storing it again takes the line from the
+     * producer, whose next kick decision reads it (ask() was 5.7% of a
+     * packed round trip's profile). Only our own stores change it. */
     if (!on && vq->quiet)
         return;
     vq->quiet = !on;
