@@ -7,7 +7,8 @@
  * A far core's callbacks run on the carrier link's RX thread, or on the
  * virtual device's own with rx_thread_per_far_core; the waiting tests run
  * both ways, and a far core's blocked callback holds up its link only in
- * the first.
+ * the first. A sender that found the virtual device's table of taken
+ * buffers full is woken when one of them goes.
  */
 #include <unistd.h>
 
@@ -556,6 +557,74 @@ static void test_zero_copy_and_hold(void **state)
     assert_clean(f);
 }
 
+struct taker {
+    struct rpmsg_endpoint *ept;
+    uint8_t *p;
+};
+
+struct waits_past {
+    struct rpmsg_device *dev;
+    uint64_t n;
+};
+
+static bool waits_past(void *arg)
+{
+    struct waits_past *w = arg;
+    struct rpmsg_stats st;
+    return rpmsg_get_stats(w->dev, &st) == 0 && st.tx_waits > w->n;
+}
+
+static void *take_one(void *arg)
+{
+    struct taker *t = arg;
+    uint32_t cap = 0;
+    t->p = rpmsg_get_tx_payload_buffer(t->ept, &cap, RPMSG_WAIT);
+    return NULL;
+}
+
+/* RPMSG_ROUTER_TX_MAX buffers taken on the virtual device, none sent: the
+ * next taker waits with L1 buffers still free, and giving one back (sent or
+ * released) must wake it, not its send timeout. */
+static void test_full_tx_table_wakes_taker(void **state)
+{
+    struct fx *f = *state;
+    rf_num_bufs = 2 * RPMSG_ROUTER_TX_MAX;
+    struct rf_app *pb, *pg;
+    open_pair(f, "tt", NULL, NULL, &pg, &pb);
+    assert_int_equal(rpmsg_set_send_timeout(pg->ept.rdev, 6 * TU_TIMEOUT_MS), 0);
+    uint8_t *p[RPMSG_ROUTER_TX_MAX];
+    uint32_t cap = 0;
+    for (unsigned i = 0; i < RPMSG_ROUTER_TX_MAX; i++) {
+        p[i] = rpmsg_get_tx_payload_buffer(&pg->ept, &cap, RPMSG_NOWAIT);
+        assert_non_null(p[i]);
+    }
+    assert_null(rpmsg_get_tx_payload_buffer(&pg->ept, &cap, RPMSG_NOWAIT));
+    assert_true(rpmsg_loopback_free_tx(f->t.link[0].lb, f->t.link[0].a) > 0);
+
+    for (unsigned round = 0; round < 2; round++) {
+        struct taker t = { &pg->ept, NULL };
+        struct tu_thread th;
+        struct rpmsg_stats st;
+        assert_int_equal(rpmsg_get_stats(pg->ept.rdev, &st), 0);
+        struct waits_past w = { pg->ept.rdev, st.tx_waits };
+        assert_int_equal(tu_thread_start(&th, take_one, &t), 0);
+        assert_int_equal(tu_wait_until(waits_past, &w, TU_TIMEOUT_MS), 0); /* it waits */
+        unsigned i = RPMSG_ROUTER_TX_MAX - 1 - round;
+        if (round == 0) {
+            assert_int_equal(rpmsg_release_tx_buffer(&pg->ept, p[i]), 0);
+        } else {
+            memcpy(p[i], "last", 4);
+            assert_int_equal(rpmsg_send_nocopy(&pg->ept, p[i], 4), 4);
+        }
+        assert_int_equal(tu_thread_join(&th, TU_TIMEOUT_MS), 0);
+        assert_non_null(t.p);
+        p[i] = t.p;
+    }
+    for (unsigned i = 0; i < RPMSG_ROUTER_TX_MAX; i++)
+        assert_int_equal(rpmsg_release_tx_buffer(&pg->ept, p[i]), 0);
+    assert_clean(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_far_callback_destroys_its_endpoint_own_thread, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_zero_copy_and_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_tx_table_wakes_taker, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

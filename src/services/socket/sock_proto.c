@@ -221,6 +221,33 @@ static uint32_t next_owed(struct rpmsg_socket *s, uint8_t *buf, unsigned *bit)
     return sock_put_shutdown(buf, s->shut_how);
 }
 
+/*
+ * A control message goes only to a bound peer: the client sends its first
+ * SYNC once bound, the server's endpoint is born bound. Unbound later means
+ * the peer's endpoint went (NS DESTROY), and the socket is told so just
+ * after, in sock_unbind_cb. rpmsg_send() would wait for a new binding that
+ * never comes, up to the send timeout, holding tx_busy (a close stuck for
+ * 15 s); so the wait is for a buffer only, and an unbound send fails.
+ */
+static int send_owed(struct rpmsg_socket *s, const uint8_t *msg, uint32_t n, bool may_block)
+{
+    if (!may_block)
+        return rpmsg_trysend(&s->ept, msg, n);
+    uint32_t cap = 0;
+    uint8_t *buf = rpmsg_get_tx_payload_buffer(&s->ept, &cap, RPMSG_WAIT);
+    if (!buf)
+        return -EAGAIN;
+    if (cap < n) {
+        rpmsg_release_tx_buffer(&s->ept, buf); /* never from a real link */
+        return -EMSGSIZE;
+    }
+    memcpy(buf, msg, n);
+    int r = rpmsg_send_nocopy(&s->ept, buf, n);
+    if (r < 0 && rpmsg_nocopy_kept(r))
+        rpmsg_release_tx_buffer(&s->ept, buf);
+    return r;
+}
+
 void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
 {
     uint8_t buf[SOCK_SYNC_MAX_LEN];
@@ -230,7 +257,7 @@ void sock_flush_owed(struct rpmsg_socket *s, bool may_block)
         bool last_full = s->tx_last_full;
         uint32_t n = next_owed(s, buf, &bit);
         rpmsg_mutex_unlock(&sock_lock);
-        int r = may_block ? rpmsg_send(&s->ept, buf, n) : rpmsg_trysend(&s->ept, buf, n);
+        int r = send_owed(s, buf, n, may_block);
         rpmsg_mutex_lock(&sock_lock);
         if (r < 0) {
             /* Still owed: the next holder of tx_busy tries again. */
