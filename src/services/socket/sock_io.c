@@ -276,9 +276,7 @@ static ssize_t take(struct rpmsg_socket *s, void *buf, size_t len)
         n = sock_ring_get(&s->ring, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, true);
         consumed = n;
     }
-    s->recvpos += consumed;
-    if (s->recvpos - s->lastpos > sock_adv(s) / 2)
-        s->owe |= OWE_ACK;
+    sock_consumed(s, consumed);
     return n;
 }
 
@@ -339,7 +337,25 @@ ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int fla
             seq++; /* its own notify */
         if (s->nseq != seq)
             continue;
-        if (sock_wait(s, deadline) < 0) {
+        /* The ring is empty: the callback may fill buf directly (rx_store). */
+        bool posted = s->type == RPMSG_SOCK_STREAM && len && !s->post;
+        if (posted) {
+            s->post = buf;
+            s->post_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+            s->post_got = 0;
+        }
+        int w = sock_wait(s, deadline);
+        if (posted) {
+            uint32_t got = s->post_got;
+            s->post = NULL;
+            s->post_got = 0;
+            if (got) {
+                r = got; /* ours, even if the wait timed out */
+                sock_consumed(s, got);
+                break;
+            }
+        }
+        if (w < 0) {
             r = -EAGAIN;
             break;
         }

@@ -58,6 +58,11 @@ struct rpmsg_socket {
      * SYNC. A NuttX sender may not run out of TX buffers (sock_wire.h). */
     uint32_t adv;
     bool peer_ours;
+    /* A stream reader asleep on an empty ring posts its buffer: the callback
+     * copies DATA straight into it (one copy, as a raw rpmsg callback makes,
+     * instead of into the ring and out again). NULL when none is posted. */
+    uint8_t *post;
+    uint32_t post_len, post_got;
     uint32_t recvpos; /* bytes consumed by the application */
     uint32_t lastpos; /* recvpos last told to the peer */
     /* send side */
@@ -115,6 +120,9 @@ short sock_revents(struct rpmsg_socket *s);
 uint32_t sock_space(const struct rpmsg_socket *s);
 /* The window the peer was last told (sock_lock held). */
 uint32_t sock_adv(const struct rpmsg_socket *s);
+/* sock_lock held: n bytes read by the application; past half the window
+ * unacknowledged, the acknowledgement is owed. */
+void sock_consumed(struct rpmsg_socket *s, uint32_t n);
 
 /* ---- sock_proto.c ---- */
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);

@@ -81,7 +81,7 @@ uint32_t sock_adv(const struct rpmsg_socket *s)
     return s->adv ? s->adv : s->rcvbuf;
 }
 
-static void consumed(struct rpmsg_socket *s, uint32_t n)
+void sock_consumed(struct rpmsg_socket *s, uint32_t n)
 {
     s->recvpos += n;
     if (s->recvpos - s->lastpos > sock_adv(s) / 2)
@@ -98,11 +98,30 @@ static void consumed(struct rpmsg_socket *s, uint32_t n)
  * a writer stalled on a closed window has left half of it unread here. It
  * used to count, and a reader with nearly half the window unacknowledged
  * was woken by the first DATA of the next write, for that one message.
+ * A posted buffer's fill is unread too (the reader counts it when it
+ * returns); a full post wakes its reader.
  */
 static bool rx_hold(const struct rpmsg_socket *s, const struct sock_msg *m, uint32_t ackpos)
 {
     return s->peer_full && m->data_len == s->peer_full && s->ackpos == ackpos && !s->rd_shut &&
-           s->ring.used < sock_adv(s) / 2;
+           s->ring.used + s->post_got < sock_adv(s) / 2 && (!s->post || s->post_got < s->post_len);
+}
+
+/* Into the posted buffer first, while the ring is empty (order); the rest
+ * into the ring. The reader counts what it got as consumed when it returns,
+ * as for a read from the ring: an acknowledgement sent from here would wake
+ * it (the flush notifies) before the write's end. */
+static void rx_store(struct rpmsg_socket *s, const uint8_t *data, uint32_t len)
+{
+    if (s->post && !s->ring.used && s->post_got < s->post_len) {
+        uint32_t n = s->post_len - s->post_got < len ? s->post_len - s->post_got : len;
+        memcpy(s->post + s->post_got, data, n);
+        s->post_got += n;
+        data += n;
+        len -= n;
+    }
+    if (len)
+        sock_ring_put(&s->ring, data, len);
 }
 
 /* Returns true when the message needs no wake-up (rx_hold). */
@@ -123,11 +142,14 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
     if (s->rd_shut) {
         /* Nobody will read: discarded, and acknowledged at once so that the
          * writer does not wait for a window that would never open. */
-        consumed(s, m->data_len);
+        sock_consumed(s, m->data_len);
         s->owe |= OWE_ACK;
         return false;
     }
-    sock_ring_put(&s->ring, m->data, m->data_len);
+    if (s->type == RPMSG_SOCK_STREAM)
+        rx_store(s, m->data, m->data_len);
+    else
+        sock_ring_put(&s->ring, m->data, m->data_len);
     return s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, ackpos);
 }
 
