@@ -4,9 +4,11 @@
  * here: a post smaller than what arrives takes its fill and the rest waits in
  * the ring, in order; what went into the post is acknowledged like any read
  * (the writer gets its window back without another recv); a second reader
- * waits without a post and gets what the first left.
+ * waits without a post and gets what the first left; a peer that sends past
+ * the window while a post holds data is caught, as with the ring.
  */
 #include "services/socket/sock_priv.h"
+#include "services/socket/sock_wire.h"
 #include "sock_fixture.h"
 
 struct reader {
@@ -140,12 +142,69 @@ static void test_second_reader_waits_on_ring(void **st)
     close3(&f, l, c, s);
 }
 
+/* Window 256, a post of 1024 bytes: 200 land in the post (held: the SYNC
+ * promised 200-byte full DATA), and 200 more do not fit the window. */
+static void test_post_counts_in_window(void **st)
+{
+    (void)st;
+    struct sf f;
+    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
+    struct rpmsg_socket *l = NULL;
+    assert_int_equal(rpmsg_socket_open(&l, RPMSG_SOCK_STREAM), 0);
+    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, 256), 0);
+    struct rpmsg_sockaddr a = sf_addr(f.client_cpu, "pw");
+    assert_int_equal(rpmsg_socket_bind(l, &a), 0);
+    assert_int_equal(rpmsg_socket_listen(l, 1), 0);
+    struct rpmsg_endpoint raw;
+    struct tu_rec rec;
+    tu_rec_init(&rec);
+    assert_int_equal(tu_ept_create(&raw, f.cdev, "s:pw:1", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                                   tu_rec_cb, NULL, &rec),
+                     0);
+    struct rpmsg_socket *s = sf_accept(l);
+    assert_int_equal(tu_rec_wait(&rec, 1, TU_TIMEOUT_MS), 0);
+    uint8_t m[SOCK_SYNC_EXT_LEN + 16];
+    memset(m, 0, sizeof(m));
+    sock_put_sync(m, 1024, 1, 2, 3);
+    uint32_t n = sock_put_sync_ext(m, 200); /* one of ours: its full DATA carries 200 */
+    assert_int_equal(rpmsg_send(&raw, m, n), (int)n);
+
+    uint8_t *b = calloc(1, 1024);
+    assert_non_null(b);
+    struct reader r = { s, b, 1024, 0 };
+    struct tu_thread t;
+    assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_thread_start(&t, read_once, &r), 0);
+    struct posted p = { s, 1 };
+    assert_int_equal(tu_wait_until(is_posted, &p, TU_TIMEOUT_MS), 0);
+    uint8_t d[212];
+    memset(d + 12, 'a', 200);
+    sock_put_data_hdr(d, 0, 200);
+    assert_int_equal(rpmsg_send(&raw, d, 212), 212);
+    assert_int_equal(rpmsg_send(&raw, d, 212), 212);
+    /* The second message is refused; the short one after it ends the write. */
+    sock_put_data_hdr(d, 0, 1);
+    assert_int_equal(rpmsg_send(&raw, d, 13), 13);
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(r.got, 201);
+    struct rpmsg_socket_stats ss;
+    assert_int_equal(rpmsg_socket_stats(s, &ss), 0);
+    assert_int_equal(ss.malformed, 1);
+    free(b);
+    tu_ept_cleanup(&raw);
+    tu_rec_deinit(&rec);
+    rpmsg_socket_close(s);
+    rpmsg_socket_close(l);
+    sf_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_post_then_ring),
         cmocka_unit_test(test_posted_stream_flows),
         cmocka_unit_test(test_second_reader_waits_on_ring),
+        cmocka_unit_test(test_post_counts_in_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,8 +134,9 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
     }
     if (!m->data_len)
         return false;
-    /* More than the window we advertised: a hostile or broken peer. */
-    if (!s->ring.buf || m->data_len > sock_ring_free(&s->ring)) {
+    /* More than the window we advertised: a hostile or broken peer. A post's
+     * fill is in the window until its reader returns. */
+    if (!s->ring.buf || m->data_len + s->post_got > sock_ring_free(&s->ring)) {
         malformed(s);
         return false;
     }
