@@ -501,6 +501,8 @@ int bench_limits_all(const struct bench_limits_opts *o, struct bench_report *rep
     bench_report_add(rep, &a);
     KEEP(bench_limits_eventfd_pingpong(o, &a));
     bench_report_add(rep, &a);
+    KEEP(bench_limits_thread_wake(o, o->cpus.b, &a));
+    bench_report_add(rep, &a);
     KEEP(bench_limits_spsc_ring(o, 512, &a, &b));
     bench_report_add(rep, &a);
     bench_report_add(rep, &b);

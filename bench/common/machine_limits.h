@@ -62,6 +62,14 @@ int bench_limits_eventfd_pingpong(const struct bench_limits_opts *o, struct benc
 int bench_limits_spsc_ring(const struct bench_limits_opts *o, uint32_t slot_size,
                            struct bench_result *msgs, struct bench_result *gbps);
 /*
+ * A wake-up of a thread by another on the same CPU (cpu; -1: unpinned)
+ * through a mutex and a condition variable, until the woken one sleeps again
+ * and the waker resumes (ns): what each sleep of a blocking reader costs when
+ * its data arrives on a thread sharing its CPU (thread_wake.c). The caller's
+ * CPU affinity is restored.
+ */
+int bench_limits_thread_wake(const struct bench_limits_opts *o, int cpu, struct bench_result *rtt);
+/*
  * CPU used by a process blocked in the Linux platform's doorbell wait, on an
  * idle link, in the given mode (% of one CPU over opts->idle_seconds).
  */
