@@ -478,8 +478,27 @@ static double median(struct bench_samples *s)
     return d.p50;
 }
 
+/*
+ * The most a socket whose reader sleeps can reach against raw, by the
+ * receiving CPU: at least raw's work (each byte copied once, each message
+ * taken off the link) plus one wake-up per 64 KiB write, its reader woken by
+ * the RX thread on the same CPU. What the socket does beyond that is ours to
+ * cut. The wake-up is measured before the rounds and after them; a move of
+ * more than 20% is flagged.
+ */
 static void add_ceiling(struct bench_report *rep, const struct kind *k,
-                        const struct bench_result *wake, double raw_rx_us);
+                        const struct bench_result *wake, double raw_rx_us)
+{
+    double a = wake[0].value, b = wake[1].value, us = (a + b) / 2 / 1e3;
+    char note[96];
+    snprintf(note, sizeof(note), "before %.2f, after %.2f us%s", a / 1e3, b / 1e3,
+             fabs(a - b) > 0.2 * fmin(a, b) ? " (limit moved > 20%)" : "");
+    add(rep, k, "wake_us", "a reader's wake-up, receiving CPU", "us", NULL, us);
+    snprintf(rep->r[rep->n - 1].note, sizeof(rep->r[0].note), "%s", note);
+    double wakes = 1e6 / WRITE_SIZE; /* per MB: one per write */
+    add(rep, k, "socket_ceiling_cpu", "ceiling: raw + a wake per write", "%", NULL,
+        100.0 * raw_rx_us / (raw_rx_us + wakes * us));
+}
 
 /* Both processes over one kind of link: the figures into rep. */
 static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *cpus,
@@ -506,10 +525,11 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     sigemptyset(&term);
     sigaddset(&term, SIGTERM);
     sigprocmask(SIG_BLOCK, &term, &old);
-    /* The receiving CPU's own limit, before anything of ours runs there. */
+    /* The receiving CPU's own limit, before anything of ours runs there
+     * (for the ceiling, which needs both raw and the socket). */
     struct bench_limits_opts lo = { .seconds = quick ? 0.3 : 1.0, .cpus = *cpus };
     struct bench_result wake[2];
-    if (bench_limits_thread_wake(&lo, cpus->b, &wake[0]))
+    if (!sock_only && !raw_only && bench_limits_thread_wake(&lo, cpus->b, &wake[0]))
         return -1;
     pid_t hub_pid = k->hop ? bench_fork(-1, hub, NULL) : 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -596,28 +616,6 @@ static int run_kind(const struct kind *k, bool quick, const struct bench_cpus *c
     if (!rc && raw_rx > 0 && bench_limits_thread_wake(&lo, cpus->b, &wake[1]) == 0)
         add_ceiling(rep, k, wake, raw_rx);
     return rc;
-}
-
-/*
- * The most a socket whose reader sleeps can reach against raw, by the
- * receiving CPU: at least raw's work (each byte copied once, each message
- * taken off the link) plus one wake-up per 64 KiB write, its reader woken by
- * the RX thread on the same CPU. What the socket does beyond that is ours to
- * cut. The wake-up is measured before the rounds and after them; a move of
- * more than 20% is flagged.
- */
-static void add_ceiling(struct bench_report *rep, const struct kind *k,
-                        const struct bench_result *wake, double raw_rx_us)
-{
-    double a = wake[0].value, b = wake[1].value, us = (a + b) / 2 / 1e3;
-    char note[96];
-    snprintf(note, sizeof(note), "before %.2f, after %.2f us%s", a / 1e3, b / 1e3,
-             fabs(a - b) > 0.2 * fmin(a, b) ? " (limit moved > 20%)" : "");
-    add(rep, k, "wake_us", "a reader's wake-up, receiving CPU", "us", NULL, us);
-    snprintf(rep->r[rep->n - 1].note, sizeof(rep->r[0].note), "%s", note);
-    double wakes = 1e6 / WRITE_SIZE; /* per MB: one per write */
-    add(rep, k, "socket_ceiling_cpu", "ceiling: raw + a wake per write", "%", NULL,
-        100.0 * raw_rx_us / (raw_rx_us + wakes * us));
 }
 
 int main(int argc, char **argv)

@@ -84,16 +84,24 @@ static inline struct rpmsg_sockaddr sf_addr(const char *cpu, const char *name)
 }
 
 /* A stream listener for name on the server core (any link). */
-static inline struct rpmsg_socket *sf_listen(struct sf *f, const char *name, int backlog)
+/* A listener whose accepted sockets advertise window bytes (0: the default). */
+static inline struct rpmsg_socket *sf_listen_window(struct sf *f, const char *name, int backlog,
+                                                    uint32_t window)
 {
-    (void)f;
     struct rpmsg_socket *l = NULL;
     assert_int_equal(rpmsg_socket_open(&l, RPMSG_SOCK_STREAM), 0);
+    if (window)
+        assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, window), 0);
     struct rpmsg_sockaddr a = sf_addr(f->client_cpu, name);
     assert_int_equal(rpmsg_socket_bind(l, &a), 0);
     assert_int_equal(rpmsg_socket_listen(l, backlog), 0);
     assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
     return l;
+}
+
+static inline struct rpmsg_socket *sf_listen(struct sf *f, const char *name, int backlog)
+{
+    return sf_listen_window(f, name, backlog, 0);
 }
 
 /* A connected client socket to name on the server core, with bounded waits. */
@@ -184,6 +192,21 @@ static inline int64_t sf_recv_stream(struct rpmsg_socket *s, uint32_t seed, size
     }
     free(buf);
     return off;
+}
+
+/* Thread body: one recv into buf, its result in got. */
+struct sf_reader {
+    struct rpmsg_socket *s;
+    uint8_t *buf;
+    size_t len;
+    ssize_t got;
+};
+
+static inline void *sf_read_once(void *arg)
+{
+    struct sf_reader *r = arg;
+    r->got = rpmsg_socket_recv(r->s, r->buf, r->len, 0);
+    return NULL;
 }
 
 struct sf_sender {

@@ -14,24 +14,12 @@
 #define WINDOW 2048u
 #define TOTAL (512u << 10)
 
-static struct rpmsg_socket *listen_window(struct sf *f, const char *name, uint32_t window)
-{
-    struct rpmsg_socket *l = NULL;
-    assert_int_equal(rpmsg_socket_open(&l, RPMSG_SOCK_STREAM), 0);
-    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, window), 0);
-    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
-    struct rpmsg_sockaddr a = sf_addr(f->client_cpu, name);
-    assert_int_equal(rpmsg_socket_bind(l, &a), 0);
-    assert_int_equal(rpmsg_socket_listen(l, 1), 0);
-    return l;
-}
-
 static void test_slow_reader(void **st)
 {
     (void)st;
     struct sf f;
     assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = listen_window(&f, "slow", WINDOW);
+    struct rpmsg_socket *l = sf_listen_window(&f, "slow", 1, WINDOW);
     struct rpmsg_socket *c = sf_connect(&f, RPMSG_SOCK_STREAM, "slow");
     struct rpmsg_socket *s = sf_accept(l);
     struct sf_sender w = { c, 9, TOTAL, 65536, 1 };
@@ -84,7 +72,7 @@ static void test_hostile_peer(void **st)
     (void)st;
     struct sf f;
     assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = listen_window(&f, "host", 256);
+    struct rpmsg_socket *l = sf_listen_window(&f, "host", 1, 256);
     struct rpmsg_endpoint raw;
     struct tu_rec rec;
     tu_rec_init(&rec);

@@ -11,20 +11,6 @@
 #include "services/socket/sock_wire.h"
 #include "sock_fixture.h"
 
-struct reader {
-    struct rpmsg_socket *s;
-    uint8_t *buf;
-    size_t len;
-    ssize_t got;
-};
-
-static void *read_once(void *arg)
-{
-    struct reader *r = arg;
-    r->got = rpmsg_socket_recv(r->s, r->buf, r->len, 0);
-    return NULL;
-}
-
 struct posted {
     struct rpmsg_socket *s;
     unsigned waiters;
@@ -73,9 +59,9 @@ static void test_short_post_then_ring(void **st)
     struct rpmsg_socket *l, *c, *s;
     open3(&f, &l, &c, &s, "p1");
     uint8_t b[16] = { 0 };
-    struct reader r = { s, b, 5, 0 };
+    struct sf_reader r = { s, b, 5, 0 };
     struct tu_thread t;
-    assert_int_equal(tu_thread_start(&t, read_once, &r), 0);
+    assert_int_equal(tu_thread_start(&t, sf_read_once, &r), 0);
     struct posted p = { s, 1 };
     assert_int_equal(tu_wait_until(is_posted, &p, TU_TIMEOUT_MS), 0);
     assert_int_equal(rpmsg_socket_send(c, "0123456789", 10, 0), 10);
@@ -160,9 +146,9 @@ static void test_second_reader_waits_on_ring(void **st)
     open3(&f, &l, &c, &s, "p3");
     uint8_t b1[4] = { 0 }, b2[16] = { 0 };
     fake_post(s, b1, sizeof(b1));
-    struct reader r2 = { s, b2, sizeof(b2), 0 };
+    struct sf_reader r2 = { s, b2, sizeof(b2), 0 };
     struct tu_thread t2;
-    assert_int_equal(tu_thread_start(&t2, read_once, &r2), 0);
+    assert_int_equal(tu_thread_start(&t2, sf_read_once, &r2), 0);
     struct posted p2 = { s, 1 };
     assert_int_equal(tu_wait_until(is_posted, &p2, TU_TIMEOUT_MS), 0);
     rpmsg_mutex_lock(&sock_lock);
@@ -185,12 +171,7 @@ static void test_post_counts_in_window(void **st)
     (void)st;
     struct sf f;
     assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = NULL;
-    assert_int_equal(rpmsg_socket_open(&l, RPMSG_SOCK_STREAM), 0);
-    assert_int_equal(rpmsg_socket_setopt(l, RPMSG_SO_RCVBUF, 256), 0);
-    struct rpmsg_sockaddr a = sf_addr(f.client_cpu, "pw");
-    assert_int_equal(rpmsg_socket_bind(l, &a), 0);
-    assert_int_equal(rpmsg_socket_listen(l, 1), 0);
+    struct rpmsg_socket *l = sf_listen_window(&f, "pw", 1, 256);
     struct rpmsg_endpoint raw;
     struct tu_rec rec;
     tu_rec_init(&rec);

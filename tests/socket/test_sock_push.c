@@ -17,20 +17,6 @@
 #include "services/socket/sock_priv.h"
 #include "sock_fixture.h"
 
-struct reader {
-    struct rpmsg_socket *s;
-    uint8_t *buf;
-    size_t len;
-    ssize_t got;
-};
-
-static void *read_once(void *arg)
-{
-    struct reader *r = arg;
-    r->got = rpmsg_socket_recv(r->s, r->buf, r->len, 0);
-    return NULL;
-}
-
 static unsigned waiters_of(struct rpmsg_socket *s)
 {
     rpmsg_mutex_lock(&sock_lock);
@@ -94,10 +80,10 @@ static void run_push(enum sf_kind kind)
         assert_non_null(out);
         assert_non_null(in);
         sf_fill(out, n, 21, (uint64_t)round * 3u * full);
-        struct reader r = { s, in, 2 * n, 0 };
+        struct sf_reader r = { s, in, 2 * n, 0 };
         assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
         struct tu_thread t;
-        assert_int_equal(tu_thread_start(&t, read_once, &r), 0);
+        assert_int_equal(tu_thread_start(&t, sf_read_once, &r), 0);
         uint64_t deadline = rpmsg_time_ms() + TU_TIMEOUT_MS;
         while (waiters_of(s) == 0 && rpmsg_time_ms() < deadline)
             usleep(1000);

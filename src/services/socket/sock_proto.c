@@ -147,10 +147,7 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
         s->owe |= OWE_ACK;
         return false;
     }
-    if (s->type == RPMSG_SOCK_STREAM)
-        rx_store(s, m->data, m->data_len);
-    else
-        sock_ring_put(&s->ring, m->data, m->data_len);
+    rx_store(s, m->data, m->data_len); /* only a stream's reader posts */
     return s->type == RPMSG_SOCK_STREAM && rx_hold(s, m, ackpos);
 }
 

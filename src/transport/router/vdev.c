@@ -79,45 +79,47 @@ static void *vd_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     return p;
 }
 
-/* Takes buf out of the TX table; false if it is not ours. *was_full: the
- * table was full, so a taker may be asleep on it (vd_get_tx armed nothing). */
+static void vd_wakeup(struct rpmsg_device *rdev);
+
+/* Something a taker waits for came: one off the RX thread waits on the
+ * device's condition (tx_gen), one on it in vd_wait(). */
+static void wake_takers(struct rr_vdev *v)
+{
+    rpmsg_device_tx_done(&v->dev);
+    vd_wakeup(&v->dev);
+}
+
+/* Takes buf out of the TX table; false if it is not ours. A table that was
+ * full may have a taker asleep on it (vd_get_tx armed nothing): woken. */
 static bool tx_take(struct rr_vdev *v, void *buf, struct rr_txbuf *out, bool *current,
-                    uint32_t *src, uint32_t *dst, bool *was_full)
+                    uint32_t *src, uint32_t *dst)
 {
     rpmsg_mutex_lock(&v->lock);
     for (unsigned i = 0; i < v->ntx; i++) {
         if (v->tx[i].buf != buf)
             continue;
         *out = v->tx[i];
-        *was_full = v->ntx == RPMSG_ROUTER_TX_MAX;
+        bool was_full = v->ntx == RPMSG_ROUTER_TX_MAX;
         v->tx[i] = v->tx[--v->ntx];
         *current = out->gen == v->gen && v->state == RR_V_UP && out->link == v->carrier;
         *src = v->tun_addr;
         *dst = v->peer;
         rpmsg_mutex_unlock(&v->lock);
+        if (was_full)
+            wake_takers(v);
         return true;
     }
     rpmsg_mutex_unlock(&v->lock);
     return false;
 }
 
-static void vd_wakeup(struct rpmsg_device *rdev);
-
-/* A slot of the full table is free: a taker off the RX thread waits on the
- * device's condition, one on it in vd_wait(). */
-static void table_freed(struct rr_vdev *v)
-{
-    rpmsg_device_tx_done(&v->dev);
-    vd_wakeup(&v->dev);
-}
-
 static int vd_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
 {
     struct rr_vdev *v = vd_of(rdev);
     struct rr_txbuf t;
-    bool current, was_full;
+    bool current;
     uint32_t src, dst;
-    if (!tx_take(v, buf, &t, &current, &src, &dst, &was_full))
+    if (!tx_take(v, buf, &t, &current, &src, &dst))
         return -EINVAL;
     int rc;
     if (current) {
@@ -136,8 +138,6 @@ static int vd_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         rc = -ENOTCONN;
     }
     link_ref(t.link, -1);
-    if (was_full)
-        table_freed(v);
     return rc;
 }
 
@@ -145,14 +145,12 @@ static int vd_release_tx(struct rpmsg_device *rdev, void *buf)
 {
     struct rr_vdev *v = vd_of(rdev);
     struct rr_txbuf t;
-    bool current, was_full;
+    bool current;
     uint32_t src, dst;
-    if (!tx_take(v, buf, &t, &current, &src, &dst, &was_full))
+    if (!tx_take(v, buf, &t, &current, &src, &dst))
         return -EINVAL;
     int rc = rpmsg_release_tx_buffer(&t.link->ctrl, buf);
     link_ref(t.link, -1);
-    if (was_full)
-        table_freed(v);
     return rc;
 }
 
@@ -446,12 +444,8 @@ void rr_vdev_kick_starved(struct rpmsg_router *r, struct rr_link *l)
         rpmsg_mutex_unlock(&v->lock);
     }
     rpmsg_mutex_unlock(&r->lock);
-    /* Senders off the RX thread wait on the device's condition, the RX
-     * thread itself in vd_wait(): wake both. */
-    for (unsigned i = 0; i < n; i++) {
-        rpmsg_device_tx_done(&kick[i]->dev);
-        vd_wakeup(&kick[i]->dev);
-    }
+    for (unsigned i = 0; i < n; i++)
+        wake_takers(kick[i]);
 }
 
 /* ---- Lifecycle -------------------------------------------------------------- */
