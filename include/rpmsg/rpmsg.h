@@ -245,6 +245,35 @@ int rpmsg_set_send_timeout(struct rpmsg_device *rdev, uint32_t timeout_ms);
  */
 int rpmsg_poll(struct rpmsg_device *rdev);
 
+/*
+ * Waiting by working: the calling thread runs rdev's receive path itself
+ * until done(arg) is true, instead of sleeping while the RX thread runs it
+ * and wakes the caller. Where a wake-up costs more than the work of many
+ * messages (two context switches when the threads share a CPU), a reader
+ * fed by a stream saves one per read. Callbacks still run one at a time in
+ * arrival order, on whichever thread is the context; the caller takes the
+ * link only from its RX thread that was busy with it (a drive waits for the
+ * thread to end its round), never from an idle one, and gives it back when
+ * nothing more arrives. Devices that lend their RX context only (VirtIO).
+ * done() is called with no lock of the core held, after each round; a
+ * callback that makes it true ends the round with rpmsg_rx_yield().
+ * Returns 1 when done() became true, 0 when nothing flows (sleep as usual:
+ * the RX thread runs the link), -ETIMEDOUT at the deadline (ms, as
+ * rpmsg_deadline()), -ENOTSUP without lending, -EBUSY on the RX context.
+ */
+int rpmsg_drive(struct rpmsg_device *rdev, uint64_t deadline, bool (*done)(void *arg), void *arg);
+/* About to sleep until the link brings something: a drive's lease (the
+ * RX thread leaves the link alone for RPMSG_RX_LEASE_MS after a drive, for
+ * the driver's next read) ends now. The core's own waits and the socket
+ * layer's call it. */
+void rpmsg_drive_end(struct rpmsg_device *rdev);
+/* True on the thread that is rdev's RX context now: its RX thread in a
+ * round, a thread driving it, or always without threads. */
+bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev);
+/* In a callback: end the RX context's current round after this message
+ * (what follows stays on the link until the next round). */
+void rpmsg_rx_yield(struct rpmsg_endpoint *ept);
+
 /* ---- Tracing --------------------------------------------------------------
  * fn sees every message the device sends or receives, whole (rpmsg header
  * first, as on the wire): a send on the sending thread just before the

@@ -98,6 +98,18 @@
  * and every copy slot is taken does it dispatch them nested, the last
  * defence against two sides blocked on each other with all buffers held.
  */
+/*
+ * How long the RX thread leaves its link to a thread that drove it
+ * (rpmsg_drive) after that thread's last turn, before it takes the link
+ * back: the driver normally returns within microseconds (the next recv),
+ * and a wake-up of the RX thread each time would cost what driving saves.
+ * Also how often a parked RX thread looks again. The most a message for
+ * another endpoint waits when the driver does not come back.
+ */
+#ifndef RPMSG_RX_LEASE_MS
+#define RPMSG_RX_LEASE_MS 2
+#endif
+
 #ifndef RPMSG_RX_STALL_MS
 #define RPMSG_RX_STALL_MS 500
 #endif

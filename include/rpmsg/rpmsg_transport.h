@@ -166,7 +166,13 @@ struct rpmsg_device {
     bool up;
     bool no_rx_thread;
     bool lent_rx;
-    bool rx_taken; /* lent_rx: some thread is the RX context now */
+    uint32_t rx_state; /* lent_rx: who may take the RX context (atomic; device.c) */
+    uint32_t rx_prev;  /* lent_rx: rx_state before the holder's outermost turn (its own) */
+    bool rx_yield; /* RX context: a callback asked to end the poll round */
+    uint32_t rx_wanted;      /* lent_rx: drives waiting for a turn (atomic) */
+    uint32_t rx_parked;      /* lent_rx: threads on cond waiting for a turn (atomic) */
+    uint32_t rx_drivers;     /* threads in rpmsg_drive() (atomic): stop waits for them */
+    uint64_t rx_lease_until; /* lent_rx: the RX thread leaves the turn free until (atomic) */
     bool running; /* accessed atomically: the RX thread's stop flag */
     bool thread_started;
     rpmsg_thread_t rx_thread;
@@ -271,8 +277,14 @@ void rpmsg_device_rx_in(struct rpmsg_device *rdev, void *buf, uint32_t len, uint
  */
 bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn);
 void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn);
-/* True on the thread that is rdev's RX context now (or always, without threads). */
-bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev);
+/*
+ * For a transport's poll loop, after each message: true when the round
+ * should end now (a callback called rpmsg_rx_yield(), or a thread waits to
+ * take the RX context: rpmsg_drive()). What is left stays on the link for
+ * the next poll. Ignoring it is correct, only slower.
+ */
+bool rpmsg_device_rx_yielding(struct rpmsg_device *rdev);
+/* rpmsg_device_on_rx_context(): rpmsg.h. */
 
 /* Sent buffers came back: wakes senders waiting for a buffer. */
 void rpmsg_device_tx_done(struct rpmsg_device *rdev);

@@ -101,6 +101,68 @@ bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev)
     return rdev && rdev->ops && rpmsg_on_rx_context(rdev);
 }
 
+/*
+ * A lent_rx device's context, rx_state: TAKEN by a thread; FREE, where the
+ * RX thread may be waiting on the transport (its own wait, which looks at
+ * the ring without the turn); or PARKED, the RX thread waiting in
+ * rx_thread_turn for its next turn, the only state in which rpmsg_drive()
+ * takes it: a drive never polls beside the RX thread's wait. Changed only
+ * by compare-and-swap (taking) and by the holder (leaving), so a turn costs
+ * no lock; a leave locks only to wake a thread counted in rx_parked.
+ */
+#define RX_FREE 0u
+#define RX_TAKEN 1u
+#define RX_PARKED 2u
+
+#if !RPMSG_NO_SYS
+static bool turn_cas(struct rpmsg_device *rdev, uint32_t from)
+{
+    return __atomic_compare_exchange_n(&rdev->rx_state, &from, RX_TAKEN, false, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
+}
+
+static uint32_t turn_state(const struct rpmsg_device *rdev)
+{
+    return __atomic_load_n(&rdev->rx_state, __ATOMIC_SEQ_CST);
+}
+
+/* Wakes the threads waiting on rdev->cond for a turn, if any. */
+static void turn_signal(struct rpmsg_device *rdev)
+{
+    if (rpmsg_ref_load(&rdev->rx_parked)) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_cond_broadcast(&rdev->cond);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
+}
+
+/* Ends a turn; lease: the RX thread stays parked a while (rpmsg_drive). */
+static void turn_leave(struct rpmsg_rx_turn *turn, bool lease)
+{
+    struct rpmsg_device *rdev = turn ? turn->rdev : NULL;
+    if (!rdev || rdev->no_rx_thread)
+        return;
+    /* Turns end in the order they began; one ended out of order is still
+     * taken off, or the device's RX thread would wait for it forever. */
+    struct rpmsg_rx_turn **p = &turns;
+    while (*p && *p != turn)
+        p = &(*p)->up;
+    if (!*p)
+        return; /* not a turn this thread took */
+    *p = turn->up;
+    if (has_turn(rdev))
+        return;
+    if (lease)
+        __atomic_store_n(&rdev->rx_lease_until, rpmsg_time_ms() + RPMSG_RX_LEASE_MS,
+                         __ATOMIC_SEQ_CST);
+    __atomic_store_n(&rdev->rx_state, rdev->rx_prev, __ATOMIC_SEQ_CST);
+    /* A lease wakes only another drive waiting; the parked RX thread comes
+     * back by itself when the lease ends. */
+    if (!lease || rpmsg_ref_load(&rdev->rx_wanted))
+        turn_signal(rdev);
+}
+#endif
+
 bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
 {
     if (!rdev || !rdev->ops || !turn)
@@ -114,11 +176,11 @@ bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *
     if (!rdev->lent_rx)
         return false;
     if (!has_turn(rdev)) {
-        rpmsg_mutex_lock(&rdev->lock);
-        bool free = !rdev->rx_taken;
-        rdev->rx_taken = true;
-        rpmsg_mutex_unlock(&rdev->lock);
-        if (!free)
+        if (turn_cas(rdev, RX_FREE))
+            rdev->rx_prev = RX_FREE;
+        else if (turn_cas(rdev, RX_PARKED))
+            rdev->rx_prev = RX_PARKED;
+        else
             return false;
     }
     push_turn(rdev, turn);
@@ -129,44 +191,73 @@ bool rpmsg_device_rx_try_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *
 void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn)
 {
 #if !RPMSG_NO_SYS
-    struct rpmsg_device *rdev = turn ? turn->rdev : NULL;
-    if (!rdev || rdev->no_rx_thread)
-        return;
-    /* Turns end in the order they began; one ended out of order is still
-     * taken off, or the device's RX thread would wait for it forever. */
-    struct rpmsg_rx_turn **p = &turns;
-    while (*p && *p != turn)
-        p = &(*p)->up;
-    if (!*p)
-        return; /* not a turn this thread took */
-    *p = turn->up;
-    if (!has_turn(rdev)) {
-        rpmsg_mutex_lock(&rdev->lock);
-        rdev->rx_taken = false;
-        rpmsg_dev_signal(rdev);
-        rpmsg_mutex_unlock(&rdev->lock);
-    }
+    turn_leave(turn, false);
 #else
     (void)turn;
 #endif
 }
 
+bool rpmsg_device_rx_yielding(struct rpmsg_device *rdev)
+{
+#if RPMSG_NO_SYS
+    return rdev && rdev->rx_yield;
+#else
+    return rdev && (rdev->rx_yield || (rdev->lent_rx && rpmsg_ref_load(&rdev->rx_wanted)));
+#endif
+}
+
+void rpmsg_rx_yield(struct rpmsg_endpoint *ept)
+{
+    if (ept && ept->rdev && rpmsg_on_rx_context(ept->rdev))
+        ept->rdev->rx_yield = true;
+}
+
 #if !RPMSG_NO_SYS
-/* The RX thread's own turn: waits while another thread has it. */
+/*
+ * The RX thread's own turn. It waits (parked: drives may take the turn)
+ * while another thread has it, while a drive waits for it, and while a
+ * drive's lease runs; a timed wait, as a lease ends without a wake-up.
+ */
+static bool rx_park_due(struct rpmsg_device *rdev)
+{
+    if (rpmsg_ref_load(&rdev->rx_wanted))
+        return true;
+    /* No clock read per round unless a lease was given: an ended one is
+     * cleared (unless a new one replaced it meanwhile). */
+    uint64_t until = __atomic_load_n(&rdev->rx_lease_until, __ATOMIC_SEQ_CST);
+    if (!until)
+        return false;
+    if (rpmsg_time_ms() < until)
+        return true;
+    __atomic_compare_exchange_n(&rdev->rx_lease_until, &until, 0, false, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
+    return false;
+}
+
 static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
 {
-    rpmsg_mutex_lock(&rdev->lock);
-    while (rdev->rx_taken && __atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
-        rpmsg_ref_add(&rdev->waiters, 1);
-        rpmsg_cond_wait(&rdev->cond, &rdev->lock, RPMSG_FOREVER);
-        rpmsg_ref_add(&rdev->waiters, -1);
+    for (;;) {
+        if (!__atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE))
+            return false;
+        bool yield = rx_park_due(rdev);
+        if (!yield && (turn_cas(rdev, RX_FREE) || turn_cas(rdev, RX_PARKED))) {
+            rdev->rx_prev = RX_FREE;
+            push_turn(rdev, turn);
+            return true;
+        }
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_ref_add(&rdev->rx_parked, 1);
+        uint32_t free = RX_FREE;
+        if (__atomic_compare_exchange_n(&rdev->rx_state, &free, RX_PARKED, false,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
+            rpmsg_ref_load(&rdev->rx_wanted))
+            rpmsg_cond_broadcast(&rdev->cond); /* a drive waits for exactly this */
+        /* Counted in rx_parked before this look: a leave after it signals. */
+        if (yield || turn_state(rdev) == RX_TAKEN)
+            rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(RPMSG_RX_LEASE_MS));
+        rpmsg_ref_add(&rdev->rx_parked, -1);
+        rpmsg_mutex_unlock(&rdev->lock);
     }
-    bool ok = !rdev->rx_taken;
-    rdev->rx_taken = true;
-    rpmsg_mutex_unlock(&rdev->lock);
-    if (ok)
-        push_turn(rdev, turn);
-    return ok;
 }
 
 static void rx_thread(void *arg)
@@ -176,10 +267,16 @@ static void rx_thread(void *arg)
         struct rpmsg_rx_turn turn;
         if (rdev->lent_rx && !rx_thread_turn(rdev, &turn))
             continue; /* stopping */
+        rdev->rx_yield = false;
         rpmsg_backlog_drain(rdev);
         int n = rdev->ops->poll(rdev);
-        if (rdev->lent_rx)
-            rpmsg_device_rx_leave(&turn);
+        if (rdev->lent_rx) {
+            /* Bound for a park (a drive waits, or a lease runs): the link is
+             * a drive's from now, not only once this thread has parked. */
+            if (n > 0 && rx_park_due(rdev))
+                rdev->rx_prev = RX_PARKED;
+            turn_leave(&turn, false);
+        }
         if (n > 0)
             continue;
         /* The transport's wait owns its own timers (liveness, retransmission). */
@@ -187,7 +284,135 @@ static void rx_thread(void *arg)
     }
 }
 
-#endif /* !RPMSG_NO_SYS: without an OS there is no RX thread to start or stop */
+/* A drive's wait for the turn: until the parked RX thread leaves it free,
+ * done(), the deadline, or the RX thread went to wait on the link. */
+static bool drive_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn, uint64_t deadline,
+                        bool (*done)(void *arg), void *arg)
+{
+    turn->rdev = rdev;
+    if (turn_cas(rdev, RX_PARKED)) {
+        rdev->rx_prev = RX_PARKED;
+        push_turn(rdev, turn);
+        return true;
+    }
+    if (turn_state(rdev) != RX_TAKEN)
+        return false; /* the RX thread waits for the link: nothing flows */
+    bool got = false;
+    rpmsg_ref_add(&rdev->rx_wanted, 1); /* the holder ends its round (rx_yielding) */
+    rpmsg_mutex_lock(&rdev->lock);
+    rpmsg_ref_add(&rdev->rx_parked, 1);
+    for (;;) {
+        if (turn_cas(rdev, RX_PARKED)) {
+            got = true;
+            break;
+        }
+        if (turn_state(rdev) == RX_FREE || rpmsg_time_ms() >= deadline ||
+            !__atomic_load_n(&rdev->running, __ATOMIC_SEQ_CST))
+            break;
+        rpmsg_mutex_unlock(&rdev->lock);
+        bool d = done(arg);
+        rpmsg_mutex_lock(&rdev->lock);
+        if (d)
+            break;
+        /* Timed: a notify from another thread (a close) reaches done(). */
+        uint64_t until = rpmsg_deadline(RPMSG_RX_LEASE_MS);
+        if (turn_state(rdev) == RX_TAKEN)
+            rpmsg_cond_wait(&rdev->cond, &rdev->lock, until < deadline ? until : deadline);
+    }
+    rpmsg_ref_add(&rdev->rx_parked, -1);
+    rpmsg_mutex_unlock(&rdev->lock);
+    rpmsg_ref_add(&rdev->rx_wanted, -1);
+    if (got) {
+        rdev->rx_prev = RX_PARKED;
+        push_turn(rdev, turn);
+    }
+    return got;
+}
+#endif
+
+void rpmsg_drive_end(struct rpmsg_device *rdev)
+{
+#if !RPMSG_NO_SYS
+    if (!rdev || !rdev->ops || !rdev->lent_rx ||
+        !__atomic_load_n(&rdev->rx_lease_until, __ATOMIC_SEQ_CST))
+        return;
+    __atomic_store_n(&rdev->rx_lease_until, 0, __ATOMIC_SEQ_CST);
+    /* Without rdev->lock: callers hold their own locks (the socket's), and
+     * those come after the core's. A parked RX thread that looked at the
+     * lease just before the store misses this wake-up; its timed wait
+     * bounds that to RPMSG_RX_LEASE_MS, what the lease would have cost. */
+    if (rpmsg_ref_load(&rdev->rx_parked))
+        rpmsg_cond_broadcast(&rdev->cond);
+#else
+    (void)rdev;
+#endif
+}
+
+int rpmsg_drive(struct rpmsg_device *rdev, uint64_t deadline, bool (*done)(void *arg), void *arg)
+{
+    if (!rdev || !rdev->ops || !done)
+        return -EINVAL;
+#if RPMSG_NO_SYS
+    (void)deadline;
+    (void)arg;
+    return -ENOTSUP;
+#else
+    if (!rdev->lent_rx || rdev->no_rx_thread)
+        return -ENOTSUP;
+    if (has_turn(rdev))
+        return -EBUSY; /* already the context: its caller's wait runs the link */
+    /* Counted before running is looked at: a stop after that waits for us. */
+    rpmsg_ref_add(&rdev->rx_drivers, 1);
+    if (!__atomic_load_n(&rdev->running, __ATOMIC_SEQ_CST)) {
+        rpmsg_ref_add(&rdev->rx_drivers, -1);
+        return -ENOTSUP;
+    }
+    struct rpmsg_rx_turn turn;
+    if (!drive_enter(rdev, &turn, deadline, done, arg)) {
+        rpmsg_ref_add(&rdev->rx_drivers, -1);
+        return done(arg) ? 1 : rpmsg_time_ms() >= deadline ? -ETIMEDOUT : 0;
+    }
+    int r;
+    bool waited = false;
+    for (;;) {
+        if (!__atomic_load_n(&rdev->running, __ATOMIC_ACQUIRE)) {
+            r = 0;
+            break;
+        }
+        rdev->rx_yield = false;
+        if (!rdev->deferring)
+            rpmsg_backlog_drain(rdev);
+        int n = rdev->ops->poll(rdev);
+        if (done(arg)) {
+            r = 1;
+            break;
+        }
+        if (n < 0 || (n == 0 && waited)) {
+            r = n; /* nothing came: the RX thread waits for the link again */
+            break;
+        }
+        uint64_t now = rpmsg_time_ms();
+        if (now >= deadline) {
+            r = -ETIMEDOUT;
+            break;
+        }
+        if (n == 0) {
+            /* Nothing yet: wait for the link here, as the RX thread would
+             * (the transport's wait, spinning first where it spins), for a
+             * lease's time at most. Handing it back now would cost a wake-up
+             * of that thread, and of this one when data comes. */
+            uint64_t until = now + RPMSG_RX_LEASE_MS;
+            rdev->ops->wait(rdev, until < deadline ? until : deadline);
+            waited = true;
+        } else {
+            waited = false;
+        }
+    }
+    turn_leave(&turn, r == 1);
+    rpmsg_ref_add(&rdev->rx_drivers, -1);
+    return r;
+#endif
+}
 
 int rpmsg_device_start(struct rpmsg_device *rdev)
 {
@@ -222,6 +447,15 @@ void rpmsg_device_stop(struct rpmsg_device *rdev)
     if (rdev->ops->wakeup)
         rdev->ops->wakeup(rdev);
     rpmsg_thread_join(&rdev->rx_thread);
+    /* A thread running the link (rpmsg_drive) sees the stop at its next
+     * round or wait, woken from the transport's wait like the RX thread. */
+    while (rpmsg_ref_load(&rdev->rx_drivers)) {
+        if (rdev->ops->wakeup)
+            rdev->ops->wakeup(rdev);
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(1));
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
     rdev->thread_started = false;
 #endif
 }
@@ -322,6 +556,9 @@ int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_n
         rdev->deferring = saved;
         return r;
     }
+    /* Whatever this waits for, the link brings it: its RX thread runs it
+     * now, not at the end of a drive's lease. */
+    rpmsg_drive_end(rdev);
     /* Counted before ready() reads: rpmsg_device_tx_done() moves tx_gen
      * without the lock and takes it only to wake a counted waiter. */
     rpmsg_ref_add(&rdev->waiters, 1);
@@ -342,6 +579,7 @@ int rpmsg_poll(struct rpmsg_device *rdev)
 {
     if (!rdev || !rdev->ops)
         return -EINVAL;
+    rdev->rx_yield = false;
     if (!rdev->deferring)
         rpmsg_backlog_drain(rdev);
     return rdev->ops->poll(rdev);

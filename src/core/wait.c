@@ -56,6 +56,8 @@ int rpmsg_wait_timeout(struct rpmsg_endpoint *ept, struct rpmsg_sem *sem, uint32
         rpmsg_mutex_unlock(&rdev->lock);
         return r;
     }
+    if (rdev)
+        rpmsg_drive_end(rdev); /* the reply comes by the link: its RX thread runs it now */
     rpmsg_mutex_lock(&sem->lock);
     int r = 0;
     while (sem->count == 0 && r != -ETIMEDOUT)

@@ -3,7 +3,8 @@
  * one thread at a time is the context, turns nest on one thread, the
  * device's own RX thread waits for its turn, and a callback delivered by a
  * thread holding a turn waits (rpmsg_wait) by running the device's poll on
- * that same thread.
+ * that same thread; rpmsg_drive() takes the link from a busy RX thread and
+ * never from an idle one.
  *
  * The transport here is a stub: a queue the test fills, delivered by poll().
  */
@@ -73,6 +74,8 @@ static int st_poll(struct rpmsg_device *rdev)
         rpmsg_mutex_unlock(&s->lock);
         rpmsg_device_rx(rdev, s->msg[i], s->len[i]); /* no lock held: it may nest */
         n++;
+        if (rpmsg_device_rx_yielding(rdev))
+            return n; /* as a real transport: the rest for the next round */
     }
 }
 
@@ -144,6 +147,8 @@ struct fx {
     bool ctx_of[256];         /* rpmsg_device_on_rx_context inside it */
     int wait_rc;
     struct tu_event ran;
+    struct tu_event in_x, gate; /* 'x' blocks its context until the gate opens */
+    bool c_done;                /* 'c' ran (atomic) */
 };
 
 static void log_c(struct fx *f, char c)
@@ -166,6 +171,11 @@ static int on_msg(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t s
         f->wait_rc = rpmsg_wait_timeout(ept, &f->sem, TU_TIMEOUT_MS);
     else if (tag == 'p')
         rpmsg_post(ept, &f->sem);
+    else if (tag == 'x') {
+        tu_event_post(&f->in_x);
+        TU_CHECK(tu_event_wait(&f->gate, 1, TU_TIMEOUT_MS) == 0);
+    } else if (tag == 'c')
+        __atomic_store_n(&f->c_done, true, __ATOMIC_SEQ_CST);
     log_c(f, (char)tag);
     tu_event_post(&f->ran);
     return 0;
@@ -180,6 +190,8 @@ static int setup(void **state)
         return -1;
     pthread_mutex_init(&f->log_lock, NULL);
     tu_event_init(&f->ran);
+    tu_event_init(&f->in_x);
+    tu_event_init(&f->gate);
     rpmsg_sem_init(&f->sem, 0);
     struct rpmsg_device_config cfg = { .local_cpuname = "here", .lent_rx = true };
     if (rpmsg_device_init(&f->st.dev, &stub_ops, &f->st, &cfg) ||
@@ -198,6 +210,8 @@ static int teardown(void **state)
     rpmsg_device_deinit(&f->st.dev);
     rpmsg_sem_deinit(&f->sem);
     tu_event_deinit(&f->ran);
+    tu_event_deinit(&f->in_x);
+    tu_event_deinit(&f->gate);
     pthread_mutex_destroy(&f->log_lock);
     rpmsg_cond_deinit(&f->st.cond);
     rpmsg_mutex_deinit(&f->st.lock);
@@ -364,6 +378,94 @@ static void test_wait_runs_on_turn_holder(void **state)
     assert_true(f->ctx_of['p']);
 }
 
+/* ---- rpmsg_drive: a waiting thread runs the link itself ----------------------- */
+
+static bool c_seen(void *arg)
+{
+    struct fx *f = arg;
+    return __atomic_load_n(&f->c_done, __ATOMIC_SEQ_CST);
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+struct driver {
+    struct fx *f;
+    int rc;
+};
+
+static void *driver_main(void *arg)
+{
+    struct driver *d = arg;
+    d->rc = rpmsg_drive(&d->f->st.dev, rpmsg_deadline(TU_TIMEOUT_MS), c_seen, d->f);
+    return NULL;
+}
+
+/*
+ * A drive asked for while the RX thread is busy with the link: the RX
+ * thread ends its round after the message in hand and parks, the driver
+ * delivers the rest on its own thread, in order, and returns once done()
+ * holds; the RX thread takes the link back afterwards.
+ */
+static void test_drive_takes_busy_link(void **state)
+{
+    struct fx *f = *state;
+    inject(&f->st, 'x');
+    assert_int_equal(tu_event_wait(&f->in_x, 1, TU_TIMEOUT_MS), 0); /* the RX thread is in it */
+    inject(&f->st, 'b');
+    inject(&f->st, 'c');
+    struct driver d = { f, -1 };
+    struct tu_thread t;
+    assert_int_equal(tu_thread_start(&t, driver_main, &d), 0);
+    /* The driver waits for the turn: counted before the gate opens. */
+    uint64_t until = rpmsg_time_ms() + TU_TIMEOUT_MS;
+    while (!__atomic_load_n(&f->st.dev.rx_wanted, __ATOMIC_SEQ_CST) && rpmsg_time_ms() < until)
+        usleep(1000);
+    assert_int_equal(__atomic_load_n(&f->st.dev.rx_wanted, __ATOMIC_SEQ_CST), 1);
+    tu_event_post(&f->gate);
+    assert_int_equal(tu_thread_join(&t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(d.rc, 1);
+    assert_int_equal(f->nlog, 6);
+    assert_memory_equal(f->log, "XxBbCc", 6);
+    assert_false(pthread_equal(f->thread_of['x'], t.id));
+    assert_true(pthread_equal(f->thread_of['b'], t.id));
+    assert_true(pthread_equal(f->thread_of['c'], t.id));
+    assert_true(f->ctx_of['b']);
+    assert_false(rpmsg_device_on_rx_context(&f->st.dev));
+    /* The link is the RX thread's again (at the latest when the lease ends). */
+    rpmsg_drive_end(&f->st.dev);
+    inject(&f->st, 'a');
+    assert_int_equal(tu_event_wait(&f->ran, 4, TU_TIMEOUT_MS), 0);
+    assert_memory_equal(f->log, "XxBbCcAa", 8);
+    assert_false(pthread_equal(f->thread_of['a'], t.id));
+    assert_false(pthread_equal(f->thread_of['a'], pthread_self()));
+}
+
+/* An idle link (its RX thread waiting on the transport) is never driven:
+ * the drive returns 0 at once without polling, and the RX thread delivers. */
+static void test_drive_leaves_idle_link(void **state)
+{
+    struct fx *f = *state;
+    /* Let the RX thread reach its wait (its first round finds nothing). */
+    uint64_t until = rpmsg_time_ms() + TU_TIMEOUT_MS;
+    while (__atomic_load_n(&f->st.dev.rx_state, __ATOMIC_SEQ_CST) != 0 && rpmsg_time_ms() < until)
+        usleep(1000);
+    usleep(20000);
+    assert_int_equal(rpmsg_drive(&f->st.dev, rpmsg_deadline(TU_TIMEOUT_MS), never, NULL), 0);
+    rpmsg_mutex_lock(&f->st.lock);
+    unsigned polls = f->st.polls;
+    rpmsg_mutex_unlock(&f->st.lock);
+    assert_int_equal(polls, 0);
+    inject(&f->st, 'a');
+    assert_int_equal(tu_event_wait(&f->ran, 1, TU_TIMEOUT_MS), 0);
+    assert_false(pthread_equal(f->thread_of['a'], pthread_self()));
+    assert_int_equal(rpmsg_drive(NULL, 0, never, NULL), -EINVAL);
+    assert_int_equal(rpmsg_drive(&f->st.dev, 0, NULL, NULL), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leave_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rx_thread_waits_for_its_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_runs_on_turn_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drive_takes_busy_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drive_leaves_idle_link, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,48 @@ ssize_t rpmsg_socket_send(struct rpmsg_socket *s, const void *buf, size_t len, i
     return rpmsg_socket_sendv(s, &iov, 1, flags);
 }
 
+struct drive_arg {
+    struct rpmsg_socket *s;
+    unsigned nseq;
+};
+
+/* Anything for the reader since it posted: the notify it would sleep for. */
+static bool drive_done(void *arg)
+{
+    struct drive_arg *a = arg;
+    rpmsg_mutex_lock(&sock_lock);
+    bool done = a->s->nseq != a->nseq;
+    rpmsg_mutex_unlock(&sock_lock);
+    return done;
+}
+
+/*
+ * sock_lock held, a buffer posted: instead of sleeping until the RX thread
+ * has filled it and wakes us, fill it ourselves by running the link while
+ * a stream flows (rpmsg_drive). The callbacks then run on this thread and
+ * the read returns without a wake-up: on a CPU the RX thread shares, that
+ * is two context switches saved per read. 1 when notified, 0 to sleep as
+ * usual (nothing flows, or the link does not lend its RX context), or
+ * -ETIMEDOUT.
+ */
+static int sock_drive(struct rpmsg_socket *s, uint64_t deadline)
+{
+    struct rpmsg_device *rdev = s->rdev;
+    if (!rdev || !s->ept_live || s->gone)
+        return 0;
+    struct drive_arg a = { s, s->nseq };
+    s->driving = true;
+    rpmsg_mutex_unlock(&sock_lock);
+    int r = rpmsg_drive(rdev, deadline, drive_done, &a);
+    rpmsg_mutex_lock(&sock_lock);
+    s->driving = false;
+    if (s->gone)
+        sock_notify(s); /* on_device_destroyed may wait for this */
+    if (r == 1 || s->nseq != a.nseq)
+        return 1;
+    return r == -ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
 /* sock_lock held: one read from the ring; its result, or -EAGAIN if empty. */
 static ssize_t take(struct rpmsg_socket *s, void *buf, size_t len)
 {
@@ -344,7 +386,11 @@ ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int fla
             s->post_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
             s->post_got = 0;
         }
-        int w = sock_wait(s, deadline);
+        int w = posted ? sock_drive(s, deadline) : 0;
+        if (w == 0)
+            w = sock_wait(s, deadline);
+        else
+            w = w > 0 ? 0 : w;
         if (posted) {
             uint32_t got = s->post_got;
             s->post = NULL;
@@ -420,6 +466,8 @@ int rpmsg_socket_poll(struct rpmsg_socket_pollfd *fds, unsigned nfds, int timeou
                 uint64_t t = rpmsg_deadline(20);
                 until = t < until ? t : until;
             }
+        for (unsigned i = 0; i < nfds; i++)
+            rpmsg_drive_end(fds[i].s->rdev);
         if (sock_poll_wait(until, any) < 0 && until == deadline)
             break;
     }

@@ -63,6 +63,7 @@ struct rpmsg_socket {
      * instead of into the ring and out again). NULL when none is posted. */
     uint8_t *post;
     uint32_t post_len, post_got;
+    bool driving; /* its reader runs the link (sock_drive): rdev stays valid */
     uint32_t recvpos; /* bytes consumed by the application */
     uint32_t lastpos; /* recvpos last told to the peer */
     /* send side */

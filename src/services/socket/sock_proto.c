@@ -153,7 +153,6 @@ static bool rx_data(struct rpmsg_socket *s, const struct sock_msg *m)
 
 int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
-    (void)ept;
     (void)src;
     struct rpmsg_socket *s = priv;
     struct sock_msg m;
@@ -179,8 +178,13 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
             s->peer_rd_shut = true;
         break;
     }
-    if (!hold)
+    if (!hold) {
         sock_notify(s);
+        /* A reader that drives the link (sock_drive) returns now, not after
+         * the rest of the round went into the ring. */
+        if (s->post)
+            rpmsg_rx_yield(ept);
+    }
     sock_try_flush(s, false);
     /* The socket outlives its callback (destroy waits for it), so its
      * condition is still there after the unlock. */

@@ -78,6 +78,8 @@ static int wait_on(rpmsg_cond_t *c, struct rpmsg_device *rdev, uint64_t deadline
 
 int sock_wait(struct rpmsg_socket *s, uint64_t deadline)
 {
+    if (s->rdev)
+        rpmsg_drive_end(s->rdev); /* a lease of ours would delay what we wait for */
     s->waiters++;
     s->signalled = false;
     int r = wait_on(&s->cond, s->rdev, deadline);
@@ -146,6 +148,13 @@ static void on_device_destroyed(struct rpmsg_device *rdev, void *priv)
         s->destroying = false;
         sock_notify(s);
     }
+    /* A reader running this link (sock_drive) holds rdev, which may be
+     * freed once we return. It leaves at its next round (notified above,
+     * or the device stopped); on the link's RX context nobody else runs it. */
+    if (!rpmsg_device_on_rx_context(rdev))
+        for (struct rpmsg_socket *s = all_socks; s; s = s->all_next)
+            while (s->rdev == rdev && s->driving)
+                sock_wait(s, rpmsg_deadline(10));
     rpmsg_mutex_unlock(&sock_lock);
 }
 

@@ -695,6 +695,9 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
         .local_cpuname = vd->local_name,
         .features = vd->offered,
         .no_rx_thread = cfg->no_rx_thread,
+        /* A reader may run the link while it waits (rpmsg_drive): one
+         * wake-up less per read of a stream. */
+        .lent_rx = true,
     };
     r = rpmsg_device_init(&vd->rdev,
                           vd_host(vd) ? &rpmsg_virtio_ops_host : &rpmsg_virtio_ops_remote,

@@ -947,6 +947,8 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
         if (!RPMSG_NO_SYS)
             polling = outer;
         rpmsg_mutex_lock(&vd->lock);
+        if (rpmsg_device_rx_yielding(&vd->rdev))
+            break; /* the rest waits for the next round (its taker's) */
     }
     if (quiet && live(vd))
         rx_notify(vd, true);
