@@ -103,8 +103,10 @@
  * (rpmsg_drive) after that thread's last turn, before it takes the link
  * back: the driver normally returns within microseconds (the next recv),
  * and a wake-up of the RX thread each time would cost what driving saves.
- * Also how often a parked RX thread looks again. The most a message for
- * another endpoint waits when the driver does not come back.
+ * Also how often a parked RX thread looks again. The price: when the
+ * driver does not come back (its application stopped reading), messages
+ * for other endpoints of that link that arrived meanwhile wait up to this
+ * long. 0: no lease; every drive that ends wakes the RX thread.
  */
 #ifndef RPMSG_RX_LEASE_MS
 #define RPMSG_RX_LEASE_MS 2

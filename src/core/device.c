@@ -113,6 +113,8 @@ bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev)
 #define RX_FREE 0u
 #define RX_TAKEN 1u
 #define RX_PARKED 2u
+/* How long a parked RX thread or a waiting drive sleeps before looking again. */
+#define RX_PARK_MS (RPMSG_RX_LEASE_MS ? RPMSG_RX_LEASE_MS : 1)
 
 #if !RPMSG_NO_SYS
 static bool turn_cas(struct rpmsg_device *rdev, uint32_t from)
@@ -152,6 +154,7 @@ static void turn_leave(struct rpmsg_rx_turn *turn, bool lease)
     *p = turn->up;
     if (has_turn(rdev))
         return;
+    lease = lease && RPMSG_RX_LEASE_MS > 0;
     if (lease)
         __atomic_store_n(&rdev->rx_lease_until, rpmsg_time_ms() + RPMSG_RX_LEASE_MS,
                          __ATOMIC_SEQ_CST);
@@ -254,7 +257,7 @@ static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn
             rpmsg_cond_broadcast(&rdev->cond); /* a drive waits for exactly this */
         /* Counted in rx_parked before this look: a leave after it signals. */
         if (yield || turn_state(rdev) == RX_TAKEN)
-            rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(RPMSG_RX_LEASE_MS));
+            rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(RX_PARK_MS));
         rpmsg_ref_add(&rdev->rx_parked, -1);
         rpmsg_mutex_unlock(&rdev->lock);
     }
@@ -315,7 +318,7 @@ static bool drive_enter(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn, u
         if (d)
             break;
         /* Timed: a notify from another thread (a close) reaches done(). */
-        uint64_t until = rpmsg_deadline(RPMSG_RX_LEASE_MS);
+        uint64_t until = rpmsg_deadline(RX_PARK_MS);
         if (turn_state(rdev) == RX_TAKEN)
             rpmsg_cond_wait(&rdev->cond, &rdev->lock, until < deadline ? until : deadline);
     }
@@ -340,7 +343,7 @@ void rpmsg_drive_end(struct rpmsg_device *rdev)
     /* Without rdev->lock: callers hold their own locks (the socket's), and
      * those come after the core's. A parked RX thread that looked at the
      * lease just before the store misses this wake-up; its timed wait
-     * bounds that to RPMSG_RX_LEASE_MS, what the lease would have cost. */
+     * bounds that to RX_PARK_MS, what the lease would have cost. */
     if (rpmsg_ref_load(&rdev->rx_parked))
         rpmsg_cond_broadcast(&rdev->cond);
 #else
@@ -401,7 +404,7 @@ int rpmsg_drive(struct rpmsg_device *rdev, uint64_t deadline, bool (*done)(void 
              * (the transport's wait, spinning first where it spins), for a
              * lease's time at most. Handing it back now would cost a wake-up
              * of that thread, and of this one when data comes. */
-            uint64_t until = now + RPMSG_RX_LEASE_MS;
+            uint64_t until = now + RX_PARK_MS;
             rdev->ops->wait(rdev, until < deadline ? until : deadline);
             waited = true;
         } else {
