@@ -267,6 +267,11 @@ int rpmsg_drive(struct rpmsg_device *rdev, uint64_t deadline, bool (*done)(void 
  * the driver's next read) ends now. The core's own waits and the socket
  * layer's call it. */
 void rpmsg_drive_end(struct rpmsg_device *rdev);
+/* Wakes the threads waiting in rpmsg_drive() for rdev's link, so that they
+ * look at their done() again: for whoever made it true without running the
+ * link (another thread that ran it, a close). Without it they look again
+ * within RPMSG_RX_LEASE_MS. */
+void rpmsg_drive_wake(struct rpmsg_device *rdev);
 /* True on the thread that is rdev's RX context now: its RX thread in a
  * round, a thread driving it, or always without threads. */
 bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev);

@@ -351,6 +351,17 @@ void rpmsg_drive_end(struct rpmsg_device *rdev)
 #endif
 }
 
+void rpmsg_drive_wake(struct rpmsg_device *rdev)
+{
+#if !RPMSG_NO_SYS
+    /* Without rdev->lock, as rpmsg_drive_end(): a miss costs RX_PARK_MS. */
+    if (rdev && rdev->ops && rdev->lent_rx && rpmsg_ref_load(&rdev->rx_wanted))
+        rpmsg_cond_broadcast(&rdev->cond);
+#else
+    (void)rdev;
+#endif
+}
+
 int rpmsg_drive(struct rpmsg_device *rdev, uint64_t deadline, bool (*done)(void *arg), void *arg)
 {
     if (!rdev || !rdev->ops || !done)

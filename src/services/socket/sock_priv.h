@@ -110,10 +110,12 @@ extern rpmsg_mutex_t sock_lock;
 void sock_notify(struct rpmsg_socket *s);
 #define WAKE_SOCK 1u
 #define WAKE_POLL 2u
+#define WAKE_DRIVE 4u /* its reader waits in rpmsg_drive() for the link */
 /* sock_lock held: the wakes owed, cleared. */
 unsigned sock_wake_take(struct rpmsg_socket *s);
-/* Lock not needed (a condition broadcast may come after the unlock). */
-void sock_wake(struct rpmsg_socket *s, unsigned what);
+/* Lock not needed (a condition broadcast may come after the unlock); rdev
+ * is the socket's device as the caller knows it (for WAKE_DRIVE). */
+void sock_wake(struct rpmsg_socket *s, struct rpmsg_device *rdev, unsigned what);
 /* sock_lock held; waits for a notify on s or the deadline. 0 / -ETIMEDOUT. */
 int sock_wait(struct rpmsg_socket *s, uint64_t deadline);
 /* What poll would report now (sock_lock held). */

@@ -190,7 +190,7 @@ int sock_ept_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src
      * condition is still there after the unlock. */
     unsigned wake = --s->in_cb ? 0 : sock_wake_take(s);
     rpmsg_mutex_unlock(&sock_lock);
-    sock_wake(s, wake);
+    sock_wake(s, ept->rdev, wake);
     return 0;
 }
 

@@ -42,8 +42,12 @@ void sock_notify(struct rpmsg_socket *s)
         pollers_signalled = true;
         s->wake_owed |= WAKE_POLL;
     }
+    /* A reader waiting for its link in rpmsg_drive() (another thread runs
+     * it and just filled this reader's buffer) sleeps on the device. */
+    if (s->driving)
+        s->wake_owed |= WAKE_DRIVE;
     if (!s->in_cb)
-        sock_wake(s, sock_wake_take(s));
+        sock_wake(s, s->rdev, sock_wake_take(s));
     sock_fd_update(s);
 }
 
@@ -54,8 +58,10 @@ unsigned sock_wake_take(struct rpmsg_socket *s)
     return w;
 }
 
-void sock_wake(struct rpmsg_socket *s, unsigned what)
+void sock_wake(struct rpmsg_socket *s, struct rpmsg_device *rdev, unsigned what)
 {
+    if ((what & WAKE_DRIVE) && rdev)
+        rpmsg_drive_wake(rdev);
     if (what & WAKE_SOCK)
         rpmsg_cond_broadcast(&s->cond);
     if (what & WAKE_POLL)
