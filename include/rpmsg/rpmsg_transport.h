@@ -281,9 +281,18 @@ void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn);
  * For a transport's poll loop, after each message: true when the round
  * should end now (a callback called rpmsg_rx_yield(), or a thread waits to
  * take the RX context: rpmsg_drive()). What is left stays on the link for
- * the next poll. Ignoring it is correct, only slower.
+ * the next poll. Ignoring it is correct, only slower. Inline: it is asked
+ * once per message.
  */
-bool rpmsg_device_rx_yielding(struct rpmsg_device *rdev);
+static inline bool rpmsg_device_rx_yielding(const struct rpmsg_device *rdev)
+{
+#if RPMSG_NO_SYS
+    return rdev->rx_yield;
+#else
+    return rdev->rx_yield ||
+           (rdev->lent_rx && __atomic_load_n(&rdev->rx_wanted, __ATOMIC_SEQ_CST) != 0);
+#endif
+}
 /* rpmsg_device_on_rx_context(): rpmsg.h. */
 
 /* Sent buffers came back: wakes senders waiting for a buffer. */

@@ -117,10 +117,15 @@ bool rpmsg_device_on_rx_context(struct rpmsg_device *rdev)
 #define RX_PARK_MS (RPMSG_RX_LEASE_MS ? RPMSG_RX_LEASE_MS : 1)
 
 #if !RPMSG_NO_SYS
+static bool state_cas(struct rpmsg_device *rdev, uint32_t from, uint32_t to)
+{
+    return __atomic_compare_exchange_n(&rdev->rx_state, &from, to, false, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
+}
+
 static bool turn_cas(struct rpmsg_device *rdev, uint32_t from)
 {
-    return __atomic_compare_exchange_n(&rdev->rx_state, &from, RX_TAKEN, false, __ATOMIC_SEQ_CST,
-                                       __ATOMIC_SEQ_CST);
+    return state_cas(rdev, from, RX_TAKEN);
 }
 
 static uint32_t turn_state(const struct rpmsg_device *rdev)
@@ -200,15 +205,6 @@ void rpmsg_device_rx_leave(struct rpmsg_rx_turn *turn)
 #endif
 }
 
-bool rpmsg_device_rx_yielding(struct rpmsg_device *rdev)
-{
-#if RPMSG_NO_SYS
-    return rdev && rdev->rx_yield;
-#else
-    return rdev && (rdev->rx_yield || (rdev->lent_rx && rpmsg_ref_load(&rdev->rx_wanted)));
-#endif
-}
-
 void rpmsg_rx_yield(struct rpmsg_endpoint *ept)
 {
     if (ept && ept->rdev && rpmsg_on_rx_context(ept->rdev))
@@ -216,11 +212,8 @@ void rpmsg_rx_yield(struct rpmsg_endpoint *ept)
 }
 
 #if !RPMSG_NO_SYS
-/*
- * The RX thread's own turn. It waits (parked: drives may take the turn)
- * while another thread has it, while a drive waits for it, and while a
- * drive's lease runs; a timed wait, as a lease ends without a wake-up.
- */
+/* The RX thread should leave the link to a drive: one waits for it, or a
+ * drive's lease runs. */
 static bool rx_park_due(struct rpmsg_device *rdev)
 {
     if (rpmsg_ref_load(&rdev->rx_wanted))
@@ -237,6 +230,11 @@ static bool rx_park_due(struct rpmsg_device *rdev)
     return false;
 }
 
+/*
+ * The RX thread's own turn. It waits (parked: drives may take the turn)
+ * while another thread has it, while a drive waits for it, and while a
+ * drive's lease runs; a timed wait, as a lease ends without a wake-up.
+ */
 static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn)
 {
     for (;;) {
@@ -250,10 +248,7 @@ static bool rx_thread_turn(struct rpmsg_device *rdev, struct rpmsg_rx_turn *turn
         }
         rpmsg_mutex_lock(&rdev->lock);
         rpmsg_ref_add(&rdev->rx_parked, 1);
-        uint32_t free = RX_FREE;
-        if (__atomic_compare_exchange_n(&rdev->rx_state, &free, RX_PARKED, false,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
-            rpmsg_ref_load(&rdev->rx_wanted))
+        if (state_cas(rdev, RX_FREE, RX_PARKED) && rpmsg_ref_load(&rdev->rx_wanted))
             rpmsg_cond_broadcast(&rdev->cond); /* a drive waits for exactly this */
         /* Counted in rx_parked before this look: a leave after it signals. */
         if (yield || turn_state(rdev) == RX_TAKEN)

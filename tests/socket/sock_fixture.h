@@ -6,6 +6,7 @@
 #ifndef SOCK_FIXTURE_H
 #define SOCK_FIXTURE_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,40 @@ static inline struct rpmsg_socket *sf_accept(struct rpmsg_socket *l)
     assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_SNDTIMEO, TU_TIMEOUT_MS), 0);
     assert_int_equal(rpmsg_socket_setopt(s, RPMSG_SO_RCVTIMEO, TU_TIMEOUT_MS), 0);
     return s;
+}
+
+/* A peer that speaks the protocol by hand: a loopback pair, a listener for
+ * name advertising window bytes, and a raw endpoint on the client core named
+ * as a NuttX client of it (connection 1); s is the accepted socket, whose
+ * SYNC rec has received. */
+struct sf_raw_peer {
+    struct sf f;
+    struct rpmsg_socket *l, *s;
+    struct rpmsg_endpoint raw;
+    struct tu_rec rec;
+};
+
+static inline void sf_raw_open(struct sf_raw_peer *p, const char *name, uint32_t window)
+{
+    assert_int_equal(sf_open(&p->f, SF_LOOPBACK), 0);
+    p->l = sf_listen_window(&p->f, name, 1, window);
+    tu_rec_init(&p->rec);
+    char ept[RPMSG_NAME_SIZE];
+    snprintf(ept, sizeof(ept), "s:%s:1", name);
+    assert_int_equal(tu_ept_create(&p->raw, p->f.cdev, ept, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
+                                   tu_rec_cb, NULL, &p->rec),
+                     0);
+    p->s = sf_accept(p->l);
+    assert_int_equal(tu_rec_wait(&p->rec, 1, TU_TIMEOUT_MS), 0);
+}
+
+static inline void sf_raw_close(struct sf_raw_peer *p)
+{
+    tu_ept_cleanup(&p->raw);
+    tu_rec_deinit(&p->rec);
+    rpmsg_socket_close(p->s);
+    rpmsg_socket_close(p->l);
+    sf_close(&p->f);
 }
 
 /* Deterministic stream contents: byte i of stream seed. */

@@ -70,39 +70,32 @@ static bool malformed_at_least(struct rpmsg_socket *s, uint64_t n)
 static void test_hostile_peer(void **st)
 {
     (void)st;
-    struct sf f;
-    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = sf_listen_window(&f, "host", 1, 256);
-    struct rpmsg_endpoint raw;
-    struct tu_rec rec;
-    tu_rec_init(&rec);
-    assert_int_equal(tu_ept_create(&raw, f.cdev, "s:host:1", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
-                                   tu_rec_cb, NULL, &rec),
-                     0);
-    struct rpmsg_socket *s = sf_accept(l);
-    assert_int_equal(tu_rec_wait(&rec, 1, TU_TIMEOUT_MS), 0);
-    assert_int_equal(tu_get_le32(rec.msgs[0].data + 4), 256); /* our window */
+    static struct sf_raw_peer p;
+    sf_raw_open(&p, "host", 256);
+    struct rpmsg_socket *s = p.s;
+    struct rpmsg_endpoint *raw = &p.raw;
+    assert_int_equal(tu_get_le32(p.rec.msgs[0].data + 4), 256); /* our window */
     uint8_t m[300];
     sock_put_sync(m, 1024, 1, 2, 3);
-    assert_int_equal(rpmsg_send(&raw, m, 20), 20);
+    assert_int_equal(rpmsg_send(raw, m, 20), 20);
     /* 200 bytes fit the window; 200 more do not. */
     memset(m + 12, 'a', 200);
     sock_put_data_hdr(m, 0, 200);
-    assert_int_equal(rpmsg_send(&raw, m, 212), 212);
-    assert_int_equal(rpmsg_send(&raw, m, 212), 212);
+    assert_int_equal(rpmsg_send(raw, m, 212), 212);
+    assert_int_equal(rpmsg_send(raw, m, 212), 212);
     assert_true(malformed_at_least(s, 1));
     /* Acknowledging bytes we never sent; an unknown command; a short SYNC;
      * DATA whose len disagrees with its size; SHUTDOWN with bad bits. */
     sock_put_data_hdr(m, 5000, 0);
-    assert_int_equal(rpmsg_send(&raw, m, 12), 12);
+    assert_int_equal(rpmsg_send(raw, m, 12), 12);
     tu_put_le32(m, 77);
-    assert_int_equal(rpmsg_send(&raw, m, 12), 12);
+    assert_int_equal(rpmsg_send(raw, m, 12), 12);
     sock_put_sync(m, 1024, 0, 0, 0);
-    assert_int_equal(rpmsg_send(&raw, m, 6), 6);
+    assert_int_equal(rpmsg_send(raw, m, 6), 6);
     sock_put_data_hdr(m, 0, 9);
-    assert_int_equal(rpmsg_send(&raw, m, 14), 14);
+    assert_int_equal(rpmsg_send(raw, m, 14), 14);
     sock_put_shutdown(m, 8);
-    assert_int_equal(rpmsg_send(&raw, m, 8), 8);
+    assert_int_equal(rpmsg_send(raw, m, 8), 8);
     assert_true(malformed_at_least(s, 6));
     /* The socket holds the 200 good bytes and goes on working. */
     struct rpmsg_socket_stats ss;
@@ -113,11 +106,7 @@ static void test_hostile_peer(void **st)
     assert_int_equal(rpmsg_socket_recv(s, b, sizeof(b), 0), 200);
     assert_int_equal(b[199], 'a');
     assert_int_equal(rpmsg_socket_send(s, "ok", 2, 0), 2);
-    tu_ept_cleanup(&raw);
-    tu_rec_deinit(&rec);
-    rpmsg_socket_close(s);
-    rpmsg_socket_close(l);
-    sf_close(&f);
+    sf_raw_close(&p);
 }
 
 int main(void)

@@ -169,22 +169,15 @@ static void test_second_reader_waits_on_ring(void **st)
 static void test_post_counts_in_window(void **st)
 {
     (void)st;
-    struct sf f;
-    assert_int_equal(sf_open(&f, SF_LOOPBACK), 0);
-    struct rpmsg_socket *l = sf_listen_window(&f, "pw", 1, 256);
-    struct rpmsg_endpoint raw;
-    struct tu_rec rec;
-    tu_rec_init(&rec);
-    assert_int_equal(tu_ept_create(&raw, f.cdev, "s:pw:1", RPMSG_ADDR_ANY, RPMSG_ADDR_ANY,
-                                   tu_rec_cb, NULL, &rec),
-                     0);
-    struct rpmsg_socket *s = sf_accept(l);
-    assert_int_equal(tu_rec_wait(&rec, 1, TU_TIMEOUT_MS), 0);
+    static struct sf_raw_peer p;
+    sf_raw_open(&p, "pw", 256);
+    struct rpmsg_socket *s = p.s;
+    struct rpmsg_endpoint *raw = &p.raw;
     uint8_t m[SOCK_SYNC_EXT_LEN + 16];
     memset(m, 0, sizeof(m));
     sock_put_sync(m, 1024, 1, 2, 3);
     uint32_t n = sock_put_sync_ext(m, 100); /* one of ours: its full DATA carries 100 */
-    assert_int_equal(rpmsg_send(&raw, m, n), (int)n);
+    assert_int_equal(rpmsg_send(raw, m, n), (int)n);
 
     uint8_t *b = calloc(1, 1024);
     assert_non_null(b);
@@ -192,12 +185,12 @@ static void test_post_counts_in_window(void **st)
     uint8_t d[212];
     memset(d + 12, 'a', 200);
     sock_put_data_hdr(d, 0, 100);
-    assert_int_equal(rpmsg_send(&raw, d, 112), 112);
+    assert_int_equal(rpmsg_send(raw, d, 112), 112);
     sock_put_data_hdr(d, 0, 200);
-    assert_int_equal(rpmsg_send(&raw, d, 212), 212);
+    assert_int_equal(rpmsg_send(raw, d, 212), 212);
     sock_put_data_hdr(d, 0, 1);
     d[12] = 'b';
-    assert_int_equal(rpmsg_send(&raw, d, 13), 13);
+    assert_int_equal(rpmsg_send(raw, d, 13), 13);
     struct fill w = { s, 101 };
     assert_int_equal(tu_wait_until(post_holds, &w, TU_TIMEOUT_MS), 0);
     assert_int_equal(ring_used(s), 0);
@@ -208,11 +201,7 @@ static void test_post_counts_in_window(void **st)
     assert_int_equal(rpmsg_socket_stats(s, &ss), 0);
     assert_int_equal(ss.malformed, 1);
     free(b);
-    tu_ept_cleanup(&raw);
-    tu_rec_deinit(&rec);
-    rpmsg_socket_close(s);
-    rpmsg_socket_close(l);
-    sf_close(&f);
+    sf_raw_close(&p);
 }
 
 int main(void)

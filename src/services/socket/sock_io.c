@@ -278,15 +278,15 @@ static bool drive_done(void *arg)
  * has filled it and wakes us, fill it ourselves by running the link while
  * a stream flows (rpmsg_drive). The callbacks then run on this thread and
  * the read returns without a wake-up: on a CPU the RX thread shares, that
- * is two context switches saved per read. 1 when notified, 0 to sleep as
- * usual (nothing flows, or the link does not lend its RX context), or
- * -ETIMEDOUT.
+ * is two context switches saved per read. 0 when notified (as a wait's
+ * wake-up), 1 to sleep as usual (nothing flows, or the link does not lend
+ * its RX context), or -ETIMEDOUT.
  */
 static int sock_drive(struct rpmsg_socket *s, uint64_t deadline)
 {
     struct rpmsg_device *rdev = s->rdev;
     if (!rdev || !s->ept_live || s->gone)
-        return 0;
+        return 1;
     struct drive_arg a = { s, s->nseq };
     s->driving = true;
     rpmsg_mutex_unlock(&sock_lock);
@@ -296,8 +296,8 @@ static int sock_drive(struct rpmsg_socket *s, uint64_t deadline)
     if (s->gone)
         sock_notify(s); /* on_device_destroyed may wait for this */
     if (r == 1 || s->nseq != a.nseq)
-        return 1;
-    return r == -ETIMEDOUT ? -ETIMEDOUT : 0;
+        return 0;
+    return r == -ETIMEDOUT ? -ETIMEDOUT : 1;
 }
 
 /* sock_lock held: one read from the ring; its result, or -EAGAIN if empty. */
@@ -386,11 +386,9 @@ ssize_t rpmsg_socket_recv(struct rpmsg_socket *s, void *buf, size_t len, int fla
             s->post_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
             s->post_got = 0;
         }
-        int w = posted ? sock_drive(s, deadline) : 0;
-        if (w == 0)
+        int w = posted ? sock_drive(s, deadline) : 1;
+        if (w > 0)
             w = sock_wait(s, deadline);
-        else
-            w = w > 0 ? 0 : w;
         if (posted) {
             uint32_t got = s->post_got;
             s->post = NULL;
