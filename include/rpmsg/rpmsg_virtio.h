@@ -104,6 +104,21 @@ extern "C" {
 #endif
 
 /* The physical layer under a VirtIO link: a doorbell each way plus liveness. */
+/* What a platform's wait_ready() watches besides the doorbell. */
+struct rpmsg_virtio_watch {
+    /* Has the peer published a message? Cheap, reads no lock. */
+    bool (*ready)(void *arg);
+    /*
+     * Asks the peer to ring for its next message and returns ready(). The
+     * transport asks only here, right before a sleep: a waiter that spins
+     * watches the ring itself, and a request made at every empty look
+     * would cost the peer a kick (and both sides the line that carries the
+     * request) for messages the spin sees anyway.
+     */
+    bool (*arm)(void *arg);
+    void *arg;
+};
+
 struct rpmsg_virtio_platform_ops {
     /* Rings the peer's doorbell (an "interrupt"). notifyid: the vring's id. */
     int (*notify)(void *plat, uint32_t notifyid);
@@ -117,12 +132,16 @@ struct rpmsg_virtio_platform_ops {
     /* 0 while the peer is alive, -ENOTCONN once it is known dead. May be NULL. */
     int (*peer_alive)(void *plat);
     /*
-     * Optional: wait() that also returns 1 as soon as ready(arg) holds. A
-     * waiter that spins may look at the ring itself instead of the doorbell
-     * alone, which the peer rings only after publishing: the message is seen
-     * one cache miss earlier. ready() is cheap and reads no lock. May be NULL.
+     * Optional: wait() that also returns 1 as soon as w->ready(w->arg)
+     * holds. A waiter that spins may look at the ring itself instead of the
+     * doorbell alone, which the peer rings only after publishing: the
+     * message is seen one cache miss earlier. Before every sleep it must
+     * call w->arm(w->arg), and return 1 instead of sleeping if that returns
+     * true: with wait_ready, the transport asks the peer for RX kicks there
+     * and nowhere else. May be NULL (the transport then asks whenever it
+     * finds the ring empty).
      */
-    int (*wait_ready)(void *plat, uint64_t deadline_ms, bool (*ready)(void *arg), void *arg);
+    int (*wait_ready)(void *plat, uint64_t deadline_ms, const struct rpmsg_virtio_watch *w);
     /*
      * Optional: true if this side's waits never sleep and watch the ring
      * (wait_ready, poll mode). The transport then asks the peer for no
@@ -419,6 +438,7 @@ struct rpmsg_virtio {
     bool peer_seen;     /* peer_alive() has said 0 at least once */
     bool event_idx;
     bool rx_spins;      /* ops->spins(): ask the peer for no RX notifications */
+    bool rx_armed;      /* the peer was last asked for RX notifications (rx_notify) */
     bool rx_polled;     /* a poll since the last wait (rpmsg_virtio_op_wait) */
     bool tx_starved;
     uint32_t tx_warm;   /* bytes of the next TX buffer to warm (the last message's) */

@@ -331,6 +331,79 @@ static void starved_waiter(bool remote_sends)
     sem_destroy(&rg.open);
 }
 
+/*
+ * A side whose platform watches the ring while it waits (wait_ready) asks
+ * for a kick only right before it sleeps: messages sent while it has only
+ * looked cost no kick, the first one after it went to sleep costs one, and
+ * one already there when it asks is seen without sleeping.
+ */
+static void test_late_arm(void **state)
+{
+    (void)state;
+    struct vt_pair p;
+    uint32_t f = RPMSG_F_NS | RPMSG_F_ACK | RPMSG_VIRTIO_F_EVENT_IDX;
+    struct vt_opts o = { .hfeat = f, .rfeat = f, .no_rx_thread = true, .watch = true };
+    assert_int_equal(vt_pair_open(&p, &o), 0);
+    assert_int_equal(vt_wait_up(&p), 0);
+    struct rpmsg_endpoint he, re;
+    struct tu_rec rr;
+    tu_rec_init(&rr);
+    assert_int_equal(tu_ept_create(&he, p.h, NULL, 0x700, 0x701, NULL, NULL, NULL), 0);
+    assert_int_equal(tu_ept_create(&re, p.r, NULL, 0x701, 0x700, tu_rec_cb, NULL, &rr), 0);
+    struct vt_end *rend = &p.link.end[1];
+    rend->looks = 1;
+    unsigned got = 0;
+
+    for (int round = 0; round < 3; round++) {
+        /* The remote received and looked again (its poll): no request. */
+        burst(&he, BURST);
+        drain(p.r, &rr, got += BURST);
+        assert_int_equal(rpmsg_poll(p.r), 0);
+        uint64_t h0 = vt_rung(&p.link, 0);
+        burst(&he, BURST);
+        assert_int_equal(vt_rung(&p.link, 0) - h0, 0);
+
+        /* Its wait sees them at its first look: no request either. */
+        unsigned a0 = rend->arms;
+        assert_int_equal(p.r->ops->wait(p.r, rpmsg_time_ms() + TU_TIMEOUT_MS), 0);
+        assert_int_equal(rend->arms, a0);
+        drain(p.r, &rr, got += BURST);
+
+        /* Nothing there: it asks, then sleeps until the deadline (kicks
+         * rung before, for buffers given back, are forgotten first). */
+        pthread_mutex_lock(&rend->m);
+        rend->pending = 0;
+        pthread_mutex_unlock(&rend->m);
+        assert_int_equal(p.r->ops->wait(p.r, rpmsg_time_ms() + 20), -ETIMEDOUT);
+        assert_int_equal(rend->arms, a0 + 1);
+        /* A burst into the sleeper: one kick, which ends its next wait. */
+        h0 = vt_rung(&p.link, 0);
+        burst(&he, BURST);
+        assert_int_equal(vt_rung(&p.link, 0) - h0, 1);
+        rend->looks = 0;
+        assert_int_equal(p.r->ops->wait(p.r, rpmsg_time_ms() + TU_TIMEOUT_MS), 0);
+        drain(p.r, &rr, got += BURST);
+
+        /* Messages that came after its last look, before its request: the
+         * request finds them, and the wait returns without a kick (none
+         * comes: they were published before it asked). */
+        assert_int_equal(rpmsg_poll(p.r), 0);
+        h0 = vt_rung(&p.link, 0);
+        burst(&he, BURST);
+        assert_int_equal(vt_rung(&p.link, 0) - h0, 0);
+        a0 = rend->arms;
+        assert_int_equal(p.r->ops->wait(p.r, rpmsg_time_ms() + TU_TIMEOUT_MS), 0);
+        assert_int_equal(rend->arms, a0 + 1);
+        drain(p.r, &rr, got += BURST);
+        rend->looks = 1;
+    }
+    assert_int_equal(tu_rec_count(&rr), 4 * 3 * BURST);
+    rpmsg_destroy_ept(&he);
+    rpmsg_destroy_ept(&re);
+    tu_rec_deinit(&rr);
+    vt_pair_close(&p);
+}
+
 static void test_starved_waiter_remote(void **state)
 {
     (void)state;
@@ -354,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_flags_burst),
         cmocka_unit_test(test_starved_waiter_remote),
         cmocka_unit_test(test_starved_waiter_host),
+        cmocka_unit_test(test_late_arm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,12 +112,22 @@ static void test_golden_bytes(void **state)
     assert_int_equal(after.notify_sent - before.notify_sent, 1);
     assert_int_equal(after.notify_suppressed - before.notify_suppressed, 1);
 
-    /* The remote consumes both and gives them back over the same slots,
-     * used length = the descriptor's, AVAIL = USED = 1. */
+    /* The remote consumes both; they wait in its backlog of eight (the
+     * host does not wait for TX buffers: its event area says DISABLE). */
     assert_int_equal(rpmsg_poll(p.r), 2);
+    assert_int_equal(tu_rec_count(&e.rr), 2);
+    expect_desc(&p, VR1, 0, TXBUF, 16 + 5, 0, F_AVAIL);
+    expect_desc(&p, VR1, 1, TXBUF + 512, 16 + 6, 1, F_AVAIL);
+    /* Six more, and the eight go back together over the same slots, used
+     * length = the descriptor's, AVAIL = USED = 1. */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(rpmsg_send(&e.he, "x", 1), 1);
+    assert_int_equal(rpmsg_poll(p.r), 6);
+    assert_int_equal(tu_rec_count(&e.rr), 8);
     expect_desc(&p, VR1, 0, TXBUF, 16 + 5, 0, F_AVAIL | F_USED);
     expect_desc(&p, VR1, 1, TXBUF + 512, 16 + 6, 1, F_AVAIL | F_USED);
-    assert_int_equal(tu_rec_count(&e.rr), 2);
+    for (unsigned i = 2; i < 8; i++)
+        expect_desc(&p, VR1, i, TXBUF + 512u * i, 16 + 1, (uint16_t)i, F_AVAIL | F_USED);
 
     /* A reply fills the first RX buffer: used over vring0's slot 0. */
     assert_int_equal(rpmsg_send(&e.re, "hi", 2), 2);
@@ -127,13 +137,21 @@ static void test_golden_bytes(void **state)
     };
     assert_memory_equal(p.shm + RXBUF, hi, sizeof(hi));
 
-    /* The host takes it and posts the buffer again at slot 0 of lap 2:
-     * its wrap counter is now 0, so AVAIL=0, USED=1. It wants the next
-     * used descriptor at slot 1 of lap 1. */
+    /* The host takes it; the buffer waits in its backlog. It wants the
+     * next used descriptor at slot 1 of lap 1. */
     assert_int_equal(rpmsg_poll(p.h), 1);
     assert_int_equal(tu_rec_count(&e.hr), 1);
-    expect_desc(&p, VR0, 0, RXBUF, 512, 0, F_WRITE | F_USED);
+    expect_desc(&p, VR0, 0, RXBUF, 16 + 2, 0, F_AVAIL | F_USED);
     expect_event(drv_area(&p, VR0), 0x8001, 2);
+    /* Seven more replies: the eight buffers are posted again together at
+     * slots 0-7 of lap 2, where the host's wrap counter is 0: AVAIL=0, USED=1. */
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(rpmsg_send(&e.re, "y", 1), 1);
+    assert_int_equal(rpmsg_poll(p.h), 7);
+    assert_int_equal(tu_rec_count(&e.hr), 8);
+    for (unsigned i = 0; i < 8; i++)
+        expect_desc(&p, VR0, i, RXBUF + 512u * i, 512, (uint16_t)i, F_WRITE | F_USED);
+    expect_desc(&p, VR0, 8, RXBUF + 512u * 8, 512, 8, F_WRITE | F_AVAIL);
 
     eps_close(&e);
     vt_pair_close(&p);

@@ -26,6 +26,10 @@ struct vt_end {
     unsigned pending;
     uint64_t rung;    /* doorbells rung on the peer by this side */
     uint64_t by_id[4];
+    /* With vt_opts.watch: looks at the ring a wait_ready makes before it
+     * sleeps, and how many times it asked for a kick (watch.arm). */
+    unsigned looks;
+    unsigned arms;
 };
 
 struct vt_link {
@@ -94,6 +98,30 @@ static const struct rpmsg_virtio_platform_ops vt_ops = {
     .peer_alive = vt_peer_alive,
 };
 
+/* A wait that watches the ring: e->looks looks, then the request for a
+ * kick (the contract of wait_ready), then the doorbell. */
+static inline int vt_wait_ready(void *plat, uint64_t deadline, const struct rpmsg_virtio_watch *w)
+{
+    struct vt_end *e = plat;
+    for (unsigned i = 0; w && i < e->looks; i++)
+        if (w->ready(w->arg))
+            return 1;
+    if (w && w->arm) {
+        __atomic_add_fetch(&e->arms, 1, __ATOMIC_RELAXED);
+        if (w->arm(w->arg))
+            return 1;
+    }
+    return vt_wait(plat, deadline);
+}
+
+static const struct rpmsg_virtio_platform_ops vt_ops_watch = {
+    .notify = vt_notify,
+    .wait = vt_wait,
+    .wakeup = vt_wakeup,
+    .peer_alive = vt_peer_alive,
+    .wait_ready = vt_wait_ready,
+};
+
 static inline void vt_link_init(struct vt_link *l)
 {
     memset(l, 0, sizeof(*l));
@@ -136,6 +164,7 @@ struct vt_opts {
     struct rpmsg_virtio_layout_params params;
     const char *hname, *rname;
     bool no_start_remote;       /* leave the remote for the test to start */
+    bool watch;                 /* waits watch the ring (vt_wait_ready) */
 };
 
 struct vt_pair {
@@ -193,7 +222,7 @@ static inline int vt_pair_open(struct vt_pair *p, const struct vt_opts *o)
         .shm_size = p->size,
         .layout = &p->layout,
         .remote_writes_table = o->remote_writes_table,
-        .ops = &vt_ops,
+        .ops = o->watch ? &vt_ops_watch : &vt_ops,
         .no_rx_thread = o->no_rx_thread,
     };
     uint32_t hfeat = o->hfeat, rfeat = o->rfeat;

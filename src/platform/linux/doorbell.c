@@ -110,19 +110,13 @@ static bool rung(struct rpmsg_linux_doorbell *db, uint32_t seen, memory_order mo
     return true;
 }
 
-/* What a spin watches besides the bell (rpmsg_linux_db_wait_ready). */
-struct watch {
-    bool (*ready)(void *);
-    void *arg;
-};
-
-static bool watched(const struct watch *w)
+static bool watched(const struct rpmsg_virtio_watch *w)
 {
-    return w->ready && w->ready(w->arg);
+    return w && w->ready(w->arg);
 }
 
 static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t deadline_ms,
-                         const struct watch *w)
+                         const struct rpmsg_virtio_watch *w)
 {
     for (unsigned i = 1;; i++) {
         rpmsg_linux_cpu_relax();
@@ -139,7 +133,7 @@ static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_
 
 /* 0 rung, 1 ready, -ETIMEDOUT the budget ran out. */
 static int spin_for_ns(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t budget_ns,
-                       const struct watch *w)
+                       const struct rpmsg_virtio_watch *w)
 {
     uint64_t end = rpmsg_linux_now_ns() + budget_ns;
     for (unsigned i = 1;; i++) {
@@ -185,20 +179,19 @@ static int sleep_until(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t 
 }
 
 int rpmsg_linux_db_wait_ready(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin,
-                              bool (*ready)(void *), void *arg)
+                              const struct rpmsg_virtio_watch *w)
 {
-    const struct watch w = { ready, arg };
     uint32_t seen = atomic_load_explicit(&db->seen, memory_order_relaxed);
     if (rung(db, seen, memory_order_acquire))
         return 0;
     switch (db->mode) {
     case RPMSG_LINUX_POLL:
-        return spin_until_ms(db, seen, deadline_ms, &w);
+        return spin_until_ms(db, seen, deadline_ms, w);
     case RPMSG_LINUX_ADAPTIVE:
         if (spin) {
             uint64_t budget = spin_budget(db);
             if (budget) {
-                int caught = spin_for_ns(db, seen, budget, &w);
+                int caught = spin_for_ns(db, seen, budget, w);
                 spin_outcome(db, caught >= 0);
                 if (caught >= 0)
                     return caught;
@@ -209,10 +202,14 @@ int rpmsg_linux_db_wait_ready(struct rpmsg_linux_doorbell *db, uint64_t deadline
     default:
         break;
     }
+    /* The peer rings for messages only once asked (w->arm): ask, then look
+     * once more for one published before the request was visible. */
+    if (w && w->arm && w->arm(w->arg))
+        return 1;
     return sleep_until(db, seen, deadline_ms);
 }
 
 int rpmsg_linux_db_wait(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin)
 {
-    return rpmsg_linux_db_wait_ready(db, deadline_ms, spin, NULL, NULL);
+    return rpmsg_linux_db_wait_ready(db, deadline_ms, spin, NULL);
 }

@@ -103,7 +103,7 @@ static int native_notify(void *plat, uint32_t notifyid)
     return 0;
 }
 
-static int native_wait_ready(void *plat, uint64_t deadline_ms, bool (*ready)(void *), void *arg)
+static int native_wait_ready(void *plat, uint64_t deadline_ms, const struct rpmsg_virtio_watch *w)
 {
     struct rpmsg_linux_plat *p = plat;
     for (bool first = true;; first = false) {
@@ -113,7 +113,7 @@ static int native_wait_ready(void *plat, uint64_t deadline_ms, bool (*ready)(voi
             if (slice < d)
                 d = slice;
         }
-        int r = rpmsg_linux_db_wait_ready(&p->db, d, first, ready, arg);
+        int r = rpmsg_linux_db_wait_ready(&p->db, d, first, w);
         if (r != -ETIMEDOUT)
             return r;
         if (deadline_ms != RPMSG_FOREVER && rpmsg_time_ms() >= deadline_ms)
@@ -125,7 +125,7 @@ static int native_wait_ready(void *plat, uint64_t deadline_ms, bool (*ready)(voi
 
 static int native_wait(void *plat, uint64_t deadline_ms)
 {
-    return native_wait_ready(plat, deadline_ms, NULL, NULL);
+    return native_wait_ready(plat, deadline_ms, NULL);
 }
 
 static bool native_spins(void *plat)

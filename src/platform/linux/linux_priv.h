@@ -109,10 +109,11 @@ void rpmsg_linux_db_init(struct rpmsg_linux_doorbell *db, struct rpmsg_linux_bel
 void rpmsg_linux_db_ring(struct rpmsg_linux_bell *bell);
 /* 0 once mine was rung since the last return, or -ETIMEDOUT. spin: allow the adaptive spin. */
 int rpmsg_linux_db_wait(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin);
-/* The same, and while it spins it returns 1 as soon as ready(arg) holds
- * (ready may be NULL). A sleep still waits for the bell. */
+/* The same, and while it spins it returns 1 as soon as w->ready() holds; it
+ * calls w->arm() before it sleeps (w may be NULL). A sleep still waits for
+ * the bell. */
 int rpmsg_linux_db_wait_ready(struct rpmsg_linux_doorbell *db, uint64_t deadline_ms, bool spin,
-                              bool (*ready)(void *), void *arg);
+                              const struct rpmsg_virtio_watch *w);
 /* Makes a concurrent or the next wait return (rings our own bell). */
 void rpmsg_linux_db_wakeup(struct rpmsg_linux_doorbell *db);
 

@@ -588,8 +588,17 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
     rpmsg_virtio_rx_back_now(vd);
     bool watch = vd->ops->wait_ready && __atomic_load_n(&vd->rx_polled, __ATOMIC_RELAXED);
     __atomic_store_n(&vd->rx_polled, false, __ATOMIC_RELAXED);
-    int r = watch ? vd->ops->wait_ready(vd->plat, deadline_ms, rpmsg_virtio_rx_ready, vd)
-                  : vd->ops->wait(vd->plat, deadline_ms);
+    const struct rpmsg_virtio_watch w = { rpmsg_virtio_rx_ready, rpmsg_virtio_rx_arm, vd };
+    int r;
+    if (watch) {
+        r = vd->ops->wait_ready(vd->plat, deadline_ms, &w);
+    } else {
+        /* Asked as the old way did at its last empty look: at most one
+         * kick for a message this wait will not watch for. */
+        if (vd->ops->wait_ready)
+            (void)rpmsg_virtio_rx_arm(vd);
+        r = vd->ops->wait(vd->plat, deadline_ms);
+    }
     if (r == -ETIMEDOUT)
         return r;
     /* 1: a message seen on the ring, not a kick. The poll that follows

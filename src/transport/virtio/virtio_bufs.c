@@ -820,7 +820,7 @@ static bool back_due(const struct rpmsg_virtio *vd)
         return false;
     const struct rpmsg_virtio_vq *vq = &vd->vq[my_rx_vq(vd)];
     /* Rings too small for the argument above give back at once. */
-    return !RPMSG_VIRTIO_BACK_BATCH || vd->nrx_back >= cap || vq->packed ||
+    return !RPMSG_VIRTIO_BACK_BATCH || vd->nrx_back >= cap ||
            vq->num < RPMSG_HOLD_MAX + 2u * cap ||
            rpmsg_vring_peer_waits(vq, vd_host(vd), vd->event_idx, cap);
 }
@@ -881,6 +881,7 @@ static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
 static void rx_notify(struct rpmsg_virtio *vd, bool on)
 {
     on = on && !vd->rx_spins;
+    vd->rx_armed = on;
     if (vd_host(vd))
         rpmsg_vring_drv_intr(&vd->vq[VQ_RX_HOST], vd->event_idx, on);
     else
@@ -900,11 +901,38 @@ bool rpmsg_virtio_rx_ready(void *arg)
     return vd->up && rx_pending(vd);
 }
 
+/*
+ * Does this side ask for RX kicks only right before its RX context sleeps?
+ * Yes when the platform's wait_ready calls rpmsg_virtio_rx_arm there (its
+ * contract). Asked at every empty look instead, a receiver that spins and
+ * keeps up with its sender rewrote the line the sender reads at every
+ * send, and drew a kick for messages its spin saw anyway: a packed ring's
+ * remote-to-host stream lost 10-30% that way once the host kept up.
+ */
+static bool arms_late(const struct rpmsg_virtio *vd)
+{
+    return vd->ops->wait_ready != NULL;
+}
+
+bool rpmsg_virtio_rx_arm(void *arg)
+{
+    struct rpmsg_virtio *vd = arg;
+    bool ready = false;
+    rpmsg_mutex_lock(&vd->lock);
+    if (live(vd)) {
+        rx_notify(vd, true);
+        ready = rx_pending(vd);
+    }
+    rpmsg_mutex_unlock(&vd->lock);
+    return ready;
+}
+
 int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
 {
     int n = 0;
     bool quiet = false; /* notifications switched off while we drain */
     bool kick = false;  /* the peer is owed a kick for buffers given back */
+    bool late = arms_late(vd);
     struct rpmsg_virtio *outer = polling; /* a poll nested in a callback of another device's */
     /* One lock round per message, and the look that finds the ring empty
      * shares its round with the TX side's and with giving back the last
@@ -917,14 +945,18 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
             kick |= rx_back_flush(vd);
         if (!live(vd))
             break;
-        if (!quiet && !vd->event_idx) {
+        if (!quiet && (late ? vd->rx_armed : !vd->event_idx)) {
             /* Without event indices, the peer kicks for every message while
-             * notifications are on; they are useless while we are draining. */
+             * notifications are on; they are useless while we are draining.
+             * A side that asks late takes its request back once awake, with
+             * event indices too: a request left standing while it receives
+             * for more than a ring would read as a new one to the peer
+             * (a packed ring's event names a position modulo two laps). */
             rx_notify(vd, false);
             quiet = true;
         }
         void *buf = n < budget ? take_rx(vd, &len) : NULL;
-        if (!buf && n < budget && live(vd)) {
+        if (!buf && n < budget && live(vd) && !late) {
             /* Empty: ask for a kick for the next one, then make sure none
              * slipped in before the request was visible. */
             rx_notify(vd, true);
@@ -950,7 +982,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
         if (rpmsg_device_rx_yielding(&vd->rdev))
             break; /* the rest waits for the next round (its taker's) */
     }
-    if (quiet && live(vd))
+    if (quiet && live(vd) && !late)
         rx_notify(vd, true);
 
     /* TX side: buffers coming back. */

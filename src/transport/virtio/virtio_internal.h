@@ -89,6 +89,9 @@ void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd);
  * the RX context, which alone moves the RX ring's consumer side, so no lock.
  * arg: the struct rpmsg_virtio. */
 bool rpmsg_virtio_rx_ready(void *arg);
+/* Asks the peer to ring for its next message, then rx_ready() (struct
+ * rpmsg_virtio_watch.arm). Lock not held. */
+bool rpmsg_virtio_rx_arm(void *arg);
 /* Rings the peer for vring i (counts it). Lock not held. */
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i);
 

@@ -200,6 +200,8 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq)
 bool rpmsg_vring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
                             uint16_t within)
 {
+    if (vq->packed)
+        return rpmsg_pring_peer_waits(vq, drv, within);
     if (event_idx) {
         uint16_t event = vw_ld16(drv ? avail_event(vq) : used_event(vq));
         return (uint16_t)(event - vq->shadow) < within;

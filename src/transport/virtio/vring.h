@@ -102,8 +102,7 @@ bool rpmsg_vring_drv_pending(const struct rpmsg_virtio_vq *vq);
 /* Has the peer asked to be told of our next entries? The driver's question
  * for avail entries (drv), the device's for used ones: a notification
  * request at one of our next `within` positions, or on for every entry
- * (flags). A peer waiting for buffers asks; one that is not, does not.
- * Split rings only (packed rings give back at once: back_due). */
+ * (flags). A peer waiting for buffers asks; one that is not, does not. */
 bool rpmsg_vring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, bool event_idx,
                             uint16_t within);
 

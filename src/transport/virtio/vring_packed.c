@@ -208,3 +208,16 @@ bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq)
     uint16_t flags = vw_ld16_acq(slot_at(vq, vq->last) + 14);
     return (flags & AU) == avail_bits(wrap_of(vq, vq->last));
 }
+
+bool rpmsg_pring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, uint16_t within)
+{
+    const uint8_t *area = drv ? dev_event(vq) : drv_event(vq);
+    uint16_t flags = vw_ld16(area + 2);
+    if (flags != PRING_EVENT_DESC)
+        return flags != PRING_EVENT_DISABLE;
+    /* The requested position as a counter modulo two laps (offset, and the
+     * lap's parity from the wrap bit), then its distance ahead of ours. */
+    uint16_t off_wrap = vw_ld16(area);
+    uint16_t at = (uint16_t)((off_wrap & (vq->num - 1)) + ((off_wrap & 0x8000u) ? 0u : vq->num));
+    return (uint16_t)((uint16_t)(at - vq->shadow) & (2u * vq->num - 1)) < within;
+}

@@ -58,4 +58,8 @@ void rpmsg_pring_dev_notify(struct rpmsg_virtio_vq *vq, bool event_idx, bool on)
 void rpmsg_pring_dev_notify_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 bool rpmsg_pring_dev_pending(const struct rpmsg_virtio_vq *vq);
 
+/* Does the peer ask to be told of one of our next `within` descriptors
+ * (drv: we are the driver, so the device's event area), or of every one? */
+bool rpmsg_pring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, uint16_t within);
+
 #endif
