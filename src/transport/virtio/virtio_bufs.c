@@ -808,10 +808,12 @@ static bool give_rx(struct rpmsg_virtio *vd, void *buf)
  * asking (polling for buffers) is never stuck: when it has none, rx_back
  * holds at most 7 of them (applications at most RPMSG_HOLD_MAX), so the
  * rest are messages waiting for us, and receiving them fills rx_back.
- * Split rings only: on a packed ring the batches made both streams 15-20%
- * slower (the sides starved and slept more: ten to a hundred times the
- * kicks), where the split ring's remote-to-host stream went twice as fast
- * (docs/benchmarks.md, "Batched give-back").
+ * Packed rings too, now that the check reads their descriptor event and a
+ * receiver asks for kicks only before it sleeps (rpmsg_virtio_rx_arm): a
+ * receiver made faster by the batches caught up with its sender and, asking
+ * at every empty look, drew a kick per few messages, and both packed
+ * streams had lost 15-20% (docs/benchmarks.md, "Batched give-back";
+ * "Packed give-back and late requests").
  */
 static bool back_due(const struct rpmsg_virtio *vd)
 {
