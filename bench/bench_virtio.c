@@ -258,9 +258,10 @@ static int pp_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t sr
     struct pp *p = priv;
     if (len != p->size)
         p->err++;
-    if (p->warm && --p->warm == 0)
-        p->t_sent = bench_now_ns();
-    if (!p->warm && ++p->k == p->batch) {
+    if (p->warm) {
+        if (--p->warm == 0)
+            p->t_sent = bench_now_ns(); /* the clock starts with the next send */
+    } else if (++p->k == p->batch) {
         uint64_t t = bench_now_ns();
         p->rtt[p->n++] = (double)(t - p->t_sent) / p->batch;
         p->k = 0;

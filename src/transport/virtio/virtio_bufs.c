@@ -694,6 +694,29 @@ static void remote_spare(struct rpmsg_virtio_vq *vq, int id)
     vq->nfree++;
 }
 
+/*
+ * After a send, lock held: takes the host's next RX buffer now, while the
+ * line its descriptor sits in is still in our cache (our used descriptor
+ * just went into it, mid-line three times in four), and keeps it as a spare
+ * for the next send. Taken at that send instead, the read missed on the
+ * reply's path: the host, spinning on that slot for our reply, had taken
+ * the line by then (a packed ring's round trip paid it as about 360 cycles
+ * of its 2,500; docs/benchmarks.md, "Packed give-back and late requests").
+ * A buffer taken early costs the host nothing: it waits with us as it
+ * would on the ring.
+ */
+static void remote_pretake(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+{
+    uint32_t len = 0;
+    int pos = -1;
+    if (!RPMSG_VIRTIO_PREFETCH || vq->nfree || !live(vd))
+        return;
+    void *buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
+    int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
+    if (id >= 0)
+        remote_spare(vq, id);
+}
+
 #if !RPMSG_NO_SYS
 /* The copy send in one round of the lock (ops.send_copy). */
 static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
@@ -713,6 +736,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     } else if (id >= 0) {
         vd->stats.tx_msgs++;
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, put_msg(buf, hdr, payload, len));
+        remote_pretake(vd, vq);
         r = 0;
     }
     return tx_unlock(vd, vq, &a, r);
@@ -737,6 +761,7 @@ static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
     } else {
         vd->stats.tx_msgs++;
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
+        remote_pretake(vd, vq);
     }
     return tx_unlock(vd, vq, &a, r);
 }
