@@ -6,7 +6,8 @@
  * in the buffer the host posted next, in order, by copy and zero-copy sends;
  * a ring the host has emptied leaves the remote with no spare, its next send
  * starves and is told when buffers come back; a spare does not outlive the
- * session it was taken in. Split rings here, packed ones as the _packed test.
+ * session it was taken in. Packed rings only: a split remote takes at the
+ * send, as before (test_split_takes_at_send).
  */
 #include "vt_plat.h"
 
@@ -39,9 +40,11 @@ struct eps {
     struct tu_rec hr;
 };
 
-static void open_all(struct vt_pair *p, struct eps *e)
+#define PACKED (RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED)
+
+static void open_with(struct vt_pair *p, struct eps *e, uint32_t feat)
 {
-    struct vt_opts o = { .no_rx_thread = true };
+    struct vt_opts o = { .hfeat = feat, .rfeat = feat, .no_rx_thread = true };
     assert_int_equal(vt_pair_open(p, &o), 0);
     assert_int_equal(vt_wait_up(p), 0);
     memset(e, 0, sizeof(*e));
@@ -49,6 +52,12 @@ static void open_all(struct vt_pair *p, struct eps *e)
     assert_int_equal(tu_ept_create(&e->he, p->h, NULL, 0x400, 0x401, tu_rec_cb, NULL, &e->hr), 0);
     assert_int_equal(tu_ept_create(&e->re, p->r, NULL, 0x401, 0x400, NULL, NULL, NULL), 0);
     assert_int_equal(tu_poll_idle(p->h, p->r), 0);
+}
+
+static void open_all(struct vt_pair *p, struct eps *e)
+{
+    open_with(p, e, PACKED);
+    assert_true(rpmsg_get_features(p->h) & RPMSG_VIRTIO_F_RING_PACKED);
 }
 
 static void close_all(struct vt_pair *p, struct eps *e)
@@ -167,12 +176,29 @@ static void test_spare_ends_with_session(void **state)
     close_all(&p, &e);
 }
 
+static void test_split_takes_at_send(void **state)
+{
+    (void)state;
+    struct vt_pair p;
+    struct eps e;
+    open_with(&p, &e, RPMSG_VIRTIO_F_DEFAULT);
+    assert_false(rpmsg_get_features(p.h) & RPMSG_VIRTIO_F_RING_PACKED);
+    for (uint32_t v = 0; v < 10; v++) {
+        assert_int_equal(rpmsg_trysend(&e.re, &v, sizeof(v)), (int)sizeof(v));
+        assert_int_equal(spare(&p), -1);
+    }
+    while (tu_rec_count(&e.hr) < 10)
+        assert_true(rpmsg_poll(p.h) > 0);
+    close_all(&p, &e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_spare_per_send),
         cmocka_unit_test(test_empty_ring_starves_then_recovers),
         cmocka_unit_test(test_spare_ends_with_session),
+        cmocka_unit_test(test_split_takes_at_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
