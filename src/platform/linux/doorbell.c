@@ -115,6 +115,20 @@ static bool watched(const struct rpmsg_virtio_watch *w)
     return w && w->ready(w->arg);
 }
 
+/*
+ * The watch saw a message: the ring that comes with it (the peer rings after
+ * publishing) is taken as seen too, as the poll that follows a wait handles
+ * whatever a ring was for. Left standing, it ended the next wait at once:
+ * a socket reader driving its link then found nothing, handed the link back
+ * and slept, a 21 us round trip instead of 2 (docs/benchmarks.md, stop 20).
+ */
+static int caught(struct rpmsg_linux_doorbell *db)
+{
+    uint32_t cur = atomic_load_explicit(&db->mine->seq, memory_order_acquire);
+    atomic_store_explicit(&db->seen, cur, memory_order_relaxed);
+    return 1;
+}
+
 static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t deadline_ms,
                          const struct rpmsg_virtio_watch *w)
 {
@@ -123,7 +137,7 @@ static int spin_until_ms(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_
         if (rung(db, seen, memory_order_acquire))
             return 0;
         if (watched(w))
-            return 1;
+            return caught(db);
         /* Reading the clock costs ~20-50 ns; checking it every 256 pauses keeps
          * it out of the latency while still honouring the deadline. */
         if ((i & 255) == 0 && deadline_ms != RPMSG_FOREVER && rpmsg_time_ms() >= deadline_ms)
@@ -141,7 +155,7 @@ static int spin_for_ns(struct rpmsg_linux_doorbell *db, uint32_t seen, uint64_t 
         if (rung(db, seen, memory_order_acquire))
             return 0;
         if (watched(w))
-            return 1;
+            return caught(db);
         if ((i & 15) == 0 && rpmsg_linux_now_ns() >= end)
             return -ETIMEDOUT;
     }
@@ -205,7 +219,7 @@ int rpmsg_linux_db_wait_ready(struct rpmsg_linux_doorbell *db, uint64_t deadline
     /* The peer rings for messages only once asked (w->arm): ask, then look
      * once more for one published before the request was visible. */
     if (w && w->arm && w->arm(w->arg))
-        return 1;
+        return caught(db);
     return sleep_until(db, seen, deadline_ms);
 }
 
