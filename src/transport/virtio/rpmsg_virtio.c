@@ -496,7 +496,7 @@ static void watch_peer(struct rpmsg_virtio *vd, int alive, bool *down, bool *kic
 /* The data path's poll, then a fault it found acted on; plus drained. */
 static int data_poll_checked(struct rpmsg_virtio *vd, int drained)
 {
-    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
+    int n = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num, false);
 
     /* A fault found while receiving (or by another thread's send). Looked
      * at without the lock first: faults are rare, and this lock round was
@@ -537,7 +537,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
     rpmsg_mutex_lock(&vd->lock);
     if (vd->up && !vd->fault_pending && (alive < 0 || peer_reset(vd))) {
         rpmsg_mutex_unlock(&vd->lock);
-        drained = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num);
+        drained = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num, true);
         rpmsg_mutex_lock(&vd->lock);
     }
     watch_peer(vd, alive, &down, &kick);

@@ -957,7 +957,7 @@ bool rpmsg_virtio_rx_arm(void *arg)
     return ready;
 }
 
-int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
+int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool drain)
 {
     int n = 0;
     bool quiet = false; /* notifications switched off while we drain */
@@ -1009,7 +1009,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget)
         if (!RPMSG_NO_SYS)
             polling = outer;
         rpmsg_mutex_lock(&vd->lock);
-        if (rpmsg_device_rx_yielding(&vd->rdev))
+        if (!drain && rpmsg_device_rx_yielding(&vd->rdev))
             break; /* the rest waits for the next round (its taker's) */
     }
     if (quiet && live(vd) && !late)

@@ -73,8 +73,11 @@ void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd);
 int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
 /* Remote: fresh bookkeeping for a new session. Lock held. */
 void rpmsg_virtio_remote_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1);
-/* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock not held. */
-int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget);
+/* Receives up to budget messages and reclaims TX buffers; see ops.poll. Lock
+ * not held. drain: the peer ended the session, and what it published goes
+ * to the core before the link goes down, even when a drive asks for the
+ * link meanwhile (rpmsg_device_rx_yielding): it waits that much longer. */
+int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool drain);
 /*
  * Takes back the TX buffers the peer returned (host) or notices that it
  * posted some (remote). True if senders waiting for one must be told
