@@ -19,6 +19,7 @@ static struct tu_event in_blk, gate;
 static pthread_t reader_id;
 static bool reader_known;
 static unsigned rx_on_reader; /* DATA-sized messages received on the reader's thread */
+static unsigned tx_data;      /* DATA-sized messages the client has published */
 
 static int blk_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
 {
@@ -37,6 +38,13 @@ static void trace(struct rpmsg_device *rdev, void *arg, int dir, const void *msg
         __atomic_add_fetch(&rx_on_reader, 1, __ATOMIC_SEQ_CST);
 }
 
+static void trace_tx(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
+{
+    (void)rdev, (void)arg, (void)msg;
+    if (dir == RPMSG_TRACE_TX && len >= 256)
+        __atomic_add_fetch(&tx_data, 1, __ATOMIC_SEQ_CST);
+}
+
 static void *reader_main(void *arg)
 {
     reader_id = pthread_self();
@@ -44,10 +52,12 @@ static void *reader_main(void *arg)
     return sf_read_once(arg);
 }
 
+/* The reader waits for the link, and the write's first DATA is on it. */
 static bool wants_link(void *arg)
 {
     struct rpmsg_device *rdev = arg;
-    return __atomic_load_n(&rdev->rx_wanted, __ATOMIC_SEQ_CST) == 1;
+    return __atomic_load_n(&rdev->rx_wanted, __ATOMIC_SEQ_CST) == 1 &&
+           __atomic_load_n(&tx_data, __ATOMIC_SEQ_CST) > 0;
 }
 
 static void test_reader_receives_on_its_thread(void **st)
@@ -66,6 +76,7 @@ static void test_reader_receives_on_its_thread(void **st)
     assert_int_equal(rpmsg_create_ept(&blk, f.sdev, "blk", BLK_SRV, BLK_CLI, blk_cb, NULL), 0);
     assert_int_equal(rpmsg_create_ept(&cli, f.cdev, "blk", BLK_CLI, BLK_SRV, NULL, NULL), 0);
     assert_int_equal(rpmsg_set_trace(f.sdev, trace, NULL), 0);
+    assert_int_equal(rpmsg_set_trace(f.cdev, trace_tx, NULL), 0);
 
     /* The server's RX thread is busy in blk's callback; a write waits on
      * the link behind it. */
@@ -78,7 +89,11 @@ static void test_reader_receives_on_its_thread(void **st)
     assert_non_null(buf);
     struct sf_reader r = { s, buf, WRITE, -1 };
     assert_int_equal(tu_thread_start(&tr, reader_main, &r), 0);
-    /* The reader found its ring empty and asks for the link. */
+    /* The reader found its ring empty and asks for the link, and the write
+     * has published DATA behind blk's message. (Waiting for the first alone
+     * failed about once in 40 runs under ASan: a sender thread not yet
+     * sending left the reader's drive nothing to take within its wait, and
+     * the RX thread got the DATA after all.) */
     assert_int_equal(tu_wait_until(wants_link, f.sdev, TU_TIMEOUT_MS), 0);
     tu_event_post(&gate);
     assert_int_equal(tu_thread_join(&tr, TU_TIMEOUT_MS), 0);
@@ -107,6 +122,7 @@ static void test_reader_receives_on_its_thread(void **st)
     assert_int_equal(w.rc, 0);
 
     rpmsg_set_trace(f.sdev, NULL, NULL);
+    rpmsg_set_trace(f.cdev, NULL, NULL);
     rpmsg_destroy_ept(&cli);
     rpmsg_destroy_ept(&blk);
     free(buf);
