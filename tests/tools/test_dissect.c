@@ -84,12 +84,22 @@ static void test_socket_decoded(void **st)
     tshark(pcap_a, fields, t, sizeof(t));
     /* The client's side: SYNC each way with the extension and the full
      * name (the endpoint name holds 2 characters and a CRC), its 11 bytes,
-     * and the half-close each way. */
+     * and the half-close each way. The listener's first SYNC offers NuttX's
+     * 1,024-byte window; it raises it to ours with a second SYNC once the
+     * client's SYNC shows a peer of ours, unless it has shut down first:
+     * its stdin is empty, and which comes first is a race (the second SYNC
+     * was missing twice in about a hundred runs under ASan). */
     const char *name = "longservicename";
     char line[256];
+    snprintf(line, sizeof(line), "0,1,262144,0x31585352,484,%s,,,,", name);
+    expect_line(t, line);
+    char raised[256];
+    snprintf(line, sizeof(line), "1,1,1024,0x31585352,484,%s,,,,", name);
+    snprintf(raised, sizeof(raised), "1,1,262144,0x31585352,484,%s,,,,", name);
+    if (!has_line(t, line) && !has_line(t, raised))
+        fprintf(stderr, "no listener SYNC ('%s' or '%s') in:\n%s\n", line, raised, t);
+    assert_true(has_line(t, line) || has_line(t, raised));
     for (int dir = 0; dir < 2; dir++) {
-        snprintf(line, sizeof(line), "%d,1,262144,0x31585352,484,%s,,,,", dir, name);
-        expect_line(t, line);
         snprintf(line, sizeof(line), "%d,3,,,,,,,,2", dir);
         expect_line(t, line);
     }
