@@ -103,7 +103,6 @@
 extern "C" {
 #endif
 
-/* The physical layer under a VirtIO link: a doorbell each way plus liveness. */
 /* What a platform's wait_ready() watches besides the doorbell. */
 struct rpmsg_virtio_watch {
     /* Has the peer published a message? Cheap, reads no lock. */
@@ -119,6 +118,7 @@ struct rpmsg_virtio_watch {
     void *arg;
 };
 
+/* The physical layer under a VirtIO link: a doorbell each way plus liveness. */
 struct rpmsg_virtio_platform_ops {
     /* Rings the peer's doorbell (an "interrupt"). notifyid: the vring's id. */
     int (*notify)(void *plat, uint32_t notifyid);

@@ -205,10 +205,10 @@ int rpmsg_linux_db_wait_ready(struct rpmsg_linux_doorbell *db, uint64_t deadline
         if (spin) {
             uint64_t budget = spin_budget(db);
             if (budget) {
-                int caught = spin_for_ns(db, seen, budget, w);
-                spin_outcome(db, caught >= 0);
-                if (caught >= 0)
-                    return caught;
+                int r = spin_for_ns(db, seen, budget, w);
+                spin_outcome(db, r >= 0);
+                if (r >= 0)
+                    return r;
             }
         }
         break;

@@ -556,10 +556,11 @@ static const uint8_t *remote_next(const struct rpmsg_virtio *vd, const struct rp
 /*
  * Takes the next descriptor the host made available on vq and checks it:
  * id in range and not already ours, buffer inside the pool, at least a
- * header long and at most max_len. Lock held. NULL if none or on a fault.
+ * header long and at most max_len. Lock held. NULL if none or on a fault;
+ * *idp (if not NULL) the descriptor's id.
  */
 static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t max_len,
-                         bool clamp, uint32_t *len, uint8_t state)
+                         bool clamp, uint32_t *len, uint8_t state, uint16_t *idp)
 {
     uint16_t id = 0;
     int qi = vq == &vd->vq[0] ? 0 : 1;
@@ -603,6 +604,8 @@ static void *remote_take(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, ui
     }
     vq->slot[id].state = state;
     *len = dlen;
+    if (idp)
+        *idp = id;
     if (state == SLOT_HELD) {
         const uint8_t *next = remote_next(vd, vq);
         if (next)
@@ -638,12 +641,12 @@ static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
         *size = vq->slot[id].len;
     } else if (live(vd)) {
         uint32_t len = 0;
-        buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
+        buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN, NULL);
         if (!buf && live(vd)) {
             /* Ask the host to kick us when it returns buffers, then look again. */
             vd->tx_starved = true;
             tx_arm(vd, vq);
-            buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
+            buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN, NULL);
         }
         if (buf) {
             *size = len;
@@ -711,12 +714,9 @@ static void remote_spare(struct rpmsg_virtio_vq *vq, int id)
 static void remote_pretake(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
 {
     uint32_t len = 0;
-    int pos = -1;
-    if (!RPMSG_VIRTIO_PREFETCH || !vq->packed || vq->nfree || !live(vd))
-        return;
-    void *buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN);
-    int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
-    if (id >= 0)
+    uint16_t id;
+    if (RPMSG_VIRTIO_PREFETCH && vq->packed && !vq->nfree && live(vd) &&
+        remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN, &id))
         remote_spare(vq, id);
 }
 
@@ -903,7 +903,7 @@ static void *take_rx(struct rpmsg_virtio *vd, uint32_t *len)
     if (vd_host(vd))
         return host_take_rx(vd, len);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
-    return remote_take(vd, vq, vq->buf_size, false, len, SLOT_HELD);
+    return remote_take(vd, vq, vq->buf_size, false, len, SLOT_HELD, NULL);
 }
 
 /* Asks for (or against) notifications of new RX messages; lock held. A

@@ -65,6 +65,13 @@ static void ask(struct rpmsg_virtio_vq *vq, uint8_t *area, bool event_idx, bool 
     vw_fence(); /* the request before the caller looks at the ring again */
 }
 
+/* An event's position (offset and wrap bit) as a counter modulo two laps:
+ * the wrap bit is 1 on even laps. */
+static uint16_t event_at(const struct rpmsg_virtio_vq *vq, uint16_t off_wrap)
+{
+    return (uint16_t)((off_wrap & (vq->num - 1)) + ((off_wrap & 0x8000u) ? 0u : vq->num));
+}
+
 /*
  * Does the consumer, through its area, want a notification for what we
  * published since the last decision? The event position is rebuilt as the
@@ -81,9 +88,8 @@ static bool wants(struct rpmsg_virtio_vq *vq, const uint8_t *area, bool event_id
     uint16_t flags = vw_ld16(area + 2);
     if (flags != PRING_EVENT_DESC || !event_idx)
         return flags != PRING_EVENT_DISABLE;
-    uint16_t off_wrap = vw_ld16(area);
     uint32_t lap2 = 2u * vq->num;
-    uint16_t at = (uint16_t)((off_wrap & (vq->num - 1)) + ((off_wrap & 0x8000u) ? 0u : vq->num));
+    uint16_t at = event_at(vq, vw_ld16(area));
     uint16_t event = (uint16_t)(new_idx - ((uint16_t)(new_idx - at) & (lap2 - 1)));
     return rpmsg_vring_need_event(event, new_idx, old_idx);
 }
@@ -215,9 +221,7 @@ bool rpmsg_pring_peer_waits(const struct rpmsg_virtio_vq *vq, bool drv, uint16_t
     uint16_t flags = vw_ld16(area + 2);
     if (flags != PRING_EVENT_DESC)
         return flags != PRING_EVENT_DISABLE;
-    /* The requested position as a counter modulo two laps (offset, and the
-     * lap's parity from the wrap bit), then its distance ahead of ours. */
-    uint16_t off_wrap = vw_ld16(area);
-    uint16_t at = (uint16_t)((off_wrap & (vq->num - 1)) + ((off_wrap & 0x8000u) ? 0u : vq->num));
+    /* The requested position's distance ahead of ours, modulo two laps. */
+    uint16_t at = event_at(vq, vw_ld16(area));
     return (uint16_t)((uint16_t)(at - vq->shadow) & (2u * vq->num - 1)) < within;
 }
