@@ -70,6 +70,21 @@ extern "C" {
 #endif
 #endif
 
+/*
+ * Messages a hub holds per direction of a route while the next link has no
+ * TX buffer (each one an RX buffer of the link it came by, so at most that
+ * link's buffers, and its hold table, RPMSG_HOLD_MAX, shared by its
+ * routes). Beyond it the RX thread of the link they come by waits, and with
+ * it every route over that link. A power of two.
+ */
+#ifndef RPMSG_ROUTER_RELAY_MAX
+#if RPMSG_NO_SYS
+#define RPMSG_ROUTER_RELAY_MAX 8
+#else
+#define RPMSG_ROUTER_RELAY_MAX 32
+#endif
+#endif
+
 /* Zero-copy TX buffers an application may hold at once per virtual device. */
 #ifndef RPMSG_ROUTER_TX_MAX
 #if RPMSG_NO_SYS
@@ -142,6 +157,7 @@ struct rpmsg_router_stats {
     uint64_t drop_gw_full;   /* gateway: proxy or announcement table full */
     uint64_t relay_held;     /* hub: relayed from a held RX buffer, the next link had none free */
     uint64_t relay_dropped_held; /* hub: held RX buffers given back unsent (route or link lost) */
+    uint64_t relay_waits;    /* hub: an RX thread waited, its route's held messages at RPMSG_ROUTER_RELAY_MAX */
 };
 
 struct rpmsg_router;

@@ -141,8 +141,8 @@ static bool pools_full(void *arg)
 {
     struct rf_topo *t = arg;
     for (int i = 0; i + 1 < t->ncores; i++)
-        if (rpmsg_loopback_free_tx(t->link[i].lb, t->link[i].a) != 16 ||
-            rpmsg_loopback_free_tx(t->link[i].lb, t->link[i].b) != 16)
+        if (rpmsg_loopback_free_tx(t->link[i].lb, t->link[i].a) != rf_num_bufs ||
+            rpmsg_loopback_free_tx(t->link[i].lb, t->link[i].b) != rf_num_bufs)
             return false;
     return true;
 }
@@ -347,6 +347,68 @@ static void test_held_relay_in_order(void **state)
     assert_held_clean(f);
 }
 
+static bool hub_waited(void *arg)
+{
+    struct fx *f = arg;
+    return rf_rstats(f->t.r[1]).relay_waits > 0;
+}
+
+/* B stalls until A holds every L1 buffer big can fill (L1 has 16, fewer
+ * than RPMSG_ROUTER_RELAY_MAX): A's L1 RX thread queues them all and never
+ * waits, so a burst that fits in the link it came by costs the hub no
+ * sleep (nor the other routes over L1 their RX thread). Then everything
+ * arrives, whole and in order. */
+static void test_held_link_full_no_wait(void **state)
+{
+    struct fx *f = *state;
+    const unsigned N = 80;
+    _Static_assert(16 <= RPMSG_ROUTER_RELAY_MAX, "L1's buffers fit in one route's queue");
+    stall_and_fill(f, N);
+    /* "gate", 15 more in L2's buffers, 16 held: big's whole pool. */
+    hub_rx_target += 16 - 4;
+    assert_int_equal(tu_wait_until(hub_received, &f->t, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rf_rstats(f->t.r[1]).relay_waits, 0);
+    tu_event_post(&gate_open);
+    f->sending = false;
+    assert_int_equal(tu_thread_join(&f->sender, 60000), 0);
+    assert_int_equal(f->ls.result, (int)N);
+    assert_exact(&f->pb.rx, N);
+    assert_held_clean(f);
+    assert_int_equal(rf_rstats(f->t.r[1]).relay_waits, 0);
+}
+
+/* Links with more buffers than one route may hold: once RPMSG_ROUTER_RELAY_MAX
+ * wait, A's L1 RX thread waits for the queue to drain (the backpressure on
+ * big), and when B goes on everything arrives, whole and in order. */
+static int setup_deep(void **state)
+{
+    rf_num_bufs = 2 * RPMSG_ROUTER_RELAY_MAX + 16;
+    return setup(state);
+}
+
+static int teardown_deep(void **state)
+{
+    int rc = teardown(state);
+    rf_num_bufs = 16;
+    return rc;
+}
+
+static void test_held_queue_full_waits(void **state)
+{
+    struct fx *f = *state;
+    const unsigned N = 4 * RPMSG_ROUTER_RELAY_MAX + 64;
+    stall_and_fill(f, N);
+    assert_int_equal(tu_wait_until(hub_waited, f, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rf_stream_count(&f->pb.rx), 0);
+    tu_event_post(&gate_open);
+    f->sending = false;
+    assert_int_equal(tu_thread_join(&f->sender, 60000), 0);
+    assert_int_equal(f->ls.result, (int)N);
+    assert_int_equal(f->ls.lost, 0);
+    assert_exact(&f->pb.rx, N);
+    assert_held_clean(f);
+}
+
 /* After a cut: the route is back, every buffer home, exact traffic again. */
 static void recovers(struct fx *f)
 {
@@ -538,6 +600,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repeated_flaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_relay_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_link_full_no_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_queue_full_waits, setup_deep, teardown_deep),
         cmocka_unit_test_setup_teardown(test_held_relay_cut_next, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_relay_cut_prev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_relay_bursts, setup, teardown),

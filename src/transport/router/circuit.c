@@ -110,8 +110,10 @@ static void relayed(struct rpmsg_router *r, size_t len)
     RR_STAT_ADD(r, relayed_bytes, len);
 }
 
+#define RELAY_Q RPMSG_ROUTER_RELAY_MAX
+
 /*
- * A side's queue: head and tail run free (RR_RELAY_Q divides 2^32). Only the
+ * A side's queue: head and tail run free (RELAY_Q divides 2^32). Only the
  * side's RX context adds (tail), only the pump of the other link or, once
  * the circuit is dead and its endpoints gone, the reaper takes (head, under
  * r->lock). Both indices are published sequentially consistent: the pump
@@ -126,7 +128,7 @@ static unsigned q_len(const struct rr_side *s)
            __atomic_load_n(&s->qhead, __ATOMIC_SEQ_CST);
 }
 
-_Static_assert((RR_RELAY_Q & (RR_RELAY_Q - 1)) == 0, "RR_RELAY_Q: a power of two");
+_Static_assert((RELAY_Q & (RELAY_Q - 1)) == 0, "RPMSG_ROUTER_RELAY_MAX: a power of two");
 
 /* The RX context, with room in the queue: queues the held buffer. locked:
  * r->lock is held (the pump is told anyway). */
@@ -134,7 +136,7 @@ static void q_put(struct rpmsg_router *r, struct rr_side *s, struct rr_link *ol,
                   uint32_t len, bool locked)
 {
     unsigned tail = s->qtail;
-    s->q[tail % RR_RELAY_Q] = (struct rr_relayed){ data, len };
+    s->q[tail % RELAY_Q] = (struct rr_relayed){ data, len };
     __atomic_store_n(&s->qtail, tail + 1, __ATOMIC_SEQ_CST);
     if (locked)
         rr_starve_locked(ol);
@@ -156,8 +158,10 @@ static int wait_queue(struct rpmsg_router *r, struct rr_hub_circuit *hc, struct 
             rr_starve_locked(ol);
             return -EAGAIN;
         }
-        if (!deadline)
+        if (!deadline) {
             deadline = rpmsg_deadline(RPMSG_SEND_TIMEOUT_MS);
+            RR_STAT(r, relay_waits);
+        }
         rr_starve_locked(ol);
         if (rpmsg_cond_wait(&r->tx_cond, &r->lock, deadline) == -ETIMEDOUT &&
             q_len(s) >= below)
@@ -175,7 +179,7 @@ static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int i
     /* Room now is room until we add: only the pump takes. The circuit may
      * die meanwhile: the reaper destroys this endpoint first (which waits
      * for this callback) and empties the queue after. */
-    if (held && q_len(s) < RR_RELAY_Q) {
+    if (held && q_len(s) < RELAY_Q) {
         q_put(r, s, ol, data, len, false);
         return;
     }
@@ -184,7 +188,7 @@ static void relay_later(struct rpmsg_router *r, struct rr_hub_circuit *hc, int i
      * A full queue is waited on until half of it has gone: the pump wakes
      * this thread once per half queue, not once per message. */
     int rc = wait_queue(r, hc, s, ol,
-                        !held ? 1 : q_len(s) == RR_RELAY_Q ? RR_RELAY_Q / 2 + 1 : RR_RELAY_Q);
+                        !held ? 1 : q_len(s) == RELAY_Q ? RELAY_Q / 2 + 1 : RELAY_Q);
     uint32_t from = o->addr, to = o->peer;
     if (!rc && held)
         q_put(r, s, ol, data, len, true);
@@ -300,7 +304,7 @@ unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, ui
         /* A circuit killed meanwhile sends no more: the reaper gives the
          * rest back unsent. */
         while (done < k && __atomic_load_n(&hc->state, __ATOMIC_ACQUIRE) == RR_HC_UP) {
-            const struct rr_relayed *e = &s->q[(head + done) % RR_RELAY_Q];
+            const struct rr_relayed *e = &s->q[(head + done) % RELAY_Q];
             int n = relay_one(l, e, from, to, &p, cap);
             if (n == -EAGAIN) {
                 full = true; /* out of buffers: it stays first in the queue */
@@ -324,7 +328,7 @@ unsigned rr_relay_held(struct rpmsg_router *r, struct rr_link *l, void **buf, ui
         /* Whom it may concern: the RX thread waiting for half the queue or
          * all of it (wait_queue), the reaper for the pump. rr_send's waiters
          * hear the pump's round end (rr_tx_wake). */
-        if ((done && left <= RR_RELAY_Q / 2 && (left + done > RR_RELAY_Q / 2 || !left)) ||
+        if ((done && left <= RELAY_Q / 2 && (left + done > RELAY_Q / 2 || !left)) ||
             hc->state != RR_HC_UP)
             rpmsg_cond_broadcast(&r->tx_cond);
         if (full) {
@@ -346,7 +350,7 @@ static void release_held(struct rpmsg_router *r, struct rr_hub_circuit *hc)
         struct rr_side *s = &hc->s[i];
         for (unsigned n = q_len(s); n; n--) {
             /* ept->rdev outlives the endpoint, for buffers like these. */
-            rpmsg_release_rx_buffer(&s->ept, s->q[s->qhead % RR_RELAY_Q].buf);
+            rpmsg_release_rx_buffer(&s->ept, s->q[s->qhead % RELAY_Q].buf);
             __atomic_store_n(&s->qhead, s->qhead + 1, __ATOMIC_SEQ_CST);
             RR_STAT(r, relay_dropped_held);
         }

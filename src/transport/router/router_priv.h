@@ -110,12 +110,6 @@ struct rr_link {
 
 enum rr_hc_state { RR_HC_CONNECTING, RR_HC_UP, RR_HC_DEAD };
 
-/* RX buffers a hub holds per direction of a circuit while the next link has
- * no TX buffer (circuit.c, "Relay"). */
-#ifndef RR_RELAY_Q
-#define RR_RELAY_Q 8
-#endif
-
 /* A hub's part of a route: one endpoint on each link; each relays to the other. */
 struct rr_hub_circuit {
     struct rr_hub_circuit *next;
@@ -136,7 +130,7 @@ struct rr_hub_circuit {
         struct rr_relayed {
             void *buf;
             uint32_t len;
-        } q[RR_RELAY_Q];
+        } q[RPMSG_ROUTER_RELAY_MAX];
         unsigned qhead, qtail; /* running counts (atomic) */
     } s[2]; /* 0: toward the initiator, 1: toward the target */
     /* Pumps sending from q (one per direction): reap waits (r->lock). */
