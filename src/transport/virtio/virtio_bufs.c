@@ -153,6 +153,17 @@ static int host_id(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *
 
 static void rx_notify(struct rpmsg_virtio *vd, bool on);
 
+/* A buffer back unsent goes first: it is the one the next send expected. */
+static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
+{
+    vq->slot[id].state = SLOT_IDLE;
+    vq->slot[id].next = vq->free_head;
+    if (!vq->nfree)
+        vq->free_tail = (uint16_t)id;
+    vq->free_head = (uint16_t)id;
+    vq->nfree++;
+}
+
 /* ---- Session start and end --------------------------------------------- */
 
 void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
@@ -210,11 +221,8 @@ int rpmsg_virtio_host_bufs_up(struct rpmsg_virtio *vd, uint32_t s0, uint32_t s1)
     rpmsg_vring_drv_publish(rx);
     rx->kicked = rx->shadow; /* DRIVER_OK is the notification for these */
     for (uint32_t id = tx->num; id-- > 0;)
-        if (tx->slot[id].state == SLOT_IDLE) {
-            tx->slot[id].next = tx->free_head;
-            tx->free_head = (uint16_t)id;
-            tx->nfree++;
-        }
+        if (tx->slot[id].state == SLOT_IDLE)
+            host_free_tx(tx, (int)id);
     rx_notify(vd, true);
     rpmsg_vring_drv_intr(tx, vd->event_idx, false);
     vd->tx_starved = false;
@@ -260,9 +268,16 @@ static int host_reclaim(struct rpmsg_virtio *vd)
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_TX_HOST, id);
             break;
         }
+        /* At the back: buffers then go round in the order the ring's
+         * positions do, which lets the remote foresee the next one (see
+         * rx_foresee). */
         vq->slot[id].state = SLOT_IDLE;
-        vq->slot[id].next = vq->free_head;
-        vq->free_head = (uint16_t)id;
+        vq->slot[id].next = SLOT_NIL;
+        if (vq->nfree)
+            vq->slot[vq->free_tail].next = (uint16_t)id;
+        else
+            vq->free_head = (uint16_t)id;
+        vq->free_tail = (uint16_t)id;
         vq->nfree++;
         n++;
     }
@@ -335,13 +350,6 @@ static int tx_unlock(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq,
     return r;
 }
 
-static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
-{
-    vq->slot[id].state = SLOT_IDLE;
-    vq->slot[id].next = vq->free_head;
-    vq->free_head = (uint16_t)id;
-    vq->nfree++;
-}
 
 /*
  * Asks for ownership of the first lines of the TX buffer the next send will
@@ -925,10 +933,43 @@ static bool rx_pending(struct rpmsg_virtio *vd)
     return rpmsg_vring_dev_pending(&vd->vq[VQ_TX_HOST]);
 }
 
+/*
+ * A receiver spinning for its next message fetches, alongside the index or
+ * descriptor it polls, the ring entry and the buffer that message will most
+ * likely be in, so that the message's cross-CPU misses overlap instead of
+ * following each other (a split ring's remote has four in a row: avail
+ * index, avail entry, descriptor, buffer). The host knows the buffer: the
+ * one it made available at that position, which the remote uses in order.
+ * The remote guesses the one the host put there a lap ago, which the host's
+ * TX buffers going round in order (host_reclaim) make right. Each look of
+ * the spin asks again: a line still ours costs a hit.
+ */
+static void rx_foresee(const struct rpmsg_virtio *vd)
+{
+    bool host = vd_host(vd);
+    const struct rpmsg_virtio_vq *vq = &vd->vq[host ? VQ_RX_HOST : VQ_TX_HOST];
+    struct rpmsg_vring_guess g;
+    if (!RPMSG_VIRTIO_PREFETCH)
+        return;
+    rpmsg_vring_guess_next(vq, host, &g);
+    vd_prefetch(g.entry);
+    if (host) {
+        if (g.id < vq->num)
+            vd_prefetch(vd->shm + vq->slot[g.id].off);
+    } else if (g.addr >= vd->pool_start && g.addr < vd->pool_end) {
+        vd_prefetch(vd->shm + g.addr);
+    }
+}
+
 bool rpmsg_virtio_rx_ready(void *arg)
 {
     struct rpmsg_virtio *vd = arg;
-    return vd->up && rx_pending(vd);
+    if (!vd->up)
+        return false;
+    if (rx_pending(vd))
+        return true;
+    rx_foresee(vd);
+    return false;
 }
 
 /*

@@ -231,6 +231,30 @@ int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
     return 1;
 }
 
+void rpmsg_vring_guess_next(const struct rpmsg_virtio_vq *vq, bool drv,
+                            struct rpmsg_vring_guess *g)
+{
+    g->desc = NULL;
+    g->addr = 0;
+    if (vq->packed) {
+        g->entry = rpmsg_pring_peek_last(vq, &g->addr, &g->id);
+        return;
+    }
+    if (drv) {
+        /* Used in the order made available: our own entry at that position. */
+        g->entry = used_elem(vq, vq->last);
+        g->id = vw_ld16(avail_ring(vq, vq->last));
+        return;
+    }
+    g->entry = avail_ring(vq, vq->last);
+    g->id = vw_ld16(g->entry);
+    if (g->id < vq->num) {
+        uint32_t len;
+        g->desc = vq->desc + (size_t)VRING_DESC_SIZE * g->id;
+        rpmsg_vring_get_buf(vq, g->desc, &g->addr, &len);
+    }
+}
+
 bool rpmsg_vring_dev_peek(const struct rpmsg_virtio_vq *vq, uint64_t *addr)
 {
     if (!rpmsg_vring_behind(vq))

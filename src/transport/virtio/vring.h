@@ -114,6 +114,22 @@ int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id);
 /* Device: the buffer address of the next avail entry, as drv_peek.
  * Untrusted: only for a prefetch, after a bounds check. */
 bool rpmsg_vring_dev_peek(const struct rpmsg_virtio_vq *vq, uint64_t *addr);
+/*
+ * A guess at the next entry the peer gives us on vq (drv: we are its
+ * driver), for cache hints only: nothing in it is checked, and whoever
+ * wrote it. entry: the ring bytes we read that entry from; id: the buffer
+ * it most likely names (the driver: the one it made available at that
+ * position; the device: the one there a lap ago); desc, addr: the device's
+ * descriptor of that id and the address in it, as they are now (NULL, 0
+ * when the id is out of range or the layout puts them in the entry).
+ */
+struct rpmsg_vring_guess {
+    const uint8_t *entry, *desc;
+    uint64_t addr;
+    uint16_t id;
+};
+void rpmsg_vring_guess_next(const struct rpmsg_virtio_vq *vq, bool drv,
+                            struct rpmsg_vring_guess *g);
 /* Copies descriptor id (id < num checked by the caller) into locals. */
 void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
                                uint32_t *len, uint16_t *flags);

@@ -154,6 +154,16 @@ bool rpmsg_pring_drv_pending(const struct rpmsg_virtio_vq *vq)
     return (flags & AU) == used_bits(wrap_of(vq, vq->last));
 }
 
+const uint8_t *rpmsg_pring_peek_last(const struct rpmsg_virtio_vq *vq, uint64_t *addr,
+                                     uint16_t *id)
+{
+    const uint8_t *d = slot_at(vq, vq->last);
+    uint32_t len;
+    rpmsg_vring_get_buf(vq, d, addr, &len);
+    *id = vw_ld16(d + 12);
+    return d;
+}
+
 /* ---- Device side ---------------------------------------------------------- */
 
 int rpmsg_pring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)

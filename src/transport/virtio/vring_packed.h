@@ -45,6 +45,10 @@ void rpmsg_pring_drv_intr(struct rpmsg_virtio_vq *vq, bool event_idx, bool on);
 void rpmsg_pring_drv_intr_after(struct rpmsg_virtio_vq *vq, uint16_t n);
 bool rpmsg_pring_drv_pending(const struct rpmsg_virtio_vq *vq);
 
+/* The descriptor at vq->last, and the address and id in it as they are,
+ * unchecked and whoever wrote them (rpmsg_vring_guess_next). */
+const uint8_t *rpmsg_pring_peek_last(const struct rpmsg_virtio_vq *vq, uint64_t *addr,
+                                     uint16_t *id);
 /* 1 (*id set, unchecked), 0 none; -EPROTO with *id = the flags if the slot's
  * wrap bits are ones only a device could have written, this lap. */
 int rpmsg_pring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id);
