@@ -19,6 +19,12 @@
  * Buffers go back in batches of BATCH (TX buffers to the host, RX buffers
  * reposted by the host), the cheapest way the format allows: per message
  * only the message's own lines, its descriptor and the two rings' heads move.
+ * And as early as the format allows: each side, spinning for its next
+ * message, fetches the lines that message will be read from alongside the
+ * index it polls (the entry at that position and the buffer it will most
+ * likely name: the host's own posted one; for the remote, the one there a
+ * lap ago, the host's TX buffers going round in order), so the misses of a
+ * message overlap, as the stack's transport does (rx_foresee).
  */
 #include "machine_limits.h"
 #include "vring_layout.h"
@@ -52,8 +58,8 @@ static uint64_t addr_of(struct floor_shm *s, unsigned i)
 struct host {
     struct floor_shm *s;
     uint16_t tx_next, tx_reclaimed, rx_seen, rx_posted;
-    uint16_t free_ids[VQ_NUM];
-    unsigned nfree;
+    uint16_t free_ids[VQ_NUM]; /* a queue: taken at free_first, in the order they came back */
+    unsigned nfree, free_first;
 };
 
 /* The child: it inherits the host's view, and uses only the mapping. */
@@ -65,6 +71,10 @@ static int remote_main(void *p)
         while (atomic_load_explicit(&s->tx.avail.idx, memory_order_acquire) == tx_seen) {
             if (atomic_load_explicit(&s->stop, memory_order_relaxed))
                 return 0;
+            const uint16_t *e = &s->tx.avail.ring[tx_seen % VQ_NUM];
+            const struct vdesc *g = &s->tx.desc[*e % VQ_NUM];
+            __builtin_prefetch(e);
+            __builtin_prefetch(buf_at(s, g->addr < sizeof(*s) ? g->addr : 0));
             bench_relax();
         }
         uint16_t head = s->tx.avail.ring[tx_seen % VQ_NUM];
@@ -102,9 +112,11 @@ static void host_round(void *p, uint32_t seq)
         /* Batch reclaim: every buffer the remote has given back. */
         uint16_t used = atomic_load_explicit(&s->tx.used.idx, memory_order_acquire);
         while (h->tx_reclaimed != used)
-            h->free_ids[h->nfree++] = (uint16_t)s->tx.used.ring[h->tx_reclaimed++ % VQ_NUM].id;
+            h->free_ids[(h->free_first + h->nfree++) % VQ_NUM] =
+                (uint16_t)s->tx.used.ring[h->tx_reclaimed++ % VQ_NUM].id;
     }
-    uint16_t id = h->free_ids[--h->nfree];
+    uint16_t id = h->free_ids[h->free_first++ % VQ_NUM];
+    h->nfree--;
     uint8_t *b = s->bufs[VQ_NUM + id];
     uint32_t hdr[4] = { 0x400, 0x401, 0, 16 };
     memcpy(b, hdr, sizeof(hdr));
@@ -114,8 +126,11 @@ static void host_round(void *p, uint32_t seq)
     h->tx_next++;
     atomic_store_explicit(&s->tx.avail.idx, h->tx_next, memory_order_release);
 
-    while (atomic_load_explicit(&s->rx.used.idx, memory_order_acquire) == h->rx_seen)
+    while (atomic_load_explicit(&s->rx.used.idx, memory_order_acquire) == h->rx_seen) {
+        __builtin_prefetch(&s->rx.used.ring[h->rx_seen % VQ_NUM]);
+        __builtin_prefetch(s->bufs[s->rx.avail.ring[h->rx_seen % VQ_NUM] % VQ_NUM]);
         bench_relax();
+    }
     struct velem e = s->rx.used.ring[h->rx_seen % VQ_NUM];
     h->rx_seen++;
     const uint8_t *in = buf_at(s, s->rx.desc[e.id % VQ_NUM].addr);
@@ -160,7 +175,7 @@ int bench_limits_vring_pingpong(const struct bench_limits_opts *o, struct bench_
     for (unsigned i = 0; i < VQ_NUM; i++) {
         s->rx.desc[i] = (struct vdesc){ addr_of(s, i), BUF_SIZE, 2 /* WRITE */, 0 };
         s->rx.avail.ring[i] = (uint16_t)i;
-        h.free_ids[i] = (uint16_t)(VQ_NUM - 1 - i);
+        h.free_ids[i] = (uint16_t)i;
     }
     h.nfree = VQ_NUM;
     h.rx_posted = VQ_NUM;
