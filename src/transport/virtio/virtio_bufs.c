@@ -153,13 +153,10 @@ static int host_id(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *
 
 static void rx_notify(struct rpmsg_virtio *vd, bool on);
 
-/* A buffer back unsent goes first: it is the one the next send expected. */
 static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
 {
     vq->slot[id].state = SLOT_IDLE;
     vq->slot[id].next = vq->free_head;
-    if (!vq->nfree)
-        vq->free_tail = (uint16_t)id;
     vq->free_head = (uint16_t)id;
     vq->nfree++;
 }
@@ -268,17 +265,12 @@ static int host_reclaim(struct rpmsg_virtio *vd)
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_TX_HOST, id);
             break;
         }
-        /* At the back: buffers then go round in the order the ring's
-         * positions do, which lets the remote foresee the next one (see
-         * rx_foresee). */
-        vq->slot[id].state = SLOT_IDLE;
-        vq->slot[id].next = SLOT_NIL;
-        if (vq->nfree)
-            vq->slot[vq->free_tail].next = (uint16_t)id;
-        else
-            vq->free_head = (uint16_t)id;
-        vq->free_tail = (uint16_t)id;
-        vq->nfree++;
+        /* On top: the next send takes the buffer back last. Queued behind
+         * the free ones instead, buffers went round in ring order, which
+         * made the remote's guess of the next one right every time on a
+         * split ring (rx_foresee; 40% this way) but cost streams of large
+         * messages 15-30% (docs/benchmarks.md, stop 21). */
+        host_free_tx(vq, (int)id);
         n++;
     }
     if (n && vd->tx_starved) {
@@ -940,9 +932,10 @@ static bool rx_pending(struct rpmsg_virtio *vd)
  * following each other (a split ring's remote has four in a row: avail
  * index, avail entry, descriptor, buffer). The host knows the buffer: the
  * one it made available at that position, which the remote uses in order.
- * The remote guesses the one the host put there a lap ago, which the host's
- * TX buffers going round in order (host_reclaim) make right. Each look of
- * the spin asks again: a line still ours costs a hit.
+ * The remote guesses the one the host put there a lap ago: right for
+ * nearly every message of a packed round trip, for 40% of a split one's
+ * (host_reclaim); a wrong guess costs a fetch. Each look of the spin asks
+ * again: a line still ours costs a hit.
  */
 static void rx_foresee(const struct rpmsg_virtio *vd)
 {
