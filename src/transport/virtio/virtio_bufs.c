@@ -265,11 +265,11 @@ static int host_reclaim(struct rpmsg_virtio *vd)
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_TX_HOST, id);
             break;
         }
-        /* On top: the next send takes the buffer back last. Queued behind
-         * the free ones instead, buffers went round in ring order, which
-         * made the remote's guess of the next one right every time on a
-         * split ring (rx_foresee; 40% this way) but cost streams of large
-         * messages 15-30% (docs/benchmarks.md, stop 21). */
+        /* On top of the free list: the next send takes the buffer that
+         * came back last. Queued behind the free ones instead, buffers went
+         * round in ring order, which made a split remote's guess of the
+         * next one right every time (rx_foresee; 40% this way), but cost
+         * streams of large messages 15-30% (docs/benchmarks.md, stop 21). */
         host_free_tx(vq, (int)id);
         n++;
     }
@@ -341,7 +341,6 @@ static int tx_unlock(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq,
         notify(vd, a->nid);
     return r;
 }
-
 
 /*
  * Asks for ownership of the first lines of the TX buffer the next send will
