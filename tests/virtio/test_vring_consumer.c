@@ -5,30 +5,7 @@
  * nothing without a backlog and nothing about an id out of range. Both
  * directions: the remote consuming avail entries, the host consuming used ones.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "transport/virtio/vring.h"
-
-#define NUM 16u
-#define ALIGN 64u
-
-static uint8_t shm[8192] __attribute__((aligned(64)));
-static struct rpmsg_virtio_vq drv, dev;
-
-static void pair(void)
-{
-    memset(shm, 0, sizeof(shm));
-    memset(&drv, 0, sizeof(drv));
-    memset(&dev, 0, sizeof(dev));
-    rpmsg_vring_attach(&drv, shm, 0, NUM, ALIGN, 0);
-    rpmsg_vring_attach(&dev, shm, 0, NUM, ALIGN, 0);
-}
+#include "vring_pair.h"
 
 /* Buffer of descriptor id, at a made-up address the peeks must report. */
 static uint64_t addr_of(uint16_t id)
@@ -68,7 +45,7 @@ static void expect_avail(uint16_t want)
 static void test_index_read_once_per_promise(void **state)
 {
     (void)state;
-    pair();
+    vp_pair(false);
     publish(3, 0);
     uint16_t id = 99;
     expect_avail(0);
@@ -84,7 +61,7 @@ static void test_index_read_once_per_promise(void **state)
 static void test_later_entries_are_seen(void **state)
 {
     (void)state;
-    pair();
+    vp_pair(false);
     uint16_t id = 0, want = 0;
     for (unsigned round = 0; round < 5; round++) {
         publish(round + 1, want);
@@ -99,7 +76,7 @@ static void test_later_entries_are_seen(void **state)
 static void test_new_session_forgets_the_promise(void **state)
 {
     (void)state;
-    pair();
+    vp_pair(false);
     publish(6, 0);
     uint16_t id = 0;
     assert_int_equal(rpmsg_vring_dev_get_avail(&dev, &id), 1);
@@ -115,7 +92,7 @@ static void test_new_session_forgets_the_promise(void **state)
 static void test_dev_peek_needs_a_backlog(void **state)
 {
     (void)state;
-    pair();
+    vp_pair(false);
     uint64_t a = 0;
     uint16_t id = 0;
     assert_false(rpmsg_vring_dev_peek(&dev, &a));
@@ -138,7 +115,7 @@ static void test_dev_peek_needs_a_backlog(void **state)
 static void test_drv_peek_needs_a_backlog(void **state)
 {
     (void)state;
-    pair();
+    vp_pair(false);
     publish(NUM, 0);
     uint16_t id = 0;
     for (unsigned i = 0; i < NUM; i++) {

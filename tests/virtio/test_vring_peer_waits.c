@@ -6,57 +6,16 @@
  * the device's view of the driver's, with positions that cross the ring's
  * end (a packed ring names an event as an offset and a wrap bit).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "vring_pair.h"
 
-#include <cmocka.h>
-
-#include "transport/virtio/vring.h"
-
-#define NUM 16u
-#define ALIGN 64u
 #define WITHIN 8u
-
-static uint8_t shm[8192] __attribute__((aligned(64)));
-static struct rpmsg_virtio_vq drv, dev;
-
-static void pair(bool packed)
-{
-    memset(shm, 0, sizeof(shm));
-    memset(&drv, 0, sizeof(drv));
-    memset(&dev, 0, sizeof(dev));
-    rpmsg_vring_attach(&drv, shm, 0, NUM, ALIGN, 0);
-    rpmsg_vring_attach(&dev, shm, 0, NUM, ALIGN, 0);
-    drv.packed = dev.packed = packed;
-}
-
-/* The driver makes n buffers available; the device takes and uses them. */
-static void cycle(unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        uint16_t id = (uint16_t)(drv.shadow % NUM);
-        rpmsg_vring_drv_add(&drv, id, 0x1000u + 512u * id, 512, 0);
-        rpmsg_vring_drv_publish(&drv);
-        uint16_t got = 0;
-        assert_int_equal(rpmsg_vring_dev_get_avail(&dev, &got), 1);
-        assert_int_equal(got, id);
-        rpmsg_vring_dev_put_used(&dev, got, 16);
-        rpmsg_vring_dev_publish(&dev);
-        uint32_t uid = 0, len = 0;
-        assert_int_equal(rpmsg_vring_drv_get_used(&drv, &uid, &len), 1);
-        assert_int_equal(uid, id);
-    }
-}
 
 /* The driver giving buffers back to a device that may starve for them: the
  * device asks (as tx_arm does) for a kick n entries on, or for none. */
 static void driver_view(bool packed, unsigned start)
 {
-    pair(packed);
-    cycle(start);
+    vp_pair(packed);
+    vp_cycle(start);
     /* No request: not waiting. */
     rpmsg_vring_dev_notify(&dev, true, false);
     assert_false(rpmsg_vring_peer_waits(&drv, true, true, WITHIN));
@@ -88,8 +47,8 @@ static void driver_view(bool packed, unsigned start)
  * starve for them: the driver asks n entries on, or for none. */
 static void device_view(bool packed, unsigned start)
 {
-    pair(packed);
-    cycle(start);
+    vp_pair(packed);
+    vp_cycle(start);
     /* Ten buffers out with the device, not used yet. */
     for (unsigned i = 0; i < 10; i++) {
         uint16_t id = (uint16_t)(drv.shadow % NUM);

@@ -231,6 +231,21 @@ int rpmsg_vring_dev_get_avail(struct rpmsg_virtio_vq *vq, uint16_t *id)
     return 1;
 }
 
+/* A split ring's device: the avail entry at our position, its id's
+ * descriptor and the address in it, unchecked but for the id's range. */
+static inline void guess_avail(const struct rpmsg_virtio_vq *vq, struct rpmsg_vring_guess *g)
+{
+    g->entry = avail_ring(vq, vq->last);
+    g->id = vw_ld16(g->entry);
+    g->desc = NULL;
+    g->addr = 0;
+    if (g->id < vq->num) {
+        uint32_t len;
+        g->desc = vq->desc + (size_t)VRING_DESC_SIZE * g->id;
+        rpmsg_vring_get_buf(vq, g->desc, &g->addr, &len);
+    }
+}
+
 void rpmsg_vring_guess_next(const struct rpmsg_virtio_vq *vq, bool drv,
                             struct rpmsg_vring_guess *g)
 {
@@ -246,25 +261,18 @@ void rpmsg_vring_guess_next(const struct rpmsg_virtio_vq *vq, bool drv,
         g->id = vw_ld16(avail_ring(vq, vq->last));
         return;
     }
-    g->entry = avail_ring(vq, vq->last);
-    g->id = vw_ld16(g->entry);
-    if (g->id < vq->num) {
-        uint32_t len;
-        g->desc = vq->desc + (size_t)VRING_DESC_SIZE * g->id;
-        rpmsg_vring_get_buf(vq, g->desc, &g->addr, &len);
-    }
+    guess_avail(vq, g);
 }
 
 bool rpmsg_vring_dev_peek(const struct rpmsg_virtio_vq *vq, uint64_t *addr)
 {
+    /* Behind, the entry at our position is published: the guess is it. */
+    struct rpmsg_vring_guess g;
     if (!rpmsg_vring_behind(vq))
         return false;
-    uint16_t id = vw_ld16(avail_ring(vq, vq->last));
-    if (id >= vq->num)
-        return false;
-    uint32_t len;
-    rpmsg_vring_get_buf(vq, vq->desc + (size_t)VRING_DESC_SIZE * id, addr, &len);
-    return true;
+    guess_avail(vq, &g);
+    *addr = g.addr;
+    return g.desc != NULL;
 }
 
 void rpmsg_vring_dev_read_desc(const struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t *addr,
