@@ -161,10 +161,49 @@ static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
     vq->nfree++;
 }
 
+/*
+ * A zero-copy send takes two steps of the transport, get_tx_buffer and
+ * send, and each took a round of the lock: a zero-copy stream paid two per
+ * message where a copy stream (send_copy) pays one. Now a zero-copy send,
+ * in its round, takes the buffer the next get_tx_buffer will return and
+ * parks it in vd->tx_parked; that get_tx_buffer claims it with one atomic
+ * exchange and no lock. Any thread may claim it. A send that finds no other
+ * buffer claims it under the lock (so a parked buffer never strands a
+ * sender), and a session's end takes it back. Only from the second
+ * two-step send in a row on: the core's own one-off sends (an NS
+ * announcement) leave the buffers' order on the wire alone. Without threads
+ * the lock costs nothing: none of this.
+ */
+static void park_tx(struct rpmsg_virtio *vd, int id)
+{
+    __atomic_store_n(&vd->tx_parked, (uint32_t)id + 1u, __ATOMIC_RELEASE);
+}
+
+/* The parked buffer's id, now the caller's, or -1. */
+static int claim_parked(struct rpmsg_virtio *vd)
+{
+    if (RPMSG_NO_SYS || !__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED))
+        return -1;
+    return (int)__atomic_exchange_n(&vd->tx_parked, 0, __ATOMIC_ACQUIRE) - 1;
+}
+
+/* Lock held, after a send: park one? */
+static bool park_due(struct rpmsg_virtio *vd, bool two_step)
+{
+    bool streak = vd->tx_two_step && two_step;
+    vd->tx_two_step = two_step;
+    return !RPMSG_NO_SYS && streak && live(vd) &&
+           !__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED);
+}
+
 /* ---- Session start and end --------------------------------------------- */
 
 void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
 {
+    int p = claim_parked(vd);
+    if (p >= 0 && vd_host(vd))
+        host_free_tx(&vd->vq[VQ_TX_HOST], p); /* free again when the next session starts */
+    vd->tx_two_step = false;
     for (int i = 0; i < 2; i++) {
         struct rpmsg_virtio_vq *vq = &vd->vq[i];
         if (!vd_host(vd)) {
@@ -375,6 +414,11 @@ static int host_pop_tx(struct rpmsg_virtio *vd, bool *done, bool warm)
     int reclaimed = 0;
     if (live(vd) && !vq->nfree) {
         reclaimed = host_reclaim(vd);
+        int p = vq->nfree ? -1 : claim_parked(vd);
+        if (p >= 0) {
+            *done = reclaimed > 0;
+            return p;
+        }
         if (!vq->nfree && live(vd)) {
             /* Ask for an interrupt when buffers come back, then look again:
              * they may have come back before the request was visible. */
@@ -395,6 +439,15 @@ static int host_pop_tx(struct rpmsg_virtio *vd, bool *done, bool warm)
     return id;
 }
 
+/* After a zero-copy send, lock held: parks the next free buffer. */
+static void host_park_next(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+{
+    bool done;
+    int id = park_due(vd, true) && vq->nfree ? host_pop_tx(vd, &done, true) : -1;
+    if (id >= 0)
+        park_tx(vd, id);
+}
+
 /* Hands TX buffer id (len bytes) to the remote. Lock held; true: kick it. */
 static bool host_push_tx(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, int id, uint32_t len)
 {
@@ -412,8 +465,13 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     struct tx_after a = { 0 };
     void *buf = NULL;
+    int id = claim_parked(vd);
+    if (id >= 0) {
+        *size = vq->buf_size;
+        return vd->shm + vq->slot[id].off;
+    }
     rpmsg_mutex_lock(&vd->lock);
-    int id = host_pop_tx(vd, &a.done, true);
+    id = host_pop_tx(vd, &a.done, true);
     if (id >= 0) {
         buf = vd->shm + vq->slot[id].off;
         *size = vq->buf_size;
@@ -450,6 +508,7 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
         r = -EMSGSIZE;
     } else if (id >= 0) {
         a.kick = host_push_tx(vd, vq, id, put_msg(vd->shm + vq->slot[id].off, hdr, payload, len));
+        vd->tx_two_step = false;
         r = 0;
     }
     return tx_unlock(vd, vq, &a, r);
@@ -471,6 +530,7 @@ static int host_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         host_free_tx(vq, id);
     } else {
         a.kick = host_push_tx(vd, vq, id, len);
+        host_park_next(vd, vq);
     }
     return tx_unlock(vd, vq, &a, r);
 }
@@ -625,39 +685,50 @@ static void remote_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_
         warm_tx(vd, next, vd->pool_end - (uint64_t)(next - vd->shm));
 }
 
+/* A spare TX buffer, else the next one the host posted, or NULL; *size its
+ * length. Lock held. */
+static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t *size)
+{
+    if (!live(vd))
+        return NULL;
+    if (vq->nfree) {
+        uint16_t id = vq->free_head;
+        vq->free_head = vq->slot[id].next;
+        vq->nfree--;
+        vq->slot[id].state = SLOT_TAKEN;
+        *size = vq->slot[id].len;
+        return vd->shm + vq->slot[id].off;
+    }
+    void *buf = remote_take(vd, vq, vq->buf_size, true, size, SLOT_TAKEN, NULL);
+    if (buf)
+        remote_warm_next(vd, vq);
+    return buf;
+}
+
 /* A TX buffer (the host's RX buffer) or NULL; *size its length. Lock held;
  * *done: a starved sender must be told (see below). */
 static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
-    void *buf = NULL;
-    if (live(vd) && vq->nfree) {
-        uint16_t id = vq->free_head;
-        vq->free_head = vq->slot[id].next;
-        vq->nfree--;
-        vq->slot[id].state = SLOT_TAKEN;
-        buf = vd->shm + vq->slot[id].off;
-        *size = vq->slot[id].len;
-    } else if (live(vd)) {
-        uint32_t len = 0;
-        buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN, NULL);
-        if (!buf && live(vd)) {
-            /* Ask the host to kick us when it returns buffers, then look again. */
-            vd->tx_starved = true;
-            tx_arm(vd, vq);
-            buf = remote_take(vd, vq, vq->buf_size, true, &len, SLOT_TAKEN, NULL);
-        }
-        if (buf) {
-            *size = len;
-            remote_warm_next(vd, vq);
-            if (vd->tx_starved) {
-                /* Another sender may be the one that starved and now waits
-                 * for the kick this switches off: it is told here instead. */
-                vd->tx_starved = false;
-                rpmsg_vring_dev_notify(vq, vd->event_idx, false);
-                *done = true;
-            }
-        }
+    bool spare = vq->nfree > 0;
+    void *buf = remote_pop_free(vd, vq, size);
+    int p = buf ? -1 : claim_parked(vd);
+    if (p >= 0) {
+        *size = vq->slot[p].len;
+        return vd->shm + vq->slot[p].off;
+    }
+    if (!buf && live(vd)) {
+        /* Ask the host to kick us when it returns buffers, then look again. */
+        vd->tx_starved = true;
+        tx_arm(vd, vq);
+        buf = remote_pop_free(vd, vq, size);
+    }
+    if (buf && !spare && vd->tx_starved) {
+        /* Another sender may be the one that starved and now waits for the
+         * kick this switches off: it is told here instead. */
+        vd->tx_starved = false;
+        rpmsg_vring_dev_notify(vq, vd->event_idx, false);
+        *done = true;
     }
     return buf;
 }
@@ -666,6 +737,11 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct tx_after a = { 0 };
+    int p = claim_parked(vd);
+    if (p >= 0) {
+        *size = vd->vq[VQ_RX_HOST].slot[p].len;
+        return vd->shm + vd->vq[VQ_RX_HOST].slot[p].off;
+    }
     rpmsg_mutex_lock(&vd->lock);
     void *buf = remote_pop_tx(vd, size, &a.done);
     tx_unlock(vd, &vd->vq[VQ_RX_HOST], &a, 0);
@@ -719,6 +795,21 @@ static void remote_pretake(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
         remote_spare(vq, id);
 }
 
+/* After a zero-copy send, lock held: parks the next TX buffer (a spare,
+ * else the next one on the ring, as remote_pop_tx takes them). */
+static void remote_park_next(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+{
+    /* Not from the ring while a sender starves: the buffers the host
+     * returns are that sender's (remote_pop_tx tells it). */
+    if (!park_due(vd, true) || (!vq->nfree && vd->tx_starved))
+        return;
+    uint32_t size;
+    uint8_t *buf = remote_pop_free(vd, vq, &size);
+    int pos, id = buf ? remote_id(vd, vq, buf, &pos) : -1;
+    if (id >= 0)
+        park_tx(vd, id);
+}
+
 #if !RPMSG_NO_SYS
 /* The copy send in one round of the lock (ops.send_copy). */
 static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
@@ -738,6 +829,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     } else if (id >= 0) {
         vd->stats.tx_msgs++;
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, put_msg(buf, hdr, payload, len));
+        vd->tx_two_step = false;
         remote_pretake(vd, vq);
         r = 0;
     }
@@ -764,6 +856,7 @@ static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
         vd->stats.tx_msgs++;
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
         remote_pretake(vd, vq);
+        remote_park_next(vd, vq);
     }
     return tx_unlock(vd, vq, &a, r);
 }

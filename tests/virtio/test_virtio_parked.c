@@ -1,0 +1,234 @@
+/*
+ * A zero-copy send takes, in its round of the lock, the buffer the next
+ * rpmsg_get_tx_payload_buffer() will return, and parks it; that call then
+ * takes no lock (park_tx, virtio_bufs.c). Checked for both sides as
+ * senders: the claim goes through while another thread holds the sender's
+ * lock; a parked buffer is not lost: copy sends get it once the others are
+ * gone, so a sender still fills the whole ring; a session's end
+ * takes it back, so the next session's sends land in that session's
+ * buffers. Every message arrives, in order, with its contents. Split rings
+ * here; tests/CMakeLists.txt runs the file again over packed rings.
+ */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "vt_plat.h"
+
+#include "transport/virtio/virtio_internal.h"
+
+struct eps {
+    struct rpmsg_endpoint se, re; /* sender's, receiver's */
+    struct tu_rec rr;
+};
+
+struct side {
+    struct rpmsg_device *sd, *rd;
+    struct rpmsg_virtio *sv;
+};
+
+static struct side sides(const struct vt_pair *p, bool remote_sends)
+{
+    struct side s = { remote_sends ? p->r : p->h, remote_sends ? p->h : p->r,
+                      remote_sends ? p->remote : p->host };
+    return s;
+}
+
+static void open_eps(struct vt_pair *p, struct eps *e, bool remote_sends)
+{
+    struct vt_opts o = { .no_rx_thread = true };
+    assert_int_equal(vt_pair_open(p, &o), 0);
+    assert_int_equal(vt_wait_up(p), 0);
+    memset(e, 0, sizeof(*e));
+    tu_rec_init(&e->rr);
+    struct side s = sides(p, remote_sends);
+    assert_int_equal(tu_ept_create(&e->se, s.sd, NULL, 0x500, 0x501, NULL, NULL, NULL), 0);
+    assert_int_equal(tu_ept_create(&e->re, s.rd, NULL, 0x501, 0x500, tu_rec_cb, NULL, &e->rr), 0);
+    assert_int_equal(tu_poll_idle(p->h, p->r), 0);
+}
+
+static void close_eps(struct vt_pair *p, struct eps *e)
+{
+    rpmsg_destroy_ept(&e->se);
+    rpmsg_destroy_ept(&e->re);
+    tu_rec_deinit(&e->rr);
+    vt_pair_close(p);
+}
+
+static void send_nocopy(struct rpmsg_endpoint *ept, uint32_t v)
+{
+    uint32_t cap = 0;
+    void *b = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_NOWAIT);
+    assert_non_null(b);
+    assert_true(cap >= sizeof(v));
+    memcpy(b, &v, sizeof(v));
+    assert_int_equal(rpmsg_send_nocopy(ept, b, sizeof(v)), (int)sizeof(v));
+}
+
+/* Receives until n messages are in; checks they are first, first + 1, ... */
+static void expect(struct rpmsg_device *rd, struct eps *e, unsigned n, uint32_t first)
+{
+    while (tu_rec_count(&e->rr) < n)
+        assert_true(rpmsg_poll(rd) > 0);
+    assert_int_equal(tu_rec_count(&e->rr), n);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t got;
+        assert_int_equal(e->rr.msgs[i].len, sizeof(got));
+        memcpy(&got, e->rr.msgs[i].data, sizeof(got));
+        assert_int_equal(got, first + i);
+    }
+}
+
+struct claim {
+    struct rpmsg_endpoint *ept;
+    void *buf;
+    bool done;
+};
+
+static void *claim_run(void *arg)
+{
+    struct claim *c = arg;
+    uint32_t cap = 0;
+    c->buf = rpmsg_get_tx_payload_buffer(c->ept, &cap, RPMSG_NOWAIT);
+    __atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void claim_without_lock(bool remote_sends)
+{
+    struct vt_pair p;
+    struct eps e;
+    open_eps(&p, &e, remote_sends);
+    struct side s = sides(&p, remote_sends);
+    /* The first zero-copy send after a copy one parks nothing (one-off
+     * two-step sends leave the wire's order alone); the second parks. */
+    send_nocopy(&e.se, 0);
+    assert_int_equal(s.sv->tx_parked, 0);
+    send_nocopy(&e.se, 1);
+    assert_int_not_equal(s.sv->tx_parked, 0);
+
+    /* The next buffer comes while another thread holds the sender's lock. */
+    struct claim c = { .ept = &e.se };
+    pthread_t t;
+    rpmsg_mutex_lock(&s.sv->lock);
+    assert_int_equal(pthread_create(&t, NULL, claim_run, &c), 0);
+    for (int i = 0; i < 2000 && !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
+    bool claimed = __atomic_load_n(&c.done, __ATOMIC_ACQUIRE);
+    rpmsg_mutex_unlock(&s.sv->lock);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(claimed);
+    assert_non_null(c.buf);
+    assert_int_equal(s.sv->tx_parked, 0);
+    uint32_t v = 2;
+    memcpy(c.buf, &v, sizeof(v));
+    assert_int_equal(rpmsg_send_nocopy(&e.se, c.buf, sizeof(v)), (int)sizeof(v));
+    for (uint32_t i = 3; i < 100; i++)
+        send_nocopy(&e.se, i);
+    expect(s.rd, &e, 100, 0);
+    close_eps(&p, &e);
+}
+
+static void test_claim_without_lock_host(void **state)
+{
+    (void)state;
+    claim_without_lock(false);
+}
+
+static void test_claim_without_lock_remote(void **state)
+{
+    (void)state;
+    claim_without_lock(true);
+}
+
+/* The receiver does not poll: the sender fills every buffer it has. */
+static void not_stranded(bool remote_sends)
+{
+    struct vt_pair p;
+    struct eps e;
+    open_eps(&p, &e, remote_sends);
+    struct side s = sides(&p, remote_sends);
+    uint32_t num = s.sv->vq[remote_sends ? VQ_RX_HOST : VQ_TX_HOST].num;
+    send_nocopy(&e.se, 0);
+    send_nocopy(&e.se, 1);
+    assert_int_not_equal(s.sv->tx_parked, 0);
+    uint32_t v = 2;
+    while (rpmsg_trysend(&e.se, &v, sizeof(v)) == (int)sizeof(v))
+        v++;
+    assert_int_equal(v, num);
+    assert_int_equal(s.sv->tx_parked, 0);
+    assert_int_equal(rpmsg_trysend(&e.se, &v, sizeof(v)), -EAGAIN);
+    expect(s.rd, &e, num, 0);
+    close_eps(&p, &e);
+}
+
+static void test_not_stranded_host(void **state)
+{
+    (void)state;
+    not_stranded(false);
+}
+
+static void test_not_stranded_remote(void **state)
+{
+    (void)state;
+    not_stranded(true);
+}
+
+/* The receiving side restarts with a buffer parked on the sending side. */
+static void ends_with_session(bool remote_sends)
+{
+    struct vt_pair p;
+    struct eps e;
+    open_eps(&p, &e, remote_sends);
+    struct side s = sides(&p, remote_sends);
+    send_nocopy(&e.se, 0);
+    send_nocopy(&e.se, 1);
+    assert_int_not_equal(s.sv->tx_parked, 0);
+    expect(s.rd, &e, 2, 0);
+
+    int side = remote_sends ? 0 : 1;
+    rpmsg_destroy_ept(&e.re);
+    tu_rec_deinit(&e.rr);
+    vt_stop(&p, side);
+    assert_int_equal(vt_start(&p, side), 0);
+    assert_int_equal(vt_wait_up(&p), 0);
+    assert_int_equal(s.sv->tx_parked, 0);
+    s = sides(&p, remote_sends);
+    tu_rec_init(&e.rr);
+    assert_int_equal(tu_ept_create(&e.re, s.rd, NULL, 0x501, 0x500, tu_rec_cb, NULL, &e.rr), 0);
+    assert_int_equal(tu_poll_idle(p.h, p.r), 0);
+    /* The new session's buffers, all of them, and nothing else. */
+    uint32_t num = s.sv->vq[remote_sends ? VQ_RX_HOST : VQ_TX_HOST].num;
+    uint32_t v = 100;
+    send_nocopy(&e.se, v++);
+    send_nocopy(&e.se, v++);
+    while (rpmsg_trysend(&e.se, &v, sizeof(v)) == (int)sizeof(v))
+        v++;
+    assert_int_equal(v - 100, num);
+    expect(s.rd, &e, num, 100);
+    close_eps(&p, &e);
+}
+
+static void test_ends_with_session_host(void **state)
+{
+    (void)state;
+    ends_with_session(false);
+}
+
+static void test_ends_with_session_remote(void **state)
+{
+    (void)state;
+    ends_with_session(true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claim_without_lock_host),
+        cmocka_unit_test(test_claim_without_lock_remote),
+        cmocka_unit_test(test_not_stranded_host),
+        cmocka_unit_test(test_not_stranded_remote),
+        cmocka_unit_test(test_ends_with_session_host),
+        cmocka_unit_test(test_ends_with_session_remote),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
