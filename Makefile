@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all deps build build-asan build-tsan demo test test-normal test-asan test-tsan bench soak install clean fuzz mcu footprint
+.PHONY: all deps build build-asan build-tsan build-release demo test test-normal test-asan test-tsan bench soak install clean fuzz mcu footprint
 
 all: build
 
@@ -25,10 +25,16 @@ build-tsan: deps
 	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRPMSG_SANITIZE=thread -DRPMSG_BUILD_BENCH=OFF >/dev/null
 	@$(CMAKE) --build build-tsan -j $(JOBS)
 
+# The library and the CLI at -O3, as a user's Release build compiles them:
+# GCC's analysis differs with the level, and a warning there is an error.
+build-release: deps
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DRPMSG_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target rpmsg_obj rpmsg_nosys rpmsg_tool
+
 demo: build
 	@scripts/demo build
 
-test: test-normal test-asan test-tsan
+test: build-release test-normal test-asan test-tsan
 
 test-normal: build
 	cd build && ctest --output-on-failure -j $(JOBS) -LE soak
@@ -81,4 +87,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz build-mcu-m4 build-mcu-m0plus
+	rm -rf build build-asan build-tsan build-release build-fuzz build-mcu-m4 build-mcu-m0plus

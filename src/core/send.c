@@ -96,7 +96,7 @@ static void *take_buffer(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
             void *buf = rdev->ops->get_tx_buffer(rdev, size);
             rpmsg_mutex_lock(&rdev->lock);
             if (buf) {
-                if (*dst == RPMSG_ADDR_ANY)
+                if (*dst == RPMSG_ADDR_ANY && ept)
                     *dst = rpmsg_ept_dest(ept);
                 return buf;
             }

@@ -190,7 +190,7 @@ static void bring_up(uint8_t gen)
     shm[VDEV + VDEV_STATUS] = 0x0f;
     assert_int_equal(rpmsg_lean_poll(&ld), 0);
     assert_true(rpmsg_lean_is_up(&ld));
-    uint32_t id, len;
+    uint32_t id = 0, len = 0;
     assert_int_equal(host_take_used(0, &id, &len), 1);
     assert_int_equal(len, RPMSG_HDR_SIZE + sizeof(struct rpmsg_ns_msg));
     uint32_t b = buf_of(0, (uint16_t)id);
@@ -243,7 +243,7 @@ static void test_echo(void **state)
     assert_string_equal(got, "world!");
     assert_int_equal(got_src, 0x400);
     assert_int_equal(ept.dest, 0x400); /* bound by the first message */
-    uint32_t id, len;
+    uint32_t id = 0, len = 0;
     /* Both RX buffers back, with their lengths. */
     assert_int_equal(host_take_used(1, &id, &len), 1);
     assert_int_equal(id, 0);
@@ -267,7 +267,7 @@ static void test_echo(void **state)
 static void test_send_waits_then_times_out(void **state)
 {
     (void)state;
-    uint32_t id, len;
+    uint32_t id = 0, len = 0;
     for (int i = 0; i < (int)NUM; i++) /* the host's 4 buffers */
         assert_int_equal(rpmsg_lean_trysendto(&ept, "abc", 3, 0x400), 3);
     assert_int_equal(rpmsg_lean_trysendto(&ept, "abc", 3, 0x400), -EAGAIN);
@@ -328,7 +328,7 @@ static void test_header_longer_than_buffer(void **state)
     host_send(0, RPMSG_ADDR_DYN_BASE, "abc", 400); /* claims 400 bytes in a 19-byte message */
     assert_int_equal(rpmsg_lean_poll(&ld), 1);
     assert_int_equal(calls, 0);
-    uint32_t id, len;
+    uint32_t id = 0, len = 0;
     assert_int_equal(host_take_used(1, &id, &len), 1); /* dropped, buffer returned */
     assert_true(rpmsg_lean_is_up(&ld));
 }
