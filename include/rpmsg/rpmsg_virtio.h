@@ -442,8 +442,6 @@ struct rpmsg_virtio {
     bool rx_polled;     /* a poll since the last wait (rpmsg_virtio_op_wait) */
     bool tx_starved;
     uint32_t tx_warm;   /* bytes of the next TX buffer to warm (the last message's) */
-    uint32_t tx_parked; /* id + 1 of a TX buffer taken ahead for the next get_tx_buffer (0: none) */
-    bool tx_two_step;   /* the last send was a get_tx_buffer and a send, not send_copy */
     bool up;
     uint32_t fault_pending; /* enum rpmsg_virtio_fault not yet acted on by poll() */
     unsigned fault_streak;  /* host: faults since the link was last up */
@@ -458,6 +456,8 @@ struct rpmsg_virtio {
      * without threads). */
     void *rx_back[RPMSG_NO_SYS ? 1 : 8];
     unsigned nrx_back;
+    uint32_t tx_parked; /* id + 1 of a TX buffer taken ahead for the next get_tx_buffer (0: none) */
+    bool tx_two_step;   /* the last send was a get_tx_buffer and a send, not send_copy */
 };
 
 /*
