@@ -12,11 +12,17 @@
  * printed here is only indicative.
  *
  * --packed: the VirtIO pair over packed rings (RPMSG_VIRTIO_F_RING_PACKED).
+ * --batch K: K messages sent, then received, per round (a stream's shape:
+ * one poll takes them all), instead of one.
+ * --spin: the VirtIO platform spins and watches the ring in its waits, as
+ * the Linux one does in poll mode (wait_ready, spins): receivers then ask
+ * the peer for no kicks.
  * --nocopy: zero-copy sends (rpmsg_get_tx_payload_buffer, rpmsg_sendto_nocopy)
  * instead of rpmsg_sendto, with the payload written into the buffer as a
  * copy send would, so the two profiles compare the API's cost alone.
  *
- * Usage: bench_hotpath [--json] [--virtio] [--packed] [--nocopy] [-n N] [--size BYTES]
+ * Usage: bench_hotpath [--json] [--virtio] [--packed] [--nocopy] [--spin] [--batch K] [-n N]
+ *                      [--size BYTES]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,7 @@
 
 static unsigned long delivered;
 static bool nocopy;
+static unsigned batch = 1;
 
 static int count_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void *p)
 {
@@ -42,7 +49,8 @@ __attribute__((noinline)) int hot_loop(struct rpmsg_endpoint *tx, struct rpmsg_d
                                        struct rpmsg_device *txdev, uint32_t dst,
                                        const void *payload, unsigned size, unsigned long n)
 {
-    for (unsigned long i = 0; i < n; i++) {
+    for (unsigned long i = 0; i < n; i += batch) {
+        for (unsigned k = 0; k < batch; k++) {
         if (nocopy) {
             uint32_t cap;
             void *b = rpmsg_get_tx_payload_buffer(tx, &cap, RPMSG_NOWAIT);
@@ -54,8 +62,13 @@ __attribute__((noinline)) int hot_loop(struct rpmsg_endpoint *tx, struct rpmsg_d
         } else if (rpmsg_sendto(tx, payload, size, dst) != (int)size) {
             return -1;
         }
-        if (rpmsg_poll(rx) != 1)
-            return -1;
+        }
+        for (unsigned got = 0; got < batch;) {
+            int r = rpmsg_poll(rx);
+            if (r <= 0)
+                return -1;
+            got += (unsigned)r;
+        }
         if (txdev && rpmsg_poll(txdev) < 0)
             return -1;
     }
@@ -88,6 +101,25 @@ static const struct rpmsg_virtio_platform_ops vp_ops = {
     .notify = vp_notify, .wait = vp_wait, .wakeup = vp_wakeup,
 };
 
+static int vp_wait_ready(void *plat, uint64_t deadline, const struct rpmsg_virtio_watch *w)
+{
+    (void)plat, (void)deadline, (void)w;
+    return 0;
+}
+
+static bool vp_spins(void *plat)
+{
+    (void)plat;
+    return true;
+}
+
+static const struct rpmsg_virtio_platform_ops vp_ops_spin = {
+    .notify = vp_notify, .wait = vp_wait, .wakeup = vp_wakeup,
+    .wait_ready = vp_wait_ready, .spins = vp_spins,
+};
+
+static bool spin;
+
 struct vpair {
     struct rpmsg_virtio host, remote;
     struct rpmsg_virtio_layout layout;
@@ -102,7 +134,7 @@ static int vpair_open(struct vpair *p, uint32_t features)
         return -1;
     memset(p->shm, 0, size);
     struct rpmsg_virtio_config c = {
-        .shm = p->shm, .shm_size = size, .layout = &p->layout, .ops = &vp_ops,
+        .shm = p->shm, .shm_size = size, .layout = &p->layout, .ops = spin ? &vp_ops_spin : &vp_ops,
         .no_rx_thread = true, .role = RPMSG_VIRTIO_HOST, .cpuname = "host",
         .features = features,
     };
@@ -142,17 +174,21 @@ int main(int argc, char **argv)
             virtio = packed = true;
         else if (!strcmp(argv[i], "--nocopy"))
             nocopy = true;
+        else if (!strcmp(argv[i], "--spin"))
+            spin = true;
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "-n") && i + 1 < argc)
             n = strtoul(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--size") && i + 1 < argc)
             size = (unsigned)strtoul(argv[++i], NULL, 0);
         else {
-            fprintf(stderr, "usage: %s [--json] [--virtio] [--packed] [--nocopy] [-n N] [--size BYTES]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--json] [--virtio] [--packed] [--nocopy] [--spin] "
+                            "[--batch K] [-n N] [--size BYTES]\n", argv[0]);
             return 2;
         }
     }
-    if (!n || size > 496)
+    if (!n || size > 496 || !batch || batch > 64 || n % batch)
         return 2;
     static struct rpmsg_endpoint tx, rx;
     static uint8_t payload[496];
