@@ -229,11 +229,14 @@ int main(int argc, char **argv)
     const char *via = packed ? "packed" : virtio ? "virtio" : "loopback";
     const char *api = nocopy ? "_nocopy" : "";
     if (!json)
-        printf("hot path (%s%s, one thread): %lu msgs of %u B, %.1f ns/msg, %.3f doorbells/msg "
-               "(wall clock, indicative only: profile it with callgrind)\n",
-               via, api, n, size, ns, kpm);
-    printf("{\"bench\":\"hotpath\",\"results\":[{\"name\":\"send_dispatch_%s%s_%u\","
+        printf("hot path (%s%s%s, %u per round, one thread): %lu msgs of %u B, %.1f ns/msg, "
+               "%.3f doorbells/msg (wall clock, indicative only: profile it with callgrind)\n",
+               via, api, spin ? ", spinning" : "", batch, n, size, ns, kpm);
+    char shape[32] = "";
+    if (spin || batch > 1)
+        snprintf(shape, sizeof(shape), "%s_b%u", spin ? "_spin" : "", batch);
+    printf("{\"bench\":\"hotpath\",\"results\":[{\"name\":\"send_dispatch_%s%s%s_%u\","
            "\"unit\":\"ns\",\"value\":%.1f,\"msgs\":%lu,\"doorbells_per_msg\":%.3f}]}\n",
-           via, api, size, ns, n, kpm);
+           via, api, shape, size, ns, n, kpm);
     return 0;
 }
