@@ -686,8 +686,9 @@ static void remote_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_
 }
 
 /* A spare TX buffer, else the next one the host posted, or NULL; *size its
- * length. Lock held. */
-static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t *size)
+ * length, *idp its id. Lock held. */
+static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t *size,
+                             uint16_t *idp)
 {
     if (!live(vd))
         return NULL;
@@ -697,9 +698,10 @@ static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq
         vq->nfree--;
         vq->slot[id].state = SLOT_TAKEN;
         *size = vq->slot[id].len;
+        *idp = id;
         return vd->shm + vq->slot[id].off;
     }
-    void *buf = remote_take(vd, vq, vq->buf_size, true, size, SLOT_TAKEN, NULL);
+    void *buf = remote_take(vd, vq, vq->buf_size, true, size, SLOT_TAKEN, idp);
     if (buf)
         remote_warm_next(vd, vq);
     return buf;
@@ -711,7 +713,8 @@ static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
     bool spare = vq->nfree > 0;
-    void *buf = remote_pop_free(vd, vq, size);
+    uint16_t id;
+    void *buf = remote_pop_free(vd, vq, size, &id);
     int p = buf ? -1 : claim_parked(vd);
     if (p >= 0) {
         *size = vq->slot[p].len;
@@ -721,7 +724,7 @@ static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
         /* Ask the host to kick us when it returns buffers, then look again. */
         vd->tx_starved = true;
         tx_arm(vd, vq);
-        buf = remote_pop_free(vd, vq, size);
+        buf = remote_pop_free(vd, vq, size, &id);
     }
     if (buf && !spare && vd->tx_starved) {
         /* Another sender may be the one that starved and now waits for the
@@ -804,9 +807,8 @@ static void remote_park_next(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq
     if (!park_due(vd, true) || (!vq->nfree && vd->tx_starved))
         return;
     uint32_t size;
-    uint8_t *buf = remote_pop_free(vd, vq, &size);
-    int pos, id = buf ? remote_id(vd, vq, buf, &pos) : -1;
-    if (id >= 0)
+    uint16_t id;
+    if (remote_pop_free(vd, vq, &size, &id))
         park_tx(vd, id);
 }
 
