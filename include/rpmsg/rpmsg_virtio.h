@@ -456,8 +456,10 @@ struct rpmsg_virtio {
      * without threads). */
     void *rx_back[RPMSG_NO_SYS ? 1 : 8];
     unsigned nrx_back;
+#if !RPMSG_NO_SYS
     uint32_t tx_parked; /* id + 1 of a TX buffer taken ahead for the next get_tx_buffer (0: none) */
     bool tx_two_step;   /* the last send was a get_tx_buffer and a send, not send_copy */
+#endif
 };
 
 /*

@@ -174,6 +174,7 @@ static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
  * announcement) leave the buffers' order on the wire alone. Without threads
  * the lock costs nothing: none of this.
  */
+#if !RPMSG_NO_SYS
 static void park_tx(struct rpmsg_virtio *vd, int id)
 {
     __atomic_store_n(&vd->tx_parked, (uint32_t)id + 1u, __ATOMIC_RELEASE);
@@ -182,18 +183,41 @@ static void park_tx(struct rpmsg_virtio *vd, int id)
 /* The parked buffer's id, now the caller's, or -1. */
 static int claim_parked(struct rpmsg_virtio *vd)
 {
-    if (RPMSG_NO_SYS || !__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED))
+    if (!__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED))
         return -1;
     return (int)__atomic_exchange_n(&vd->tx_parked, 0, __ATOMIC_ACQUIRE) - 1;
 }
 
-/* Lock held, after a send: park one? */
+/* Lock held, after a send (two_step: not send_copy): park one? */
 static bool park_due(struct rpmsg_virtio *vd, bool two_step)
 {
     bool streak = vd->tx_two_step && two_step;
     vd->tx_two_step = two_step;
-    return !RPMSG_NO_SYS && streak && live(vd) &&
-           !__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED);
+    return streak && live(vd) && !__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED);
+}
+#else
+static void park_tx(struct rpmsg_virtio *vd, int id)
+{
+    (void)vd, (void)id;
+}
+
+static int claim_parked(struct rpmsg_virtio *vd)
+{
+    (void)vd;
+    return -1;
+}
+
+static bool park_due(struct rpmsg_virtio *vd, bool two_step)
+{
+    (void)vd, (void)two_step;
+    return false;
+}
+#endif
+
+/* A copy send, or a session's end, breaks a run of two-step sends. */
+static void two_step_ends(struct rpmsg_virtio *vd)
+{
+    (void)park_due(vd, false);
 }
 
 /* ---- Session start and end --------------------------------------------- */
@@ -203,7 +227,7 @@ void rpmsg_virtio_bufs_down(struct rpmsg_virtio *vd)
     int p = claim_parked(vd);
     if (p >= 0 && vd_host(vd))
         host_free_tx(&vd->vq[VQ_TX_HOST], p); /* free again when the next session starts */
-    vd->tx_two_step = false;
+    two_step_ends(vd);
     for (int i = 0; i < 2; i++) {
         struct rpmsg_virtio_vq *vq = &vd->vq[i];
         if (!vd_host(vd)) {
@@ -508,7 +532,7 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
         r = -EMSGSIZE;
     } else if (id >= 0) {
         a.kick = host_push_tx(vd, vq, id, put_msg(vd->shm + vq->slot[id].off, hdr, payload, len));
-        vd->tx_two_step = false;
+        two_step_ends(vd);
         r = 0;
     }
     return tx_unlock(vd, vq, &a, r);
@@ -831,7 +855,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     } else if (id >= 0) {
         vd->stats.tx_msgs++;
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, put_msg(buf, hdr, payload, len));
-        vd->tx_two_step = false;
+        two_step_ends(vd);
         remote_pretake(vd, vq);
         r = 0;
     }
