@@ -6,8 +6,9 @@
  * lock; a parked buffer is not lost: copy sends get it once the others are
  * gone, so a sender still fills the whole ring; a session's end
  * takes it back, so the next session's sends land in that session's
- * buffers. Every message arrives, in order, with its contents. Split rings
- * here; tests/CMakeLists.txt runs the file again over packed rings.
+ * buffers. Every message arrives, in order, with its contents, also with
+ * four threads sending at once. Split rings here; tests/CMakeLists.txt runs
+ * the file again over packed rings.
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -220,6 +221,111 @@ static void test_ends_with_session_remote(void **state)
     ends_with_session(true);
 }
 
+/*
+ * Several threads send zero-copy on one device at once, each claiming the
+ * buffer another may have parked: every message arrives once, each
+ * thread's in its order, with its contents (and TSan sees the claims).
+ */
+#define SENDERS 4
+#define PER_SENDER 3000u
+
+struct many {
+    unsigned count;
+    uint32_t next[SENDERS];
+    unsigned bad;
+};
+
+static int many_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)ept, (void)src;
+    struct many *m = priv;
+    uint32_t v[2];
+    if (len != sizeof(v)) {
+        __atomic_add_fetch(&m->bad, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    memcpy(v, data, sizeof(v));
+    if (v[0] >= SENDERS || v[1] != m->next[v[0]])
+        __atomic_add_fetch(&m->bad, 1, __ATOMIC_RELAXED);
+    else
+        m->next[v[0]]++;
+    __atomic_add_fetch(&m->count, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+struct many_sender {
+    struct rpmsg_endpoint *ept;
+    uint32_t who;
+    int err;
+};
+
+static void *many_run(void *arg)
+{
+    struct many_sender *s = arg;
+    for (uint32_t i = 0; i < PER_SENDER && !s->err; i++) {
+        uint32_t cap = 0, v[2] = { s->who, i };
+        void *b = rpmsg_get_tx_payload_buffer(s->ept, &cap, RPMSG_WAIT);
+        if (!b || cap < sizeof(v)) {
+            s->err = -ENOBUFS;
+            break;
+        }
+        memcpy(b, v, sizeof(v));
+        int r = rpmsg_send_nocopy(s->ept, b, sizeof(v));
+        if (r != (int)sizeof(v))
+            s->err = r < 0 ? r : -EIO;
+    }
+    return NULL;
+}
+
+static bool many_done(void *arg)
+{
+    struct many *m = arg;
+    return __atomic_load_n(&m->count, __ATOMIC_ACQUIRE) >= SENDERS * PER_SENDER;
+}
+
+static void many_senders(bool remote_sends)
+{
+    struct vt_pair p;
+    assert_int_equal(vt_pair_open(&p, NULL), 0);
+    assert_int_equal(vt_wait_up(&p), 0);
+    struct side s = sides(&p, remote_sends);
+    static struct many m;
+    memset(&m, 0, sizeof(m));
+    struct rpmsg_endpoint se, re;
+    assert_int_equal(tu_ept_create(&se, s.sd, NULL, 0x500, 0x501, NULL, NULL, NULL), 0);
+    assert_int_equal(tu_ept_create(&re, s.rd, NULL, 0x501, 0x500, many_cb, NULL, &m), 0);
+    struct many_sender ms[SENDERS];
+    pthread_t t[SENDERS];
+    for (uint32_t i = 0; i < SENDERS; i++) {
+        ms[i] = (struct many_sender){ .ept = &se, .who = i };
+        assert_int_equal(pthread_create(&t[i], NULL, many_run, &ms[i]), 0);
+    }
+    for (uint32_t i = 0; i < SENDERS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (uint32_t i = 0; i < SENDERS; i++)
+        assert_int_equal(ms[i].err, 0);
+    assert_int_equal(tu_wait_until(many_done, &m, TU_TIMEOUT_MS), 0);
+    assert_int_equal(__atomic_load_n(&m.count, __ATOMIC_ACQUIRE), SENDERS * PER_SENDER);
+    assert_int_equal(m.bad, 0);
+    for (uint32_t i = 0; i < SENDERS; i++)
+        assert_int_equal(m.next[i], PER_SENDER);
+    rpmsg_destroy_ept(&se);
+    rpmsg_destroy_ept(&re);
+    vt_pair_close(&p);
+}
+
+static void test_many_senders_host(void **state)
+{
+    (void)state;
+    many_senders(false);
+}
+
+static void test_many_senders_remote(void **state)
+{
+    (void)state;
+    many_senders(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +335,8 @@ int main(void)
         cmocka_unit_test(test_not_stranded_remote),
         cmocka_unit_test(test_ends_with_session_host),
         cmocka_unit_test(test_ends_with_session_remote),
+        cmocka_unit_test(test_many_senders_host),
+        cmocka_unit_test(test_many_senders_remote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
