@@ -9,7 +9,10 @@
  * and divide the instruction count, and the calls of rpmsg_mutex_lock split
  * by caller (scripts/profile-hotpath), by N. Instruction and lock counts do
  * not depend on the machine's load, wall-clock time does: the ns figure
- * printed here is only indicative.
+ * printed here is only indicative. It is also a one-thread figure: glibc
+ * takes its mutexes without atomic instructions while a process has one
+ * thread, which the stack, with its RX threads, never is (about 48 ns per
+ * VirtIO message here; docs/benchmarks.md, stop 22).
  *
  * --packed: the VirtIO pair over packed rings (RPMSG_VIRTIO_F_RING_PACKED).
  * --batch K: K messages sent, then received, per round (a stream's shape:
