@@ -54,17 +54,17 @@ __attribute__((noinline)) int hot_loop(struct rpmsg_endpoint *tx, struct rpmsg_d
 {
     for (unsigned long i = 0; i < n; i += batch) {
         for (unsigned k = 0; k < batch; k++) {
-        if (nocopy) {
-            uint32_t cap;
-            void *b = rpmsg_get_tx_payload_buffer(tx, &cap, RPMSG_NOWAIT);
-            if (!b || cap < size)
+            if (nocopy) {
+                uint32_t cap;
+                void *b = rpmsg_get_tx_payload_buffer(tx, &cap, RPMSG_NOWAIT);
+                if (!b || cap < size)
+                    return -1;
+                memcpy(b, payload, size);
+                if (rpmsg_sendto_nocopy(tx, b, size, dst) != (int)size)
+                    return -1;
+            } else if (rpmsg_sendto(tx, payload, size, dst) != (int)size) {
                 return -1;
-            memcpy(b, payload, size);
-            if (rpmsg_sendto_nocopy(tx, b, size, dst) != (int)size)
-                return -1;
-        } else if (rpmsg_sendto(tx, payload, size, dst) != (int)size) {
-            return -1;
-        }
+            }
         }
         for (unsigned got = 0; got < batch;) {
             int r = rpmsg_poll(rx);

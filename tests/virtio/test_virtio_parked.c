@@ -94,8 +94,9 @@ static void *claim_run(void *arg)
     return NULL;
 }
 
-static void claim_without_lock(bool remote_sends)
+static void claim_without_lock(void **state)
 {
+    bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
     struct eps e;
     open_eps(&p, &e, remote_sends);
@@ -129,21 +130,10 @@ static void claim_without_lock(bool remote_sends)
     close_eps(&p, &e);
 }
 
-static void test_claim_without_lock_host(void **state)
-{
-    (void)state;
-    claim_without_lock(false);
-}
-
-static void test_claim_without_lock_remote(void **state)
-{
-    (void)state;
-    claim_without_lock(true);
-}
-
 /* The receiver does not poll: the sender fills every buffer it has. */
-static void not_stranded(bool remote_sends)
+static void not_stranded(void **state)
 {
+    bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
     struct eps e;
     open_eps(&p, &e, remote_sends);
@@ -162,21 +152,10 @@ static void not_stranded(bool remote_sends)
     close_eps(&p, &e);
 }
 
-static void test_not_stranded_host(void **state)
-{
-    (void)state;
-    not_stranded(false);
-}
-
-static void test_not_stranded_remote(void **state)
-{
-    (void)state;
-    not_stranded(true);
-}
-
 /* The receiving side restarts with a buffer parked on the sending side. */
-static void ends_with_session(bool remote_sends)
+static void ends_with_session(void **state)
 {
+    bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
     struct eps e;
     open_eps(&p, &e, remote_sends);
@@ -207,18 +186,6 @@ static void ends_with_session(bool remote_sends)
     assert_int_equal(v - 100, num);
     expect(s.rd, &e, num, 100);
     close_eps(&p, &e);
-}
-
-static void test_ends_with_session_host(void **state)
-{
-    (void)state;
-    ends_with_session(false);
-}
-
-static void test_ends_with_session_remote(void **state)
-{
-    (void)state;
-    ends_with_session(true);
 }
 
 /*
@@ -283,8 +250,9 @@ static bool many_done(void *arg)
     return __atomic_load_n(&m->count, __ATOMIC_ACQUIRE) >= SENDERS * PER_SENDER;
 }
 
-static void many_senders(bool remote_sends)
+static void many_senders(void **state)
 {
+    bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
     assert_int_equal(vt_pair_open(&p, NULL), 0);
     assert_int_equal(vt_wait_up(&p), 0);
@@ -314,29 +282,20 @@ static void many_senders(bool remote_sends)
     vt_pair_close(&p);
 }
 
-static void test_many_senders_host(void **state)
-{
-    (void)state;
-    many_senders(false);
-}
-
-static void test_many_senders_remote(void **state)
-{
-    (void)state;
-    many_senders(true);
-}
+/* Each case runs with the host, then the remote, as the sender. */
+static bool by_host = false, by_remote = true;
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_claim_without_lock_host),
-        cmocka_unit_test(test_claim_without_lock_remote),
-        cmocka_unit_test(test_not_stranded_host),
-        cmocka_unit_test(test_not_stranded_remote),
-        cmocka_unit_test(test_ends_with_session_host),
-        cmocka_unit_test(test_ends_with_session_remote),
-        cmocka_unit_test(test_many_senders_host),
-        cmocka_unit_test(test_many_senders_remote),
+        cmocka_unit_test_prestate(claim_without_lock, &by_host),
+        cmocka_unit_test_prestate(claim_without_lock, &by_remote),
+        cmocka_unit_test_prestate(not_stranded, &by_host),
+        cmocka_unit_test_prestate(not_stranded, &by_remote),
+        cmocka_unit_test_prestate(ends_with_session, &by_host),
+        cmocka_unit_test_prestate(ends_with_session, &by_remote),
+        cmocka_unit_test_prestate(many_senders, &by_host),
+        cmocka_unit_test_prestate(many_senders, &by_remote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,12 +188,18 @@ static int claim_parked(struct rpmsg_virtio *vd)
     return (int)__atomic_exchange_n(&vd->tx_parked, 0, __ATOMIC_ACQUIRE) - 1;
 }
 
-/* Lock held, after a send (two_step: not send_copy): park one? */
-static bool park_due(struct rpmsg_virtio *vd, bool two_step)
+/* Lock held, after a two-step send: park one? */
+static bool park_due(struct rpmsg_virtio *vd)
 {
-    bool streak = vd->tx_two_step && two_step;
-    vd->tx_two_step = two_step;
+    bool streak = vd->tx_two_step;
+    vd->tx_two_step = true;
     return streak && live(vd) && !__atomic_load_n(&vd->tx_parked, __ATOMIC_RELAXED);
+}
+
+/* A copy send, or a session's end, breaks a run of two-step sends. */
+static void two_step_ends(struct rpmsg_virtio *vd)
+{
+    vd->tx_two_step = false;
 }
 #else
 static void park_tx(struct rpmsg_virtio *vd, int id)
@@ -207,18 +213,17 @@ static int claim_parked(struct rpmsg_virtio *vd)
     return -1;
 }
 
-static bool park_due(struct rpmsg_virtio *vd, bool two_step)
+static bool park_due(struct rpmsg_virtio *vd)
 {
-    (void)vd, (void)two_step;
+    (void)vd;
     return false;
 }
-#endif
 
-/* A copy send, or a session's end, breaks a run of two-step sends. */
 static void two_step_ends(struct rpmsg_virtio *vd)
 {
-    (void)park_due(vd, false);
+    (void)vd;
 }
+#endif
 
 /* ---- Session start and end --------------------------------------------- */
 
@@ -467,7 +472,7 @@ static int host_pop_tx(struct rpmsg_virtio *vd, bool *done, bool warm)
 static void host_park_next(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
 {
     bool done;
-    int id = park_due(vd, true) && vq->nfree ? host_pop_tx(vd, &done, true) : -1;
+    int id = park_due(vd) && vq->nfree ? host_pop_tx(vd, &done, true) : -1;
     if (id >= 0)
         park_tx(vd, id);
 }
@@ -487,21 +492,17 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
 {
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
-    struct tx_after a = { 0 };
-    void *buf = NULL;
     int id = claim_parked(vd);
-    if (id >= 0) {
-        *size = vq->buf_size;
-        return vd->shm + vq->slot[id].off;
+    if (id < 0) {
+        struct tx_after a = { 0 };
+        rpmsg_mutex_lock(&vd->lock);
+        id = host_pop_tx(vd, &a.done, true);
+        tx_unlock(vd, vq, &a, 0);
     }
-    rpmsg_mutex_lock(&vd->lock);
-    id = host_pop_tx(vd, &a.done, true);
-    if (id >= 0) {
-        buf = vd->shm + vq->slot[id].off;
-        *size = vq->buf_size;
-    }
-    tx_unlock(vd, vq, &a, 0);
-    return buf;
+    if (id < 0)
+        return NULL;
+    *size = vq->buf_size;
+    return vd->shm + vq->slot[id].off;
 }
 
 /* Without threads the lock is no cost: send_copy would only add flash. */
@@ -709,6 +710,14 @@ static void remote_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_
         warm_tx(vd, next, vd->pool_end - (uint64_t)(next - vd->shm));
 }
 
+/* TX buffer id of vq (taken): its address, *size its length. */
+static void *remote_buf(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq, int id,
+                        uint32_t *size)
+{
+    *size = vq->slot[id].len;
+    return vd->shm + vq->slot[id].off;
+}
+
 /* A spare TX buffer, else the next one the host posted, or NULL; *size its
  * length, *idp its id. Lock held. */
 static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq, uint32_t *size,
@@ -721,9 +730,8 @@ static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq
         vq->free_head = vq->slot[id].next;
         vq->nfree--;
         vq->slot[id].state = SLOT_TAKEN;
-        *size = vq->slot[id].len;
         *idp = id;
-        return vd->shm + vq->slot[id].off;
+        return remote_buf(vd, vq, id, size);
     }
     void *buf = remote_take(vd, vq, vq->buf_size, true, size, SLOT_TAKEN, idp);
     if (buf)
@@ -740,10 +748,8 @@ static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
     uint16_t id;
     void *buf = remote_pop_free(vd, vq, size, &id);
     int p = buf ? -1 : claim_parked(vd);
-    if (p >= 0) {
-        *size = vq->slot[p].len;
-        return vd->shm + vq->slot[p].off;
-    }
+    if (p >= 0)
+        return remote_buf(vd, vq, p, size);
     if (!buf && live(vd)) {
         /* Ask the host to kick us when it returns buffers, then look again. */
         vd->tx_starved = true;
@@ -765,10 +771,8 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct tx_after a = { 0 };
     int p = claim_parked(vd);
-    if (p >= 0) {
-        *size = vd->vq[VQ_RX_HOST].slot[p].len;
-        return vd->shm + vd->vq[VQ_RX_HOST].slot[p].off;
-    }
+    if (p >= 0)
+        return remote_buf(vd, &vd->vq[VQ_RX_HOST], p, size);
     rpmsg_mutex_lock(&vd->lock);
     void *buf = remote_pop_tx(vd, size, &a.done);
     tx_unlock(vd, &vd->vq[VQ_RX_HOST], &a, 0);
@@ -823,17 +827,20 @@ static void remote_pretake(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
 }
 
 /* After a zero-copy send, lock held: parks the next TX buffer (a spare,
- * else the next one on the ring, as remote_pop_tx takes them). */
-static void remote_park_next(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
+ * else the next one on the ring, as remote_pop_tx takes them); true if it
+ * did. A buffer parked is also the one remote_pretake() would take. */
+static bool remote_park_next(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq)
 {
     /* Not from the ring while a sender starves: the buffers the host
      * returns are that sender's (remote_pop_tx tells it). */
-    if (!park_due(vd, true) || (!vq->nfree && vd->tx_starved))
-        return;
+    if (!park_due(vd) || (!vq->nfree && vd->tx_starved))
+        return false;
     uint32_t size;
     uint16_t id;
-    if (remote_pop_free(vd, vq, &size, &id))
-        park_tx(vd, id);
+    if (!remote_pop_free(vd, vq, &size, &id))
+        return false;
+    park_tx(vd, id);
+    return true;
 }
 
 #if !RPMSG_NO_SYS
@@ -881,8 +888,8 @@ static int remote_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
     } else {
         vd->stats.tx_msgs++;
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, len);
-        remote_pretake(vd, vq);
-        remote_park_next(vd, vq);
+        if (!remote_park_next(vd, vq))
+            remote_pretake(vd, vq);
     }
     return tx_unlock(vd, vq, &a, r);
 }
