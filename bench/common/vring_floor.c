@@ -17,8 +17,11 @@
  *   host:   sees used.idx of the RX ring, reads element, descriptor and
  *           message, posts the buffer again (avail entry, avail.idx).
  * Buffers go back in batches of BATCH (TX buffers to the host, RX buffers
- * reposted by the host), the cheapest way the format allows: per message
- * only the message's own lines, its descriptor and the two rings' heads move.
+ * reposted by the host), the cheapest way the format allows. Buffers go
+ * round in ring order, so a position holds, lap after lap, the same buffer
+ * in its avail entry and used element with the same descriptor: those are
+ * not stored again (vl_set16, as the stack's vw_set16), and per message
+ * only the message's own lines and the two rings' heads move.
  * And as early as the format allows: each side, spinning for its next
  * message, fetches the lines that message will be read from alongside the
  * index it polls (the entry at that position and the buffer it will most
@@ -92,12 +95,12 @@ static int remote_main(void *p)
         memcpy(out, msg + 4, 4); /* src <- dst */
         memcpy(out + 4, msg, 4); /* dst <- src */
         memcpy(out + 8, msg + 8, olen - 8);
-        s->rx.used.ring[rx_taken % VQ_NUM] = (struct velem){ rhead, olen };
+        vl_set_elem(&s->rx.used.ring[rx_taken % VQ_NUM], rhead, olen);
         rx_taken++;
         atomic_store_explicit(&s->rx.used.idx, rx_taken, memory_order_release);
 
         /* The request's buffer goes back to the host, published in batches. */
-        s->tx.used.ring[tx_seen % VQ_NUM] = (struct velem){ head, len };
+        vl_set_elem(&s->tx.used.ring[tx_seen % VQ_NUM], head, len);
         tx_seen++;
         if (tx_seen % BATCH == 0)
             atomic_store_explicit(&s->tx.used.idx, tx_seen, memory_order_release);
@@ -121,8 +124,8 @@ static void host_round(void *p, uint32_t seq)
     uint32_t hdr[4] = { 0x400, 0x401, 0, 16 };
     memcpy(b, hdr, sizeof(hdr));
     memcpy(b + 16, &seq, sizeof(seq));
-    s->tx.desc[id] = (struct vdesc){ addr_of(s, VQ_NUM + id), MSG_LEN, 0, 0 };
-    s->tx.avail.ring[h->tx_next % VQ_NUM] = id;
+    vl_set_desc(&s->tx.desc[id], addr_of(s, VQ_NUM + id), MSG_LEN, 0);
+    vl_set16(&s->tx.avail.ring[h->tx_next % VQ_NUM], id);
     h->tx_next++;
     atomic_store_explicit(&s->tx.avail.idx, h->tx_next, memory_order_release);
 
@@ -139,7 +142,7 @@ static void host_round(void *p, uint32_t seq)
     if (got != seq || e.len != MSG_LEN)
         atomic_store_explicit(&s->stop, 2, memory_order_relaxed); /* reported by the caller */
     /* The buffer is posted again, published in batches. */
-    s->rx.avail.ring[h->rx_posted % VQ_NUM] = (uint16_t)e.id;
+    vl_set16(&s->rx.avail.ring[h->rx_posted % VQ_NUM], (uint16_t)e.id);
     h->rx_posted++;
     if (h->rx_posted % BATCH == 0)
         atomic_store_explicit(&s->rx.avail.idx, h->rx_posted, memory_order_release);

@@ -43,4 +43,29 @@ struct vq {
     _Alignas(4096) struct vused used;
 };
 
+/*
+ * Stores that leave a field as it was are skipped: an unchanged value then
+ * costs no cache line moving to the writer and back to the reader. The
+ * format allows it (a descriptor, an avail entry and a used element only
+ * need their values when published), and the stack does it, so its floors
+ * do too.
+ */
+static inline void vl_set_desc(struct vdesc *d, uint64_t addr, uint32_t len, uint16_t flags)
+{
+    if (d->addr != addr || d->len != len || d->flags != flags || d->next != 0)
+        *d = (struct vdesc){ addr, len, flags, 0 };
+}
+
+static inline void vl_set16(uint16_t *p, uint16_t v)
+{
+    if (*p != v)
+        *p = v;
+}
+
+static inline void vl_set_elem(struct velem *e, uint32_t id, uint32_t len)
+{
+    if (e->id != id || e->len != len)
+        *e = (struct velem){ id, len };
+}
+
 #endif

@@ -406,6 +406,7 @@ struct rpmsg_virtio_vq {
     bool packed;       /* this session uses the packed layout (vring_packed.c) */
     bool quiet;        /* packed: our event area holds "no notifications" */
     uint16_t nfree, free_head; /* host TX free list / remote TX spare list */
+    uint16_t free_tail;        /* host TX: the list's last (reclaimed buffers queue in order) */
     uint32_t buf_size; /* negotiated buffer size of this direction */
     uint32_t buf_base; /* host: offset of this direction's first buffer */
     uint32_t stride;   /* host: distance between two buffers */

@@ -153,11 +153,27 @@ static int host_id(const struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *
 
 static void rx_notify(struct rpmsg_virtio *vd, bool on);
 
+/* On top of the free list: a buffer back unsent is the next one in order. */
 static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
 {
     vq->slot[id].state = SLOT_IDLE;
     vq->slot[id].next = vq->free_head;
+    if (!vq->nfree)
+        vq->free_tail = (uint16_t)id;
     vq->free_head = (uint16_t)id;
+    vq->nfree++;
+}
+
+/* At the back of the free list: a buffer back from the remote. */
+static void host_queue_tx(struct rpmsg_virtio_vq *vq, int id)
+{
+    vq->slot[id].state = SLOT_IDLE;
+    vq->slot[id].next = SLOT_NIL;
+    if (vq->nfree)
+        vq->slot[vq->free_tail].next = (uint16_t)id;
+    else
+        vq->free_head = (uint16_t)id;
+    vq->free_tail = (uint16_t)id;
     vq->nfree++;
 }
 
@@ -171,8 +187,12 @@ static void host_free_tx(struct rpmsg_virtio_vq *vq, int id)
  * buffer claims it under the lock (so a parked buffer never strands a
  * sender), and a session's end takes it back. Only from the second
  * two-step send in a row on: the core's own one-off sends (an NS
- * announcement) leave the buffers' order on the wire alone. Without threads
- * the lock costs nothing: none of this.
+ * announcement) leave the buffers' order on the wire alone. A copy send
+ * takes a parked buffer first: left parked through a run of
+ * copy sends, it stayed out of circulation for the session, and every
+ * position of a split ring then got another buffer at each lap, so none of
+ * its entries could stay unchanged (vw_set16; a round trip 20-40% slower).
+ * Without threads the lock costs nothing: none of this.
  */
 #if !RPMSG_NO_SYS
 static void park_tx(struct rpmsg_virtio *vd, int id)
@@ -333,12 +353,20 @@ static int host_reclaim(struct rpmsg_virtio *vd)
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_TX_HOST, id);
             break;
         }
-        /* On top of the free list: the next send takes the buffer that
-         * came back last. Queued behind the free ones instead, buffers went
-         * round in ring order, which made a split remote's guess of the
-         * next one right every time (rx_foresee; 40% this way), but cost
-         * streams of large messages 15-30% (docs/benchmarks.md, stop 21). */
-        host_free_tx(vq, (int)id);
+        /* Split ring: behind the free ones, so buffers go round in ring
+         * order and a position gets, lap after lap, the buffer it had: its
+         * avail entry, its used element and the buffer's descriptor then
+         * need no store (vw_set16), and the remote's guess of its next
+         * buffer is right (rx_foresee). Stop 21 tried this order without
+         * the stores left out and lost 15-30% on streams of large
+         * messages; with them, a split stream gained 40-60% and a round
+         * trip 17-20% (docs/benchmarks.md, stop 23). Packed: on top, the
+         * next send takes the buffer back last (a packed descriptor is
+         * written whole at every lap anyway). */
+        if (vq->packed)
+            host_free_tx(vq, (int)id);
+        else
+            host_queue_tx(vq, (int)id);
         n++;
     }
     if (n && vd->tx_starved) {
@@ -525,9 +553,12 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
     struct tx_after a = { 0 };
     int r = -ENOBUFS;
     rpmsg_mutex_lock(&vd->lock);
-    /* Not on a packed ring: there a copy stream ran at 0.5x with the hint
-     * on the machine that measured it (docs/benchmarks.md, "Cache hints"). */
-    int id = host_pop_tx(vd, &a.done, !vq->packed);
+    /* A parked buffer first (see park_tx). Warmed not on a packed ring:
+     * there a copy stream ran at 0.5x with the hint on the machine that
+     * measured it (docs/benchmarks.md, "Cache hints"). */
+    int id = claim_parked(vd);
+    if (id < 0)
+        id = host_pop_tx(vd, &a.done, !vq->packed);
     if (id >= 0 && RPMSG_HDR_SIZE + len > vq->buf_size) {
         host_free_tx(vq, id);
         r = -EMSGSIZE;
@@ -854,7 +885,8 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     uint32_t size = 0;
     int r = -ENOBUFS, pos = -1;
     rpmsg_mutex_lock(&vd->lock);
-    uint8_t *buf = remote_pop_tx(vd, &size, &a.done);
+    int p = claim_parked(vd); /* a parked buffer first: see park_tx */
+    uint8_t *buf = p >= 0 ? remote_buf(vd, vq, p, &size) : remote_pop_tx(vd, &size, &a.done);
     int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
     if (id >= 0 && RPMSG_HDR_SIZE + len > size) {
         remote_spare(vq, id);
@@ -1057,10 +1089,9 @@ static bool rx_pending(struct rpmsg_virtio *vd)
  * following each other (a split ring's remote has four in a row: avail
  * index, avail entry, descriptor, buffer). The host knows the buffer: the
  * one it made available at that position, which the remote uses in order.
- * The remote guesses the one the host put there a lap ago: right for
- * nearly every message of a packed round trip, for 40% of a split one's
- * (host_reclaim); a wrong guess costs a fetch. Each look of the spin asks
- * again: a line still ours costs a hit.
+ * The remote guesses the one the host put there a lap ago, which buffers
+ * going round in ring order make right (host_reclaim); a wrong guess costs
+ * a fetch. Each look of the spin asks again: a line still ours costs a hit.
  */
 static void rx_foresee(const struct rpmsg_virtio *vd)
 {

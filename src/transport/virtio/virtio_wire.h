@@ -109,6 +109,24 @@ static inline void vw_st64(void *p, uint64_t v)
     vw_st32(b + 4, (uint32_t)(v >> 32));
 }
 #endif
+/*
+ * A field stored only if it changes. Its line then stays shared with the
+ * peer that reads it, instead of moving to us and back to the peer: a
+ * split ring's descriptor, avail entry and used element, a lap later,
+ * usually hold the very values they held (buffers go round in ring order),
+ * and each store left out saves the peer a miss. The value read decides
+ * nothing else: if the peer changed it, ours is written.
+ */
+static inline void vw_set16(void *p, uint16_t v)
+{
+    if (vw_ld16(p) != v)
+        vw_st16(p, v);
+}
+static inline void vw_set32(void *p, uint32_t v)
+{
+    if (vw_ld32(p) != v)
+        vw_st32(p, v);
+}
 /* Orders our last store before our next load (event suppression handshakes). */
 static inline void vw_fence(void)
 {

@@ -108,11 +108,17 @@ void rpmsg_vring_drv_add(struct rpmsg_virtio_vq *vq, uint16_t id, uint64_t addr,
         rpmsg_pring_drv_add(vq, id, addr, len, flags);
         return;
     }
+    /* Unchanged fields are not stored (vw_set16): after a lap, all of
+     * these usually are. */
     uint8_t *d = vq->desc + (size_t)VRING_DESC_SIZE * id;
-    rpmsg_vring_put_buf(vq, d, addr, len);
-    vw_st16(d + 12, flags);
-    vw_st16(d + 14, 0);
-    vw_st16(avail_ring(vq, vq->shadow), id);
+    uint64_t was;
+    uint32_t was_len;
+    rpmsg_vring_get_buf(vq, d, &was, &was_len);
+    if (was != addr || was_len != len)
+        rpmsg_vring_put_buf(vq, d, addr, len);
+    vw_set16(d + 12, flags);
+    vw_set16(d + 14, 0);
+    vw_set16(avail_ring(vq, vq->shadow), id);
     vq->shadow++;
 }
 
@@ -294,8 +300,8 @@ void rpmsg_vring_dev_put_used(struct rpmsg_virtio_vq *vq, uint16_t id, uint32_t 
         return;
     }
     uint8_t *e = used_elem(vq, vq->shadow);
-    vw_st32(e, id);
-    vw_st32(e + 4, len);
+    vw_set32(e, id); /* unchanged fields are not stored: see vw_set16 */
+    vw_set32(e + 4, len);
     vq->shadow++;
 }
 
