@@ -188,10 +188,10 @@ static void host_queue_tx(struct rpmsg_virtio_vq *vq, int id)
  * sender), and a session's end takes it back. Only from the second
  * two-step send in a row on: the core's own one-off sends (an NS
  * announcement) leave the buffers' order on the wire alone. A copy send
- * takes a parked buffer first: left parked through a run of
- * copy sends, it stayed out of circulation for the session, and every
- * position of a split ring then got another buffer at each lap, so none of
- * its entries could stay unchanged (vw_set16; a round trip 20-40% slower).
+ * takes a parked buffer first: left parked through a run of copy sends, it
+ * stayed out of circulation for the session, and every position of a split
+ * ring then got another buffer at each lap, so none of its entries could
+ * stay unchanged (vw_set16; a round trip 30-50% slower).
  * Without threads the lock costs nothing: none of this.
  */
 #if !RPMSG_NO_SYS
@@ -359,10 +359,11 @@ static int host_reclaim(struct rpmsg_virtio *vd)
          * need no store (vw_set16), and the remote's guess of its next
          * buffer is right (rx_foresee). Stop 21 tried this order without
          * the stores left out and lost 15-30% on streams of large
-         * messages; with them, a split stream gained 40-60% and a round
-         * trip 17-20% (docs/benchmarks.md, stop 23). Packed: on top, the
-         * next send takes the buffer back last (a packed descriptor is
-         * written whole at every lap anyway). */
+         * messages; with them, host-to-remote streams ran about twice as
+         * fast and round trips 8-31% shorter, but the socket's stream lost
+         * 14% in one set of runs (docs/benchmarks.md, stop 23). Packed: on
+         * top, the next send takes the buffer back last (a packed
+         * descriptor is written whole at every lap anyway). */
         if (vq->packed)
             host_free_tx(vq, (int)id);
         else
