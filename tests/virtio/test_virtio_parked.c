@@ -13,14 +13,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "vt_plat.h"
+#include "vt_eps.h"
 
 #include "transport/virtio/virtio_internal.h"
-
-struct eps {
-    struct rpmsg_endpoint se, re; /* sender's, receiver's */
-    struct tu_rec rr;
-};
 
 struct side {
     struct rpmsg_device *sd, *rd;
@@ -34,27 +29,6 @@ static struct side sides(const struct vt_pair *p, bool remote_sends)
     return s;
 }
 
-static void open_eps(struct vt_pair *p, struct eps *e, bool remote_sends)
-{
-    struct vt_opts o = { .no_rx_thread = true };
-    assert_int_equal(vt_pair_open(p, &o), 0);
-    assert_int_equal(vt_wait_up(p), 0);
-    memset(e, 0, sizeof(*e));
-    tu_rec_init(&e->rr);
-    struct side s = sides(p, remote_sends);
-    assert_int_equal(tu_ept_create(&e->se, s.sd, NULL, 0x500, 0x501, NULL, NULL, NULL), 0);
-    assert_int_equal(tu_ept_create(&e->re, s.rd, NULL, 0x501, 0x500, tu_rec_cb, NULL, &e->rr), 0);
-    assert_int_equal(tu_poll_idle(p->h, p->r), 0);
-}
-
-static void close_eps(struct vt_pair *p, struct eps *e)
-{
-    rpmsg_destroy_ept(&e->se);
-    rpmsg_destroy_ept(&e->re);
-    tu_rec_deinit(&e->rr);
-    vt_pair_close(p);
-}
-
 static void send_nocopy(struct rpmsg_endpoint *ept, uint32_t v)
 {
     uint32_t cap = 0;
@@ -66,7 +40,7 @@ static void send_nocopy(struct rpmsg_endpoint *ept, uint32_t v)
 }
 
 /* Receives until n messages are in; checks they are first, first + 1, ... */
-static void expect(struct rpmsg_device *rd, struct eps *e, unsigned n, uint32_t first)
+static void expect(struct rpmsg_device *rd, struct vt_eps *e, unsigned n, uint32_t first)
 {
     while (tu_rec_count(&e->rr) < n)
         assert_true(rpmsg_poll(rd) > 0);
@@ -98,8 +72,8 @@ static void claim_without_lock(void **state)
 {
     bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
-    struct eps e;
-    open_eps(&p, &e, remote_sends);
+    struct vt_eps e;
+    vt_eps_open(&p, &e, remote_sends);
     struct side s = sides(&p, remote_sends);
     /* The first zero-copy send after a copy one parks nothing (one-off
      * two-step sends leave the wire's order alone); the second parks. */
@@ -127,7 +101,7 @@ static void claim_without_lock(void **state)
     for (uint32_t i = 3; i < 100; i++)
         send_nocopy(&e.se, i);
     expect(s.rd, &e, 100, 0);
-    close_eps(&p, &e);
+    vt_eps_close(&p, &e);
 }
 
 /* The receiver does not poll: the sender fills every buffer it has. */
@@ -135,8 +109,8 @@ static void not_stranded(void **state)
 {
     bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
-    struct eps e;
-    open_eps(&p, &e, remote_sends);
+    struct vt_eps e;
+    vt_eps_open(&p, &e, remote_sends);
     struct side s = sides(&p, remote_sends);
     uint32_t num = s.sv->vq[remote_sends ? VQ_RX_HOST : VQ_TX_HOST].num;
     send_nocopy(&e.se, 0);
@@ -149,7 +123,7 @@ static void not_stranded(void **state)
     assert_int_equal(s.sv->tx_parked, 0);
     assert_int_equal(rpmsg_trysend(&e.se, &v, sizeof(v)), -EAGAIN);
     expect(s.rd, &e, num, 0);
-    close_eps(&p, &e);
+    vt_eps_close(&p, &e);
 }
 
 /* The receiving side restarts with a buffer parked on the sending side. */
@@ -157,8 +131,8 @@ static void ends_with_session(void **state)
 {
     bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
-    struct eps e;
-    open_eps(&p, &e, remote_sends);
+    struct vt_eps e;
+    vt_eps_open(&p, &e, remote_sends);
     struct side s = sides(&p, remote_sends);
     send_nocopy(&e.se, 0);
     send_nocopy(&e.se, 1);
@@ -185,7 +159,7 @@ static void ends_with_session(void **state)
         v++;
     assert_int_equal(v - 100, num);
     expect(s.rd, &e, num, 100);
-    close_eps(&p, &e);
+    vt_eps_close(&p, &e);
 }
 
 /*

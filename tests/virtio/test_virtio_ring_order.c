@@ -14,36 +14,10 @@
  * shifted each position's buffer by one. A buffer taken and given back
  * unsent is the next one taken. Every message arrives in order.
  */
-#include "vt_plat.h"
+#include "vt_eps.h"
 
 #include "transport/virtio/virtio_internal.h"
 #include "transport/virtio/virtio_wire.h"
-
-struct eps {
-    struct rpmsg_endpoint se, re; /* sender's, receiver's */
-    struct tu_rec rr;
-};
-
-static void open_eps(struct vt_pair *p, struct eps *e, bool remote_sends)
-{
-    struct vt_opts o = { .no_rx_thread = true };
-    assert_int_equal(vt_pair_open(p, &o), 0);
-    assert_int_equal(vt_wait_up(p), 0);
-    memset(e, 0, sizeof(*e));
-    tu_rec_init(&e->rr);
-    struct rpmsg_device *sd = remote_sends ? p->r : p->h, *rd = remote_sends ? p->h : p->r;
-    assert_int_equal(tu_ept_create(&e->se, sd, NULL, 0x500, 0x501, NULL, NULL, NULL), 0);
-    assert_int_equal(tu_ept_create(&e->re, rd, NULL, 0x501, 0x500, tu_rec_cb, NULL, &e->rr), 0);
-    assert_int_equal(tu_poll_idle(p->h, p->r), 0);
-}
-
-static void close_eps(struct vt_pair *p, struct eps *e)
-{
-    rpmsg_destroy_ept(&e->se);
-    rpmsg_destroy_ept(&e->re);
-    tu_rec_deinit(&e->rr);
-    vt_pair_close(p);
-}
 
 /* The buffer the sender's last message went in, as the ring names it: the
  * host's avail entry, or the remote's used element. */
@@ -59,12 +33,11 @@ static uint16_t last_id(const struct vt_pair *p, bool remote_sends)
     return vw_ld16(vq->avail + 4 + 2 * pos);
 }
 
-static void *get_buf(struct vt_pair *p, struct eps *e)
+static void *get_buf(struct vt_eps *e)
 {
     uint32_t cap = 0;
     void *b = rpmsg_get_tx_payload_buffer(&e->se, &cap, RPMSG_NOWAIT);
     assert_non_null(b);
-    (void)p;
     return b;
 }
 
@@ -72,8 +45,8 @@ static void goes_round(void **state)
 {
     bool remote_sends = *(const bool *)*state;
     struct vt_pair p;
-    struct eps e;
-    open_eps(&p, &e, remote_sends);
+    struct vt_eps e;
+    vt_eps_open(&p, &e, remote_sends);
     struct rpmsg_device *rd = remote_sends ? p.h : p.r;
     const uint32_t num = p.host->vq[VQ_TX_HOST].num, n = 4 * num + 5;
     uint16_t *ids = calloc(n, sizeof(*ids));
@@ -82,12 +55,12 @@ static void goes_round(void **state)
     for (uint32_t i = 0; i < n; i++) {
         if (i == 2 * num + 3) {
             /* Taken and given back unsent: the next send takes it. */
-            void *b = get_buf(&p, &e);
+            void *b = get_buf(&e);
             assert_int_equal(rpmsg_release_tx_buffer(&e.se, b), 0);
         }
         bool nocopy = (i / 7) % 2 == 0; /* runs of seven of each */
         if (nocopy) {
-            void *b = get_buf(&p, &e);
+            void *b = get_buf(&e);
             memcpy(b, &i, sizeof(i));
             assert_int_equal(rpmsg_send_nocopy(&e.se, b, sizeof(i)), (int)sizeof(i));
         } else {
@@ -111,7 +84,7 @@ static void goes_round(void **state)
         assert_int_equal(got, i);
     }
     free(ids);
-    close_eps(&p, &e);
+    vt_eps_close(&p, &e);
 }
 
 static const bool by_host = false, by_remote = true;
