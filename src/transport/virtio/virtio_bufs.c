@@ -183,16 +183,16 @@ static void host_queue_tx(struct rpmsg_virtio_vq *vq, int id)
  * message where a copy stream (send_copy) pays one. Now a zero-copy send,
  * in its round, takes the buffer the next get_tx_buffer will return and
  * parks it in vd->tx_parked; that get_tx_buffer claims it with one atomic
- * exchange and no lock. Any thread may claim it. A send that finds no other
- * buffer claims it under the lock (so a parked buffer never strands a
- * sender), and a session's end takes it back. Only from the second
- * two-step send in a row on: the core's own one-off sends (an NS
- * announcement) leave the buffers' order on the wire alone. A copy send
- * takes a parked buffer first: left parked through a run of copy sends, it
- * stayed out of circulation for the session, and every position of a split
- * ring then got another buffer at each lap, so none of its entries could
- * stay unchanged (vw_set16; a round trip 30-50% slower).
- * Without threads the lock costs nothing: none of this.
+ * exchange and no lock. Any thread may claim it, and every taker of a TX
+ * buffer under the lock claims it before any other (host_pop_tx,
+ * remote_pop_tx), so a parked buffer never strands a sender; a session's
+ * end takes it back. (Taken only when no other was left, a buffer parked
+ * before a run of copy sends stayed out of circulation for the session,
+ * and every position of a split ring then got another buffer at each lap,
+ * so none of its entries could stay unchanged: vw_set16, a round trip
+ * 30-50% slower.) Only from the second two-step send in a row on: the
+ * core's own one-off sends (an NS announcement) leave the buffers' order
+ * on the wire alone. Without threads the lock costs nothing: none of this.
  */
 #if !RPMSG_NO_SYS
 static void park_tx(struct rpmsg_virtio *vd, int id)
@@ -469,14 +469,14 @@ static void host_warm_next(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq
 static int host_pop_tx(struct rpmsg_virtio *vd, bool *done, bool warm)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
+    int p = claim_parked(vd); /* first: it is the next in order (park_tx) */
+    if (p >= 0) {
+        *done = false;
+        return p;
+    }
     int reclaimed = 0;
     if (live(vd) && !vq->nfree) {
         reclaimed = host_reclaim(vd);
-        int p = vq->nfree ? -1 : claim_parked(vd);
-        if (p >= 0) {
-            *done = reclaimed > 0;
-            return p;
-        }
         if (!vq->nfree && live(vd)) {
             /* Ask for an interrupt when buffers come back, then look again:
              * they may have come back before the request was visible. */
@@ -554,12 +554,9 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
     struct tx_after a = { 0 };
     int r = -ENOBUFS;
     rpmsg_mutex_lock(&vd->lock);
-    /* A parked buffer first (see park_tx). Warmed not on a packed ring:
-     * there a copy stream ran at 0.5x with the hint on the machine that
-     * measured it (docs/benchmarks.md, "Cache hints"). */
-    int id = claim_parked(vd);
-    if (id < 0)
-        id = host_pop_tx(vd, &a.done, !vq->packed);
+    /* Not on a packed ring: there a copy stream ran at 0.5x with the hint
+     * on the machine that measured it (docs/benchmarks.md, "Cache hints"). */
+    int id = host_pop_tx(vd, &a.done, !vq->packed);
     if (id >= 0 && RPMSG_HDR_SIZE + len > vq->buf_size) {
         host_free_tx(vq, id);
         r = -EMSGSIZE;
@@ -776,12 +773,12 @@ static void *remote_pop_free(struct rpmsg_virtio *vd, struct rpmsg_virtio_vq *vq
 static void *remote_pop_tx(struct rpmsg_virtio *vd, uint32_t *size, bool *done)
 {
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
+    int p = claim_parked(vd); /* first: it is the next in order (park_tx) */
+    if (p >= 0)
+        return remote_buf(vd, vq, p, size);
     bool spare = vq->nfree > 0;
     uint16_t id;
     void *buf = remote_pop_free(vd, vq, size, &id);
-    int p = buf ? -1 : claim_parked(vd);
-    if (p >= 0)
-        return remote_buf(vd, vq, p, size);
     if (!buf && live(vd)) {
         /* Ask the host to kick us when it returns buffers, then look again. */
         vd->tx_starved = true;
@@ -886,8 +883,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     uint32_t size = 0;
     int r = -ENOBUFS, pos = -1;
     rpmsg_mutex_lock(&vd->lock);
-    int p = claim_parked(vd); /* a parked buffer first: see park_tx */
-    uint8_t *buf = p >= 0 ? remote_buf(vd, vq, p, &size) : remote_pop_tx(vd, &size, &a.done);
+    uint8_t *buf = remote_pop_tx(vd, &size, &a.done);
     int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
     if (id >= 0 && RPMSG_HDR_SIZE + len > size) {
         remote_spare(vq, id);
