@@ -29,16 +29,6 @@ static struct side sides(const struct vt_pair *p, bool remote_sends)
     return s;
 }
 
-static void send_nocopy(struct rpmsg_endpoint *ept, uint32_t v)
-{
-    uint32_t cap = 0;
-    void *b = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_NOWAIT);
-    assert_non_null(b);
-    assert_true(cap >= sizeof(v));
-    memcpy(b, &v, sizeof(v));
-    assert_int_equal(rpmsg_send_nocopy(ept, b, sizeof(v)), (int)sizeof(v));
-}
-
 /* Receives until n messages are in; checks they are first, first + 1, ... */
 static void expect(struct rpmsg_device *rd, struct vt_eps *e, unsigned n, uint32_t first)
 {
@@ -77,9 +67,9 @@ static void claim_without_lock(void **state)
     struct side s = sides(&p, remote_sends);
     /* The first zero-copy send after a copy one parks nothing (one-off
      * two-step sends leave the wire's order alone); the second parks. */
-    send_nocopy(&e.se, 0);
+    vt_send_nocopy(&e.se, 0);
     assert_int_equal(s.sv->tx_parked, 0);
-    send_nocopy(&e.se, 1);
+    vt_send_nocopy(&e.se, 1);
     assert_int_not_equal(s.sv->tx_parked, 0);
 
     /* The next buffer comes while another thread holds the sender's lock. */
@@ -99,7 +89,7 @@ static void claim_without_lock(void **state)
     memcpy(c.buf, &v, sizeof(v));
     assert_int_equal(rpmsg_send_nocopy(&e.se, c.buf, sizeof(v)), (int)sizeof(v));
     for (uint32_t i = 3; i < 100; i++)
-        send_nocopy(&e.se, i);
+        vt_send_nocopy(&e.se, i);
     expect(s.rd, &e, 100, 0);
     vt_eps_close(&p, &e);
 }
@@ -113,8 +103,8 @@ static void not_stranded(void **state)
     vt_eps_open(&p, &e, remote_sends);
     struct side s = sides(&p, remote_sends);
     uint32_t num = s.sv->vq[remote_sends ? VQ_RX_HOST : VQ_TX_HOST].num;
-    send_nocopy(&e.se, 0);
-    send_nocopy(&e.se, 1);
+    vt_send_nocopy(&e.se, 0);
+    vt_send_nocopy(&e.se, 1);
     assert_int_not_equal(s.sv->tx_parked, 0);
     uint32_t v = 2;
     while (rpmsg_trysend(&e.se, &v, sizeof(v)) == (int)sizeof(v))
@@ -134,8 +124,8 @@ static void ends_with_session(void **state)
     struct vt_eps e;
     vt_eps_open(&p, &e, remote_sends);
     struct side s = sides(&p, remote_sends);
-    send_nocopy(&e.se, 0);
-    send_nocopy(&e.se, 1);
+    vt_send_nocopy(&e.se, 0);
+    vt_send_nocopy(&e.se, 1);
     assert_int_not_equal(s.sv->tx_parked, 0);
     expect(s.rd, &e, 2, 0);
 
@@ -153,8 +143,8 @@ static void ends_with_session(void **state)
     /* The new session's buffers, all of them, and nothing else. */
     uint32_t num = s.sv->vq[remote_sends ? VQ_RX_HOST : VQ_TX_HOST].num;
     uint32_t v = 100;
-    send_nocopy(&e.se, v++);
-    send_nocopy(&e.se, v++);
+    vt_send_nocopy(&e.se, v++);
+    vt_send_nocopy(&e.se, v++);
     while (rpmsg_trysend(&e.se, &v, sizeof(v)) == (int)sizeof(v))
         v++;
     assert_int_equal(v - 100, num);

@@ -33,14 +33,6 @@ static uint16_t last_id(const struct vt_pair *p, bool remote_sends)
     return vw_ld16(vq->avail + 4 + 2 * pos);
 }
 
-static void *get_buf(struct vt_eps *e)
-{
-    uint32_t cap = 0;
-    void *b = rpmsg_get_tx_payload_buffer(&e->se, &cap, RPMSG_NOWAIT);
-    assert_non_null(b);
-    return b;
-}
-
 static void goes_round(void **state)
 {
     bool remote_sends = *(const bool *)*state;
@@ -51,22 +43,21 @@ static void goes_round(void **state)
     const uint32_t num = p.host->vq[VQ_TX_HOST].num, n = 4 * num + 5;
     uint16_t *ids = calloc(n, sizeof(*ids));
     assert_non_null(ids);
+    const struct rpmsg_virtio *sv = remote_sends ? p.remote : p.host;
     unsigned parked_runs = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i == 2 * num + 3) {
             /* Taken and given back unsent: the next send takes it. */
-            void *b = get_buf(&e);
+            uint32_t cap = 0;
+            void *b = rpmsg_get_tx_payload_buffer(&e.se, &cap, RPMSG_NOWAIT);
+            assert_non_null(b);
             assert_int_equal(rpmsg_release_tx_buffer(&e.se, b), 0);
         }
         bool nocopy = (i / 7) % 2 == 0; /* runs of seven of each */
-        if (nocopy) {
-            void *b = get_buf(&e);
-            memcpy(b, &i, sizeof(i));
-            assert_int_equal(rpmsg_send_nocopy(&e.se, b, sizeof(i)), (int)sizeof(i));
-        } else {
+        if (nocopy)
+            vt_send_nocopy(&e.se, i);
+        else
             assert_int_equal(rpmsg_send(&e.se, &i, sizeof(i)), (int)sizeof(i));
-        }
-        struct rpmsg_virtio *sv = remote_sends ? p.remote : p.host;
         if (nocopy && i % 7 == 6 && sv->tx_parked)
             parked_runs++; /* a run of zero-copy sends ends with one parked */
         ids[i] = last_id(&p, remote_sends);
