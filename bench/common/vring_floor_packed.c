@@ -18,11 +18,19 @@
  * used descriptor over the same slot; the host sees that descriptor, reads
  * the echo and posts the buffer again. TX buffers come back in batches of
  * BATCH with one used descriptor (IN_ORDER: it names the batch's last
- * buffer); RX buffers are posted again in batches, the batch's first flags
- * written last. Each side, spinning for its next message, fetches the
- * buffer that message will be in alongside the descriptor it polls (the
- * host its own posted one, the remote the one at that slot a lap ago), as
- * the stack's transport does (rx_foresee): the two misses overlap.
+ * buffer); RX buffers are posted again in batches, written at the batch's
+ * end (a slot written at once shares its line with the next used
+ * descriptor the remote writes), the batch's first flags last.
+ *
+ * A store to a line the peer spins on lets the peer take the line back
+ * before the next store: so a buffer comes back to the same slot a lap
+ * later and a descriptor's address, length and id are stored only if they
+ * changed, and the remote writes a used descriptor's length, id and flags
+ * in one store (with the batched posting, 10% off this floor). Each side,
+ * spinning for its next message, fetches the lines that message will need
+ * alongside the descriptor it polls: the buffer (the host its own posted
+ * one, the remote the one at that slot a lap ago), as the stack's
+ * transport does (rx_foresee), and the remote its next RX descriptor.
  */
 #include "machine_limits.h"
 
@@ -88,6 +96,17 @@ static bool is(const struct pdesc *d, uint16_t want)
             (F_AVAIL | F_USED)) == want;
 }
 
+/* A field that already holds its value is not stored (see the top). */
+static void set_fields(struct pdesc *d, uint64_t addr, uint32_t len, uint16_t id)
+{
+    if (d->addr != addr)
+        d->addr = addr;
+    if (d->len != len)
+        d->len = len;
+    if (d->id != id)
+        d->id = id;
+}
+
 static uint64_t addr_of(struct pshm *s, unsigned i)
 {
     return (uint64_t)(s->bufs[i] - (uint8_t *)s);
@@ -97,7 +116,7 @@ struct host {
     struct pshm *s;
     struct pos tx_avail, tx_used, rx_used, rx_avail;
     unsigned tx_inflight, rx_pending;
-    uint16_t rx_first_flags; /* of the batch being posted, written last */
+    uint16_t rx_ids[BATCH]; /* of the batch being posted */
 };
 
 static int remote_main(void *p)
@@ -111,6 +130,7 @@ static int remote_main(void *p)
             if (atomic_load_explicit(&s->stop, memory_order_relaxed))
                 return 0;
             __builtin_prefetch((const uint8_t *)s + (d->addr < sizeof(*s) ? d->addr : 0));
+            __builtin_prefetch(&s->rx.d[rx.i]);
             bench_relax();
         }
         uint16_t id = d->id;
@@ -125,15 +145,18 @@ static int remote_main(void *p)
         memcpy(out, msg + 4, 4); /* src <- dst */
         memcpy(out + 4, msg, 4); /* dst <- src */
         memcpy(out + 8, msg + 8, olen - 8);
-        rd->len = olen;
-        atomic_store_explicit(&rd->flags, used_flags(rx.wrap), memory_order_release);
+        /* len, id and flags in one store: two would let the host, spinning
+         * on this line, take it between them. */
+        uint64_t w = (uint64_t)olen | (uint64_t)rd->id << 32 | (uint64_t)used_flags(rx.wrap) << 48;
+        atomic_store_explicit((_Atomic uint64_t *)&rd->len, w, memory_order_release);
         advance(&rx, 1);
 
         advance(&tx, 1);
         if (++unreturned == BATCH) {
             /* One used descriptor for the batch, over its first slot. */
             struct pdesc *u = &s->tx.d[tx_ret.i];
-            u->id = id;
+            if (u->id != id)
+                u->id = id;
             atomic_store_explicit(&u->flags, used_flags(tx_ret.wrap), memory_order_release);
             advance(&tx_ret, BATCH);
             unreturned = 0;
@@ -160,9 +183,7 @@ static void host_round(void *p, uint32_t seq)
     memcpy(b, hdr, sizeof(hdr));
     memcpy(b + 16, &seq, sizeof(seq));
     struct pdesc *d = &s->tx.d[id];
-    d->addr = addr_of(s, VQ_NUM + id);
-    d->len = MSG_LEN;
-    d->id = id;
+    set_fields(d, addr_of(s, VQ_NUM + id), MSG_LEN, id);
     atomic_store_explicit(&d->flags, avail_flags(h->tx_avail.wrap), memory_order_release);
     advance(&h->tx_avail, 1);
     h->tx_inflight++;
@@ -180,21 +201,21 @@ static void host_round(void *p, uint32_t seq)
     if (got != seq || elen != MSG_LEN)
         atomic_store_explicit(&s->stop, 2, memory_order_relaxed); /* reported by the caller */
 
-    /* Posted again; the batch becomes visible when its first flags are written. */
-    struct pdesc *a = &s->rx.d[h->rx_avail.i];
-    a->addr = addr_of(s, rid % VQ_NUM);
-    a->len = BUF_SIZE;
-    a->id = rid;
-    uint16_t f = (uint16_t)(avail_flags(h->rx_avail.wrap) | F_WRITE);
-    if (h->rx_pending == 0) {
-        h->rx_first_flags = f;
-    } else {
-        atomic_store_explicit(&a->flags, f, memory_order_relaxed);
-    }
-    struct pdesc *first = &s->rx.d[(h->rx_avail.i + VQ_NUM - h->rx_pending) % VQ_NUM];
-    advance(&h->rx_avail, 1);
+    /* Posted again, a batch at a time, once the remote is done with the
+     * batch's lines (a slot written now shares its line with the next used
+     * descriptor the remote writes): the first slot's flags last. */
+    h->rx_ids[h->rx_pending] = rid;
     if (++h->rx_pending == BATCH) {
-        atomic_store_explicit(&first->flags, h->rx_first_flags, memory_order_release);
+        struct pos p = h->rx_avail;
+        advance(&h->rx_avail, BATCH);
+        for (unsigned k = BATCH; k-- > 0;) {
+            struct pos q = p;
+            advance(&q, k);
+            struct pdesc *a = &s->rx.d[q.i];
+            set_fields(a, addr_of(s, h->rx_ids[k] % VQ_NUM), BUF_SIZE, h->rx_ids[k]);
+            atomic_store_explicit(&a->flags, (uint16_t)(avail_flags(q.wrap) | F_WRITE),
+                                  k ? memory_order_relaxed : memory_order_release);
+        }
         h->rx_pending = 0;
     }
 }
