@@ -353,21 +353,18 @@ static int host_reclaim(struct rpmsg_virtio *vd)
             rpmsg_virtio_fault(vd, RPMSG_VIRTIO_FAULT_ID, VQ_TX_HOST, id);
             break;
         }
-        /* Split ring: behind the free ones, so buffers go round in ring
-         * order and a position gets, lap after lap, the buffer it had: its
-         * avail entry, its used element and the buffer's descriptor then
-         * need no store (vw_set16), and the remote's guess of its next
-         * buffer is right (rx_foresee). Stop 21 tried this order without
-         * the stores left out and lost 15-30% on streams of large
+        /* Behind the free ones, so buffers go round in ring order and a
+         * position gets, lap after lap, the buffer it had: on a split ring
+         * its avail entry, its used element and the buffer's descriptor
+         * then need no store (vw_set16), and the remote's guess of its
+         * next buffer is right (rx_foresee). Stop 21 tried this order
+         * without the stores left out and lost 15-30% on streams of large
          * messages; with them, host-to-remote streams ran about twice as
          * fast and round trips 8-31% shorter, but the socket's stream lost
-         * 14% in one set of runs (docs/benchmarks.md, stop 23). Packed: on
-         * top, the next send takes the buffer back last (a packed
-         * descriptor is written whole at every lap anyway). */
-        if (vq->packed)
-            host_free_tx(vq, (int)id);
-        else
-            host_queue_tx(vq, (int)id);
+         * 14% in one set of runs (docs/benchmarks.md, stop 23). A packed
+         * ring's host-to-remote stream ran twice as fast in this order too
+         * (stop 24), its round trip within 1-2%. */
+        host_queue_tx(vq, (int)id);
         n++;
     }
     if (n && vd->tx_starved) {
