@@ -3,9 +3,8 @@
  * takes the buffer the message one lap before it took, so on a split ring
  * the position's avail entry, its used element and the buffer's descriptor
  * already hold what the message needs and are not stored again (vw_set16,
- * test_vring_unchanged.c), and over packed rings (RPMSG_VT_PACKED, run
- * again by CMake) a host-to-remote stream runs twice as fast as it did
- * with the host's free list last-in first-out. For the host as sender, the TX buffers the
+ * test_vring_unchanged.c). Over packed rings too (RPMSG_VT_PACKED: CMake
+ * runs this file again). For the host as sender, the TX buffers the
  * remote gives back queue behind the free ones (host_reclaim); for the
  * remote as sender, it takes the host's RX buffers in the order the host
  * posts them, and the host posts them again in the order they came.

@@ -551,10 +551,11 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
     struct tx_after a = { 0 };
     int r = -ENOBUFS;
     rpmsg_mutex_lock(&vd->lock);
-    /* Not on a packed ring: there a copy stream ran at 0.5x with the hint
-     * on the machine that measured it (docs/benchmarks.md, "Cache hints").
-     * With ring order (stop 24) it ran as fast or up to 1.5x as fast in
-     * three sets of runs, in one placement of the vCPUs: left off. */
+    /* The next buffer warmed (host_warm_next), but not on a packed ring:
+     * there a copy stream ran at 0.5x with the hint on the machine that
+     * measured it (docs/benchmarks.md, "Cache hints"). With ring order
+     * (stop 24) it ran as fast or up to 1.5x as fast in three sets of
+     * runs, in one placement of the vCPUs only: left off. */
     int id = host_pop_tx(vd, &a.done, !vq->packed);
     if (id >= 0 && RPMSG_HDR_SIZE + len > vq->buf_size) {
         host_free_tx(vq, id);
