@@ -24,11 +24,14 @@
  * glibc takes its mutexes with atomic instructions, as in the stack's own
  * processes (their RX threads): the wall-clock figure then holds every
  * locked instruction a real message pays.
+ * --echo: the receiver's callback sends each message back (rpmsg_send) and
+ * the sender's device is polled for it: a round trip's whole work, two
+ * messages, the second sent from inside a callback.
  * --nocopy: zero-copy sends (rpmsg_get_tx_payload_buffer, rpmsg_sendto_nocopy)
  * instead of rpmsg_sendto, with the payload written into the buffer as a
  * copy send would, so the two profiles compare the API's cost alone.
  *
- * Usage: bench_hotpath [--json] [--virtio] [--packed] [--nocopy] [--spin] [--mt] [--batch K]
+ * Usage: bench_hotpath [--json] [--virtio] [--packed] [--nocopy] [--echo] [--spin] [--mt] [--batch K]
  *                      [-n N] [--size BYTES]
  */
 #include <pthread.h>
@@ -41,14 +44,23 @@
 #include "rpmsg/rpmsg_loopback.h"
 #include "rpmsg/rpmsg_virtio.h"
 
-static unsigned long delivered;
-static bool nocopy;
+static unsigned long delivered, echoed;
+static bool nocopy, echo;
 static unsigned batch = 1;
 
 static int count_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void *p)
 {
     (void)e, (void)d, (void)l, (void)s, (void)p;
     delivered++;
+    return 0;
+}
+
+/* --echo: the receiver answers from its callback, as a server does. */
+static int echo_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void *p)
+{
+    (void)s, (void)p;
+    if (rpmsg_send(e, d, l) == (int)l)
+        echoed++;
     return 0;
 }
 
@@ -78,8 +90,16 @@ __attribute__((noinline)) int hot_loop(struct rpmsg_endpoint *tx, struct rpmsg_d
                 return -1;
             got += (unsigned)r;
         }
-        if (txdev && rpmsg_poll(txdev) < 0)
+        if (echo) {
+            for (unsigned got = 0; got < batch;) {
+                int r = rpmsg_poll(txdev);
+                if (r <= 0)
+                    return -1;
+                got += (unsigned)r;
+            }
+        } else if (txdev && rpmsg_poll(txdev) < 0) {
             return -1;
+        }
     }
     return 0;
 }
@@ -204,14 +224,15 @@ static int run_one(struct run *o)
         a = rpmsg_loopback_dev_a(lb);
         b = rpmsg_loopback_dev_b(lb);
     }
-    int r = rpmsg_create_ept(&tx, a, NULL, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, NULL, NULL);
+    int r = rpmsg_create_ept(&tx, a, NULL, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo ? count_cb : NULL,
+                             NULL);
     if (!r)
-        r = rpmsg_create_ept(&rx, b, NULL, RPMSG_ADDR_ANY, tx.addr, count_cb, NULL);
+        r = rpmsg_create_ept(&rx, b, NULL, RPMSG_ADDR_ANY, tx.addr, echo ? echo_cb : count_cb, NULL);
     kicks = 0;
-    delivered = 0;
+    delivered = echoed = 0;
     uint64_t t0 = bench_now_ns();
     if (!r)
-        r = hot_loop(&tx, b, o->virtio ? a : NULL, rx.addr, payload, o->size, o->n);
+        r = hot_loop(&tx, b, o->virtio || echo ? a : NULL, rx.addr, payload, o->size, o->n);
     o->ns = (double)(bench_now_ns() - t0) / (double)o->n;
     o->kpm = (double)kicks / (double)o->n;
     rpmsg_destroy_ept(&rx);
@@ -220,8 +241,9 @@ static int run_one(struct run *o)
         vpair_close(&vp);
     else
         rpmsg_loopback_destroy(lb);
-    if (r || delivered != o->n) {
-        fprintf(stderr, "bench_hotpath: %lu of %lu delivered\n", delivered, o->n);
+    if (r || delivered != o->n || (echo && echoed != o->n)) {
+        fprintf(stderr, "bench_hotpath: %lu of %lu delivered, %lu echoed\n", delivered, o->n,
+                echoed);
         return 1;
     }
     return 0;
@@ -237,16 +259,18 @@ static void result_name(char *out, size_t cap, const struct run *o)
     char shape[32] = "";
     if (spin || batch > 1)
         snprintf(shape, sizeof(shape), "%s_b%u", spin ? "_spin" : "", batch);
-    snprintf(out, cap, "send_dispatch_%s%s%s%s_%u", via_of(o), nocopy ? "_nocopy" : "", shape,
+    snprintf(out, cap, "send_dispatch_%s%s%s%s%s_%u", via_of(o), nocopy ? "_nocopy" : "",
+             echo ? "_echo" : "", shape,
              o->mt ? "_mt" : "", o->size);
 }
 
 static void print_line(const struct run *o)
 {
-    printf("hot path (%s%s%s, %u per round, one thread%s): %lu msgs of %u B, %.1f ns/msg, "
+    printf("hot path (%s%s%s%s, %u per round, one thread%s): %lu %s of %u B, %.1f ns/%s, "
            "%.3f doorbells/msg (wall clock, indicative only: profile it with callgrind)\n",
-           via_of(o), nocopy ? "_nocopy" : "", spin ? ", spinning" : "", batch,
-           o->mt ? ", locks as multithreaded" : "", o->n, o->size, o->ns, o->kpm);
+           via_of(o), nocopy ? "_nocopy" : "", echo ? ", echoed" : "", spin ? ", spinning" : "",
+           batch, o->mt ? ", locks as multithreaded" : "", o->n, echo ? "round trips" : "msgs",
+           o->size, o->ns, echo ? "round trip" : "msg", o->kpm);
 }
 
 int main(int argc, char **argv)
@@ -263,6 +287,8 @@ int main(int argc, char **argv)
             one.virtio = one.packed = true;
         else if (!strcmp(argv[i], "--nocopy"))
             nocopy = true;
+        else if (!strcmp(argv[i], "--echo"))
+            echo = true;
         else if (!strcmp(argv[i], "--spin"))
             spin = true;
         else if (!strcmp(argv[i], "--mt"))
@@ -274,7 +300,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--size") && i + 1 < argc)
             one.size = (unsigned)strtoul(argv[++i], NULL, 0);
         else {
-            fprintf(stderr, "usage: %s [--json] [--virtio] [--packed] [--nocopy] [--spin] "
+            fprintf(stderr, "usage: %s [--json] [--virtio] [--packed] [--nocopy] [--echo] [--spin] "
                             "[--mt] [--batch K] [-n N] [--size BYTES]\n", argv[0]);
             return 2;
         }

@@ -195,6 +195,10 @@ struct rpmsg_device {
     /* stats.tx_* and rx_* live here: senders and the RX context count without
      * the lock. */
     rpmsg_counter_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
+#if !RPMSG_NO_SYS
+    /* Sends from inside a callback, counted by the RX context alone. */
+    rpmsg_counter_t tx_msgs_cb, tx_bytes_cb;
+#endif
     uint32_t rx_looking; /* the RX context may hold an uncounted endpoint pointer */
     struct rpmsg_device *next; /* process-wide device list */
     bool listed;

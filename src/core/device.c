@@ -820,6 +820,10 @@ int rpmsg_get_stats(struct rpmsg_device *rdev, struct rpmsg_stats *out)
     rpmsg_mutex_unlock(&rdev->lock);
     out->tx_msgs = rpmsg_stat_load(&rdev->tx_msgs);
     out->tx_bytes = rpmsg_stat_load(&rdev->tx_bytes);
+#if !RPMSG_NO_SYS
+    out->tx_msgs += rpmsg_stat_load(&rdev->tx_msgs_cb);
+    out->tx_bytes += rpmsg_stat_load(&rdev->tx_bytes_cb);
+#endif
     out->rx_msgs = rpmsg_stat_load(&rdev->rx_msgs);
     out->rx_bytes = rpmsg_stat_load(&rdev->rx_bytes);
     return 0;

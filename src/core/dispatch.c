@@ -19,14 +19,14 @@ static void give_back(struct rpmsg_device *rdev, void *buf)
 
 /* This thread's callbacks in progress, innermost first, on any device. */
 #if RPMSG_NO_SYS
-static struct rpmsg_dispatch_frame *my_frames;
+struct rpmsg_dispatch_frame *rpmsg_my_frames;
 #else
-static _Thread_local struct rpmsg_dispatch_frame *my_frames;
+_Thread_local struct rpmsg_dispatch_frame *rpmsg_my_frames;
 #endif
 
 static struct rpmsg_dispatch_frame *my_frame_of(const struct rpmsg_device *rdev, const void *buf)
 {
-    for (struct rpmsg_dispatch_frame *f = my_frames; f; f = f->up)
+    for (struct rpmsg_dispatch_frame *f = rpmsg_my_frames; f; f = f->up)
         if (f->buf == buf && f->rdev == rdev)
             return f;
     return NULL;
@@ -34,7 +34,7 @@ static struct rpmsg_dispatch_frame *my_frame_of(const struct rpmsg_device *rdev,
 
 void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept)
 {
-    for (struct rpmsg_dispatch_frame *f = my_frames; f; f = f->up)
+    for (struct rpmsg_dispatch_frame *f = rpmsg_my_frames; f; f = f->up)
         if (f->ept == ept && !f->released) {
             f->released = true;
             rpmsg_ref_add(&ept->refs, -1); /* the destroyer itself: nobody to wake */
@@ -157,13 +157,13 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
 
     /* The rest is the RX context's own or lock-free (a hold made inside the
      * callback takes the lock, and so does the look at it below). */
-    struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .up = my_frames };
-    my_frames = &frame;
+    struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .up = rpmsg_my_frames };
+    rpmsg_my_frames = &frame;
     rdev->nest++;
     if (cb)
         cb(ept, payload, plen, src, priv);
     rdev->nest--;
-    my_frames = frame.up;
+    rpmsg_my_frames = frame.up;
     if (!frame.released)
         rpmsg_ept_unref(rdev, ept);
     bool held = false;

@@ -26,6 +26,20 @@ struct rpmsg_dispatch_frame {
 void rpmsg_ept_unref(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept);
 /* Drops a reference; rdev->lock held. */
 void rpmsg_ept_unref_locked(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept);
+/* This thread's callbacks in progress, innermost first (dispatch.c). */
+#if RPMSG_NO_SYS
+extern struct rpmsg_dispatch_frame *rpmsg_my_frames;
+#else
+extern _Thread_local struct rpmsg_dispatch_frame *rpmsg_my_frames;
+#endif
+
+/* Is this thread inside ept's callback, whose dispatch holds a reference on
+ * it (the innermost callback, not released by a destroy from inside)? */
+static inline bool rpmsg_dispatch_holds(const struct rpmsg_endpoint *ept)
+{
+    const struct rpmsg_dispatch_frame *f = rpmsg_my_frames;
+    return f && f->ept == ept && !f->released;
+}
 /* Destroy from inside a callback: this thread's frames of ept give up their
  * references (rdev->lock held). */
 void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept);

@@ -1,7 +1,7 @@
 /*
- * The send family. A send takes a reference on its endpoint for its whole
- * life, so a concurrent rpmsg_destroy_ept() waits for it, and leaves as soon
- * as the endpoint is marked for destruction.
+ * The send family. A send holds its endpoint for its whole life (a reference
+ * of its own, or its callback's), so a concurrent rpmsg_destroy_ept() waits
+ * for it, and leaves as soon as the endpoint is marked for destruction.
  */
 #include "internal.h"
 
@@ -25,19 +25,40 @@ static bool tx_ready(void *arg)
 }
 
 /*
- * Takes a reference without rdev->lock: one atomic step that also reads the
- * endpoint's state bits (*bits; see internal.h). -EPIPE, and no reference,
- * once its destruction has begun.
+ * A send's hold on its endpoint: its own reference, or none where the
+ * dispatch running ept's callback on this thread holds one for it (a reply
+ * from the callback, the echo and request/response shape). That thread is
+ * also the link's RX context, one thread at a time, so such a send counts
+ * in counters of its own with plain stores: it pays no atomic read-modify-
+ * write at all, where it paid four (reference, drop, two counters).
  */
-static int ept_ref_fast(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t *bits)
+struct hold {
+    uint32_t bits; /* ept->refs as read: its state bits */
+    bool own;      /* riding on the callback's reference */
+};
+
+/*
+ * Takes a reference without rdev->lock, or rides on the callback's: one
+ * atomic step that also reads the endpoint's state bits (see internal.h).
+ * -EPIPE, and no reference, once its destruction has begun.
+ */
+static inline int ept_hold(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, struct hold *h)
 {
-    uint32_t r = rpmsg_ref_add(&ept->refs, 1);
-    if (r & RPMSG_REF_DYING) {
-        rpmsg_ept_unref(rdev, ept);
+    h->own = !RPMSG_NO_SYS && rpmsg_dispatch_holds(ept);
+    h->bits = h->own ? rpmsg_ref_load(&ept->refs) : rpmsg_ref_add(&ept->refs, 1);
+    if (h->bits & RPMSG_REF_DYING) {
+        if (!h->own)
+            rpmsg_ept_unref(rdev, ept);
         return -EPIPE;
     }
-    *bits = r;
     return 0;
+}
+
+static inline void ept_release(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
+                               const struct hold *h)
+{
+    if (!h->own)
+        rpmsg_ept_unref(rdev, ept);
 }
 
 /*
@@ -56,12 +77,22 @@ static bool void_address(uint32_t bits, bool explicit_dst)
 
 /* A message is counted before it goes, so that whoever sees it arrive sees
  * it counted; a send that fails uncounts. No lock: senders take none. */
-static void count_tx(struct rpmsg_device *rdev, size_t len, int sign)
+static inline void count_tx(struct rpmsg_device *rdev, size_t len, int sign, const struct hold *h)
 {
     /* Unsigned wrap-around: -1 uncounts, in the counters' own width (no
      * 64-bit arithmetic on a 32-bit target with 32-bit counters). */
-    rpmsg_stat_add(&rdev->tx_msgs, (rpmsg_counter_t)sign);
-    rpmsg_stat_add(&rdev->tx_bytes, (rpmsg_counter_t)sign * (rpmsg_counter_t)len);
+    rpmsg_counter_t n = (rpmsg_counter_t)sign, b = (rpmsg_counter_t)sign * (rpmsg_counter_t)len;
+#if !RPMSG_NO_SYS
+    if (h->own) {
+        rpmsg_stat_bump(&rdev->tx_msgs_cb, n);
+        rpmsg_stat_bump(&rdev->tx_bytes_cb, b);
+        return;
+    }
+#else
+    (void)h;
+#endif
+    rpmsg_stat_add(&rdev->tx_msgs, n);
+    rpmsg_stat_add(&rdev->tx_bytes, b);
 }
 
 /*
@@ -199,12 +230,14 @@ static void *reserve_slow(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
     return buf;
 }
 
-/* The end of a send that counted: uncount on failure, drop the reference. */
-static int finish_send(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, size_t len, int r)
+/* The end of a send that counted: uncount on failure, drop the reference
+ * (if it took one). */
+static int finish_send(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, size_t len, int r,
+                       const struct hold *h)
 {
     if (r)
-        count_tx(rdev, len, -1);
-    rpmsg_ept_unref(rdev, ept);
+        count_tx(rdev, len, -1, h);
+    ept_release(rdev, ept, h);
     return r ? r : (int)len;
 }
 
@@ -222,19 +255,19 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
     struct rpmsg_device *rdev = ept->rdev;
     if (len > payload_max(rdev) || len > UINT16_MAX)
         return -EMSGSIZE;
-    uint32_t bits;
-    int r = ept_ref_fast(rdev, ept, &bits);
+    struct hold h;
+    int r = ept_hold(rdev, ept, &h);
     if (r)
         return r;
     bool explicit_dst = dst != RPMSG_ADDR_ANY;
-    if (void_address(bits, explicit_dst)) {
-        rpmsg_ept_unref(rdev, ept);
+    if (void_address(h.bits, explicit_dst)) {
+        ept_release(rdev, ept, &h);
         return -ENOTCONN;
     }
     /* Read with our reference held: destroy clears it once references end. */
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr;
-    count_tx(rdev, len, 1);
+    count_tx(rdev, len, 1, &h);
     uint32_t to = explicit_dst ? dst : rpmsg_ept_dest(ept);
     r = -ENOBUFS;
     if (to != RPMSG_ADDR_ANY && rpmsg_dev_up_hint(rdev))
@@ -245,7 +278,7 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
         if (buf)
             r = put_and_send(rdev, buf, size, src, dst, data, (uint32_t)len);
     }
-    return finish_send(rdev, ept, len, r);
+    return finish_send(rdev, ept, len, r, &h);
 }
 
 int rpmsg_send(struct rpmsg_endpoint *ept, const void *data, size_t len)
@@ -315,14 +348,15 @@ void *rpmsg_get_tx_payload_buffer(struct rpmsg_endpoint *ept, uint32_t *len, int
     uint32_t size = 0;
     void *buf = rpmsg_dev_up_hint(rdev) ? rdev->ops->get_tx_buffer(rdev, &size) : NULL;
     if (!buf) {
-        uint32_t bits, dst = 0; /* the buffer does not depend on a binding */
-        int r = ept_ref_fast(rdev, ept, &bits);
+        uint32_t dst = 0; /* the buffer does not depend on a binding */
+        struct hold h;
+        int r = ept_hold(rdev, ept, &h);
         if (r)
             return NULL;
         rpmsg_mutex_lock(&rdev->lock);
         buf = take_buffer(rdev, ept, &dst, wait != 0, &size, &r);
         rpmsg_mutex_unlock(&rdev->lock);
-        rpmsg_ept_unref(rdev, ept);
+        ept_release(rdev, ept, &h);
     }
     if (!buf)
         return NULL;
@@ -351,14 +385,14 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     if (len > payload_max(rdev) || len > UINT16_MAX)
         return -EMSGSIZE;
     void *buf = (uint8_t *)data - RPMSG_HDR_SIZE;
-    uint32_t bits;
-    int r = ept_ref_fast(rdev, ept, &bits);
+    struct hold h;
+    int r = ept_hold(rdev, ept, &h);
     if (r) {
         drop_nocopy(rdev, buf);
         return r;
     }
-    if (void_address(bits, dst != RPMSG_ADDR_ANY)) {
-        rpmsg_ept_unref(rdev, ept);
+    if (void_address(h.bits, dst != RPMSG_ADDR_ANY)) {
+        ept_release(rdev, ept, &h);
         drop_nocopy(rdev, buf);
         return -ENOTCONN;
     }
@@ -367,17 +401,17 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
     if (dst == RPMSG_ADDR_ANY) {
         dst = rpmsg_ept_dest(ept);
         if (dst == RPMSG_ADDR_ANY) {
-            rpmsg_ept_unref(rdev, ept);
+            ept_release(rdev, ept, &h);
             return -EAGAIN; /* the buffer stays the caller's: bind, then retry */
         }
     }
-    count_tx(rdev, len, 1);
+    count_tx(rdev, len, 1, &h);
     r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
     /* A transport refuses a buffer that is not its own with -EINVAL and
      * takes any other back: keep rpmsg_nocopy_kept() true to that. */
     if (r == -EMSGSIZE || r == -EAGAIN)
         r = -ENOBUFS;
-    return finish_send(rdev, ept, len, r);
+    return finish_send(rdev, ept, len, r, &h);
 }
 
 int rpmsg_send_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len)

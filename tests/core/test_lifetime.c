@@ -351,6 +351,58 @@ static void test_destroy_waits_for_running_callback(void **state)
     assert_int_equal(tu_rec_count(&f->gate.rec), 1);
 }
 
+/*
+ * A callback that answers until its endpoint dies: after its first answer
+ * it waits until another thread has begun destroying the endpoint, then
+ * keeps answering, each time a message wide, until a send fails.
+ */
+static int answer_until_epipe_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
+                                 void *priv)
+{
+    (void)data, (void)len, (void)src;
+    struct fx *f = priv;
+    int rc = rpmsg_send(ept, "a", 1);
+    TU_CHECK(rc == 1);
+    tu_event_post(&f->gate.entered);
+    TU_CHECK(tu_wait_until(is_destroying, ept, TU_TIMEOUT_MS) == 0);
+    uint32_t cap;
+    void *z = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_NOWAIT);
+    TU_CHECK(z == NULL); /* no buffer for an endpoint being destroyed */
+    for (unsigned i = 0; i < 1000 && rc == 1; i++)
+        rc = rpmsg_send(ept, "b", 1);
+    f->last_rc = rc;
+    TU_CHECK(!__atomic_load_n(&f->returned, __ATOMIC_RELAXED));
+    return 0;
+}
+
+/*
+ * A reply sent from inside the endpoint's own callback holds the endpoint
+ * through the dispatch's reference instead of one of its own (send.c): it
+ * must still fail with -EPIPE once another thread's destroy has begun, and
+ * leave the count of references as it found it, which the destroy, waiting
+ * for the callback, then sees drop to zero.
+ */
+static void test_reply_in_callback_sees_destroy(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(tu_pair_open(&f->p, NULL), 0);
+    assert_int_equal(mk(f, 0, f->p.a, NULL, 0x100, 0x200), 0);
+    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, 0x200, 0x100, answer_until_epipe_cb,
+                                   NULL, f),
+                     0);
+    f->last_rc = 1;
+    assert_int_equal(rpmsg_send(&f->e[0], "q", 1), 1);
+    assert_int_equal(tu_event_wait(&f->gate.entered, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_rec_wait(&f->c[0].rec, 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_destroy_ept(&f->e[1]), 0);
+    __atomic_store_n(&f->returned, true, __ATOMIC_RELAXED);
+    assert_int_equal(f->last_rc, -EPIPE);
+    /* Only the answer sent before the destroy began was sent. */
+    assert_int_equal(tu_stat(f->p.b, TU_STAT(tx_msgs)), 1);
+    assert_int_equal(tu_rec_count(&f->c[0].rec), 1);
+    assert_int_equal(f->e[1].refs & 0x3fffffffu, 0); /* the count, without the state bits */
+}
+
 static void *poll_b(void *arg)
 {
     struct fx *f = arg;
@@ -410,6 +462,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_waits_for_running_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_waits_for_polled_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_in_callback_sees_destroy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,6 +179,96 @@ static void test_tx_waits_threaded(void **state)
     assert_int_equal(tu_stat(f->p.b, TU_STAT(rx_bytes)), 400);
 }
 
+/*
+ * Replies sent from inside the receiving endpoint's callback count in the RX
+ * context's own counters, without atomics (send.c); sends from other
+ * threads on the same device count in the shared ones at the same time.
+ * rpmsg_get_stats() adds them: every message and byte, exactly once.
+ */
+#define REPLY_LEN 7u
+#define OTHER_LEN 5u
+#define N_EACH 500u
+
+struct replier {
+    struct fx *f;
+    int first_rc; /* the first message's trysend with every buffer taken */
+    unsigned n;
+};
+
+static int reply_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)data, (void)src;
+    struct replier *r = priv;
+    uint8_t out[REPLY_LEN] = {0};
+    if (r->n++ == 0) {
+        /* A send that counted, then found no buffer, uncounts. */
+        void *held[64];
+        unsigned k = 0;
+        uint32_t cap;
+        while (k < 64 && (held[k] = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_NOWAIT)))
+            k++;
+        TU_CHECK(k > 0 && k < 64);
+        r->first_rc = rpmsg_trysend(ept, out, 3);
+        while (k--)
+            TU_CHECK(rpmsg_release_tx_buffer(ept, held[k]) == 0);
+        TU_CHECK(rpmsg_send(ept, out, 3) == 3);
+        return 0;
+    }
+    TU_CHECK(len == REPLY_LEN);
+    if (r->n % 2) {
+        uint32_t cap;
+        void *z = rpmsg_get_tx_payload_buffer(ept, &cap, RPMSG_WAIT);
+        TU_CHECK(z && cap >= REPLY_LEN);
+        if (z) {
+            memcpy(z, out, REPLY_LEN);
+            TU_CHECK(rpmsg_send_nocopy(ept, z, REPLY_LEN) == (int)REPLY_LEN);
+        }
+    } else {
+        TU_CHECK(rpmsg_send(ept, out, REPLY_LEN) == (int)REPLY_LEN);
+    }
+    return 0;
+}
+
+static void *other_sender(void *arg)
+{
+    struct fx *f = arg;
+    uint8_t out[OTHER_LEN] = {0};
+    for (unsigned i = 0; i < N_EACH; i++)
+        TU_CHECK(rpmsg_send(&f->e[2], out, OTHER_LEN) == (int)OTHER_LEN);
+    return NULL;
+}
+
+static void test_replies_from_callbacks_count(void **state)
+{
+    struct fx *f = *state;
+    struct replier r = { .f = f, .first_rc = 1 };
+    assert_int_equal(tu_pair_open(&f->p, NULL), 0);
+    assert_int_equal(tu_ept_create(&f->e[0], f->p.a, NULL, 0x100, 0x200, tu_rec_cb, NULL, &f->r[0]),
+                     0);
+    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, 0x200, 0x100, reply_cb, NULL, &r), 0);
+    assert_int_equal(tu_ept_create(&f->e[2], f->p.b, NULL, 0x300, 0x100, NULL, NULL, NULL), 0);
+    uint8_t in[REPLY_LEN] = {0};
+    assert_int_equal(rpmsg_send(&f->e[0], in, REPLY_LEN), (int)REPLY_LEN);
+    assert_int_equal(tu_rec_wait(&f->r[0], 1, TU_TIMEOUT_MS), 0);
+    assert_int_equal(r.first_rc, -EAGAIN);
+    assert_int_equal(tu_stat(f->p.b, TU_STAT(tx_msgs)), 1);
+    assert_int_equal(tu_stat(f->p.b, TU_STAT(tx_bytes)), 3);
+
+    struct tu_thread th;
+    assert_int_equal(tu_thread_start(&th, other_sender, f), 0);
+    for (unsigned i = 0; i < N_EACH; i++)
+        assert_int_equal(rpmsg_send(&f->e[0], in, REPLY_LEN), (int)REPLY_LEN);
+    assert_int_equal(tu_thread_join(&th, TU_TIMEOUT_MS), 0);
+    assert_int_equal(tu_rec_wait(&f->r[0], 1 + 2 * N_EACH, TU_TIMEOUT_MS), 0);
+    struct rpmsg_stats a = tu_stats(f->p.a), b = tu_stats(f->p.b);
+    assert_int_equal(b.tx_msgs, 1 + 2 * N_EACH);
+    assert_int_equal(b.tx_bytes, 3 + N_EACH * (REPLY_LEN + OTHER_LEN));
+    assert_int_equal(a.rx_msgs, b.tx_msgs);
+    assert_int_equal(a.rx_bytes, b.tx_bytes);
+    assert_int_equal(b.rx_msgs, 1 + N_EACH);
+    assert_int_equal(tu_rec_count(&f->r[0]), 1 + 2 * N_EACH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drop_unknown_dst_counts_at_receiver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_waits_polled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_waits_threaded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replies_from_callbacks_count, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
