@@ -199,6 +199,7 @@ static void *idle_thread(void *arg)
 
 struct run {
     bool virtio, packed, mt; /* mt: measured with the idle thread running */
+    bool echo;
     unsigned long n;
     unsigned size;
     double ns, kpm; /* out */
@@ -212,6 +213,7 @@ static int run_one(struct run *o)
     static struct vpair vp;
     struct rpmsg_loopback *lb = NULL;
     struct rpmsg_device *a, *b;
+    echo = o->echo; /* hot_loop's */
     if (o->virtio) {
         if (vpair_open(&vp, o->packed ? RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED : 0))
             return 1;
@@ -234,7 +236,7 @@ static int run_one(struct run *o)
     if (!r)
         r = hot_loop(&tx, b, o->virtio || echo ? a : NULL, rx.addr, payload, o->size, o->n);
     o->ns = (double)(bench_now_ns() - t0) / (double)o->n;
-    o->kpm = (double)kicks / (double)o->n;
+    o->kpm = (double)kicks / (double)(o->n * (o->echo ? 2 : 1)); /* per message */
     rpmsg_destroy_ept(&rx);
     rpmsg_destroy_ept(&tx);
     if (o->virtio)
@@ -260,7 +262,7 @@ static void result_name(char *out, size_t cap, const struct run *o)
     if (spin || batch > 1)
         snprintf(shape, sizeof(shape), "%s_b%u", spin ? "_spin" : "", batch);
     snprintf(out, cap, "send_dispatch_%s%s%s%s%s_%u", via_of(o), nocopy ? "_nocopy" : "",
-             echo ? "_echo" : "", shape,
+             o->echo ? "_echo" : "", shape,
              o->mt ? "_mt" : "", o->size);
 }
 
@@ -268,9 +270,9 @@ static void print_line(const struct run *o)
 {
     printf("hot path (%s%s%s%s, %u per round, one thread%s): %lu %s of %u B, %.1f ns/%s, "
            "%.3f doorbells/msg (wall clock, indicative only: profile it with callgrind)\n",
-           via_of(o), nocopy ? "_nocopy" : "", echo ? ", echoed" : "", spin ? ", spinning" : "",
-           batch, o->mt ? ", locks as multithreaded" : "", o->n, echo ? "round trips" : "msgs",
-           o->size, o->ns, echo ? "round trip" : "msg", o->kpm);
+           via_of(o), nocopy ? "_nocopy" : "", o->echo ? ", echoed" : "", spin ? ", spinning" : "",
+           batch, o->mt ? ", locks as multithreaded" : "", o->n, o->echo ? "round trips" : "msgs",
+           o->size, o->ns, o->echo ? "round trip" : "msg", o->kpm);
 }
 
 int main(int argc, char **argv)
@@ -288,7 +290,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--nocopy"))
             nocopy = true;
         else if (!strcmp(argv[i], "--echo"))
-            echo = true;
+            one.echo = true;
         else if (!strcmp(argv[i], "--spin"))
             spin = true;
         else if (!strcmp(argv[i], "--mt"))
@@ -310,14 +312,16 @@ int main(int argc, char **argv)
     /* Without options (make bench): the loopback as it always was, then the
      * VirtIO pair over each ring layout with the locks a real process pays,
      * the figure a round trip is compared with (docs/benchmarks.md, stop
-     * 24). The idle thread starts before the first run that wants it and
-     * stays: glibc does not go back to its one-thread locks. */
-    struct run runs[3] = { one };
+     * 24), and a round trip's own work, echoed (stop 25). The idle thread
+     * starts before the first run that wants it and stays: glibc does not
+     * go back to its one-thread locks. */
+    struct run runs[5] = { one };
     int nruns = 1;
     if (!options) {
-        runs[1] = (struct run){ .virtio = true, .mt = true, .n = 400000, .size = 16 };
-        runs[2] = (struct run){ .virtio = true, .packed = true, .mt = true, .n = 400000, .size = 16 };
-        nruns = 3;
+        for (int k = 0; k < 4; k++)
+            runs[1 + k] = (struct run){ .virtio = true, .packed = k & 1, .echo = k >= 2, .mt = true,
+                                        .n = k >= 2 ? 200000 : 400000, .size = 16 };
+        nruns = 5;
     }
     int idle_fd[2] = { -1, -1 };
     pthread_t idle;
