@@ -199,7 +199,9 @@ struct rpmsg_device {
     /* Sends from inside a callback, counted by the RX context alone. */
     rpmsg_counter_t tx_msgs_cb, tx_bytes_cb;
 #endif
-    uint32_t rx_looking; /* the RX context may hold an uncounted endpoint pointer */
+    /* The endpoint whose callback the RX context is running (or about to),
+     * held without a reference: a destroyer waits until it is another. */
+    struct rpmsg_endpoint *rx_hazard;
     struct rpmsg_device *next; /* process-wide device list */
     bool listed;
 };

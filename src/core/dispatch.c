@@ -32,13 +32,18 @@ static struct rpmsg_dispatch_frame *my_frame_of(const struct rpmsg_device *rdev,
     return NULL;
 }
 
-void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept)
+bool rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept)
 {
+    bool hazard = false;
     for (struct rpmsg_dispatch_frame *f = rpmsg_my_frames; f; f = f->up)
         if (f->ept == ept && !f->released) {
             f->released = true;
-            rpmsg_ref_add(&ept->refs, -1); /* the destroyer itself: nobody to wake */
+            if (f->hazard)
+                hazard = true;
+            else
+                rpmsg_ref_add(&ept->refs, -1); /* the destroyer itself: nobody to wake */
         }
+    return hazard;
 }
 
 /* The last reference of an endpoint being destroyed: its destroyer waits. */
@@ -146,6 +151,7 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
     struct rpmsg_endpoint *ept = NULL;
     if (session == rpmsg_device_session(rdev))
         ept = rpmsg_ept_get_rx(rdev, dst);
+    bool hazard = ept != NULL;
     if (!ept && !(ept = lookup_locked(rdev, dst, src, session))) {
         give_back(rdev, buf);
         return;
@@ -157,14 +163,17 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
 
     /* The rest is the RX context's own or lock-free (a hold made inside the
      * callback takes the lock, and so does the look at it below). */
-    struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .up = rpmsg_my_frames };
+    struct rpmsg_dispatch_frame frame = { .rdev = rdev, .ept = ept, .buf = buf, .hazard = hazard,
+                                          .up = rpmsg_my_frames };
     rpmsg_my_frames = &frame;
     rdev->nest++;
     if (cb)
         cb(ept, payload, plen, src, priv);
     rdev->nest--;
     rpmsg_my_frames = frame.up;
-    if (!frame.released)
+    if (hazard)
+        rpmsg_ept_put_rx(rdev, ept, frame.released);
+    else if (!frame.released)
         rpmsg_ept_unref(rdev, ept);
     bool held = false;
     if (frame.held) {

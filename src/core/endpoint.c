@@ -56,36 +56,56 @@ struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr
 
 /*
  * dyn[] is written atomically under rdev->lock and read by the RX context
- * without it. rx_looking covers the span between that read and the
- * reference it takes: a destroyer, having unlinked the endpoint, waits for
- * it to clear (wait_rx_lookup), so the pointer read is either counted in
- * refs, which the destroyer then waits out, or dropped unused.
+ * without it. The pointer read is held as a hazard (rdev->rx_hazard), not
+ * by a reference: stored, then the table read again, both sequentially
+ * consistent, against a destroyer that removes the endpoint from the table,
+ * then reads the hazard (rpmsg_destroy_ept). Either the second read misses
+ * the endpoint, or the destroyer sees the hazard and waits until it names
+ * another. So a dispatch pays one atomic store, where a reference and its
+ * drop cost two read-modify-writes more. One hazard per device: a dispatch
+ * nested in another (a full backlog drained from inside a callback) takes
+ * the locked way, with a reference.
  */
 struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr)
 {
-    if (!in_dyn(addr))
+    if (!in_dyn(addr) || __atomic_load_n(&rdev->rx_hazard, __ATOMIC_RELAXED))
         return NULL;
-    __atomic_store_n(&rdev->rx_looking, 1, __ATOMIC_SEQ_CST);
-    struct rpmsg_endpoint *ept = __atomic_load_n(&rdev->dyn[dyn_index(addr)], __ATOMIC_SEQ_CST);
-    uint32_t refs = ept ? rpmsg_ref_add(&ept->refs, 1) : 0;
-    __atomic_store_n(&rdev->rx_looking, 0, __ATOMIC_RELEASE);
+    struct rpmsg_endpoint **slot = &rdev->dyn[dyn_index(addr)];
+    struct rpmsg_endpoint *ept = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (!ept)
         return NULL;
-    if ((refs & RPMSG_REF_DYING) || rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY) {
-        rpmsg_ept_unref(rdev, ept);
+    __atomic_store_n(&rdev->rx_hazard, ept, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(slot, __ATOMIC_SEQ_CST) != ept ||
+        (rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING) || rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY) {
+        __atomic_store_n(&rdev->rx_hazard, NULL, __ATOMIC_RELEASE);
         return NULL;
     }
     return ept;
 }
 
-/* rdev->lock held, the endpoint unlinked: see rpmsg_ept_get_rx. */
-static void wait_rx_lookup(struct rpmsg_device *rdev)
+/*
+ * Ends the hold. A destroyer that had set DYING before our look at the bits
+ * is woken here; one that sets it after waits a millisecond at most, its
+ * cond wait's deadline (rpmsg_destroy_ept): the look and our store are not
+ * ordered against its store and look without a fence, which would cost
+ * what the hazard saves. Released (destroyed from inside its callback):
+ * ept may be gone, and its destroyer, this thread, does not wait.
+ */
+void rpmsg_ept_put_rx(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, bool released)
 {
-    while (__atomic_load_n(&rdev->rx_looking, __ATOMIC_SEQ_CST)) {
-        /* A few instructions, unless the RX thread was preempted in them. */
-        if (rpmsg_cond_wait(&rdev->cond, &rdev->lock, rpmsg_deadline(1)) == -EAGAIN)
-            break; /* no threads: nobody is looking */
+    bool dying = !released && (rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING);
+    __atomic_store_n(&rdev->rx_hazard, NULL, __ATOMIC_RELEASE);
+    if (dying) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_dev_signal(rdev);
+        rpmsg_mutex_unlock(&rdev->lock);
     }
+}
+
+/* Does the RX context hold ept as its hazard (rdev->lock held)? */
+static bool hazard_on(struct rpmsg_device *rdev, const struct rpmsg_endpoint *ept)
+{
+    return __atomic_load_n(&rdev->rx_hazard, __ATOMIC_SEQ_CST) == ept;
 }
 
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
@@ -248,11 +268,11 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     }
     ept->flags |= RPMSG_EPT_F_DESTROYING;
     table_remove(rdev, ept);
-    wait_rx_lookup(rdev);
     /* Our own callback frames (destroy from inside a callback) give up their
-     * references here; the dispatcher will not touch ept again. Only this
-     * thread's: another thread's callback still running must be waited out. */
-    rpmsg_dispatch_release_own(ept);
+     * references, or the hazard, here; the dispatcher will not touch ept
+     * again. Only this thread's: another thread's callback still running
+     * must be waited out. */
+    bool own_hazard = rpmsg_dispatch_release_own(ept);
     /* Before the count is read: a send that takes a reference from now on
      * sees the bit and leaves, a drop to zero sees it and wakes us. */
     rpmsg_ref_bits(&ept->refs, RPMSG_REF_DYING, true);
@@ -269,12 +289,20 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
         rpmsg_ns_send(rdev, ept->name, ept->addr, RPMSG_NS_DESTROY);
 
     rpmsg_mutex_lock(&rdev->lock);
-    while (rpmsg_ref_load(&ept->refs) & RPMSG_REF_COUNT) {
+    for (;;) {
+        bool hazard = !own_hazard && hazard_on(rdev, ept);
+        if (!hazard && !(rpmsg_ref_load(&ept->refs) & RPMSG_REF_COUNT))
+            break;
         /* Other threads' sends and dispatches leave promptly: wait them out.
          * The RX context must not spin the link here (it may be the one
-         * holding the reference), hence no rpmsg_dev_wait(). */
+         * holding the reference), hence no rpmsg_dev_wait(). A dispatch
+         * holding the hazard may end unseen: look again every millisecond
+         * (rpmsg_ept_put_rx). */
         rpmsg_ref_add(&rdev->waiters, 1);
-        int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock, RPMSG_FOREVER);
+        int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock,
+                                hazard ? rpmsg_deadline(1) : RPMSG_FOREVER);
+        if (r == -ETIMEDOUT)
+            r = 0;
         rpmsg_ref_add(&rdev->waiters, -1);
         if (r == -EAGAIN)
             break; /* no threads: nobody else can hold a reference */

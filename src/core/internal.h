@@ -17,6 +17,7 @@ struct rpmsg_dispatch_frame {
     struct rpmsg_endpoint *ept; /* not to be read once released: may be freed */
     void *buf;
     bool released; /* the endpoint was destroyed from inside: its ref is gone */
+    bool hazard;   /* held as rdev->rx_hazard, not by a reference */
     bool held;     /* a hold was made on buf: the dispatcher looks at holds */
     struct rpmsg_hold *hold; /* the last one made (rdev->lock) */
     struct rpmsg_dispatch_frame *up;
@@ -41,8 +42,8 @@ static inline bool rpmsg_dispatch_holds(const struct rpmsg_endpoint *ept)
     return f && f->ept == ept && !f->released;
 }
 /* Destroy from inside a callback: this thread's frames of ept give up their
- * references (rdev->lock held). */
-void rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept);
+ * references (rdev->lock held). True if one of them holds rdev->rx_hazard. */
+bool rpmsg_dispatch_release_own(struct rpmsg_endpoint *ept);
 
 /* Process-wide registry: services, the device list, pending announcements.
  * Lock order: registry before any device lock. */
@@ -215,9 +216,11 @@ int rpmsg_dev_wait(struct rpmsg_device *rdev, uint64_t deadline, bool dispatch_n
 /* Endpoint table (rdev->lock held). */
 struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr);
 /* The RX context's lookup without rdev->lock (dispatch.c): the endpoint at a
- * dynamic address with a reference, if it is bound and not dying; else NULL,
- * and the locked way decides. */
+ * dynamic address, held as rdev->rx_hazard, if it is bound and not dying
+ * and no other dispatch of this device holds the hazard; else NULL, and the
+ * locked way decides. rpmsg_ept_put_rx() ends the hold. */
 struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr);
+void rpmsg_ept_put_rx(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, bool released);
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name);
 
 /* Sends a raw message from the core itself (NS), blocking within the send

@@ -195,19 +195,25 @@ static void test_destroy_sender_during_traffic(void **state)
     }
 }
 
-static void test_destroy_in_own_callback(void **state)
+/*
+ * dynamic: the receiver has a dynamic address, so its messages come by the
+ * dispatch that holds it as the RX context's hazard, not by a reference
+ * (endpoint.c): a destroy from inside its callback must not wait for that
+ * hazard, its own.
+ */
+static void destroy_in_own_callback(struct fx *f, bool dynamic)
 {
-    struct fx *f = *state;
     assert_int_equal(tu_pair_open(&f->p, NULL), 0);
     assert_int_equal(mk(f, 0, f->p.a, NULL, 0x100, 0x200), 0);
     assert_int_equal(mk(f, 2, f->p.a, NULL, 0x101, 0x201), 0);
     f->c[1].destroy_at = 3;
     f->c[1].destroy_rc = 1;
-    assert_int_equal(mk(f, 1, f->p.b, NULL, 0x200, 0x100), 0);
+    assert_int_equal(mk(f, 1, f->p.b, NULL, dynamic ? RPMSG_ADDR_ANY : 0x200, 0x100), 0);
     assert_int_equal(mk(f, 3, f->p.b, NULL, 0x201, 0x101), 0); /* the marker */
+    uint32_t to = f->e[1].addr;
 
     for (uint32_t i = 0; i < 10; i++)
-        assert_int_equal(rpmsg_trysend(&f->e[0], &i, sizeof(i)), (int)sizeof(i));
+        assert_int_equal(rpmsg_trysendto(&f->e[0], &i, sizeof(i), to), (int)sizeof(i));
     assert_int_equal(rpmsg_trysend(&f->e[2], "marker", 6), 6);
     assert_int_equal(tu_rec_wait(&f->c[3].rec, 1, TU_TIMEOUT_MS), 0);
 
@@ -219,9 +225,19 @@ static void test_destroy_in_own_callback(void **state)
 
     /* The address can be taken again and works. */
     f->c[1].destroy_at = 0;
-    assert_int_equal(mk(f, 1, f->p.b, NULL, 0x200, 0x100), 0);
-    assert_int_equal(rpmsg_send(&f->e[0], "again", 5), 5);
+    assert_int_equal(mk(f, 1, f->p.b, NULL, to, 0x100), 0);
+    assert_int_equal(rpmsg_sendto(&f->e[0], "again", 5, to), 5);
     assert_int_equal(tu_rec_wait(&f->c[1].rec, 4, TU_TIMEOUT_MS), 0);
+}
+
+static void test_destroy_in_own_callback(void **state)
+{
+    destroy_in_own_callback(*state, false);
+}
+
+static void test_destroy_dynamic_in_own_callback(void **state)
+{
+    destroy_in_own_callback(*state, true);
 }
 
 static bool destroy_returned(void *arg)
@@ -325,17 +341,18 @@ static int check_not_returned_cb(struct rpmsg_endpoint *ept, void *data, size_t 
     return 0;
 }
 
-/* Destroy from another thread waits for the running callback to finish. */
-static void test_destroy_waits_for_running_callback(void **state)
+/* Destroy from another thread waits for the running callback to finish;
+ * dynamic: one that holds the endpoint as the RX context's hazard. */
+static void destroy_waits_for_running_callback(struct fx *f, bool dynamic)
 {
-    struct fx *f = *state;
     assert_int_equal(tu_pair_open(&f->p, NULL), 0);
     assert_int_equal(mk(f, 0, f->p.a, NULL, 0x100, 0x200), 0);
-    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, 0x200, 0x100, check_not_returned_cb, NULL,
-                                   f),
+    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, dynamic ? RPMSG_ADDR_ANY : 0x200, 0x100,
+                                   check_not_returned_cb, NULL, f),
                      0);
-    assert_int_equal(rpmsg_send(&f->e[0], "in", 2), 2);
-    assert_int_equal(rpmsg_send(&f->e[0], "queued", 6), 6);
+    uint32_t to = f->e[1].addr;
+    assert_int_equal(rpmsg_sendto(&f->e[0], "in", 2, to), 2);
+    assert_int_equal(rpmsg_sendto(&f->e[0], "queued", 6, to), 6);
     assert_int_equal(tu_event_wait(&f->gate.entered, 1, TU_TIMEOUT_MS), 0);
 
     f->last_rc = 1;
@@ -349,6 +366,16 @@ static void test_destroy_waits_for_running_callback(void **state)
     /* The queued message was not delivered to the endpoint being destroyed. */
     assert_int_equal(tu_wait_stat(f->p.b, TU_STAT(drop_unknown_dst), 1, TU_TIMEOUT_MS), 0);
     assert_int_equal(tu_rec_count(&f->gate.rec), 1);
+}
+
+static void test_destroy_waits_for_running_callback(void **state)
+{
+    destroy_waits_for_running_callback(*state, false);
+}
+
+static void test_destroy_waits_for_running_dynamic_callback(void **state)
+{
+    destroy_waits_for_running_callback(*state, true);
 }
 
 /*
@@ -377,21 +404,21 @@ static int answer_until_epipe_cb(struct rpmsg_endpoint *ept, void *data, size_t 
 
 /*
  * A reply sent from inside the endpoint's own callback holds the endpoint
- * through the dispatch's reference instead of one of its own (send.c): it
- * must still fail with -EPIPE once another thread's destroy has begun, and
- * leave the count of references as it found it, which the destroy, waiting
- * for the callback, then sees drop to zero.
+ * through its dispatch (here the RX context's hazard: a dynamic address)
+ * instead of a reference of its own (send.c). It must still fail with
+ * -EPIPE once another thread's destroy has begun, and leave the count of
+ * references as it found it; the destroy waits for the callback.
  */
 static void test_reply_in_callback_sees_destroy(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(tu_pair_open(&f->p, NULL), 0);
     assert_int_equal(mk(f, 0, f->p.a, NULL, 0x100, 0x200), 0);
-    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, 0x200, 0x100, answer_until_epipe_cb,
-                                   NULL, f),
+    assert_int_equal(tu_ept_create(&f->e[1], f->p.b, NULL, RPMSG_ADDR_ANY, 0x100,
+                                   answer_until_epipe_cb, NULL, f),
                      0);
     f->last_rc = 1;
-    assert_int_equal(rpmsg_send(&f->e[0], "q", 1), 1);
+    assert_int_equal(rpmsg_sendto(&f->e[0], "q", 1, f->e[1].addr), 1);
     assert_int_equal(tu_event_wait(&f->gate.entered, 1, TU_TIMEOUT_MS), 0);
     assert_int_equal(tu_rec_wait(&f->c[0].rec, 1, TU_TIMEOUT_MS), 0);
     assert_int_equal(rpmsg_destroy_ept(&f->e[1]), 0);
@@ -455,12 +482,15 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_sender_during_traffic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_in_own_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_dynamic_in_own_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_named_in_own_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_wakes_sender_waiting_for_binding, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_wakes_sender_waiting_for_buffer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_waits_for_running_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_waits_for_running_dynamic_callback, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_destroy_waits_for_polled_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_in_callback_sees_destroy, setup, teardown),
     };
