@@ -88,6 +88,9 @@ struct rpmsg_transport_ops {
      * transport with a lock takes it once, where get_tx_buffer() and send()
      * take it twice). Never blocks: -ENOBUFS if no buffer is free now
      * (nothing done), -EMSGSIZE if the free one is too small, else as send().
+     * Counts what it transmits (rpmsg_device_count_tx) under that lock,
+     * before the peer can see it: the core's counters then cost a send no
+     * atomic instruction.
      */
     int (*send_copy)(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
                      const void *payload, uint32_t len);
@@ -195,6 +198,8 @@ struct rpmsg_device {
     /* stats.tx_* and rx_* live here: senders and the RX context count without
      * the lock. */
     rpmsg_counter_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
+    /* Sends by ops->send_copy, counted by the transport under its lock. */
+    rpmsg_counter_t tx_msgs_tp, tx_bytes_tp;
 #if !RPMSG_NO_SYS
     /* Sends from inside a callback, counted by the RX context alone. */
     rpmsg_counter_t tx_msgs_cb, tx_bytes_cb;
@@ -205,6 +210,22 @@ struct rpmsg_device {
     struct rpmsg_device *next; /* process-wide device list */
     bool listed;
 };
+
+/* ops->send_copy's count of a message of len payload bytes, made under the
+ * lock that serializes the transport's sends (plain increments, stored
+ * atomically for rpmsg_get_stats). */
+static inline void rpmsg_device_count_tx(struct rpmsg_device *rdev, uint32_t len)
+{
+#if RPMSG_NO_SYS
+    rdev->tx_msgs_tp++;
+    rdev->tx_bytes_tp += len;
+#else
+    __atomic_store_n(&rdev->tx_msgs_tp, __atomic_load_n(&rdev->tx_msgs_tp, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&rdev->tx_bytes_tp,
+                     __atomic_load_n(&rdev->tx_bytes_tp, __ATOMIC_RELAXED) + len, __ATOMIC_RELAXED);
+#endif
+}
 
 /*
  * A transport may change tx_buf_size at link-up while senders size their

@@ -818,8 +818,8 @@ int rpmsg_get_stats(struct rpmsg_device *rdev, struct rpmsg_stats *out)
     rpmsg_mutex_lock(&rdev->lock);
     *out = rdev->stats;
     rpmsg_mutex_unlock(&rdev->lock);
-    out->tx_msgs = rpmsg_stat_load(&rdev->tx_msgs);
-    out->tx_bytes = rpmsg_stat_load(&rdev->tx_bytes);
+    out->tx_msgs = rpmsg_stat_load(&rdev->tx_msgs) + rpmsg_stat_load(&rdev->tx_msgs_tp);
+    out->tx_bytes = rpmsg_stat_load(&rdev->tx_bytes) + rpmsg_stat_load(&rdev->tx_bytes_tp);
 #if !RPMSG_NO_SYS
     out->tx_msgs += rpmsg_stat_load(&rdev->tx_msgs_cb);
     out->tx_bytes += rpmsg_stat_load(&rdev->tx_bytes_cb);

@@ -181,13 +181,24 @@ static int put_and_send(struct rpmsg_device *rdev, void *buf, uint32_t size, uin
     return fill_and_send(rdev, buf, src, dst, len);
 }
 
+/* put_and_send(), counted before it goes and uncounted if it fails. */
+static int put_counted(struct rpmsg_device *rdev, void *buf, uint32_t size, uint32_t src,
+                       uint32_t dst, const void *data, uint32_t len, const struct hold *h)
+{
+    count_tx(rdev, len, 1, h);
+    int r = put_and_send(rdev, buf, size, src, dst, data, len);
+    if (r)
+        count_tx(rdev, len, -1, h);
+    return r;
+}
+
 /*
  * A copy send that does not wait: in one step of the transport where it
- * offers one (a traced message is written whole before it goes, so it takes
- * the two steps). -ENOBUFS: no buffer free now.
+ * offers one, which counts it (a traced message is written whole before it
+ * goes, so it takes the two steps). -ENOBUFS: no buffer free now.
  */
 static int tx_now(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const void *data,
-                  uint32_t len)
+                  uint32_t len, const struct hold *h)
 {
     if (rdev->ops->send_copy && !__atomic_load_n(&rdev->trace, __ATOMIC_RELAXED)) {
         struct rpmsg_hdr hdr;
@@ -196,7 +207,7 @@ static int tx_now(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const v
     }
     uint32_t size = 0;
     void *buf = rdev->ops->get_tx_buffer(rdev, &size);
-    return buf ? put_and_send(rdev, buf, size, src, dst, data, len) : -ENOBUFS;
+    return buf ? put_counted(rdev, buf, size, src, dst, data, len, h) : -ENOBUFS;
 }
 
 static uint32_t payload_max(struct rpmsg_device *rdev)
@@ -267,18 +278,18 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
     /* Read with our reference held: destroy clears it once references end. */
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr;
-    count_tx(rdev, len, 1, &h);
     uint32_t to = explicit_dst ? dst : rpmsg_ept_dest(ept);
     r = -ENOBUFS;
     if (to != RPMSG_ADDR_ANY && rpmsg_dev_up_hint(rdev))
-        r = tx_now(rdev, src, to, data, (uint32_t)len);
+        r = tx_now(rdev, src, to, data, (uint32_t)len, &h);
     if (r == -ENOBUFS) {
         uint32_t size = 0;
         void *buf = reserve_slow(rdev, ept, &dst, wait, &size, &r);
         if (buf)
-            r = put_and_send(rdev, buf, size, src, dst, data, (uint32_t)len);
+            r = put_counted(rdev, buf, size, src, dst, data, (uint32_t)len, &h);
     }
-    return finish_send(rdev, ept, len, r, &h);
+    ept_release(rdev, ept, &h);
+    return r ? r : (int)len;
 }
 
 int rpmsg_send(struct rpmsg_endpoint *ept, const void *data, size_t len)

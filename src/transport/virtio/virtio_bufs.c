@@ -561,6 +561,7 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
         host_free_tx(vq, id);
         r = -EMSGSIZE;
     } else if (id >= 0) {
+        rpmsg_device_count_tx(rdev, len); /* before the peer can see it */
         a.kick = host_push_tx(vd, vq, id, put_msg(vd->shm + vq->slot[id].off, hdr, payload, len));
         two_step_ends(vd);
         r = 0;
@@ -890,6 +891,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
         r = -EMSGSIZE;
     } else if (id >= 0) {
         vd->stats.tx_msgs++;
+        rpmsg_device_count_tx(rdev, len); /* before the peer can see it */
         a.kick = remote_give(vd, VQ_RX_HOST, id, pos, put_msg(buf, hdr, payload, len));
         two_step_ends(vd);
         remote_pretake(vd, vq);
