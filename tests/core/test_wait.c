@@ -207,7 +207,10 @@ static void test_wait_timeout_on_rx_thread(void **state)
     /* b answers nothing: its endpoint is gone. */
     assert_int_equal(rpmsg_destroy_ept(&f->mb), 0);
     assert_int_equal(tu_ept_create(&f->kb, f->p.b, NULL, 0x201, RPMSG_ADDR_ANY, NULL, NULL, NULL), 0);
-    f->wait_timeout_ms = 50;
+    /* X is queued before T's wait begins, but the wait looks at its
+     * deadline before its first poll: at 50 ms an RX thread descheduled in
+     * between (TSan, a loaded machine) would time out with X undelivered. */
+    f->wait_timeout_ms = 1000;
 
     assert_int_equal(rpmsg_sendto(&f->kb, "P", 1, 0x101), 1);
     assert_int_equal(tu_event_wait(&f->gate.entered, 1, TU_TIMEOUT_MS), 0);
