@@ -152,7 +152,7 @@ static void test_refused_nonblocking(void **st)
  * poll dropped it: poll slept out its timeout.
  */
 static struct {
-    _Atomic int armed, ns_rx, sync_started, destroy_passed;
+    _Atomic int armed, ns_rx, sync_started, destroy_passed, connect_returned;
 } rs;
 
 static void refuse_trace(struct rpmsg_device *rdev, void *arg, int dir, const void *msg, size_t len)
@@ -164,7 +164,10 @@ static void refuse_trace(struct rpmsg_device *rdev, void *arg, int dir, const vo
     uint32_t dst = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
     if (dir == RPMSG_TRACE_RX && dst == RPMSG_NS_ADDR) {
         if (++rs.ns_rx == 1) {
-            usleep(100000); /* CREATE_ACK: connect returns first */
+            /* CREATE_ACK: connect returns first (it returned -EINPROGRESS
+             * because of this; a fixed 100 ms was not always enough). */
+            for (int t = 0; t < 5000 && !rs.connect_returned; t++)
+                usleep(1000);
         } else {
             for (int t = 0; t < 5000 && !rs.sync_started; t++)
                 usleep(1000);
@@ -187,7 +190,9 @@ static void test_refused_during_poll_flush(void **st)
     assert_int_equal(rpmsg_set_trace(k.f.cdev, refuse_trace, NULL), 0);
     rs.armed = 1;
     struct rpmsg_sockaddr a = sf_addr(k.f.server_cpu, "rp");
-    assert_int_equal(rpmsg_socket_connect(c2, &a), -EINPROGRESS);
+    int cr = rpmsg_socket_connect(c2, &a);
+    rs.connect_returned = 1;
+    assert_int_equal(cr, -EINPROGRESS);
     struct rpmsg_socket_pollfd pf = { c2, RPMSG_POLLOUT, 0 };
     assert_int_equal(rpmsg_socket_poll(&pf, 1, TU_TIMEOUT_MS), 1);
     assert_int_equal(pf.revents, RPMSG_POLLERR | RPMSG_POLLHUP);
