@@ -307,7 +307,7 @@ static void starved_waiter(bool remote_sends)
     assert_int_equal(tu_rec_wait(&rr, sent, TU_TIMEOUT_MS), 0);
     /* The other sender, while the sender's RX thread is still held. */
     int r = -EAGAIN;
-    for (int i = 0; i < 1000 && r == -EAGAIN; i++) {
+    for (uint64_t until = rpmsg_time_ms() + TU_TIMEOUT_MS; r == -EAGAIN && rpmsg_time_ms() < until;) {
         r = rpmsg_trysend(&se, &one, sizeof(one));
         if (r == -EAGAIN)
             usleep(1000); /* the last buffers may still be on their way back */

@@ -77,7 +77,10 @@ static void claim_without_lock(void **state)
     pthread_t t;
     rpmsg_mutex_lock(&s.sv->lock);
     assert_int_equal(pthread_create(&t, NULL, claim_run, &c), 0);
-    for (int i = 0; i < 2000 && !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE); i++)
+    /* Bounded like any wait here: a new thread on a loaded machine under
+     * TSan may take a while to run at all. */
+    for (uint64_t until = rpmsg_time_ms() + TU_TIMEOUT_MS;
+         !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) && rpmsg_time_ms() < until;)
         usleep(1000);
     bool claimed = __atomic_load_n(&c.done, __ATOMIC_ACQUIRE);
     rpmsg_mutex_unlock(&s.sv->lock);
