@@ -674,6 +674,15 @@ static void *chaos_corrupter(void *arg)
     return NULL;
 }
 
+/* What the checks after a chaos run need to have happened. */
+static bool chaos_seen(void *arg)
+{
+    struct vt_pair *p = arg;
+    struct rpmsg_virtio_stats hs = vt_stats(p->host), rs = vt_stats(p->remote);
+    return hs.faults + rs.faults > 0 && hs.link_downs + rs.link_downs > 0 &&
+           tu_event_count(&destroyed_ev) >= 1;
+}
+
 static void chaos_run(bool packed)
 {
     tu_event_init(&destroyed_ev);
@@ -698,6 +707,9 @@ static void chaos_run(bool packed)
     usleep(50000);
     assert_int_equal(tu_thread_start(&t3, chaos_corrupter, &cc), 0);
     usleep(1500000);
+    /* At least that long, and until the damage showed (asserted below): a
+     * loaded machine may run the corrupter and the RX threads little. */
+    (void)tu_wait_until(chaos_seen, &p, 3 * TU_TIMEOUT_MS);
     __atomic_store_n(&cc.stop, true, __ATOMIC_RELAXED);
     assert_int_equal(tu_thread_join(&t3, 10000), 0);
     __atomic_store_n(&ch.stop, true, __ATOMIC_RELAXED);
