@@ -90,8 +90,18 @@ static void test_iperf3_across_hop(void **st)
     snprintf(ini, sizeof(ini), "/tmp/rpmsg-test-iperf-%d.ini", pid);
     snprintf(simlog, sizeof(simlog), "/tmp/rpmsg-test-iperf-%d.log", pid);
     snprintf(json, sizeof(json), "/tmp/rpmsg-test-iperf-%d.json", pid);
-    uint16_t front = sp_free_port(), back = sp_free_port();
-    assert_true(front > 0 && back > 0 && front != back);
+    /* Both found free with the first still bound: two picks a moment apart
+     * can be the same port (bind to port 0 gave a just-closed one again;
+     * this assert failed once in a loaded TSan run). */
+    uint16_t front = 0, back = 0;
+    int ffd = sp_listen_any(&front), bfd = sp_listen_any(&back);
+    if (ffd >= 0)
+        close(ffd);
+    if (bfd >= 0)
+        close(bfd);
+    if (!(ffd >= 0 && bfd >= 0 && front != back))
+        print_error("free ports: %d (%u) and %d (%u)\n", ffd, front, bfd, back);
+    assert_true(ffd >= 0 && bfd >= 0 && front != back);
     write_topology(bin, front, back);
 
     char bport[8], fport[8];
