@@ -19,7 +19,10 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    struct ph_opts o = { .kind = PH_UART };
+    /* One session for the whole case: the frames below carry the tags and
+     * sequence read here, and a session a loaded machine let time out
+     * (the 1 s default) would lose the stream's messages in flight. */
+    struct ph_opts o = { .kind = PH_UART, .peer_timeout_ms = 60000 };
     if (ph_open(&f->p, &o) || ph_wait_up(&f->p))
         return -1;
     ph_stream_init(&f->rs[0], 100, 1);
