@@ -195,8 +195,19 @@ static void test_ping_gives_up_on_silence(void **st)
     const char *echo[] = { "echo", "--link", name, NULL };
     const char *ping[] = { "ping", "--link", name, "--count", "100000000", "--wait", "1500", NULL };
     tr_start(&tr_procs[0], echo);
+    /* --wait also bounds the ping's wait for the link: it starts once the
+     * echo has created its side, or a loaded machine (TSan) that starts the
+     * echo more than 1.5 s late leaves the ping no link and the echo no peer. */
+    char shm[160];
+    snprintf(shm, sizeof(shm), "/dev/shm/%s", name);
+    for (int t = 0; t < 3000 && access(shm, F_OK); t++)
+        usleep(10000);
     tr_start(&tr_procs[1], ping);
-    assert_true(tr_err_has(&tr_procs[0], " on link to ", 30000));
+    if (!tr_err_has(&tr_procs[0], " on link to ", 30000)) {
+        tr_dump("echo", &tr_procs[0]);
+        tr_dump("ping", &tr_procs[1]);
+        fail();
+    }
     usleep(200000);
     assert_int_equal(kill(tr_procs[0].pid, SIGSTOP), 0);
     int r = tr_finish(&tr_procs[1], 30000);
