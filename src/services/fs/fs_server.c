@@ -937,6 +937,13 @@ static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
     if (session_dead(ss))
         release_tables(ss);
     pthread_mutex_unlock(&ss->lock);
+    /* A release between our look and the unlock found the lock taken and
+     * left the tables to us: look again, or the gone client's descriptors
+     * stay open until the session is freed. */
+    if (session_dead(ss) && pthread_mutex_trylock(&ss->lock) == 0) {
+        release_tables(ss);
+        pthread_mutex_unlock(&ss->lock);
+    }
     return 0;
 }
 
