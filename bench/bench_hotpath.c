@@ -45,7 +45,7 @@
 #include "rpmsg/rpmsg_virtio.h"
 
 static unsigned long delivered, echoed;
-static bool nocopy, echo;
+static bool nocopy;
 static unsigned batch = 1;
 
 static int count_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void *p)
@@ -68,7 +68,8 @@ static int echo_cb(struct rpmsg_endpoint *e, void *d, size_t l, uint32_t s, void
  * sender's device is polled too when asked (VirtIO: the host reclaims). */
 __attribute__((noinline)) int hot_loop(struct rpmsg_endpoint *tx, struct rpmsg_device *rx,
                                        struct rpmsg_device *txdev, uint32_t dst,
-                                       const void *payload, unsigned size, unsigned long n)
+                                       const void *payload, unsigned size, unsigned long n,
+                                       bool echo)
 {
     for (unsigned long i = 0; i < n; i += batch) {
         for (unsigned k = 0; k < batch; k++) {
@@ -213,7 +214,6 @@ static int run_one(struct run *o)
     static struct vpair vp;
     struct rpmsg_loopback *lb = NULL;
     struct rpmsg_device *a, *b;
-    echo = o->echo; /* hot_loop's */
     if (o->virtio) {
         if (vpair_open(&vp, o->packed ? RPMSG_VIRTIO_F_DEFAULT | RPMSG_VIRTIO_F_RING_PACKED : 0))
             return 1;
@@ -226,15 +226,16 @@ static int run_one(struct run *o)
         a = rpmsg_loopback_dev_a(lb);
         b = rpmsg_loopback_dev_b(lb);
     }
-    int r = rpmsg_create_ept(&tx, a, NULL, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, echo ? count_cb : NULL,
+    int r = rpmsg_create_ept(&tx, a, NULL, RPMSG_ADDR_ANY, RPMSG_ADDR_ANY, o->echo ? count_cb : NULL,
                              NULL);
     if (!r)
-        r = rpmsg_create_ept(&rx, b, NULL, RPMSG_ADDR_ANY, tx.addr, echo ? echo_cb : count_cb, NULL);
+        r = rpmsg_create_ept(&rx, b, NULL, RPMSG_ADDR_ANY, tx.addr, o->echo ? echo_cb : count_cb, NULL);
     kicks = 0;
     delivered = echoed = 0;
     uint64_t t0 = bench_now_ns();
     if (!r)
-        r = hot_loop(&tx, b, o->virtio || echo ? a : NULL, rx.addr, payload, o->size, o->n);
+        r = hot_loop(&tx, b, o->virtio || o->echo ? a : NULL, rx.addr, payload, o->size, o->n,
+                     o->echo);
     o->ns = (double)(bench_now_ns() - t0) / (double)o->n;
     o->kpm = (double)kicks / (double)(o->n * (o->echo ? 2 : 1)); /* per message */
     rpmsg_destroy_ept(&rx);
@@ -243,7 +244,7 @@ static int run_one(struct run *o)
         vpair_close(&vp);
     else
         rpmsg_loopback_destroy(lb);
-    if (r || delivered != o->n || (echo && echoed != o->n)) {
+    if (r || delivered != o->n || (o->echo && echoed != o->n)) {
         fprintf(stderr, "bench_hotpath: %lu of %lu delivered, %lu echoed\n", delivered, o->n,
                 echoed);
         return 1;

@@ -211,20 +211,24 @@ struct rpmsg_device {
     bool listed;
 };
 
-/* ops->send_copy's count of a message of len payload bytes, made under the
- * lock that serializes the transport's sends (plain increments, stored
- * atomically for rpmsg_get_stats). */
-static inline void rpmsg_device_count_tx(struct rpmsg_device *rdev, uint32_t len)
+/* A counter with one writer at a time (the RX context, or whoever holds the
+ * lock that serializes its writers): a plain increment, stored atomically
+ * for rpmsg_get_stats. */
+static inline void rpmsg_stat_bump(rpmsg_counter_t *p, rpmsg_counter_t v)
 {
 #if RPMSG_NO_SYS
-    rdev->tx_msgs_tp++;
-    rdev->tx_bytes_tp += len;
+    *p += v;
 #else
-    __atomic_store_n(&rdev->tx_msgs_tp, __atomic_load_n(&rdev->tx_msgs_tp, __ATOMIC_RELAXED) + 1,
-                     __ATOMIC_RELAXED);
-    __atomic_store_n(&rdev->tx_bytes_tp,
-                     __atomic_load_n(&rdev->tx_bytes_tp, __ATOMIC_RELAXED) + len, __ATOMIC_RELAXED);
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 #endif
+}
+
+/* ops->send_copy's count of a message of len payload bytes, made under the
+ * lock that serializes the transport's sends. */
+static inline void rpmsg_device_count_tx(struct rpmsg_device *rdev, uint32_t len)
+{
+    rpmsg_stat_bump(&rdev->tx_msgs_tp, 1);
+    rpmsg_stat_bump(&rdev->tx_bytes_tp, len);
 }
 
 /*

@@ -126,17 +126,6 @@ static inline void rpmsg_stat_add(rpmsg_counter_t *p, rpmsg_counter_t v)
 #endif
 }
 
-/* A counter only the RX context moves (one thread at a time): a plain
- * increment, stored atomically for readers. */
-static inline void rpmsg_stat_bump(rpmsg_counter_t *p, rpmsg_counter_t v)
-{
-#if RPMSG_NO_SYS
-    *p += v;
-#else
-    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
-#endif
-}
-
 static inline rpmsg_counter_t rpmsg_stat_load(const rpmsg_counter_t *p)
 {
 #if RPMSG_NO_SYS

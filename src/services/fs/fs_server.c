@@ -934,12 +934,11 @@ static int session_cb(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
     pthread_mutex_lock(&ss->lock);
     if (!session_dead(ss))
         session_req(ss, data, len);
-    if (session_dead(ss))
-        release_tables(ss);
     pthread_mutex_unlock(&ss->lock);
-    /* A release between our look and the unlock found the lock taken and
-     * left the tables to us: look again, or the gone client's descriptors
-     * stay open until the session is freed. */
+    /* Looked at once unlocked: a release while we held the lock found it
+     * taken and left the tables to us (a look before the unlock would miss
+     * one that came after it, and the gone client's descriptors would stay
+     * open until the session is freed). */
     if (session_dead(ss) && pthread_mutex_trylock(&ss->lock) == 0) {
         release_tables(ss);
         pthread_mutex_unlock(&ss->lock);
