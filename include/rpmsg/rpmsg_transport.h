@@ -94,6 +94,13 @@ struct rpmsg_transport_ops {
      */
     int (*send_copy)(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr,
                      const void *payload, uint32_t len);
+    /*
+     * Optional: send() that also counts the message, for the core's
+     * zero-copy sends. The count (rpmsg_device_count_tx, len less the
+     * header) is made under the lock send() takes, before the peer can see
+     * the message, as send_copy() makes it. It counts nothing if it fails.
+     */
+    int (*send_counted)(struct rpmsg_device *rdev, void *buf, uint32_t len);
 };
 
 /* Endpoint flags (struct rpmsg_endpoint.flags), private to the core. */
@@ -198,7 +205,8 @@ struct rpmsg_device {
     /* stats.tx_* and rx_* live here: senders and the RX context count without
      * the lock. */
     rpmsg_counter_t tx_msgs, tx_bytes, rx_msgs, rx_bytes;
-    /* Sends by ops->send_copy, counted by the transport under its lock. */
+    /* Sends by ops->send_copy and ops->send_counted, counted by the
+     * transport under its lock. */
     rpmsg_counter_t tx_msgs_tp, tx_bytes_tp;
 #if !RPMSG_NO_SYS
     /* Sends from inside a callback, counted by the RX context alone. */
@@ -223,8 +231,8 @@ static inline void rpmsg_stat_bump(rpmsg_counter_t *p, rpmsg_counter_t v)
 #endif
 }
 
-/* ops->send_copy's count of a message of len payload bytes, made under the
- * lock that serializes the transport's sends. */
+/* ops->send_copy's and ops->send_counted's count of a message of len payload
+ * bytes, made under the lock that serializes the transport's sends. */
 static inline void rpmsg_device_count_tx(struct rpmsg_device *rdev, uint32_t len)
 {
     rpmsg_stat_bump(&rdev->tx_msgs_tp, 1);

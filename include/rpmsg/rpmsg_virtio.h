@@ -410,6 +410,7 @@ struct rpmsg_virtio_vq {
     uint32_t buf_size; /* negotiated buffer size of this direction */
     uint32_t buf_base; /* host: offset of this direction's first buffer */
     uint32_t stride;   /* host: distance between two buffers */
+    uint8_t stride_log2; /* host: log2(stride) when a power of two, else 0 */
     struct rpmsg_virtio_slot slot[RPMSG_VIRTIO_NUM_MAX];
     uint16_t hash[2 * RPMSG_VIRTIO_NUM_MAX]; /* remote: buffer offset -> id */
 };

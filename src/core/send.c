@@ -159,13 +159,13 @@ static void make_hdr(struct rpmsg_hdr *hdr, uint32_t src, uint32_t dst, uint32_t
 }
 
 static int fill_and_send(struct rpmsg_device *rdev, void *buf, uint32_t src, uint32_t dst,
-                         uint32_t len)
+                         uint32_t len, int (*send)(struct rpmsg_device *, void *, uint32_t))
 {
     struct rpmsg_hdr hdr;
     make_hdr(&hdr, src, dst, len);
     memcpy(buf, &hdr, sizeof(hdr));
     rpmsg_trace_msg(rdev, RPMSG_TRACE_TX, buf, RPMSG_HDR_SIZE + len);
-    return rdev->ops->send(rdev, buf, RPMSG_HDR_SIZE + len);
+    return send(rdev, buf, RPMSG_HDR_SIZE + len);
 }
 
 /* Copies the payload into buf (size bytes) and sends it. */
@@ -178,7 +178,7 @@ static int put_and_send(struct rpmsg_device *rdev, void *buf, uint32_t size, uin
     }
     if (len)
         memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
-    return fill_and_send(rdev, buf, src, dst, len);
+    return fill_and_send(rdev, buf, src, dst, len, rdev->ops->send);
 }
 
 /* put_and_send(), counted before it goes and uncounted if it fails. */
@@ -241,12 +241,12 @@ static void *reserve_slow(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
     return buf;
 }
 
-/* The end of a send that counted: uncount on failure, drop the reference
- * (if it took one). */
+/* The end of a zero-copy send: uncount on failure (if the core counted it),
+ * drop the reference (if it took one). */
 static int finish_send(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, size_t len, int r,
-                       const struct hold *h)
+                       const struct hold *h, bool counted)
 {
-    if (r)
+    if (r && counted)
         count_tx(rdev, len, -1, h);
     ept_release(rdev, ept, h);
     return r ? r : (int)len;
@@ -416,13 +416,20 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
             return -EAGAIN; /* the buffer stays the caller's: bind, then retry */
         }
     }
-    count_tx(rdev, len, 1, &h);
-    r = fill_and_send(rdev, buf, src, dst, (uint32_t)len);
+    /* Counted by the transport where it can (under its lock, no atomic
+     * instruction), else here. */
+    int (*send)(struct rpmsg_device *, void *, uint32_t) = rdev->ops->send_counted;
+    bool counted = !send;
+    if (counted) {
+        count_tx(rdev, len, 1, &h);
+        send = rdev->ops->send;
+    }
+    r = fill_and_send(rdev, buf, src, dst, (uint32_t)len, send);
     /* A transport refuses a buffer that is not its own with -EINVAL and
      * takes any other back: keep rpmsg_nocopy_kept() true to that. */
     if (r == -EMSGSIZE || r == -EAGAIN)
         r = -ENOBUFS;
-    return finish_send(rdev, ept, len, r, &h);
+    return finish_send(rdev, ept, len, r, &h, counted);
 }
 
 int rpmsg_send_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len)

@@ -7,7 +7,8 @@
  * gone, so a sender still fills the whole ring; a session's end
  * takes it back, so the next session's sends land in that session's
  * buffers. Every message arrives, in order, with its contents, also with
- * four threads sending at once. Split rings here; tests/CMakeLists.txt runs
+ * four threads sending at once. A zero-copy send is counted under the
+ * transport's lock. Split rings here; tests/CMakeLists.txt runs
  * the file again over packed rings.
  */
 #include <pthread.h>
@@ -250,6 +251,40 @@ static void many_senders(void **state)
 }
 
 /* Each case runs with the host, then the remote, as the sender. */
+/*
+ * A zero-copy send is counted by the transport, under the lock its send
+ * takes (ops.send_counted), not by the core's atomic counters; one the
+ * transport refuses is not counted at all.
+ */
+static void counted_by_transport(void **state)
+{
+    bool remote_sends = *(const bool *)*state;
+    struct vt_pair p;
+    struct vt_eps e;
+    vt_eps_open(&p, &e, remote_sends);
+    struct side s = sides(&p, remote_sends);
+    struct rpmsg_stats st0, st1;
+    assert_int_equal(rpmsg_get_stats(s.sd, &st0), 0);
+    rpmsg_counter_t core0 = s.sd->tx_msgs, tp0 = s.sd->tx_msgs_tp;
+    for (uint32_t v = 0; v < 3; v++)
+        vt_send_nocopy(&e.se, v);
+    assert_int_equal(s.sd->tx_msgs, core0);
+    assert_int_equal(s.sd->tx_msgs_tp, tp0 + 3);
+
+    /* Refused by the transport (a buffer given back first): no count. */
+    uint32_t cap = 0;
+    void *b = rpmsg_get_tx_payload_buffer(&e.se, &cap, RPMSG_NOWAIT);
+    assert_non_null(b);
+    assert_int_equal(rpmsg_release_tx_buffer(&e.se, b), 0);
+    assert_int_equal(rpmsg_send_nocopy(&e.se, b, 4), -EINVAL);
+
+    assert_int_equal(rpmsg_get_stats(s.sd, &st1), 0);
+    assert_int_equal(st1.tx_msgs, st0.tx_msgs + 3);
+    assert_int_equal(st1.tx_bytes, st0.tx_bytes + 3 * sizeof(uint32_t));
+    expect(s.rd, &e, 3, 0);
+    vt_eps_close(&p, &e);
+}
+
 static bool by_host = false, by_remote = true;
 
 int main(void)
@@ -263,6 +298,8 @@ int main(void)
         cmocka_unit_test_prestate(ends_with_session, &by_remote),
         cmocka_unit_test_prestate(many_senders, &by_host),
         cmocka_unit_test_prestate(many_senders, &by_remote),
+        cmocka_unit_test_prestate(counted_by_transport, &by_host),
+        cmocka_unit_test_prestate(counted_by_transport, &by_remote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
