@@ -250,7 +250,6 @@ static void many_senders(void **state)
     vt_pair_close(&p);
 }
 
-/* Each case runs with the host, then the remote, as the sender. */
 /*
  * A zero-copy send is counted by the transport, under the lock its send
  * takes (ops.send_counted), not by the core's atomic counters; one the
@@ -285,6 +284,7 @@ static void counted_by_transport(void **state)
     vt_eps_close(&p, &e);
 }
 
+/* Each case runs with the host, then the remote, as the sender. */
 static bool by_host = false, by_remote = true;
 
 int main(void)
