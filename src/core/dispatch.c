@@ -142,7 +142,7 @@ static void deliver(struct rpmsg_device *rdev, void *buf, uint32_t len, uint32_t
         uint32_t n = plen < sizeof(ns) ? plen : (uint32_t)sizeof(ns);
         memcpy(&ns, payload, n);
         give_back(rdev, buf);
-        rpmsg_ns_rx(rdev, &ns, plen);
+        rpmsg_ns_rx(rdev, &ns, plen, session);
         return;
     }
 

@@ -219,7 +219,7 @@ int rpmsg_core_send(struct rpmsg_device *rdev, uint32_t src, uint32_t dst,
 int rpmsg_ns_send(struct rpmsg_device *rdev, const char *name, uint32_t addr, uint32_t flags);
 
 /* Name service receive path: payload already copied out of the buffer. */
-void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len);
+void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len, uint32_t session);
 
 /* Pending announcements (registry lock held). */
 bool rpmsg_pending_take(struct rpmsg_device *rdev, const char *name, uint32_t *addr);

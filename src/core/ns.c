@@ -15,12 +15,34 @@ int rpmsg_ns_send(struct rpmsg_device *rdev, const char *name, uint32_t addr, ui
     return r < 0 ? r : 0;
 }
 
-static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr)
+/*
+ * Is a message of session still one of a link that is up in that session?
+ * rdev->lock held. deliver() looked at the session without the lock; a link
+ * down since then unbound every endpoint (without moving the session), and
+ * an announcement or acknowledgement handled after it would bind one again,
+ * to an address of the ended session. A first message is held to the same
+ * rule (lookup_locked()). Counted as stale.
+ */
+static bool ns_current(struct rpmsg_device *rdev, uint32_t session)
+{
+    if (rdev->up && session == rdev->session)
+        return true;
+    rdev->stats.drop_stale++;
+    return false;
+}
+
+static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr,
+                      uint32_t session)
 {
     /* Registry lock across the lookup and the pending insert, so an endpoint
      * or service being created right now cannot miss this announcement. */
     rpmsg_mutex_lock(&rpmsg_registry_lock);
     rpmsg_mutex_lock(&rdev->lock);
+    if (!ns_current(rdev, session)) {
+        rpmsg_mutex_unlock(&rdev->lock);
+        rpmsg_mutex_unlock(&rpmsg_registry_lock);
+        return;
+    }
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
     if (ept) {
         ept->flags |= RPMSG_EPT_F_ANNOUNCED;
@@ -44,7 +66,8 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
             return;
         rpmsg_ns_send(rdev, name, local, RPMSG_NS_CREATE_ACK);
         rpmsg_mutex_lock(&rdev->lock);
-        if (!(ept->flags & RPMSG_EPT_F_DESTROYING) && rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY)
+        if (!(ept->flags & RPMSG_EPT_F_DESTROYING) && rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY &&
+            ns_current(rdev, session))
             rpmsg_ept_bind(rdev, ept, addr);
         rpmsg_ept_unref_locked(rdev, ept);
         rpmsg_mutex_unlock(&rdev->lock);
@@ -54,23 +77,30 @@ static void ns_create(struct rpmsg_device *rdev, const char *name, uint32_t addr
     rpmsg_services_offer(rdev, name, addr);
 }
 
-static void ns_ack(struct rpmsg_device *rdev, const char *name, uint32_t addr)
+static void ns_ack(struct rpmsg_device *rdev, const char *name, uint32_t addr,
+                   uint32_t session)
 {
     rpmsg_mutex_lock(&rdev->lock);
     struct rpmsg_endpoint *ept = rpmsg_ept_find_name(rdev, name);
-    if (ept) {
+    if (ept && ns_current(rdev, session))
         rpmsg_ept_bind(rdev, ept, addr);
-    }
     rpmsg_mutex_unlock(&rdev->lock);
 }
 
-static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t addr)
+static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t addr,
+                       uint32_t session)
 {
+    /* One of an ended session would take back what the new one announced. */
     rpmsg_mutex_lock(&rpmsg_registry_lock);
+    rpmsg_mutex_lock(&rdev->lock);
+    bool current = ns_current(rdev, session);
+    rpmsg_mutex_unlock(&rdev->lock);
     uint32_t stale;
-    while (rpmsg_pending_take(rdev, name, &stale))
+    while (current && rpmsg_pending_take(rdev, name, &stale))
         ;
     rpmsg_mutex_unlock(&rpmsg_registry_lock);
+    if (!current)
+        return;
 
     rpmsg_mutex_lock(&rdev->lock);
     for (struct rpmsg_endpoint *e = rdev->epts; e; e = e->next) {
@@ -101,7 +131,7 @@ static void ns_destroy(struct rpmsg_device *rdev, const char *name, uint32_t add
     rpmsg_mutex_unlock(&rdev->lock);
 }
 
-void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len)
+void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len, uint32_t session)
 {
     struct rpmsg_ns_msg msg;
     if (len != sizeof(msg)) {
@@ -123,13 +153,13 @@ void rpmsg_ns_rx(struct rpmsg_device *rdev, const void *payload, uint32_t len)
     }
     switch (flags) {
     case RPMSG_NS_CREATE:
-        ns_create(rdev, msg.name, addr);
+        ns_create(rdev, msg.name, addr, session);
         break;
     case RPMSG_NS_CREATE_ACK:
-        ns_ack(rdev, msg.name, addr);
+        ns_ack(rdev, msg.name, addr, session);
         break;
     default:
-        ns_destroy(rdev, msg.name, addr);
+        ns_destroy(rdev, msg.name, addr, session);
         break;
     }
 }

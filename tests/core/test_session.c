@@ -3,7 +3,8 @@
  * link up and the next link down) and means nothing in the next.
  * - A message taken off the transport before the link went down, and handed
  *   to the core after it came up again, is dropped (stats.drop_stale): it
- *   would bind a waiting endpoint to an address of the old session.
+ *   would bind a waiting endpoint to an address of the old session. So is
+ *   an announcement handled while the link is down.
  * - A named, name-bound endpoint whose binding died with the link cannot send to an
  *   explicit address until its name binds it again; a send to its own peer
  *   waits for that binding.
@@ -88,6 +89,40 @@ static void test_stale_message_dropped(void **state)
     assert_int_equal(tu_stats(f->p.a).drop_stale, 1);
 }
 
+/*
+ * An announcement (or its acknowledgement) taken off the line before a link
+ * down and handled after it is of the session that ended there, though the
+ * session only moves at the next link up: it binds nothing, also while the
+ * link is down (the race test_ns's link cycles under TSan once lost).
+ */
+static void test_stale_announcement_binds_nothing(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(mk(f, 0, f->p.a, "svc", RPMSG_ADDR_ANY), 0);
+    assert_true(tu_poll_idle(f->p.a, f->p.b) >= 0);
+    assert_false(rpmsg_is_ept_ready(&f->e[0]));
+    uint8_t buf[RPMSG_HDR_SIZE + sizeof(struct rpmsg_ns_msg)];
+
+    assert_int_equal(rpmsg_loopback_link_down(f->p.lb), 0);
+    uint32_t session = rpmsg_device_session(f->p.a);
+    uint32_t n = tu_build_ns(buf, 0x4242, "svc", false, 0x4242, RPMSG_NS_CREATE);
+    rpmsg_device_rx_in(f->p.a, buf, n, session);
+    n = tu_build_ns(buf, 0x4242, "svc", false, 0x4242, RPMSG_NS_CREATE_ACK);
+    rpmsg_device_rx_in(f->p.a, buf, n, session);
+    assert_int_equal(tu_stats(f->p.a).drop_stale, 2);
+    assert_int_equal(f->e[0].dest_addr, RPMSG_ADDR_ANY);
+    assert_false(rpmsg_is_ept_ready(&f->e[0]));
+
+    /* The same announcement in the next session binds. */
+    assert_int_equal(rpmsg_loopback_link_up(f->p.lb), 0);
+    assert_true(tu_poll_idle(f->p.a, f->p.b) >= 0);
+    n = tu_build_ns(buf, 0x4242, "svc", false, 0x4242, RPMSG_NS_CREATE);
+    rpmsg_device_rx_in(f->p.a, buf, n, rpmsg_device_session(f->p.a));
+    assert_true(tu_poll_idle(f->p.a, f->p.b) >= 0);
+    assert_int_equal(f->e[0].dest_addr, 0x4242);
+    assert_int_equal(tu_stats(f->p.a).drop_stale, 2);
+}
+
 static void test_orphan_cannot_send_to_old_address(void **state)
 {
     struct fx *f = *state;
@@ -154,6 +189,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stale_message_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_announcement_binds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_cannot_send_to_old_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_pair_survives_reset, setup, teardown),
     };

@@ -13,6 +13,12 @@
  * test gives buffers back into a "ring" that only poll() looks at (as a
  * used ring), and wait() returns only for wakeup(), a message or its
  * deadline, never for buffers given back.
+ *
+ * The same for rpmsg_wait() on the RX context: a post that lands while the
+ * wait's poll runs (the poll finds nothing) ends the wait. The check after
+ * that poll takes the post (a semaphore's take); it used to go on to wait
+ * for another one, until its deadline (test_wait.c's nesting case timed
+ * out that way under load, about 1 run in 7 under TSan with two busy CPUs).
  */
 #include "testutil.h"
 
@@ -41,6 +47,8 @@ struct stub {
     uint32_t rx_len;
     bool wake, waiting;
     unsigned reclaims;      /* polls that took buffers back */
+    struct rpmsg_sem *post_in_poll; /* posted (once) by the next poll */
+    unsigned waits;         /* wait() calls */
 };
 
 static struct stub *stub_of(struct rpmsg_device *rdev)
@@ -118,7 +126,12 @@ static int st_poll(struct rpmsg_device *rdev)
     uint32_t len = s->rx_len;
     memcpy(msg, s->rx, len);
     s->rx_len = 0;
+    struct rpmsg_sem *post = len ? NULL : s->post_in_poll;
+    if (post)
+        s->post_in_poll = NULL;
     rpmsg_mutex_unlock(&s->lock);
+    if (post)
+        rpmsg_post(NULL, post);
     if (back)
         rpmsg_device_tx_done(rdev);
     if (!len)
@@ -133,6 +146,7 @@ static int st_wait(struct rpmsg_device *rdev, uint64_t deadline)
     int rc = 0;
     rpmsg_mutex_lock(&s->lock);
     s->waiting = true;
+    s->waits++;
     rpmsg_cond_broadcast(&s->cond);
     while (!s->wake && !s->rx_len && rc != -ETIMEDOUT)
         rc = rpmsg_cond_wait(&s->cond, &s->lock, deadline);
@@ -160,6 +174,41 @@ static const struct rpmsg_transport_ops stub_ops = {
     .wait = st_wait,
     .wakeup = st_wakeup,
 };
+
+/* The stub's device, up and started, with ept bound to the peer. */
+static void stub_open(struct stub *s, struct rpmsg_endpoint *ept, rpmsg_ept_cb cb, void *priv)
+{
+    assert_int_equal(rpmsg_mutex_init(&s->lock), 0);
+    assert_int_equal(rpmsg_cond_init(&s->cond), 0);
+    struct rpmsg_device_config cfg = { .local_cpuname = "here" };
+    assert_int_equal(rpmsg_device_init(&s->dev, &stub_ops, s, &cfg), 0);
+    rpmsg_device_set_tx_buf_size(&s->dev, BUF_SIZE);
+    assert_int_equal(rpmsg_set_send_timeout(&s->dev, SEND_TIMEOUT_MS), 0);
+    assert_int_equal(rpmsg_create_ept(ept, &s->dev, NULL, EPT_ADDR, PEER_ADDR, cb, NULL), 0);
+    ept->priv = priv;
+    rpmsg_device_link_up(&s->dev, "there", 0);
+    assert_int_equal(rpmsg_device_start(&s->dev), 0);
+}
+
+/* The peer's request: one message for the next poll. */
+static void stub_request(struct stub *s)
+{
+    struct rpmsg_hdr h = { .src = PEER_ADDR, .dst = EPT_ADDR, .len = 1 };
+    rpmsg_mutex_lock(&s->lock);
+    memcpy(s->rx, &h, sizeof(h));
+    s->rx[sizeof(h)] = 'r';
+    s->rx_len = (uint32_t)sizeof(h) + 1;
+    rpmsg_cond_broadcast(&s->cond);
+    rpmsg_mutex_unlock(&s->lock);
+}
+
+static void stub_close(struct stub *s, struct rpmsg_endpoint *ept)
+{
+    rpmsg_destroy_ept(ept);
+    rpmsg_device_deinit(&s->dev);
+    rpmsg_cond_deinit(&s->cond);
+    rpmsg_mutex_deinit(&s->lock);
+}
 
 struct fx {
     struct stub st;
@@ -199,27 +248,11 @@ static void test_buffers_back_in_an_empty_poll_end_the_wait(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     struct stub *s = &f->st;
-    assert_int_equal(rpmsg_mutex_init(&s->lock), 0);
-    assert_int_equal(rpmsg_cond_init(&s->cond), 0);
     tu_event_init(&f->done);
-    struct rpmsg_device_config cfg = { .local_cpuname = "here" };
-    assert_int_equal(rpmsg_device_init(&s->dev, &stub_ops, s, &cfg), 0);
-    rpmsg_device_set_tx_buf_size(&s->dev, BUF_SIZE);
-    assert_int_equal(rpmsg_set_send_timeout(&s->dev, SEND_TIMEOUT_MS), 0);
-    assert_int_equal(rpmsg_create_ept(&f->ept, &s->dev, NULL, EPT_ADDR, PEER_ADDR, on_msg, NULL),
-                     0);
-    f->ept.priv = f;
-    rpmsg_device_link_up(&s->dev, "there", 0);
-    assert_int_equal(rpmsg_device_start(&s->dev), 0);
+    stub_open(s, &f->ept, on_msg, f);
 
     /* The request arrives; the callback sends until every buffer is out. */
-    struct rpmsg_hdr h = { .src = PEER_ADDR, .dst = EPT_ADDR, .len = 1 };
-    rpmsg_mutex_lock(&s->lock);
-    memcpy(s->rx, &h, sizeof(h));
-    s->rx[sizeof(h)] = 'r';
-    s->rx_len = (uint32_t)sizeof(h) + 1;
-    rpmsg_cond_broadcast(&s->cond);
-    rpmsg_mutex_unlock(&s->lock);
+    stub_request(s);
     assert_int_equal(tu_wait_until(stuck, s, TU_TIMEOUT_MS), 0);
 
     /* The peer gives them all back, without a ring; then a wake-up that
@@ -248,11 +281,62 @@ static void test_buffers_back_in_an_empty_poll_end_the_wait(void **state)
         assert_int_equal(sent[i], i);
     assert_int_equal(reclaims, 1);
 
-    rpmsg_destroy_ept(&f->ept);
-    rpmsg_device_deinit(&s->dev);
+    stub_close(s, &f->ept);
     tu_event_deinit(&f->done);
-    rpmsg_cond_deinit(&s->cond);
-    rpmsg_mutex_deinit(&s->lock);
+    free(f);
+    TU_ASSERT_NO_THREAD_FAILURES();
+}
+
+/* The callback waits for a post that its wait's own poll brings. */
+struct semfx {
+    struct stub st;
+    struct rpmsg_endpoint ept;
+    struct rpmsg_sem sem;
+    int rc;
+    uint64_t ms;
+    unsigned waits; /* the stub's wait() calls during the wait */
+    struct tu_event done;
+};
+
+static int on_req(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)data, (void)len, (void)src;
+    struct semfx *f = priv;
+    rpmsg_mutex_lock(&f->st.lock);
+    f->st.post_in_poll = &f->sem;
+    unsigned w0 = f->st.waits;
+    rpmsg_mutex_unlock(&f->st.lock);
+    uint64_t t0 = rpmsg_time_ms();
+    f->rc = rpmsg_wait_timeout(ept, &f->sem, SEND_TIMEOUT_MS);
+    f->ms = rpmsg_time_ms() - t0;
+    rpmsg_mutex_lock(&f->st.lock);
+    f->waits = f->st.waits - w0;
+    rpmsg_mutex_unlock(&f->st.lock);
+    tu_event_post(&f->done);
+    return 0;
+}
+
+static void test_post_in_an_empty_poll_ends_the_wait(void **state)
+{
+    (void)state;
+    struct semfx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(rpmsg_sem_init(&f->sem, 0), 0);
+    tu_event_init(&f->done);
+    stub_open(&f->st, &f->ept, on_req, f);
+    stub_request(&f->st);
+
+    /* Ended by the post, not by its deadline, and without sleeping. */
+    assert_int_equal(tu_event_wait(&f->done, 1, 2 * SEND_TIMEOUT_MS), 0);
+    assert_int_equal(f->rc, 0);
+    assert_true(f->ms < SEND_TIMEOUT_MS / 2);
+    assert_int_equal(f->waits, 0);
+    /* The post was taken once: nothing is left over. */
+    assert_int_equal(rpmsg_wait_timeout(NULL, &f->sem, 0), -ETIMEDOUT);
+
+    stub_close(&f->st, &f->ept);
+    tu_event_deinit(&f->done);
+    rpmsg_sem_deinit(&f->sem);
     free(f);
     TU_ASSERT_NO_THREAD_FAILURES();
 }
@@ -261,6 +345,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buffers_back_in_an_empty_poll_end_the_wait),
+        cmocka_unit_test(test_post_in_an_empty_poll_ends_the_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
