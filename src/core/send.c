@@ -168,9 +168,25 @@ static int fill_and_send(struct rpmsg_device *rdev, void *buf, uint32_t src, uin
     return send(rdev, buf, RPMSG_HDR_SIZE + len);
 }
 
-/* Copies the payload into buf (size bytes) and sends it. */
+/* fill_and_send(), counted: by the transport where it can (ops->send_counted,
+ * under its lock, no atomic instruction), else here, before it goes and
+ * taken back if it fails. */
+static int fill_counted(struct rpmsg_device *rdev, void *buf, uint32_t src, uint32_t dst,
+                        uint32_t len, const struct hold *h)
+{
+    if (rdev->ops->send_counted)
+        return fill_and_send(rdev, buf, src, dst, len, rdev->ops->send_counted);
+    count_tx(rdev, len, 1, h);
+    int r = fill_and_send(rdev, buf, src, dst, len, rdev->ops->send);
+    if (r)
+        count_tx(rdev, len, -1, h);
+    return r;
+}
+
+/* Copies the payload into buf (size bytes) and sends it, counted unless h is
+ * NULL (the core's own messages). */
 static int put_and_send(struct rpmsg_device *rdev, void *buf, uint32_t size, uint32_t src,
-                        uint32_t dst, const void *data, uint32_t len)
+                        uint32_t dst, const void *data, uint32_t len, const struct hold *h)
 {
     if (len + RPMSG_HDR_SIZE > size) {
         rdev->ops->release_tx_buffer(rdev, buf);
@@ -178,18 +194,8 @@ static int put_and_send(struct rpmsg_device *rdev, void *buf, uint32_t size, uin
     }
     if (len)
         memcpy((uint8_t *)buf + RPMSG_HDR_SIZE, data, len);
-    return fill_and_send(rdev, buf, src, dst, len, rdev->ops->send);
-}
-
-/* put_and_send(), counted before it goes and uncounted if it fails. */
-static int put_counted(struct rpmsg_device *rdev, void *buf, uint32_t size, uint32_t src,
-                       uint32_t dst, const void *data, uint32_t len, const struct hold *h)
-{
-    count_tx(rdev, len, 1, h);
-    int r = put_and_send(rdev, buf, size, src, dst, data, len);
-    if (r)
-        count_tx(rdev, len, -1, h);
-    return r;
+    return h ? fill_counted(rdev, buf, src, dst, len, h)
+             : fill_and_send(rdev, buf, src, dst, len, rdev->ops->send);
 }
 
 /*
@@ -207,7 +213,7 @@ static int tx_now(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const v
     }
     uint32_t size = 0;
     void *buf = rdev->ops->get_tx_buffer(rdev, &size);
-    return buf ? put_counted(rdev, buf, size, src, dst, data, len, h) : -ENOBUFS;
+    return buf ? put_and_send(rdev, buf, size, src, dst, data, len, h) : -ENOBUFS;
 }
 
 static uint32_t payload_max(struct rpmsg_device *rdev)
@@ -239,17 +245,6 @@ static void *reserve_slow(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
         *err = -ENOTCONN;
     }
     return buf;
-}
-
-/* The end of a zero-copy send: uncount on failure (if the core counted it),
- * drop the reference (if it took one). */
-static int finish_send(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, size_t len, int r,
-                       const struct hold *h, bool counted)
-{
-    if (r && counted)
-        count_tx(rdev, len, -1, h);
-    ept_release(rdev, ept, h);
-    return r ? r : (int)len;
 }
 
 /*
@@ -286,7 +281,7 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
         uint32_t size = 0;
         void *buf = reserve_slow(rdev, ept, &dst, wait, &size, &r);
         if (buf)
-            r = put_counted(rdev, buf, size, src, dst, data, (uint32_t)len, &h);
+            r = put_and_send(rdev, buf, size, src, dst, data, (uint32_t)len, &h);
     }
     ept_release(rdev, ept, &h);
     return r ? r : (int)len;
@@ -342,7 +337,7 @@ int rpmsg_core_send(struct rpmsg_device *rdev, uint32_t src, uint32_t dst, const
     rpmsg_mutex_lock(&rdev->lock);
     void *buf = take_buffer(rdev, NULL, &dst, true, &size, &r);
     rpmsg_mutex_unlock(&rdev->lock);
-    return buf ? put_and_send(rdev, buf, size, src, dst, data, len) : r;
+    return buf ? put_and_send(rdev, buf, size, src, dst, data, len, NULL) : r;
 }
 
 /* ---- Zero copy ---------------------------------------------------------- */
@@ -416,20 +411,13 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
             return -EAGAIN; /* the buffer stays the caller's: bind, then retry */
         }
     }
-    /* Counted by the transport where it can (under its lock, no atomic
-     * instruction), else here. */
-    int (*send)(struct rpmsg_device *, void *, uint32_t) = rdev->ops->send_counted;
-    bool counted = !send;
-    if (counted) {
-        count_tx(rdev, len, 1, &h);
-        send = rdev->ops->send;
-    }
-    r = fill_and_send(rdev, buf, src, dst, (uint32_t)len, send);
+    r = fill_counted(rdev, buf, src, dst, (uint32_t)len, &h);
     /* A transport refuses a buffer that is not its own with -EINVAL and
      * takes any other back: keep rpmsg_nocopy_kept() true to that. */
     if (r == -EMSGSIZE || r == -EAGAIN)
         r = -ENOBUFS;
-    return finish_send(rdev, ept, len, r, &h, counted);
+    ept_release(rdev, ept, &h);
+    return r ? r : (int)len;
 }
 
 int rpmsg_send_nocopy(struct rpmsg_endpoint *ept, void *data, size_t len)
