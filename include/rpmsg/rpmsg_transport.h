@@ -96,7 +96,8 @@ struct rpmsg_transport_ops {
                      const void *payload, uint32_t len);
     /*
      * Optional: send() that also counts the message, for the core's
-     * zero-copy sends. The count (rpmsg_device_count_tx, len less the
+     * two-step sends (zero-copy ones, and copy ones without send_copy or
+     * traced). The count (rpmsg_device_count_tx, len less the
      * header) is made under the lock send() takes, before the peer can see
      * the message, as send_copy() makes it. It counts nothing if it fails.
      */
