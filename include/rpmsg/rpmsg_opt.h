@@ -40,6 +40,23 @@
 #define RPMSG_SERVICE_MAX 16
 #endif
 
+/*
+ * 1: where the OS port has an asymmetric barrier (Linux: membarrier(2)), a
+ * send holds its endpoint by a per-thread hazard and a dispatch publishes its
+ * hazard with a compiler barrier, paying no atomic read-modify-write and no
+ * fence; rpmsg_destroy_ept() pays a system call instead (src/core/hazard.c).
+ * 0: references and full fences, as on a port without the barrier.
+ */
+#ifndef RPMSG_ASYM_BARRIER
+#define RPMSG_ASYM_BARRIER 1
+#endif
+
+/* Threads that can send holding a hazard at once, process-wide; one more
+ * sends holding a reference (an atomic step more per send). 64 bytes each. */
+#ifndef RPMSG_TX_HAZARDS
+#define RPMSG_TX_HAZARDS 32
+#endif
+
 /* Remote announcements kept per device until a local endpoint or service takes them. */
 #ifndef RPMSG_NS_PENDING_MAX
 #define RPMSG_NS_PENDING_MAX 32

@@ -1,6 +1,8 @@
 /*
  * The whole OS port, in the spirit of lwIP's sys_arch: the core needs a
- * mutex, a condition variable with a deadline, a thread, and a monotonic clock.
+ * mutex, a condition variable with a deadline, a thread, and a monotonic clock;
+ * with threads, also an asymmetric barrier and a thread-exit hook, which a
+ * port may decline (-ENOSYS: the core then pays a full fence per message).
  * The types come from the port's arch header; the functions are implemented
  * in src/os/<port>/. With RPMSG_NO_SYS the locks are empty and waits return
  * -EAGAIN at once, so every blocking call in the core drives rpmsg_poll()
@@ -42,6 +44,21 @@ void rpmsg_cond_broadcast(rpmsg_cond_t *c);
 int rpmsg_thread_create(rpmsg_thread_t *t, void (*fn)(void *), void *arg, const char *name);
 int rpmsg_thread_join(rpmsg_thread_t *t);
 bool rpmsg_thread_is_self(const rpmsg_thread_t *t);
+
+/*
+ * The heavy side of an asymmetric barrier: when it returns 0, every other
+ * thread of the process has passed a full memory barrier since the call
+ * began, so a compiler barrier stands for a full fence on the hot side
+ * (Linux: membarrier(2)). Rare callers only (an endpoint's destruction).
+ * rpmsg_barrier_init() says once, before any use, whether the port can:
+ * 0, or a negative errno and the core keeps full fences. Once it said 0,
+ * the heavy barrier must not fail: the core has no way around it.
+ */
+int rpmsg_barrier_init(void);
+void rpmsg_barrier_heavy(void);
+/* Calls fn(arg) when the calling thread ends. One registration per thread
+ * (the core makes one); 0, or a negative errno where the port cannot. */
+int rpmsg_thread_at_exit(void (*fn)(void *), void *arg);
 
 /* Monotonic milliseconds. */
 uint64_t rpmsg_time_ms(void);

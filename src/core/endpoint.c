@@ -57,14 +57,15 @@ struct rpmsg_endpoint *rpmsg_ept_lookup(struct rpmsg_device *rdev, uint32_t addr
 /*
  * dyn[] is written atomically under rdev->lock and read by the RX context
  * without it. The pointer read is held as a hazard (rdev->rx_hazard), not
- * by a reference: stored, then the table read again, both sequentially
- * consistent, against a destroyer that removes the endpoint from the table,
- * then reads the hazard (rpmsg_destroy_ept). Either the second read misses
- * the endpoint, or the destroyer sees the hazard and waits until it names
- * another. So a dispatch pays one atomic store, where a reference and its
- * drop cost two read-modify-writes more. One hazard per device: a dispatch
- * nested in another (a full backlog drained from inside a callback) takes
- * the locked way, with a reference.
+ * by a reference: stored, then the table read again, against a destroyer
+ * that removes the endpoint from the table, then reads the hazard
+ * (rpmsg_destroy_ept). With a full barrier between each side's store and
+ * load, either the second read misses the endpoint, or the destroyer sees
+ * the hazard and waits until it names another. Ours is a compiler barrier
+ * where the destroyer pays the heavy one (hazard.c), so a dispatch pays no
+ * atomic step at all, where a reference and its drop cost two. One hazard
+ * per device: a dispatch nested in another (a full backlog drained from
+ * inside a callback) takes the locked way, with a reference.
  */
 struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr)
 {
@@ -74,8 +75,9 @@ struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr
     struct rpmsg_endpoint *ept = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (!ept)
         return NULL;
-    __atomic_store_n(&rdev->rx_hazard, ept, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(slot, __ATOMIC_SEQ_CST) != ept ||
+    __atomic_store_n(&rdev->rx_hazard, ept, __ATOMIC_RELAXED);
+    rpmsg_barrier_light();
+    if (__atomic_load_n(slot, __ATOMIC_ACQUIRE) != ept ||
         (rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING) || rpmsg_ept_dest(ept) == RPMSG_ADDR_ANY) {
         __atomic_store_n(&rdev->rx_hazard, NULL, __ATOMIC_RELEASE);
         return NULL;
@@ -83,29 +85,31 @@ struct rpmsg_endpoint *rpmsg_ept_get_rx(struct rpmsg_device *rdev, uint32_t addr
     return ept;
 }
 
-/*
- * Ends the hold. A destroyer that had set DYING before our look at the bits
- * is woken here; one that sets it after waits a millisecond at most, its
- * cond wait's deadline (rpmsg_destroy_ept): the look and our store are not
- * ordered against its store and look without a fence, which would cost
- * what the hazard saves. Released (destroyed from inside its callback):
- * ept may be gone, and its destroyer, this thread, does not wait.
- */
+/* Ends the hold (rpmsg_hazard_drop). Released (destroyed from inside its
+ * callback): ept may be gone, and its destroyer, this thread, does not wait. */
 void rpmsg_ept_put_rx(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, bool released)
 {
-    bool dying = !released && (rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING);
-    __atomic_store_n(&rdev->rx_hazard, NULL, __ATOMIC_RELEASE);
-    if (dying) {
-        rpmsg_mutex_lock(&rdev->lock);
-        rpmsg_dev_signal(rdev);
-        rpmsg_mutex_unlock(&rdev->lock);
-    }
+    if (released)
+        __atomic_store_n(&rdev->rx_hazard, NULL, __ATOMIC_RELEASE);
+    else
+        rpmsg_hazard_drop(rdev, &rdev->rx_hazard, ept);
 }
 
 /* Does the RX context hold ept as its hazard (rdev->lock held)? */
 static bool hazard_on(struct rpmsg_device *rdev, const struct rpmsg_endpoint *ept)
 {
     return __atomic_load_n(&rdev->rx_hazard, __ATOMIC_SEQ_CST) == ept;
+}
+
+/* Does a send hold ept by its thread's hazard? */
+static bool tx_hazard_on(const struct rpmsg_endpoint *ept)
+{
+#if RPMSG_NO_SYS
+    (void)ept;
+    return false;
+#else
+    return rpmsg_tx_hazard_on(ept);
+#endif
 }
 
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
@@ -280,6 +284,12 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
                     (rpmsg_dev_features(rdev) & RPMSG_F_NS);
     rpmsg_mutex_unlock(&rdev->lock);
+#if !RPMSG_NO_SYS
+    /* The hazards' holders fenced with a compiler barrier only: make them
+     * all pass a full one before their slots are read (hazard.c). */
+    if (__atomic_load_n(&rpmsg_asym, __ATOMIC_ACQUIRE))
+        rpmsg_barrier_heavy();
+#endif
     /* A sender on the RX context waits in the transport, not on rdev->cond:
      * ring it too, or it sleeps until its deadline while this waits for it
      * (a service answering from its callback when its link went down). */
@@ -290,14 +300,14 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
 
     rpmsg_mutex_lock(&rdev->lock);
     for (;;) {
-        bool hazard = !own_hazard && hazard_on(rdev, ept);
+        bool hazard = (!own_hazard && hazard_on(rdev, ept)) || tx_hazard_on(ept);
         if (!hazard && !(rpmsg_ref_load(&ept->refs) & RPMSG_REF_COUNT))
             break;
         /* Other threads' sends and dispatches leave promptly: wait them out.
          * The RX context must not spin the link here (it may be the one
-         * holding the reference), hence no rpmsg_dev_wait(). A dispatch
-         * holding the hazard may end unseen: look again every millisecond
-         * (rpmsg_ept_put_rx). */
+         * holding the reference), hence no rpmsg_dev_wait(). A dispatch or
+         * a send holding a hazard may end unseen: look again every
+         * millisecond (rpmsg_hazard_drop). */
         rpmsg_ref_add(&rdev->waiters, 1);
         int r = rpmsg_cond_wait(&rdev->cond, &rdev->lock,
                                 hazard ? rpmsg_deadline(1) : RPMSG_FOREVER);

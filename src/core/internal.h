@@ -99,6 +99,59 @@ static inline void rpmsg_ref_bits(uint32_t *p, uint32_t bits, bool on)
 #endif
 }
 
+/*
+ * Asymmetric barriers and the senders' hazards (hazard.c). rpmsg_asym: set
+ * once, by the first device's init, if the OS port has the heavy barrier.
+ * rpmsg_barrier_light() then orders a hazard's store before the loads that
+ * follow it at the price of a compiler barrier; without, of a full fence.
+ */
+#if RPMSG_NO_SYS
+static inline void rpmsg_barrier_light(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* one context */
+}
+#else
+extern bool rpmsg_asym;
+void rpmsg_hazards_init(void);
+
+static inline void rpmsg_barrier_light(void)
+{
+    if (__atomic_load_n(&rpmsg_asym, __ATOMIC_RELAXED))
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    else
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* A thread's slot: the endpoint its send holds, or NULL. A line of its own:
+ * every send writes it. */
+struct rpmsg_tx_hazard {
+    struct rpmsg_endpoint *ept;
+    uint32_t owned; /* taken by a thread */
+} __attribute__((aligned(64)));
+extern struct rpmsg_tx_hazard rpmsg_tx_hazards[RPMSG_TX_HAZARDS];
+extern _Thread_local struct rpmsg_tx_hazard *rpmsg_my_tx_hazard;
+/* This thread's slot, taken now; a busy dummy if none can be. */
+struct rpmsg_tx_hazard *rpmsg_tx_hazard_claim(void);
+/* Does any thread's send hold ept? For the destroyer, after its heavy barrier. */
+bool rpmsg_tx_hazard_on(const struct rpmsg_endpoint *ept);
+/* Slots taken by live threads (tests). */
+unsigned rpmsg_tx_hazards_owned(void);
+
+/* Holds ept by this thread's hazard; NULL if the slot is busy (a nested send)
+ * or there is none: the caller takes a reference. Read ept's state after. */
+static inline struct rpmsg_tx_hazard *rpmsg_tx_hazard_hold(struct rpmsg_endpoint *ept)
+{
+    struct rpmsg_tx_hazard *h = rpmsg_my_tx_hazard;
+    if (!h)
+        h = rpmsg_tx_hazard_claim();
+    if (h->ept)
+        return NULL;
+    __atomic_store_n(&h->ept, ept, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a slot exists only with rpmsg_asym */
+    return h;
+}
+#endif
+
 static inline void rpmsg_ept_ref(struct rpmsg_endpoint *ept)
 {
     rpmsg_ref_add(&ept->refs, 1);
@@ -177,6 +230,22 @@ static inline void rpmsg_dev_signal(struct rpmsg_device *rdev)
 {
     if (rpmsg_ref_load(&rdev->waiters))
         rpmsg_cond_broadcast(&rdev->cond);
+}
+
+/* Ends a hazard's hold (a send's slot, or the RX context's rdev->rx_hazard):
+ * ept's state is read before the slot is cleared, after which ept may be
+ * gone. A destroyer that had marked it is woken; one that marks it later
+ * reads the slot again within a millisecond (rpmsg_destroy_ept). */
+static inline void rpmsg_hazard_drop(struct rpmsg_device *rdev, struct rpmsg_endpoint **slot,
+                                     const struct rpmsg_endpoint *ept)
+{
+    bool dying = rpmsg_ref_load(&ept->refs) & RPMSG_REF_DYING;
+    __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
+    if (dying) {
+        rpmsg_mutex_lock(&rdev->lock);
+        rpmsg_dev_signal(rdev);
+        rpmsg_mutex_unlock(&rdev->lock);
+    }
 }
 
 /* rdev->lock held: ept is bound to the peer's addr (NS CREATE or ACK, or a

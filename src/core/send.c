@@ -25,40 +25,54 @@ static bool tx_ready(void *arg)
 }
 
 /*
- * A send's hold on its endpoint: its own reference, or none where the
- * dispatch running ept's callback on this thread holds one for it (a reply
- * from the callback, the echo and request/response shape). That thread is
- * also the link's RX context, one thread at a time, so such a send counts
- * in counters of its own with plain stores: it pays no atomic read-modify-
- * write at all, where it paid four (reference, drop, two counters).
+ * A send's hold on its endpoint: its thread's hazard (hazard.c), its own
+ * reference where the hazard is busy or missing, or nothing where the
+ * dispatch running ept's callback on this thread holds it (a reply from the
+ * callback, the echo and request/response shape). That thread is also the
+ * link's RX context, one thread at a time, so such a send counts in counters
+ * of its own with plain stores: it pays no atomic read-modify-write at all.
  */
 struct hold {
     uint32_t bits; /* ept->refs as read: its state bits */
-    bool own;      /* riding on the callback's reference */
+    bool own;      /* riding on the callback's hold */
+#if !RPMSG_NO_SYS
+    struct rpmsg_tx_hazard *hz; /* held by this thread's hazard */
+#endif
 };
-
-/*
- * Takes a reference without rdev->lock, or rides on the callback's: one
- * atomic step that also reads the endpoint's state bits (see internal.h).
- * -EPIPE, and no reference, once its destruction has begun.
- */
-static inline int ept_hold(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, struct hold *h)
-{
-    h->own = !RPMSG_NO_SYS && rpmsg_dispatch_holds(ept);
-    h->bits = h->own ? rpmsg_ref_load(&ept->refs) : rpmsg_ref_add(&ept->refs, 1);
-    if (h->bits & RPMSG_REF_DYING) {
-        if (!h->own)
-            rpmsg_ept_unref(rdev, ept);
-        return -EPIPE;
-    }
-    return 0;
-}
 
 static inline void ept_release(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
                                const struct hold *h)
 {
-    if (!h->own)
-        rpmsg_ept_unref(rdev, ept);
+    if (h->own)
+        return;
+#if !RPMSG_NO_SYS
+    if (h->hz) {
+        rpmsg_hazard_drop(rdev, &h->hz->ept, ept);
+        return;
+    }
+#endif
+    rpmsg_ept_unref(rdev, ept);
+}
+
+/*
+ * Holds ept without rdev->lock: reads the endpoint's state bits after the
+ * hazard's store, or in the atomic step that takes the reference (see
+ * internal.h). -EPIPE, and no hold, once its destruction has begun.
+ */
+static inline int ept_hold(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, struct hold *h)
+{
+    h->own = !RPMSG_NO_SYS && rpmsg_dispatch_holds(ept);
+    bool counted = !h->own;
+#if !RPMSG_NO_SYS
+    h->hz = h->own ? NULL : rpmsg_tx_hazard_hold(ept);
+    counted = counted && !h->hz;
+#endif
+    h->bits = counted ? rpmsg_ref_add(&ept->refs, 1) : rpmsg_ref_load(&ept->refs);
+    if (h->bits & RPMSG_REF_DYING) {
+        ept_release(rdev, ept, h);
+        return -EPIPE;
+    }
+    return 0;
 }
 
 /*

@@ -540,3 +540,31 @@ uint32_t tu_build_ns(void *buf, uint32_t src, const char *name, bool raw_name, u
     tu_put_le32(body + RPMSG_NAME_SIZE + 4, flags);
     return tu_build_msg(buf, src, RPMSG_NS_ADDR, sizeof(body), 0, body, sizeof(body));
 }
+
+int tu_op_release_tx_none(struct rpmsg_device *rdev, void *buf)
+{
+    (void)rdev, (void)buf;
+    return 0;
+}
+
+void tu_op_release_rx_none(struct rpmsg_device *rdev, void *buf)
+{
+    (void)rdev, (void)buf;
+}
+
+int tu_op_poll_none(struct rpmsg_device *rdev)
+{
+    (void)rdev;
+    return 0;
+}
+
+int tu_op_wait_none(struct rpmsg_device *rdev, uint64_t deadline)
+{
+    (void)rdev, (void)deadline;
+    return -ETIMEDOUT;
+}
+
+void tu_op_wakeup_none(struct rpmsg_device *rdev)
+{
+    (void)rdev;
+}

@@ -218,4 +218,12 @@ uint32_t tu_build_ns(void *buf, uint32_t src, const char *name, bool raw_name, u
 void tu_put_le32(void *p, uint32_t v);
 uint32_t tu_get_le32(const void *p);
 
+/* Transport ops for a stub that never receives and where nobody waits
+ * (no RX thread): release nothing, poll nothing, wait not at all. */
+int tu_op_release_tx_none(struct rpmsg_device *rdev, void *buf);
+void tu_op_release_rx_none(struct rpmsg_device *rdev, void *buf);
+int tu_op_poll_none(struct rpmsg_device *rdev);
+int tu_op_wait_none(struct rpmsg_device *rdev, uint64_t deadline);
+void tu_op_wakeup_none(struct rpmsg_device *rdev);
+
 #endif

@@ -42,42 +42,14 @@ static int st_send(struct rpmsg_device *rdev, void *buf, uint32_t len)
     return 0;
 }
 
-static int st_release_tx(struct rpmsg_device *rdev, void *buf)
-{
-    (void)rdev, (void)buf;
-    return 0;
-}
-
-static void st_release_rx(struct rpmsg_device *rdev, void *buf)
-{
-    (void)rdev, (void)buf;
-}
-
-static int st_poll(struct rpmsg_device *rdev)
-{
-    (void)rdev;
-    return 0; /* nothing ever arrives */
-}
-
-static int st_wait(struct rpmsg_device *rdev, uint64_t deadline)
-{
-    (void)rdev, (void)deadline;
-    return -ETIMEDOUT;
-}
-
-static void st_wakeup(struct rpmsg_device *rdev)
-{
-    (void)rdev; /* nobody waits in this transport */
-}
-
 static const struct rpmsg_transport_ops stub_ops = {
     .get_tx_buffer = st_get_tx,
     .send = st_send,
-    .release_tx_buffer = st_release_tx,
-    .release_rx_buffer = st_release_rx,
-    .poll = st_poll,
-    .wait = st_wait,
-    .wakeup = st_wakeup,
+    .release_tx_buffer = tu_op_release_tx_none,
+    .release_rx_buffer = tu_op_release_rx_none,
+    .poll = tu_op_poll_none,
+    .wait = tu_op_wait_none,
+    .wakeup = tu_op_wakeup_none,
 };
 
 struct seen {

@@ -6,6 +6,11 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
 
 #include "rpmsg/rpmsg_os.h"
 
@@ -96,6 +101,89 @@ int rpmsg_thread_join(rpmsg_thread_t *t)
 bool rpmsg_thread_is_self(const rpmsg_thread_t *t)
 {
     return pthread_equal(t->id, pthread_self()) != 0;
+}
+
+#if defined(__linux__) && defined(SYS_membarrier)
+static long membarrier(int cmd)
+{
+    return syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+/* The private expedited command interrupts only the CPUs running this
+ * process's threads (microseconds); the global one, the fallback, waits for
+ * a grace period (milliseconds) but needs no registration, which a child
+ * forked from a registered process may lack. */
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+static int barrier_state = -ENOSYS;
+
+static void barrier_setup(void)
+{
+    long have = membarrier(MEMBARRIER_CMD_QUERY);
+    if (have < 0 || !(have & MEMBARRIER_CMD_GLOBAL) ||
+        !(have & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+        return;
+    if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+        barrier_state = 0;
+}
+
+int rpmsg_barrier_init(void)
+{
+    pthread_once(&barrier_once, barrier_setup);
+    return barrier_state;
+}
+
+/* Init's query saw both commands; the global one needs nothing more. */
+void rpmsg_barrier_heavy(void)
+{
+    if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+        return;
+    if (errno == EPERM && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
+        membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+        return;
+    membarrier(MEMBARRIER_CMD_GLOBAL);
+}
+#else
+int rpmsg_barrier_init(void)
+{
+    return -ENOSYS;
+}
+
+void rpmsg_barrier_heavy(void)
+{
+}
+#endif
+
+/* One key for the process: its destructor runs the thread's registration,
+ * which lives in the thread's own storage (still there while destructors
+ * run). */
+struct exit_hook {
+    void (*fn)(void *);
+    void *arg;
+};
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static int exit_key_err;
+static _Thread_local struct exit_hook my_exit_hook;
+
+static void run_exit_hook(void *p)
+{
+    struct exit_hook *h = p;
+    h->fn(h->arg);
+}
+
+static void exit_key_setup(void)
+{
+    exit_key_err = pthread_key_create(&exit_key, run_exit_hook);
+}
+
+int rpmsg_thread_at_exit(void (*fn)(void *), void *arg)
+{
+    pthread_once(&exit_once, exit_key_setup);
+    if (exit_key_err)
+        return -exit_key_err;
+    my_exit_hook.fn = fn;
+    my_exit_hook.arg = arg;
+    return -pthread_setspecific(exit_key, &my_exit_hook);
 }
 
 uint64_t rpmsg_time_ms(void)
