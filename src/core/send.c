@@ -1,7 +1,8 @@
 /*
- * The send family. A send holds its endpoint for its whole life (a reference
- * of its own, or its callback's), so a concurrent rpmsg_destroy_ept() waits
- * for it, and leaves as soon as the endpoint is marked for destruction.
+ * The send family. A send holds its endpoint for its whole life (its thread's
+ * hazard, a reference, or its callback's hold), so a concurrent
+ * rpmsg_destroy_ept() waits for it, and leaves as soon as the endpoint is
+ * marked for destruction.
  */
 #include "internal.h"
 
@@ -238,8 +239,8 @@ static uint32_t payload_max(struct rpmsg_device *rdev)
 
 /*
  * The slow way to a TX buffer, when the link is down, the endpoint unbound
- * or no buffer free: waits, if asked, for all three (take_buffer). ept's
- * reference held. *dst ANY is resolved to the endpoint's peer.
+ * or no buffer free: waits, if asked, for all three (take_buffer). ept
+ * held. *dst ANY is resolved to the endpoint's peer.
  */
 static void *reserve_slow(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, uint32_t *dst,
                           bool wait, uint32_t *size, int *err)
@@ -263,9 +264,9 @@ static void *reserve_slow(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
 
 /*
  * The common case (link up, endpoint bound, a buffer free) takes no device
- * lock: the reference and the endpoint's state come in one atomic step, the
- * binding is one load, and the buffer, the copy and the send are the
- * transport's (one round of its lock where it has send_copy).
+ * lock: the hold takes no atomic step (ept_hold), the binding is one load,
+ * and the buffer, the copy and the send are the transport's (one round of
+ * its lock where it has send_copy).
  */
 static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, const void *data,
                      size_t len, bool wait)
@@ -284,7 +285,7 @@ static int send_copy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, con
         ept_release(rdev, ept, &h);
         return -ENOTCONN;
     }
-    /* Read with our reference held: destroy clears it once references end. */
+    /* Read with our hold: destroy clears it once holds end. */
     if (src == RPMSG_ADDR_ANY)
         src = ept->addr;
     uint32_t to = explicit_dst ? dst : rpmsg_ept_dest(ept);
@@ -417,7 +418,7 @@ static int send_nocopy(struct rpmsg_endpoint *ept, uint32_t src, uint32_t dst, v
         return -ENOTCONN;
     }
     if (src == RPMSG_ADDR_ANY)
-        src = ept->addr; /* with the reference: destroy clears it after the last */
+        src = ept->addr; /* with the hold: destroy clears it after the last */
     if (dst == RPMSG_ADDR_ANY) {
         dst = rpmsg_ept_dest(ept);
         if (dst == RPMSG_ADDR_ANY) {
