@@ -51,8 +51,9 @@
 #define RPMSG_ASYM_BARRIER 1
 #endif
 
-/* Threads that can send holding a hazard at once, process-wide; one more
- * sends holding a reference (an atomic step more per send). 64 bytes each. */
+/* Threads that can hold a hazard, process-wide (each from its first send to
+ * its end); the threads beyond send holding references (two atomic steps
+ * more per send). 64 bytes each. */
 #ifndef RPMSG_TX_HAZARDS
 #define RPMSG_TX_HAZARDS 32
 #endif

@@ -2,7 +2,8 @@
  * The whole OS port, in the spirit of lwIP's sys_arch: the core needs a
  * mutex, a condition variable with a deadline, a thread, and a monotonic clock;
  * with threads, also an asymmetric barrier and a thread-exit hook, which a
- * port may decline (-ENOSYS: the core then pays a full fence per message).
+ * port may decline (-ENOSYS: the core then holds endpoints by references
+ * and full fences, one or two atomic steps more per message).
  * The types come from the port's arch header; the functions are implemented
  * in src/os/<port>/. With RPMSG_NO_SYS the locks are empty and waits return
  * -EAGAIN at once, so every blocking call in the core drives rpmsg_poll()
@@ -46,7 +47,7 @@ int rpmsg_thread_join(rpmsg_thread_t *t);
 bool rpmsg_thread_is_self(const rpmsg_thread_t *t);
 
 /*
- * The heavy side of an asymmetric barrier: when it returns 0, every other
+ * The heavy side of an asymmetric barrier: when it returns, every other
  * thread of the process has passed a full memory barrier since the call
  * began, so a compiler barrier stands for a full fence on the hot side
  * (Linux: membarrier(2)). Rare callers only (an endpoint's destruction).

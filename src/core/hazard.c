@@ -10,7 +10,8 @@
  * barrier only and the destroyer makes every thread of the process pass a
  * full barrier (rpmsg_barrier_heavy) before it reads: a send then pays no
  * atomic read-modify-write to hold its endpoint, where a reference costs
- * two (its take and its drop), about 6 ns each on the machines we measured.
+ * two (its take and its drop), about 6 ns each here (docs/benchmarks.md,
+ * stop 27).
  *
  * Slots live in a fixed pool, one per thread that sends, taken at its first
  * send and given back when it ends (rpmsg_thread_at_exit): no allocation.
