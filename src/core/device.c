@@ -21,9 +21,7 @@ int rpmsg_device_init(struct rpmsg_device *rdev, const struct rpmsg_transport_op
         !ops->release_rx_buffer || !ops->poll || !ops->wait)
         return -EINVAL;
     memset(rdev, 0, sizeof(*rdev));
-#if !RPMSG_NO_SYS
     rpmsg_hazards_init(); /* before any endpoint: a hazard's barrier is chosen once */
-#endif
     int r = rpmsg_mutex_init(&rdev->lock);
     if (r)
         return r;

@@ -101,17 +101,6 @@ static bool hazard_on(struct rpmsg_device *rdev, const struct rpmsg_endpoint *ep
     return __atomic_load_n(&rdev->rx_hazard, __ATOMIC_SEQ_CST) == ept;
 }
 
-/* Does a send hold ept by its thread's hazard? */
-static bool tx_hazard_on(const struct rpmsg_endpoint *ept)
-{
-#if RPMSG_NO_SYS
-    (void)ept;
-    return false;
-#else
-    return rpmsg_tx_hazard_on(ept);
-#endif
-}
-
 struct rpmsg_endpoint *rpmsg_ept_find_name(struct rpmsg_device *rdev, const char *name)
 {
     /* Only an unbound endpoint takes a binding: a bound one keeps its peer
@@ -284,12 +273,7 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
     bool announce = (ept->flags & RPMSG_EPT_F_ANNOUNCED) && rdev->up &&
                     (rpmsg_dev_features(rdev) & RPMSG_F_NS);
     rpmsg_mutex_unlock(&rdev->lock);
-#if !RPMSG_NO_SYS
-    /* The hazards' holders fenced with a compiler barrier only: make them
-     * all pass a full one before their slots are read (hazard.c). */
-    if (__atomic_load_n(&rpmsg_asym, __ATOMIC_ACQUIRE))
-        rpmsg_barrier_heavy();
-#endif
+    rpmsg_hazards_fence(); /* before any hazard is read (hazard.c) */
     /* A sender on the RX context waits in the transport, not on rdev->cond:
      * ring it too, or it sleeps until its deadline while this waits for it
      * (a service answering from its callback when its link went down). */
@@ -300,7 +284,7 @@ int rpmsg_destroy_ept(struct rpmsg_endpoint *ept)
 
     rpmsg_mutex_lock(&rdev->lock);
     for (;;) {
-        bool hazard = (!own_hazard && hazard_on(rdev, ept)) || tx_hazard_on(ept);
+        bool hazard = (!own_hazard && hazard_on(rdev, ept)) || rpmsg_tx_hazard_on(ept);
         if (!hazard && !(rpmsg_ref_load(&ept->refs) & RPMSG_REF_COUNT))
             break;
         /* Other threads' sends and dispatches leave promptly: wait them out.

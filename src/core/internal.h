@@ -106,9 +106,29 @@ static inline void rpmsg_ref_bits(uint32_t *p, uint32_t bits, bool on)
  * follow it at the price of a compiler barrier; without, of a full fence.
  */
 #if RPMSG_NO_SYS
+/* One context: nothing to order against, nobody to hold against. */
 static inline void rpmsg_barrier_light(void)
 {
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* one context */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+static inline void rpmsg_hazards_init(void)
+{
+}
+static inline void rpmsg_hazards_fence(void)
+{
+}
+struct rpmsg_tx_hazard {
+    struct rpmsg_endpoint *ept;
+};
+static inline struct rpmsg_tx_hazard *rpmsg_tx_hazard_hold(struct rpmsg_endpoint *ept)
+{
+    (void)ept;
+    return NULL;
+}
+static inline bool rpmsg_tx_hazard_on(const struct rpmsg_endpoint *ept)
+{
+    (void)ept;
+    return false;
 }
 #else
 extern bool rpmsg_asym;
@@ -149,6 +169,14 @@ static inline struct rpmsg_tx_hazard *rpmsg_tx_hazard_hold(struct rpmsg_endpoint
     __atomic_store_n(&h->ept, ept, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* a slot exists only with rpmsg_asym */
     return h;
+}
+
+/* The destroyer's side, before it reads the hazards: the holders fenced
+ * with a compiler barrier only, so make them all pass a full one. */
+static inline void rpmsg_hazards_fence(void)
+{
+    if (__atomic_load_n(&rpmsg_asym, __ATOMIC_ACQUIRE))
+        rpmsg_barrier_heavy();
 }
 #endif
 

@@ -36,23 +36,16 @@ static bool tx_ready(void *arg)
 struct hold {
     uint32_t bits; /* ept->refs as read: its state bits */
     bool own;      /* riding on the callback's hold */
-#if !RPMSG_NO_SYS
     struct rpmsg_tx_hazard *hz; /* held by this thread's hazard */
-#endif
 };
 
 static inline void ept_release(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept,
                                const struct hold *h)
 {
-    if (h->own)
-        return;
-#if !RPMSG_NO_SYS
-    if (h->hz) {
+    if (h->hz)
         rpmsg_hazard_drop(rdev, &h->hz->ept, ept);
-        return;
-    }
-#endif
-    rpmsg_ept_unref(rdev, ept);
+    else if (!h->own)
+        rpmsg_ept_unref(rdev, ept);
 }
 
 /*
@@ -63,12 +56,8 @@ static inline void ept_release(struct rpmsg_device *rdev, struct rpmsg_endpoint 
 static inline int ept_hold(struct rpmsg_device *rdev, struct rpmsg_endpoint *ept, struct hold *h)
 {
     h->own = !RPMSG_NO_SYS && rpmsg_dispatch_holds(ept);
-    bool counted = !h->own;
-#if !RPMSG_NO_SYS
     h->hz = h->own ? NULL : rpmsg_tx_hazard_hold(ept);
-    counted = counted && !h->hz;
-#endif
-    h->bits = counted ? rpmsg_ref_add(&ept->refs, 1) : rpmsg_ref_load(&ept->refs);
+    h->bits = h->own || h->hz ? rpmsg_ref_load(&ept->refs) : rpmsg_ref_add(&ept->refs, 1);
     if (h->bits & RPMSG_REF_DYING) {
         ept_release(rdev, ept, h);
         return -EPIPE;
