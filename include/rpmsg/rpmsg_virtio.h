@@ -450,7 +450,7 @@ struct rpmsg_virtio {
     char local_name[RPMSG_CPUNAME_SIZE];
     char peer_name[RPMSG_CPUNAME_SIZE];
     char peer_default[RPMSG_CPUNAME_SIZE];
-    rpmsg_mutex_t lock;
+    rpmsg_lock_t lock; /* never waited on with a condition variable */
     struct rpmsg_virtio_stats stats;
     struct rpmsg_virtio_vq vq[2];
     /* RX buffers the RX context gave back during its poll, returned to the

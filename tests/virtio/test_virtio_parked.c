@@ -76,7 +76,7 @@ static void claim_without_lock(void **state)
     /* The next buffer comes while another thread holds the sender's lock. */
     struct claim c = { .ept = &e.se };
     pthread_t t;
-    rpmsg_mutex_lock(&s.sv->lock);
+    rpmsg_lock_acquire(&s.sv->lock);
     assert_int_equal(pthread_create(&t, NULL, claim_run, &c), 0);
     /* Bounded like any wait here: a new thread on a loaded machine under
      * TSan may take a while to run at all. */
@@ -84,7 +84,7 @@ static void claim_without_lock(void **state)
          !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) && rpmsg_time_ms() < until;)
         usleep(1000);
     bool claimed = __atomic_load_n(&c.done, __ATOMIC_ACQUIRE);
-    rpmsg_mutex_unlock(&s.sv->lock);
+    rpmsg_lock_release(&s.sv->lock);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_true(claimed);
     assert_non_null(c.buf);

@@ -4,6 +4,7 @@
 
 typedef struct { char unused; } rpmsg_mutex_t;
 typedef struct { char unused; } rpmsg_cond_t;
+typedef struct { char unused; } rpmsg_lock_t;
 typedef struct { char unused; } rpmsg_thread_t;
 
 #define RPMSG_MUTEX_INITIALIZER {0}

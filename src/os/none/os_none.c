@@ -12,6 +12,10 @@ int rpmsg_mutex_init(rpmsg_mutex_t *m) { (void)m; return 0; }
 void rpmsg_mutex_deinit(rpmsg_mutex_t *m) { (void)m; }
 void rpmsg_mutex_lock(rpmsg_mutex_t *m) { (void)m; }
 void rpmsg_mutex_unlock(rpmsg_mutex_t *m) { (void)m; }
+int rpmsg_lock_init(rpmsg_lock_t *l) { (void)l; return 0; }
+void rpmsg_lock_deinit(rpmsg_lock_t *l) { (void)l; }
+void rpmsg_lock_acquire(rpmsg_lock_t *l) { (void)l; }
+void rpmsg_lock_release(rpmsg_lock_t *l) { (void)l; }
 int rpmsg_cond_init(rpmsg_cond_t *c) { (void)c; return 0; }
 void rpmsg_cond_deinit(rpmsg_cond_t *c) { (void)c; }
 void rpmsg_cond_broadcast(rpmsg_cond_t *c) { (void)c; }

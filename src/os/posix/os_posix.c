@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 #endif
@@ -33,6 +34,67 @@ void rpmsg_mutex_unlock(rpmsg_mutex_t *m)
 {
     pthread_mutex_unlock(m);
 }
+
+#ifdef __linux__
+/* Drepper's futex mutex ("Futexes Are Tricky", mutex 3), the protocol of
+ * glibc's default mutex without its bookkeeping (owner, user count, kind):
+ * taking a free lock is one compare-and-swap, releasing one without
+ * sleepers one exchange, and the kernel is entered only with a sleeper.
+ * A contender does not spin: the benchmarks pin a process's threads to
+ * one CPU, where spinning only delays the holder (docs/benchmarks.md). */
+int rpmsg_lock_init(rpmsg_lock_t *l)
+{
+    __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED);
+    return 0;
+}
+
+void rpmsg_lock_deinit(rpmsg_lock_t *l)
+{
+    (void)l;
+}
+
+static void futex_op(int *word, int op, int val)
+{
+    syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+void rpmsg_lock_acquire(rpmsg_lock_t *l)
+{
+    int c = 0;
+    if (__atomic_compare_exchange_n(&l->state, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    /* Held: mark it as having sleepers, so that the holder's release wakes
+     * one (possibly needlessly, never too few), and sleep until it is free. */
+    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
+        futex_op(&l->state, FUTEX_WAIT, 2);
+}
+
+void rpmsg_lock_release(rpmsg_lock_t *l)
+{
+    if (__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2)
+        futex_op(&l->state, FUTEX_WAKE, 1);
+}
+#else
+int rpmsg_lock_init(rpmsg_lock_t *l)
+{
+    return -pthread_mutex_init(l, NULL);
+}
+
+void rpmsg_lock_deinit(rpmsg_lock_t *l)
+{
+    pthread_mutex_destroy(l);
+}
+
+void rpmsg_lock_acquire(rpmsg_lock_t *l)
+{
+    pthread_mutex_lock(l);
+}
+
+void rpmsg_lock_release(rpmsg_lock_t *l)
+{
+    pthread_mutex_unlock(l);
+}
+#endif
 
 int rpmsg_cond_init(rpmsg_cond_t *c)
 {

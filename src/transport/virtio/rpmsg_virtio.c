@@ -504,10 +504,10 @@ static int data_poll_checked(struct rpmsg_virtio *vd, int drained)
      * the look is not lost: that send wakes this context, which polls. */
     if (!__atomic_load_n(&vd->fault_pending, __ATOMIC_RELAXED))
         return n + drained;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     bool faulted = vd->fault_pending != 0;
     bool down = faulted && fault_locked(vd);
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     if (!faulted)
         return n + drained;
     if (down)
@@ -534,11 +534,11 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
      * they were sent, so they are delivered before the link goes down. The
      * end was seen first (acquire), so all it published before is visible. */
     int drained = 0;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     if (vd->up && !vd->fault_pending && (alive < 0 || peer_reset(vd))) {
-        rpmsg_mutex_unlock(&vd->lock);
+        rpmsg_lock_release(&vd->lock);
         drained = rpmsg_virtio_data_poll(vd, (int)vd->vq[my_vq(vd) ^ 1].num, true);
-        rpmsg_mutex_lock(&vd->lock);
+        rpmsg_lock_acquire(&vd->lock);
     }
     watch_peer(vd, alive, &down, &kick);
     if (vd->peer_dead) {
@@ -561,7 +561,7 @@ int rpmsg_virtio_op_poll(struct rpmsg_device *rdev)
         }
     }
     uint32_t tx_size = vd->vq[vd_host(vd) ? VQ_TX_HOST : VQ_RX_HOST].buf_size;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
 
     if (down)
         rpmsg_device_link_down(rdev);
@@ -611,10 +611,10 @@ int rpmsg_virtio_op_wait(struct rpmsg_device *rdev, uint64_t deadline_ms)
         return 0;
     /* Under the lock, as get_stats copies the whole struct. A kick may mean
      * TX buffers are back: such a send must hear of them here. */
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     vd->stats.notify_received++;
     bool tx_done = rpmsg_virtio_tx_back(vd);
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     if (tx_done)
         rpmsg_device_tx_done(rdev);
     return 0;
@@ -697,7 +697,7 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
             vd->vq[i].base_word = vd->shm + lay.base_off;
     }
 
-    r = rpmsg_mutex_init(&vd->lock);
+    r = rpmsg_lock_init(&vd->lock);
     if (r)
         return r;
     struct rpmsg_device_config dc = {
@@ -712,11 +712,11 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
                           vd_host(vd) ? &rpmsg_virtio_ops_host : &rpmsg_virtio_ops_remote,
                           vd, &dc);
     if (r) {
-        rpmsg_mutex_deinit(&vd->lock);
+        rpmsg_lock_deinit(&vd->lock);
         return r;
     }
 
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     if (vd_host(vd)) {
         host_publish(vd);
     } else if (vd->writer) {
@@ -725,13 +725,13 @@ int rpmsg_virtio_init(struct rpmsg_virtio *vd, const struct rpmsg_virtio_config 
         /* A host still running an earlier session of ours must restart it. */
         vw_st8_rel(vd->vdev + VDEV_ACK, 0);
     }
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     rpmsg_virtio_kick(vd, my_vq(vd));
 
     r = rpmsg_device_start(&vd->rdev);
     if (r) {
         rpmsg_device_deinit(&vd->rdev);
-        rpmsg_mutex_deinit(&vd->lock);
+        rpmsg_lock_deinit(&vd->lock);
         return r;
     }
     return 0;
@@ -747,7 +747,7 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
     if (!vd || !vd->rdev.ops)
         return;
     rpmsg_device_deinit(&vd->rdev);
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     go_down(vd, vd->stats.last_down);
     if (vd_host(vd))
         host_unpublish(vd);
@@ -757,18 +757,18 @@ void rpmsg_virtio_deinit(struct rpmsg_virtio *vd)
         /* A legacy remote has no ack: a device that leaves needs a reset. */
         vw_st8_rel(vd->vdev + VDEV_STATUS,
                    vw_ld8(vd->vdev + VDEV_STATUS) | RPMSG_VIRTIO_STATUS_NEEDS_RESET);
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     rpmsg_virtio_kick(vd, my_vq(vd));
-    rpmsg_mutex_deinit(&vd->lock);
+    rpmsg_lock_deinit(&vd->lock);
 }
 
 int rpmsg_virtio_get_stats(struct rpmsg_virtio *vd, struct rpmsg_virtio_stats *out)
 {
     if (!vd || !out)
         return -EINVAL;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     *out = vd->stats;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     return 0;
 }
 

@@ -45,10 +45,10 @@ void rpmsg_virtio_fault(struct rpmsg_virtio *vd, uint32_t reason, int vring, uin
 
 void rpmsg_virtio_kick(struct rpmsg_virtio *vd, int i)
 {
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     vd->stats.notify_sent++;
     uint32_t id = vd->vq[i].notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     vd->ops->notify(vd->plat, id);
 }
 
@@ -433,7 +433,7 @@ static int tx_unlock(struct rpmsg_virtio *vd, const struct rpmsg_virtio_vq *vq,
 {
     a->wake = vd->fault_pending != 0;
     a->nid = vq->notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     if (a->wake && vd->ops->wakeup)
         vd->ops->wakeup(vd->plat);
     if (a->done)
@@ -528,7 +528,7 @@ static void *host_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     int id = claim_parked(vd);
     if (id < 0) {
         struct tx_after a = { 0 };
-        rpmsg_mutex_lock(&vd->lock);
+        rpmsg_lock_acquire(&vd->lock);
         id = host_pop_tx(vd, &a.done, true);
         tx_unlock(vd, vq, &a, 0);
     }
@@ -557,7 +557,7 @@ static int host_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *hdr
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     struct tx_after a = { 0 };
     int r = -ENOBUFS;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     /* The next buffer warmed (host_warm_next), but not on a packed ring:
      * there a copy stream ran at 0.5x with the hint on the machine that
      * measured it (docs/benchmarks.md, "Cache hints"). With ring order
@@ -591,7 +591,7 @@ static int host_send_one(struct rpmsg_device *rdev, void *buf, uint32_t len, boo
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     struct tx_after a = { 0 };
     int r = 0;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     int id = host_id(vd, vq, buf);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
         r = -EINVAL;
@@ -617,13 +617,13 @@ static int host_release_tx(struct rpmsg_device *rdev, void *buf)
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_TX_HOST];
     int r = 0;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     int id = host_id(vd, vq, buf);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN)
         r = -EINVAL;
     else
         host_free_tx(vq, id);
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     return r;
 }
 
@@ -825,7 +825,7 @@ static void *remote_get_tx(struct rpmsg_device *rdev, uint32_t *size)
     int p = claim_parked(vd);
     if (p >= 0)
         return remote_buf(vd, &vd->vq[VQ_RX_HOST], p, size);
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     void *buf = remote_pop_tx(vd, size, &a.done);
     tx_unlock(vd, &vd->vq[VQ_RX_HOST], &a, 0);
     return buf;
@@ -905,7 +905,7 @@ static int remote_send_copy(struct rpmsg_device *rdev, const struct rpmsg_hdr *h
     struct tx_after a = { 0 };
     uint32_t size = 0;
     int r = -ENOBUFS, pos = -1;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     uint8_t *buf = remote_pop_tx(vd, &size, &a.done);
     int id = buf ? remote_id(vd, vq, buf, &pos) : -1;
     if (id >= 0 && RPMSG_HDR_SIZE + len > size) {
@@ -930,7 +930,7 @@ static int remote_send_one(struct rpmsg_device *rdev, void *buf, uint32_t len, b
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
     struct tx_after a = { 0 };
     int r = 0, pos = -1;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN) {
         r = live(vd) ? -EINVAL : -ENOTCONN; /* a session's bookkeeping ends with it */
@@ -969,13 +969,13 @@ static int remote_release_tx(struct rpmsg_device *rdev, void *buf)
     struct rpmsg_virtio *vd = vd_of(rdev);
     struct rpmsg_virtio_vq *vq = &vd->vq[VQ_RX_HOST];
     int r = 0, pos = -1;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     int id = remote_id(vd, vq, buf, &pos);
     if (id < 0 || vq->slot[id].state != SLOT_TAKEN)
         r = live(vd) ? -EINVAL : 0;
     else
         remote_spare(vq, id);
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     return r;
 }
 
@@ -1064,10 +1064,10 @@ void rpmsg_virtio_rx_back_now(struct rpmsg_virtio *vd)
 {
     if (RPMSG_NO_SYS || polling != vd || !vd->nrx_back)
         return;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     bool kick = rx_back_flush(vd);
     uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     if (kick)
         notify(vd, nid);
 }
@@ -1080,10 +1080,10 @@ static void release_rx(struct rpmsg_device *rdev, void *buf)
         vd->rx_back[vd->nrx_back++] = buf;
         return;
     }
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     bool kick = give_rx(vd, buf);
     uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     if (kick)
         notify(vd, nid);
 }
@@ -1176,12 +1176,12 @@ bool rpmsg_virtio_rx_arm(void *arg)
 {
     struct rpmsg_virtio *vd = arg;
     bool ready = false;
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     if (live(vd)) {
         rx_notify(vd, true);
         ready = rx_pending(vd);
     }
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     return ready;
 }
 
@@ -1196,7 +1196,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool drain)
      * shares its round with the TX side's and with giving back the last
      * buffers: a poll on the hot path costs one round more than the
      * messages it delivers. */
-    rpmsg_mutex_lock(&vd->lock);
+    rpmsg_lock_acquire(&vd->lock);
     for (;;) {
         uint32_t len = 0;
         if (!RPMSG_NO_SYS && back_due(vd))
@@ -1226,7 +1226,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool drain)
             break;
         vd->stats.rx_msgs++;
         uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
-        rpmsg_mutex_unlock(&vd->lock);
+        rpmsg_lock_release(&vd->lock);
         if (kick)
             notify(vd, nid); /* before the callback, which may wait on the peer */
         kick = false;
@@ -1236,7 +1236,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool drain)
         rpmsg_device_rx(&vd->rdev, buf, len);
         if (!RPMSG_NO_SYS)
             polling = outer;
-        rpmsg_mutex_lock(&vd->lock);
+        rpmsg_lock_acquire(&vd->lock);
         if (!drain && rpmsg_device_rx_yielding(&vd->rdev))
             break; /* the rest waits for the next round (its taker's) */
     }
@@ -1246,7 +1246,7 @@ int rpmsg_virtio_data_poll(struct rpmsg_virtio *vd, int budget, bool drain)
     /* TX side: buffers coming back. */
     bool tx_done = rpmsg_virtio_tx_back(vd);
     uint32_t nid = vd->vq[my_rx_vq(vd)].notifyid;
-    rpmsg_mutex_unlock(&vd->lock);
+    rpmsg_lock_release(&vd->lock);
     if (kick)
         notify(vd, nid);
     if (tx_done)
