@@ -40,8 +40,9 @@ void rpmsg_mutex_unlock(rpmsg_mutex_t *m)
  * glibc's default mutex without its bookkeeping (owner, user count, kind):
  * taking a free lock is one compare-and-swap, releasing one without
  * sleepers one exchange, and the kernel is entered only with a sleeper.
- * A contender does not spin: the benchmarks pin a process's threads to
- * one CPU, where spinning only delays the holder (docs/benchmarks.md). */
+ * A contender does not spin: where a process's threads share a CPU (pinned
+ * to one, or more threads than CPUs), a spin only delays the holder; a
+ * spinning version lost 3-4% of a stream (docs/benchmarks.md, stop 28). */
 int rpmsg_lock_init(rpmsg_lock_t *l)
 {
     __atomic_store_n(&l->state, 0, __ATOMIC_RELAXED);
