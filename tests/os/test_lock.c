@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 
-#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "rpmsg/rpmsg_os.h"
@@ -16,14 +16,13 @@ struct shared {
     rpmsg_lock_t lock;
     unsigned long count; /* plain: only under the lock */
     unsigned rounds;
-    unsigned started;    /* atomic */
-    unsigned finished;   /* atomic */
+    struct tu_event started;
 };
 
 static void *adder(void *arg)
 {
     struct shared *s = arg;
-    __atomic_add_fetch(&s->started, 1, __ATOMIC_RELEASE);
+    tu_event_post(&s->started);
     for (unsigned i = 0; i < s->rounds; i++) {
         rpmsg_lock_acquire(&s->lock);
         unsigned long c = s->count;
@@ -32,8 +31,21 @@ static void *adder(void *arg)
         s->count = c + 1;
         rpmsg_lock_release(&s->lock);
     }
-    __atomic_add_fetch(&s->finished, 1, __ATOMIC_RELEASE);
     return NULL;
+}
+
+/* Starts THREADS adders; each join is bounded, so a lost wake-up fails the
+ * test here rather than at ctest's timeout. */
+static void start_adders(struct shared *s, struct tu_thread *t)
+{
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(tu_thread_start(&t[i], adder, s), 0);
+}
+
+static void join_adders(struct tu_thread *t)
+{
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(tu_thread_join(&t[i], TU_TIMEOUT_MS), 0);
 }
 
 /* Threads add under the lock: not one increment may be lost. */
@@ -41,14 +53,14 @@ static void test_excludes(void **state)
 {
     (void)state;
     struct shared s = { .rounds = tu_soak(20000) };
+    tu_event_init(&s.started);
     assert_int_equal(rpmsg_lock_init(&s.lock), 0);
-    pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, adder, &s), 0);
-    for (int i = 0; i < THREADS; i++)
-        assert_int_equal(pthread_join(t[i], NULL), 0);
+    struct tu_thread t[THREADS] = { 0 };
+    start_adders(&s, t);
+    join_adders(t);
     assert_int_equal(s.count, (unsigned long)THREADS * s.rounds);
     rpmsg_lock_deinit(&s.lock);
+    tu_event_deinit(&s.started);
 }
 
 /* Contenders that find the lock held sleep; the release must wake them,
@@ -57,18 +69,14 @@ static void test_sleepers_woken(void **state)
 {
     (void)state;
     struct shared s = { .rounds = 3 };
+    tu_event_init(&s.started);
     assert_int_equal(rpmsg_lock_init(&s.lock), 0);
     for (int round = 0; round < 20; round++) {
         rpmsg_lock_acquire(&s.lock);
-        __atomic_store_n(&s.started, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s.finished, 0, __ATOMIC_RELAXED);
-        pthread_t t[THREADS];
-        for (int i = 0; i < THREADS; i++)
-            assert_int_equal(pthread_create(&t[i], NULL, adder, &s), 0);
-        uint64_t until = rpmsg_time_ms() + TU_TIMEOUT_MS;
-        while (__atomic_load_n(&s.started, __ATOMIC_ACQUIRE) < THREADS && rpmsg_time_ms() < until)
-            usleep(100);
-        assert_int_equal(__atomic_load_n(&s.started, __ATOMIC_ACQUIRE), THREADS);
+        struct tu_thread t[THREADS] = { 0 };
+        start_adders(&s, t);
+        assert_int_equal(tu_event_wait(&s.started, (unsigned long)THREADS * (round + 1),
+                                       TU_TIMEOUT_MS), 0);
         usleep(2000); /* the contenders are asleep */
 #ifdef __linux__
         /* The word says so: the release must enter the kernel. */
@@ -76,19 +84,14 @@ static void test_sleepers_woken(void **state)
 #endif
         unsigned long before = s.count;
         rpmsg_lock_release(&s.lock);
-        /* Bounded: a lost wake-up fails here, not at ctest's timeout. */
-        until = rpmsg_time_ms() + TU_TIMEOUT_MS;
-        while (__atomic_load_n(&s.finished, __ATOMIC_ACQUIRE) < THREADS && rpmsg_time_ms() < until)
-            usleep(100);
-        assert_int_equal(__atomic_load_n(&s.finished, __ATOMIC_ACQUIRE), THREADS);
-        for (int i = 0; i < THREADS; i++)
-            assert_int_equal(pthread_join(t[i], NULL), 0);
+        join_adders(t);
         assert_int_equal(s.count, before + THREADS * s.rounds);
     }
 #ifdef __linux__
     assert_int_equal(__atomic_load_n(&s.lock.state, __ATOMIC_RELAXED), 0);
 #endif
     rpmsg_lock_deinit(&s.lock);
+    tu_event_deinit(&s.started);
 }
 
 int main(void)

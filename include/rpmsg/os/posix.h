@@ -10,7 +10,7 @@ typedef pthread_cond_t rpmsg_cond_t;
 /* 0 free, 1 held, 2 held with sleepers (a futex). */
 typedef struct { int state; } rpmsg_lock_t;
 #else
-typedef pthread_mutex_t rpmsg_lock_t;
+typedef rpmsg_mutex_t rpmsg_lock_t;
 #endif
 typedef struct {
     pthread_t id;

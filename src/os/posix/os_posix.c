@@ -76,24 +76,25 @@ void rpmsg_lock_release(rpmsg_lock_t *l)
         futex_op(&l->state, FUTEX_WAKE, 1);
 }
 #else
+/* Elsewhere the light lock is the mutex. */
 int rpmsg_lock_init(rpmsg_lock_t *l)
 {
-    return -pthread_mutex_init(l, NULL);
+    return rpmsg_mutex_init(l);
 }
 
 void rpmsg_lock_deinit(rpmsg_lock_t *l)
 {
-    pthread_mutex_destroy(l);
+    rpmsg_mutex_deinit(l);
 }
 
 void rpmsg_lock_acquire(rpmsg_lock_t *l)
 {
-    pthread_mutex_lock(l);
+    rpmsg_mutex_lock(l);
 }
 
 void rpmsg_lock_release(rpmsg_lock_t *l)
 {
-    pthread_mutex_unlock(l);
+    rpmsg_mutex_unlock(l);
 }
 #endif
 
